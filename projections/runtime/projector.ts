@@ -1,0 +1,244 @@
+import { type DatabasePool, sql } from 'slonik';
+import {
+  type EventStore,
+  type EventSubscription,
+  type RecordedEvent,
+} from '../../src/platform/event-store/event-store.port';
+import { lockCheckpoint, readCheckpoint, writeCheckpoint } from '../../src/platform/read-models/checkpoints';
+import { type Projection } from './projection';
+
+export interface ProjectorOptions {
+  /** Events applied in one transaction, at most. */
+  readonly batchSizeMax?: number;
+  /** How long a started batch waits for more events before it commits what it has. */
+  readonly batchWaitMs?: number;
+  /** Backoff after a failed batch: doubles from the minimum up to the maximum. */
+  readonly retryDelayMinMs?: number;
+  readonly retryDelayMaxMs?: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export type ProjectionState = 'starting' | 'running' | 'retrying' | 'stopped';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly state: ProjectionState;
+  /** Position of the last event applied, as committed. */
+  readonly checkpoint: bigint | null;
+  readonly lastError: string | null;
+}
+
+/** Another projector instance moved the checkpoint; this one re-reads it and goes on from there. */
+class CheckpointMovedError extends Error {}
+
+/**
+ * Runs projections: each one follows `$all` from its stored checkpoint, in bounded batches, and
+ * commits every batch's rows together with its new checkpoint in one transaction. A crash at any
+ * point therefore either loses a whole uncommitted batch (re-read on restart) or nothing.
+ */
+export class Projector {
+  private readonly runners: ProjectionRunner[];
+
+  constructor(pool: DatabasePool, store: EventStore, projections: readonly Projection[], options: ProjectorOptions = {}) {
+    const names = new Set(projections.map((projection) => projection.name));
+    if (names.size !== projections.length) throw new Error('Two projections share a name');
+    this.runners = projections.map((projection) => new ProjectionRunner(pool, store, projection, options));
+  }
+
+  start(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  status(): ProjectionStatus[] {
+    return this.runners.map((runner) => runner.status());
+  }
+}
+
+class ProjectionRunner {
+  private state: ProjectionState = 'stopped';
+  private checkpoint: bigint | null = null;
+  private lastError: string | null = null;
+  private subscription: EventSubscription | null = null;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private wakeFromBackoff: (() => void) | null = null;
+  private readonly batchSizeMax: number;
+  private readonly batchWaitMs: number;
+  private readonly retryDelayMinMs: number;
+  private readonly retryDelayMaxMs: number;
+  private readonly log: (message: string, fields?: Record<string, unknown>) => void;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly store: EventStore,
+    private readonly projection: Projection,
+    options: ProjectorOptions,
+  ) {
+    this.batchSizeMax = options.batchSizeMax ?? 500;
+    this.batchWaitMs = options.batchWaitMs ?? 5;
+    this.retryDelayMinMs = options.retryDelayMinMs ?? 250;
+    this.retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
+    this.log = options.log ?? (() => undefined);
+    if (!Number.isInteger(this.batchSizeMax) || this.batchSizeMax < 1) throw new Error('batchSizeMax must be a positive integer');
+  }
+
+  start(): void {
+    if (this.loop !== null) return;
+    this.stopping = false;
+    this.state = 'starting';
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeFromBackoff?.();
+    await this.subscription?.close();
+    await this.loop;
+    this.loop = null;
+    this.state = 'stopped';
+  }
+
+  status(): ProjectionStatus {
+    return { name: this.projection.name, state: this.state, checkpoint: this.checkpoint, lastError: this.lastError };
+  }
+
+  private async run(): Promise<void> {
+    let delayMs = this.retryDelayMinMs;
+    while (!this.stopping) {
+      try {
+        this.checkpoint = await readCheckpoint(this.pool, this.projection.name);
+        this.state = 'running';
+        await this.follow();
+        delayMs = this.retryDelayMinMs;
+      } catch (error) {
+        if (this.stopping) break;
+        if (error instanceof CheckpointMovedError) continue;
+        this.state = 'retrying';
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.log('projection batch failed; retrying from its checkpoint', {
+          projection: this.projection.name,
+          error: this.lastError,
+          retryInMs: delayMs,
+        });
+        await this.sleep(delayMs);
+        delayMs = Math.min(delayMs * 2, this.retryDelayMaxMs);
+      } finally {
+        await this.subscription?.close();
+        this.subscription = null;
+      }
+    }
+  }
+
+  /** Reads from the checkpoint and applies batches until stopped or until something fails. */
+  private async follow(): Promise<void> {
+    const subscription = this.store.subscribeToAll({ fromPosition: this.checkpoint, filter: this.projection.filter });
+    this.subscription = subscription;
+    const iterator = subscription[Symbol.asyncIterator]();
+    let pending: Promise<IteratorResult<RecordedEvent>> | null = null;
+    let batch: RecordedEvent[] = [];
+    try {
+      while (!this.stopping) {
+        pending ??= iterator.next();
+        // A started batch waits only briefly for more, so a quiet store still sees low latency.
+        const next = batch.length === 0 ? await pending : await raceWithDelay(pending, this.batchWaitMs);
+        if (next !== 'flush') {
+          pending = null;
+          if (next.done === true) break;
+          batch.push(next.value);
+        }
+        if (batch.length > 0 && (next === 'flush' || batch.length >= this.batchSizeMax)) {
+          await this.commit(batch);
+          batch = [];
+        }
+      }
+    } finally {
+      // A read still in flight when we leave settles when the subscription closes; nobody awaits it.
+      pending?.catch(() => undefined);
+    }
+  }
+
+  private async commit(batch: readonly RecordedEvent[]): Promise<void> {
+    const last = batch[batch.length - 1].position;
+    await this.pool.transaction(async (transaction) => {
+      const stored = await lockCheckpoint(transaction, this.projection.name);
+      if (stored !== this.checkpoint) {
+        throw new CheckpointMovedError(`${this.projection.name} checkpoint moved to ${String(stored)}`);
+      }
+      await this.projection.apply(transaction, batch);
+      await writeCheckpoint(transaction, this.projection.name, last, batch.length);
+    });
+    this.checkpoint = last;
+    this.lastError = null;
+    this.state = 'running';
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wakeFromBackoff = null;
+        resolve();
+      }
+      this.wakeFromBackoff = done;
+    });
+  }
+}
+
+function raceWithDelay<T>(promise: Promise<T>, ms: number): Promise<T | 'flush'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<'flush'>((resolve) => {
+      timer = setTimeout(() => resolve('flush'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Empties a projection's tables and resets its checkpoint in one transaction, so the projector
+ * (which must not be running this projection meanwhile) rebuilds it from position zero.
+ */
+export async function resetProjection(pool: DatabasePool, projection: Projection): Promise<void> {
+  await pool.transaction(async (transaction) => {
+    await lockCheckpoint(transaction, projection.name);
+    for (const table of projection.tables) {
+      await transaction.query(sql.unsafe`TRUNCATE ${sql.identifier([table])}`);
+    }
+    await writeCheckpoint(transaction, projection.name, null, 0);
+  });
+}
+
+export interface ProjectionLag {
+  readonly name: string;
+  /** True when no stored event after the checkpoint concerns this projection. */
+  readonly caughtUp: boolean;
+  /** Age of the oldest event not yet applied; 0 when caught up. */
+  readonly lagSeconds: number;
+}
+
+/** Measures, from the committed checkpoints, how far each projection is behind the store. */
+export async function measureLag(
+  pool: DatabasePool,
+  store: EventStore,
+  projections: readonly Projection[],
+  now: Date = new Date(),
+): Promise<ProjectionLag[]> {
+  return Promise.all(
+    projections.map(async (projection) => {
+      const checkpoint = await readCheckpoint(pool, projection.name);
+      const [oldest] = await store.readAll({ fromPosition: checkpoint, maxCount: 1, filter: projection.filter });
+      if (oldest === undefined) return { name: projection.name, caughtUp: true, lagSeconds: 0 };
+      return {
+        name: projection.name,
+        caughtUp: false,
+        lagSeconds: Math.max(0, (now.getTime() - oldest.createdAt.getTime()) / 1000),
+      };
+    }),
+  );
+}

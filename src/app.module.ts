@@ -1,0 +1,44 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { type DatabasePool } from 'slonik';
+import { IdentityModule } from './identity/identity.module';
+import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
+import { DATABASE_POOL } from './platform/database/database';
+import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
+import { HealthController, READINESS_CHECKS, type ReadinessCheck } from './platform/health/health.controller';
+import { LOGGER, type Logger } from './platform/logging/logger';
+
+/** What the composition root (main.ts, or a test) hands to the application. */
+export interface AppDependencies {
+  readonly config: LedgerConfig;
+  readonly logger: Logger;
+  readonly pool: DatabasePool;
+  readonly eventStore: EventStore;
+  readonly readinessChecks: readonly ReadinessCheck[];
+}
+
+@Global()
+@Module({})
+class PlatformModule {
+  static register(dependencies: AppDependencies): DynamicModule {
+    const providers = [
+      { provide: LEDGER_CONFIG, useValue: dependencies.config },
+      { provide: LOGGER, useValue: dependencies.logger },
+      { provide: DATABASE_POOL, useValue: dependencies.pool },
+      { provide: EVENT_STORE, useValue: dependencies.eventStore },
+      { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
+    ];
+    return { module: PlatformModule, providers, exports: providers.map((provider) => provider.provide) };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(dependencies: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule],
+      controllers: [HealthController],
+    };
+  }
+}

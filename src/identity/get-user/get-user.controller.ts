@@ -1,0 +1,15 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { GetUserQueryDto, UserIdParams } from './get-user.dto';
+import { GetUserQuery, type UserView } from './get-user.query';
+
+@Controller('v1/users')
+export class GetUserController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get(':userId')
+  async get(@Param() params: UserIdParams, @Query() query: GetUserQueryDto): Promise<UserView> {
+    const minPosition = query.minPosition === undefined ? null : BigInt(query.minPosition);
+    return this.queryBus.execute<GetUserQuery, UserView>(new GetUserQuery(params.userId.toLowerCase(), minPosition));
+  }
+}

@@ -1,0 +1,22 @@
+import { v5 as uuidv5, validate as uuidValidate } from 'uuid';
+
+export const USER_CATEGORY = 'user';
+
+/** Fixed namespace for UUID v5 user ids; changing it would orphan every existing stream. */
+const DISCORD_USER_NAMESPACE = '6b1f3c2e-9d4a-5e7b-8c01-2f3a4b5c6d7e';
+
+/** The same Discord id always gives the same user id, so registering twice is idempotent. */
+export function userIdFromDiscordId(discordUserId: string): string {
+  return uuidv5(discordUserId, DISCORD_USER_NAMESPACE);
+}
+
+export function toStreamName(userId: string): string {
+  return `${USER_CATEGORY}-${userId}`;
+}
+
+export function fromStreamName(streamName: string): string {
+  const prefix = `${USER_CATEGORY}-`;
+  const userId = streamName.startsWith(prefix) ? streamName.slice(prefix.length) : '';
+  if (!uuidValidate(userId)) throw new Error(`${streamName} is not a user stream`);
+  return userId;
+}

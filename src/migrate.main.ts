@@ -1,0 +1,17 @@
+import { loadConfig } from './platform/config/config';
+import { createLogger } from './platform/logging/logger';
+import { startInfrastructure } from './platform/runtime/infrastructure';
+
+/** `npm run migrate`: applies pending migrations (start-up does too) and exits. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const infrastructure = await startInfrastructure(config, logger);
+  await infrastructure.close();
+  process.stdout.write('Migrations are up to date\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Migration failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

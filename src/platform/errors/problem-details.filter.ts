@@ -1,0 +1,25 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs/common';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { LOGGER, type Logger } from '../logging/logger';
+import { toProblem } from './problem';
+
+/** The one place where errors become responses: `application/problem+json` with a stable code. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    sendProblem(this.logger, request, reply, exception);
+  }
+}
+
+export function sendProblem(logger: Logger, request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
+  const body = { ...toProblem(exception), instance: request.url.split('?')[0] };
+  if (body.status >= 500) {
+    logger.error({ err: exception, requestId: request.id, method: request.method, url: body.instance }, 'request failed');
+  }
+  if (reply.sent) return;
+  void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);
+}

@@ -1,0 +1,100 @@
+import { HttpException } from '@nestjs/common';
+import { DomainError } from './domain-error';
+
+/** RFC 9457 problem details, plus the stable `code` integrations switch on. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly instance?: string;
+  readonly [extension: string]: unknown;
+}
+
+export interface FieldError {
+  readonly field: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Request input that failed validation at the edge; nothing was decided and nothing appended. */
+export class RequestValidationError extends Error {
+  constructor(
+    readonly errors: readonly FieldError[],
+    readonly status = 422,
+  ) {
+    super(errors.map((error) => error.message).join('; '));
+    this.name = 'RequestValidationError';
+  }
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Codes for failures raised by the HTTP stack itself rather than by our code. */
+const CODES_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+/** Fastify's own error codes for requests it refused before any handler ran. */
+const FASTIFY_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+export function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  return {
+    type: `https://pay2slay.dev/problems/${code.replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...extensions,
+  };
+}
+
+/** Maps anything thrown while serving a request to a problem. Unknown errors are 500s. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof DomainError) return problem(error.status, error.code, error.message, { ...error.extensions });
+  if (error instanceof RequestValidationError) {
+    return problem(error.status, error.errors[0]?.code ?? 'invalid_request', error.message, { errors: error.errors });
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), error.message);
+  }
+  const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
+  if (fastify !== null && typeof fastify === 'object' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
+    const code = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
+    const message = typeof fastify.message === 'string' ? fastify.message : 'The request was refused';
+    if (error instanceof SyntaxError || code === 'malformed_json') {
+      return problem(400, 'malformed_json', 'The request body is not valid JSON');
+    }
+    return problem(fastify.statusCode, code ?? CODES_BY_STATUS[fastify.statusCode] ?? 'bad_request', message);
+  }
+  return problem(500, 'internal_error', 'The server failed to handle the request; it has been logged');
+}

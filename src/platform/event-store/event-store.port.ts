@@ -1,0 +1,167 @@
+/**
+ * The event store port. Two adapters implement it (PostgreSQL, the embedded default, and
+ * EventStoreDB) and both must pass the contract suite in `test/event-store.contract.ts`.
+ *
+ * Positions are opaque, ever-increasing bigints: readers may compare them but must not assume
+ * they are contiguous (PostgreSQL leaves gaps after rolled-back appends, EventStoreDB uses log
+ * offsets). Every "from position" in this port is exclusive: reading from `p` returns the events
+ * after `p`, so a stored checkpoint can be passed back as it is. `null` means "from the start".
+ */
+
+export const EVENT_STORE = Symbol('EVENT_STORE');
+
+export type ActorKind = 'integration' | 'admin' | 'system';
+
+export interface Actor {
+  readonly kind: ActorKind;
+  readonly name: string;
+}
+
+/** Metadata every event carries (SPEC §3). Extra keys (request id, client IP) are allowed. */
+export interface EventMetadata {
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  readonly actor: Actor;
+  readonly schemaVersion: number;
+  readonly [key: string]: unknown;
+}
+
+export type EventData = Readonly<Record<string, unknown>>;
+
+export interface NewEvent {
+  /** A UUID chosen by the writer; re-appending the same ids is idempotent. */
+  readonly id: string;
+  readonly type: string;
+  readonly data: EventData;
+  readonly metadata: EventMetadata;
+}
+
+export interface RecordedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly streamName: string;
+  /** Zero-based revision of the event within its stream. */
+  readonly revision: bigint;
+  /** Position in `$all`. */
+  readonly position: bigint;
+  readonly data: EventData;
+  readonly metadata: EventMetadata;
+  readonly createdAt: Date;
+}
+
+/**
+ * `no_stream`: the stream must not exist. `stream_exists`: it must exist. `any`: no check.
+ * A bigint: the revision of the stream's last event must be exactly that.
+ */
+export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | bigint;
+
+export interface AppendResult {
+  /** Revision of the last event now in the stream. */
+  readonly nextRevision: bigint;
+  /** Position in `$all` of the last appended event. */
+  readonly position: bigint;
+}
+
+/** Only events of these categories (the part of the stream name before the first `-`). */
+export interface CategoryFilter {
+  readonly kind: 'category';
+  readonly categories: readonly string[];
+}
+
+/** Only events of these types. */
+export interface EventTypeFilter {
+  readonly kind: 'eventType';
+  readonly eventTypes: readonly string[];
+}
+
+export type EventFilter = CategoryFilter | EventTypeFilter;
+
+export interface ReadStreamOptions {
+  /** Inclusive; default 0. */
+  readonly fromRevision?: bigint;
+  /** Default: the whole stream. */
+  readonly maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive; `null` or absent reads from the start. */
+  readonly fromPosition?: bigint | null;
+  readonly maxCount: number;
+  readonly filter?: EventFilter;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive; `null` or absent subscribes from the start. */
+  readonly fromPosition?: bigint | null;
+  readonly filter?: EventFilter;
+}
+
+/**
+ * A catch-up subscription: it yields every stored event after `fromPosition`, in position order,
+ * then keeps yielding new ones as they are appended. It ends only when closed, and rejects the
+ * iteration when the store fails.
+ */
+export interface EventSubscription extends AsyncIterable<RecordedEvent> {
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  appendToStream(
+    streamName: string,
+    events: readonly NewEvent[],
+    options: { readonly expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult>;
+
+  /** The stream's events in revision order; an empty array when the stream does not exist. */
+  readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+
+  /** At most `maxCount` events after `fromPosition`, in position order. */
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+
+  subscribeToAll(options?: SubscribeOptions): EventSubscription;
+
+  /** Position of the last event in `$all`, or `null` when the store is empty. */
+  headPosition(): Promise<bigint | null>;
+
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly streamName: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision; `null` when it does not exist or is unknown. */
+    readonly actual: bigint | null,
+  ) {
+    super(
+      `Stream ${streamName} expected ${String(expected)} but is at ${actual === null ? 'no stream' : actual.toString()}`,
+    );
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+export class EventStoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventStoreUnavailableError';
+  }
+}
+
+export function categoryOf(streamName: string): string {
+  const dash = streamName.indexOf('-');
+  return dash === -1 ? streamName : streamName.slice(0, dash);
+}
+
+export function matchesFilter(event: Pick<RecordedEvent, 'streamName' | 'type'>, filter?: EventFilter): boolean {
+  if (filter === undefined) return true;
+  switch (filter.kind) {
+    case 'category':
+      return filter.categories.includes(categoryOf(event.streamName));
+    case 'eventType':
+      return filter.eventTypes.includes(event.type);
+    default: {
+      const unreachable: never = filter;
+      throw new Error(`Unknown filter ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

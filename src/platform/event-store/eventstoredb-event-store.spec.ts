@@ -1,0 +1,440 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+
+import {
+  EventStoreDBClient,
+  UnavailableError,
+  WrongExpectedVersionError,
+  type AllStreamResolvedEvent,
+  type ReadAllOptions as EsdbReadAllOptions,
+  type StreamingRead,
+} from '@eventstore/db-client';
+
+import {
+  EventStoreUnavailableError,
+  type NewEvent,
+  type RecordedEvent,
+} from './event-store.port';
+import {
+  EventStoreDbEventStore,
+  UNKNOWN_POSITION,
+  comparePositions,
+  escapeRegex,
+  isAfterPosition,
+  isSystemEvent,
+  toActualRevision,
+  toEsdbExpectedRevision,
+  toEsdbFilter,
+  toEventStoreError,
+  toReadPosition,
+  toRecordedEvent,
+  withTimeout,
+} from './eventstoredb-event-store';
+
+function newEvent(): NewEvent {
+  return {
+    id: '6f1c2b1e-7c53-4a53-9d47-2f0f6f3b9c01',
+    type: 'KillsCredited',
+    data: { kills: 3 },
+    metadata: {
+      correlationId: 'c-1',
+      causationId: null,
+      actor: { kind: 'system', name: 'spec' },
+      schemaVersion: 1,
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  return address.port;
+}
+
+/** Runs `work`, expects an EventStoreUnavailableError and returns it with the time it took. */
+async function expectUnavailable(work: () => Promise<unknown>): Promise<{ error: EventStoreUnavailableError; ms: number }> {
+  const startedAt = Date.now();
+  let caught: unknown = null;
+  try {
+    await work();
+  } catch (error) {
+    caught = error;
+  }
+  const ms = Date.now() - startedAt;
+  expect(caught).toBeInstanceOf(EventStoreUnavailableError);
+  return { error: caught as EventStoreUnavailableError, ms };
+}
+
+async function firstEvent(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent | undefined> {
+  for await (const event of iterable) return event;
+  return undefined;
+}
+
+describe('EventStoreDbEventStore against a closed port', () => {
+  let store: EventStoreDbEventStore;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    // A long timeout proves the quick failures below come from the refused connection, not the timer.
+    store = new EventStoreDbEventStore(`esdb://127.0.0.1:${port}?tls=false`, { operationTimeoutMs: 10_000 });
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['appendToStream', () => store.appendToStream('account-1', [newEvent()], { expectedRevision: 'no_stream' })],
+    ['readStream', () => store.readStream('account-1')],
+    ['readAll', () => store.readAll({ fromPosition: null, maxCount: 10 })],
+    ['headPosition', () => store.headPosition()],
+    ['subscribeToAll', () => firstEvent(store.subscribeToAll({ fromPosition: 5n }))],
+  ];
+
+  it.each(calls)('%s rejects with EventStoreUnavailableError quickly', async (_name, call) => {
+    const { error, ms } = await expectUnavailable(call);
+    expect(ms).toBeLessThan(5_000);
+    expect(error.message).toMatch(/^event store unavailable: /);
+    expect(error.cause).toBeDefined();
+  }, 10_000);
+});
+
+describe('EventStoreDbEventStore against a server that never answers', () => {
+  let server: Server;
+  let port: number;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      // Hold the connection open and say nothing, like a hung server.
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    port = address.port;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const calls: Array<[string, (store: EventStoreDbEventStore) => Promise<unknown>]> = [
+    ['appendToStream', (store) => store.appendToStream('account-1', [newEvent()], { expectedRevision: 'any' })],
+    ['readStream', (store) => store.readStream('account-1')],
+    ['readAll', (store) => store.readAll({ fromPosition: 10n, maxCount: 10 })],
+    ['headPosition', (store) => store.headPosition()],
+    ['subscribeToAll', (store) => firstEvent(store.subscribeToAll())],
+  ];
+
+  it.each(calls)('%s rejects with EventStoreUnavailableError after operationTimeoutMs', async (_name, call) => {
+    const store = new EventStoreDbEventStore(`esdb://127.0.0.1:${port}?tls=false`, { operationTimeoutMs: 500 });
+    try {
+      const { error, ms } = await expectUnavailable(() => call(store));
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(2_000);
+      expect(error.message).toMatch(/event store (did not answer within 500ms|unavailable)/);
+    } finally {
+      await store.close();
+    }
+  }, 10_000);
+
+  it('a subscription closed while waiting ends the iteration instead of failing', async () => {
+    const store = new EventStoreDbEventStore(`esdb://127.0.0.1:${port}?tls=false`, { operationTimeoutMs: 5_000 });
+    try {
+      const subscription = store.subscribeToAll();
+      const iterator = subscription[Symbol.asyncIterator]();
+      const next = iterator.next();
+      await subscription.close();
+      await expect(next).resolves.toEqual({ done: true, value: undefined });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('mapping helpers', () => {
+  it('maps expected revisions onto the client constants', () => {
+    expect(toEsdbExpectedRevision('no_stream')).toBe('no_stream');
+    expect(toEsdbExpectedRevision('stream_exists')).toBe('stream_exists');
+    expect(toEsdbExpectedRevision('any')).toBe('any');
+    expect(toEsdbExpectedRevision(0n)).toBe(0n);
+    expect(toEsdbExpectedRevision(41n)).toBe(41n);
+    expect(() => toEsdbExpectedRevision(-1n)).toThrow(RangeError);
+  });
+
+  it('maps the actual revision of a wrong-expected-version error', () => {
+    expect(toActualRevision(7n)).toBe(7n);
+    expect(toActualRevision(0n)).toBe(0n);
+    expect(toActualRevision('no_stream')).toBeNull();
+    expect(toActualRevision(-1n)).toBeNull();
+    expect(toActualRevision(undefined)).toBeNull();
+  });
+
+  it('builds exact server-side filters', () => {
+    expect(toEsdbFilter(undefined)).toMatchObject({ filterOn: 'eventType', regex: '^[^$].*' });
+
+    const category = toEsdbFilter({ kind: 'category', categories: ['account', 'pay.out'] });
+    expect(category).toMatchObject({ filterOn: 'streamName', regex: '^(?:account|pay\\.out)(?:-|$)' });
+    const categoryRegex = new RegExp((category as { regex: string }).regex);
+    expect(categoryRegex.test('account-1')).toBe(true);
+    expect(categoryRegex.test('account')).toBe(true);
+    expect(categoryRegex.test('account-1-2')).toBe(true);
+    expect(categoryRegex.test('accounts-1')).toBe(false);
+    expect(categoryRegex.test('payXout-1')).toBe(false);
+    expect(categoryRegex.test('$ce-account')).toBe(false);
+
+    const types = toEsdbFilter({ kind: 'eventType', eventTypes: ['KillsCredited', 'Paid'] });
+    expect(types).toMatchObject({ filterOn: 'eventType', regex: '^(?:KillsCredited|Paid)$' });
+    const typeRegex = new RegExp((types as { regex: string }).regex);
+    expect(typeRegex.test('Paid')).toBe(true);
+    expect(typeRegex.test('PaidOut')).toBe(false);
+    expect(typeRegex.test('XPaid')).toBe(false);
+
+    // An empty list matches nothing; the client-side filter takes care of that.
+    expect(toEsdbFilter({ kind: 'eventType', eventTypes: [] })).toMatchObject({ regex: '^[^$].*' });
+  });
+
+  it('escapes regex metacharacters', () => {
+    expect(escapeRegex('a.b*c(d)|e[f]^$\\')).toBe('a\\.b\\*c\\(d\\)\\|e\\[f\\]\\^\\$\\\\');
+  });
+
+  it('treats the port position as exclusive', () => {
+    expect(toReadPosition(null)).toBe('start');
+    expect(toReadPosition(undefined)).toBe('start');
+    expect(toReadPosition(1234n)).toEqual({ commit: 1234n, prepare: 1234n });
+    expect(isAfterPosition(1234n, 1234n)).toBe(false);
+    expect(isAfterPosition(1233n, 1234n)).toBe(false);
+    expect(isAfterPosition(1235n, 1234n)).toBe(true);
+    expect(isAfterPosition(0n, null)).toBe(true);
+    expect(isAfterPosition(0n, undefined)).toBe(true);
+  });
+
+  it('orders full positions by commit, then prepare', () => {
+    expect(comparePositions({ commit: 1n, prepare: 1n }, { commit: 2n, prepare: 0n })).toBe(-1);
+    expect(comparePositions({ commit: 2n, prepare: 1n }, { commit: 2n, prepare: 0n })).toBe(1);
+    expect(comparePositions({ commit: 2n, prepare: 2n }, { commit: 2n, prepare: 2n })).toBe(0);
+  });
+
+  it('recognises system events by stream or type', () => {
+    expect(isSystemEvent({ streamName: '$stats-127.0.0.1:2113', type: '$statsCollected' })).toBe(true);
+    expect(isSystemEvent({ streamName: '$$account-1', type: '$metadata' })).toBe(true);
+    expect(isSystemEvent({ streamName: 'account-1', type: '$>' })).toBe(true);
+    expect(isSystemEvent({ streamName: 'account-1', type: 'KillsCredited' })).toBe(false);
+  });
+
+  it('maps a resolved event onto the port shape', () => {
+    const created = new Date('2024-01-02T03:04:05.000Z');
+    const metadata = newEvent().metadata;
+    const mapped = toRecordedEvent({
+      event: {
+        streamId: 'account-1',
+        id: 'e1',
+        isJson: true,
+        revision: 4n,
+        type: 'KillsCredited',
+        created,
+        data: { kills: 3 },
+        metadata,
+        position: { commit: 900n, prepare: 900n },
+      },
+      commitPosition: 900n,
+    });
+    expect(mapped).toEqual({
+      id: 'e1',
+      type: 'KillsCredited',
+      streamName: 'account-1',
+      revision: 4n,
+      position: 900n,
+      data: { kills: 3 },
+      metadata,
+      createdAt: created,
+    });
+
+    // Unresolved links carry no event and are skipped.
+    expect(toRecordedEvent({ commitPosition: 5n })).toBeNull();
+
+    // Servers before 22.6 send no real position on stream reads.
+    const withoutPosition = toRecordedEvent({
+      event: {
+        streamId: 'account-1',
+        id: 'e2',
+        isJson: true,
+        revision: 0n,
+        type: 'KillsCredited',
+        created,
+        data: { kills: 1 },
+        metadata,
+        position: { commit: 2n ** 64n - 1n, prepare: 2n ** 64n - 1n },
+      },
+    });
+    expect(withoutPosition?.position).toBe(UNKNOWN_POSITION);
+  });
+
+  it('maps unavailability to EventStoreUnavailableError and leaves other errors alone', () => {
+    const grpcUnavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
+    const mapped = toEventStoreError(grpcUnavailable);
+    expect(mapped).toBeInstanceOf(EventStoreUnavailableError);
+    expect((mapped as Error).message).toBe('event store unavailable: 14 UNAVAILABLE: No connection established');
+    expect((mapped as Error).cause).toBe(grpcUnavailable);
+
+    const clientUnavailable = new UnavailableError(undefined, 'gone');
+    expect(toEventStoreError(clientUnavailable)).toBeInstanceOf(EventStoreUnavailableError);
+
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(toEventStoreError(refused)).toBeInstanceOf(EventStoreUnavailableError);
+
+    const alreadyMapped = new EventStoreUnavailableError('event store unavailable: x');
+    expect(toEventStoreError(alreadyMapped)).toBe(alreadyMapped);
+
+    const wrongVersion = new WrongExpectedVersionError(undefined, {
+      streamName: 'account-1',
+      expected: 1n,
+      current: 2n,
+    });
+    expect(toEventStoreError(wrongVersion)).toBe(wrongVersion);
+    const bug = new TypeError('boom');
+    expect(toEventStoreError(bug)).toBe(bug);
+    const invalidArgument = Object.assign(new Error('3 INVALID_ARGUMENT'), { code: 3 });
+    expect(toEventStoreError(invalidArgument)).toBe(invalidArgument);
+  });
+
+  it('withTimeout rejects after the limit and clears its timer when the work wins', async () => {
+    await expect(withTimeout(new Promise(() => undefined), 50)).rejects.toThrow(
+      new EventStoreUnavailableError('event store did not answer within 50ms'),
+    );
+    let cancelled = false;
+    await expect(
+      withTimeout(new Promise(() => undefined), 20, () => {
+        cancelled = true;
+      }),
+    ).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    expect(cancelled).toBe(true);
+
+    jest.useFakeTimers();
+    try {
+      await expect(withTimeout(Promise.resolve('done'), 1_000)).resolves.toBe('done');
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('rejects an empty append without calling the server', async () => {
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      await expect(store.appendToStream('account-1', [], { expectedRevision: 'any' })).rejects.toThrow(RangeError);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('readAll and headPosition paging over a simulated $all', () => {
+  /** A log with system events interleaved, positions 100, 200, ... like EventStoreDB log offsets. */
+  const log: Array<{ stream: string; type: string }> = [
+    { stream: '$stats-node', type: '$statsCollected' },
+    { stream: 'account-1', type: 'Opened' },
+    { stream: 'payout-1', type: 'Paid' },
+    { stream: '$$account-1', type: '$metadata' },
+    { stream: 'account-1', type: 'Credited' },
+    { stream: 'account-2', type: 'Opened' },
+    { stream: 'accounts-9', type: 'Opened' },
+    { stream: 'account', type: 'Credited' },
+    { stream: '$stats-node', type: '$statsCollected' },
+    { stream: '$stats-node', type: '$statsCollected' },
+    { stream: '$stats-node', type: '$statsCollected' },
+  ];
+  const resolvedAt = (index: number): AllStreamResolvedEvent => {
+    const position = BigInt((index + 1) * 100);
+    return {
+      commitPosition: position,
+      event: {
+        streamId: log[index].stream,
+        id: `id-${index}`,
+        isJson: true,
+        revision: 0n,
+        type: log[index].type,
+        created: new Date(0),
+        data: { index },
+        metadata: { correlationId: 'c', causationId: null, actor: { kind: 'system', name: 's' }, schemaVersion: 1 },
+        position: { commit: position, prepare: position },
+      },
+    };
+  };
+  const requests: EsdbReadAllOptions[] = [];
+
+  /** Reads forwards inclusively and backwards exclusively, as the EventStoreDB server does. */
+  function fakeReadAll(options: EsdbReadAllOptions = {}): StreamingRead<AllStreamResolvedEvent> {
+    requests.push(options);
+    const all = log.map((_, index) => resolvedAt(index));
+    const from = options.fromPosition ?? 'start';
+    const count = Number(options.maxCount ?? Number.MAX_SAFE_INTEGER);
+    let selected: AllStreamResolvedEvent[];
+    if (options.direction === 'backwards') {
+      const before = from === 'end' || from === 'start' ? all : all.filter((e) => (e.commitPosition as bigint) < from.commit);
+      selected = before.reverse().slice(0, count);
+    } else {
+      const after = from === 'start' || from === 'end' ? all : all.filter((e) => (e.commitPosition as bigint) >= from.commit);
+      selected = after.slice(0, count);
+    }
+    return Object.assign(Readable.from(selected), { cancel: async () => undefined }) as unknown as StreamingRead<AllStreamResolvedEvent>;
+  }
+
+  let store: EventStoreDbEventStore;
+
+  beforeEach(() => {
+    requests.length = 0;
+    jest.spyOn(EventStoreDBClient.prototype, 'readAll').mockImplementation(fakeReadAll);
+    store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false', { readPageSizeMax: 3 });
+  });
+
+  const originalLog = [...log];
+
+  afterEach(async () => {
+    await store.close();
+    jest.restoreAllMocks();
+    log.splice(0, log.length, ...originalLog);
+  });
+
+  it('skips system events, pages through $all and honours maxCount', async () => {
+    const read = await store.readAll({ fromPosition: null, maxCount: 100 });
+    expect(read.map((e) => e.position)).toEqual([200n, 300n, 500n, 600n, 700n, 800n]);
+    expect(requests.length).toBeGreaterThan(1);
+    expect(requests.every((r) => Number(r.maxCount) <= 3)).toBe(true);
+
+    const two = await store.readAll({ fromPosition: null, maxCount: 2 });
+    expect(two.map((e) => e.position)).toEqual([200n, 300n]);
+  });
+
+  it('treats fromPosition as exclusive although the server reads inclusively', async () => {
+    const read = await store.readAll({ fromPosition: 300n, maxCount: 2 });
+    expect(read.map((e) => e.position)).toEqual([500n, 600n]);
+    expect(requests[0].fromPosition).toEqual({ commit: 300n, prepare: 300n });
+    expect(await store.readAll({ fromPosition: 800n, maxCount: 10 })).toEqual([]);
+  });
+
+  it('applies the category and exact event type filters', async () => {
+    const accounts = await store.readAll({ maxCount: 100, filter: { kind: 'category', categories: ['account'] } });
+    expect(accounts.map((e) => e.streamName)).toEqual(['account-1', 'account-1', 'account-2', 'account']);
+    const opened = await store.readAll({ fromPosition: 200n, maxCount: 1, filter: { kind: 'eventType', eventTypes: ['Opened'] } });
+    expect(opened.map((e) => e.position)).toEqual([600n]);
+  });
+
+  it('finds the head behind a full page of trailing system events', async () => {
+    expect(await store.headPosition()).toBe(800n);
+    expect(requests.map((r) => r.fromPosition)).toEqual(['end', { commit: 900n, prepare: 900n }]);
+    expect(requests.every((r) => r.direction === 'backwards')).toBe(true);
+  });
+
+  it('reports no head when $all holds only system events', async () => {
+    log.splice(0, log.length, ...log.filter((e) => e.stream.startsWith('$')));
+    expect(await store.headPosition()).toBeNull();
+  });
+});

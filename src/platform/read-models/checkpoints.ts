@@ -1,0 +1,71 @@
+import { type CommonQueryMethods, sql } from 'slonik';
+import { z } from 'zod';
+
+const checkpointRow = z.object({
+  projection_name: z.string(),
+  position: z.bigint().nullable(),
+  events_applied: z.bigint(),
+  updated_at: z.date(),
+});
+
+export type CheckpointRow = z.infer<typeof checkpointRow>;
+
+export async function readCheckpoint(connection: CommonQueryMethods, name: string): Promise<bigint | null> {
+  const row = await connection.maybeOne(
+    sql.type(checkpointRow)`SELECT projection_name, position, events_applied, updated_at
+      FROM projection_checkpoints WHERE projection_name = ${name}`,
+  );
+  return row?.position ?? null;
+}
+
+export async function readCheckpoints(connection: CommonQueryMethods): Promise<readonly CheckpointRow[]> {
+  return connection.any(
+    sql.type(checkpointRow)`SELECT projection_name, position, events_applied, updated_at
+      FROM projection_checkpoints ORDER BY projection_name`,
+  );
+}
+
+/** Locks the projection's checkpoint row for the rest of the transaction and returns it. */
+export async function lockCheckpoint(connection: CommonQueryMethods, name: string): Promise<bigint | null> {
+  await connection.query(sql.unsafe`INSERT INTO projection_checkpoints (projection_name, position)
+    VALUES (${name}, NULL) ON CONFLICT (projection_name) DO NOTHING`);
+  const row = await connection.one(
+    sql.type(checkpointRow)`SELECT projection_name, position, events_applied, updated_at
+      FROM projection_checkpoints WHERE projection_name = ${name} FOR UPDATE`,
+  );
+  return row.position;
+}
+
+export async function writeCheckpoint(
+  connection: CommonQueryMethods,
+  name: string,
+  position: bigint | null,
+  eventsApplied: number,
+): Promise<void> {
+  await connection.query(sql.unsafe`UPDATE projection_checkpoints
+    SET position = ${position === null ? null : position.toString()}::bigint,
+        events_applied = CASE WHEN ${position === null} THEN 0 ELSE events_applied + ${eventsApplied} END,
+        updated_at = now()
+    WHERE projection_name = ${name}`);
+}
+
+/**
+ * Waits until the projection has applied the event at `position` (SPEC §5 `?minPosition=`),
+ * polling its committed checkpoint. Returns false when `timeoutMs` passes first.
+ */
+export async function waitForCheckpoint(
+  connection: CommonQueryMethods,
+  name: string,
+  position: bigint,
+  timeoutMs: number,
+  pollIntervalMs = 25,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const checkpoint = await readCheckpoint(connection, name);
+    if (checkpoint !== null && checkpoint >= position) return true;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs, remaining)));
+  }
+}

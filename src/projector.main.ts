@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { loadConfig } from './platform/config/config';
+import { createLogger } from './platform/logging/logger';
+import { startInfrastructure } from './platform/runtime/infrastructure';
+import { createProjector } from './read-side';
+
+/**
+ * `npm run start:projector`: the projector alone, for running the read side apart from the API
+ * (start the API with PROJECTOR_IN_PROCESS=false). Several may run: each batch checks that its
+ * checkpoint did not move, so two projectors never apply the same events twice.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const infrastructure = await startInfrastructure(config, logger);
+  const projector = createProjector(infrastructure, config, logger);
+  projector.start();
+  logger.info({ projections: projector.status().map((status) => status.name) }, 'projector running');
+  process.stdout.write('Pay2Slay Ledger projector running\n');
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'projector shutting down');
+    await projector.stop();
+    await infrastructure.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Projector failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
