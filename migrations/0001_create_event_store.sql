@@ -2,13 +2,20 @@
 --
 -- Gap safety. Positions come from a sequence, and sequence values commit out of order under
 -- concurrent transactions, so a reader that simply read "everything above my checkpoint" could
--- skip an event whose transaction commits after a later one. Two rules close that hole:
---   1. An append takes its transaction id and its positions together, under a short advisory
---      lock that is released before the transaction commits. Among appends, transaction-id
---      order is therefore position order.
---   2. Readers of $all only read rows whose transaction id is below the oldest transaction still
---      in flight (pg_snapshot_xmin). Every transaction below that bound has ended, so no event
---      can ever appear below a position a reader has already passed.
+-- skip an event whose transaction commits after a later one. Three rules close that hole:
+--   1. An append takes its transaction id and its positions together, under a short exclusive
+--      advisory lock released before the transaction commits (commits still run in parallel).
+--      Among appends, transaction-id order is therefore position order.
+--   2. While it is in flight, an append holds a transaction-scoped advisory lock whose key is its
+--      own transaction id, taken inside that same locked section.
+--   3. A reader first fixes a horizon (events_read_horizon, under the same advisory lock in shared
+--      mode, so no append is half-way through rule 1): the lowest transaction id among appends in
+--      flight in this database, or, if none is, the first transaction id not yet assigned. It then
+--      reads, with a later snapshot, only events of transactions below that horizon.
+-- Every append below the horizon had ended when it was fixed, so its events are either visible or
+-- gone for good, and no event can ever appear below a position a reader has already passed.
+-- Unlike a cluster-wide xmin, the horizon ignores transactions that are not appends, so long
+-- transactions elsewhere (other databases, read-model batches) never hold readers back.
 
 CREATE TABLE event_streams (
   stream_name     text PRIMARY KEY,
@@ -95,18 +102,18 @@ BEGIN
       USING ERRCODE = 'EV002', DETAIL = coalesce(v_actual, -1)::text;
   END IF;
 
-  -- Rule 1 of the header: transaction id and positions are taken together, under a lock that is
-  -- held for microseconds and released before commit, so commits still run in parallel.
-  PERFORM pg_advisory_lock(7358463);
+  -- Rules 1 and 2 of the header. The lock is held for microseconds.
+  PERFORM pg_advisory_lock(7358, 1);
   BEGIN
     v_xid := pg_current_xact_id();
+    PERFORM pg_advisory_xact_lock_shared(v_xid::text::bigint);
     SELECT array_agg(q.p ORDER BY q.p) INTO v_positions
       FROM (SELECT nextval('events_global_position_seq') AS p FROM generate_series(1, v_count)) q;
   EXCEPTION WHEN OTHERS THEN
-    PERFORM pg_advisory_unlock(7358463);
+    PERFORM pg_advisory_unlock(7358, 1);
     RAISE;
   END;
-  PERFORM pg_advisory_unlock(7358463);
+  PERFORM pg_advisory_unlock(7358, 1);
 
   -- The stream row is the revision counter; its row lock orders appends to one stream.
   IF p_expected = 'no_stream' THEN
@@ -148,5 +155,34 @@ BEGIN
   next_revision := v_last_revision;
   last_position := v_positions[v_count];
   RETURN NEXT;
+END;
+$$;
+
+-- Rule 3 of the header: the transaction id below which every append has ended. Advisory locks
+-- taken with one bigint key show in pg_locks with objsubid 1, the key split into classid (high
+-- 32 bits) and objid (low 32 bits). Only rule 2 takes such locks in this database; the service's
+-- other advisory locks use two-integer keys.
+CREATE FUNCTION events_read_horizon() RETURNS xid8
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_inflight bigint;
+  v_next xid8;
+BEGIN
+  PERFORM pg_advisory_lock_shared(7358, 1);
+  BEGIN
+    SELECT min((l.classid::bigint << 32) | l.objid::bigint) INTO v_inflight
+      FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
+    v_next := pg_snapshot_xmax(pg_current_snapshot());
+  EXCEPTION WHEN OTHERS THEN
+    PERFORM pg_advisory_unlock_shared(7358, 1);
+    RAISE;
+  END;
+  PERFORM pg_advisory_unlock_shared(7358, 1);
+  IF v_inflight IS NOT NULL AND v_inflight::text::xid8 < v_next THEN
+    RETURN v_inflight::text::xid8;
+  END IF;
+  RETURN v_next;
 END;
 $$;

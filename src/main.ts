@@ -3,10 +3,11 @@ import { loadConfig } from './platform/config/config';
 import { createHttpApp } from './platform/http/create-http-app';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
+import { onShutdownSignal } from './platform/runtime/shutdown';
 import { createProjector, projectionLagCheck } from './read-side';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
-async function main(): Promise<void> {
+async function main(): Promise<() => Promise<void>> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
@@ -25,22 +26,17 @@ async function main(): Promise<void> {
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, projector: projector === null ? 'separate process' : 'in process' }, 'Pay2Slay Ledger is listening');
   process.stdout.write(`Pay2Slay Ledger listening on ${url}\n`);
-
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  return async () => {
+    logger.info('shutting down');
     await app.close();
     await projector?.stop();
     await infrastructure.close();
-    process.exit(0);
   };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
 }
 
-main().catch((error: unknown) => {
+const started = main();
+onShutdownSignal(started, (signal) => process.stdout.write(`${signal}: stopping\n`));
+started.catch((error: unknown) => {
   process.stderr.write(`Pay2Slay Ledger failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

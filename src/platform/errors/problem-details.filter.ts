@@ -21,5 +21,7 @@ export function sendProblem(logger: Logger, request: FastifyRequest, reply: Fast
     logger.error({ err: exception, requestId: request.id, method: request.method, url: body.instance }, 'request failed');
   }
   if (reply.sent) return;
+  // Only 503s here are transient (a read model catching up, a dependency down): ask to come back.
+  if (body.status === 503) void reply.header('retry-after', '1');
   void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);
 }

@@ -140,15 +140,15 @@ export class PostgresEventStore implements EventStore {
     if (!Number.isInteger(options.maxCount) || options.maxCount <= 0) throw new Error('maxCount must be a positive integer');
     const from = options.fromPosition ?? 0n;
     const [filterSql, filterValue] = filterClause(options.filter);
-    // Only rows of transactions below the oldest one in flight: see the migration's header.
+    const horizon = await this.readHorizon();
     const { rows } = await this.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events
         WHERE global_position > $1
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND transaction_id < $3::xid8
           ${filterSql}
         ORDER BY global_position
         LIMIT $2`,
-      filterValue === null ? [from.toString(), options.maxCount] : [from.toString(), options.maxCount, filterValue],
+      filterValue === null ? [from.toString(), options.maxCount, horizon] : [from.toString(), options.maxCount, horizon, filterValue],
     );
     return rows.map(toRecordedEvent);
   }
@@ -163,10 +163,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint | null> {
+    const horizon = await this.readHorizon();
     const { rows } = await this.query<{ position: string | null }>(
-      `SELECT max(global_position)::text AS position FROM events
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
-      [],
+      'SELECT max(global_position)::text AS position FROM events WHERE transaction_id < $1::xid8',
+      [horizon],
     );
     return rows[0].position === null ? null : BigInt(rows[0].position);
   }
@@ -225,6 +225,15 @@ export class PostgresEventStore implements EventStore {
       this.listenerStarting = null;
     });
     return this.listenerStarting;
+  }
+
+  /**
+   * Readers of $all see only events of transactions below this horizon, fixed before (and so with
+   * an older snapshot than) the read itself: see rule 3 in the migration's header.
+   */
+  private async readHorizon(): Promise<string> {
+    const { rows } = await this.query<{ horizon: string }>('SELECT events_read_horizon()::text AS horizon', []);
+    return rows[0].horizon;
   }
 
   private async query<Row extends object>(text: string, values: unknown[]): Promise<{ rows: Row[] }> {
@@ -293,9 +302,9 @@ function filterClause(filter: EventFilter | undefined): [string, string[] | null
   if (filter === undefined) return ['', null];
   switch (filter.kind) {
     case 'category':
-      return ['AND stream_category = ANY($3::text[])', [...filter.categories]];
+      return ['AND stream_category = ANY($4::text[])', [...filter.categories]];
     case 'eventType':
-      return ['AND event_type = ANY($3::text[])', [...filter.eventTypes]];
+      return ['AND event_type = ANY($4::text[])', [...filter.eventTypes]];
     default: {
       const unreachable: never = filter;
       throw new Error(`Unknown filter ${JSON.stringify(unreachable)}`);

@@ -1,0 +1,70 @@
+import { cp, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { migrate, MigrationChecksumError, migrationsDir } from '../src/platform/database/migrations';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+describe('forward-only migrations', () => {
+  let database: TestDatabase;
+  let dir: string;
+
+  beforeEach(async () => {
+    database = await createTestDatabase({ migrate: false });
+    dir = await mkdtemp(join(tmpdir(), 'ledger-migrations-'));
+    await cp(migrationsDir(), dir, { recursive: true });
+  });
+
+  afterEach(async () => {
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function appliedVersions(): Promise<string[]> {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+      return rows.map((row) => row.version);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('applies every file once, records it, and applies only new files later', async () => {
+    const first = await migrate(database.url, dir);
+    const second = await migrate(database.url, dir);
+    await writeFile(join(dir, '9999_create_probe.sql'), 'CREATE TABLE probe (id int);\n');
+    const third = await migrate(database.url, dir);
+
+    expect(first.applied[0]).toBe('0001_create_event_store');
+    expect(second.applied).toEqual([]);
+    expect(third.applied).toEqual(['9999_create_probe']);
+    expect((await appliedVersions()).at(-1)).toBe('9999');
+  });
+
+  it('refuses to go on when an applied file was changed afterwards', async () => {
+    await migrate(database.url, dir);
+    await appendFile(join(dir, '0001_create_event_store.sql'), '\n-- edited after the fact\n');
+
+    await expect(migrate(database.url, dir)).rejects.toBeInstanceOf(MigrationChecksumError);
+  });
+
+  it('rolls a failing file back whole and records nothing for it', async () => {
+    await migrate(database.url, dir);
+    await writeFile(join(dir, '9999_create_broken.sql'), 'CREATE TABLE half (id int);\nTHIS IS NOT SQL;\n');
+
+    await expect(migrate(database.url, dir)).rejects.toThrow(/9999_create_broken\.sql failed/);
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    const { rowCount } = await client.query("SELECT 1 FROM pg_tables WHERE tablename = 'half'");
+    await client.end();
+    expect(rowCount).toBe(0);
+    expect(await appliedVersions()).not.toContain('9999');
+  });
+
+  it('migrates once when several processes start together', async () => {
+    const results = await Promise.all([migrate(database.url, dir), migrate(database.url, dir), migrate(database.url, dir)]);
+    expect(results.map((result) => result.applied.length > 0).filter(Boolean)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { type DatabasePool, sql } from 'slonik';
+import { measureLag, type Projection, Projector, resetProjection } from '../projections';
+import { usersProjection } from '../projections/users/users.projection';
+import { createDatabasePool } from '../src/platform/database/database';
+import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
+import { readCheckpoints } from '../src/platform/read-models/checkpoints';
+import { eventually } from './support/processes';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+describe('projection runtime', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+  let store: PostgresEventStore;
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
+    await pool.query(sql.unsafe`CREATE TABLE probe_rows (position bigint PRIMARY KEY, stream text NOT NULL, n int NOT NULL)`);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await pool.end();
+    await database.drop();
+  });
+
+  const probe = (overrides: Partial<Projection> = {}): Projection & { batches: number[] } => {
+    const batches: number[] = [];
+    return {
+      name: 'probe',
+      filter: { kind: 'category', categories: ['probe'] },
+      tables: ['probe_rows'],
+      batches,
+      async apply(transaction, events) {
+        batches.push(events.length);
+        for (const event of events) {
+          await transaction.query(sql.unsafe`INSERT INTO probe_rows (position, stream, n)
+            VALUES (${event.position.toString()}::bigint, ${event.streamName}, ${event.data.n as number})
+            ON CONFLICT (position) DO NOTHING`);
+        }
+      },
+      ...overrides,
+    };
+  };
+
+  const newEvent = (n: number): NewEvent => ({
+    id: randomUUID(),
+    type: 'Probed',
+    data: { n },
+    metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'projector-test' }, schemaVersion: 1 },
+  });
+
+  async function appendProbes(count: number, stream = `probe-${randomUUID()}`): Promise<bigint> {
+    let position = 0n;
+    for (let start = 0; start < count; start += 100) {
+      const size = Math.min(100, count - start);
+      ({ position } = await store.appendToStream(stream, Array.from({ length: size }, (_, k) => newEvent(start + k)), { expectedRevision: 'any' }));
+    }
+    return position;
+  }
+
+  const checkpointOf = async (name: string) => (await readCheckpoints(pool)).find((row) => row.projection_name === name);
+  const rowCount = async () => Number(await pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM probe_rows`));
+  const caughtUpTo = (name: string, position: bigint) => async () => ((await checkpointOf(name))?.position === position ? true : undefined);
+
+  it('applies events in batches of at most batchSizeMax and commits the last position as checkpoint', async () => {
+    const last = await appendProbes(1_050);
+    await store.appendToStream(`other-${randomUUID()}`, [newEvent(0)], { expectedRevision: 'no_stream' });
+    const projection = probe();
+    const projector = new Projector(pool, store, [projection], { batchSizeMax: 200 });
+
+    projector.start();
+    await eventually('the probe to catch up', caughtUpTo('probe', last));
+    await projector.stop();
+
+    expect(Math.max(...projection.batches)).toBeLessThanOrEqual(200);
+    expect(projection.batches.reduce((sum, size) => sum + size, 0)).toBe(1_050);
+    expect(await rowCount()).toBe(1_050);
+    expect((await checkpointOf('probe'))?.events_applied).toBe(1_050n);
+    expect(projector.status()).toEqual([{ name: 'probe', state: 'stopped', checkpoint: last, lastError: null }]);
+  });
+
+  it('resumes from its checkpoint after a restart, applying only what is new', async () => {
+    const first = await appendProbes(300);
+    const before = new Projector(pool, store, [probe()]);
+    before.start();
+    await eventually('the first run to catch up', caughtUpTo('probe', first));
+    await before.stop();
+
+    const second = await appendProbes(120);
+    const projection = probe();
+    const after = new Projector(pool, store, [projection]);
+    after.start();
+    await eventually('the second run to catch up', caughtUpTo('probe', second));
+    await after.stop();
+
+    expect(projection.batches.reduce((sum, size) => sum + size, 0)).toBe(120);
+    expect(await rowCount()).toBe(420);
+    expect((await checkpointOf('probe'))?.events_applied).toBe(420n);
+  });
+
+  it('follows live appends', async () => {
+    const projector = new Projector(pool, store, [probe()]);
+    projector.start();
+    try {
+      const first = await appendProbes(10);
+      await eventually('the first live events', caughtUpTo('probe', first), 10_000);
+      const second = await appendProbes(5);
+      await eventually('the next live events', caughtUpTo('probe', second), 10_000);
+    } finally {
+      await projector.stop();
+    }
+    expect(await rowCount()).toBe(15);
+  });
+
+  it('never applies an event twice when two projectors run the same projection at once', async () => {
+    const last = await appendProbes(2_000);
+    // The rows alone would hide a double application behind ON CONFLICT; events_applied counts
+    // every event a committed batch applied, so it shows one.
+    const counted = probe();
+    const one = new Projector(pool, store, [counted], { batchSizeMax: 50 });
+    const two = new Projector(pool, store, [counted], { batchSizeMax: 50 });
+
+    one.start();
+    two.start();
+    await eventually('both projectors to catch up', caughtUpTo('probe', last));
+    await Promise.all([one.stop(), two.stop()]);
+
+    expect(await rowCount()).toBe(2_000);
+    expect((await checkpointOf('probe'))?.events_applied).toBe(2_000n);
+  });
+
+  it('retries a failing batch from its checkpoint, reporting the failure meanwhile', async () => {
+    const last = await appendProbes(30);
+    let failuresLeft = 2;
+    const projection = probe({
+      async apply(transaction, events: readonly RecordedEvent[]) {
+        for (const event of events) {
+          await transaction.query(sql.unsafe`INSERT INTO probe_rows (position, stream, n)
+            VALUES (${event.position.toString()}::bigint, ${event.streamName}, ${event.data.n as number})`);
+        }
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new Error('read model briefly unavailable');
+        }
+      },
+    });
+    const projector = new Projector(pool, store, [projection], { retryDelayMinMs: 20 });
+    const states: string[] = [];
+
+    projector.start();
+    await eventually('the failure to be reported', async () => {
+      const [status] = projector.status();
+      states.push(status.state);
+      return status.lastError === 'read model briefly unavailable' ? true : undefined;
+    }, 10_000, 5);
+    await eventually('the retried batch to commit', caughtUpTo('probe', last), 10_000);
+    const [status] = projector.status();
+    await projector.stop();
+
+    expect(states).toContain('retrying');
+    expect(status).toMatchObject({ state: 'running', lastError: null });
+    // Plain INSERTs without ON CONFLICT: a batch that half-applied before would now fail forever.
+    expect(await rowCount()).toBe(30);
+  });
+
+  it('reports lag while behind and none once caught up', async () => {
+    const last = await appendProbes(20);
+    const projection = probe();
+
+    const behind = await measureLag(pool, store, [projection], new Date(Date.now() + 5_000));
+    const projector = new Projector(pool, store, [projection]);
+    projector.start();
+    await eventually('the probe to catch up', caughtUpTo('probe', last));
+    await projector.stop();
+    const caughtUp = await measureLag(pool, store, [projection]);
+
+    expect(behind).toEqual([{ name: 'probe', caughtUp: false, lagSeconds: expect.any(Number) }]);
+    expect(behind[0].lagSeconds).toBeGreaterThanOrEqual(4);
+    expect(caughtUp).toEqual([{ name: 'probe', caughtUp: true, lagSeconds: 0 }]);
+  });
+
+  it('rebuilds a projection from position zero to the same rows', async () => {
+    const discordIds = ['700000000000000001', '700000000000000002', '700000000000000003'];
+    let last = 0n;
+    for (const discordUserId of discordIds) {
+      const userId = randomUUID();
+      ({ position: last } = await store.appendToStream(
+        `user-${userId}`,
+        [{ ...newEvent(0), type: 'UserRegistered', data: { userId, discordUserId, regionCode: 'EU', registeredAt: '2026-11-01T00:00:00.000Z' } }],
+        { expectedRevision: 'no_stream' },
+      ));
+    }
+    const snapshot = () => pool.any(sql.unsafe`SELECT * FROM users ORDER BY user_id`);
+    const run = async () => {
+      const projector = new Projector(pool, store, [usersProjection]);
+      projector.start();
+      await eventually('users to catch up', caughtUpTo('users', last));
+      await projector.stop();
+    };
+    await run();
+    const live = await snapshot();
+
+    await resetProjection(pool, usersProjection);
+    const emptied = await snapshot();
+    await run();
+
+    expect(live).toHaveLength(3);
+    expect(emptied).toEqual([]);
+    expect(await snapshot()).toEqual(live);
+  });
+
+  it('changes nothing when the users projection applies the same batch twice', async () => {
+    const userId = randomUUID();
+    await store.appendToStream(
+      `user-${userId}`,
+      [{ ...newEvent(0), type: 'UserRegistered', data: { userId, discordUserId: '700000000000000009', regionCode: null, registeredAt: '2026-11-01T00:00:00.000Z' } }],
+      { expectedRevision: 'no_stream' },
+    );
+    const events = await store.readStream(`user-${userId}`);
+
+    await pool.transaction((transaction) => usersProjection.apply(transaction, events));
+    const once = await pool.any(sql.unsafe`SELECT * FROM users`);
+    await pool.transaction((transaction) => usersProjection.apply(transaction, events));
+
+    expect(await pool.any(sql.unsafe`SELECT * FROM users`)).toEqual(once);
+    expect(once).toHaveLength(1);
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../src/platform/database/embedded-postgres';
+import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+
+// `npm start` with no configuration: the embedded PostgreSQL keeps its files under the data
+// directory, so a stopped service, and a killed one, come back with everything.
+describe('the service on the embedded defaults, restarted', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ledger-restart-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function startService(): Promise<{ baseUrl: string; stop: (signal: NodeJS.Signals) => Promise<number | null> }> {
+    const port = await freePort();
+    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+    const baseUrl = `http://127.0.0.1:${port}`;
+    try {
+      await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), 90_000, 100);
+    } catch (error) {
+      service.child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n${service.output()}`);
+    }
+    return {
+      baseUrl,
+      stop: async (signal) => {
+        service.child.kill(signal);
+        return (await waitForExit(service.child)).code;
+      },
+    };
+  }
+
+  it('keeps registered users across a graceful stop and across SIGKILL', async () => {
+    const first = await startService();
+    const created = await fetch(`${first.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ discordUserId: '600000000000000001', regionCode: 'EU' }),
+    });
+    const { userId, position } = (await created.json()) as { userId: string; position: string };
+    expect(created.status).toBe(201);
+    const before = await (await fetch(`${first.baseUrl}/v1/users/${userId}?minPosition=${position}`)).json();
+    expect((await fetch(`${first.baseUrl}/ready`)).status).toBe(200);
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await startService();
+    const afterRestart = await fetch(`${second.baseUrl}/v1/users/${userId}`);
+    const again = await fetch(`${second.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ discordUserId: '600000000000000001' }),
+    });
+    expect(afterRestart.status).toBe(200);
+    expect(await afterRestart.json()).toEqual(before);
+    expect(again.status).toBe(200);
+    await second.stop('SIGKILL');
+
+    // The killed service left its PostgreSQL running on the data directory; the next start stops
+    // that orphan, and PostgreSQL's crash recovery brings the same data back.
+    const third = await startService();
+    try {
+      const afterKill = await fetch(`${third.baseUrl}/v1/users/${userId}`);
+      expect(afterKill.status).toBe(200);
+      expect(await afterKill.json()).toEqual(before);
+    } finally {
+      expect(await third.stop('SIGINT')).toBe(0);
+    }
+  });
+});

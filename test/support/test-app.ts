@@ -1,0 +1,47 @@
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type DatabasePool } from 'slonik';
+import { allProjections, Projector } from '../../projections';
+import { loadConfig } from '../../src/platform/config/config';
+import { createDatabasePool } from '../../src/platform/database/database';
+import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
+import { createHttpApp } from '../../src/platform/http/create-http-app';
+import { createLogger } from '../../src/platform/logging/logger';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+export interface TestApp {
+  readonly baseUrl: string;
+  readonly database: TestDatabase;
+  readonly pool: DatabasePool;
+  readonly store: PostgresEventStore;
+  readonly app: NestFastifyApplication;
+  close(): Promise<void>;
+}
+
+/** The real HTTP application and projector on a fresh database, listening on 127.0.0.1. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  const logger = createLogger(config.logLevel);
+  const pool = await createDatabasePool(database.url);
+  const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
+  const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });
+  projector.start();
+  const app = await createHttpApp({ config, logger, pool, eventStore: store, readinessChecks: [] });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    database,
+    pool,
+    store,
+    app,
+    async close() {
+      await app.close();
+      await projector.stop();
+      await store.close();
+      await pool.end();
+      await database.drop();
+    },
+  };
+}
