@@ -127,4 +127,26 @@ describe('PostgreSQL $all under concurrent writers', () => {
       await elsewhere.end('ROLLBACK');
     }
   });
+
+  it('wakes a caught-up subscriber through LISTEN/NOTIFY long before its polling interval', async () => {
+    const slowPolling = new PostgresEventStore(database.url, { pollIntervalMs: 30_000 });
+    const category = `notify${randomUUID().slice(0, 8)}`;
+    const subscription = slowPolling.subscribeToAll({ fromPosition: await slowPolling.headPosition(), filter: { kind: 'category', categories: [category] } });
+    const iterator = subscription[Symbol.asyncIterator]();
+    try {
+      const first = iterator.next();
+      // Let the subscription read, find nothing, start listening and settle into its wait.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const appendedAt = Date.now();
+      await store.appendToStream(`${category}-${randomUUID()}`, [probe('Notified')], { expectedRevision: 'no_stream' });
+
+      const delivered = await first;
+
+      expect(delivered.done).toBe(false);
+      expect(Date.now() - appendedAt).toBeLessThan(5_000);
+    } finally {
+      await subscription.close();
+      await slowPolling.close();
+    }
+  });
 });
