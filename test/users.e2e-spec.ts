@@ -1,5 +1,7 @@
 import { sql } from 'slonik';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { freePort } from '../src/platform/database/embedded-postgres';
+import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /v1/users/:userId', () => {
@@ -191,5 +193,33 @@ describe('GET /v1/users/:userId?minPosition= with a read model that lags', () =>
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
     expect(await response.json()).toMatchObject({ code: 'read_model_behind' });
+  });
+});
+
+describe('POST /v1/users while the event store is down', () => {
+  let app: TestApp;
+  let unreachable: PostgresEventStore;
+
+  beforeAll(async () => {
+    unreachable = new PostgresEventStore(`postgres://postgres@127.0.0.1:${await freePort()}/nowhere`, { connectionTimeoutMs: 2_000 });
+    app = await startTestApp({}, { eventStore: unreachable });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await unreachable.close();
+  });
+
+  it('answers 503 event_store_unavailable with Retry-After, and records nothing', async () => {
+    const response = await fetch(`${app.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ discordUserId: '300000000000000077' }),
+    });
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await response.json()).toMatchObject({ code: 'event_store_unavailable' });
+    expect(await app.store.readStream(`user-${userIdFromDiscordId('300000000000000077')}`)).toEqual([]);
   });
 });

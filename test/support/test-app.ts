@@ -3,6 +3,7 @@ import { type DatabasePool } from 'slonik';
 import { allProjections, Projector } from '../../projections';
 import { loadConfig } from '../../src/platform/config/config';
 import { createDatabasePool } from '../../src/platform/database/database';
+import { type EventStore } from '../../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
@@ -18,7 +19,7 @@ export interface TestApp {
 }
 
 /** The real HTTP application and projector on a fresh database, listening on 127.0.0.1. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
   const logger = createLogger(config.logLevel);
@@ -26,7 +27,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
   const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });
   projector.start();
-  const app = await createHttpApp({ config, logger, pool, eventStore: store, readinessChecks: [] });
+  const app = await createHttpApp({ config, logger, pool, eventStore: options.eventStore ?? store, readinessChecks: [] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { EventStoreUnavailableError } from '../event-store/event-store.port';
 import { DomainError } from './domain-error';
 
 /** RFC 9457 problem details, plus the stable `code` integrations switch on. */
@@ -82,6 +83,9 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError) return problem(error.status, error.code, error.message, { ...error.extensions });
   if (error instanceof RequestValidationError) {
     return problem(error.status, error.errors[0]?.code ?? 'invalid_request', error.message, { errors: error.errors });
+  }
+  if (error instanceof EventStoreUnavailableError) {
+    return problem(503, 'event_store_unavailable', 'The event store is unavailable; nothing was recorded. Retry shortly');
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { freePort } from '../src/platform/database/embedded-postgres';
+import { EventStoreUnavailableError, type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -147,6 +148,21 @@ describe('PostgreSQL $all under concurrent writers', () => {
     } finally {
       await subscription.close();
       await slowPolling.close();
+    }
+  });
+});
+
+describe('PostgreSQL event store that cannot be reached', () => {
+  it('reports EventStoreUnavailableError for appends and reads', async () => {
+    const port = await freePort();
+    const store = new PostgresEventStore(`postgres://postgres@127.0.0.1:${port}/nowhere`, { connectionTimeoutMs: 2_000 });
+    try {
+      await expect(store.appendToStream('user-x', [probe('Lost')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      await expect(store.readStream('user-x')).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      await expect(store.readAll({ maxCount: 1 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      await expect(store.headPosition()).rejects.toThrow(/event store unavailable/);
+    } finally {
+      await store.close();
     }
   });
 });
