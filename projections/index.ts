@@ -1,8 +1,18 @@
 import { type Projection } from './runtime/projection';
+import { abuseFlagsProjection } from './abuse-flags/abuse-flags.projection';
+import { accrualsProjection } from './accruals/accruals.projection';
 import { usersProjection } from './users/users.projection';
+import { verificationsProjection } from './verifications/verifications.projection';
+import { walletsProjection } from './wallets/wallets.projection';
 
 /** Every read model, in the order a rebuild runs them. */
-export const allProjections: readonly Projection[] = [usersProjection];
+export const allProjections: readonly Projection[] = [
+  usersProjection,
+  walletsProjection,
+  verificationsProjection,
+  accrualsProjection,
+  abuseFlagsProjection,
+];
 
 export { type Projection } from './runtime/projection';
 export { Projector, measureLag, resetProjection, type ProjectionStatus, type ProjectionLag } from './runtime/projector';

@@ -7,6 +7,8 @@ import { DATABASE_POOL } from './platform/database/database';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { HealthController, READINESS_CHECKS, type ReadinessCheck } from './platform/health/health.controller';
 import { LOGGER, type Logger } from './platform/logging/logger';
+import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
+import { RewardsModule } from './rewards/rewards.module';
 
 /** What the composition root (main.ts, or a test) hands to the application. */
 export interface AppDependencies {
@@ -15,6 +17,8 @@ export interface AppDependencies {
   readonly pool: DatabasePool;
   readonly eventStore: EventStore;
   readonly readinessChecks: readonly ReadinessCheck[];
+  /** The Fortnite stats API, when configured; without it a baseline must be given. */
+  readonly lifetimeKillsSource?: LifetimeKillsSource | null;
 }
 
 @Global()
@@ -27,6 +31,7 @@ class PlatformModule {
       { provide: DATABASE_POOL, useValue: dependencies.pool },
       { provide: EVENT_STORE, useValue: dependencies.eventStore },
       { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
+      { provide: LIFETIME_KILLS_SOURCE, useValue: dependencies.lifetimeKillsSource ?? null },
     ];
     return { module: PlatformModule, providers, exports: providers.map((provider) => provider.provide) };
   }
@@ -37,7 +42,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule],
       controllers: [HealthController],
     };
   }

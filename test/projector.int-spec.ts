@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
-import { measureLag, type Projection, Projector, resetProjection } from '../projections';
+import { allProjections, measureLag, type Projection, Projector, resetProjection } from '../projections';
+import { decide, evolve, initialState, type UserCommand } from '../src/identity/user/user.decider';
+import { type UserEvent } from '../src/identity/user/user.events';
 import { usersProjection } from '../projections/users/users.projection';
 import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
@@ -228,5 +230,53 @@ describe('projection runtime', () => {
 
     expect(await pool.any(sql.unsafe`SELECT * FROM users`)).toEqual(once);
     expect(once).toHaveLength(1);
+  });
+
+  it('rebuilds every read model from position zero to the same rows after a realistic rewards history', async () => {
+    const t0 = Date.UTC(2026, 10, 1);
+    const rate = { baseRaw: 5n * 10n ** 27n, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
+    const abuse = { killRatePerMinute: 10n, maxKillsPerObservation: 500n };
+    let last = 0n;
+    for (let n = 0; n < 12; n += 1) {
+      const userId = randomUUID();
+      const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
+      const commands: UserCommand[] = [
+        { type: 'RegisterUser', data: { userId, discordUserId: `70000000000000${1000 + n}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
+        { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n * 10), linkedToAnotherUser: false, now: at(0) } },
+        { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: n % 5 === 4, now: at(1) } },
+        { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + 7), observedAt: at(2), now: at(2), rate, abuse } },
+        { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + 9), observedAt: at(2), now: at(2), rate, abuse } },
+        { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + (n % 3 === 0 ? 2 : 30)), observedAt: at(5), now: at(5), rate, abuse } },
+      ];
+      const events: UserEvent[] = [];
+      for (const command of commands) events.push(...decide(command, events.reduce(evolve, initialState)));
+      ({ position: last } = await store.appendToStream(`user-${userId}`, events.map((event) => ({ ...newEvent(0), type: event.type, data: event.data })), {
+        expectedRevision: 'no_stream',
+      }));
+    }
+    const tables = ['users', 'wallet_links', 'verification_records', 'reward_accruals', 'abuse_flags'];
+    const snapshot = async () =>
+      Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await pool.any(sql.unsafe`SELECT * FROM ${sql.identifier([table])} ORDER BY 1, 2`)])));
+    const runAll = async () => {
+      const projector = new Projector(pool, store, allProjections, { batchSizeMax: 7 });
+      projector.start();
+      for (const projection of allProjections) await eventually(`${projection.name} to catch up`, caughtUpTo(projection.name, last));
+      await projector.stop();
+    };
+    await runAll();
+    const live = await snapshot();
+
+    // Applying every event once more, as a replayed batch would, changes nothing.
+    const everything = await store.readAll({ fromPosition: null, maxCount: 10_000 });
+    for (const projection of allProjections) await pool.transaction((transaction) => projection.apply(transaction, everything));
+    expect(await snapshot()).toEqual(live);
+
+    for (const projection of allProjections) await resetProjection(pool, projection);
+    await runAll();
+
+    expect(live.users).toHaveLength(12);
+    expect((live.reward_accruals as unknown[]).length).toBeGreaterThan(12);
+    expect((live.abuse_flags as unknown[]).length).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(live);
   });
 });

@@ -3,7 +3,10 @@ import { type RecordedEvent } from '../../src/platform/event-store/event-store.p
 import { decodeUserEvent, type UserEvent } from '../../src/identity/user/user.events';
 import { type Projection } from '../runtime/projection';
 
-/** The `users` table: one row per registered user, keyed by the user id of the stream. */
+/**
+ * The `users` table: one row per registered user. Every update is guarded by the stream revision
+ * it comes from, so a replayed event (the additive accrual counters above all) changes nothing.
+ */
 export const usersProjection: Projection = {
   name: 'users',
   filter: { kind: 'category', categories: ['user'] },
@@ -17,18 +20,46 @@ export const usersProjection: Projection = {
 };
 
 async function applyUserEvent(transaction: DatabaseTransactionConnection, recorded: RecordedEvent, event: UserEvent): Promise<void> {
+  const revision = recorded.revision.toString();
+  const update = async (assignments: ReturnType<typeof sql.fragment>): Promise<void> => {
+    await transaction.query(sql.unsafe`
+      UPDATE users SET ${assignments}, stream_revision = ${revision}::bigint
+       WHERE user_id = ${event.data.userId} AND stream_revision < ${revision}::bigint`);
+  };
   switch (event.type) {
     case 'UserRegistered':
       // The first event of the stream creates the row; a replay finds it and does nothing.
       await transaction.query(sql.unsafe`
         INSERT INTO users (user_id, discord_user_id, region_code, registered_at, stream_revision)
         VALUES (${event.data.userId}, ${event.data.discordUserId}, ${event.data.regionCode},
-                ${event.data.registeredAt}::timestamptz, ${recorded.revision.toString()}::bigint)
+                ${event.data.registeredAt}::timestamptz, ${revision}::bigint)
         ON CONFLICT (user_id) DO NOTHING`);
       return;
+    case 'EpicAccountLinked':
+      await update(sql.fragment`epic_account_id = ${event.data.epicAccountId}, baseline_kills = ${event.data.baselineKills},
+        epic_linked_at = ${event.data.linkedAt}::timestamptz`);
+      return;
+    case 'VerificationRecorded':
+      await update(sql.fragment`verification_status = ${event.data.status}, verification_source = ${event.data.source},
+        last_verified_at = ${event.data.verifiedAt}::timestamptz`);
+      return;
+    case 'KillsObserved':
+      await update(sql.fragment`last_observed_kill_count = ${event.data.lifetimeKills},
+        last_observed_at = ${event.data.observedAt}::timestamptz`);
+      return;
+    case 'AccrualRecorded':
+      await update(sql.fragment`accrued_kill_count = accrued_kill_count + ${event.data.kills},
+        accrued_raw = accrued_raw + ${event.data.amountRaw}::numeric`);
+      return;
+    case 'WalletLinked':
+    case 'WalletVerified':
+    case 'AbuseFlagRaised':
+    case 'AbuseFlagCleared':
+      // Kept by their own read models (wallet_links, abuse_flags).
+      return;
     default: {
-      const unreachable: never = event.type;
-      throw new Error(`Unhandled user event ${String(unreachable)}`);
+      const unreachable: never = event;
+      throw new Error(`Unhandled user event ${JSON.stringify(unreachable)}`);
     }
   }
 }

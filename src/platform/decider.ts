@@ -43,6 +43,19 @@ export interface HandleOptions {
   readonly attemptsMax?: number;
 }
 
+/** The state a stream's recorded events add up to; event types the decider does not know are skipped. */
+export function fold<Command, Event extends { type: string; data: object }, State>(
+  decider: Decider<Command, Event, State>,
+  history: readonly RecordedEvent[],
+): State {
+  let state = decider.initialState;
+  for (const recorded of history) {
+    const event = decider.decode(recorded.type, recorded.data);
+    if (event !== null) state = decider.evolve(state, event);
+  }
+  return state;
+}
+
 /**
  * Read the stream, fold it, decide, append with the expected revision. A concurrent writer makes
  * the append fail; the stream is then read again and the command decided again, a bounded number
@@ -58,11 +71,7 @@ export async function handleCommand<Command, Event extends { type: string; data:
   const attemptsMax = options.attemptsMax ?? 3;
   for (let attempt = 1; ; attempt += 1) {
     const history = await store.readStream(streamName);
-    let state = decider.initialState;
-    for (const recorded of history) {
-      const event = decider.decode(recorded.type, recorded.data);
-      if (event !== null) state = decider.evolve(state, event);
-    }
+    let state = fold(decider, history);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, history, position: null };
     const expectedRevision: ExpectedRevision = history.length === 0 ? 'no_stream' : history[history.length - 1].revision;

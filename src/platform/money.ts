@@ -17,3 +17,21 @@ export function formatBan(raw: bigint): string {
 export function moneyPair(raw: bigint): { raw: string; ban: string } {
   return { raw: raw.toString(), ban: formatBan(raw) };
 }
+
+/** One unit of the 8th BAN decimal, the precision of every reward amount (SPEC §2). */
+export const RAW_PER_BAN_UNIT_8 = RAW_PER_BAN_UNIT;
+
+/** Parses a BAN decimal string with at most 8 decimals ("0.05") into raw; null when malformed. */
+export function parseBan(text: string): bigint | null {
+  const match = /^(\d{1,12})(?:\.(\d{1,8}))?$/.exec(text);
+  if (match === null) return null;
+  const whole = BigInt(match[1]);
+  const fraction = BigInt((match[2] ?? '').padEnd(8, '0'));
+  return (whole * 100_000_000n + fraction) * RAW_PER_BAN_UNIT;
+}
+
+/** Rounds a raw amount down to a whole number of 10^-8 BAN. */
+export function floor8(raw: bigint): bigint {
+  if (raw < 0n) throw new Error('floor8 takes a non-negative amount');
+  return (raw / RAW_PER_BAN_UNIT) * RAW_PER_BAN_UNIT;
+}

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
+import { minPositionOf } from '../../platform/http/paging';
 import { GetUserQueryDto, UserIdParams } from './get-user.dto';
 import { GetUserQuery, type UserView } from './get-user.query';
 
@@ -9,7 +10,6 @@ export class GetUserController {
 
   @Get(':userId')
   async get(@Param() params: UserIdParams, @Query() query: GetUserQueryDto): Promise<UserView> {
-    const minPosition = query.minPosition === undefined ? null : BigInt(query.minPosition);
-    return this.queryBus.execute<GetUserQuery, UserView>(new GetUserQuery(params.userId.toLowerCase(), minPosition));
+    return this.queryBus.execute<GetUserQuery, UserView>(new GetUserQuery(params.userId.toLowerCase(), minPositionOf(query)));
   }
 }

@@ -4,9 +4,9 @@ import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
-import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
+import { NotFoundError } from '../../platform/errors/domain-error';
 import { moneyPair } from '../../platform/money';
-import { waitForCheckpoint } from '../../platform/read-models/checkpoints';
+import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { GetUserQuery, type UserView } from './get-user.query';
 
 const userRow = z.object({
@@ -20,7 +20,15 @@ const userRow = z.object({
   accrued_kill_count: z.bigint(),
   last_observed_kill_count: z.bigint().nullable(),
   registered_at: z.date(),
+  accrued_raw: z.string(),
+  wallet_address: z.string().nullable(),
+  wallet_verified: z.boolean().nullable(),
 });
+
+const flagRow = z.object({ flag_id: z.string(), flag_type: z.string(), severity: z.string() });
+
+/** The read models this answer is built from; `?minPosition=` waits for each of them. */
+const READ_MODELS = ['users', 'wallet_links', 'abuse_flags'] as const;
 
 @QueryHandler(GetUserQuery)
 export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
@@ -30,33 +38,30 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
   ) {}
 
   async execute(query: GetUserQuery): Promise<UserView> {
-    if (query.minPosition !== null) {
-      const caughtUp = await waitForCheckpoint(this.pool, 'users', query.minPosition, this.config.http.minPositionWaitMs);
-      if (!caughtUp) {
-        throw new DomainError(
-          'read_model_behind',
-          `The users read model has not reached position ${query.minPosition.toString()} yet; retry shortly`,
-          503,
-        );
-      }
-    }
+    await awaitReadModels(this.pool, READ_MODELS, query.minPosition, this.config.http.minPositionWaitMs);
     const row = await this.pool.maybeOne(sql.type(userRow)`
-      SELECT user_id, discord_user_id, region_code, epic_account_id, verification_status,
-             last_settled_kill_count, last_settlement_at, accrued_kill_count, last_observed_kill_count, registered_at
-        FROM users WHERE user_id = ${query.userId}`);
+      SELECT u.user_id, discord_user_id, region_code, epic_account_id, verification_status,
+             last_settled_kill_count, last_settlement_at, accrued_kill_count, last_observed_kill_count, registered_at,
+             accrued_raw, w.address AS wallet_address, w.verified AS wallet_verified
+        FROM users u
+        LEFT JOIN wallet_links w ON w.user_id = u.user_id AND w.is_primary
+       WHERE u.user_id = ${query.userId}`);
     if (row === null) throw new NotFoundError('user_not_found', `No user ${query.userId}`);
+    const flags = await this.pool.any(sql.type(flagRow)`
+      SELECT flag_id, flag_type, severity FROM abuse_flags WHERE user_id = ${query.userId} AND status = 'open' ORDER BY raised_at`);
     const accrued = row.accrued_kill_count;
     const settled = row.last_settled_kill_count;
-    // Wallets, accruals, payouts and flags get their read models with the rewards and payouts
-    // capabilities; until then a user has none, owes nothing and has its whole caps left.
-    const unsettled = moneyPair(0n);
-    const paid = moneyPair(0n);
+    // Payouts come with the settlement capability; until then nothing is paid, everything accrued
+    // is unsettled, and the caps are whole.
+    const paidRaw = 0n;
+    const unsettled = moneyPair(BigInt(row.accrued_raw) - paidRaw);
+    const paid = moneyPair(paidRaw);
     return {
       userId: row.user_id,
       discordUserId: row.discord_user_id,
       epicAccountId: row.epic_account_id,
       regionCode: row.region_code,
-      wallet: null,
+      wallet: row.wallet_address === null ? null : { address: row.wallet_address, verified: row.wallet_verified === true },
       verificationStatus: row.verification_status,
       lastSettledKillCount: Number(settled),
       accruedKillCount: Number(accrued),
@@ -68,7 +73,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
       totalPaidRaw: paid.raw,
       totalPaidBan: paid.ban,
       capsRemaining: { today: this.config.payout.dailyKillCap, thisWeek: this.config.payout.weeklyKillCap },
-      openFlags: [],
+      openFlags: flags.map((flag) => ({ flagId: flag.flag_id, flagType: flag.flag_type, severity: flag.severity })),
       registeredAt: row.registered_at.toISOString(),
     };
   }

@@ -1,56 +1,376 @@
-import { decide, evolve, initialState, type UserCommand, type UserState } from './user.decider';
+import { DomainError } from '../../platform/errors/domain-error';
+import { parseBan } from '../../platform/money';
+import { type RateFactors } from '../../rewards/economics/rate';
+import { accrualIdFor, decide, evolve, initialState, type UserCommand, type UserState } from './user.decider';
 import { type UserEvent } from './user.events';
+
+const userId = '1c7c4c0e-0f5e-5d8e-9d1a-1a2b3c4d5e6f';
+const epicId = '0123456789abcdef0123456789abcdef';
+const otherEpicId = 'fedcba9876543210fedcba9876543210';
+const address = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+const t0 = new Date('2026-11-22T10:00:00.000Z');
+const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000);
+const minuteOf = (date: Date): number => Math.floor(date.getTime() / 60_000);
+
+const rate: RateFactors = { baseRaw: parseBan('0.05') as bigint, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
+const abuse = { killRatePerMinute: 10n, maxKillsPerObservation: 500n };
 
 const given = (events: UserEvent[]): UserState => events.reduce(evolve, initialState);
 
-const register = (overrides: Partial<Extract<UserCommand, { type: 'RegisterUser' }>['data']> = {}): UserCommand => ({
+/** Decides each command on the state the previous ones produced; returns every event. */
+function history(commands: UserCommand[]): UserEvent[] {
+  const events: UserEvent[] = [];
+  for (const command of commands) events.push(...decide(command, given(events)));
+  return events;
+}
+
+function rejection(command: UserCommand, state: UserState): DomainError {
+  try {
+    decide(command, state);
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error(`${command.type} was expected to be rejected`);
+}
+
+const register = (regionCode: string | null = 'EU', now = t0): UserCommand => ({
   type: 'RegisterUser',
-  data: {
-    userId: '1c7c4c0e-0f5e-5d8e-9d1a-1a2b3c4d5e6f',
-    discordUserId: '123456789012345678',
-    regionCode: 'EU',
-    now: new Date('2026-11-22T10:00:00.000Z'),
-    ...overrides,
-  },
+  data: { userId, discordUserId: '123456789012345678', regionCode, now },
+});
+const linkEpic = (baselineKills: bigint, epicAccountId = epicId, linkedToAnotherUser = false): UserCommand => ({
+  type: 'LinkEpicAccount',
+  data: { epicAccountId, baselineKills, linkedToAnotherUser, now: t0 },
+});
+const observe = (lifetimeKills: bigint, observedAt: Date, now = observedAt, limits = abuse): UserCommand => ({
+  type: 'ObserveKills',
+  data: { lifetimeKills, observedAt, now, rate, abuse: limits },
+});
+const linkWallet = (walletAddress = address, primaryForAnotherUser = false): UserCommand => ({
+  type: 'LinkWallet',
+  data: { address: walletAddress, primaryForAnotherUser, now: t0 },
 });
 
+const ofType = <T extends UserEvent['type']>(events: UserEvent[], type: T): Array<Extract<UserEvent, { type: T }>> =>
+  events.filter((event): event is Extract<UserEvent, { type: T }> => event.type === type);
+
 describe('user decider', () => {
-  it('registers a new user with the Discord id, region and time of the command', () => {
-    // given no events, when RegisterUser
-    const events = decide(register(), given([]));
-
-    expect(events).toEqual([
-      {
-        type: 'UserRegistered',
-        data: {
-          userId: '1c7c4c0e-0f5e-5d8e-9d1a-1a2b3c4d5e6f',
-          discordUserId: '123456789012345678',
-          regionCode: 'EU',
-          registeredAt: '2026-11-22T10:00:00.000Z',
+  describe('registration', () => {
+    it('registers a new user with the Discord id, region and time of the command', () => {
+      expect(decide(register(), given([]))).toEqual([
+        {
+          type: 'UserRegistered',
+          data: { userId, discordUserId: '123456789012345678', regionCode: 'EU', registeredAt: '2026-11-22T10:00:00.000Z' },
         },
-      },
-    ]);
+      ]);
+    });
+
+    it('records a missing region as null', () => {
+      const [event] = ofType(decide(register(null), given([])), 'UserRegistered');
+      expect(event.data.regionCode).toBeNull();
+    });
+
+    it('decides nothing when the user is already registered, whatever the region asked', () => {
+      const events = history([register()]);
+      expect(decide(register(), given(events))).toEqual([]);
+      expect(decide(register('NAE'), given(events))).toEqual([]);
+    });
+
+    it('refuses every other command for a user nobody registered', () => {
+      expect(rejection(linkEpic(100n), given([]))).toMatchObject({ code: 'user_not_found', status: 404 });
+      expect(rejection(observe(5n, t0), given([]))).toMatchObject({ code: 'user_not_found' });
+    });
   });
 
-  it('records a missing region as null', () => {
-    const [event] = decide(register({ regionCode: null }), given([]));
-    expect(event.data.regionCode).toBeNull();
+  describe('Epic account link', () => {
+    it('links with a baseline and records an ok verification from the integration', () => {
+      const events = decide(linkEpic(100n), given(history([register()])));
+      expect(events).toEqual([
+        { type: 'EpicAccountLinked', data: { userId, epicAccountId: epicId, baselineKills: 100, source: 'integration', linkedAt: t0.toISOString() } },
+        {
+          type: 'VerificationRecorded',
+          data: { userId, source: 'integration', status: 'ok', epicAccountId: epicId, detail: null, verifiedAt: t0.toISOString() },
+        },
+      ]);
+    });
+
+    it('decides nothing when the same Epic id is linked again, whatever the baseline', () => {
+      expect(decide(linkEpic(999n), given(history([register(), linkEpic(100n)])))).toEqual([]);
+    });
+
+    it('gives a changed Epic id a new baseline, from which new kills count', () => {
+      const events = history([register(), linkEpic(100n), linkEpic(40n, otherEpicId), observe(50n, at(60))]);
+      const [accrual] = ofType(events, 'AccrualRecorded');
+      expect(accrual.data).toMatchObject({ kills: 10, fromKillCount: 40, toKillCount: 50 });
+    });
+
+    it('refuses an Epic id linked to another user with 409 epic_account_already_linked', () => {
+      expect(rejection(linkEpic(100n, epicId, true), given(history([register()])))).toMatchObject({
+        code: 'epic_account_already_linked',
+        status: 409,
+      });
+    });
   });
 
-  it('decides nothing when the user is already registered, whatever the region asked', () => {
-    const history = decide(register(), given([]));
+  describe('Yunite verification', () => {
+    const verify = (finding: Extract<UserCommand, { type: 'RecordVerification' }>['data']['finding']): UserCommand => ({
+      type: 'RecordVerification',
+      data: { finding, now: t0 },
+    });
+    const linked = (epicAccountId: string, baseline: { kills: bigint } | { error: string } | null, linkedToAnotherUser = false) =>
+      verify({ kind: 'linked', epicAccountId, baseline, linkedToAnotherUser });
 
-    expect(decide(register(), given(history))).toEqual([]);
-    expect(decide(register({ regionCode: 'NAE' }), given(history))).toEqual([]);
+    it('records no_epic_link when Yunite knows no Epic account for the Discord user', () => {
+      const events = decide(verify({ kind: 'not_linked' }), given(history([register()])));
+      expect(events).toEqual([
+        { type: 'VerificationRecorded', data: { userId, source: 'yunite', status: 'no_epic_link', epicAccountId: null, detail: null, verifiedAt: t0.toISOString() } },
+      ]);
+    });
+
+    it('links a first Epic account with its baseline and records ok', () => {
+      const events = decide(linked(epicId, { kills: 70n }), given(history([register()])));
+      expect(events.map((event) => event.type)).toEqual(['VerificationRecorded', 'EpicAccountLinked']);
+      expect(ofType(events, 'VerificationRecorded')[0].data.status).toBe('ok');
+      expect(ofType(events, 'EpicAccountLinked')[0].data).toMatchObject({ baselineKills: 70, source: 'yunite' });
+    });
+
+    it('records ok and links nothing when the Epic account is the one already linked', () => {
+      const events = decide(linked(epicId, null), given(history([register(), linkEpic(100n)])));
+      expect(events.map((event) => event.type)).toEqual(['VerificationRecorded']);
+      expect(ofType(events, 'VerificationRecorded')[0].data.status).toBe('ok');
+    });
+
+    it('records epic_changed and links the new account with a new baseline', () => {
+      const events = decide(linked(otherEpicId, { kills: 5n }), given(history([register(), linkEpic(100n)])));
+      expect(ofType(events, 'VerificationRecorded')[0].data).toMatchObject({ status: 'epic_changed', epicAccountId: otherEpicId });
+      expect(ofType(events, 'EpicAccountLinked')[0].data).toMatchObject({ epicAccountId: otherEpicId, baselineKills: 5 });
+    });
+
+    it('records error and links nothing when the new account’s baseline cannot be read', () => {
+      const state = given(history([register()]));
+      const events = decide(linked(epicId, { error: 'stats_unavailable' }), state);
+      expect(events).toEqual([
+        {
+          type: 'VerificationRecorded',
+          data: { userId, source: 'yunite', status: 'error', epicAccountId: epicId, detail: 'stats_unavailable', verifiedAt: t0.toISOString() },
+        },
+      ]);
+      expect(given([...history([register()]), ...events])).toMatchObject({ epic: null, verification: 'error' });
+    });
+
+    it('records error when the Epic account is linked to another user', () => {
+      const events = decide(linked(epicId, { kills: 1n }, true), given(history([register()])));
+      expect(events.map((event) => event.type)).toEqual(['VerificationRecorded']);
+      expect(ofType(events, 'VerificationRecorded')[0].data).toMatchObject({ status: 'error', detail: 'epic_account_already_linked' });
+    });
   });
 
-  it('folds a registration into the registered state', () => {
-    const state = given(decide(register(), given([])));
-    expect(state).toEqual({
-      status: 'registered',
-      userId: '1c7c4c0e-0f5e-5d8e-9d1a-1a2b3c4d5e6f',
-      discordUserId: '123456789012345678',
-      regionCode: 'EU',
+  describe('kills and accruals', () => {
+    const linkedUser = (): UserEvent[] => history([register(), linkEpic(100n)]);
+
+    it('accrues the kills above the baseline at the rate fixed now: 30 kills at 0.1 BAN = 3 BAN', () => {
+      const events = decide(observe(130n, at(5)), given(linkedUser()));
+      const [observed] = ofType(events, 'KillsObserved');
+      const [accrual] = ofType(events, 'AccrualRecorded');
+      expect(observed.data).toMatchObject({ lifetimeKills: 130, epochMinute: minuteOf(at(5)), skippedUpToKillCount: null });
+      expect(accrual.data).toEqual({
+        accrualId: accrualIdFor(userId, minuteOf(at(5))),
+        userId,
+        epochMinute: minuteOf(at(5)),
+        kills: 30,
+        fromKillCount: 100,
+        toKillCount: 130,
+        ratePerKillRaw: '10000000000000000000000000000',
+        baseRatePerKillRaw: '5000000000000000000000000000',
+        milestoneMultiplier: '1.00',
+        sustainabilityFactor: '2.0000',
+        amountRaw: '300000000000000000000000000000',
+        recordedAt: at(5).toISOString(),
+      });
+    });
+
+    it('never pays kills at or below the baseline, even from an observation stamped before the link', () => {
+      const backfilled = decide(observe(90n, new Date(t0.getTime() - 3_600_000), at(1)), given(linkedUser()));
+      expect(ofType(backfilled, 'AccrualRecorded')).toEqual([]);
+      // The baseline was read at link time, so a lower count is a decrease all the same (L < A).
+      expect(ofType(backfilled, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kills_decreased']);
+    });
+
+    it('accrues each new kill once, from the accrued high-water mark', () => {
+      const events = history([register(), linkEpic(100n), observe(110n, at(0)), observe(110n, at(60)), observe(125n, at(120))]);
+      expect(ofType(events, 'AccrualRecorded').map((accrual) => [accrual.data.kills, accrual.data.fromKillCount, accrual.data.toKillCount])).toEqual([
+        [10, 100, 110],
+        [15, 110, 125],
+      ]);
+      expect(ofType(events, 'KillsObserved')).toHaveLength(3);
+    });
+
+    it('defers a same-minute observation to the next minute, losing nothing and counting nothing twice', () => {
+      const events = history([
+        register(),
+        linkEpic(100n),
+        observe(110n, at(0)),
+        observe(117n, at(20)),
+        observe(121n, at(40)),
+        observe(121n, at(65)),
+      ]);
+      const accruals = ofType(events, 'AccrualRecorded');
+      expect(accruals.map((accrual) => [accrual.data.epochMinute, accrual.data.kills, accrual.data.fromKillCount, accrual.data.toKillCount])).toEqual([
+        [minuteOf(at(0)), 10, 100, 110],
+        [minuteOf(at(65)), 11, 110, 121],
+      ]);
+      expect(accruals.reduce((sum, accrual) => sum + accrual.data.kills, 0)).toBe(21);
+      expect(ofType(events, 'KillsObserved')).toHaveLength(4);
+    });
+
+    it('accepts an observation at the very same time as the previous one', () => {
+      const events = history([register(), linkEpic(100n), observe(110n, at(0)), observe(111n, at(0))]);
+      expect(ofType(events, 'KillsObserved')).toHaveLength(2);
+    });
+
+    it('refuses an observation more than 60 s in the future with observed_at_in_future', () => {
+      const state = given(linkedUser());
+      expect(rejection(observe(110n, at(61), at(0)), state)).toMatchObject({ code: 'observed_at_in_future', status: 422 });
+      expect(decide(observe(110n, at(60), at(0)), state).length).toBeGreaterThan(0);
+    });
+
+    it('refuses an observation earlier than the previous one with observed_at_before_previous', () => {
+      const state = given(history([register(), linkEpic(100n), observe(110n, at(120))]));
+      expect(rejection(observe(115n, at(119), at(200)), state)).toMatchObject({ code: 'observed_at_before_previous', status: 422 });
+    });
+
+    it('refuses observations before an Epic account is linked with epic_account_not_linked', () => {
+      expect(rejection(observe(10n, t0), given(history([register()])))).toMatchObject({ code: 'epic_account_not_linked', status: 422 });
+    });
+
+    it('records the factors of the moment: a later rate change leaves earlier accruals as they were', () => {
+      const raised: RateFactors = { baseRaw: parseBan('0.07') as bigint, milestoneMultiplier: '1.05', sustainabilityFactor: '1.3333' };
+      const first = history([register(), linkEpic(0n), observe(1n, at(0))]);
+      const later = decide({ type: 'ObserveKills', data: { lifetimeKills: 2n, observedAt: at(60), now: at(60), rate: raised, abuse } }, given(first));
+      expect(ofType(first, 'AccrualRecorded')[0].data.ratePerKillRaw).toBe('10000000000000000000000000000');
+      // 0.07 × 1.05 × 1.3333 = 0.09799755 BAN
+      expect(ofType(later, 'AccrualRecorded')[0].data).toMatchObject({
+        ratePerKillRaw: '9799755000000000000000000000',
+        milestoneMultiplier: '1.05',
+        sustainabilityFactor: '1.3333',
+        amountRaw: '9799755000000000000000000000',
+      });
+    });
+  });
+
+  describe('abuse heuristics', () => {
+    it('flags kills_decreased (med) without an accrual, once while the flag is open', () => {
+      const events = history([register(), linkEpic(100n), observe(120n, at(0)), observe(115n, at(60)), observe(110n, at(120))]);
+      const flags = ofType(events, 'AbuseFlagRaised');
+      expect(flags.map((flag) => [flag.data.flagType, flag.data.severity])).toEqual([['kills_decreased', 'med']]);
+      expect(ofType(events, 'AccrualRecorded')).toHaveLength(1);
+    });
+
+    it('flags impossible_delta (high), accrues nothing, and skips those kills for good', () => {
+      const events = history([register(), linkEpic(100n), observe(700n, at(0)), observe(705n, at(60))]);
+      const [flag] = ofType(events, 'AbuseFlagRaised');
+      const observations = ofType(events, 'KillsObserved');
+      expect(flag.data).toMatchObject({ flagType: 'impossible_delta', severity: 'high' });
+      expect(observations[0].data.skippedUpToKillCount).toBe(700);
+      expect(ofType(events, 'AccrualRecorded').map((accrual) => [accrual.data.kills, accrual.data.fromKillCount])).toEqual([[5, 700]]);
+      expect(given(events)).toMatchObject({ accruedHighWater: 705n });
+    });
+
+    it('accrues a delta exactly at maxKillsPerObservation', () => {
+      const events = history([register(), linkEpic(0n), observe(500n, at(0))]);
+      expect(ofType(events, 'AccrualRecorded')[0].data.kills).toBe(500);
+      expect(ofType(events, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+    });
+
+    it('flags kill_rate_spike (med) above killRatePerMinute × 15 kills in 15 minutes, still accruing', () => {
+      const events = history([
+        register(),
+        linkEpic(0n),
+        observe(100n, at(0)),
+        observe(150n, at(5 * 60)),
+        observe(151n, at(14 * 60)),
+        observe(200n, at(15 * 60)),
+      ]);
+      const flags = ofType(events, 'AbuseFlagRaised');
+      expect(flags.map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+      // 100 + 50 + 1 = 151 kills in minutes 0..14: the third accrual crosses 150.
+      expect(events.indexOf(flags[0])).toBe(events.indexOf(ofType(events, 'AccrualRecorded')[2]) + 1);
+      expect(ofType(events, 'AccrualRecorded')).toHaveLength(4);
+    });
+
+    it('does not count accruals older than 15 minutes towards a spike', () => {
+      const events = history([register(), linkEpic(0n), observe(100n, at(0)), observe(200n, at(15 * 60))]);
+      expect(ofType(events, 'AbuseFlagRaised')).toEqual([]);
+    });
+
+    it('flags shared_wallet (low) when the address is another user’s primary, and still links it', () => {
+      const events = decide(linkWallet(address, true), given(history([register()])));
+      expect(events.map((event) => event.type)).toEqual(['WalletLinked', 'AbuseFlagRaised']);
+      expect(ofType(events, 'AbuseFlagRaised')[0].data).toMatchObject({ flagType: 'shared_wallet', severity: 'low' });
+    });
+
+    it('clears an open flag once, and then raises that type again when it recurs', () => {
+      const flagged = history([register(), linkEpic(100n), observe(120n, at(0)), observe(110n, at(60))]);
+      const [flag] = ofType(flagged, 'AbuseFlagRaised');
+      const clear: UserCommand = { type: 'ClearAbuseFlag', data: { flagId: flag.data.flagId, reason: 'stats glitch', now: at(90) } };
+
+      const cleared = decide(clear, given(flagged));
+      const again = [...flagged, ...cleared];
+
+      expect(cleared).toEqual([{ type: 'AbuseFlagCleared', data: { flagId: flag.data.flagId, userId, reason: 'stats glitch', clearedAt: at(90).toISOString() } }]);
+      expect(decide(clear, given(again))).toEqual([]);
+      const recurred = decide(observe(100n, at(120)), given(again));
+      expect(ofType(recurred, 'AbuseFlagRaised')).toHaveLength(1);
+      expect(ofType(recurred, 'AbuseFlagRaised')[0].data.flagId).not.toBe(flag.data.flagId);
+    });
+
+    it('refuses to clear a flag the user does not have with abuse_flag_not_found', () => {
+      const clear: UserCommand = { type: 'ClearAbuseFlag', data: { flagId: userId, reason: 'x', now: t0 } };
+      expect(rejection(clear, given(history([register()])))).toMatchObject({ code: 'abuse_flag_not_found', status: 404 });
+    });
+  });
+
+  describe('wallets', () => {
+    const verifyWallet = (overrides: Partial<Extract<UserCommand, { type: 'VerifyWallet' }>['data']> = {}): UserCommand => ({
+      type: 'VerifyWallet',
+      data: { address, message: `Pay2Slay wallet for ${userId}`, signature: 'ab'.repeat(64), signatureValid: true, now: at(10), ...overrides },
+    });
+
+    it('links a wallet as the sole primary, and decides nothing for the same address again', () => {
+      const events = history([register(), linkWallet()]);
+      expect(ofType(events, 'WalletLinked')[0].data).toEqual({ userId, address, linkedAt: t0.toISOString() });
+      expect(decide(linkWallet(), given(events))).toEqual([]);
+      expect(given(events)).toMatchObject({ wallet: { address, verified: false } });
+    });
+
+    it('replaces the primary with a new address, unverified', () => {
+      const other = 'ban_3sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+      const events = history([register(), linkWallet(), verifyWallet(), linkWallet(other)]);
+      expect(given(events)).toMatchObject({ wallet: { address: other, verified: false } });
+    });
+
+    it('records a valid signature as WalletVerified, once', () => {
+      const events = history([register(), linkWallet(), verifyWallet()]);
+      expect(ofType(events, 'WalletVerified')[0].data).toMatchObject({ userId, address, verifiedAt: at(10).toISOString() });
+      expect(given(events)).toMatchObject({ wallet: { address, verified: true } });
+      expect(decide(verifyWallet(), given(events))).toEqual([]);
+    });
+
+    it('refuses a bad signature with invalid_wallet_signature', () => {
+      expect(rejection(verifyWallet({ signatureValid: false }), given(history([register(), linkWallet()])))).toMatchObject({
+        code: 'invalid_wallet_signature',
+        status: 422,
+      });
+    });
+
+    it('refuses a message that does not name the user with invalid_wallet_message', () => {
+      expect(rejection(verifyWallet({ message: 'hello' }), given(history([register(), linkWallet()])))).toMatchObject({
+        code: 'invalid_wallet_message',
+      });
+    });
+
+    it('refuses to verify an address that is not the linked primary with wallet_not_linked', () => {
+      expect(rejection(verifyWallet(), given(history([register()])))).toMatchObject({ code: 'wallet_not_linked' });
     });
   });
 });

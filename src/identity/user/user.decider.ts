@@ -1,67 +1,403 @@
+import { v5 as uuidv5 } from 'uuid';
 import { type Decider } from '../../platform/decider';
-import { decodeUserEvent, type UserEvent } from './user.events';
+import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
+import { type RateFactors, ratePerKillRaw } from '../../rewards/economics/rate';
+import {
+  type AbuseFlagType,
+  type AbuseSeverity,
+  decodeUserEvent,
+  type UserEvent,
+  type VerificationSource,
+  type VerificationStatus,
+} from './user.events';
 
-export type UserState =
-  | { readonly status: 'unregistered' }
-  | {
-      readonly status: 'registered';
-      readonly userId: string;
-      readonly discordUserId: string;
-      readonly regionCode: string | null;
-    };
+/** Namespace of the deterministic accrual and flag ids derived from a user's history. */
+const USER_DERIVED_ID_NAMESPACE = '0f9d5a8e-6c2b-5e4f-9a71-3b8c2d1e4f60';
+/** An observation may be stamped at most this far ahead of the service's clock (SPEC §4.2). */
+const OBSERVED_AT_FUTURE_MAX_MS = 60_000;
+/** kill_rate_spike looks at the accruals of this many minutes, the current one included. */
+const SPIKE_WINDOW_MINUTES = 15;
+
+export interface Flag {
+  readonly flagId: string;
+  readonly flagType: AbuseFlagType;
+  readonly severity: AbuseSeverity;
+  readonly open: boolean;
+}
+
+export interface RegisteredUser {
+  readonly status: 'registered';
+  readonly userId: string;
+  readonly discordUserId: string;
+  readonly regionCode: string | null;
+  readonly epic: { readonly epicAccountId: string; readonly baseline: bigint } | null;
+  readonly verification: VerificationStatus | null;
+  readonly wallet: { readonly address: string; readonly verified: boolean } | null;
+  /** A: baseline + every kill accrued (or skipped) since; new kills are L − A (SPEC §4.2). */
+  readonly accruedHighWater: bigint | null;
+  readonly lastObservedKills: bigint | null;
+  readonly lastObservedAt: string | null;
+  readonly lastAccrualMinute: number | null;
+  /** Accruals of the last SPIKE_WINDOW_MINUTES minutes, for kill_rate_spike. */
+  readonly recentAccruals: ReadonlyArray<{ readonly epochMinute: number; readonly kills: bigint }>;
+  readonly flags: readonly Flag[];
+}
+
+export type UserState = { readonly status: 'unregistered' } | RegisteredUser;
 
 export interface RegisterUser {
   readonly type: 'RegisterUser';
+  readonly data: { readonly userId: string; readonly discordUserId: string; readonly regionCode: string | null; readonly now: Date };
+}
+
+export interface LinkEpicAccount {
+  readonly type: 'LinkEpicAccount';
   readonly data: {
-    readonly userId: string;
-    readonly discordUserId: string;
-    readonly regionCode: string | null;
+    readonly epicAccountId: string;
+    readonly baselineKills: bigint;
+    /** Outside fact: another user holds this Epic id. */
+    readonly linkedToAnotherUser: boolean;
     readonly now: Date;
   };
 }
 
-export type UserCommand = RegisterUser;
+/** The outcome of asking Yunite, as the handler found it. */
+export type YuniteFinding =
+  | { readonly kind: 'not_linked' }
+  | {
+      readonly kind: 'linked';
+      readonly epicAccountId: string;
+      /** The new account's lifetime kills, or why it could not be read. Only read when needed. */
+      readonly baseline: { readonly kills: bigint } | { readonly error: string } | null;
+      readonly linkedToAnotherUser: boolean;
+    };
+
+export interface RecordVerification {
+  readonly type: 'RecordVerification';
+  readonly data: { readonly finding: YuniteFinding; readonly now: Date };
+}
+
+export interface LinkWallet {
+  readonly type: 'LinkWallet';
+  readonly data: {
+    readonly address: string;
+    /** Outside fact: the address is the primary wallet of another user too. */
+    readonly primaryForAnotherUser: boolean;
+    readonly now: Date;
+  };
+}
+
+export interface VerifyWallet {
+  readonly type: 'VerifyWallet';
+  readonly data: {
+    readonly address: string;
+    readonly message: string;
+    readonly signature: string;
+    /** Outside fact, checked with bananojs: the signature is the address key's, over the message. */
+    readonly signatureValid: boolean;
+    readonly now: Date;
+  };
+}
+
+export interface AbuseLimits {
+  readonly killRatePerMinute: bigint;
+  readonly maxKillsPerObservation: bigint;
+}
+
+export interface ObserveKills {
+  readonly type: 'ObserveKills';
+  readonly data: {
+    readonly lifetimeKills: bigint;
+    readonly observedAt: Date;
+    readonly now: Date;
+    /** The factors in force now; the accrual records them. */
+    readonly rate: RateFactors;
+    readonly abuse: AbuseLimits;
+  };
+}
+
+export interface ClearAbuseFlag {
+  readonly type: 'ClearAbuseFlag';
+  readonly data: { readonly flagId: string; readonly reason: string; readonly now: Date };
+}
+
+export type UserCommand = RegisterUser | LinkEpicAccount | RecordVerification | LinkWallet | VerifyWallet | ObserveKills | ClearAbuseFlag;
 
 export const initialState: UserState = { status: 'unregistered' };
 
-export function evolve(_state: UserState, event: UserEvent): UserState {
+export function epochMinute(at: Date): number {
+  return Math.floor(at.getTime() / 60_000);
+}
+
+export function accrualIdFor(userId: string, minute: number): string {
+  return uuidv5(`${userId}:accrual:${minute}`, USER_DERIVED_ID_NAMESPACE);
+}
+
+function flagIdFor(userId: string, ordinal: number): string {
+  return uuidv5(`${userId}:flag:${ordinal}`, USER_DERIVED_ID_NAMESPACE);
+}
+
+export function evolve(state: UserState, event: UserEvent): UserState {
+  if (event.type === 'UserRegistered') {
+    return {
+      status: 'registered',
+      userId: event.data.userId,
+      discordUserId: event.data.discordUserId,
+      regionCode: event.data.regionCode,
+      epic: null,
+      verification: null,
+      wallet: null,
+      accruedHighWater: null,
+      lastObservedKills: null,
+      lastObservedAt: null,
+      lastAccrualMinute: null,
+      recentAccruals: [],
+      flags: [],
+    };
+  }
+  if (state.status !== 'registered') throw new Error(`${event.type} before UserRegistered`);
   switch (event.type) {
-    case 'UserRegistered':
-      return {
-        status: 'registered',
-        userId: event.data.userId,
-        discordUserId: event.data.discordUserId,
-        regionCode: event.data.regionCode,
-      };
+    case 'EpicAccountLinked': {
+      const baseline = BigInt(event.data.baselineKills);
+      // A new account starts from its own baseline; what the old one accrued stays accrued.
+      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline };
+    }
+    case 'VerificationRecorded':
+      return { ...state, verification: event.data.status };
+    case 'WalletLinked':
+      return { ...state, wallet: { address: event.data.address, verified: false } };
+    case 'WalletVerified':
+      return state.wallet !== null && state.wallet.address === event.data.address
+        ? { ...state, wallet: { address: event.data.address, verified: true } }
+        : state;
+    case 'KillsObserved': {
+      const skipped = event.data.skippedUpToKillCount === null ? null : BigInt(event.data.skippedUpToKillCount);
+      const accruedHighWater =
+        skipped !== null && state.accruedHighWater !== null && skipped > state.accruedHighWater ? skipped : state.accruedHighWater;
+      return { ...state, lastObservedKills: BigInt(event.data.lifetimeKills), lastObservedAt: event.data.observedAt, accruedHighWater };
+    }
+    case 'AccrualRecorded': {
+      const minute = event.data.epochMinute;
+      const recentAccruals = [...state.recentAccruals, { epochMinute: minute, kills: BigInt(event.data.kills) }].filter(
+        (accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES,
+      );
+      return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, recentAccruals };
+    }
+    case 'AbuseFlagRaised': {
+      const flag: Flag = { flagId: event.data.flagId, flagType: event.data.flagType, severity: event.data.severity, open: true };
+      return { ...state, flags: [...state.flags, flag] };
+    }
+    case 'AbuseFlagCleared':
+      return { ...state, flags: state.flags.map((flag) => (flag.flagId === event.data.flagId ? { ...flag, open: false } : flag)) };
     default: {
-      const unreachable: never = event.type;
-      throw new Error(`Unknown user event ${String(unreachable)}`);
+      const unreachable: never = event;
+      throw new Error(`Unknown user event ${JSON.stringify(unreachable)}`);
     }
   }
 }
 
 export function decide(command: UserCommand, state: UserState): UserEvent[] {
+  if (command.type === 'RegisterUser') {
+    // Registering again asks for what is already true. The user id is derived from the Discord
+    // id, so a registered stream always holds the same Discord id.
+    if (state.status === 'registered') return [];
+    const { userId, discordUserId, regionCode, now } = command.data;
+    return [{ type: 'UserRegistered', data: { userId, discordUserId, regionCode, registeredAt: now.toISOString() } }];
+  }
+  if (state.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
   switch (command.type) {
-    case 'RegisterUser':
-      // Registering again asks for what is already true: nothing to append. The user id is
-      // derived from the Discord id, so a registered stream always holds the same Discord id.
-      if (state.status === 'registered') return [];
-      return [
-        {
-          type: 'UserRegistered',
-          data: {
-            userId: command.data.userId,
-            discordUserId: command.data.discordUserId,
-            regionCode: command.data.regionCode,
-            registeredAt: command.data.now.toISOString(),
-          },
-        },
-      ];
+    case 'LinkEpicAccount':
+      return linkEpicAccount(command.data, state);
+    case 'RecordVerification':
+      return recordVerification(command.data, state);
+    case 'LinkWallet':
+      return linkWallet(command.data, state);
+    case 'VerifyWallet':
+      return verifyWallet(command.data, state);
+    case 'ObserveKills':
+      return observeKills(command.data, state);
+    case 'ClearAbuseFlag':
+      return clearAbuseFlag(command.data, state);
     default: {
-      const unreachable: never = command.type;
-      throw new Error(`Unknown user command ${String(unreachable)}`);
+      const unreachable: never = command;
+      throw new Error(`Unknown user command ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+function linkEpicAccount(command: LinkEpicAccount['data'], state: RegisteredUser): UserEvent[] {
+  if (state.epic?.epicAccountId === command.epicAccountId) return [];
+  if (command.linkedToAnotherUser) {
+    throw new DomainError('epic_account_already_linked', 'This Epic account is linked to another user', 409);
+  }
+  const at = command.now.toISOString();
+  return [
+    epicLinked(state, command.epicAccountId, command.baselineKills, 'integration', at),
+    verification(state, 'integration', 'ok', command.epicAccountId, null, at),
+  ];
+}
+
+function recordVerification(command: RecordVerification['data'], state: RegisteredUser): UserEvent[] {
+  const at = command.now.toISOString();
+  const finding = command.finding;
+  if (finding.kind === 'not_linked') return [verification(state, 'yunite', 'no_epic_link', null, null, at)];
+  if (state.epic?.epicAccountId === finding.epicAccountId) {
+    return [verification(state, 'yunite', 'ok', finding.epicAccountId, null, at)];
+  }
+  if (finding.linkedToAnotherUser) {
+    return [verification(state, 'yunite', 'error', finding.epicAccountId, 'epic_account_already_linked', at)];
+  }
+  // A new or changed Epic account needs its baseline; without one nothing is linked (SPEC §4.1).
+  if (finding.baseline === null || 'error' in finding.baseline) {
+    const detail = finding.baseline === null ? 'baseline_unavailable' : finding.baseline.error;
+    return [verification(state, 'yunite', 'error', finding.epicAccountId, detail, at)];
+  }
+  const status: VerificationStatus = state.epic === null ? 'ok' : 'epic_changed';
+  return [
+    verification(state, 'yunite', status, finding.epicAccountId, state.epic === null ? null : `was ${state.epic.epicAccountId}`, at),
+    epicLinked(state, finding.epicAccountId, finding.baseline.kills, 'yunite', at),
+  ];
+}
+
+function linkWallet(command: LinkWallet['data'], state: RegisteredUser): UserEvent[] {
+  if (state.wallet?.address === command.address) return [];
+  const at = command.now.toISOString();
+  const events: UserEvent[] = [{ type: 'WalletLinked', data: { userId: state.userId, address: command.address, linkedAt: at } }];
+  if (command.primaryForAnotherUser) {
+    events.push(...raiseFlag(state, 'shared_wallet', 'low', `${command.address} is the primary wallet of another user`, at));
+  }
+  return events;
+}
+
+function verifyWallet(command: VerifyWallet['data'], state: RegisteredUser): UserEvent[] {
+  if (state.wallet === null || state.wallet.address !== command.address) {
+    throw new DomainError('wallet_not_linked', 'Only the linked primary wallet can be verified; link it first');
+  }
+  if (!command.message.includes(state.userId)) {
+    throw new DomainError('invalid_wallet_message', 'The signed message must contain the user id, so it cannot be replayed for another user');
+  }
+  if (!command.signatureValid) {
+    throw new DomainError('invalid_wallet_signature', 'The signature is not the wallet key’s signature of this message');
+  }
+  if (state.wallet.verified) return [];
+  return [
+    {
+      type: 'WalletVerified',
+      data: {
+        userId: state.userId,
+        address: command.address,
+        message: command.message,
+        signature: command.signature,
+        verifiedAt: command.now.toISOString(),
+      },
+    },
+  ];
+}
+
+function observeKills(command: ObserveKills['data'], state: RegisteredUser): UserEvent[] {
+  if (state.epic === null || state.accruedHighWater === null) {
+    throw new DomainError('epic_account_not_linked', 'Link an Epic account first: its baseline decides which kills are new');
+  }
+  if (command.observedAt.getTime() > command.now.getTime() + OBSERVED_AT_FUTURE_MAX_MS) {
+    throw new DomainError('observed_at_in_future', 'observedAt is more than 60 s ahead of the ledger clock');
+  }
+  if (state.lastObservedAt !== null && command.observedAt.getTime() < Date.parse(state.lastObservedAt)) {
+    throw new DomainError('observed_at_before_previous', `observedAt is earlier than the previous observation (${state.lastObservedAt})`);
+  }
+  const at = command.now.toISOString();
+  const minute = epochMinute(command.observedAt);
+  const lifetime = command.lifetimeKills;
+  const highWater = state.accruedHighWater;
+  const delta = lifetime - highWater;
+  const impossible = delta > command.abuse.maxKillsPerObservation;
+  const events: UserEvent[] = [
+    {
+      type: 'KillsObserved',
+      data: {
+        userId: state.userId,
+        epicAccountId: state.epic.epicAccountId,
+        lifetimeKills: Number(lifetime),
+        observedAt: command.observedAt.toISOString(),
+        epochMinute: minute,
+        skippedUpToKillCount: impossible ? Number(lifetime) : null,
+      },
+    },
+  ];
+  if (delta < 0n) {
+    events.push(...raiseFlag(state, 'kills_decreased', 'med', `lifetime kills ${lifetime} below the accrued ${highWater}`, at));
+    return events;
+  }
+  if (delta === 0n) return events;
+  if (impossible) {
+    // The observation accrues nothing (SPEC §4.2), and its kills are skipped for good: were the
+    // high-water mark left behind, every later observation would be impossible too.
+    events.push(...raiseFlag(state, 'impossible_delta', 'high', `${delta} kills in one observation (limit ${command.abuse.maxKillsPerObservation}); skipped up to ${lifetime}`, at));
+    return events;
+  }
+  // One accrual per (user, minute): a second observation in that minute only waits. A does not
+  // move, so its kills are counted by the next observation in a later minute.
+  if (state.lastAccrualMinute === minute) return events;
+  const rate = ratePerKillRaw(command.rate);
+  events.push({
+    type: 'AccrualRecorded',
+    data: {
+      accrualId: accrualIdFor(state.userId, minute),
+      userId: state.userId,
+      epochMinute: minute,
+      kills: Number(delta),
+      fromKillCount: Number(highWater),
+      toKillCount: Number(lifetime),
+      ratePerKillRaw: rate.toString(),
+      baseRatePerKillRaw: command.rate.baseRaw.toString(),
+      milestoneMultiplier: command.rate.milestoneMultiplier,
+      sustainabilityFactor: command.rate.sustainabilityFactor,
+      amountRaw: (delta * rate).toString(),
+      recordedAt: at,
+    },
+  });
+  const windowKills =
+    state.recentAccruals.filter((accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES).reduce((sum, accrual) => sum + accrual.kills, 0n) +
+    delta;
+  const spikeKills = command.abuse.killRatePerMinute * BigInt(SPIKE_WINDOW_MINUTES);
+  if (windowKills > spikeKills) {
+    events.push(...raiseFlag(state, 'kill_rate_spike', 'med', `${windowKills} kills in ${SPIKE_WINDOW_MINUTES} minutes (limit ${spikeKills})`, at));
+  }
+  return events;
+}
+
+function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser): UserEvent[] {
+  const flag = state.flags.find((candidate) => candidate.flagId === command.flagId);
+  if (flag === undefined) throw new NotFoundError('abuse_flag_not_found', 'No such flag on this user');
+  if (!flag.open) return [];
+  return [
+    { type: 'AbuseFlagCleared', data: { flagId: flag.flagId, userId: state.userId, reason: command.reason, clearedAt: command.now.toISOString() } },
+  ];
+}
+
+function epicLinked(state: RegisteredUser, epicAccountId: string, baseline: bigint, source: VerificationSource, at: string): UserEvent {
+  return { type: 'EpicAccountLinked', data: { userId: state.userId, epicAccountId, baselineKills: Number(baseline), source, linkedAt: at } };
+}
+
+function verification(
+  state: RegisteredUser,
+  source: VerificationSource,
+  status: VerificationStatus,
+  epicAccountId: string | null,
+  detail: string | null,
+  at: string,
+): UserEvent {
+  return { type: 'VerificationRecorded', data: { userId: state.userId, source, status, epicAccountId, detail, verifiedAt: at } };
+}
+
+/** A flag, unless one of the same type is still open (SPEC §4.2: de-duplicated per open type). */
+function raiseFlag(state: RegisteredUser, flagType: AbuseFlagType, severity: AbuseSeverity, detail: string, at: string): UserEvent[] {
+  if (state.flags.some((flag) => flag.open && flag.flagType === flagType)) return [];
+  return [
+    {
+      type: 'AbuseFlagRaised',
+      data: { flagId: flagIdFor(state.userId, state.flags.length), userId: state.userId, flagType, severity, detail, raisedAt: at },
+    },
+  ];
 }
 
 export const userDecider: Decider<UserCommand, UserEvent, UserState> = {

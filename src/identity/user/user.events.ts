@@ -2,9 +2,17 @@
  * Events of the `user-<userId>` stream (SPEC §3). Type names are frozen forever; a change of
  * shape gets a new schema version and a decoder that upgrades the old one.
  * This is the only domain file projections import.
+ *
+ * Kill counts are JSON integers (checked to be safe integers when decoded, then bigint in code);
+ * amounts are decimal strings of raw; times are ISO-8601 UTC strings.
  */
 
 export const USER_EVENT_SCHEMA_VERSION = 1;
+
+export type VerificationStatus = 'ok' | 'no_epic_link' | 'epic_changed' | 'error';
+export type VerificationSource = 'integration' | 'yunite';
+export type AbuseFlagType = 'kill_rate_spike' | 'impossible_delta' | 'kills_decreased' | 'shared_wallet';
+export type AbuseSeverity = 'low' | 'med' | 'high';
 
 export interface UserRegistered {
   readonly type: 'UserRegistered';
@@ -16,33 +24,251 @@ export interface UserRegistered {
   };
 }
 
-export type UserEvent = UserRegistered;
+export interface EpicAccountLinked {
+  readonly type: 'EpicAccountLinked';
+  readonly data: {
+    readonly userId: string;
+    readonly epicAccountId: string;
+    /** Lifetime kills at link time: kills up to here are never paid. */
+    readonly baselineKills: number;
+    readonly source: VerificationSource;
+    readonly linkedAt: string;
+  };
+}
 
-export const USER_EVENT_TYPES: ReadonlySet<string> = new Set<UserEvent['type']>(['UserRegistered']);
+export interface VerificationRecorded {
+  readonly type: 'VerificationRecorded';
+  readonly data: {
+    readonly userId: string;
+    readonly source: VerificationSource;
+    readonly status: VerificationStatus;
+    readonly epicAccountId: string | null;
+    readonly detail: string | null;
+    readonly verifiedAt: string;
+  };
+}
+
+export interface WalletLinked {
+  readonly type: 'WalletLinked';
+  readonly data: { readonly userId: string; readonly address: string; readonly linkedAt: string };
+}
+
+export interface WalletVerified {
+  readonly type: 'WalletVerified';
+  readonly data: {
+    readonly userId: string;
+    readonly address: string;
+    readonly message: string;
+    readonly signature: string;
+    readonly verifiedAt: string;
+  };
+}
+
+export interface KillsObserved {
+  readonly type: 'KillsObserved';
+  readonly data: {
+    readonly userId: string;
+    readonly epicAccountId: string;
+    readonly lifetimeKills: number;
+    readonly observedAt: string;
+    readonly epochMinute: number;
+    /**
+     * Set when the observation was an impossible delta: the accrued high-water mark moves up to
+     * this count without an accrual, so those kills are never paid. Null otherwise.
+     */
+    readonly skippedUpToKillCount: number | null;
+  };
+}
+
+export interface AccrualRecorded {
+  readonly type: 'AccrualRecorded';
+  readonly data: {
+    readonly accrualId: string;
+    readonly userId: string;
+    readonly epochMinute: number;
+    readonly kills: number;
+    readonly fromKillCount: number;
+    readonly toKillCount: number;
+    readonly ratePerKillRaw: string;
+    readonly baseRatePerKillRaw: string;
+    readonly milestoneMultiplier: string;
+    readonly sustainabilityFactor: string;
+    readonly amountRaw: string;
+    readonly recordedAt: string;
+  };
+}
+
+export interface AbuseFlagRaised {
+  readonly type: 'AbuseFlagRaised';
+  readonly data: {
+    readonly flagId: string;
+    readonly userId: string;
+    readonly flagType: AbuseFlagType;
+    readonly severity: AbuseSeverity;
+    readonly detail: string;
+    readonly raisedAt: string;
+  };
+}
+
+export interface AbuseFlagCleared {
+  readonly type: 'AbuseFlagCleared';
+  readonly data: { readonly flagId: string; readonly userId: string; readonly reason: string; readonly clearedAt: string };
+}
+
+export type UserEvent =
+  | UserRegistered
+  | EpicAccountLinked
+  | VerificationRecorded
+  | WalletLinked
+  | WalletVerified
+  | KillsObserved
+  | AccrualRecorded
+  | AbuseFlagRaised
+  | AbuseFlagCleared;
+
+export const USER_EVENT_TYPES: ReadonlySet<string> = new Set<UserEvent['type']>([
+  'UserRegistered',
+  'EpicAccountLinked',
+  'VerificationRecorded',
+  'WalletLinked',
+  'WalletVerified',
+  'KillsObserved',
+  'AccrualRecorded',
+  'AbuseFlagRaised',
+  'AbuseFlagCleared',
+]);
+
+type Data = Readonly<Record<string, unknown>>;
 
 /**
- * Turns a stored event into a typed one, checking the fields the fold relies on. Unknown types
- * yield null, so that readers written before an event type existed skip it instead of failing.
+ * Turns a stored event into a typed one, checking every field the fold and the projections rely
+ * on. Unknown types yield null, so readers written before an event type existed skip it.
  */
-export function decodeUserEvent(type: string, data: Readonly<Record<string, unknown>>): UserEvent | null {
+export function decodeUserEvent(type: string, data: Data): UserEvent | null {
   switch (type) {
     case 'UserRegistered':
       return {
         type,
         data: {
-          userId: requireString(data, 'userId'),
-          discordUserId: requireString(data, 'discordUserId'),
-          regionCode: data.regionCode === null || data.regionCode === undefined ? null : requireString(data, 'regionCode'),
-          registeredAt: requireString(data, 'registeredAt'),
+          userId: str(data, 'userId'),
+          discordUserId: str(data, 'discordUserId'),
+          regionCode: nullableStr(data, 'regionCode'),
+          registeredAt: str(data, 'registeredAt'),
         },
+      };
+    case 'EpicAccountLinked':
+      return {
+        type,
+        data: {
+          userId: str(data, 'userId'),
+          epicAccountId: str(data, 'epicAccountId'),
+          baselineKills: int(data, 'baselineKills'),
+          source: oneOf(data, 'source', ['integration', 'yunite'] as const),
+          linkedAt: str(data, 'linkedAt'),
+        },
+      };
+    case 'VerificationRecorded':
+      return {
+        type,
+        data: {
+          userId: str(data, 'userId'),
+          source: oneOf(data, 'source', ['integration', 'yunite'] as const),
+          status: oneOf(data, 'status', ['ok', 'no_epic_link', 'epic_changed', 'error'] as const),
+          epicAccountId: nullableStr(data, 'epicAccountId'),
+          detail: nullableStr(data, 'detail'),
+          verifiedAt: str(data, 'verifiedAt'),
+        },
+      };
+    case 'WalletLinked':
+      return { type, data: { userId: str(data, 'userId'), address: str(data, 'address'), linkedAt: str(data, 'linkedAt') } };
+    case 'WalletVerified':
+      return {
+        type,
+        data: {
+          userId: str(data, 'userId'),
+          address: str(data, 'address'),
+          message: str(data, 'message'),
+          signature: str(data, 'signature'),
+          verifiedAt: str(data, 'verifiedAt'),
+        },
+      };
+    case 'KillsObserved':
+      return {
+        type,
+        data: {
+          userId: str(data, 'userId'),
+          epicAccountId: str(data, 'epicAccountId'),
+          lifetimeKills: int(data, 'lifetimeKills'),
+          observedAt: str(data, 'observedAt'),
+          epochMinute: int(data, 'epochMinute'),
+          skippedUpToKillCount: data.skippedUpToKillCount === null || data.skippedUpToKillCount === undefined ? null : int(data, 'skippedUpToKillCount'),
+        },
+      };
+    case 'AccrualRecorded':
+      return {
+        type,
+        data: {
+          accrualId: str(data, 'accrualId'),
+          userId: str(data, 'userId'),
+          epochMinute: int(data, 'epochMinute'),
+          kills: int(data, 'kills'),
+          fromKillCount: int(data, 'fromKillCount'),
+          toKillCount: int(data, 'toKillCount'),
+          ratePerKillRaw: rawStr(data, 'ratePerKillRaw'),
+          baseRatePerKillRaw: rawStr(data, 'baseRatePerKillRaw'),
+          milestoneMultiplier: str(data, 'milestoneMultiplier'),
+          sustainabilityFactor: str(data, 'sustainabilityFactor'),
+          amountRaw: rawStr(data, 'amountRaw'),
+          recordedAt: str(data, 'recordedAt'),
+        },
+      };
+    case 'AbuseFlagRaised':
+      return {
+        type,
+        data: {
+          flagId: str(data, 'flagId'),
+          userId: str(data, 'userId'),
+          flagType: oneOf(data, 'flagType', ['kill_rate_spike', 'impossible_delta', 'kills_decreased', 'shared_wallet'] as const),
+          severity: oneOf(data, 'severity', ['low', 'med', 'high'] as const),
+          detail: str(data, 'detail'),
+          raisedAt: str(data, 'raisedAt'),
+        },
+      };
+    case 'AbuseFlagCleared':
+      return {
+        type,
+        data: { flagId: str(data, 'flagId'), userId: str(data, 'userId'), reason: str(data, 'reason'), clearedAt: str(data, 'clearedAt') },
       };
     default:
       return null;
   }
 }
 
-function requireString(data: Readonly<Record<string, unknown>>, field: string): string {
+function str(data: Data, field: string): string {
   const value = data[field];
   if (typeof value !== 'string') throw new Error(`Stored event field ${field} is not a string`);
   return value;
+}
+
+function nullableStr(data: Data, field: string): string | null {
+  const value = data[field];
+  return value === null || value === undefined ? null : str(data, field);
+}
+
+function int(data: Data, field: string): number {
+  const value = data[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`Stored event field ${field} is not an integer`);
+  return value;
+}
+
+function rawStr(data: Data, field: string): string {
+  const value = str(data, field);
+  if (!/^\d+$/.test(value)) throw new Error(`Stored event field ${field} is not a raw amount`);
+  return value;
+}
+
+function oneOf<T extends string>(data: Data, field: string, allowed: readonly T[]): T {
+  const value = str(data, field);
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`Stored event field ${field} has unknown value ${value}`);
+  return value as T;
 }

@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { parseBan } from '../money';
 import { projectRoot } from './project-root';
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
@@ -25,8 +26,18 @@ export interface LedgerConfig {
     readonly minPositionWaitMs: number;
   };
   readonly payout: {
+    /** Base reward per kill, raw (PAYOUT_BAN_PER_KILL in BAN, at most 8 decimals). */
+    readonly banPerKillRaw: bigint;
     readonly dailyKillCap: number;
     readonly weeklyKillCap: number;
+  };
+  readonly economics: {
+    readonly sustainabilityEnabled: boolean;
+    readonly seedFundRaw: bigint;
+  };
+  readonly abuse: {
+    readonly killRatePerMinute: bigint;
+    readonly maxKillsPerObservation: bigint;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -62,8 +73,17 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       minPositionWaitMs: integer(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000),
     },
     payout: {
+      banPerKillRaw: ban(env, 'PAYOUT_BAN_PER_KILL', '0.05'),
       dailyKillCap: integer(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
       weeklyKillCap: integer(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
+    },
+    economics: {
+      sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),
+      seedFundRaw: ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336'),
+    },
+    abuse: {
+      killRatePerMinute: BigInt(integer(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
+      maxKillsPerObservation: BigInt(integer(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000)),
     },
     logLevel: logLevel as LedgerConfig['logLevel'],
   };
@@ -81,6 +101,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const parsed = Number.parseInt(value, 10);
   if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${value})`);
   return parsed;
+}
+
+function ban(env: Env, name: string, fallback: string): bigint {
+  const value = text(env, name) ?? fallback;
+  const raw = parseBan(value);
+  if (raw === null) throw new ConfigError(`${name} must be a BAN amount with at most 8 decimals (got ${value})`);
+  return raw;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

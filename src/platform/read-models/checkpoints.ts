@@ -1,5 +1,6 @@
 import { type CommonQueryMethods, sql } from 'slonik';
 import { z } from 'zod';
+import { DomainError } from '../errors/domain-error';
 
 const checkpointRow = z.object({
   projection_name: z.string(),
@@ -67,5 +68,28 @@ export async function waitForCheckpoint(
     const remaining = deadline - Date.now();
     if (remaining <= 0) return false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs, remaining)));
+  }
+}
+
+/**
+ * `?minPosition=` for a query that reads `names`: waits for each read model in turn, all within
+ * one `timeoutMs`, and refuses with 503 `read_model_behind` if one has not caught up by then.
+ */
+export async function awaitReadModels(
+  connection: CommonQueryMethods,
+  names: readonly string[],
+  minPosition: bigint | null,
+  timeoutMs: number,
+): Promise<void> {
+  if (minPosition === null) return;
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    if (!(await waitForCheckpoint(connection, name, minPosition, Math.max(0, deadline - Date.now())))) {
+      throw new DomainError(
+        'read_model_behind',
+        `The ${name} read model has not reached position ${minPosition.toString()} yet; retry shortly`,
+        503,
+      );
+    }
   }
 }

@@ -1,0 +1,19 @@
+import { IsDefined, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+/** No Fortnite account has ten million kills; anything above is a broken integration. */
+export const LIFETIME_KILLS_MAX = 10_000_000;
+
+export class LinkEpicAccountDto {
+  /** An Epic account id: 32 hexadecimal characters. */
+  @IsDefined({ message: 'epicAccountId is required', context: { code: 'epic_account_id_required' } })
+  @IsString({ message: 'epicAccountId must be a string', context: { code: 'invalid_epic_account_id' } })
+  @Matches(/^[0-9a-fA-F]{32}$/, { message: 'epicAccountId must be 32 hexadecimal characters', context: { code: 'invalid_epic_account_id' } })
+  readonly epicAccountId!: string;
+
+  /** The lifetime kill count to use as baseline; when absent it is read from the stats API. */
+  @IsOptional()
+  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
+  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
+  @Max(LIFETIME_KILLS_MAX, { message: `lifetimeKills must be at most ${LIFETIME_KILLS_MAX}`, context: { code: 'invalid_lifetime_kills' } })
+  readonly lifetimeKills?: number;
+}

@@ -1,0 +1,64 @@
+import { Inject, Optional } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type DatabasePool } from 'slonik';
+import { DATABASE_POOL } from '../../platform/database/database';
+import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailure } from '../../rewards/fortnite-stats/lifetime-kills.port';
+import { claimEpicAccount, releaseClaim, releaseOtherClaims } from '../epic-account-claims';
+import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
+import { LinkEpicAccountCommand, type LinkEpicAccountResult } from './link-epic-account.command';
+
+@CommandHandler(LinkEpicAccountCommand)
+export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCommand, LinkEpicAccountResult> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+    @Optional() @Inject(LIFETIME_KILLS_SOURCE) private readonly stats: LifetimeKillsSource | null,
+  ) {}
+
+  async execute(command: LinkEpicAccountCommand): Promise<LinkEpicAccountResult> {
+    const epicAccountId = command.epicAccountId.toLowerCase();
+    // Only a registered user may claim an Epic id, or anyone could squat ids with made-up users.
+    const current = await loadUser(this.store, command.userId);
+    if (current.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
+    // Linking the same id again decides nothing, so there is no baseline to fetch for it.
+    const baseline =
+      command.lifetimeKills ??
+      (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));
+    const claim = await claimEpicAccount(this.pool, epicAccountId, command.userId);
+    let decision: Awaited<ReturnType<typeof runUserCommand>>;
+    try {
+      decision = await runUserCommand(
+        this.store,
+        command.userId,
+        { type: 'LinkEpicAccount', data: { epicAccountId, baselineKills: baseline, linkedToAnotherUser: claim === 'taken', now: new Date() } },
+        command.metadata,
+      );
+    } catch (error) {
+      // Nothing was linked, so a claim this attempt made must not keep the id from anyone.
+      if (claim === 'claimed') await releaseClaim(this.pool, command.userId, epicAccountId);
+      throw error;
+    }
+    await releaseOtherClaims(this.pool, command.userId, epicAccountId);
+    const epic = decision.state.status === 'registered' ? decision.state.epic : null;
+    return {
+      userId: command.userId,
+      epicAccountId,
+      baselineKills: Number(epic?.baseline ?? baseline),
+      position: positionOf(decision),
+    };
+  }
+
+  /** Never assumes 0: without a readable baseline the link is refused (SPEC §4.1). */
+  private async readBaseline(epicAccountId: string): Promise<bigint> {
+    if (this.stats === null) {
+      throw new DomainError('lifetime_kills_required', 'The Fortnite stats API is not configured: give lifetimeKills as the baseline');
+    }
+    try {
+      return await this.stats.lifetimeKills(epicAccountId);
+    } catch (error) {
+      throw statsFailure(error) ?? error;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import bananojsModule = require('@bananocoin/bananojs');
+import { isValidBananoAddress, isValidMessageSignature } from './banano-address';
+
+interface TestKeys {
+  getPrivateKey(seed: string, index: number): string;
+  getPublicKey(privateKey: string): Promise<string>;
+  getBananoAccount(publicKey: string): string;
+  signMessage(privateKey: string, message: string): Promise<string>;
+}
+const bananojs = bananojsModule as unknown as TestKeys;
+
+describe('Banano addresses and message signatures (bananojs)', () => {
+  const seed = '1'.repeat(64);
+  let address: string;
+  let privateKey: string;
+
+  beforeAll(async () => {
+    privateKey = bananojs.getPrivateKey(seed, 0);
+    address = bananojs.getBananoAccount(await bananojs.getPublicKey(privateKey));
+  });
+
+  it('accepts an address derived from a key', () => {
+    expect(isValidBananoAddress(address)).toBe(true);
+  });
+
+  it.each([
+    ['a wrong checksum', (a: string) => `${a.slice(0, -1)}${a.endsWith('1') ? '3' : '1'}`],
+    ['a nano_ prefix', (a: string) => a.replace('ban_', 'nano_')],
+    ['upper case', (a: string) => a.toUpperCase()],
+    ['a character outside the alphabet', (a: string) => `${a.slice(0, 10)}l${a.slice(11)}`],
+    ['one character short', (a: string) => a.slice(0, -1)],
+    ['one character long', (a: string) => `${a}1`],
+    ['a first character other than 1 or 3', (a: string) => `ban_2${a.slice(5)}`],
+  ])('refuses %s', (_case, mangle) => {
+    expect(isValidBananoAddress(mangle(address))).toBe(false);
+  });
+
+  it('checks a message signature against the address key', async () => {
+    const signature = await bananojs.signMessage(privateKey, 'I own this wallet');
+    expect(isValidMessageSignature(address, 'I own this wallet', signature)).toBe(true);
+    expect(isValidMessageSignature(address, 'I own that wallet', signature)).toBe(false);
+    expect(isValidMessageSignature(address, 'I own this wallet', 'zz')).toBe(false);
+    expect(isValidMessageSignature(address, 'I own this wallet', '0'.repeat(128))).toBe(false);
+  });
+});

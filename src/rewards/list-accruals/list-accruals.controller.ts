@@ -1,0 +1,16 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { UserIdParams } from '../../identity/get-user/get-user.dto';
+import { minPositionOf, type Page, PAGE_LIMIT_DEFAULT, PageQueryDto } from '../../platform/http/paging';
+import { type AccrualView } from '../accrual.view';
+import { ListAccrualsQuery } from './list-accruals.query';
+
+@Controller('v1/users/:userId/accruals')
+export class ListAccrualsController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get()
+  list(@Param() params: UserIdParams, @Query() query: PageQueryDto): Promise<Page<AccrualView>> {
+    return this.queryBus.execute(new ListAccrualsQuery(params.userId.toLowerCase(), query.limit ?? PAGE_LIMIT_DEFAULT, query.cursor, minPositionOf(query)));
+  }
+}

@@ -1,0 +1,82 @@
+import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { UserIdParams } from '../../identity/get-user/get-user.dto';
+import { type CommandMetadata } from '../../platform/decider';
+import { DomainError } from '../../platform/errors/domain-error';
+import { toProblem } from '../../platform/errors/problem';
+import { EventStoreUnavailableError } from '../../platform/event-store/event-store.port';
+import { CommandContext } from '../../platform/http/command-metadata.decorator';
+import { LOGGER, type Logger } from '../../platform/logging/logger';
+import { type Observation, RecordKillsCommand, type RecordKillsResult } from './record-kills.command';
+import { RecordKillsBatchDto, RecordKillsDto } from './record-kills.dto';
+
+/** Users of one batch processed at once; each user's own observations stay in order. */
+const BATCH_USERS_CONCURRENCY = 8;
+
+export type BatchItemResult =
+  | ({ readonly index: number; readonly userId: string; readonly status: 'recorded' } & RecordKillsResult)
+  | {
+      readonly index: number;
+      readonly userId: string;
+      readonly status: 'rejected';
+      readonly error: { readonly status: number; readonly code: string; readonly detail: string };
+    };
+
+@Controller()
+export class RecordKillsController {
+  constructor(
+    private readonly commandBus: CommandBus,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** 202: the observation is recorded; its accrual (or null) is in the answer. */
+  @Post('v1/users/:userId/kills')
+  @HttpCode(202)
+  record(@Param() params: UserIdParams, @Body() body: RecordKillsDto, @CommandContext() metadata: CommandMetadata): Promise<RecordKillsResult> {
+    return this.commandBus.execute(new RecordKillsCommand(toObservation(params.userId, body), metadata));
+  }
+
+  /**
+   * Up to 1,000 observations. A malformed item refuses the whole batch (422, nothing recorded);
+   * a well-formed item the rules reject is reported in its own result, and the others go on.
+   */
+  @Post('v1/kills/batch')
+  @HttpCode(200)
+  async recordBatch(@Body() body: RecordKillsBatchDto, @CommandContext() metadata: CommandMetadata): Promise<{ results: BatchItemResult[] }> {
+    const byUser = new Map<string, number[]>();
+    body.observations.forEach((observation, index) => {
+      const userId = observation.userId.toLowerCase();
+      byUser.set(userId, [...(byUser.get(userId) ?? []), index]);
+    });
+    const results: BatchItemResult[] = new Array(body.observations.length);
+    const queues = [...byUser.values()];
+    const worker = async (): Promise<void> => {
+      for (let queue = queues.shift(); queue !== undefined; queue = queues.shift()) {
+        for (const index of queue) results[index] = await this.recordItem(index, body.observations[index], metadata);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_USERS_CONCURRENCY, queues.length) }, worker));
+    return { results };
+  }
+
+  private async recordItem(index: number, item: RecordKillsDto & { userId: string }, metadata: CommandMetadata): Promise<BatchItemResult> {
+    const observation = toObservation(item.userId, item);
+    try {
+      const result: RecordKillsResult = await this.commandBus.execute(new RecordKillsCommand(observation, metadata));
+      return { index, userId: observation.userId, status: 'recorded', ...result };
+    } catch (error) {
+      if (!(error instanceof DomainError) && !(error instanceof EventStoreUnavailableError)) throw error;
+      const problem = toProblem(error);
+      this.logger.debug({ index, code: problem.code }, 'batch observation rejected');
+      return { index, userId: observation.userId, status: 'rejected', error: { status: problem.status, code: problem.code, detail: problem.detail } };
+    }
+  }
+}
+
+function toObservation(userId: string, body: RecordKillsDto): Observation {
+  return {
+    userId: userId.toLowerCase(),
+    lifetimeKills: BigInt(body.lifetimeKills),
+    observedAt: body.observedAt === undefined ? null : new Date(body.observedAt),
+  };
+}

@@ -1,0 +1,36 @@
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
+import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
+
+export const BATCH_OBSERVATIONS_MAX = 1_000;
+
+export class RecordKillsDto {
+  @IsDefined({ message: 'lifetimeKills is required', context: { code: 'lifetime_kills_required' } })
+  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
+  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
+  @Max(LIFETIME_KILLS_MAX, { message: `lifetimeKills must be at most ${LIFETIME_KILLS_MAX}`, context: { code: 'invalid_lifetime_kills' } })
+  readonly lifetimeKills!: number;
+
+  /** When the count was read; defaults to now. ISO-8601 with a time zone. */
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'observedAt must be an ISO-8601 time', context: { code: 'invalid_observed_at' } })
+  readonly observedAt?: string;
+}
+
+export class BatchObservationDto extends RecordKillsDto {
+  @IsDefined({ message: 'userId is required', context: { code: 'user_id_required' } })
+  @IsUUID('all', { message: 'userId must be a UUID', context: { code: 'invalid_user_id' } })
+  readonly userId!: string;
+}
+
+export class RecordKillsBatchDto {
+  // class-validator checks IsDefined first and the other rules from the bottom up, stopping at
+  // the first failure: IsArray sits lowest so a non-array is reported as such.
+  @IsDefined({ message: 'observations is required', context: { code: 'observations_required' } })
+  @ArrayMaxSize(BATCH_OBSERVATIONS_MAX, { message: `at most ${BATCH_OBSERVATIONS_MAX} observations per batch`, context: { code: 'batch_too_large' } })
+  @ArrayMinSize(1, { message: 'observations must not be empty', context: { code: 'invalid_observations' } })
+  @IsArray({ message: 'observations must be an array', context: { code: 'invalid_observations' } })
+  @ValidateNested({ each: true })
+  @Type(() => BatchObservationDto)
+  readonly observations!: BatchObservationDto[];
+}

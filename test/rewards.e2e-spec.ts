@@ -1,0 +1,371 @@
+import bananojsModule = require('@bananocoin/bananojs');
+import { sql } from 'slonik';
+import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { startTestApp, type TestApp } from './support/test-app';
+
+interface TestKeys {
+  getPrivateKey(seed: string, index: number): string;
+  getPublicKey(privateKey: string): Promise<string>;
+  getBananoAccount(publicKey: string): string;
+  signMessage(privateKey: string, message: string): Promise<string>;
+}
+const bananojs = bananojsModule as unknown as TestKeys;
+
+const EPIC = '0123456789abcdef0123456789abcdef';
+
+describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history', () => {
+  let app: TestApp;
+  let discordSequence = 400_000_000_000_000_000n;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  const eventCount = async (): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
+
+  async function newUser(): Promise<string> {
+    discordSequence += 1n;
+    const { body } = await call('POST', '/v1/users', { discordUserId: discordSequence.toString() });
+    return body.userId as string;
+  }
+
+  async function linkedUser(baseline = 100, epicAccountId = randomEpicId()): Promise<string> {
+    const userId = await newUser();
+    const linked = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: baseline });
+    expect(linked.status).toBe(200);
+    return userId;
+  }
+
+  let epicSequence = 0;
+  function randomEpicId(): string {
+    epicSequence += 1;
+    return epicSequence.toString(16).padStart(32, 'a');
+  }
+
+  async function wallet(seedDigit: string): Promise<{ address: string; sign: (message: string) => Promise<string> }> {
+    const privateKey = bananojs.getPrivateKey(seedDigit.repeat(64), 0);
+    const address = bananojs.getBananoAccount(await bananojs.getPublicKey(privateKey));
+    return { address, sign: (message) => bananojs.signMessage(privateKey, message) };
+  }
+
+  /** Asserts the call is refused with the code and status, and that no event was appended. */
+  async function expectRefused(method: string, path: string, body: unknown, status: number, code: string): Promise<void> {
+    const before = await eventCount();
+    const response = await call(method, path, body);
+    expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
+    expect(await eventCount()).toBe(before);
+  }
+
+  it('takes a new user from registration to an exact accrual, and shows it all', async () => {
+    const userId = await newUser();
+    const { address, sign } = await wallet('2');
+    const message = `Pay2Slay: ${userId} owns this wallet`;
+
+    const linked = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: EPIC.toUpperCase(), lifetimeKills: 100 });
+    const walletLinked = await call('PUT', `/v1/users/${userId}/wallet`, { address });
+    const verified = await call('POST', `/v1/users/${userId}/wallet/verify`, { address, message, signature: await sign(message) });
+    const kills = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 130 });
+    const user = await call('GET', `/v1/users/${userId}?minPosition=${kills.body.position as string}`);
+    const accruals = await call('GET', `/v1/users/${userId}/accruals`);
+    const history = await call('GET', `/v1/users/${userId}/history`);
+
+    expect(linked).toEqual({ status: 200, body: { userId, epicAccountId: EPIC, baselineKills: 100, position: expect.any(String) } });
+    expect(walletLinked.body).toMatchObject({ address, primary: true, verified: false });
+    expect(verified).toMatchObject({ status: 200, body: { address, verified: true } });
+    expect(kills.status).toBe(202);
+    expect(kills.body.accrual).toMatchObject({
+      userId,
+      kills: 30,
+      fromKillCount: 100,
+      toKillCount: 130,
+      ratePerKillRaw: '10000000000000000000000000000',
+      ratePerKillBan: '0.10000000',
+      amountRaw: '300000000000000000000000000000',
+      amountBan: '3.00000000',
+      settled: false,
+      payoutId: null,
+    });
+    expect(user.body).toMatchObject({
+      userId,
+      epicAccountId: EPIC,
+      wallet: { address, verified: true },
+      verificationStatus: 'ok',
+      accruedKillCount: 30,
+      lastSettledKillCount: 0,
+      lastObservedKillCount: 130,
+      unsettledKills: 30,
+      unsettledRaw: '300000000000000000000000000000',
+      unsettledBan: '3.00000000',
+      openFlags: [],
+    });
+    expect(accruals.body).toEqual({ items: [kills.body.accrual], nextCursor: null });
+    expect((history.body.items as Array<{ type: string }>).map((item) => item.type)).toEqual([
+      'UserRegistered',
+      'EpicAccountLinked',
+      'VerificationRecorded',
+      'WalletLinked',
+      'WalletVerified',
+      'KillsObserved',
+      'AccrualRecorded',
+    ]);
+  });
+
+  it('defers same-minute kills to the next minute, over single and batch routes, without counting twice', async () => {
+    const userId = await linkedUser(100);
+    const minute = Math.floor(Date.now() / 60_000) - 3;
+    const at = (offsetSeconds: number): string => new Date(minute * 60_000 + offsetSeconds * 1000).toISOString();
+
+    const first = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 110, observedAt: at(1) });
+    const batch = await call('POST', '/v1/kills/batch', {
+      observations: [
+        { userId, lifetimeKills: 115, observedAt: at(30) },
+        { userId, lifetimeKills: 121, observedAt: at(70) },
+      ],
+    });
+    const accruals = await call('GET', `/v1/users/${userId}/accruals?minPosition=${(batch.body.results as Array<{ position: string }>)[1].position}`);
+
+    expect(first.body.accrual).toMatchObject({ kills: 10, epochMinute: minute });
+    const results = batch.body.results as Array<{ status: string; accrual: { kills: number; fromKillCount: number; epochMinute: number } | null }>;
+    expect(results.map((result) => result.status)).toEqual(['recorded', 'recorded']);
+    expect(results[0].accrual).toBeNull();
+    expect(results[1].accrual).toMatchObject({ kills: 11, fromKillCount: 110, epochMinute: minute + 1 });
+    expect((accruals.body.items as Array<{ kills: number }>).map((item) => item.kills)).toEqual([11, 10]);
+  });
+
+  it('pages accruals newest first with an opaque cursor', async () => {
+    const userId = await linkedUser(0);
+    const minute = Math.floor(Date.now() / 60_000) - 10;
+    for (let n = 1; n <= 3; n += 1) {
+      await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: n, observedAt: new Date((minute + n) * 60_000).toISOString() });
+    }
+    const first = await call('GET', `/v1/users/${userId}/accruals?limit=2&minPosition=${(await app.store.headPosition())?.toString() ?? '0'}`);
+    const second = await call('GET', `/v1/users/${userId}/accruals?limit=2&cursor=${first.body.nextCursor as string}`);
+
+    expect((first.body.items as Array<{ epochMinute: number }>).map((item) => item.epochMinute)).toEqual([minute + 3, minute + 2]);
+    expect((second.body.items as Array<{ epochMinute: number }>).map((item) => item.epochMinute)).toEqual([minute + 1]);
+    expect(second.body.nextCursor).toBeNull();
+  });
+
+  it('raises abuse flags and shows them open on the user', async () => {
+    const userId = await linkedUser(100);
+    const now = Date.now();
+    await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 120, observedAt: new Date(now - 120_000).toISOString() });
+    const decreased = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 110, observedAt: new Date(now - 60_000).toISOString() });
+    const impossible = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 5_000, observedAt: new Date(now).toISOString() });
+    const user = await call('GET', `/v1/users/${userId}?minPosition=${impossible.body.position as string}`);
+
+    expect(decreased.body).toMatchObject({ accrual: null, flags: [{ flagType: 'kills_decreased', severity: 'med' }] });
+    expect(impossible.body).toMatchObject({ accrual: null, flags: [{ flagType: 'impossible_delta', severity: 'high' }] });
+    expect((user.body.openFlags as Array<{ flagType: string }>).map((flag) => flag.flagType).sort()).toEqual(['impossible_delta', 'kills_decreased']);
+    expect(user.body.accruedKillCount).toBe(20);
+  });
+
+  it('flags a wallet shared with another user', async () => {
+    const { address } = await wallet('3');
+    const first = await newUser();
+    const second = await newUser();
+    const linked = await call('PUT', `/v1/users/${first}/wallet`, { address });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const shared = await call('PUT', `/v1/users/${second}/wallet`, { address });
+    const user = await call('GET', `/v1/users/${second}?minPosition=${shared.body.position as string}`);
+    expect(linked.status).toBe(200);
+    expect(user.body.openFlags).toEqual([{ flagId: expect.any(String), flagType: 'shared_wallet', severity: 'low' }]);
+  });
+
+  describe('Epic account link refusals append nothing', () => {
+    it.each([
+      ['a missing epicAccountId', { lifetimeKills: 1 }, 422, 'epic_account_id_required'],
+      ['an epicAccountId that is not hex', { epicAccountId: 'z'.repeat(32), lifetimeKills: 1 }, 422, 'invalid_epic_account_id'],
+      ['an epicAccountId of the wrong length', { epicAccountId: 'a'.repeat(31), lifetimeKills: 1 }, 422, 'invalid_epic_account_id'],
+      ['a negative lifetimeKills', { epicAccountId: EPIC, lifetimeKills: -1 }, 422, 'invalid_lifetime_kills'],
+      ['a fractional lifetimeKills', { epicAccountId: EPIC, lifetimeKills: 1.5 }, 422, 'invalid_lifetime_kills'],
+      ['a huge lifetimeKills', { epicAccountId: EPIC, lifetimeKills: 10_000_001 }, 422, 'invalid_lifetime_kills'],
+      ['a string lifetimeKills', { epicAccountId: EPIC, lifetimeKills: '5' }, 422, 'invalid_lifetime_kills'],
+      ['no lifetimeKills while the stats API is not configured', { epicAccountId: randomEpicId() }, 422, 'lifetime_kills_required'],
+    ])('%s', async (_case, body, status, code) => {
+      await expectRefused('PUT', `/v1/users/${await newUser()}/epic-account`, body, status, code);
+    });
+
+    it('an unregistered user: 404 user_not_found, and the Epic id stays free', async () => {
+      const epicAccountId = randomEpicId();
+      await expectRefused('PUT', `/v1/users/${userIdFromDiscordId('499999999999999999')}/epic-account`, { epicAccountId, lifetimeKills: 1 }, 404, 'user_not_found');
+      const other = await newUser();
+      expect((await call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId, lifetimeKills: 1 })).status).toBe(200);
+    });
+
+    it('an Epic id linked to another user: 409 epic_account_already_linked', async () => {
+      const epicAccountId = randomEpicId();
+      await linkedUser(5, epicAccountId);
+      await expectRefused('PUT', `/v1/users/${await newUser()}/epic-account`, { epicAccountId, lifetimeKills: 5 }, 409, 'epic_account_already_linked');
+    });
+
+    it('lets only one of two users linking the same Epic id at once succeed', async () => {
+      const epicAccountId = randomEpicId();
+      const [a, b] = [await newUser(), await newUser()];
+      const outcomes = await Promise.all([a, b].map((userId) => call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 3 })));
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual([200, 409]);
+    });
+
+    it('linking the same id again decides nothing, even without lifetimeKills', async () => {
+      const epicAccountId = randomEpicId();
+      const userId = await linkedUser(7, epicAccountId);
+      const before = await eventCount();
+      const again = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId });
+      expect(again.body).toMatchObject({ epicAccountId, baselineKills: 7 });
+      expect(await eventCount()).toBe(before);
+    });
+  });
+
+  describe('wallet refusals append nothing', () => {
+    it.each([
+      ['a missing address', {}, 'address_required'],
+      ['a bad checksum', { address: 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhnx' }, 'invalid_banano_address'],
+      ['a nano_ address', { address: 'nano_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9' }, 'invalid_banano_address'],
+      ['a number', { address: 7 }, 'invalid_banano_address'],
+      ['a short address', { address: 'ban_1abc' }, 'invalid_banano_address'],
+    ])('%s: 422 %s', async (_case, body, code) => {
+      await expectRefused('PUT', `/v1/users/${await newUser()}/wallet`, body, 422, code);
+    });
+
+    it('a wallet for an unregistered user: 404 user_not_found', async () => {
+      const { address } = await wallet('4');
+      await expectRefused('PUT', `/v1/users/${userIdFromDiscordId('499999999999999998')}/wallet`, { address }, 404, 'user_not_found');
+    });
+
+    it('wallet verification refusals: bad signature, wrong message, malformed signature, unlinked wallet', async () => {
+      const userId = await newUser();
+      const { address, sign } = await wallet('5');
+      const other = await wallet('6');
+      const message = `link ${userId}`;
+      await call('PUT', `/v1/users/${userId}/wallet`, { address });
+      const path = `/v1/users/${userId}/wallet/verify`;
+
+      await expectRefused('POST', path, { address, message, signature: await other.sign(message) }, 422, 'invalid_wallet_signature');
+      await expectRefused('POST', path, { address, message: 'no user id here', signature: await sign('no user id here') }, 422, 'invalid_wallet_message');
+      await expectRefused('POST', path, { address, message, signature: 'not-hex' }, 422, 'invalid_wallet_signature');
+      await expectRefused('POST', path, { address, message, signature: 'a'.repeat(129) }, 422, 'invalid_wallet_signature');
+      await expectRefused('POST', path, { address: other.address, message, signature: await other.sign(message) }, 422, 'wallet_not_linked');
+      await expectRefused('POST', path, { address, message: '', signature: await sign('') }, 422, 'invalid_wallet_message');
+      await expectRefused('POST', path, { address, signature: await sign(message) }, 422, 'message_required');
+    });
+  });
+
+  describe('kill observation refusals append nothing', () => {
+    const future = (): string => new Date(Date.now() + 120_000).toISOString();
+
+    it.each([
+      ['a missing lifetimeKills', {}, 'lifetime_kills_required'],
+      ['a negative lifetimeKills', { lifetimeKills: -5 }, 'invalid_lifetime_kills'],
+      ['a fractional lifetimeKills', { lifetimeKills: 120.5 }, 'invalid_lifetime_kills'],
+      ['a lifetimeKills above the bound', { lifetimeKills: 10_000_001 }, 'invalid_lifetime_kills'],
+      ['a lifetimeKills string', { lifetimeKills: '120' }, 'invalid_lifetime_kills'],
+      ['an observedAt that is not a time', { lifetimeKills: 120, observedAt: 'yesterday' }, 'invalid_observed_at'],
+      ['an observedAt more than 60 s ahead', { lifetimeKills: 120, observedAt: 'FUTURE' }, 'observed_at_in_future'],
+    ])('%s: 422 %s', async (_case, body, code) => {
+      const userId = await linkedUser(100);
+      const payload = 'observedAt' in body && body.observedAt === 'FUTURE' ? { ...body, observedAt: future() } : body;
+      await expectRefused('POST', `/v1/users/${userId}/kills`, payload, 422, code);
+    });
+
+    it('an observation earlier than the previous one: 422 observed_at_before_previous', async () => {
+      const userId = await linkedUser(100);
+      await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 101 });
+      await expectRefused('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 102, observedAt: '2020-01-01T00:00:00Z' }, 422, 'observed_at_before_previous');
+    });
+
+    it('kills before any Epic link: 422 epic_account_not_linked', async () => {
+      await expectRefused('POST', `/v1/users/${await newUser()}/kills`, { lifetimeKills: 1 }, 422, 'epic_account_not_linked');
+    });
+
+    it('kills of an unregistered user: 404 user_not_found; of a malformed id: 422 invalid_user_id', async () => {
+      await expectRefused('POST', `/v1/users/${userIdFromDiscordId('499999999999999997')}/kills`, { lifetimeKills: 1 }, 404, 'user_not_found');
+      await expectRefused('POST', '/v1/users/not-a-uuid/kills', { lifetimeKills: 1 }, 422, 'invalid_user_id');
+    });
+  });
+
+  describe('batch observations', () => {
+    it.each([
+      ['no observations field', {}, 'observations_required'],
+      ['observations that are not an array', { observations: 'x' }, 'invalid_observations'],
+      ['an empty batch', { observations: [] }, 'invalid_observations'],
+      ['an item without userId', { observations: [{ lifetimeKills: 1 }] }, 'user_id_required'],
+      ['an item with a bad lifetimeKills', { observations: [{ userId: userIdFromDiscordId('1'), lifetimeKills: -1 }] }, 'invalid_lifetime_kills'],
+    ])('refuses %s whole: 422 %s', async (_case, body, code) => {
+      await expectRefused('POST', '/v1/kills/batch', body, 422, code);
+    });
+
+    it('refuses more than 1,000 observations: 422 batch_too_large', async () => {
+      const userId = await linkedUser(0);
+      const observations = Array.from({ length: 1_001 }, () => ({ userId, lifetimeKills: 1 }));
+      await expectRefused('POST', '/v1/kills/batch', { observations }, 422, 'batch_too_large');
+    });
+
+    it('records 1,000 observations of many users and reports each in order', async () => {
+      const users = await Promise.all(Array.from({ length: 20 }, () => linkedUser(0)));
+      const observations = Array.from({ length: 1_000 }, (_, n) => ({ userId: users[n % 20], lifetimeKills: 1 + Math.floor(n / 20) }));
+      const response = await call('POST', '/v1/kills/batch', { observations });
+      const results = response.body.results as Array<{ index: number; userId: string; status: string }>;
+      expect(response.status).toBe(200);
+      expect(results).toHaveLength(1_000);
+      expect(results.every((result, n) => result.index === n && result.userId === users[n % 20] && result.status === 'recorded')).toBe(true);
+    });
+
+    it('reports a rule-breaking item in its own result and records the others', async () => {
+      const userId = await linkedUser(0);
+      const unknown = userIdFromDiscordId('499999999999999996');
+      const response = await call('POST', '/v1/kills/batch', {
+        observations: [
+          { userId, lifetimeKills: 3 },
+          { userId: unknown, lifetimeKills: 3 },
+          { userId, lifetimeKills: 4, observedAt: '2020-01-01T00:00:00Z' },
+        ],
+      });
+      expect(response.body.results).toMatchObject([
+        { index: 0, status: 'recorded', accrual: { kills: 3 } },
+        { index: 1, status: 'rejected', error: { status: 404, code: 'user_not_found' } },
+        { index: 2, status: 'rejected', error: { status: 422, code: 'observed_at_before_previous' } },
+      ]);
+    });
+  });
+
+  describe('query refusals', () => {
+    it.each([
+      ['limit 0', '?limit=0', 'invalid_limit'],
+      ['limit 101', '?limit=101', 'invalid_limit'],
+      ['a limit that is not a number', '?limit=ten', 'invalid_limit'],
+      ['a forged cursor', '?cursor=bm90LWEtY3Vyc29y', 'invalid_cursor'],
+      ['a cursor that is not base64 JSON', '?cursor=%%%', 'invalid_cursor'],
+    ])('accruals with %s: 422 %s', async (_case, query, code) => {
+      const response = await call('GET', `/v1/users/${await newUser()}/accruals${query}`);
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 422, code });
+    });
+
+    it('accruals and history of an unregistered user: 404 user_not_found', async () => {
+      const userId = userIdFromDiscordId('499999999999999995');
+      expect((await call('GET', `/v1/users/${userId}/accruals`)).body.code).toBe('user_not_found');
+      expect((await call('GET', `/v1/users/${userId}/history`)).body.code).toBe('user_not_found');
+    });
+
+    it('pages the history by revision', async () => {
+      const userId = await linkedUser(1);
+      const first = await call('GET', `/v1/users/${userId}/history?limit=2`);
+      const rest = await call('GET', `/v1/users/${userId}/history?cursor=${first.body.nextCursor as string}`);
+      expect((first.body.items as Array<{ revision: number }>).map((item) => item.revision)).toEqual([0, 1]);
+      expect((rest.body.items as Array<{ revision: number; type: string }>).map((item) => [item.revision, item.type])).toEqual([[2, 'VerificationRecorded']]);
+      expect(rest.body.nextCursor).toBeNull();
+    });
+  });
+});
