@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { type DatabasePool } from 'slonik';
 import { IdentityModule } from './identity/identity.module';
+import { YUNITE, type YuniteLookupPort } from './identity/yunite/yunite.port';
 import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
 import { DATABASE_POOL } from './platform/database/database';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
@@ -19,6 +20,8 @@ export interface AppDependencies {
   readonly readinessChecks: readonly ReadinessCheck[];
   /** The Fortnite stats API, when configured; without it a baseline must be given. */
   readonly lifetimeKillsSource?: LifetimeKillsSource | null;
+  /** Yunite, when configured; without it POST /verify answers 503 yunite_not_configured. */
+  readonly yunite?: YuniteLookupPort | null;
 }
 
 @Global()
@@ -32,6 +35,7 @@ class PlatformModule {
       { provide: EVENT_STORE, useValue: dependencies.eventStore },
       { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
       { provide: LIFETIME_KILLS_SOURCE, useValue: dependencies.lifetimeKillsSource ?? null },
+      { provide: YUNITE, useValue: dependencies.yunite ?? null },
     ];
     return { module: PlatformModule, providers, exports: providers.map((provider) => provider.provide) };
   }

@@ -5,6 +5,7 @@ import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { createProjector, projectionLagCheck } from './read-side';
+import { createIntegrations, startWorkers } from './workers';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
@@ -13,21 +14,29 @@ async function main(): Promise<() => Promise<void>> {
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();
+  const integrations = createIntegrations(config, process.env);
   const app = await createHttpApp({
     config,
     logger,
     pool: infrastructure.pool,
     eventStore: infrastructure.eventStore,
     readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config)],
+    lifetimeKillsSource: integrations.lifetimeKillsSource,
+    yunite: integrations.yunite,
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info({ url, projector: projector === null ? 'separate process' : 'in process' }, 'Pay2Slay Ledger is listening');
+  const workers = startWorkers(app, infrastructure.pool, integrations, config, process.env, logger);
+  logger.info(
+    { url, projector: projector === null ? 'separate process' : 'in process', workers: workers.names },
+    'Pay2Slay Ledger is listening',
+  );
   process.stdout.write(`Pay2Slay Ledger listening on ${url}\n`);
   return async () => {
     logger.info('shutting down');
+    await workers.stop();
     await app.close();
     await projector?.stop();
     await infrastructure.close();

@@ -9,6 +9,8 @@ import { LinkWalletController } from './link-wallet/link-wallet.controller';
 import { LinkWalletHandler } from './link-wallet/link-wallet.handler';
 import { RegisterUserController } from './register-user/register-user.controller';
 import { RegisterUserHandler } from './register-user/register-user.handler';
+import { VerifyUserController } from './verify-user/verify-user.controller';
+import { VerifyUserHandler } from './verify-user/verify-user.handler';
 import { VerifyWalletController } from './verify-wallet/verify-wallet.controller';
 import { VerifyWalletHandler } from './verify-wallet/verify-wallet.handler';
 
@@ -20,7 +22,8 @@ import { VerifyWalletHandler } from './verify-wallet/verify-wallet.handler';
     LinkEpicAccountController,
     LinkWalletController,
     VerifyWalletController,
+    VerifyUserController,
   ],
-  providers: [RegisterUserHandler, GetUserHandler, GetUserHistoryHandler, LinkEpicAccountHandler, LinkWalletHandler, VerifyWalletHandler],
+  providers: [RegisterUserHandler, GetUserHandler, GetUserHistoryHandler, LinkEpicAccountHandler, LinkWalletHandler, VerifyWalletHandler, VerifyUserHandler],
 })
 export class IdentityModule {}

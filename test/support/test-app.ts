@@ -7,6 +7,7 @@ import { type EventStore } from '../../src/platform/event-store/event-store.port
 import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
+import { createIntegrations, startWorkers, type Workers } from '../../src/workers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface TestApp {
@@ -15,6 +16,8 @@ export interface TestApp {
   readonly pool: DatabasePool;
   readonly store: PostgresEventStore;
   readonly app: NestFastifyApplication;
+  /** The stats poller and Yunite re-verification, built when configured but not started. */
+  readonly workers: Workers;
   close(): Promise<void>;
 }
 
@@ -27,8 +30,19 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
   const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });
   projector.start();
-  const app = await createHttpApp({ config, logger, pool, eventStore: options.eventStore ?? store, readinessChecks: [] });
+  const processEnv = { DATABASE_URL: database.url, ...env };
+  const integrations = createIntegrations(config, processEnv);
+  const app = await createHttpApp({
+    config,
+    logger,
+    pool,
+    eventStore: options.eventStore ?? store,
+    readinessChecks: [],
+    lifetimeKillsSource: integrations.lifetimeKillsSource,
+    yunite: integrations.yunite,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
+  const workers = startWorkers(app, pool, integrations, config, processEnv, logger, { autoStart: false });
   const address = app.getHttpServer().address();
   if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');
   return {
@@ -37,7 +51,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     pool,
     store,
     app,
+    workers,
     async close() {
+      await workers.stop();
       await app.close();
       await projector.stop();
       await store.close();

@@ -1,4 +1,4 @@
-import { Inject, Optional } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type DatabasePool } from 'slonik';
 import { DATABASE_POOL } from '../../platform/database/database';
@@ -14,7 +14,7 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
-    @Optional() @Inject(LIFETIME_KILLS_SOURCE) private readonly stats: LifetimeKillsSource | null,
+    @Inject(LIFETIME_KILLS_SOURCE) private readonly stats: LifetimeKillsSource | null,
   ) {}
 
   async execute(command: LinkEpicAccountCommand): Promise<LinkEpicAccountResult> {

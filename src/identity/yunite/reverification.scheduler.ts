@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { envPositiveInteger, envText } from './yunite.client';
+import { type Env, envInteger, envText } from '../../platform/config/config';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
 // module that wires the scheduler can take them from here.
@@ -190,14 +190,12 @@ function retryAfterMsOf(error: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** The refresh runs only when Yunite is configured: without it there is nobody to ask. */
 export function reverificationFromEnv(env: Env): ReverificationOptions | null {
   if (envText(env, 'YUNITE_API_KEY') === null || envText(env, 'YUNITE_GUILD_ID') === null) return null;
-  const intervalSeconds = envPositiveInteger(env, 'YUNITE_REVERIFY_INTERVAL_SECONDS', 3_600, intervalSecondsMax);
+  const intervalSeconds = envInteger(env, 'YUNITE_REVERIFY_INTERVAL_SECONDS', 3_600, 1, intervalSecondsMax);
   return {
     intervalMs: intervalSeconds * 1000,
-    usersPerRunMax: envPositiveInteger(env, 'YUNITE_REVERIFY_USERS_PER_RUN', 100, envUsersPerRunMax),
+    usersPerRunMax: envInteger(env, 'YUNITE_REVERIFY_USERS_PER_RUN', 100, 1, envUsersPerRunMax),
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { ConfigError } from '../../platform/config/config';
+import { ConfigError, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
 import { DomainError } from '../../platform/errors/domain-error';
 
 /*
@@ -246,8 +246,6 @@ export function parseRetryAfterMs(header: string | null, nowMs: number): number 
   return Math.max(0, atMs - nowMs);
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** Yunite is optional: without both a key and a guild, verification is left to trusted integrations. */
 export function yuniteConfigFromEnv(env: Env): YuniteConfig | null {
   const apiKey = envText(env, 'YUNITE_API_KEY');
@@ -256,35 +254,11 @@ export function yuniteConfigFromEnv(env: Env): YuniteConfig | null {
   if (!discordSnowflake.test(guildId)) {
     throw new ConfigError(`YUNITE_GUILD_ID must be a Discord guild id: 17 to 20 digits (got ${guildId})`);
   }
-  const baseUrl = envText(env, 'YUNITE_BASE_URL') ?? 'https://yunite.xyz/api';
-  let protocol: string;
-  try {
-    protocol = new URL(baseUrl).protocol;
-  } catch {
-    throw new ConfigError(`YUNITE_BASE_URL must be an absolute http(s) URL (got ${baseUrl})`);
-  }
-  if (protocol !== 'https:' && protocol !== 'http:') {
-    throw new ConfigError(`YUNITE_BASE_URL must be an absolute http(s) URL (got ${baseUrl})`);
-  }
+  const baseUrl = envUrl(env, 'YUNITE_BASE_URL', 'https://yunite.xyz/api');
   return {
     baseUrl,
     apiKey,
     guildId,
-    timeoutMs: envPositiveInteger(env, 'YUNITE_TIMEOUT_MS', 5_000, 120_000),
+    timeoutMs: envInteger(env, 'YUNITE_TIMEOUT_MS', 5_000, 1, 120_000),
   };
-}
-
-export function envText(env: Env, name: string): string | null {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? null : value.trim();
-}
-
-/** A whole number from 1 to `max`; the error names the variable and never echoes a secret one. */
-export function envPositiveInteger(env: Env, name: string, fallback: number, max: number): number {
-  const value = envText(env, name);
-  if (value === null) return fallback;
-  if (!/^[0-9]+$/.test(value)) throw new ConfigError(`${name} must be a positive whole number (got ${value})`);
-  const parsed = Number.parseInt(value, 10);
-  if (parsed < 1 || parsed > max) throw new ConfigError(`${name} must be between 1 and ${max} (got ${value})`);
-  return parsed;
 }

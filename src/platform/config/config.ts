@@ -39,6 +39,15 @@ export interface LedgerConfig {
     readonly killRatePerMinute: bigint;
     readonly maxKillsPerObservation: bigint;
   };
+  /** The Fortnite stats API; null (baselines must be given, no poller) without FORTNITE_STATS_API_KEY. */
+  readonly fortniteStats: {
+    readonly baseUrl: string;
+    readonly apiKey: string;
+    readonly timeoutMs: number;
+    /** The poller: 0 calls per minute switches it off while baselines are still read. */
+    readonly pollCallsPerMinute: number;
+    readonly pollIntervalMs: number;
+  } | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -49,53 +58,66 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env = process.env): LedgerConfig {
-  const dataDir = text(env, 'LEDGER_DATA_DIR') ?? '.data';
-  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  const dataDir = envText(env, 'LEDGER_DATA_DIR') ?? '.data';
+  const logLevel = envText(env, 'LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, silent (got ${logLevel})`);
   }
   return {
-    port: integer(env, 'PORT', 3000, 0, 65_535),
-    host: text(env, 'HOST') ?? '127.0.0.1',
-    databaseUrl: text(env, 'DATABASE_URL'),
-    eventStoreConnectionString: text(env, 'EVENTSTORE_CONNECTION_STRING'),
+    port: envInteger(env, 'PORT', 3000, 0, 65_535),
+    host: envText(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: envText(env, 'DATABASE_URL'),
+    eventStoreConnectionString: envText(env, 'EVENTSTORE_CONNECTION_STRING'),
     dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
     projector: {
       inProcess: boolean(env, 'PROJECTOR_IN_PROCESS', true),
-      batchSizeMax: integer(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000),
-      readyLagSecondsMax: integer(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400),
+      batchSizeMax: envInteger(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000),
+      readyLagSecondsMax: envInteger(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400),
     },
     http: {
-      bodyLimitBytes: integer(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216),
-      minPositionWaitMs: integer(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000),
+      bodyLimitBytes: envInteger(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216),
+      minPositionWaitMs: envInteger(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000),
     },
     payout: {
       banPerKillRaw: ban(env, 'PAYOUT_BAN_PER_KILL', '0.05'),
-      dailyKillCap: integer(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
-      weeklyKillCap: integer(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
+      dailyKillCap: envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
+      weeklyKillCap: envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
     },
     economics: {
       sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),
       seedFundRaw: ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336'),
     },
     abuse: {
-      killRatePerMinute: BigInt(integer(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
-      maxKillsPerObservation: BigInt(integer(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000)),
+      killRatePerMinute: BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
+      maxKillsPerObservation: BigInt(envInteger(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000)),
     },
+    fortniteStats: fortniteStats(env),
     logLevel: logLevel as LedgerConfig['logLevel'],
   };
 }
 
-function text(env: Env, name: string): string | null {
+function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
+  const apiKey = envText(env, 'FORTNITE_STATS_API_KEY');
+  if (apiKey === null) return null;
+  return {
+    baseUrl: envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com'),
+    apiKey,
+    timeoutMs: envInteger(env, 'FORTNITE_STATS_TIMEOUT_MS', 5_000, 100, 120_000),
+    pollCallsPerMinute: envInteger(env, 'STATS_POLL_CALLS_PER_MINUTE', 30, 0, 10_000),
+    pollIntervalMs: envInteger(env, 'STATS_POLL_INTERVAL_SECONDS', 60, 1, 86_400) * 1000,
+  };
+}
+
+export function envText(env: Env, name: string): string | null {
   const value = env[name];
   return value === undefined || value.trim() === '' ? null : value.trim();
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = text(env, name);
+export function envInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = envText(env, name);
   if (value === null) return fallback;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number (got ${value})`);
   const parsed = Number.parseInt(value, 10);
@@ -104,14 +126,27 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 function ban(env: Env, name: string, fallback: string): bigint {
-  const value = text(env, name) ?? fallback;
+  const value = envText(env, name) ?? fallback;
   const raw = parseBan(value);
   if (raw === null) throw new ConfigError(`${name} must be a BAN amount with at most 8 decimals (got ${value})`);
   return raw;
 }
 
+/** An absolute http(s) URL, without a trailing slash. */
+export function envUrl(env: Env, name: string, fallback: string): string {
+  const value = envText(env, name) ?? fallback;
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL (got ${value})`);
+  }
+  if (protocol !== 'https:' && protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL (got ${value})`);
+  return value.replace(/\/+$/, '');
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const value = text(env, name);
+  const value = envText(env, name);
   if (value === null) return fallback;
   if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
   if (['false', '0', 'no'].includes(value.toLowerCase())) return false;

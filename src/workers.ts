@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { type INestApplicationContext } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { VerifyUserCommand } from './identity/verify-user/verify-user.command';
+import { ReverificationScheduler, reverificationFromEnv } from './identity/yunite/reverification.scheduler';
+import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
+import { type CommandMetadata } from './platform/decider';
+import { type Env, type LedgerConfig } from './platform/config/config';
+import { type Logger } from './platform/logging/logger';
+import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
+import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
+import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
+import { RecordKillsCommand } from './rewards/record-kills/record-kills.command';
+
+// A composition root: it wires the outside services (Fortnite stats API, Yunite) and the
+// workers that call them into the application, each only when it is configured.
+
+export interface Integrations {
+  readonly lifetimeKillsSource: LifetimeKillsSource | null;
+  readonly statsClient: FortniteStatsClient | null;
+  readonly yunite: YuniteClient | null;
+}
+
+export function createIntegrations(config: LedgerConfig, env: Env): Integrations {
+  const stats = config.fortniteStats;
+  const statsClient = stats === null ? null : new FortniteStatsClient({ baseUrl: stats.baseUrl, apiKey: stats.apiKey, timeoutMs: stats.timeoutMs });
+  const yuniteConfig = yuniteConfigFromEnv(env);
+  return {
+    statsClient,
+    lifetimeKillsSource: statsClient === null ? null : { lifetimeKills: (epicAccountId) => statsClient.getLifetimeKills(epicAccountId) },
+    yunite: yuniteConfig === null ? null : new YuniteClient(yuniteConfig),
+  };
+}
+
+const linkedUserRow = z.object({ user_id: z.string(), epic_account_id: z.string() });
+
+/** Linked users in user id order, after a cursor: the round-robin both workers walk. */
+function listLinkedUsers(pool: DatabasePool) {
+  return async (afterUserId: string | null, limit: number) => {
+    const rows = await pool.any(sql.type(linkedUserRow)`
+      SELECT user_id, epic_account_id FROM users
+       WHERE epic_account_id IS NOT NULL ${afterUserId === null ? sql.fragment`` : sql.fragment`AND user_id > ${afterUserId}`}
+       ORDER BY user_id LIMIT ${limit}`);
+    return rows.map((row) => ({ userId: row.user_id, epicAccountId: row.epic_account_id }));
+  };
+}
+
+function systemMetadata(name: string): CommandMetadata {
+  return { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name } };
+}
+
+export interface Workers {
+  readonly names: readonly string[];
+  readonly statsPoller: StatsPoller | null;
+  readonly reverification: ReverificationScheduler | null;
+  stop(): Promise<void>;
+}
+
+/** Starts the stats poller and the Yunite re-verification, each when configured. */
+export function startWorkers(
+  app: INestApplicationContext,
+  pool: DatabasePool,
+  integrations: Integrations,
+  config: LedgerConfig,
+  env: Env,
+  logger: Logger,
+  options: { readonly autoStart?: boolean } = {},
+): Workers {
+  const commandBus = app.get(CommandBus);
+  const autoStart = options.autoStart ?? true;
+  let statsPoller: StatsPoller | null = null;
+  const stats = config.fortniteStats;
+  if (integrations.statsClient !== null && stats !== null && stats.pollCallsPerMinute > 0) {
+    const client = integrations.statsClient;
+    statsPoller = new StatsPoller(
+      {
+        listLinkedUsers: listLinkedUsers(pool),
+        recordKills: async (userId, lifetimeKills, observedAt) => {
+          await commandBus.execute(new RecordKillsCommand({ userId, lifetimeKills, observedAt }, systemMetadata('stats-poller')));
+        },
+        getLifetimeKills: (epicAccountId) => client.getLifetimeKills(epicAccountId),
+        now: () => new Date(),
+        log: (message, fields) => logger.warn({ worker: 'stats-poller', ...fields }, message),
+      },
+      { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs },
+    );
+  }
+  let reverification: ReverificationScheduler | null = null;
+  const reverificationOptions = reverificationFromEnv(env);
+  if (integrations.yunite !== null && reverificationOptions !== null) {
+    reverification = new ReverificationScheduler(
+      {
+        listLinkedUsers: listLinkedUsers(pool),
+        verifyUser: async (userId) => {
+          await commandBus.execute(new VerifyUserCommand(userId, systemMetadata('yunite-reverification')));
+        },
+        log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
+      },
+      reverificationOptions,
+    );
+  }
+  if (autoStart) {
+    statsPoller?.start();
+    reverification?.start();
+  }
+  const names = [...(statsPoller === null ? [] : ['stats-poller']), ...(reverification === null ? [] : ['yunite-reverification'])];
+  return {
+    names,
+    statsPoller,
+    reverification,
+    async stop() {
+      await Promise.all([statsPoller?.stop(), reverification?.stop()]);
+    },
+  };
+}

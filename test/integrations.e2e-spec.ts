@@ -1,0 +1,225 @@
+import { sql } from 'slonik';
+import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
+import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const GUILD = '900000000000000001';
+const YUNITE_KEY = 'test-yunite-key';
+
+describe('the Fortnite stats API and Yunite, through their test doubles', () => {
+  let stats: FortniteStatsDouble;
+  let yunite: YuniteDouble;
+  let app: TestApp;
+  let discordSequence = 800_000_000_000_000_000n;
+  let epicSequence = 0;
+
+  beforeAll(async () => {
+    stats = await startFortniteStatsDouble();
+    yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
+    app = await startTestApp({
+      FORTNITE_STATS_BASE_URL: stats.baseUrl,
+      FORTNITE_STATS_API_KEY: stats.apiKey,
+      FORTNITE_STATS_TIMEOUT_MS: '1000',
+      STATS_POLL_CALLS_PER_MINUTE: '600',
+      YUNITE_BASE_URL: yunite.baseUrl,
+      YUNITE_API_KEY: YUNITE_KEY,
+      YUNITE_GUILD_ID: GUILD,
+      YUNITE_TIMEOUT_MS: '1000',
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await stats.close();
+    await yunite.close();
+  });
+
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const eventCount = async (): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
+  const newEpicId = (): string => {
+    epicSequence += 1;
+    return epicSequence.toString(16).padStart(32, 'b');
+  };
+  async function newUser(): Promise<{ userId: string; discordUserId: string }> {
+    discordSequence += 1n;
+    const discordUserId = discordSequence.toString();
+    const { body } = await call('POST', '/v1/users', { discordUserId });
+    return { userId: body.userId as string, discordUserId };
+  }
+
+  describe('Epic link baseline from the stats API', () => {
+    it('reads the baseline when lifetimeKills is not given', async () => {
+      const { userId } = await newUser();
+      const epicAccountId = newEpicId();
+      stats.setKills(epicAccountId, 4_242);
+      const linked = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId });
+      expect(linked).toMatchObject({ status: 200, body: { epicAccountId, baselineKills: 4_242 } });
+    });
+
+    it.each([
+      ['the API failing', () => stats.failNext('500'), 503, 'stats_unavailable'],
+      ['the API timing out', () => stats.failNext('timeout'), 503, 'stats_unavailable'],
+      ['the API dropping the connection', () => stats.failNext('drop'), 503, 'stats_unavailable'],
+      ['the API rate-limiting', () => stats.failNext('429'), 503, 'stats_rate_limited'],
+      ['an account the API does not know', () => undefined, 422, 'epic_account_not_found'],
+      ['an account with private stats', (id: string) => stats.setPrivate(id), 422, 'stats_private'],
+    ] as Array<[string, (epicAccountId: string) => void, number, string]>)('refuses the link, never assuming 0, on %s', async (_case, arrange, status, code) => {
+      const { userId } = await newUser();
+      const epicAccountId = newEpicId();
+      arrange(epicAccountId);
+      const before = await eventCount();
+
+      const refused = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId });
+
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status, code });
+      expect(await eventCount()).toBe(before);
+      // The id stays free: another user can link it.
+      const other = await newUser();
+      expect((await call('PUT', `/v1/users/${other.userId}/epic-account`, { epicAccountId, lifetimeKills: 1 })).status).toBe(200);
+    });
+  });
+
+  describe('POST /v1/users/:userId/verify with Yunite', () => {
+    it('records no_epic_link for a Discord user with no Epic link', async () => {
+      const { userId, discordUserId } = await newUser();
+      yunite.unlink(discordUserId);
+      const verified = await call('POST', `/v1/users/${userId}/verify`);
+      expect(verified).toMatchObject({ status: 200, body: { userId, source: 'yunite', status: 'no_epic_link', epicAccountId: null } });
+    });
+
+    it('links the Epic account Yunite knows with the stats baseline, then notices a change', async () => {
+      const { userId, discordUserId } = await newUser();
+      const first = newEpicId();
+      const second = newEpicId();
+      stats.setKills(first, 300);
+      stats.setKills(second, 12);
+      yunite.link(discordUserId, first, 'Player One');
+
+      const ok = await call('POST', `/v1/users/${userId}/verify`);
+      yunite.link(discordUserId, second);
+      const changed = await call('POST', `/v1/users/${userId}/verify`);
+      const again = await call('POST', `/v1/users/${userId}/verify`);
+      const user = await call('GET', `/v1/users/${userId}?minPosition=${again.body.position as string}`);
+
+      expect(ok.body).toMatchObject({ status: 'ok', epicAccountId: first });
+      expect(changed.body).toMatchObject({ status: 'epic_changed', epicAccountId: second, detail: `was ${first}` });
+      expect(again.body).toMatchObject({ status: 'ok', epicAccountId: second });
+      expect(user.body).toMatchObject({ epicAccountId: second, verificationStatus: 'ok' });
+      const history = await call('GET', `/v1/users/${userId}/history`);
+      const links = (history.body.items as Array<{ type: string; data: { baselineKills?: number } }>).filter((item) => item.type === 'EpicAccountLinked');
+      expect(links.map((item) => item.data.baselineKills)).toEqual([300, 12]);
+    });
+
+    it('records error and links nothing when the new account’s baseline cannot be read', async () => {
+      const { userId, discordUserId } = await newUser();
+      const epicAccountId = newEpicId();
+      stats.setKills(epicAccountId, 5);
+      yunite.link(discordUserId, epicAccountId);
+      stats.failNext('500');
+
+      const failed = await call('POST', `/v1/users/${userId}/verify`);
+      const user = await call('GET', `/v1/users/${userId}?minPosition=${failed.body.position as string}`);
+
+      expect(failed.body).toMatchObject({ status: 'error', epicAccountId, detail: 'stats_unavailable' });
+      expect(user.body).toMatchObject({ epicAccountId: null, verificationStatus: 'error' });
+      // With the stats back, verifying again links it.
+      expect((await call('POST', `/v1/users/${userId}/verify`)).body).toMatchObject({ status: 'ok', epicAccountId });
+    });
+
+    it.each([
+      ['Yunite failing', '500', 'yunite_unavailable'],
+      ['Yunite timing out', 'timeout', 'yunite_unavailable'],
+      ['Yunite rate-limiting', '429', 'yunite_rate_limited'],
+      ['Yunite answering garbage', 'malformed', 'yunite_unavailable'],
+    ] as const)('answers 503 and records nothing on %s', async (_case, mode, code) => {
+      const { userId, discordUserId } = await newUser();
+      yunite.link(discordUserId, newEpicId());
+      yunite.failNext(mode);
+      const before = await eventCount();
+
+      const refused = await call('POST', `/v1/users/${userId}/verify`);
+
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 503, code });
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('answers 404 user_not_found for an unregistered user, without asking Yunite', async () => {
+      const asked = yunite.requests().length;
+      const refused = await call('POST', `/v1/users/${userIdFromDiscordId('899999999999999999')}/verify`);
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 404, code: 'user_not_found' });
+      expect(yunite.requests()).toHaveLength(asked);
+    });
+  });
+
+  describe('workers', () => {
+    it('the stats poller records observations through the kills command, so accruals follow', async () => {
+      const { userId } = await newUser();
+      const epicAccountId = newEpicId();
+      await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 100 });
+      stats.setKills(epicAccountId, 125);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      const poller = app.workers.statsPoller;
+      expect(poller).not.toBeNull();
+      const run = await poller?.runOnce();
+      const accruals = await call('GET', `/v1/users/${userId}/accruals?minPosition=${(await app.store.headPosition())?.toString() ?? '0'}`);
+
+      expect(run?.recorded).toBeGreaterThanOrEqual(1);
+      expect(accruals.body.items).toMatchObject([{ kills: 25, fromKillCount: 100, toKillCount: 125, amountBan: '2.50000000' }]);
+      const history = await call('GET', `/v1/users/${userId}/history`);
+      const observed = (history.body.items as Array<{ type: string; actor: { kind: string; name: string } }>).find((item) => item.type === 'KillsObserved');
+      expect(observed?.actor).toEqual({ kind: 'system', name: 'stats-poller' });
+    });
+
+    it('the re-verification records what Yunite says now for linked users', async () => {
+      const { userId, discordUserId } = await newUser();
+      const epicAccountId = newEpicId();
+      await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 1 });
+      yunite.unlink(discordUserId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      const scheduler = app.workers.reverification;
+      expect(scheduler).not.toBeNull();
+      // It walks a bounded number of users per run, so run until this user's turn has come.
+      for (let run = 0; run < 5; run += 1) await scheduler?.runOnce();
+      const user = await call('GET', `/v1/users/${userId}?minPosition=${(await app.store.headPosition())?.toString() ?? '0'}`);
+
+      expect(user.body).toMatchObject({ epicAccountId, verificationStatus: 'no_epic_link' });
+    });
+  });
+});
+
+describe('POST /v1/users/:userId/verify without Yunite', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers 503 yunite_not_configured and records nothing', async () => {
+    const registered = await fetch(`${app.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ discordUserId: '888888888888888888' }),
+    });
+    const { userId } = (await registered.json()) as { userId: string };
+    const response = await fetch(`${app.baseUrl}/v1/users/${userId}/verify`, { method: 'POST' });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ code: 'yunite_not_configured' });
+    expect(await app.store.readStream(`user-${userId}`)).toHaveLength(1);
+    expect(app.workers.statsPoller).toBeNull();
+    expect(app.workers.reverification).toBeNull();
+  });
+});
