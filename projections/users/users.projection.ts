@@ -1,25 +1,15 @@
 import { type DatabaseTransactionConnection, sql } from 'slonik';
 import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
-import { decodeUserEvent, type UserEvent } from '../../src/identity/user/user.events';
-import { type Projection } from '../runtime/projection';
+import { type UserEvent } from '../../src/identity/user/user.events';
+import { userStreamProjection } from '../runtime/user-stream-projection';
 
 /**
  * The `users` table: one row per registered user. Every update is guarded by the stream revision
  * it comes from, so a replayed event (the additive accrual counters above all) changes nothing.
  */
-export const usersProjection: Projection = {
-  name: 'users',
-  filter: { kind: 'category', categories: ['user'] },
-  tables: ['users'],
-  async apply(transaction, events) {
-    for (const recorded of events) {
-      const event = decodeUserEvent(recorded.type, recorded.data);
-      if (event !== null) await applyUserEvent(transaction, recorded, event);
-    }
-  },
-};
+export const usersProjection = userStreamProjection('users', ['users'], applyUserEvent);
 
-async function applyUserEvent(transaction: DatabaseTransactionConnection, recorded: RecordedEvent, event: UserEvent): Promise<void> {
+async function applyUserEvent(transaction: DatabaseTransactionConnection, event: UserEvent, recorded: RecordedEvent): Promise<void> {
   const revision = recorded.revision.toString();
   const update = async (assignments: ReturnType<typeof sql.fragment>): Promise<void> => {
     await transaction.query(sql.unsafe`
