@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { type EligibleUser, idempotencyKey, planSettlement, seededShuffle, type SettlementLimits, type UnsettledAccrual } from './settlement-plan';
+
+const RAW_PER_BAN = 10n ** 29n;
+const tenth = RAW_PER_BAN / 10n;
+const limits: SettlementLimits = { dailyKillCap: 150n, weeklyKillCap: 750n, batchSize: 0, spendableRaw: 1_000_000n * RAW_PER_BAN };
+
+const accrual = (id: string, epochMinute: number, kills: bigint, ratePerKillRaw = tenth, claimedKills = 0n): UnsettledAccrual => ({
+  accrualId: id,
+  epochMinute,
+  unclaimedKills: kills,
+  claimedKills,
+  ratePerKillRaw,
+});
+
+const user = (userId: string, accruals: UnsettledAccrual[], claimedToday = 0n, claimedThisWeek = claimedToday): EligibleUser => ({
+  userId,
+  address: `ban_${userId}`,
+  accruals,
+  claimedToday,
+  claimedThisWeek,
+});
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+describe('settlement plan', () => {
+  it('pays all unsettled kills at their own rates when the caps allow, keyed by the sorted accrual ids', () => {
+    const plan = planSettlement([user('u1', [accrual('b-acc', 2, 10n, 2n * tenth), accrual('a-acc', 1, 5n)])], limits, 'seed');
+
+    expect(plan.payouts).toEqual([
+      {
+        userId: 'u1',
+        address: 'ban_u1',
+        kills: 15n,
+        amountRaw: 5n * tenth + 10n * 2n * tenth,
+        accruals: [
+          { accrualId: 'a-acc', kills: 5n },
+          { accrualId: 'b-acc', kills: 10n },
+        ],
+        idempotencyKey: sha256('a-acc,b-acc'),
+      },
+    ]);
+    expect(plan).toMatchObject({ eligible: 1, killsRequested: 15n, amountRequestedRaw: 25n * tenth, deferredByCaps: 0, deferredByBudget: 0 });
+  });
+
+  it('pays exactly 25 kills of a 60-kill debt under a 25-kill daily cap, oldest first, splitting the last accrual', () => {
+    const accruals = [accrual('acc-1', 1, 20n, tenth), accrual('acc-2', 2, 30n, 3n * tenth), accrual('acc-3', 3, 10n, tenth)];
+    const plan = planSettlement([user('u1', accruals)], { ...limits, dailyKillCap: 25n }, 'seed');
+
+    const [payout] = plan.payouts;
+    expect(payout.kills).toBe(25n);
+    expect(payout.accruals).toEqual([
+      { accrualId: 'acc-1', kills: 20n },
+      { accrualId: 'acc-2', kills: 5n },
+    ]);
+    // 20 × 0.1 + 5 × 0.3 = 3.5 BAN; the other 35 kills stay owed.
+    expect(payout.amountRaw).toBe(35n * tenth);
+    expect(payout.idempotencyKey).toBe(sha256('acc-1,acc-2:5'));
+  });
+
+  it('gives the rest of a split accrual a key of its own', () => {
+    // acc-2 had 5 of its 30 kills claimed by an earlier payout: 25 remain.
+    const plan = planSettlement([user('u1', [accrual('acc-2', 2, 25n, 3n * tenth, 5n)])], { ...limits, dailyKillCap: 10n }, 'seed');
+    const rest = planSettlement([user('u1', [accrual('acc-2', 2, 15n, 3n * tenth, 15n)])], limits, 'seed');
+
+    expect(plan.payouts[0]).toMatchObject({ kills: 10n, idempotencyKey: sha256('acc-2:15') });
+    expect(rest.payouts[0]).toMatchObject({ kills: 15n, idempotencyKey: sha256('acc-2:30') });
+  });
+
+  it('counts kills already claimed today and this week against the caps', () => {
+    const plan = planSettlement(
+      [user('daily', [accrual('d', 1, 100n)], 140n, 140n), user('weekly', [accrual('w', 1, 100n)], 0n, 745n), user('none', [accrual('n', 1, 100n)], 150n, 150n)],
+      limits,
+      'seed',
+    );
+    const byUser = Object.fromEntries(plan.payouts.map((payout) => [payout.userId, payout.kills]));
+
+    expect(byUser).toEqual({ daily: 10n, weekly: 5n });
+    expect(plan.deferredByCaps).toBe(1);
+  });
+
+  it('requests payouts in the shuffled order while they fit the budget, and rolls the rest over', () => {
+    const users = ['a', 'b', 'c', 'd'].map((id) => user(id, [accrual(`${id}-acc`, 1, 10n)]));
+    const order = seededShuffle([...users].sort((x, y) => (x.userId < y.userId ? -1 : 1)), 'budget-seed').map((u) => u.userId);
+
+    const plan = planSettlement(users, { ...limits, spendableRaw: 25n * tenth }, 'budget-seed');
+
+    // Each payout is 1 BAN; 2.5 BAN of budget fits the first two of the shuffled order.
+    expect(plan.payouts.map((payout) => payout.userId)).toEqual(order.slice(0, 2));
+    expect(plan.deferredByBudget).toBe(2);
+    expect(plan.amountRequestedRaw).toBe(20n * tenth);
+  });
+
+  it('stops at the first payout that does not fit, even if a later smaller one would', () => {
+    const users = [user('big', [accrual('big-acc', 1, 100n)]), user('small', [accrual('small-acc', 1, 1n)])];
+    const seed = ['s0', 's1', 's2', 's3', 's4', 's5'].find((candidate) => seededShuffle([...users], candidate)[0].userId === 'big') as string;
+
+    const plan = planSettlement(users, { ...limits, spendableRaw: 50n * tenth }, seed);
+
+    expect(plan.payouts).toEqual([]);
+    expect(plan.deferredByBudget).toBe(2);
+  });
+
+  it('takes batchSize users after the shuffle and rolls the others over', () => {
+    const users = Array.from({ length: 10 }, (_, n) => user(`u${n}`, [accrual(`acc-${n}`, 1, 1n)]));
+    const plan = planSettlement(users, { ...limits, batchSize: 3 }, 'seed');
+    expect(plan.payouts).toHaveLength(3);
+    expect(plan.rolledOver).toBe(7);
+    expect(plan.eligible).toBe(10);
+  });
+
+  it('is decided by the seed alone: the same seed gives the same plan whatever the input order', () => {
+    const users = Array.from({ length: 20 }, (_, n) => user(`u${n}`, [accrual(`acc-${n}`, 1, 1n)]));
+    const one = planSettlement(users, { ...limits, batchSize: 5 }, 'seed-x');
+    const two = planSettlement([...users].reverse(), { ...limits, batchSize: 5 }, 'seed-x');
+    const other = planSettlement(users, { ...limits, batchSize: 5 }, 'seed-y');
+    expect(two.payouts).toEqual(one.payouts);
+    expect(other.payouts.map((payout) => payout.userId)).not.toEqual(one.payouts.map((payout) => payout.userId));
+  });
+
+  it('shuffles every user into every position over many seeds (no bias towards the input order)', () => {
+    const items = ['a', 'b', 'c', 'd'];
+    const firsts = new Map<string, number>();
+    for (let n = 0; n < 4_000; n += 1) {
+      const first = seededShuffle(items, `seed-${n}`)[0];
+      firsts.set(first, (firsts.get(first) ?? 0) + 1);
+    }
+    for (const item of items) expect(firsts.get(item)).toBeGreaterThan(850);
+  });
+
+  it('sorts the key parts, so the key does not depend on the order of the accruals', () => {
+    expect(idempotencyKey(['b', 'a:3'])).toBe(idempotencyKey(['a:3', 'b']));
+    expect(idempotencyKey(['b', 'a:3'])).toBe(sha256('a:3,b'));
+  });
+});
