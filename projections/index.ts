@@ -1,6 +1,7 @@
 import { type Projection } from './runtime/projection';
 import { abuseFlagsProjection } from './abuse-flags/abuse-flags.projection';
 import { accrualsProjection } from './accruals/accruals.projection';
+import { payoutsProjection } from './payouts/payouts.projection';
 import { usersProjection } from './users/users.projection';
 import { verificationsProjection } from './verifications/verifications.projection';
 import { walletsProjection } from './wallets/wallets.projection';
@@ -12,6 +13,7 @@ export const allProjections: readonly Projection[] = [
   verificationsProjection,
   accrualsProjection,
   abuseFlagsProjection,
+  payoutsProjection,
 ];
 
 export { type Projection } from './runtime/projection';

@@ -7,6 +7,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
 import { DATABASE_POOL } from './platform/database/database';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { HealthController, READINESS_CHECKS, type ReadinessCheck } from './platform/health/health.controller';
+import { PayoutsModule } from './payouts/payouts.module';
 import { LOGGER, type Logger } from './platform/logging/logger';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { RewardsModule } from './rewards/rewards.module';
@@ -46,7 +47,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule, PayoutsModule],
       controllers: [HealthController],
     };
   }

@@ -8,7 +8,10 @@ import { ReverificationScheduler, reverificationFromEnv } from './identity/yunit
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
 import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
+import { type EventStore } from './platform/event-store/event-store.port';
 import { type Logger } from './platform/logging/logger';
+import { DryRunPayoutExecutor } from './payouts/executor/dry-run-executor';
+import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
 import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
@@ -55,13 +58,38 @@ export interface Workers {
   readonly names: readonly string[];
   readonly statsPoller: StatsPoller | null;
   readonly reverification: ReverificationScheduler | null;
+  readonly payoutExecutor: DryRunPayoutExecutor | null;
   stop(): Promise<void>;
+}
+
+/** Runs a settlement every `intervalMs`; a run still going (here or elsewhere) is simply skipped. */
+function scheduleSettlements(commandBus: CommandBus, intervalMs: number, logger: Logger): { stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const tick = (): void => {
+    timer = setTimeout(() => {
+      commandBus
+        .execute(new RunSettlementCommand(false, 'schedule', systemMetadata('settlement-scheduler')))
+        .catch((error: unknown) => logger.warn({ worker: 'settlement-scheduler', error: error instanceof Error ? error.message : String(error) }, 'scheduled settlement did not run'))
+        .finally(() => {
+          if (!stopped) tick();
+        });
+    }, intervalMs);
+  };
+  tick();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
 }
 
 /** Starts the stats poller and the Yunite re-verification, each when configured. */
 export function startWorkers(
   app: INestApplicationContext,
   pool: DatabasePool,
+  eventStore: EventStore,
   integrations: Integrations,
   config: LedgerConfig,
   env: Env,
@@ -101,17 +129,34 @@ export function startWorkers(
       reverificationOptions,
     );
   }
+  // Without BANANO_RPC_URL payouts are sent dry; the live executor needs the stored operator seed.
+  const payoutExecutor =
+    config.banano.rpcUrl === null
+      ? new DryRunPayoutExecutor(pool, eventStore, config.banano.executorIntervalMs, (message, fields) =>
+          logger.warn({ worker: 'payout-executor', ...fields }, message),
+        )
+      : null;
+  let settlements: { stop(): void } | null = null;
   if (autoStart) {
     statsPoller?.start();
     reverification?.start();
+    payoutExecutor?.start();
+    if (config.settlement.intervalMs > 0) settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, logger);
   }
-  const names = [...(statsPoller === null ? [] : ['stats-poller']), ...(reverification === null ? [] : ['yunite-reverification'])];
+  const names = [
+    ...(statsPoller === null ? [] : ['stats-poller']),
+    ...(reverification === null ? [] : ['yunite-reverification']),
+    ...(payoutExecutor === null ? [] : ['payout-executor (dry-run)']),
+    ...(config.settlement.intervalMs > 0 ? ['settlement-scheduler'] : []),
+  ];
   return {
     names,
     statsPoller,
     reverification,
+    payoutExecutor,
     async stop() {
-      await Promise.all([statsPoller?.stop(), reverification?.stop()]);
+      settlements?.stop();
+      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor?.stop()]);
     },
   };
 }

@@ -118,6 +118,23 @@ describe('projection runtime', () => {
     expect(await rowCount()).toBe(15);
   });
 
+  it('moves its checkpoint past events of other categories while idle, so ?minPosition= of those is reached', async () => {
+    await appendProbes(3);
+    const { position: elsewhere } = await store.appendToStream(`other-${randomUUID()}`, [newEvent(0)], { expectedRevision: 'no_stream' });
+    const projection = probe();
+    const projector = new Projector(pool, store, [projection], { idleCheckMs: 20 });
+
+    projector.start();
+    try {
+      await eventually('the checkpoint to pass the other category', caughtUpTo('probe', elsewhere), 10_000);
+    } finally {
+      await projector.stop();
+    }
+
+    expect(await rowCount()).toBe(3);
+    expect((await checkpointOf('probe'))?.events_applied).toBe(3n);
+  });
+
   it('never applies an event twice when two projectors run the same projection at once', async () => {
     const last = await appendProbes(2_000);
     // The rows alone would hide a double application behind ON CONFLICT; events_applied counts

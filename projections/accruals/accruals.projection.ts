@@ -2,8 +2,30 @@ import { sql } from 'slonik';
 import { formatBan } from '../../src/platform/money';
 import { userStreamProjection } from '../runtime/user-stream-projection';
 
-/** `reward_accruals`: one row per accrual, unique per (user, epoch minute). */
-export const accrualsProjection = userStreamProjection('reward_accruals', ['reward_accruals'], async (transaction, event) => {
+/**
+ * `reward_accruals`: one row per accrual, unique per (user, epoch minute), with how many of its
+ * kills payouts claim and how many sent payouts settled. The claims are rows of `accrual_claims`
+ * and the counts are recomputed from them, so applying an event twice changes nothing.
+ */
+export const accrualsProjection = userStreamProjection('reward_accruals', ['reward_accruals', 'accrual_claims'], async (transaction, event) => {
+  if (event.type === 'PayoutRequested' || event.type === 'PayoutSent') {
+    for (const covered of event.data.accruals) {
+      if (event.type === 'PayoutRequested') {
+        await transaction.query(sql.unsafe`INSERT INTO accrual_claims (accrual_id, payout_id, kills)
+          VALUES (${covered.accrualId}, ${event.data.payoutId}, ${covered.kills}) ON CONFLICT (accrual_id, payout_id) DO NOTHING`);
+      } else {
+        await transaction.query(sql.unsafe`UPDATE accrual_claims SET sent = true
+          WHERE accrual_id = ${covered.accrualId} AND payout_id = ${event.data.payoutId}`);
+      }
+      await transaction.query(sql.unsafe`
+        UPDATE reward_accruals a SET
+          claimed_kills = c.claimed, settled_kills = c.settled, settled = (c.settled = a.kills), payout_id = ${event.data.payoutId}
+          FROM (SELECT coalesce(sum(kills), 0) AS claimed, coalesce(sum(kills) FILTER (WHERE sent), 0) AS settled
+                  FROM accrual_claims WHERE accrual_id = ${covered.accrualId}) c
+         WHERE a.accrual_id = ${covered.accrualId}`);
+    }
+    return;
+  }
   if (event.type !== 'AccrualRecorded') return;
   const accrual = event.data;
   await transaction.query(sql.unsafe`

@@ -12,6 +12,8 @@ export interface ProjectorOptions {
   readonly batchSizeMax?: number;
   /** How long a started batch waits for more events before it commits what it has. */
   readonly batchWaitMs?: number;
+  /** How long a projection with nothing to do waits before it moves past events it does not read. */
+  readonly idleCheckMs?: number;
   /** Backoff after a failed batch: doubles from the minimum up to the maximum. */
   readonly retryDelayMinMs?: number;
   readonly retryDelayMaxMs?: number;
@@ -66,6 +68,9 @@ class ProjectionRunner {
   private loop: Promise<void> | null = null;
   private stopping = false;
   private wakeFromBackoff: (() => void) | null = null;
+  /** The head seen at the last idle check, so an idle projection does not read it in vain. */
+  private lastIdleHead: bigint | null = null;
+  private readonly idleCheckMs: number;
   private readonly batchSizeMax: number;
   private readonly batchWaitMs: number;
   private readonly retryDelayMinMs: number;
@@ -80,6 +85,7 @@ class ProjectionRunner {
   ) {
     this.batchSizeMax = options.batchSizeMax ?? 500;
     this.batchWaitMs = options.batchWaitMs ?? 5;
+    this.idleCheckMs = options.idleCheckMs ?? 250;
     this.retryDelayMinMs = options.retryDelayMinMs ?? 250;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
     this.log = options.log ?? (() => undefined);
@@ -144,7 +150,11 @@ class ProjectionRunner {
       while (!this.stopping) {
         pending ??= iterator.next();
         // A started batch waits only briefly for more, so a quiet store still sees low latency.
-        const next = batch.length === 0 ? await pending : await raceWithDelay(pending, this.batchWaitMs);
+        const next = await raceWithDelay(pending, batch.length === 0 ? this.idleCheckMs : this.batchWaitMs);
+        if (next === 'flush' && batch.length === 0) {
+          await this.skipUnconcernedEvents();
+          continue;
+        }
         if (next !== 'flush') {
           pending = null;
           if (next.done === true) break;
@@ -159,6 +169,29 @@ class ProjectionRunner {
       // A read still in flight when we leave settles when the subscription closes; nobody awaits it.
       pending?.catch(() => undefined);
     }
+  }
+
+  /**
+   * A filtered projection never sees the events it does not read, so its checkpoint would stay
+   * behind them, and a `?minPosition=` of such an event would wait forever. While idle, it moves
+   * the checkpoint to the store's head, once sure no event of its own lies up to there: the head
+   * is read first, so an event below it is final, and the filtered read after it finds none.
+   */
+  private async skipUnconcernedEvents(): Promise<void> {
+    if (this.projection.filter === undefined) return;
+    const head = await this.store.headPosition();
+    if (head === null || head === this.lastIdleHead || (this.checkpoint !== null && head <= this.checkpoint)) return;
+    this.lastIdleHead = head;
+    const [own] = await this.store.readAll({ fromPosition: this.checkpoint, maxCount: 1, filter: this.projection.filter });
+    if (own !== undefined) return;
+    await this.pool.transaction(async (transaction) => {
+      const stored = await lockCheckpoint(transaction, this.projection.name);
+      if (stored !== this.checkpoint) {
+        throw new CheckpointMovedError(`${this.projection.name} checkpoint moved to ${String(stored)}`);
+      }
+      await writeCheckpoint(transaction, this.projection.name, head, 0);
+    });
+    this.checkpoint = head;
   }
 
   private async commit(batch: readonly RecordedEvent[]): Promise<void> {

@@ -41,11 +41,17 @@ async function applyUserEvent(transaction: DatabaseTransactionConnection, event:
       await update(sql.fragment`accrued_kill_count = accrued_kill_count + ${event.data.kills},
         accrued_raw = accrued_raw + ${event.data.amountRaw}::numeric`);
       return;
+    case 'PayoutSent':
+      // The settled cursor moves only when a payout is sent, never when it is requested (§4.4).
+      await update(sql.fragment`last_settled_kill_count = last_settled_kill_count + ${event.data.kills},
+        settled_raw = settled_raw + ${event.data.amountRaw}::numeric, last_settlement_at = ${event.data.sentAt}::timestamptz`);
+      return;
+    case 'PayoutRequested':
     case 'WalletLinked':
     case 'WalletVerified':
     case 'AbuseFlagRaised':
     case 'AbuseFlagCleared':
-      // Kept by their own read models (wallet_links, abuse_flags).
+      // Kept by their own read models (payouts, wallet_links, abuse_flags).
       return;
     default: {
       const unreachable: never = event;

@@ -42,7 +42,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     yunite: integrations.yunite,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const workers = startWorkers(app, pool, integrations, config, processEnv, logger, { autoStart: false });
+  const workers = startWorkers(app, pool, options.eventStore ?? store, integrations, config, processEnv, logger, { autoStart: false });
   const address = app.getHttpServer().address();
   if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');
   return {

@@ -7,6 +7,7 @@ import { DATABASE_POOL } from '../../platform/database/database';
 import { NotFoundError } from '../../platform/errors/domain-error';
 import { moneyPair } from '../../platform/money';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
+import { capWindows } from '../../payouts/run-settlement/settlement-facts';
 import { GetUserQuery, type UserView } from './get-user.query';
 
 const userRow = z.object({
@@ -21,14 +22,17 @@ const userRow = z.object({
   last_observed_kill_count: z.bigint().nullable(),
   registered_at: z.date(),
   accrued_raw: z.string(),
+  settled_raw: z.string(),
   wallet_address: z.string().nullable(),
   wallet_verified: z.boolean().nullable(),
 });
 
+const claimsRow = z.object({ today: z.bigint(), week: z.bigint() });
+
 const flagRow = z.object({ flag_id: z.string(), flag_type: z.string(), severity: z.string() });
 
 /** The read models this answer is built from; `?minPosition=` waits for each of them. */
-const READ_MODELS = ['users', 'wallet_links', 'abuse_flags'] as const;
+const READ_MODELS = ['users', 'wallet_links', 'abuse_flags', 'payouts'] as const;
 
 @QueryHandler(GetUserQuery)
 export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
@@ -42,7 +46,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
     const row = await this.pool.maybeOne(sql.type(userRow)`
       SELECT u.user_id, discord_user_id, region_code, epic_account_id, verification_status,
              last_settled_kill_count, last_settlement_at, accrued_kill_count, last_observed_kill_count, registered_at,
-             accrued_raw, w.address AS wallet_address, w.verified AS wallet_verified
+             accrued_raw, settled_raw, w.address AS wallet_address, w.verified AS wallet_verified
         FROM users u
         LEFT JOIN wallet_links w ON w.user_id = u.user_id AND w.is_primary
        WHERE u.user_id = ${query.userId}`);
@@ -51,11 +55,18 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
       SELECT flag_id, flag_type, severity FROM abuse_flags WHERE user_id = ${query.userId} AND status = 'open' ORDER BY raised_at`);
     const accrued = row.accrued_kill_count;
     const settled = row.last_settled_kill_count;
-    // Payouts come with the settlement capability; until then nothing is paid, everything accrued
-    // is unsettled, and the caps are whole.
-    const paidRaw = 0n;
+    // Settled and paid move only with PayoutSent; what is claimed by a payout in flight is still
+    // unsettled, but already counts against the caps (SPEC §4.3).
+    const paidRaw = BigInt(row.settled_raw);
     const unsettled = moneyPair(BigInt(row.accrued_raw) - paidRaw);
     const paid = moneyPair(paidRaw);
+    const { dayStart, weekStart } = capWindows(new Date());
+    const claims = await this.pool.one(sql.type(claimsRow)`
+      SELECT coalesce(sum(kills) FILTER (WHERE requested_at >= ${dayStart.toISOString()}::timestamptz), 0)::bigint AS today,
+             coalesce(sum(kills), 0)::bigint AS week
+        FROM payouts
+       WHERE user_id = ${query.userId} AND status <> 'cancelled' AND requested_at >= ${weekStart.toISOString()}::timestamptz`);
+    const left = (cap: number, claimed: bigint): number => Math.max(0, cap - Number(claimed));
     return {
       userId: row.user_id,
       discordUserId: row.discord_user_id,
@@ -72,7 +83,10 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
       unsettledBan: unsettled.ban,
       totalPaidRaw: paid.raw,
       totalPaidBan: paid.ban,
-      capsRemaining: { today: this.config.payout.dailyKillCap, thisWeek: this.config.payout.weeklyKillCap },
+      capsRemaining: {
+        today: Math.min(left(this.config.payout.dailyKillCap, claims.today), left(this.config.payout.weeklyKillCap, claims.week)),
+        thisWeek: left(this.config.payout.weeklyKillCap, claims.week),
+      },
       openFlags: flags.map((flag) => ({ flagId: flag.flag_id, flagType: flag.flag_type, severity: flag.severity })),
       registeredAt: row.registered_at.toISOString(),
     };

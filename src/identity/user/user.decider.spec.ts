@@ -373,4 +373,64 @@ describe('user decider', () => {
       expect(rejection(verifyWallet(), given(history([register()])))).toMatchObject({ code: 'wallet_not_linked' });
     });
   });
+
+  describe('payouts', () => {
+    const earned = (): UserEvent[] => history([register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))]);
+    const accrualIds = (events: UserEvent[]): string[] => ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
+    const request = (events: UserEvent[], overrides: Partial<Extract<UserCommand, { type: 'RequestPayout' }>['data']> = {}): UserCommand => {
+      const [first, second] = accrualIds(events);
+      return {
+        type: 'RequestPayout',
+        data: {
+          payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000001',
+          runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
+          address,
+          kills: 25n,
+          amountRaw: 25n * 10n ** 28n,
+          idempotencyKey: 'key-1',
+          accruals: [
+            { accrualId: first, kills: 20n },
+            { accrualId: second, kills: 5n },
+          ],
+          now: at(120),
+          ...overrides,
+        },
+      };
+    };
+    const sent = (payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001'): UserCommand => ({
+      type: 'RecordPayoutSent',
+      data: { payoutId, blockHash: `dryrun-${payoutId}`, now: at(130) },
+    });
+
+    it('requests a payout that claims exactly the covered kills', () => {
+      const [event] = ofType(decide(request(earned()), given(earned())), 'PayoutRequested');
+      expect(event.data).toMatchObject({ kills: 25, amountRaw: '250000000000000000000000000000', idempotencyKey: 'key-1', address });
+      expect(event.data.accruals.map((accrual) => accrual.kills)).toEqual([20, 5]);
+    });
+
+    it('decides nothing for a key a live payout holds, and refuses a second payout in flight', () => {
+      const requested = [...earned(), ...decide(request(earned()), given(earned()))];
+      expect(decide(request(earned()), given(requested))).toEqual([]);
+      expect(rejection(request(earned(), { idempotencyKey: 'key-2', payoutId: 'other' }), given(requested))).toMatchObject({
+        code: 'payout_in_flight',
+        status: 409,
+      });
+    });
+
+    it('refuses a plan that claims kills already claimed (a read model was behind) with stale_settlement_plan', () => {
+      const events = earned();
+      const [first] = accrualIds(events);
+      const requested = [...events, ...decide(request(events), given(events)), ...decide(sent(), given([...events, ...decide(request(events), given(events))]))];
+      const again = request(events, { payoutId: 'p2', idempotencyKey: 'key-2', kills: 1n, amountRaw: 10n ** 28n, accruals: [{ accrualId: first, kills: 1n }] });
+      expect(rejection(again, given(requested))).toMatchObject({ code: 'stale_settlement_plan' });
+    });
+
+    it('records a payout sent once, with its kills and accruals', () => {
+      const requested = [...earned(), ...decide(request(earned()), given(earned()))];
+      const events = decide(sent(), given(requested));
+      expect(ofType(events, 'PayoutSent')[0].data).toMatchObject({ kills: 25, amountRaw: '250000000000000000000000000000', blockHash: 'dryrun-5d2c1f3e-1111-4aaa-8bbb-000000000001' });
+      expect(decide(sent(), given([...requested, ...events]))).toEqual([]);
+      expect(rejection(sent('unknown'), given(requested))).toMatchObject({ code: 'payout_not_found', status: 404 });
+    });
+  });
 });

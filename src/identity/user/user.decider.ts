@@ -41,6 +41,18 @@ export interface RegisteredUser {
   /** Accruals of the last SPIKE_WINDOW_MINUTES minutes, for kill_rate_spike. */
   readonly recentAccruals: ReadonlyArray<{ readonly epochMinute: number; readonly kills: bigint }>;
   readonly flags: readonly Flag[];
+  /** Every accrual's kills and how many of them live payouts claim. */
+  readonly accruals: ReadonlyMap<string, { readonly kills: bigint; readonly claimed: bigint }>;
+  readonly payouts: readonly PayoutState[];
+}
+
+export interface PayoutState {
+  readonly payoutId: string;
+  readonly status: 'requested' | 'sent';
+  readonly idempotencyKey: string;
+  readonly kills: bigint;
+  readonly amountRaw: bigint;
+  readonly accruals: ReadonlyArray<{ readonly accrualId: string; readonly kills: number }>;
 }
 
 export type UserState = { readonly status: 'unregistered' } | RegisteredUser;
@@ -121,7 +133,35 @@ export interface ClearAbuseFlag {
   readonly data: { readonly flagId: string; readonly reason: string; readonly now: Date };
 }
 
-export type UserCommand = RegisterUser | LinkEpicAccount | RecordVerification | LinkWallet | VerifyWallet | ObserveKills | ClearAbuseFlag;
+export interface RequestPayout {
+  readonly type: 'RequestPayout';
+  readonly data: {
+    readonly payoutId: string;
+    readonly runId: string;
+    readonly address: string;
+    readonly kills: bigint;
+    readonly amountRaw: bigint;
+    readonly idempotencyKey: string;
+    readonly accruals: ReadonlyArray<{ readonly accrualId: string; readonly kills: bigint }>;
+    readonly now: Date;
+  };
+}
+
+export interface RecordPayoutSent {
+  readonly type: 'RecordPayoutSent';
+  readonly data: { readonly payoutId: string; readonly blockHash: string; readonly now: Date };
+}
+
+export type UserCommand =
+  | RegisterUser
+  | LinkEpicAccount
+  | RecordVerification
+  | LinkWallet
+  | VerifyWallet
+  | ObserveKills
+  | ClearAbuseFlag
+  | RequestPayout
+  | RecordPayoutSent;
 
 export const initialState: UserState = { status: 'unregistered' };
 
@@ -153,6 +193,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       lastAccrualMinute: null,
       recentAccruals: [],
       flags: [],
+      accruals: new Map(),
+      payouts: [],
     };
   }
   if (state.status !== 'registered') throw new Error(`${event.type} before UserRegistered`);
@@ -181,7 +223,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const recentAccruals = [...state.recentAccruals, { epochMinute: minute, kills: BigInt(event.data.kills) }].filter(
         (accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES,
       );
-      return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, recentAccruals };
+      const accruals = new Map(state.accruals).set(event.data.accrualId, { kills: BigInt(event.data.kills), claimed: 0n });
+      return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, recentAccruals, accruals };
     }
     case 'AbuseFlagRaised': {
       const flag: Flag = { flagId: event.data.flagId, flagType: event.data.flagType, severity: event.data.severity, open: true };
@@ -189,6 +232,27 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     }
     case 'AbuseFlagCleared':
       return { ...state, flags: state.flags.map((flag) => (flag.flagId === event.data.flagId ? { ...flag, open: false } : flag)) };
+    case 'PayoutRequested': {
+      const accruals = new Map(state.accruals);
+      for (const covered of event.data.accruals) {
+        const accrual = accruals.get(covered.accrualId);
+        if (accrual !== undefined) accruals.set(covered.accrualId, { ...accrual, claimed: accrual.claimed + BigInt(covered.kills) });
+      }
+      const payout: PayoutState = {
+        payoutId: event.data.payoutId,
+        status: 'requested',
+        idempotencyKey: event.data.idempotencyKey,
+        kills: BigInt(event.data.kills),
+        amountRaw: BigInt(event.data.amountRaw),
+        accruals: event.data.accruals,
+      };
+      return { ...state, accruals, payouts: [...state.payouts, payout] };
+    }
+    case 'PayoutSent':
+      return {
+        ...state,
+        payouts: state.payouts.map((payout) => (payout.payoutId === event.data.payoutId ? { ...payout, status: 'sent' } : payout)),
+      };
     default: {
       const unreachable: never = event;
       throw new Error(`Unknown user event ${JSON.stringify(unreachable)}`);
@@ -218,6 +282,10 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       return observeKills(command.data, state);
     case 'ClearAbuseFlag':
       return clearAbuseFlag(command.data, state);
+    case 'RequestPayout':
+      return requestPayout(command.data, state);
+    case 'RecordPayoutSent':
+      return recordPayoutSent(command.data, state);
     default: {
       const unreachable: never = command;
       throw new Error(`Unknown user command ${JSON.stringify(unreachable)}`);
@@ -371,6 +439,61 @@ function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser):
   if (!flag.open) return [];
   return [
     { type: 'AbuseFlagCleared', data: { flagId: flag.flagId, userId: state.userId, reason: command.reason, clearedAt: command.now.toISOString() } },
+  ];
+}
+
+function requestPayout(command: RequestPayout['data'], state: RegisteredUser): UserEvent[] {
+  // A payout with this key is live already: the request repeats it and decides nothing (§4.3).
+  if (state.payouts.some((payout) => payout.idempotencyKey === command.idempotencyKey)) return [];
+  if (state.payouts.some((payout) => payout.status === 'requested')) {
+    throw new DomainError('payout_in_flight', 'The user has a payout in flight; settle it first', 409);
+  }
+  const covered = command.accruals.reduce((sum, accrual) => sum + accrual.kills, 0n);
+  if (covered !== command.kills || command.kills <= 0n || command.amountRaw <= 0n) {
+    throw new Error(`A payout must cover exactly its kills: ${command.kills} claimed, ${covered} covered`);
+  }
+  for (const accrual of command.accruals) {
+    const known = state.accruals.get(accrual.accrualId);
+    if (known === undefined || known.kills - known.claimed < accrual.kills) {
+      // The plan was made from read models that had not caught up with this stream.
+      throw new DomainError('stale_settlement_plan', `Accrual ${accrual.accrualId} has fewer unclaimed kills than planned`, 409);
+    }
+  }
+  return [
+    {
+      type: 'PayoutRequested',
+      data: {
+        payoutId: command.payoutId,
+        userId: state.userId,
+        runId: command.runId,
+        address: command.address,
+        kills: Number(command.kills),
+        amountRaw: command.amountRaw.toString(),
+        idempotencyKey: command.idempotencyKey,
+        accruals: command.accruals.map((accrual) => ({ accrualId: accrual.accrualId, kills: Number(accrual.kills) })),
+        requestedAt: command.now.toISOString(),
+      },
+    },
+  ];
+}
+
+function recordPayoutSent(command: RecordPayoutSent['data'], state: RegisteredUser): UserEvent[] {
+  const payout = state.payouts.find((candidate) => candidate.payoutId === command.payoutId);
+  if (payout === undefined) throw new NotFoundError('payout_not_found', `No payout ${command.payoutId} for this user`);
+  if (payout.status === 'sent') return [];
+  return [
+    {
+      type: 'PayoutSent',
+      data: {
+        payoutId: payout.payoutId,
+        userId: state.userId,
+        blockHash: command.blockHash,
+        kills: Number(payout.kills),
+        amountRaw: payout.amountRaw.toString(),
+        accruals: payout.accruals,
+        sentAt: command.now.toISOString(),
+      },
+    },
   ];
 }
 

@@ -115,6 +115,41 @@ export interface AbuseFlagCleared {
   readonly data: { readonly flagId: string; readonly userId: string; readonly reason: string; readonly clearedAt: string };
 }
 
+export interface CoveredAccrualData {
+  readonly accrualId: string;
+  readonly kills: number;
+}
+
+export interface PayoutRequested {
+  readonly type: 'PayoutRequested';
+  readonly data: {
+    readonly payoutId: string;
+    readonly userId: string;
+    readonly runId: string;
+    readonly address: string;
+    /** The kills this payout claims: they count against the caps whatever becomes of it. */
+    readonly kills: number;
+    readonly amountRaw: string;
+    readonly idempotencyKey: string;
+    readonly accruals: readonly CoveredAccrualData[];
+    readonly requestedAt: string;
+  };
+}
+
+export interface PayoutSent {
+  readonly type: 'PayoutSent';
+  readonly data: {
+    readonly payoutId: string;
+    readonly userId: string;
+    readonly blockHash: string;
+    readonly kills: number;
+    readonly amountRaw: string;
+    /** The accruals the payout covered, repeated so readers need not look the request up. */
+    readonly accruals: readonly CoveredAccrualData[];
+    readonly sentAt: string;
+  };
+}
+
 export type UserEvent =
   | UserRegistered
   | EpicAccountLinked
@@ -124,7 +159,9 @@ export type UserEvent =
   | KillsObserved
   | AccrualRecorded
   | AbuseFlagRaised
-  | AbuseFlagCleared;
+  | AbuseFlagCleared
+  | PayoutRequested
+  | PayoutSent;
 
 export const USER_EVENT_TYPES: ReadonlySet<string> = new Set<UserEvent['type']>([
   'UserRegistered',
@@ -136,6 +173,8 @@ export const USER_EVENT_TYPES: ReadonlySet<string> = new Set<UserEvent['type']>(
   'AccrualRecorded',
   'AbuseFlagRaised',
   'AbuseFlagCleared',
+  'PayoutRequested',
+  'PayoutSent',
 ]);
 
 type Data = Readonly<Record<string, unknown>>;
@@ -239,9 +278,46 @@ export function decodeUserEvent(type: string, data: Data): UserEvent | null {
         type,
         data: { flagId: str(data, 'flagId'), userId: str(data, 'userId'), reason: str(data, 'reason'), clearedAt: str(data, 'clearedAt') },
       };
+    case 'PayoutRequested':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          runId: str(data, 'runId'),
+          address: str(data, 'address'),
+          kills: int(data, 'kills'),
+          amountRaw: rawStr(data, 'amountRaw'),
+          idempotencyKey: str(data, 'idempotencyKey'),
+          accruals: coveredAccruals(data),
+          requestedAt: str(data, 'requestedAt'),
+        },
+      };
+    case 'PayoutSent':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          blockHash: str(data, 'blockHash'),
+          kills: int(data, 'kills'),
+          amountRaw: rawStr(data, 'amountRaw'),
+          accruals: coveredAccruals(data),
+          sentAt: str(data, 'sentAt'),
+        },
+      };
     default:
       return null;
   }
+}
+
+function coveredAccruals(data: Data): CoveredAccrualData[] {
+  const value = data.accruals;
+  if (!Array.isArray(value)) throw new Error('Stored event field accruals is not an array');
+  return value.map((item: unknown) => {
+    const entry = (item ?? {}) as Data;
+    return { accrualId: str(entry, 'accrualId'), kills: int(entry, 'kills') };
+  });
 }
 
 function str(data: Data, field: string): string {

@@ -30,6 +30,22 @@ export interface LedgerConfig {
     readonly banPerKillRaw: bigint;
     readonly dailyKillCap: number;
     readonly weeklyKillCap: number;
+    /** Spendable = confirmed operator balance − this floor (SPEC §4.3). */
+    readonly minOperatorBalanceRaw: bigint;
+    /** Pay only wallets whose ownership was proven (WalletVerified). */
+    readonly requireVerifiedWallet: boolean;
+  };
+  readonly settlement: {
+    readonly intervalMs: number;
+    /** Users taken per run after the shuffle; 0 takes them all. */
+    readonly batchSize: number;
+  };
+  readonly banano: {
+    /** Unset: dry-run, no network (SPEC §4.4). */
+    readonly rpcUrl: string | null;
+    /** The simulated operator balance of a dry run, before donations and payouts. */
+    readonly dryRunBalanceRaw: bigint;
+    readonly executorIntervalMs: number;
   };
   readonly economics: {
     readonly sustainabilityEnabled: boolean;
@@ -85,6 +101,17 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       banPerKillRaw: ban(env, 'PAYOUT_BAN_PER_KILL', '0.05'),
       dailyKillCap: envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
       weeklyKillCap: envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
+      minOperatorBalanceRaw: ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50'),
+      requireVerifiedWallet: boolean(env, 'PAYOUT_REQUIRE_VERIFIED_WALLET', false),
+    },
+    settlement: {
+      intervalMs: envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000,
+      batchSize: envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000),
+    },
+    banano: {
+      rpcUrl: envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', ''),
+      dryRunBalanceRaw: ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000'),
+      executorIntervalMs: envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000),
     },
     economics: {
       sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),

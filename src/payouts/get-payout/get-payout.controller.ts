@@ -1,0 +1,31 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { IsUUID } from 'class-validator';
+import { type DatabasePool } from 'slonik';
+import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
+import { DATABASE_POOL } from '../../platform/database/database';
+import { NotFoundError } from '../../platform/errors/domain-error';
+import { MinPositionQueryDto, minPositionOf } from '../../platform/http/paging';
+import { awaitReadModels } from '../../platform/read-models/checkpoints';
+import { findPayout, type PayoutView } from '../payout.view';
+
+export class PayoutIdParams {
+  @IsUUID('all', { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
+  readonly payoutId!: string;
+}
+
+/** A read of one row needs no query class of its own: it goes straight to the read model. */
+@Controller('v1/payouts/:payoutId')
+export class GetPayoutController {
+  constructor(
+    @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  @Get()
+  async get(@Param() params: PayoutIdParams, @Query() query: MinPositionQueryDto): Promise<PayoutView> {
+    await awaitReadModels(this.pool, ['payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
+    const payout = await findPayout(this.pool, params.payoutId.toLowerCase());
+    if (payout === null) throw new NotFoundError('payout_not_found', `No payout ${params.payoutId}`);
+    return payout;
+  }
+}

@@ -1,0 +1,166 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
+import { runUserCommand } from '../../identity/user/run-user-command';
+import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
+import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
+import { DATABASE_POOL } from '../../platform/database/database';
+import { DomainError } from '../../platform/errors/domain-error';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { LOGGER, type Logger } from '../../platform/logging/logger';
+import { formatBan } from '../../platform/money';
+import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
+import { planSettlement } from '../settlement/settlement-plan';
+import { RunSettlementCommand, type SettlementRunSummary } from './run-settlement.command';
+import { dryRunSpendable, loadEligibleUsers } from './settlement-facts';
+
+/** Two-integer advisory lock key: one settlement at a time across every service instance. */
+const SETTLEMENT_LOCK = [7358, 3] as const;
+
+@CommandHandler(RunSettlementCommand)
+export class RunSettlementHandler implements ICommandHandler<RunSettlementCommand, SettlementRunSummary> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
+  async execute(command: RunSettlementCommand): Promise<SettlementRunSummary> {
+    const summary = await withTryAdvisoryLock(this.pool, SETTLEMENT_LOCK, (connection) => this.run(connection, command));
+    if (summary === null) throw new DomainError('settlement_in_progress', 'Another settlement run is in progress; try again when it ends', 409);
+    return summary;
+  }
+
+  private async run(connection: DatabasePoolConnection, command: RunSettlementCommand): Promise<SettlementRunSummary> {
+    const now = new Date();
+    const runId = randomUUID();
+    const seed = randomBytes(16).toString('hex');
+    const dryRun = this.config.banano.rpcUrl === null;
+    // Real payouts need the operator seed, whose storage comes with the security capability;
+    // until then a live gateway has nothing to sign with, so a run requests nothing and says why.
+    const reason = dryRun ? null : 'operator_seed_not_configured';
+    const spendableRaw = dryRun
+      ? await dryRunSpendable(connection, this.config.banano.dryRunBalanceRaw, this.config.payout.minOperatorBalanceRaw)
+      : 0n;
+    const users = reason === null ? await loadEligibleUsers(connection, { requireVerifiedWallet: this.config.payout.requireVerifiedWallet, now }) : [];
+    const plan = planSettlement(
+      users,
+      {
+        dailyKillCap: BigInt(this.config.payout.dailyKillCap),
+        weeklyKillCap: BigInt(this.config.payout.weeklyKillCap),
+        batchSize: this.config.settlement.batchSize,
+        spendableRaw,
+      },
+      seed,
+    );
+    const summary = (requested: SettlementRunSummary['payouts'], skipped: number, position: string | null): SettlementRunSummary => {
+      const kills = requested.reduce((sum, payout) => sum + BigInt(payout.kills), 0n);
+      const amount = requested.reduce((sum, payout) => sum + BigInt(payout.amountRaw), 0n);
+      return {
+        runId,
+        seed,
+        preview: command.preview,
+        eligible: plan.eligible,
+        payoutsRequested: requested.length,
+        killsRequested: Number(kills),
+        amountRequestedRaw: amount.toString(),
+        amountRequestedBan: formatBan(amount),
+        deferredByCaps: plan.deferredByCaps,
+        deferredByBudget: plan.deferredByBudget,
+        skipped,
+        reason,
+        payouts: requested,
+        position,
+      };
+    };
+    if (command.preview) {
+      return summary(
+        plan.payouts.map((payout) => ({ payoutId: null, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() })),
+        0,
+        null,
+      );
+    }
+    if (reason !== null) this.logger.warn({ runId, reason }, 'settlement requested nothing');
+    const stream = settlementStream(runId);
+    await this.append(stream, 'no_stream', command, {
+      type: 'SettlementRunStarted',
+      data: {
+        runId,
+        seed,
+        config: {
+          dailyKillCap: this.config.payout.dailyKillCap,
+          weeklyKillCap: this.config.payout.weeklyKillCap,
+          batchSize: this.config.settlement.batchSize,
+          minOperatorBalanceRaw: this.config.payout.minOperatorBalanceRaw.toString(),
+          spendableRaw: spendableRaw.toString(),
+          dryRun,
+        },
+        trigger: command.trigger,
+        startedAt: now.toISOString(),
+      },
+    });
+    const requested: Array<SettlementRunSummary['payouts'][number]> = [];
+    let skipped = 0;
+    for (const payout of plan.payouts) {
+      const payoutId = randomUUID();
+      try {
+        const decision = await runUserCommand(
+          this.store,
+          payout.userId,
+          {
+            type: 'RequestPayout',
+            data: {
+              payoutId,
+              runId,
+              address: payout.address,
+              kills: payout.kills,
+              amountRaw: payout.amountRaw,
+              idempotencyKey: payout.idempotencyKey,
+              accruals: payout.accruals,
+              now,
+            },
+          },
+          { ...command.metadata, causationId: runId },
+        );
+        if (decision.events.length === 0) skipped += 1;
+        else requested.push({ payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        // The user's stream knew better than the read model (a payout in flight, kills claimed):
+        // this user rolls over to the next run.
+        skipped += 1;
+        this.logger.info({ runId, userId: payout.userId, code: error.code }, 'planned payout skipped');
+      }
+    }
+    const result = summary(requested, skipped, null);
+    const position = await this.append(stream, 0n, command, {
+      type: 'SettlementRunCompleted',
+      data: {
+        runId,
+        eligible: result.eligible,
+        payoutsRequested: result.payoutsRequested,
+        killsRequested: result.killsRequested,
+        amountRequestedRaw: result.amountRequestedRaw,
+        deferredByCaps: result.deferredByCaps,
+        deferredByBudget: result.deferredByBudget,
+        skipped,
+        reason,
+        completedAt: new Date().toISOString(),
+      },
+    });
+    this.logger.info({ runId, payoutsRequested: result.payoutsRequested, killsRequested: result.killsRequested }, 'settlement run completed');
+    return { ...result, position: position.toString() };
+  }
+
+  private async append(stream: string, expectedRevision: 'no_stream' | bigint, command: RunSettlementCommand, event: SettlementEvent): Promise<bigint> {
+    const result = await this.store.appendToStream(
+      stream,
+      [{ id: randomUUID(), type: event.type, data: event.data, metadata: { ...command.metadata, schemaVersion: 1 } }],
+      { expectedRevision },
+    );
+    return result.position;
+  }
+}

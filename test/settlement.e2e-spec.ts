@@ -1,0 +1,167 @@
+import { sql } from 'slonik';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+
+/** Settlement in dry-run over HTTP: eligibility, caps with splits, budget, the cursor, the lock. */
+describe('settlement and dry-run payouts', () => {
+  let discordSequence = 600_000_000_000_000_000n;
+  let epicSequence = 0;
+
+  async function withApp<T>(env: Record<string, string>, body: (app: TestApp) => Promise<T>): Promise<T> {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', ...env });
+    try {
+      return await body(app);
+    } finally {
+      await app.close();
+    }
+  }
+
+  const call = async (app: TestApp, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  /** A user that has accrued `kills` kills at 0.1 BAN, with a wallet unless told otherwise. */
+  async function earner(app: TestApp, kills: number, options: { wallet?: boolean } = {}): Promise<string> {
+    discordSequence += 1n;
+    epicSequence += 1;
+    const { body } = await call(app, 'POST', '/v1/users', { discordUserId: discordSequence.toString() });
+    const userId = body.userId as string;
+    await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: epicSequence.toString(16).padStart(32, 'c'), lifetimeKills: 0 });
+    if (options.wallet !== false) await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address: WALLET });
+    if (kills > 0) await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
+    return userId;
+  }
+
+  const caughtUp = async (app: TestApp): Promise<string> => (await app.store.headPosition())?.toString() ?? '0';
+  const eventCount = async (app: TestApp): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
+
+  it('pays eligible users once, moves the settled cursor only when sent, and leaves nothing to pay twice', async () => {
+    await withApp({}, async (app) => {
+      const paid = await earner(app, 30);
+      const other = await earner(app, 12);
+      const noWallet = await earner(app, 40, { wallet: false });
+      const flagged = await earner(app, 10);
+      await call(app, 'POST', `/v1/users/${flagged}/kills`, { lifetimeKills: 900 });
+      await call(app, 'GET', `/v1/users/${flagged}?minPosition=${await caughtUp(app)}`);
+
+      const before = await eventCount(app);
+      const preview = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
+      expect(await eventCount(app)).toBe(before);
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      const requestedUser = await call(app, 'GET', `/v1/users/${paid}?minPosition=${run.body.position as string}`);
+      const pending = await call(app, 'GET', `/v1/users/${paid}/payouts`);
+
+      expect(preview.body).toMatchObject({ preview: true, eligible: 2, payoutsRequested: 2, killsRequested: 42, amountRequestedBan: '4.20000000' });
+      expect(run.body).toMatchObject({ preview: false, eligible: 2, payoutsRequested: 2, killsRequested: 42, amountRequestedRaw: '420000000000000000000000000000', skipped: 0 });
+      expect(new Set((run.body.payouts as Array<{ userId: string }>).map((payout) => payout.userId))).toEqual(new Set([paid, other]));
+      expect(requestedUser.body).toMatchObject({ lastSettledKillCount: 0, unsettledKills: 30, capsRemaining: { today: 120, thisWeek: 720 } });
+      const [payout] = pending.body.items as Array<Record<string, unknown>>;
+      expect(payout).toMatchObject({ userId: paid, status: 'pending', kills: 30, amountBan: '3.00000000', address: WALLET, blockHash: null });
+
+      const executed = await app.workers.payoutExecutor?.runOnce();
+      const sent = await call(app, 'GET', `/v1/payouts/${payout.payoutId as string}?minPosition=${await caughtUp(app)}`);
+      const settledUser = await call(app, 'GET', `/v1/users/${paid}?minPosition=${await caughtUp(app)}`);
+      const accruals = await call(app, 'GET', `/v1/users/${paid}/accruals`);
+      const again = await call(app, 'POST', '/v1/admin/settlements', {});
+
+      expect(executed).toEqual({ sent: 2 });
+      expect(sent.body).toMatchObject({ status: 'sent', blockHash: `dryrun-${payout.payoutId as string}`, attemptCount: 1, accruals: [{ kills: 30 }] });
+      expect(settledUser.body).toMatchObject({
+        lastSettledKillCount: 30,
+        unsettledKills: 0,
+        unsettledRaw: '0',
+        totalPaidRaw: '300000000000000000000000000000',
+        totalPaidBan: '3.00000000',
+        lastSettlementAt: expect.any(String),
+      });
+      expect(accruals.body.items).toMatchObject([{ kills: 30, settled: true, payoutId: payout.payoutId }]);
+      expect(again.body).toMatchObject({ eligible: 0, payoutsRequested: 0 });
+      expect(noWallet).not.toBe(paid);
+    });
+  });
+
+  it('pays exactly 25 of 60 owed kills under a 25-kill daily cap, at their own rates, and 0 more that day', async () => {
+    await withApp({ PAYOUT_DAILY_KILL_CAP: '25' }, async (app) => {
+      const userId = await earner(app, 20);
+      await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 60 });
+      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+
+      const first = await call(app, 'POST', '/v1/admin/settlements', {});
+      // The executor finds payouts in the read model: let it see this one first.
+      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${first.body.position as string}`);
+      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1 });
+      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      const second = await call(app, 'POST', '/v1/admin/settlements', {});
+      const user = await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      const accruals = await call(app, 'GET', `/v1/users/${userId}/accruals`);
+
+      expect(first.body).toMatchObject({ payoutsRequested: 1, killsRequested: 25, amountRequestedBan: '2.50000000' });
+      expect(second.body).toMatchObject({ eligible: 1, payoutsRequested: 0, deferredByCaps: 1 });
+      expect(user.body).toMatchObject({ lastSettledKillCount: 25, unsettledKills: 35, unsettledBan: '3.50000000', capsRemaining: { today: 0 } });
+      // Oldest first: the 20-kill accrual whole, then 5 of the 40-kill one, which stays unsettled.
+      expect(accruals.body.items).toMatchObject([
+        { kills: 40, settled: false },
+        { kills: 20, settled: true },
+      ]);
+    });
+  });
+
+  it('requests nothing beyond the dry-run operator budget, and rolls the rest over', async () => {
+    // 50 BAN floor + 3 BAN spendable: one 2-BAN payout fits, a second does not.
+    await withApp({ BANANO_DRY_RUN_BALANCE_BAN: '53' }, async (app) => {
+      await earner(app, 20);
+      await earner(app, 20);
+      await call(app, 'GET', `/v1/users/${await earner(app, 0)}?minPosition=${await caughtUp(app)}`);
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      expect(run.body).toMatchObject({ eligible: 2, payoutsRequested: 1, deferredByBudget: 1, amountRequestedBan: '2.00000000' });
+    });
+  });
+
+  it('lets concurrent runs claim each kill once', async () => {
+    await withApp({}, async (app) => {
+      const users = [];
+      for (let n = 0; n < 6; n += 1) users.push(await earner(app, 10 + n));
+      await call(app, 'GET', `/v1/users/${users[5]}?minPosition=${await caughtUp(app)}`);
+
+      const runs = await Promise.all(Array.from({ length: 4 }, () => call(app, 'POST', '/v1/admin/settlements', {})));
+      const requested = runs.filter((run) => run.status === 200).reduce((sum, run) => sum + (run.body.killsRequested as number), 0);
+      const refused = runs.filter((run) => run.status === 409);
+      const claimed = Number(await app.pool.oneFirst(sql.unsafe`SELECT coalesce(sum((data->>'kills')::int), 0)::int FROM events WHERE event_type = 'PayoutRequested'`));
+
+      expect(refused.every((run) => run.body.code === 'settlement_in_progress')).toBe(true);
+      expect(claimed).toBe(10 + 11 + 12 + 13 + 14 + 15);
+      expect(requested).toBe(claimed);
+    });
+  });
+
+  it('refuses a preview that is not a boolean with 422 invalid_preview, appending nothing', async () => {
+    await withApp({}, async (app) => {
+      const before = await eventCount(app);
+      const refused = await call(app, 'POST', '/v1/admin/settlements', { preview: 'yes' });
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 422, code: 'invalid_preview' });
+      expect(await eventCount(app)).toBe(before);
+    });
+  });
+
+  it('with BANANO_RPC_URL but no operator seed, requests nothing and says why', async () => {
+    await withApp({ BANANO_RPC_URL: 'http://127.0.0.1:9' }, async (app) => {
+      await call(app, 'GET', `/v1/users/${await earner(app, 10)}?minPosition=${await caughtUp(app)}`);
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      expect(run.body).toMatchObject({ payoutsRequested: 0, reason: 'operator_seed_not_configured' });
+      expect(app.workers.payoutExecutor).toBeNull();
+    });
+  });
+
+  it('answers 404 payout_not_found and 422 invalid_payout_id', async () => {
+    await withApp({}, async (app) => {
+      expect((await call(app, 'GET', '/v1/payouts/00000000-0000-4000-8000-000000000000')).body.code).toBe('payout_not_found');
+      expect((await call(app, 'GET', '/v1/payouts/nope')).body.code).toBe('invalid_payout_id');
+    });
+  });
+});
