@@ -23,7 +23,18 @@ describe('projection runtime', () => {
     await pool.query(sql.unsafe`CREATE TABLE probe_rows (position bigint PRIMARY KEY, stream text NOT NULL, n int NOT NULL)`);
   });
 
+  // Every projector a test starts is stopped here too, so a failing test cannot leave one
+  // running against a closed pool (which would keep jest from exiting).
+  let started: Projector[] = [];
+  const projectorOf = (...args: ConstructorParameters<typeof Projector>): Projector => {
+    const projector = new Projector(...args);
+    started.push(projector);
+    return projector;
+  };
+
   afterEach(async () => {
+    await Promise.all(started.map((projector) => projector.stop()));
+    started = [];
     await store.close();
     await pool.end();
     await database.drop();
@@ -72,7 +83,7 @@ describe('projection runtime', () => {
     const last = await appendProbes(1_050);
     await store.appendToStream(`other-${randomUUID()}`, [newEvent(0)], { expectedRevision: 'no_stream' });
     const projection = probe();
-    const projector = new Projector(pool, store, [projection], { batchSizeMax: 200 });
+    const projector = projectorOf(pool, store, [projection], { batchSizeMax: 200 });
 
     projector.start();
     await eventually('the probe to catch up', caughtUpTo('probe', last));
@@ -87,14 +98,14 @@ describe('projection runtime', () => {
 
   it('resumes from its checkpoint after a restart, applying only what is new', async () => {
     const first = await appendProbes(300);
-    const before = new Projector(pool, store, [probe()]);
+    const before = projectorOf(pool, store, [probe()]);
     before.start();
     await eventually('the first run to catch up', caughtUpTo('probe', first));
     await before.stop();
 
     const second = await appendProbes(120);
     const projection = probe();
-    const after = new Projector(pool, store, [projection]);
+    const after = projectorOf(pool, store, [projection]);
     after.start();
     await eventually('the second run to catch up', caughtUpTo('probe', second));
     await after.stop();
@@ -105,7 +116,7 @@ describe('projection runtime', () => {
   });
 
   it('follows live appends', async () => {
-    const projector = new Projector(pool, store, [probe()]);
+    const projector = projectorOf(pool, store, [probe()]);
     projector.start();
     try {
       const first = await appendProbes(10);
@@ -122,14 +133,11 @@ describe('projection runtime', () => {
     await appendProbes(3);
     const { position: elsewhere } = await store.appendToStream(`other-${randomUUID()}`, [newEvent(0)], { expectedRevision: 'no_stream' });
     const projection = probe();
-    const projector = new Projector(pool, store, [projection], { idleCheckMs: 20 });
+    const projector = projectorOf(pool, store, [projection], { idleCheckMs: 20 });
 
     projector.start();
-    try {
-      await eventually('the checkpoint to pass the other category', caughtUpTo('probe', elsewhere), 10_000);
-    } finally {
-      await projector.stop();
-    }
+    await eventually('the checkpoint to pass the other category', caughtUpTo('probe', elsewhere), 10_000);
+    await projector.stop();
 
     expect(await rowCount()).toBe(3);
     expect((await checkpointOf('probe'))?.events_applied).toBe(3n);
@@ -140,8 +148,8 @@ describe('projection runtime', () => {
     // The rows alone would hide a double application behind ON CONFLICT; events_applied counts
     // every event a committed batch applied, so it shows one.
     const counted = probe();
-    const one = new Projector(pool, store, [counted], { batchSizeMax: 50 });
-    const two = new Projector(pool, store, [counted], { batchSizeMax: 50 });
+    const one = projectorOf(pool, store, [counted], { batchSizeMax: 50 });
+    const two = projectorOf(pool, store, [counted], { batchSizeMax: 50 });
 
     one.start();
     two.start();
@@ -167,7 +175,7 @@ describe('projection runtime', () => {
         }
       },
     });
-    const projector = new Projector(pool, store, [projection], { retryDelayMinMs: 20 });
+    const projector = projectorOf(pool, store, [projection], { retryDelayMinMs: 20 });
     const states: string[] = [];
 
     projector.start();
@@ -191,7 +199,7 @@ describe('projection runtime', () => {
     const projection = probe();
 
     const behind = await measureLag(pool, store, [projection], new Date(Date.now() + 5_000));
-    const projector = new Projector(pool, store, [projection]);
+    const projector = projectorOf(pool, store, [projection]);
     projector.start();
     await eventually('the probe to catch up', caughtUpTo('probe', last));
     await projector.stop();
@@ -215,7 +223,7 @@ describe('projection runtime', () => {
     }
     const snapshot = () => pool.any(sql.unsafe`SELECT * FROM users ORDER BY user_id`);
     const run = async () => {
-      const projector = new Projector(pool, store, [usersProjection]);
+      const projector = projectorOf(pool, store, [usersProjection]);
       projector.start();
       await eventually('users to catch up', caughtUpTo('users', last));
       await projector.stop();
@@ -275,7 +283,7 @@ describe('projection runtime', () => {
     const snapshot = async () =>
       Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await pool.any(sql.unsafe`SELECT * FROM ${sql.identifier([table])} ORDER BY 1, 2`)])));
     const runAll = async () => {
-      const projector = new Projector(pool, store, allProjections, { batchSizeMax: 7 });
+      const projector = projectorOf(pool, store, allProjections, { batchSizeMax: 7 });
       projector.start();
       for (const projection of allProjections) await eventually(`${projection.name} to catch up`, caughtUpTo(projection.name, last));
       await projector.stop();
