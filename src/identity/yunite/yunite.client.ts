@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
 import { z } from 'zod';
 import { ConfigError, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
 import { DomainError } from '../../platform/errors/domain-error';
@@ -173,31 +174,14 @@ export class YuniteClient {
   }
 
   private async readBody(response: Response, controller: AbortController): Promise<string> {
-    const declaredBytes = Number(response.headers.get('content-length') ?? '0');
-    if (declaredBytes > responseBytesMax) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new YuniteUnavailableError(`Yunite's answer is larger than ${responseBytesMax} bytes`, response.status);
-    }
-    if (response.body === null) return '';
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let totalBytes = 0;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        totalBytes += value.byteLength;
-        if (totalBytes > responseBytesMax) {
-          await reader.cancel().catch(() => undefined);
-          throw new YuniteUnavailableError(`Yunite's answer is larger than ${responseBytesMax} bytes`, response.status);
-        }
-        chunks.push(value);
-      }
+      return await readBodyBounded(response, responseBytesMax);
     } catch (error) {
-      if (error instanceof YuniteUnavailableError) throw error;
+      if (error instanceof BodyTooLargeError) {
+        throw new YuniteUnavailableError(`Yunite's answer is larger than ${responseBytesMax} bytes`, response.status);
+      }
       throw this.transportError(error, controller);
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   private decode(text: string, discordUserId: string): YuniteLookup {

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidBananoAddress } from '../../platform/banano/banano-address';
 import { hashOf, type StateBlock } from './state-block';
@@ -461,32 +462,6 @@ function collectCodes(error: unknown, codes: Set<string>, depth: number): void {
   if (typeof code === 'string') codes.add(code);
   collectCodes(cause, codes, depth + 1);
   if (Array.isArray(errors)) for (const member of errors) collectCodes(member, codes, depth + 1);
-}
-
-class BodyTooLargeError extends Error {
-  constructor(limitBytes: number) {
-    super(`The Banano node answered with a body larger than ${limitBytes} bytes.`);
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/** Reads the body as UTF-8 text, giving up (and closing the stream) past `limitBytes`. */
-async function readBodyBounded(response: Response, limitBytes: number): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let totalBytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    totalBytes += value.byteLength;
-    if (totalBytes > limitBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError(limitBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isRecord(value: unknown): value is Json {

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
 
 /**
  * A client for the Fortnite stats API (modelled on fortnite-api.com, BR stats v2 by account id):
@@ -224,28 +225,3 @@ export class FortniteStatsClient {
   }
 }
 
-class BodyTooLargeError extends Error {
-  constructor(limitBytes: number) {
-    super(`The Fortnite stats API answered with a body larger than ${limitBytes} bytes.`);
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/** Reads the body as UTF-8 text, giving up (and closing the stream) past `limitBytes`. */
-async function readBodyBounded(response: Response, limitBytes: number): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let totalBytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    totalBytes += value.byteLength;
-    if (totalBytes > limitBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError(limitBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
