@@ -198,7 +198,8 @@ const decimal = /^\d{1,39}$/;
 
 class ProcessRejection extends Error {}
 
-export async function startBananoNodeDouble(): Promise<BananoNodeDouble> {
+/** `port` 0 (the default) picks a free one; `npm run devnode` asks for a fixed one. */
+export async function startBananoNodeDouble(options: { readonly port?: number } = {}): Promise<BananoNodeDouble> {
   const blocksByHash = new Map<string, StoredBlock>();
   const order: string[] = [];
   const accounts = new Map<string, Account>();
@@ -631,7 +632,7 @@ export async function startBananoNodeDouble(): Promise<BananoNodeDouble> {
     await stopped;
   }
 
-  await listen(0);
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
 
   return {
