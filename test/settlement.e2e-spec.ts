@@ -1,4 +1,5 @@
 import { sql } from 'slonik';
+import { startYuniteDouble } from './doubles/yunite.double';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
@@ -84,6 +85,32 @@ describe('settlement and dry-run payouts', () => {
       expect(again.body).toMatchObject({ eligible: 0, payoutsRequested: 0 });
       expect(noWallet).not.toBe(paid);
     });
+  });
+
+  it('does not pay a user whose last verification is not ok, until it is again', async () => {
+    const yunite = await startYuniteDouble({ apiKey: 'settle-key', guildId: '900000000000000002' });
+    try {
+      await withApp({ YUNITE_BASE_URL: yunite.baseUrl, YUNITE_API_KEY: 'settle-key', YUNITE_GUILD_ID: '900000000000000002' }, async (app) => {
+        const userId = await earner(app, 10);
+        const discordUserId = discordSequence.toString();
+        yunite.unlink(discordUserId);
+        const unverified = await call(app, 'POST', `/v1/users/${userId}/verify`);
+        await call(app, 'GET', `/v1/users/${userId}?minPosition=${unverified.body.position as string}`);
+
+        const skipped = await call(app, 'POST', '/v1/admin/settlements', {});
+        yunite.link(discordUserId, epicSequence.toString(16).padStart(32, 'c'));
+        const verified = await call(app, 'POST', `/v1/users/${userId}/verify`);
+        await call(app, 'GET', `/v1/users/${userId}?minPosition=${verified.body.position as string}`);
+        const paid = await call(app, 'POST', '/v1/admin/settlements', {});
+
+        expect(unverified.body.status).toBe('no_epic_link');
+        expect(skipped.body).toMatchObject({ eligible: 0, payoutsRequested: 0 });
+        expect(verified.body.status).toBe('ok');
+        expect(paid.body).toMatchObject({ eligible: 1, payoutsRequested: 1, killsRequested: 10 });
+      });
+    } finally {
+      await yunite.close();
+    }
   });
 
   it('pays exactly 25 of 60 owed kills under a 25-kill daily cap, at their own rates, and 0 more that day', async () => {
