@@ -5,7 +5,7 @@ import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { createProjector, projectionLagCheck } from './read-side';
-import { createIntegrations, startWorkers } from './workers';
+import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
@@ -20,7 +20,7 @@ async function main(): Promise<() => Promise<void>> {
     logger,
     pool: infrastructure.pool,
     eventStore: infrastructure.eventStore,
-    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config)],
+    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config), payoutReadinessCheck(config)],
     lifetimeKillsSource: integrations.lifetimeKillsSource,
     yunite: integrations.yunite,
   });

@@ -9,6 +9,7 @@ import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.clie
 import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
 import { type EventStore } from './platform/event-store/event-store.port';
+import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger } from './platform/logging/logger';
 import { DryRunPayoutExecutor } from './payouts/executor/dry-run-executor';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
@@ -52,6 +53,20 @@ function listLinkedUsers(pool: DatabasePool) {
 
 function systemMetadata(name: string): CommandMetadata {
   return { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name } };
+}
+
+/**
+ * /ready tells an operator whether payouts can go out: a dry run always can; a live gateway
+ * cannot until the operator seed can be stored, and says so (SPEC §4.4).
+ */
+export function payoutReadinessCheck(config: LedgerConfig): ReadinessCheck {
+  return {
+    name: 'payouts',
+    check: async () =>
+      config.banano.rpcUrl === null
+        ? { ok: true, detail: { mode: 'dry-run' } }
+        : { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } },
+  };
 }
 
 export interface Workers {

@@ -1,5 +1,7 @@
 import { sql } from 'slonik';
 import { startYuniteDouble } from './doubles/yunite.double';
+import { loadConfig } from '../src/platform/config/config';
+import { payoutReadinessCheck } from '../src/workers';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
@@ -139,6 +141,23 @@ describe('settlement and dry-run payouts', () => {
     });
   });
 
+  it('lowers the sustainability factor of later accruals once payouts are sent', async () => {
+    // A 1 BAN seed fund: after 3 BAN paid, (1 + 0) / 3 = 0.3333, so 0.05 × 0.3333 = 0.01666500 BAN a kill.
+    await withApp({ ECONOMICS_SEED_FUND_BAN: '1' }, async (app) => {
+      const userId = await earner(app, 30);
+      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${run.body.position as string}`);
+      await app.workers.payoutExecutor?.runOnce();
+      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${await caughtUp(app)}`);
+
+      const later = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 40 });
+
+      expect(run.body).toMatchObject({ killsRequested: 30, amountRequestedBan: '3.00000000' });
+      expect(later.body.accrual).toMatchObject({ kills: 10, sustainabilityFactor: '0.3333', ratePerKillBan: '0.01666500', amountBan: '0.16665000' });
+    });
+  });
+
   it('requests nothing beyond the dry-run operator budget, and rolls the rest over', async () => {
     // 50 BAN floor + 3 BAN spendable: one 2-BAN payout fits, a second does not.
     await withApp({ BANANO_DRY_RUN_BALANCE_BAN: '53' }, async (app) => {
@@ -189,6 +208,14 @@ describe('settlement and dry-run payouts', () => {
     await withApp({}, async (app) => {
       expect((await call(app, 'GET', '/v1/payouts/00000000-0000-4000-8000-000000000000')).body.code).toBe('payout_not_found');
       expect((await call(app, 'GET', '/v1/payouts/nope')).body.code).toBe('invalid_payout_id');
+    });
+  });
+
+  it('says on /ready whether payouts can go out', async () => {
+    expect(await payoutReadinessCheck(loadConfig({})).check()).toEqual({ ok: true, detail: { mode: 'dry-run' } });
+    expect(await payoutReadinessCheck(loadConfig({ BANANO_RPC_URL: 'http://127.0.0.1:7072' })).check()).toEqual({
+      ok: false,
+      detail: { mode: 'live', reason: 'operator_seed_not_configured' },
     });
   });
 });

@@ -1,19 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
+import { DATABASE_POOL } from '../../platform/database/database';
 import { milestoneFor, type RateFactors, sustainabilityFactor } from './rate';
 
+const paidRow = z.object({ paid_raw: z.string() });
+
 /**
- * The per-kill rate factors in force now (SPEC §4.2). Total donated and total paid out will be
- * read from the donation and payout read models; until those capabilities exist both are 0,
- * which gives milestone ×1.00 ("Fresh Spawn") and sustainability 2.0.
+ * The per-kill rate factors in force now (SPEC §4.2). Total paid out is what sent payouts moved,
+ * from the payouts read model. Total donated is 0 until the treasury capability records
+ * donations, which leaves the milestone at ×1.00.
  */
 @Injectable()
 export class RateFactorsSource {
-  constructor(@Inject(LEDGER_CONFIG) private readonly config: LedgerConfig) {}
+  constructor(
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+  ) {}
 
   async current(): Promise<RateFactors> {
     const totalDonatedRaw = 0n;
-    const totalPaidOutRaw = 0n;
+    const paid = await this.pool.one(
+      sql.type(paidRow)`SELECT coalesce(sum(amount_raw), 0)::text AS paid_raw FROM payouts WHERE status = 'sent'`,
+    );
     return {
       baseRaw: this.config.payout.banPerKillRaw,
       milestoneMultiplier: milestoneFor(totalDonatedRaw).multiplier,
@@ -21,7 +31,7 @@ export class RateFactorsSource {
         enabled: this.config.economics.sustainabilityEnabled,
         seedFundRaw: this.config.economics.seedFundRaw,
         totalDonatedRaw,
-        totalPaidOutRaw,
+        totalPaidOutRaw: BigInt(paid.paid_raw),
       }),
     };
   }
