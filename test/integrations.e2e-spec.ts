@@ -2,7 +2,7 @@ import { sql } from 'slonik';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
 import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const GUILD = '900000000000000001';
 const YUNITE_KEY = 'test-yunite-key';
@@ -165,7 +165,7 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       const epicAccountId = newEpicId();
       await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 100 });
       stats.setKills(epicAccountId, 125);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await synced(app);
 
       const poller = app.workers.statsPoller;
       expect(poller).not.toBeNull();
@@ -184,7 +184,7 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       const epicAccountId = newEpicId();
       await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 1 });
       yunite.unlink(discordUserId);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await synced(app);
 
       const scheduler = app.workers.reverification;
       expect(scheduler).not.toBeNull();

@@ -1,7 +1,7 @@
 import bananojsModule = require('@bananocoin/bananojs');
 import { sql } from 'slonik';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, synced, type TestApp } from './support/test-app';
 
 interface TestKeys {
   getPrivateKey(seed: string, index: number): string;
@@ -178,7 +178,7 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     const first = await newUser();
     const second = await newUser();
     const linked = await call('PUT', `/v1/users/${first}/wallet`, { address });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await synced(app);
     const shared = await call('PUT', `/v1/users/${second}/wallet`, { address });
     const user = await call('GET', `/v1/users/${second}?minPosition=${shared.body.position as string}`);
     expect(linked.status).toBe(200);

@@ -2,7 +2,7 @@ import { sql } from 'slonik';
 import { startYuniteDouble } from './doubles/yunite.double';
 import { loadConfig } from '../src/platform/config/config';
 import { payoutReadinessCheck } from '../src/workers';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
 
@@ -51,7 +51,7 @@ describe('settlement and dry-run payouts', () => {
       const noWallet = await earner(app, 40, { wallet: false });
       const flagged = await earner(app, 10);
       await call(app, 'POST', `/v1/users/${flagged}/kills`, { lifetimeKills: 900 });
-      await call(app, 'GET', `/v1/users/${flagged}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
 
       const before = await eventCount(app);
       const preview = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
@@ -97,12 +97,12 @@ describe('settlement and dry-run payouts', () => {
         const discordUserId = discordSequence.toString();
         yunite.unlink(discordUserId);
         const unverified = await call(app, 'POST', `/v1/users/${userId}/verify`);
-        await call(app, 'GET', `/v1/users/${userId}?minPosition=${unverified.body.position as string}`);
+        await synced(app);
 
         const skipped = await call(app, 'POST', '/v1/admin/settlements', {});
         yunite.link(discordUserId, epicSequence.toString(16).padStart(32, 'c'));
         const verified = await call(app, 'POST', `/v1/users/${userId}/verify`);
-        await call(app, 'GET', `/v1/users/${userId}?minPosition=${verified.body.position as string}`);
+        await synced(app);
         const paid = await call(app, 'POST', '/v1/admin/settlements', {});
 
         expect(unverified.body.status).toBe('no_epic_link');
@@ -119,13 +119,13 @@ describe('settlement and dry-run payouts', () => {
     await withApp({ PAYOUT_DAILY_KILL_CAP: '25' }, async (app) => {
       const userId = await earner(app, 20);
       await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 60 });
-      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
 
       const first = await call(app, 'POST', '/v1/admin/settlements', {});
       // The executor finds payouts in the read model: let it see this one first.
-      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${first.body.position as string}`);
+      await synced(app);
       expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1 });
-      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
       const second = await call(app, 'POST', '/v1/admin/settlements', {});
       const user = await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
       const accruals = await call(app, 'GET', `/v1/users/${userId}/accruals`);
@@ -145,11 +145,11 @@ describe('settlement and dry-run payouts', () => {
     // A 1 BAN seed fund: after 3 BAN paid, (1 + 0) / 3 = 0.3333, so 0.05 × 0.3333 = 0.01666500 BAN a kill.
     await withApp({ ECONOMICS_SEED_FUND_BAN: '1' }, async (app) => {
       const userId = await earner(app, 30);
-      await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
-      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${run.body.position as string}`);
+      await synced(app);
       await app.workers.payoutExecutor?.runOnce();
-      await call(app, 'GET', `/v1/users/${userId}/payouts?minPosition=${await caughtUp(app)}`);
+      await synced(app);
 
       const later = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 40 });
 
@@ -163,7 +163,7 @@ describe('settlement and dry-run payouts', () => {
     await withApp({ BANANO_DRY_RUN_BALANCE_BAN: '53' }, async (app) => {
       await earner(app, 20);
       await earner(app, 20);
-      await call(app, 'GET', `/v1/users/${await earner(app, 0)}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
       expect(run.body).toMatchObject({ eligible: 2, payoutsRequested: 1, deferredByBudget: 1, amountRequestedBan: '2.00000000' });
     });
@@ -173,7 +173,7 @@ describe('settlement and dry-run payouts', () => {
     await withApp({}, async (app) => {
       const users = [];
       for (let n = 0; n < 6; n += 1) users.push(await earner(app, 10 + n));
-      await call(app, 'GET', `/v1/users/${users[5]}?minPosition=${await caughtUp(app)}`);
+      await synced(app);
 
       const runs = await Promise.all(Array.from({ length: 4 }, () => call(app, 'POST', '/v1/admin/settlements', {})));
       const requested = runs.filter((run) => run.status === 200).reduce((sum, run) => sum + (run.body.killsRequested as number), 0);
@@ -197,7 +197,8 @@ describe('settlement and dry-run payouts', () => {
 
   it('with BANANO_RPC_URL but no operator seed, requests nothing and says why', async () => {
     await withApp({ BANANO_RPC_URL: 'http://127.0.0.1:9' }, async (app) => {
-      await call(app, 'GET', `/v1/users/${await earner(app, 10)}?minPosition=${await caughtUp(app)}`);
+      await earner(app, 10);
+      await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
       expect(run.body).toMatchObject({ payoutsRequested: 0, reason: 'operator_seed_not_configured' });
       expect(app.workers.payoutExecutor).toBeNull();

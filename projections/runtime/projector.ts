@@ -68,8 +68,8 @@ class ProjectionRunner {
   private loop: Promise<void> | null = null;
   private stopping = false;
   private wakeFromBackoff: (() => void) | null = null;
-  /** The head seen at the last idle check, so an idle projection does not read it in vain. */
-  private lastIdleHead: bigint | null = null;
+  /** The last idle check that found an unapplied event of ours, so it is not repeated in vain. */
+  private futileIdleCheck: { readonly head: bigint; readonly checkpoint: bigint | null } | null = null;
   private readonly idleCheckMs: number;
   private readonly batchSizeMax: number;
   private readonly batchWaitMs: number;
@@ -180,10 +180,15 @@ class ProjectionRunner {
   private async skipUnconcernedEvents(): Promise<void> {
     if (this.projection.filter === undefined) return;
     const head = await this.store.headPosition();
-    if (head === null || head === this.lastIdleHead || (this.checkpoint !== null && head <= this.checkpoint)) return;
-    this.lastIdleHead = head;
+    if (head === null || (this.checkpoint !== null && head <= this.checkpoint)) return;
+    // Nothing changed since a check that found an event of our own still to apply: skip the read.
+    if (this.futileIdleCheck !== null && this.futileIdleCheck.head === head && this.futileIdleCheck.checkpoint === this.checkpoint) return;
     const [own] = await this.store.readAll({ fromPosition: this.checkpoint, maxCount: 1, filter: this.projection.filter });
-    if (own !== undefined) return;
+    if (own !== undefined) {
+      // The subscription will deliver it; once it is applied the checkpoint differs and we look again.
+      this.futileIdleCheck = { head, checkpoint: this.checkpoint };
+      return;
+    }
     await this.pool.transaction(async (transaction) => {
       const stored = await lockCheckpoint(transaction, this.projection.name);
       if (stored !== this.checkpoint) {

@@ -7,6 +7,7 @@ import { type EventStore } from '../../src/platform/event-store/event-store.port
 import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
+import { waitForCheckpoint } from '../../src/platform/read-models/checkpoints';
 import { createIntegrations, startWorkers, type Workers } from '../../src/workers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -61,4 +62,15 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       await database.drop();
     },
   };
+}
+
+/** Waits until every read model has applied everything stored so far (tests that plan from them). */
+export async function synced(app: TestApp, timeoutMs = 15_000): Promise<void> {
+  const head = await app.store.headPosition();
+  if (head === null) return;
+  for (const projection of allProjections) {
+    if (!(await waitForCheckpoint(app.pool, projection.name, head, timeoutMs))) {
+      throw new Error(`${projection.name} did not reach position ${head.toString()} within ${timeoutMs} ms`);
+    }
+  }
 }
