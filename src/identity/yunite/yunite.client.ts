@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
+import { parseRetryAfterMs } from '../../platform/http/retry-after';
 import { z } from 'zod';
 import { ConfigError, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
 import { DomainError } from '../../platform/errors/domain-error';
@@ -215,19 +216,6 @@ export class YuniteClient {
     // The cause (an undici socket or DNS error) names hosts and ports, never request headers.
     return new YuniteUnavailableError('Yunite could not be reached (network error)', null, { cause: error });
   }
-}
-
-/**
- * Retry-After is either a number of seconds or an HTTP date (RFC 9110 §10.2.3). Anything else,
- * or no header, gives null: the caller then falls back on its own schedule.
- */
-export function parseRetryAfterMs(header: string | null, nowMs: number): number | null {
-  if (header === null) return null;
-  const value = header.trim();
-  if (/^[0-9]+$/.test(value)) return Number.parseInt(value, 10) * 1000;
-  const atMs = Date.parse(value);
-  if (Number.isNaN(atMs)) return null;
-  return Math.max(0, atMs - nowMs);
 }
 
 /** Yunite is optional: without both a key and a guild, verification is left to trusted integrations. */

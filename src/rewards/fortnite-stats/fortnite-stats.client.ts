@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
+import { parseRetryAfterMs } from '../../platform/http/retry-after';
 
 /**
  * A client for the Fortnite stats API (modelled on fortnite-api.com, BR stats v2 by account id):
@@ -100,19 +101,6 @@ export class FortniteStatsPrivateError extends FortniteStatsError {
  * and reading it without a bound would let a broken upstream exhaust our memory.
  */
 const responseBodyMaxBytes = 1024 * 1024;
-
-/** A Retry-After we cannot parse is treated as absent rather than as zero, which would hammer. */
-function parseRetryAfterMs(header: string | null, nowMs: number): number | null {
-  if (header === null) return null;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) {
-    const seconds = Number(value);
-    return Number.isSafeInteger(seconds * 1000) ? seconds * 1000 : null;
-  }
-  const dateMs = Date.parse(value);
-  if (Number.isNaN(dateMs)) return null;
-  return Math.max(0, dateMs - nowMs);
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
