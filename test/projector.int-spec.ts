@@ -275,11 +275,34 @@ describe('projection runtime', () => {
       ];
       const events: UserEvent[] = [];
       for (const command of commands) events.push(...decide(command, events.reduce(evolve, initialState)));
+      const firstAccrual = events.find((event) => event.type === 'AccrualRecorded');
+      if (n % 2 === 0 && firstAccrual?.type === 'AccrualRecorded') {
+        // Half the users are paid for their first accrual: requested, then sent.
+        const payoutId = randomUUID();
+        const kills = BigInt(firstAccrual.data.kills);
+        const payout: UserCommand[] = [
+          {
+            type: 'RequestPayout',
+            data: {
+              payoutId,
+              runId: randomUUID(),
+              address: `ban_1wallet${n}`,
+              kills,
+              amountRaw: kills * BigInt(firstAccrual.data.ratePerKillRaw),
+              idempotencyKey: `key-${n}`,
+              accruals: [{ accrualId: firstAccrual.data.accrualId, kills }],
+              now: at(10),
+            },
+          },
+          { type: 'RecordPayoutSent', data: { payoutId, blockHash: `dryrun-${payoutId}`, now: at(11) } },
+        ];
+        for (const command of payout) events.push(...decide(command, events.reduce(evolve, initialState)));
+      }
       ({ position: last } = await store.appendToStream(`user-${userId}`, events.map((event) => ({ ...newEvent(0), type: event.type, data: event.data })), {
         expectedRevision: 'no_stream',
       }));
     }
-    const tables = ['users', 'wallet_links', 'verification_records', 'reward_accruals', 'abuse_flags'];
+    const tables = ['users', 'wallet_links', 'verification_records', 'reward_accruals', 'accrual_claims', 'abuse_flags', 'payouts', 'payout_totals'];
     const snapshot = async () =>
       Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await pool.any(sql.unsafe`SELECT * FROM ${sql.identifier([table])} ORDER BY 1, 2`)])));
     const runAll = async () => {
@@ -302,6 +325,8 @@ describe('projection runtime', () => {
     expect(live.users).toHaveLength(12);
     expect((live.reward_accruals as unknown[]).length).toBeGreaterThan(12);
     expect((live.abuse_flags as unknown[]).length).toBeGreaterThan(0);
+    expect((live.payouts as unknown[]).length).toBe(6);
+    expect(live.payout_totals).toHaveLength(1);
     expect(await snapshot()).toEqual(live);
   });
 });

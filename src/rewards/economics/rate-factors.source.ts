@@ -9,8 +9,8 @@ const paidRow = z.object({ paid_raw: z.string() });
 
 /**
  * The per-kill rate factors in force now (SPEC §4.2). Total paid out is what sent payouts moved,
- * from the payouts read model. Total donated is 0 until the treasury capability records
- * donations, which leaves the milestone at ×1.00.
+ * kept as a running total by the payouts projection. Total donated is 0 until the treasury
+ * capability records donations, which leaves the milestone at ×1.00.
  */
 @Injectable()
 export class RateFactorsSource {
@@ -21,8 +21,9 @@ export class RateFactorsSource {
 
   async current(): Promise<RateFactors> {
     const totalDonatedRaw = 0n;
+    // One row, kept by the payouts projection: this runs for every kill observation.
     const paid = await this.pool.one(
-      sql.type(paidRow)`SELECT coalesce(sum(amount_raw), 0)::text AS paid_raw FROM payouts WHERE status = 'sent'`,
+      sql.type(paidRow)`SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw`,
     );
     return {
       baseRaw: this.config.payout.banPerKillRaw,
