@@ -18,9 +18,6 @@ export function moneyPair(raw: bigint): { raw: string; ban: string } {
   return { raw: raw.toString(), ban: formatBan(raw) };
 }
 
-/** One unit of the 8th BAN decimal, the precision of every reward amount (SPEC §2). */
-export const RAW_PER_BAN_UNIT_8 = RAW_PER_BAN_UNIT;
-
 /** Parses a BAN decimal string with at most 8 decimals ("0.05") into raw; null when malformed. */
 export function parseBan(text: string): bigint | null {
   const match = /^(\d{1,12})(?:\.(\d{1,8}))?$/.exec(text);

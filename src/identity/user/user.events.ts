@@ -163,20 +163,6 @@ export type UserEvent =
   | PayoutRequested
   | PayoutSent;
 
-export const USER_EVENT_TYPES: ReadonlySet<string> = new Set<UserEvent['type']>([
-  'UserRegistered',
-  'EpicAccountLinked',
-  'VerificationRecorded',
-  'WalletLinked',
-  'WalletVerified',
-  'KillsObserved',
-  'AccrualRecorded',
-  'AbuseFlagRaised',
-  'AbuseFlagCleared',
-  'PayoutRequested',
-  'PayoutSent',
-]);
-
 type Data = Readonly<Record<string, unknown>>;
 
 /**

@@ -1,4 +1,4 @@
-import { v5 as uuidv5, validate as uuidValidate } from 'uuid';
+import { v5 as uuidv5 } from 'uuid';
 
 export const USER_CATEGORY = 'user';
 
@@ -12,11 +12,4 @@ export function userIdFromDiscordId(discordUserId: string): string {
 
 export function toStreamName(userId: string): string {
   return `${USER_CATEGORY}-${userId}`;
-}
-
-export function fromStreamName(streamName: string): string {
-  const prefix = `${USER_CATEGORY}-`;
-  const userId = streamName.startsWith(prefix) ? streamName.slice(prefix.length) : '';
-  if (!uuidValidate(userId)) throw new Error(`${streamName} is not a user stream`);
-  return userId;
 }

@@ -529,13 +529,6 @@ export class EventStoreDbEventStore implements EventStore {
     this.client = EventStoreDBClient.connectionString(connectionString);
   }
 
-  static fromConnectionString(
-    connectionString: string,
-    options: EventStoreDbEventStoreOptions = {},
-  ): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(connectionString, options);
-  }
-
   async appendToStream(
     streamName: string,
     events: readonly NewEvent[],
