@@ -47,11 +47,16 @@ async function applyUserEvent(transaction: DatabaseTransactionConnection, event:
         settled_raw = settled_raw + ${event.data.amountRaw}::numeric, last_settlement_at = ${event.data.sentAt}::timestamptz`);
       return;
     case 'PayoutRequested':
+    case 'PayoutAttemptFailed':
+    case 'PayoutFailed':
+    case 'PayoutRetryRequested':
+    case 'PayoutCancelled':
     case 'WalletLinked':
     case 'WalletVerified':
     case 'AbuseFlagRaised':
     case 'AbuseFlagCleared':
-      // Kept by their own read models (payouts, wallet_links, abuse_flags).
+      // Kept by their own read models (payouts, reward_accruals, wallet_links, abuse_flags); the
+      // settled cursor only moves on PayoutSent, and a cancelled payout was never settled.
       return;
     default: {
       const unreachable: never = event;

@@ -48,8 +48,16 @@ export interface RegisteredUser {
 
 export interface PayoutState {
   readonly payoutId: string;
-  readonly status: 'requested' | 'sent';
+  /** requested → sent, or → failed (claim kept) → requested again on retry, or → cancelled (claim released). */
+  readonly status: 'requested' | 'sent' | 'failed' | 'cancelled';
+  readonly address: string;
   readonly idempotencyKey: string;
+  /** Failed attempts so far, across retries: the next attempt is number `attempts + 1`. */
+  readonly attempts: number;
+  /** Failed attempts since the payout was requested or last retried, against payout.maxAttempts. */
+  readonly attemptsSinceRetry: number;
+  /** The executor waits until then before the next attempt (exponential backoff); null: now. */
+  readonly nextAttemptAt: string | null;
   readonly kills: bigint;
   readonly amountRaw: bigint;
   readonly accruals: ReadonlyArray<{ readonly accrualId: string; readonly kills: number }>;
@@ -152,6 +160,36 @@ export interface RecordPayoutSent {
   readonly data: { readonly payoutId: string; readonly blockHash: string; readonly now: Date };
 }
 
+export interface PayoutRetryPolicy {
+  /** payout.maxAttempts: failed attempts in a row before the payout is failed (SPEC §4.4.5). */
+  readonly maxAttempts: number;
+  /** The wait after the first failed attempt, doubled after each later one. */
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface RecordPayoutAttemptFailed {
+  readonly type: 'RecordPayoutAttemptFailed';
+  readonly data: {
+    readonly payoutId: string;
+    readonly attempt: number;
+    readonly error: string;
+    readonly blockHash: string | null;
+    readonly policy: PayoutRetryPolicy;
+    readonly now: Date;
+  };
+}
+
+export interface RetryPayout {
+  readonly type: 'RetryPayout';
+  readonly data: { readonly payoutId: string; readonly now: Date };
+}
+
+export interface CancelPayout {
+  readonly type: 'CancelPayout';
+  readonly data: { readonly payoutId: string; readonly reason: string; readonly now: Date };
+}
+
 export type UserCommand =
   | RegisterUser
   | LinkEpicAccount
@@ -161,7 +199,10 @@ export type UserCommand =
   | ObserveKills
   | ClearAbuseFlag
   | RequestPayout
-  | RecordPayoutSent;
+  | RecordPayoutSent
+  | RecordPayoutAttemptFailed
+  | RetryPayout
+  | CancelPayout;
 
 export const initialState: UserState = { status: 'unregistered' };
 
@@ -241,7 +282,11 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const payout: PayoutState = {
         payoutId: event.data.payoutId,
         status: 'requested',
+        address: event.data.address,
         idempotencyKey: event.data.idempotencyKey,
+        attempts: 0,
+        attemptsSinceRetry: 0,
+        nextAttemptAt: null,
         kills: BigInt(event.data.kills),
         amountRaw: BigInt(event.data.amountRaw),
         accruals: event.data.accruals,
@@ -249,10 +294,27 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       return { ...state, accruals, payouts: [...state.payouts, payout] };
     }
     case 'PayoutSent':
-      return {
-        ...state,
-        payouts: state.payouts.map((payout) => (payout.payoutId === event.data.payoutId ? { ...payout, status: 'sent' } : payout)),
-      };
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'sent', nextAttemptAt: null }));
+    case 'PayoutAttemptFailed':
+      return updatePayout(state, event.data.payoutId, (payout) => ({
+        ...payout,
+        attempts: Math.max(payout.attempts, event.data.attempt),
+        attemptsSinceRetry: payout.attemptsSinceRetry + 1,
+        nextAttemptAt: event.data.nextAttemptAt,
+      }));
+    case 'PayoutFailed':
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'failed', nextAttemptAt: null }));
+    case 'PayoutRetryRequested':
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'requested', attemptsSinceRetry: 0, nextAttemptAt: null }));
+    case 'PayoutCancelled': {
+      // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again, under a new key.
+      const accruals = new Map(state.accruals);
+      for (const covered of event.data.accruals) {
+        const accrual = accruals.get(covered.accrualId);
+        if (accrual !== undefined) accruals.set(covered.accrualId, { ...accrual, claimed: accrual.claimed - BigInt(covered.kills) });
+      }
+      return { ...updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'cancelled', nextAttemptAt: null })), accruals };
+    }
     default: {
       const unreachable: never = event;
       throw new Error(`Unknown user event ${JSON.stringify(unreachable)}`);
@@ -286,6 +348,12 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       return requestPayout(command.data, state);
     case 'RecordPayoutSent':
       return recordPayoutSent(command.data, state);
+    case 'RecordPayoutAttemptFailed':
+      return recordPayoutAttemptFailed(command.data, state);
+    case 'RetryPayout':
+      return retryPayout(command.data, state);
+    case 'CancelPayout':
+      return cancelPayout(command.data, state);
     default: {
       const unreachable: never = command;
       throw new Error(`Unknown user command ${JSON.stringify(unreachable)}`);
@@ -444,9 +512,12 @@ function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser):
 
 function requestPayout(command: RequestPayout['data'], state: RegisteredUser): UserEvent[] {
   // A payout with this key is live already: the request repeats it and decides nothing (§4.3).
-  if (state.payouts.some((payout) => payout.idempotencyKey === command.idempotencyKey)) return [];
-  if (state.payouts.some((payout) => payout.status === 'requested')) {
-    throw new DomainError('payout_in_flight', 'The user has a payout in flight; settle it first', 409);
+  // A cancelled payout is not live: its kills may be claimed again, and the same set of kills
+  // hashes to the same key.
+  if (state.payouts.some((payout) => payout.status !== 'cancelled' && payout.idempotencyKey === command.idempotencyKey)) return [];
+  // A failed payout keeps its claim and waits for an admin, so it blocks the next one as well.
+  if (state.payouts.some((payout) => payout.status === 'requested' || payout.status === 'failed')) {
+    throw new DomainError('payout_in_flight', 'The user has a payout in flight or failed; settle it first', 409);
   }
   const covered = command.accruals.reduce((sum, accrual) => sum + accrual.kills, 0n);
   if (covered !== command.kills || command.kills <= 0n || command.amountRaw <= 0n) {
@@ -478,9 +549,12 @@ function requestPayout(command: RequestPayout['data'], state: RegisteredUser): U
 }
 
 function recordPayoutSent(command: RecordPayoutSent['data'], state: RegisteredUser): UserEvent[] {
-  const payout = state.payouts.find((candidate) => candidate.payoutId === command.payoutId);
-  if (payout === undefined) throw new NotFoundError('payout_not_found', `No payout ${command.payoutId} for this user`);
+  const payout = findPayout(state, command.payoutId);
   if (payout.status === 'sent') return [];
+  // Cancelling is only allowed once every block of the payout was refused, so a block of a
+  // cancelled payout on the chain is a fault an operator must see, never a quiet success.
+  if (payout.status === 'cancelled') throw new DomainError('payout_cancelled', `Payout ${payout.payoutId} was cancelled`, 409);
+  // A failed payout's block found on the chain after all is sent: the chain is the truth.
   return [
     {
       type: 'PayoutSent',
@@ -495,6 +569,77 @@ function recordPayoutSent(command: RecordPayoutSent['data'], state: RegisteredUs
       },
     },
   ];
+}
+
+function recordPayoutAttemptFailed(command: RecordPayoutAttemptFailed['data'], state: RegisteredUser): UserEvent[] {
+  const payout = findPayout(state, command.payoutId);
+  // The attempt was recorded already (an executor that crashed after appending), or the payout has
+  // moved on: nothing to decide.
+  if (payout.status !== 'requested' || command.attempt <= payout.attempts) return [];
+  if (command.attempt !== payout.attempts + 1) throw new Error(`Attempt ${command.attempt} of payout ${payout.payoutId} skips attempt ${payout.attempts + 1}`);
+  const failedInARow = payout.attemptsSinceRetry + 1;
+  const last = failedInARow >= command.policy.maxAttempts;
+  const backoffMs = Math.min(command.policy.backoffBaseMs * 2 ** (failedInARow - 1), command.policy.backoffMaxMs);
+  const failedAt = command.now.toISOString();
+  const events: UserEvent[] = [
+    {
+      type: 'PayoutAttemptFailed',
+      data: {
+        payoutId: payout.payoutId,
+        userId: state.userId,
+        attempt: command.attempt,
+        error: command.error,
+        blockHash: command.blockHash,
+        failedAt,
+        nextAttemptAt: last ? null : new Date(command.now.getTime() + backoffMs).toISOString(),
+      },
+    },
+  ];
+  if (last) {
+    events.push({ type: 'PayoutFailed', data: { payoutId: payout.payoutId, userId: state.userId, attempts: command.attempt, error: command.error, failedAt } });
+  }
+  return events;
+}
+
+function retryPayout(command: RetryPayout['data'], state: RegisteredUser): UserEvent[] {
+  const payout = findPayout(state, command.payoutId);
+  if (payout.status !== 'failed') {
+    throw new DomainError('payout_not_failed', `Payout ${payout.payoutId} is ${payout.status}; only a failed payout can be retried`, 409);
+  }
+  return [{ type: 'PayoutRetryRequested', data: { payoutId: payout.payoutId, userId: state.userId, requestedAt: command.now.toISOString() } }];
+}
+
+function cancelPayout(command: CancelPayout['data'], state: RegisteredUser): UserEvent[] {
+  const payout = findPayout(state, command.payoutId);
+  // Only a failed payout has no block that may still confirm: every attempt was refused by the
+  // node. Cancelling a requested one could release kills that a published block is paying.
+  if (payout.status !== 'failed') {
+    throw new DomainError('payout_not_failed', `Payout ${payout.payoutId} is ${payout.status}; only a failed payout can be cancelled`, 409);
+  }
+  return [
+    {
+      type: 'PayoutCancelled',
+      data: {
+        payoutId: payout.payoutId,
+        userId: state.userId,
+        reason: command.reason,
+        kills: Number(payout.kills),
+        amountRaw: payout.amountRaw.toString(),
+        accruals: payout.accruals,
+        cancelledAt: command.now.toISOString(),
+      },
+    },
+  ];
+}
+
+function findPayout(state: RegisteredUser, payoutId: string): PayoutState {
+  const payout = state.payouts.find((candidate) => candidate.payoutId === payoutId);
+  if (payout === undefined) throw new NotFoundError('payout_not_found', `No payout ${payoutId} for this user`);
+  return payout;
+}
+
+function updatePayout(state: RegisteredUser, payoutId: string, change: (payout: PayoutState) => PayoutState): RegisteredUser {
+  return { ...state, payouts: state.payouts.map((payout) => (payout.payoutId === payoutId ? change(payout) : payout)) };
 }
 
 function epicLinked(state: RegisteredUser, epicAccountId: string, baseline: bigint, source: VerificationSource, at: string): UserEvent {

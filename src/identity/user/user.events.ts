@@ -150,6 +150,46 @@ export interface PayoutSent {
   };
 }
 
+export interface PayoutAttemptFailed {
+  readonly type: 'PayoutAttemptFailed';
+  readonly data: {
+    readonly payoutId: string;
+    readonly userId: string;
+    /** Counts every attempt of the payout, across admin retries; the signed block names its attempt. */
+    readonly attempt: number;
+    readonly error: string;
+    /** The block the node refused, or null when the attempt failed before a block was signed. */
+    readonly blockHash: string | null;
+    readonly failedAt: string;
+    /** When the executor may try again; null when this was the last attempt (PayoutFailed follows). */
+    readonly nextAttemptAt: string | null;
+  };
+}
+
+export interface PayoutFailed {
+  readonly type: 'PayoutFailed';
+  readonly data: { readonly payoutId: string; readonly userId: string; readonly attempts: number; readonly error: string; readonly failedAt: string };
+}
+
+export interface PayoutRetryRequested {
+  readonly type: 'PayoutRetryRequested';
+  readonly data: { readonly payoutId: string; readonly userId: string; readonly requestedAt: string };
+}
+
+export interface PayoutCancelled {
+  readonly type: 'PayoutCancelled';
+  readonly data: {
+    readonly payoutId: string;
+    readonly userId: string;
+    readonly reason: string;
+    /** The kills and accruals the cancellation gives back, repeated so readers need not look them up. */
+    readonly kills: number;
+    readonly amountRaw: string;
+    readonly accruals: readonly CoveredAccrualData[];
+    readonly cancelledAt: string;
+  };
+}
+
 export type UserEvent =
   | UserRegistered
   | EpicAccountLinked
@@ -161,7 +201,11 @@ export type UserEvent =
   | AbuseFlagRaised
   | AbuseFlagCleared
   | PayoutRequested
-  | PayoutSent;
+  | PayoutSent
+  | PayoutAttemptFailed
+  | PayoutFailed
+  | PayoutRetryRequested
+  | PayoutCancelled;
 
 type Data = Readonly<Record<string, unknown>>;
 
@@ -290,6 +334,45 @@ export function decodeUserEvent(type: string, data: Data): UserEvent | null {
           amountRaw: rawStr(data, 'amountRaw'),
           accruals: coveredAccruals(data),
           sentAt: str(data, 'sentAt'),
+        },
+      };
+    case 'PayoutAttemptFailed':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          attempt: int(data, 'attempt'),
+          error: str(data, 'error'),
+          blockHash: nullableStr(data, 'blockHash'),
+          failedAt: str(data, 'failedAt'),
+          nextAttemptAt: nullableStr(data, 'nextAttemptAt'),
+        },
+      };
+    case 'PayoutFailed':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          attempts: int(data, 'attempts'),
+          error: str(data, 'error'),
+          failedAt: str(data, 'failedAt'),
+        },
+      };
+    case 'PayoutRetryRequested':
+      return { type, data: { payoutId: str(data, 'payoutId'), userId: str(data, 'userId'), requestedAt: str(data, 'requestedAt') } };
+    case 'PayoutCancelled':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          reason: str(data, 'reason'),
+          kills: int(data, 'kills'),
+          amountRaw: rawStr(data, 'amountRaw'),
+          accruals: coveredAccruals(data),
+          cancelledAt: str(data, 'cancelledAt'),
         },
       };
     default:
