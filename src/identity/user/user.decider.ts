@@ -307,7 +307,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'PayoutRetryRequested':
       return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'requested', attemptsSinceRetry: 0, nextAttemptAt: null }));
     case 'PayoutCancelled': {
-      // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again, under a new key.
+      // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again. The settlement
+      // plan gives such a claim a new key (settlement-plan.ts, idempotencyKey).
       const accruals = new Map(state.accruals);
       for (const covered of event.data.accruals) {
         const accrual = accruals.get(covered.accrualId);
@@ -512,8 +513,8 @@ function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser):
 
 function requestPayout(command: RequestPayout['data'], state: RegisteredUser): UserEvent[] {
   // A payout with this key is live already: the request repeats it and decides nothing (§4.3).
-  // A cancelled payout is not live: its kills may be claimed again, and the same set of kills
-  // hashes to the same key.
+  // A cancelled payout is not live: its kills may be claimed again (under a new key, as the plan
+  // counts releases into it; an equal key would be accepted as well).
   if (state.payouts.some((payout) => payout.status !== 'cancelled' && payout.idempotencyKey === command.idempotencyKey)) return [];
   // A failed payout keeps its claim and waits for an admin, so it blocks the next one as well.
   if (state.payouts.some((payout) => payout.status === 'requested' || payout.status === 'failed')) {

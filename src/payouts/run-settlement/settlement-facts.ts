@@ -9,6 +9,7 @@ const accrualRow = z.object({
   epoch_minute: z.bigint(),
   unclaimed: z.bigint(),
   claimed_kills: z.bigint(),
+  releases: z.number(),
   rate_per_kill_raw: z.string(),
 });
 const claimsRow = z.object({ user_id: z.string(), today: z.bigint(), week: z.bigint() });
@@ -23,7 +24,9 @@ export function capWindows(now: Date): { dayStart: Date; weekStart: Date } {
 
 /**
  * Eligible users (SPEC §4.3): a verified Epic link, a primary wallet (verified if required), no
- * open high flag, unclaimed kills, and no payout in flight. Read from the read models; the user
+ * open high flag, unclaimed kills, and no payout in flight. A failed payout counts as in flight: it
+ * keeps its claim until an admin retries or cancels it, and the user stream refuses the next
+ * payout meanwhile (payout_in_flight). Read from the read models; the user
  * stream checks the plan again when each payout is requested, so a lagging read model can make a
  * run skip someone, never pay twice.
  */
@@ -39,12 +42,12 @@ export async function loadEligibleUsers(
        AND u.verification_status = 'ok'
        ${options.requireVerifiedWallet ? sql.fragment`AND w.verified` : sql.fragment``}
        AND NOT EXISTS (SELECT 1 FROM abuse_flags f WHERE f.user_id = u.user_id AND f.status = 'open' AND f.severity = 'high')
-       AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.user_id = u.user_id AND p.status = 'pending')
+       AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.user_id = u.user_id AND p.status IN ('pending', 'failed'))
        AND EXISTS (SELECT 1 FROM reward_accruals a WHERE a.user_id = u.user_id AND a.claimed_kills < a.kills)`);
   if (users.length === 0) return [];
   const ids = users.map((user) => user.user_id);
   const accruals = await connection.any(sql.type(accrualRow)`
-    SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, rate_per_kill_raw
+    SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, releases, rate_per_kill_raw
       FROM reward_accruals
      WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills`);
   const { dayStart, weekStart } = capWindows(options.now);
@@ -66,6 +69,7 @@ export async function loadEligibleUsers(
       epochMinute: Number(row.epoch_minute),
       unclaimedKills: row.unclaimed,
       claimedKills: row.claimed_kills,
+      releases: row.releases,
       ratePerKillRaw: BigInt(row.rate_per_kill_raw),
     });
     accrualsByUser.set(row.user_id, list);
@@ -83,13 +87,33 @@ export async function loadEligibleUsers(
 /**
  * The dry-run operator balance (SPEC §4.4): the configured start, plus donations (none are
  * recorded before the treasury exists), minus what was sent. Payouts requested and not yet sent
- * are spoken for, so they come off what a run may spend.
+ * are spoken for, so they come off what a run may spend; so are failed ones, which keep their
+ * claim and may be retried. Only a cancelled payout frees its amount.
  */
 export async function dryRunSpendable(connection: CommonQueryMethods, startRaw: bigint, floorRaw: bigint): Promise<bigint> {
+  const totals = await payoutTotals(connection);
+  return atLeastZero(startRaw - totals.sentRaw - floorRaw - totals.spokenForRaw);
+}
+
+/**
+ * What a live run may spend (SPEC §4.3): the operator balance the node confirms, minus the floor,
+ * minus what payouts not yet sent are spoken for (pending and failed, as for dry-run). A payout
+ * whose block left the balance before its PayoutSent was projected comes off twice, which only
+ * makes a run request less, never more than the account holds.
+ */
+export async function liveSpendable(connection: CommonQueryMethods, balanceRaw: bigint, floorRaw: bigint): Promise<bigint> {
+  const totals = await payoutTotals(connection);
+  return atLeastZero(balanceRaw - floorRaw - totals.spokenForRaw);
+}
+
+async function payoutTotals(connection: CommonQueryMethods): Promise<{ sentRaw: bigint; spokenForRaw: bigint }> {
   const totals = await connection.one(sql.type(totalsRow)`
     SELECT coalesce(sum(amount_raw) FILTER (WHERE status = 'sent'), 0)::text AS sent_raw,
-           coalesce(sum(amount_raw) FILTER (WHERE status = 'pending'), 0)::text AS pending_raw
+           coalesce(sum(amount_raw) FILTER (WHERE status IN ('pending', 'failed')), 0)::text AS pending_raw
       FROM payouts`);
-  const spendable = startRaw - BigInt(totals.sent_raw) - floorRaw - BigInt(totals.pending_raw);
-  return spendable < 0n ? 0n : spendable;
+  return { sentRaw: BigInt(totals.sent_raw), spokenForRaw: BigInt(totals.pending_raw) };
+}
+
+function atLeastZero(raw: bigint): bigint {
+  return raw < 0n ? 0n : raw;
 }

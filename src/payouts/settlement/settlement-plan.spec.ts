@@ -10,6 +10,7 @@ const accrual = (id: string, epochMinute: number, kills: bigint, ratePerKillRaw 
   epochMinute,
   unclaimedKills: kills,
   claimedKills,
+  releases: 0,
   ratePerKillRaw,
 });
 
@@ -65,6 +66,19 @@ describe('settlement plan', () => {
 
     expect(plan.payouts[0]).toMatchObject({ kills: 10n, idempotencyKey: sha256('acc-2:15') });
     expect(rest.payouts[0]).toMatchObject({ kills: 15n, idempotencyKey: sha256('acc-2:30') });
+  });
+
+  it('claims kills a cancelled payout gave back under a new key, counting the releases', () => {
+    const released = (releases: number, claimed = 0n, unclaimed = 20n): UnsettledAccrual => ({ ...accrual('acc-3', 3, unclaimed, tenth, claimed), releases });
+    const first = planSettlement([user('u1', [released(0)])], limits, 'seed').payouts[0];
+    const afterCancel = planSettlement([user('u1', [released(1)])], limits, 'seed').payouts[0];
+    const afterTwo = planSettlement([user('u1', [released(2)])], limits, 'seed').payouts[0];
+    const splitAfterCancel = planSettlement([user('u1', [released(1, 5n, 15n)])], limits, 'seed').payouts[0];
+
+    expect(first.idempotencyKey).toBe(sha256('acc-3'));
+    expect(afterCancel.idempotencyKey).toBe(sha256('acc-3~1'));
+    expect(afterTwo.idempotencyKey).toBe(sha256('acc-3~2'));
+    expect(splitAfterCancel.idempotencyKey).toBe(sha256('acc-3:20~1'));
   });
 
   it('counts kills already claimed today and this week against the caps', () => {
