@@ -433,4 +433,180 @@ describe('user decider', () => {
       expect(rejection(sent('unknown'), given(requested))).toMatchObject({ code: 'payout_not_found', status: 404 });
     });
   });
+
+  describe('payout failures, retry and cancel', () => {
+    const payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001';
+    const policy = { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 5_000 };
+    const earnedCommands = (): UserCommand[] => [register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))];
+    const earned = (): UserEvent[] => history(earnedCommands());
+    const request = (events: UserEvent[], overrides: Partial<Extract<UserCommand, { type: 'RequestPayout' }>['data']> = {}): UserCommand => {
+      const [first, second] = ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
+      return {
+        type: 'RequestPayout',
+        data: {
+          payoutId,
+          runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
+          address,
+          kills: 25n,
+          amountRaw: 25n * 10n ** 28n,
+          idempotencyKey: 'key-1',
+          accruals: [
+            { accrualId: first, kills: 20n },
+            { accrualId: second, kills: 5n },
+          ],
+          now: at(120),
+          ...overrides,
+        },
+      };
+    };
+    const attemptFailed = (attempt: number, now = at(200), overrides: Partial<Extract<UserCommand, { type: 'RecordPayoutAttemptFailed' }>['data']> = {}): UserCommand => ({
+      type: 'RecordPayoutAttemptFailed',
+      data: { payoutId, attempt, error: 'Block is invalid', blockHash: 'AB'.repeat(32), policy, now, ...overrides },
+    });
+    const retry = (id = payoutId, now = at(300)): UserCommand => ({ type: 'RetryPayout', data: { payoutId: id, now } });
+    const cancel = (id = payoutId, now = at(300)): UserCommand => ({ type: 'CancelPayout', data: { payoutId: id, reason: 'wallet closed', now } });
+    const sent = (id = payoutId): UserCommand => ({ type: 'RecordPayoutSent', data: { payoutId: id, blockHash: `dryrun-${id}`, now: at(400) } });
+    const requested = (): UserEvent[] => history([...earnedCommands(), request(earned())]);
+    /** Requested, then failed `policy.maxAttempts` times in a row. */
+    const failed = (): UserEvent[] => history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3)]);
+    const registered = (events: UserEvent[]): Extract<UserState, { status: 'registered' }> => {
+      const state = given(events);
+      if (state.status !== 'registered') throw new Error('The user is not registered');
+      return state;
+    };
+    const payoutOf = (events: UserEvent[]) => registered(events).payouts.find((payout) => payout.payoutId === payoutId);
+    const claimedKills = (events: UserEvent[]): bigint[] => [...registered(events).accruals.values()].map((accrual) => accrual.claimed);
+
+    it('doubles the backoff after each failed attempt, up to backoffMaxMs', () => {
+      const patient = { maxAttempts: 10, backoffBaseMs: 1_000, backoffMaxMs: 5_000 };
+      const commands = [1, 2, 3, 4, 5].map((attempt) => attemptFailed(attempt, at(200 + attempt), { policy: patient }));
+      const all = history([...earnedCommands(), request(earned()), ...commands]);
+      const events = ofType(all, 'PayoutAttemptFailed');
+
+      expect(events.map((event) => Date.parse(event.data.nextAttemptAt as string) - Date.parse(event.data.failedAt))).toEqual([1_000, 2_000, 4_000, 5_000, 5_000]);
+      expect(events[0].data).toEqual({
+        payoutId,
+        userId,
+        attempt: 1,
+        error: 'Block is invalid',
+        blockHash: 'AB'.repeat(32),
+        failedAt: at(201).toISOString(),
+        nextAttemptAt: new Date(at(201).getTime() + 1_000).toISOString(),
+      });
+      expect(ofType(all, 'PayoutFailed')).toEqual([]);
+    });
+
+    it('fails the payout exactly at maxAttempts failed attempts in a row, with no next attempt', () => {
+      const beforeLast = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2)]);
+      const last = decide(attemptFailed(3, at(210)), given(beforeLast));
+
+      expect(ofType(beforeLast, 'PayoutFailed')).toEqual([]);
+      expect(payoutOf(beforeLast)).toMatchObject({ status: 'requested', attempts: 2 });
+      expect(last).toEqual([
+        {
+          type: 'PayoutAttemptFailed',
+          data: { payoutId, userId, attempt: 3, error: 'Block is invalid', blockHash: 'AB'.repeat(32), failedAt: at(210).toISOString(), nextAttemptAt: null },
+        },
+        { type: 'PayoutFailed', data: { payoutId, userId, attempts: 3, error: 'Block is invalid', failedAt: at(210).toISOString() } },
+      ]);
+      expect(payoutOf([...beforeLast, ...last])).toMatchObject({ status: 'failed', attempts: 3, nextAttemptAt: null });
+    });
+
+    it('decides nothing for an attempt already recorded or a payout no longer requested, and refuses to skip an attempt', () => {
+      const once = history([...earnedCommands(), request(earned()), attemptFailed(1)]);
+
+      expect(decide(attemptFailed(1), given(once))).toEqual([]);
+      expect(decide(attemptFailed(4), given(failed()))).toEqual([]);
+      // Skipping a number is an executor bug, not a rule a caller broke: it crashes loudly.
+      expect(() => decide(attemptFailed(3), given(once))).toThrow(/skips attempt 2/);
+      expect(() => decide(attemptFailed(3), given(once))).not.toThrow(DomainError);
+    });
+
+    it('retries a failed payout: the count in a row starts again, the attempt numbers go on', () => {
+      const retried = [...failed(), ...decide(retry(), given(failed()))];
+      const fourth = decide(attemptFailed(4, at(400)), given(retried));
+      const fifth = decide(attemptFailed(5, at(410)), given([...retried, ...fourth]));
+      const sixth = decide(attemptFailed(6, at(420)), given([...retried, ...fourth, ...fifth]));
+
+      expect(retried.at(-1)).toEqual({ type: 'PayoutRetryRequested', data: { payoutId, userId, requestedAt: at(300).toISOString() } });
+      expect(payoutOf(retried)).toMatchObject({ status: 'requested', attempts: 3, attemptsSinceRetry: 0 });
+      expect(decide(attemptFailed(3), given(retried))).toEqual([]);
+      // The backoff starts again from its base, and only the third failure after the retry fails the payout.
+      expect(fourth.map((event) => event.type)).toEqual(['PayoutAttemptFailed']);
+      expect(ofType(fourth, 'PayoutAttemptFailed')[0].data.nextAttemptAt).toBe(new Date(at(400).getTime() + 1_000).toISOString());
+      expect(fifth.map((event) => event.type)).toEqual(['PayoutAttemptFailed']);
+      expect(sixth.map((event) => event.type)).toEqual(['PayoutAttemptFailed', 'PayoutFailed']);
+      expect(ofType(sixth, 'PayoutFailed')[0].data.attempts).toBe(6);
+    });
+
+    it('refuses to retry or cancel a payout that is requested, sent or cancelled with 409 payout_not_failed', () => {
+      const sentEvents = history([...earnedCommands(), request(earned()), sent()]);
+      const cancelled = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), cancel()]);
+      const retriedOnce = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), retry()]);
+
+      for (const events of [requested(), retriedOnce, sentEvents, cancelled]) {
+        expect(rejection(retry(), given(events))).toMatchObject({ code: 'payout_not_failed', status: 409 });
+        expect(rejection(cancel(), given(events))).toMatchObject({ code: 'payout_not_failed', status: 409 });
+      }
+    });
+
+    it('cancels a failed payout, giving its kills back: the same accruals under the same key may be requested again', () => {
+      const cancelled = decide(cancel(), given(failed()));
+      const after = [...failed(), ...cancelled];
+      const again = decide(request(earned(), { payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000009', now: at(500) }), given(after));
+
+      expect(cancelled).toEqual([
+        {
+          type: 'PayoutCancelled',
+          data: {
+            payoutId,
+            userId,
+            reason: 'wallet closed',
+            kills: 25,
+            amountRaw: '250000000000000000000000000000',
+            accruals: ofType(requested(), 'PayoutRequested')[0].data.accruals,
+            cancelledAt: at(300).toISOString(),
+          },
+        },
+      ]);
+      expect(claimedKills(failed())).toEqual([20n, 5n]);
+      expect(claimedKills(after)).toEqual([0n, 0n]);
+      expect(ofType(again, 'PayoutRequested')[0].data).toMatchObject({ payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000009', idempotencyKey: 'key-1', kills: 25 });
+    });
+
+    it('keeps a failed payout’s claim: another payout is refused with payout_in_flight, the same key decides nothing', () => {
+      expect(rejection(request(earned(), { payoutId: 'p2', idempotencyKey: 'key-2' }), given(failed()))).toMatchObject({
+        code: 'payout_in_flight',
+        status: 409,
+      });
+      expect(decide(request(earned(), { payoutId: 'p2' }), given(failed()))).toEqual([]);
+    });
+
+    it('records a failed payout found on the chain as sent, and refuses a cancelled one with 409 payout_cancelled', () => {
+      const cancelled = [...failed(), ...decide(cancel(), given(failed()))];
+
+      expect(decide(sent(), given(failed()))).toEqual([
+        {
+          type: 'PayoutSent',
+          data: {
+            payoutId,
+            userId,
+            blockHash: `dryrun-${payoutId}`,
+            kills: 25,
+            amountRaw: '250000000000000000000000000000',
+            accruals: ofType(requested(), 'PayoutRequested')[0].data.accruals,
+            sentAt: at(400).toISOString(),
+          },
+        },
+      ]);
+      expect(rejection(sent(), given(cancelled))).toMatchObject({ code: 'payout_cancelled', status: 409 });
+    });
+
+    it('refuses every payout command for a payout the user does not have with 404 payout_not_found', () => {
+      const unknown = '5d2c1f3e-1111-4aaa-8bbb-00000000ffff';
+      for (const command of [attemptFailed(1, at(200), { payoutId: unknown }), retry(unknown), cancel(unknown), sent(unknown)]) {
+        expect(rejection(command, given(failed()))).toMatchObject({ code: 'payout_not_found', status: 404 });
+      }
+    });
+  });
 });

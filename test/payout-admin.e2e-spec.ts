@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
+import { runUserCommand } from '../src/identity/user/run-user-command';
+import { toStreamName } from '../src/identity/user/user.stream';
+import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+const UNAUTHENTICATED_ADMIN = { kind: 'admin', name: 'unauthenticated' };
+
+/** Admin retry and cancel of failed payouts over HTTP (SPEC §4.4.5, §5), in dry-run. */
+describe('admin retry and cancel of payouts', () => {
+  let discordSequence = 610_000_000_000_000_000n;
+  let epicSequence = 0;
+
+  async function withApp<T>(body: (app: TestApp) => Promise<T>): Promise<T> {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      return await body(app);
+    } finally {
+      await app.close();
+    }
+  }
+
+  interface Answer {
+    readonly status: number;
+    readonly contentType: string;
+    readonly body: Record<string, unknown>;
+  }
+
+  const call = async (app: TestApp, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: (await response.json()) as Record<string, unknown> };
+  };
+
+  /** The parts of a refusal integrations rely on: the status, the media type and the stable code. */
+  const refusal = (answer: Answer): { status: number; problem: boolean; code: unknown } => ({
+    status: answer.status,
+    problem: answer.contentType.startsWith('application/problem+json'),
+    code: answer.body.code,
+  });
+
+  /** A user that has accrued `kills` kills at 0.1 BAN, with a wallet. */
+  async function earner(app: TestApp, kills: number): Promise<string> {
+    discordSequence += 1n;
+    epicSequence += 1;
+    const { body } = await call(app, 'POST', '/v1/users', { discordUserId: discordSequence.toString() });
+    const userId = body.userId as string;
+    await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: epicSequence.toString(16).padStart(32, 'd'), lifetimeKills: 0 });
+    await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address: WALLET });
+    await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
+    return userId;
+  }
+
+  /** Runs a settlement for one new earner; the executor is not started, so the payout stays requested. */
+  async function requestedPayout(app: TestApp, kills: number): Promise<{ userId: string; payoutId: string }> {
+    const userId = await earner(app, kills);
+    await synced(app);
+    const run = await call(app, 'POST', '/v1/admin/settlements', {});
+    const [payout] = run.body.payouts as Array<{ payoutId: string; userId: string }>;
+    expect(payout.userId).toBe(userId);
+    await synced(app);
+    return { userId, payoutId: payout.payoutId };
+  }
+
+  /** A requested payout whose only attempt the node refused: with maxAttempts 1 it is failed at once. */
+  async function failedPayout(app: TestApp, kills: number): Promise<{ userId: string; payoutId: string }> {
+    const payout = await requestedPayout(app, kills);
+    const decision = await runUserCommand(
+      app.store,
+      payout.userId,
+      {
+        type: 'RecordPayoutAttemptFailed',
+        data: {
+          payoutId: payout.payoutId,
+          attempt: 1,
+          error: 'Block is invalid',
+          blockHash: null,
+          policy: { maxAttempts: 1, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+          now: new Date(),
+        },
+      },
+      { correlationId: randomUUID(), causationId: payout.payoutId, actor: { kind: 'system', name: 'payout-executor' } },
+    );
+    expect(decision.events.map((event) => event.type)).toEqual(['PayoutAttemptFailed', 'PayoutFailed']);
+    await synced(app);
+    return payout;
+  }
+
+  const userEvents = (app: TestApp, userId: string): Promise<readonly RecordedEvent[]> => app.store.readStream(toStreamName(userId));
+  const eventCount = async (app: TestApp): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
+
+  it('retries a failed payout, recording the admin and the client IP, and refuses a second retry with 409', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await failedPayout(app, 30);
+
+      const retried = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/retry`, undefined, { 'x-request-id': 'retry-request-1' });
+      const events = await userEvents(app, userId);
+      const before = await eventCount(app);
+      const again = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+      const cancelPending = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/cancel`, { reason: 'changed my mind' });
+
+      expect(retried.status).toBe(200);
+      expect(retried.contentType).toMatch(/^application\/json/);
+      expect(retried.body).toEqual({ payoutId, userId, status: 'pending', position: expect.stringMatching(/^\d+$/) });
+      const last = events.at(-1) as RecordedEvent;
+      expect(last.type).toBe('PayoutRetryRequested');
+      expect(last.data).toMatchObject({ payoutId, userId });
+      expect(last.position.toString()).toBe(retried.body.position);
+      expect(last.metadata).toMatchObject({ actor: UNAUTHENTICATED_ADMIN, correlationId: 'retry-request-1', causationId: null, clientIp: '127.0.0.1' });
+      expect(refusal(again)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      expect(refusal(cancelPending)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      expect(await eventCount(app)).toBe(before);
+    });
+  });
+
+  it('cancels a failed payout with its reason, and a later settlement pays the same kills once, under a new payout', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await failedPayout(app, 30);
+
+      const cancelled = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/cancel`, { reason: '  wallet closed by the player  ' });
+      const afterCancel = await userEvents(app, userId);
+      await synced(app);
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      await synced(app);
+      const executed = await app.workers.payoutExecutor?.runOnce();
+      const events = await userEvents(app, userId);
+      const retryAfterCancel = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+      const cancelAgain = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/cancel`, { reason: 'again' });
+
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toEqual({ payoutId, userId, status: 'cancelled', position: expect.stringMatching(/^\d+$/) });
+      const last = afterCancel.at(-1) as RecordedEvent;
+      expect(last.type).toBe('PayoutCancelled');
+      // The reason is stored trimmed.
+      expect(last.data).toMatchObject({ payoutId, userId, reason: 'wallet closed by the player', kills: 30 });
+      expect(last.metadata).toMatchObject({ actor: UNAUTHENTICATED_ADMIN, clientIp: '127.0.0.1' });
+
+      expect(run.body).toMatchObject({ payoutsRequested: 1, killsRequested: 30 });
+      const [again] = run.body.payouts as Array<{ payoutId: string; userId: string }>;
+      expect(again.userId).toBe(userId);
+      expect(again.payoutId).not.toBe(payoutId);
+      expect(executed).toMatchObject({ sent: 1 });
+      const requested = events.filter((event) => event.type === 'PayoutRequested');
+      const sent = events.filter((event) => event.type === 'PayoutSent');
+      expect(requested.map((event) => event.data.payoutId)).toEqual([payoutId, again.payoutId]);
+      // Cancelled kills are paid again under a new key.
+      expect(requested[1].data.idempotencyKey).not.toBe(requested[0].data.idempotencyKey);
+      expect(sent.map((event) => [event.data.payoutId, event.data.kills])).toEqual([[again.payoutId, 30]]);
+      expect(refusal(retryAfterCancel)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      expect(refusal(cancelAgain)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+    });
+  });
+
+  it('refuses a cancel reason that is missing, empty, too long or not a string with 422, appending nothing', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await failedPayout(app, 12);
+      const path = `/v1/admin/payouts/${payoutId}/cancel`;
+      const before = await eventCount(app);
+
+      const answers = {
+        noBody: refusal(await call(app, 'POST', path)),
+        missing: refusal(await call(app, 'POST', path, {})),
+        nullReason: refusal(await call(app, 'POST', path, { reason: null })),
+        empty: refusal(await call(app, 'POST', path, { reason: '' })),
+        blank: refusal(await call(app, 'POST', path, { reason: ' \t\n ' })),
+        tooLong: refusal(await call(app, 'POST', path, { reason: 'x'.repeat(501) })),
+        number: refusal(await call(app, 'POST', path, { reason: 42 })),
+        array: refusal(await call(app, 'POST', path, { reason: ['stuck'] })),
+        unknownProperty: refusal(await call(app, 'POST', path, { reason: 'stuck', force: true })),
+      };
+      const countAfterRefusals = await eventCount(app);
+      const longest = await call(app, 'POST', path, { reason: `  ${'x'.repeat(500)}  ` });
+
+      expect(answers).toEqual({
+        noBody: { status: 422, problem: true, code: 'invalid_request_body' },
+        missing: { status: 422, problem: true, code: 'reason_required' },
+        nullReason: { status: 422, problem: true, code: 'reason_required' },
+        empty: { status: 422, problem: true, code: 'invalid_reason' },
+        blank: { status: 422, problem: true, code: 'invalid_reason' },
+        tooLong: { status: 422, problem: true, code: 'invalid_reason' },
+        number: { status: 422, problem: true, code: 'invalid_reason' },
+        array: { status: 422, problem: true, code: 'invalid_reason' },
+        unknownProperty: { status: 422, problem: true, code: 'unknown_property' },
+      });
+      expect(countAfterRefusals).toBe(before);
+      expect(longest.status).toBe(200);
+      expect((await userEvents(app, userId)).at(-1)?.data.reason).toBe('x'.repeat(500));
+    });
+  });
+
+  it('answers 404 payout_not_found for an unknown payout and 422 invalid_payout_id for a malformed id', async () => {
+    await withApp(async (app) => {
+      const unknown = randomUUID();
+      expect(refusal(await call(app, 'POST', `/v1/admin/payouts/${unknown}/retry`))).toEqual({ status: 404, problem: true, code: 'payout_not_found' });
+      expect(refusal(await call(app, 'POST', `/v1/admin/payouts/${unknown}/cancel`, { reason: 'stuck' }))).toEqual({
+        status: 404,
+        problem: true,
+        code: 'payout_not_found',
+      });
+      expect(refusal(await call(app, 'POST', '/v1/admin/payouts/nope/retry'))).toEqual({ status: 422, problem: true, code: 'invalid_payout_id' });
+      expect(refusal(await call(app, 'POST', '/v1/admin/payouts/nope/cancel', { reason: 'stuck' }))).toEqual({
+        status: 422,
+        problem: true,
+        code: 'invalid_payout_id',
+      });
+      expect(await eventCount(app)).toBe(0);
+    });
+  });
+
+  it('refuses to retry or cancel a sent payout with 409 payout_not_failed, appending nothing', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await requestedPayout(app, 20);
+      expect(await app.workers.payoutExecutor?.runOnce()).toMatchObject({ sent: 1 });
+      await synced(app);
+      const before = await eventCount(app);
+
+      const retried = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+      const cancelled = await call(app, 'POST', `/v1/admin/payouts/${payoutId}/cancel`, { reason: 'stuck' });
+
+      expect((await userEvents(app, userId)).at(-1)?.type).toBe('PayoutSent');
+      expect(refusal(retried)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      expect(refusal(cancelled)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      expect(await eventCount(app)).toBe(before);
+    });
+  });
+});
