@@ -7,6 +7,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
 import { DATABASE_POOL } from './platform/database/database';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { HealthController, READINESS_CHECKS, type ReadinessCheck } from './platform/health/health.controller';
+import { BANANO_GATEWAY, type BananoGateway } from './payouts/banano/banano-gateway';
 import { PayoutsModule } from './payouts/payouts.module';
 import { LOGGER, type Logger } from './platform/logging/logger';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
@@ -23,6 +24,8 @@ export interface AppDependencies {
   readonly lifetimeKillsSource?: LifetimeKillsSource | null;
   /** Yunite, when configured; without it POST /verify answers 503 yunite_not_configured. */
   readonly yunite?: YuniteLookupPort | null;
+  /** The Banano node and operator seed; null or absent runs payouts dry (SPEC §4.4). */
+  readonly banano?: BananoGateway | null;
 }
 
 @Global()
@@ -37,6 +40,7 @@ class PlatformModule {
       { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
       { provide: LIFETIME_KILLS_SOURCE, useValue: dependencies.lifetimeKillsSource ?? null },
       { provide: YUNITE, useValue: dependencies.yunite ?? null },
+      { provide: BANANO_GATEWAY, useValue: dependencies.banano ?? null },
     ];
     return { module: PlatformModule, providers, exports: providers.map((provider) => provider.provide) };
   }

@@ -20,9 +20,10 @@ async function main(): Promise<() => Promise<void>> {
     logger,
     pool: infrastructure.pool,
     eventStore: infrastructure.eventStore,
-    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config), payoutReadinessCheck(config)],
+    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config), payoutReadinessCheck(integrations.banano)],
     lifetimeKillsSource: integrations.lifetimeKillsSource,
     yunite: integrations.yunite,
+    banano: integrations.banano,
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();

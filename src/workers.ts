@@ -11,7 +11,10 @@ import { type Env, type LedgerConfig } from './platform/config/config';
 import { type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger } from './platform/logging/logger';
-import { DryRunPayoutExecutor } from './payouts/executor/dry-run-executor';
+import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
+import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
+import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
+import { operatorAccount } from './payouts/operator/operator-seed';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
 import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
@@ -25,6 +28,8 @@ export interface Integrations {
   readonly lifetimeKillsSource: LifetimeKillsSource | null;
   readonly statsClient: FortniteStatsClient | null;
   readonly yunite: YuniteClient | null;
+  /** The Banano node and operator seed; null runs payouts dry. */
+  readonly banano: BananoGateway | null;
 }
 
 export function createIntegrations(config: LedgerConfig, env: Env): Integrations {
@@ -35,6 +40,7 @@ export function createIntegrations(config: LedgerConfig, env: Env): Integrations
     statsClient,
     lifetimeKillsSource: statsClient === null ? null : { lifetimeKills: (epicAccountId) => statsClient.getLifetimeKills(epicAccountId) },
     yunite: yuniteConfig === null ? null : new YuniteClient(yuniteConfig),
+    banano: bananoGatewayFromConfig(config),
   };
 }
 
@@ -57,23 +63,29 @@ function systemMetadata(name: string): CommandMetadata {
 
 /**
  * /ready tells an operator whether payouts can go out: a dry run always can; a live gateway
- * cannot until the operator seed can be stored, and says so (SPEC §4.4).
+ * cannot until an operator seed is configured, and says so (SPEC §4.4).
  */
-export function payoutReadinessCheck(config: LedgerConfig): ReadinessCheck {
+export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessCheck {
   return {
     name: 'payouts',
-    check: async () =>
-      config.banano.rpcUrl === null
-        ? { ok: true, detail: { mode: 'dry-run' } }
-        : { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } },
+    check: async () => {
+      if (banano === null) return { ok: true, detail: { mode: 'dry-run' } };
+      const account = await operatorAccount(banano.seeds);
+      return account === null
+        ? { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } }
+        : { ok: true, detail: { mode: 'live', operatorAddress: account.address } };
+    },
   };
 }
+
+/** Publishing the same block after ambiguous failures, per executor run; the next run goes on. */
+const PUBLISH_TRIES_PER_RUN = 3;
 
 export interface Workers {
   readonly names: readonly string[];
   readonly statsPoller: StatsPoller | null;
   readonly reverification: ReverificationScheduler | null;
-  readonly payoutExecutor: DryRunPayoutExecutor | null;
+  readonly payoutExecutor: PayoutExecutor;
   stop(): Promise<void>;
 }
 
@@ -100,7 +112,7 @@ function scheduleSettlements(commandBus: CommandBus, intervalMs: number, logger:
   };
 }
 
-/** Starts the stats poller and the Yunite re-verification, each when configured. */
+/** Starts the payout executor and settlement schedule, and the stats poller and Yunite re-verification when configured. */
 export function startWorkers(
   app: INestApplicationContext,
   pool: DatabasePool,
@@ -144,24 +156,37 @@ export function startWorkers(
       reverificationOptions,
     );
   }
-  // Without BANANO_RPC_URL payouts are sent dry; the live executor needs the stored operator seed.
-  const payoutExecutor =
-    config.banano.rpcUrl === null
-      ? new DryRunPayoutExecutor(pool, eventStore, config.banano.executorIntervalMs, (message, fields) =>
-          logger.warn({ worker: 'payout-executor', ...fields }, message),
-        )
-      : null;
+  // Without BANANO_RPC_URL payouts are sent dry; with it, as signed blocks once the seed is there.
+  const executorLog = (message: string, fields?: Record<string, unknown>): void => logger.warn({ worker: 'payout-executor', ...fields }, message);
+  const sender: PayoutSender =
+    integrations.banano === null
+      ? new DryRunPayoutSender(eventStore, executorLog)
+      : new BananoPayoutSender(
+          eventStore,
+          integrations.banano.rpc,
+          integrations.banano.seeds,
+          {
+            retryPolicy: {
+              maxAttempts: config.payout.maxAttempts,
+              backoffBaseMs: config.payout.retryBackoffMs,
+              backoffMaxMs: config.payout.retryBackoffMaxMs,
+            },
+            publishTriesMax: PUBLISH_TRIES_PER_RUN,
+          },
+          executorLog,
+        );
+  const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog);
   let settlements: { stop(): void } | null = null;
   if (autoStart) {
     statsPoller?.start();
     reverification?.start();
-    payoutExecutor?.start();
+    payoutExecutor.start();
     if (config.settlement.intervalMs > 0) settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, logger);
   }
   const names = [
     ...(statsPoller === null ? [] : ['stats-poller']),
     ...(reverification === null ? [] : ['yunite-reverification']),
-    ...(payoutExecutor === null ? [] : ['payout-executor (dry-run)']),
+    `payout-executor (${sender.mode})`,
     ...(config.settlement.intervalMs > 0 ? ['settlement-scheduler'] : []),
   ];
   return {
@@ -171,7 +196,7 @@ export function startWorkers(
     payoutExecutor,
     async stop() {
       settlements?.stop();
-      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor?.stop()]);
+      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor.stop()]);
     },
   };
 }

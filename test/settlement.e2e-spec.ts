@@ -1,4 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'slonik';
+import { bananoGatewayFromConfig } from '../src/payouts/banano/banano-gateway';
+import { accountFromSeed } from '../src/payouts/banano/state-block';
 import { startYuniteDouble } from './doubles/yunite.double';
 import { loadConfig } from '../src/platform/config/config';
 import { payoutReadinessCheck } from '../src/workers';
@@ -73,7 +78,7 @@ describe('settlement and dry-run payouts', () => {
       const accruals = await call(app, 'GET', `/v1/users/${paid}/accruals`);
       const again = await call(app, 'POST', '/v1/admin/settlements', {});
 
-      expect(executed).toEqual({ sent: 2 });
+      expect(executed).toEqual({ sent: 2, failed: 0 });
       expect(sent.body).toMatchObject({ status: 'sent', blockHash: `dryrun-${payout.payoutId as string}`, attemptCount: 1, accruals: [{ kills: 30 }] });
       expect(settledUser.body).toMatchObject({
         lastSettledKillCount: 30,
@@ -124,7 +129,7 @@ describe('settlement and dry-run payouts', () => {
       const first = await call(app, 'POST', '/v1/admin/settlements', {});
       // The executor finds payouts in the read model: let it see this one first.
       await synced(app);
-      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1 });
+      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1, failed: 0 });
       await synced(app);
       const second = await call(app, 'POST', '/v1/admin/settlements', {});
       const user = await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
@@ -201,7 +206,8 @@ describe('settlement and dry-run payouts', () => {
       await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
       expect(run.body).toMatchObject({ payoutsRequested: 0, reason: 'operator_seed_not_configured' });
-      expect(app.workers.payoutExecutor).toBeNull();
+      expect(app.workers.payoutExecutor.sender.mode).toBe('live');
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
     });
   });
 
@@ -213,10 +219,23 @@ describe('settlement and dry-run payouts', () => {
   });
 
   it('says on /ready whether payouts can go out', async () => {
-    expect(await payoutReadinessCheck(loadConfig({})).check()).toEqual({ ok: true, detail: { mode: 'dry-run' } });
-    expect(await payoutReadinessCheck(loadConfig({ BANANO_RPC_URL: 'http://127.0.0.1:7072' })).check()).toEqual({
+    const readiness = (env: Record<string, string>) => payoutReadinessCheck(bananoGatewayFromConfig(loadConfig(env))).check();
+    expect(await readiness({})).toEqual({ ok: true, detail: { mode: 'dry-run' } });
+    expect(await readiness({ BANANO_RPC_URL: 'http://127.0.0.1:7072' })).toEqual({
       ok: false,
       detail: { mode: 'live', reason: 'operator_seed_not_configured' },
     });
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-seed-'));
+    try {
+      const seedFile = join(directory, 'seed');
+      await writeFile(seedFile, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+      const { address } = await accountFromSeed('AB'.repeat(32), 0);
+      expect(await readiness({ BANANO_RPC_URL: 'http://127.0.0.1:7072', BANANO_OPERATOR_SEED_FILE: seedFile })).toEqual({
+        ok: true,
+        detail: { mode: 'live', operatorAddress: address },
+      });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

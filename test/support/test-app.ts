@@ -41,6 +41,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     readinessChecks: [],
     lifetimeKillsSource: integrations.lifetimeKillsSource,
     yunite: integrations.yunite,
+    banano: integrations.banano,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const workers = startWorkers(app, pool, options.eventStore ?? store, integrations, config, processEnv, logger, { autoStart: false });

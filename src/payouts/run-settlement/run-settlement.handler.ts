@@ -13,7 +13,10 @@ import { formatBan } from '../../platform/money';
 import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
 import { planSettlement } from '../settlement/settlement-plan';
 import { RunSettlementCommand, type SettlementRunSummary } from './run-settlement.command';
-import { dryRunSpendable, loadEligibleUsers } from './settlement-facts';
+import { dryRunSpendable, liveSpendable, loadEligibleUsers } from './settlement-facts';
+import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
+import { BananoNodeError } from '../banano/banano-rpc.client';
+import { operatorAccount } from '../operator/operator-seed';
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
 const SETTLEMENT_LOCK = [7358, 3] as const;
@@ -25,6 +28,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(BANANO_GATEWAY) private readonly banano: BananoGateway | null,
   ) {}
 
   /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
@@ -38,13 +42,8 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     const now = new Date();
     const runId = randomUUID();
     const seed = randomBytes(16).toString('hex');
-    const dryRun = this.config.banano.rpcUrl === null;
-    // Real payouts need the operator seed, whose storage comes with the security capability;
-    // until then a live gateway has nothing to sign with, so a run requests nothing and says why.
-    const reason = dryRun ? null : 'operator_seed_not_configured';
-    const spendableRaw = dryRun
-      ? await dryRunSpendable(connection, this.config.banano.dryRunBalanceRaw, this.config.payout.minOperatorBalanceRaw)
-      : 0n;
+    const dryRun = this.banano === null;
+    const { reason, spendableRaw } = await this.budget(connection);
     const users = reason === null ? await loadEligibleUsers(connection, { requireVerifiedWallet: this.config.payout.requireVerifiedWallet, now }) : [];
     const plan = planSettlement(
       users,
@@ -153,6 +152,26 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     });
     this.logger.info({ runId, payoutsRequested: result.payoutsRequested, killsRequested: result.killsRequested }, 'settlement run completed');
     return { ...result, position: position.toString() };
+  }
+
+  /**
+   * What a run may spend (SPEC §4.3): the operator balance minus the floor, minus what payouts
+   * not yet sent are spoken for. Dry-run simulates the balance; live asks the node. Without an
+   * operator seed nothing can be signed, so a live run requests nothing and says why.
+   */
+  private async budget(connection: DatabasePoolConnection): Promise<{ reason: string | null; spendableRaw: bigint }> {
+    const floorRaw = this.config.payout.minOperatorBalanceRaw;
+    if (this.banano === null) return { reason: null, spendableRaw: await dryRunSpendable(connection, this.config.banano.dryRunBalanceRaw, floorRaw) };
+    const account = await operatorAccount(this.banano.seeds);
+    if (account === null) return { reason: 'operator_seed_not_configured', spendableRaw: 0n };
+    let balanceRaw: bigint;
+    try {
+      ({ balanceRaw } = await this.banano.rpc.accountBalance(account.address));
+    } catch (error) {
+      if (!(error instanceof BananoNodeError)) throw error;
+      throw new DomainError('banano_node_unavailable', `The Banano node could not tell the operator balance: ${error.message}`, 503);
+    }
+    return { reason: null, spendableRaw: await liveSpendable(connection, balanceRaw, floorRaw) };
   }
 
   private async append(stream: string, expectedRevision: 'no_stream' | bigint, command: RunSettlementCommand, event: SettlementEvent): Promise<bigint> {

@@ -34,6 +34,11 @@ export interface LedgerConfig {
     readonly minOperatorBalanceRaw: bigint;
     /** Pay only wallets whose ownership was proven (WalletVerified). */
     readonly requireVerifiedWallet: boolean;
+    /** payout.maxAttempts: refused attempts in a row before a payout is failed (SPEC §4.4.5). */
+    readonly maxAttempts: number;
+    /** The wait after a refused attempt, doubled after each further one, up to the maximum. */
+    readonly retryBackoffMs: number;
+    readonly retryBackoffMaxMs: number;
   };
   readonly settlement: {
     readonly intervalMs: number;
@@ -46,6 +51,11 @@ export interface LedgerConfig {
     /** The simulated operator balance of a dry run, before donations and payouts. */
     readonly dryRunBalanceRaw: bigint;
     readonly executorIntervalMs: number;
+    /** Sent verbatim as the Authorization header of every RPC call (BANANO_RPC_AUTH); never logged. */
+    readonly rpcAuthHeader: string | null;
+    readonly rpcTimeoutMs: number;
+    /** Where the operator seed is read from until it can be stored encrypted (BANANO_OPERATOR_SEED_FILE). */
+    readonly operatorSeedFile: string | null;
   };
   readonly economics: {
     readonly sustainabilityEnabled: boolean;
@@ -103,6 +113,9 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       weeklyKillCap: envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
       minOperatorBalanceRaw: ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50'),
       requireVerifiedWallet: boolean(env, 'PAYOUT_REQUIRE_VERIFIED_WALLET', false),
+      maxAttempts: envInteger(env, 'PAYOUT_MAX_ATTEMPTS', 5, 1, 100),
+      retryBackoffMs: envInteger(env, 'PAYOUT_RETRY_BACKOFF_SECONDS', 30, 0, 86_400) * 1000,
+      retryBackoffMaxMs: envInteger(env, 'PAYOUT_RETRY_BACKOFF_MAX_SECONDS', 3_600, 0, 604_800) * 1000,
     },
     settlement: {
       intervalMs: envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000,
@@ -112,6 +125,9 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       rpcUrl: envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', ''),
       dryRunBalanceRaw: ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000'),
       executorIntervalMs: envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000),
+      rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
+      rpcTimeoutMs: envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
+      operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
     },
     economics: {
       sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),

@@ -1,0 +1,232 @@
+import { v5 as uuidv5 } from 'uuid';
+import { type PayoutRetryPolicy, type PayoutState } from '../../identity/user/user.decider';
+import { loadUser, runUserCommand } from '../../identity/user/run-user-command';
+import { DomainError } from '../../platform/errors/domain-error';
+import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
+import { failpoint } from '../../platform/runtime/failpoint';
+import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
+import { buildSendBlock, withWork } from '../banano/state-block';
+import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
+import {
+  foldOperator,
+  OPERATOR_EVENT_SCHEMA_VERSION,
+  operatorStream,
+  type OperatorState,
+  type PayoutBlockSigned,
+  type SignedPayoutBlock,
+} from '../operator/operator.events';
+import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
+
+/** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
+const SIGNED_EVENT_NAMESPACE = '5b0c3f55-2a47-4d8e-9a0e-7c1f6d2b8e43';
+
+export interface BananoPayoutSenderOptions {
+  readonly retryPolicy: PayoutRetryPolicy;
+  /** How many times one run publishes the same block after ambiguous failures before leaving it to the next run. */
+  readonly publishTriesMax: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * The live gateway (SPEC §4.4 steps 2–6). Per payout attempt it signs exactly one send block, on
+ * the operator's frontier, and records it on the operator stream (with the expected revision)
+ * before it publishes it. From then on that attempt only ever publishes that same block, asking
+ * `block_info` first whenever it cannot know whether the node took it. Only a definite refusal,
+ * with the block provably absent, ends an attempt; the next attempt signs anew.
+ *
+ * One block at a time per operator account: the block signed last must be resolved (sent, or
+ * refused and recorded as a failed attempt) before another is signed, which `prepare` makes sure
+ * of after a crash.
+ */
+export class BananoPayoutSender implements PayoutSender {
+  readonly mode = 'live';
+  private account: OperatorAccount | null = null;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly rpc: BananoRpcClient,
+    private readonly seeds: OperatorSeedSource,
+    private readonly options: BananoPayoutSenderOptions,
+    private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async prepare(): Promise<{ ready: boolean; resumed: SendOutcome | null }> {
+    this.account = await operatorAccount(this.seeds);
+    if (this.account === null) {
+      this.log('payouts wait: operator_seed_not_configured');
+      return { ready: false, resumed: null };
+    }
+    const operator = await this.loadOperator(this.account);
+    if (operator.lastSigned === null) return { ready: true, resumed: null };
+    // The block signed last may be in flight from before a crash: finish it before anything else.
+    const payout = await this.payoutOf(operator.lastSigned);
+    if (payout === null || !this.belongsToCurrentAttempt(payout, operator.lastSigned)) return { ready: true, resumed: null };
+    const resumed = await this.publish(operator.lastSigned, { fresh: false });
+    return { ready: resumed !== 'unresolved', resumed };
+  }
+
+  async send(pending: PendingPayout): Promise<SendOutcome> {
+    const account = this.account;
+    if (account === null) throw new Error('prepare() before send()');
+    const payout = await this.payoutOf(pending);
+    if (payout === null || payout.status !== 'requested') return 'skipped';
+    const operator = await this.loadOperator(account);
+    const attempt = payout.attempts + 1;
+    const blocks = operator.signedByPayout.get(payout.payoutId) ?? [];
+    const current = blocks.find((block) => block.attempt === attempt);
+    if (current !== undefined) return this.publish(current, { fresh: false });
+    if (payout.nextAttemptAt !== null && Date.parse(payout.nextAttemptAt) > this.now().getTime()) return 'skipped';
+    // Every earlier block of this payout was refused; make sure none is on the chain after all.
+    for (const earlier of blocks) {
+      if ((await this.rpc.blockInfo(earlier.blockHash)) !== null) return this.recordSent(earlier);
+    }
+    return this.signAndPublish(account, operator, pending, payout, attempt);
+  }
+
+  private async signAndPublish(
+    account: OperatorAccount,
+    operator: OperatorState,
+    pending: PendingPayout,
+    payout: PayoutState,
+    attempt: number,
+  ): Promise<SendOutcome> {
+    const info = await this.rpc.accountInfo(account.address);
+    const balance = info?.balanceRaw ?? 0n;
+    if (info === null || balance < payout.amountRaw) {
+      return this.recordFailure(pending, attempt, `insufficient_operator_balance: ${balance} raw, payout ${payout.amountRaw} raw`, null);
+    }
+    const { block: unworked, hash } = await buildSendBlock({
+      privateKey: account.privateKey,
+      previous: info.frontier,
+      representative: info.representative,
+      balanceBeforeRaw: info.balanceRaw,
+      amountRaw: payout.amountRaw,
+      destination: payout.address,
+    });
+    const block = withWork(unworked, await this.rpc.workGenerate(info.frontier));
+    const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block };
+    const event: PayoutBlockSigned = {
+      type: 'PayoutBlockSigned',
+      data: {
+        payoutId: payout.payoutId,
+        userId: pending.userId,
+        attempt,
+        blockHash: hash,
+        previous: info.frontier,
+        destination: payout.address,
+        amountRaw: payout.amountRaw.toString(),
+        block,
+        signedAt: this.now().toISOString(),
+      },
+    };
+    try {
+      await this.store.appendToStream(
+        operatorStream(account.address),
+        [
+          {
+            id: uuidv5(`${payout.payoutId}:${attempt}`, SIGNED_EVENT_NAMESPACE),
+            type: event.type,
+            data: event.data,
+            metadata: { ...executorMetadata(payout.payoutId), schemaVersion: OPERATOR_EVENT_SCHEMA_VERSION },
+          },
+        ],
+        { expectedRevision: operator.revision ?? 'no_stream' },
+      );
+    } catch (error) {
+      // Another writer moved the operator stream since we read it; this block was never recorded,
+      // so it is never published. The next run reads the stream again.
+      if (error instanceof WrongExpectedRevisionError) return 'unresolved';
+      throw error;
+    }
+    failpoint('payout-block-signed');
+    return this.publish(signed, { fresh: true });
+  }
+
+  /**
+   * Publishes the signed block until the node says it has it or refuses it. A block recorded in an
+   * earlier run may have reached the node already, so `block_info` is asked first (§4.4.4).
+   */
+  private async publish(signed: SignedPayoutBlock, options: { readonly fresh: boolean }): Promise<SendOutcome> {
+    if (!options.fresh && (await this.onChain(signed))) return this.recordSent(signed);
+    for (let tries = 1; tries <= this.options.publishTriesMax; tries += 1) {
+      try {
+        await this.rpc.process(signed.block, 'send');
+        failpoint('payout-block-published');
+        return this.recordSent(signed);
+      } catch (error) {
+        if (isAmbiguous(error)) {
+          this.log('publish ambiguous: asking block_info', { payoutId: signed.payoutId, blockHash: signed.blockHash, error: messageOf(error) });
+          if (await this.onChain(signed)) return this.recordSent(signed);
+          continue;
+        }
+        if (error instanceof BananoNodeRejectedError) {
+          // "Old block" and its kin: the node refuses a block it already holds. Only a block that
+          // is provably absent makes the attempt fail.
+          if (await this.onChain(signed)) return this.recordSent(signed);
+          return this.recordFailure(signed, signed.attempt, error.nodeError, signed.blockHash);
+        }
+        // The node could not be reached at all: the block is still ours to publish next run.
+        this.log('payout block not published: node unavailable', { payoutId: signed.payoutId, error: messageOf(error) });
+        return 'unresolved';
+      }
+    }
+    return 'unresolved';
+  }
+
+  private async onChain(signed: SignedPayoutBlock): Promise<boolean> {
+    return (await this.rpc.blockInfo(signed.blockHash)) !== null;
+  }
+
+  private async recordSent(signed: SignedPayoutBlock): Promise<SendOutcome> {
+    try {
+      const decision = await runUserCommand(
+        this.store,
+        signed.userId,
+        { type: 'RecordPayoutSent', data: { payoutId: signed.payoutId, blockHash: signed.blockHash, now: this.now() } },
+        executorMetadata(signed.payoutId),
+      );
+      return decision.events.length > 0 ? 'sent' : 'skipped';
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // A cancelled payout's block on the chain: never quietly accepted (see the decider).
+      this.log('payout block on chain but not recordable', { payoutId: signed.payoutId, blockHash: signed.blockHash, code: error.code });
+      return 'skipped';
+    }
+  }
+
+  private async recordFailure(payout: PendingPayout, attempt: number, error: string, blockHash: string | null): Promise<SendOutcome> {
+    this.log('payout attempt failed', { payoutId: payout.payoutId, attempt, error });
+    await runUserCommand(
+      this.store,
+      payout.userId,
+      {
+        type: 'RecordPayoutAttemptFailed',
+        data: { payoutId: payout.payoutId, attempt, error, blockHash, policy: this.options.retryPolicy, now: this.now() },
+      },
+      executorMetadata(payout.payoutId),
+    );
+    return 'failed';
+  }
+
+  /** The block is the payout's live attempt: neither sent nor refused yet. */
+  private belongsToCurrentAttempt(payout: PayoutState, signed: SignedPayoutBlock): boolean {
+    return payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
+  }
+
+  private async payoutOf(pending: PendingPayout): Promise<PayoutState | null> {
+    const user = await loadUser(this.store, pending.userId);
+    if (user.status !== 'registered') return null;
+    return user.payouts.find((payout) => payout.payoutId === pending.payoutId) ?? null;
+  }
+
+  private async loadOperator(account: OperatorAccount): Promise<OperatorState> {
+    return foldOperator(await this.store.readStream(operatorStream(account.address)));
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { runUserCommand } from '../../identity/user/run-user-command';
+import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
+import { type CommandMetadata } from '../../platform/decider';
+import { DomainError } from '../../platform/errors/domain-error';
+import { type EventStore } from '../../platform/event-store/event-store.port';
+
+export interface PendingPayout {
+  readonly payoutId: string;
+  readonly userId: string;
+}
+
+/**
+ * What became of one payout in a run: `sent`; `failed` (a refused attempt was recorded, the next
+ * waits for its backoff); `skipped` (not the executor's to send: sent, failed or cancelled by now,
+ * or its backoff has not ended); `unresolved` (the node did not say whether it took the block:
+ * the next run asks again, and the run stops, because nothing else may be signed meanwhile).
+ */
+export type SendOutcome = 'sent' | 'failed' | 'skipped' | 'unresolved';
+
+/** The gateway side of the executor: dry-run, or signed blocks on the Banano node. */
+export interface PayoutSender {
+  readonly mode: 'dry-run' | 'live';
+  /**
+   * Gets ready for a run, first finishing the payout a crash or an unanswered publish left in
+   * flight (`resumed`, null when there was none). Not `ready`: nothing can be sent now.
+   */
+  prepare(): Promise<{ readonly ready: boolean; readonly resumed: SendOutcome | null }>;
+  send(payout: PendingPayout): Promise<SendOutcome>;
+}
+
+export interface ExecutorRunResult {
+  readonly sent: number;
+  readonly failed: number;
+}
+
+const pendingRow = z.object({ payout_id: z.string(), user_id: z.string() });
+
+/** Payouts taken per run, at most. */
+const PAYOUTS_PER_RUN_MAX = 500;
+/** One executor per operator account across every instance (two-integer advisory lock key). */
+const EXECUTOR_LOCK = [7358, 4] as const;
+
+export function executorMetadata(causationId: string): CommandMetadata {
+  return { correlationId: randomUUID(), causationId, actor: { kind: 'system', name: 'payout-executor' } };
+}
+
+/**
+ * Sends requested payouts one at a time (SPEC §4.4), oldest first, on an interval. The read model
+ * only says which payouts to look at; the sender decides from the user and operator streams, so a
+ * lagging read model can delay a payout but never send one twice.
+ */
+export class PayoutExecutor {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<ExecutorRunResult> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    readonly sender: PayoutSender,
+    private readonly intervalMs: number,
+    private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = (delayMs: number): void => {
+      this.timer = setTimeout(() => {
+        void this.runOnce()
+          .catch((error: unknown) => this.log('payout executor run failed', { error: error instanceof Error ? error.message : String(error) }))
+          .finally(() => {
+            if (!this.stopped) tick(this.intervalMs);
+          });
+      }, delayMs);
+    };
+    // The first run comes at once: it resumes whatever a previous process left in flight (§4.4.6).
+    tick(0);
+  }
+
+  /** Stops the schedule and waits for the payout step in progress to end. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Sends every payout that is due; a run already going is joined, not doubled. */
+  runOnce(): Promise<ExecutorRunResult> {
+    this.running ??= this.sendDue().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async sendDue(): Promise<ExecutorRunResult> {
+    const result = await withTryAdvisoryLock(this.pool, EXECUTOR_LOCK, async (connection) => {
+      const { ready, resumed } = await this.sender.prepare();
+      let sent = resumed === 'sent' ? 1 : 0;
+      let failed = resumed === 'failed' ? 1 : 0;
+      if (!ready) return { sent, failed };
+      const due = await connection.any(sql.type(pendingRow)`
+        SELECT payout_id, user_id FROM payouts
+         WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+         ORDER BY requested_at, requested_position LIMIT ${PAYOUTS_PER_RUN_MAX}`);
+      for (const row of due) {
+        if (this.stopped) break;
+        const outcome = await this.sender.send({ payoutId: row.payout_id, userId: row.user_id });
+        if (outcome === 'sent') sent += 1;
+        else if (outcome === 'failed') failed += 1;
+        else if (outcome === 'unresolved') break;
+      }
+      return { sent, failed };
+    });
+    // Another executor holds the operator account; it sends these.
+    return result ?? { sent: 0, failed: 0 };
+  }
+}
+
+/**
+ * The dry-run gateway (SPEC §4.4): no network; each requested payout is sent with the synthetic
+ * hash `dryrun-<payoutId>`, through the same PayoutSent event as a real one.
+ */
+export class DryRunPayoutSender implements PayoutSender {
+  readonly mode = 'dry-run';
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+  ) {}
+
+  async prepare(): Promise<{ ready: boolean; resumed: null }> {
+    return { ready: true, resumed: null };
+  }
+
+  async send(payout: PendingPayout): Promise<SendOutcome> {
+    try {
+      const decision = await runUserCommand(
+        this.store,
+        payout.userId,
+        { type: 'RecordPayoutSent', data: { payoutId: payout.payoutId, blockHash: `dryrun-${payout.payoutId}`, now: new Date() } },
+        executorMetadata(payout.payoutId),
+      );
+      return decision.events.length > 0 ? 'sent' : 'skipped';
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      this.log('payout not sent', { payoutId: payout.payoutId, code: error.code });
+      return 'skipped';
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { accountFromSeed } from '../banano/state-block';
+
+/**
+ * Where the operator seed comes from. The executor and the settlement read it only through this
+ * interface, each time they need it, so the seed can be stored or rotated while the service runs
+ * and is never held in configuration or logged.
+ */
+export interface OperatorSeedSource {
+  /** The 64-hex-character seed, or null while none is configured. */
+  operatorSeed(): Promise<string | null>;
+}
+
+export interface OperatorAccount {
+  readonly address: string;
+  readonly privateKey: string;
+}
+
+/** The operator account is index 0 of the seed, as in every Banano wallet. */
+export async function operatorAccount(source: OperatorSeedSource): Promise<OperatorAccount | null> {
+  const seed = await source.operatorSeed();
+  if (seed === null) return null;
+  const { address, privateKey } = await accountFromSeed(seed, 0);
+  return { address, privateKey };
+}
+
+/**
+ * The seed from a file readable by the service alone (BANANO_OPERATOR_SEED_FILE): 64 hex
+ * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
+ * message never quotes it.
+ */
+export class FileOperatorSeedSource implements OperatorSeedSource {
+  constructor(private readonly path: string | null) {}
+
+  async operatorSeed(): Promise<string | null> {
+    if (this.path === null) return null;
+    const text = (await readFile(this.path, 'utf8')).trim();
+    if (!/^[0-9A-Fa-f]{64}$/.test(text)) throw new Error(`The operator seed file ${this.path} does not hold 64 hexadecimal characters`);
+    return text.toUpperCase();
+  }
+}

@@ -1,0 +1,225 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runUserCommand } from '../src/identity/user/run-user-command';
+import { toStreamName } from '../src/identity/user/user.stream';
+import { operatorStream } from '../src/payouts/operator/operator.events';
+import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import { call, earner, newBananoAccount } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const BAN = 10n ** 29n;
+
+/**
+ * The live payout executor against the Banano node test double (SPEC §4.4): one signed block per
+ * attempt, recorded before it is published, the same block again after an ambiguous failure,
+ * refusals through to PayoutFailed with the claim kept, and admin retry and cancel.
+ */
+describe('live payouts on the Banano node double', () => {
+  interface Live {
+    readonly app: TestApp;
+    readonly node: BananoNodeDouble;
+    readonly operator: { readonly address: string };
+  }
+
+  async function withLive(env: Record<string, string>, body: (live: Live) => Promise<void>): Promise<void> {
+    const node = await startBananoNodeDouble();
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-live-'));
+    const operator = await newBananoAccount();
+    const seedFile = join(directory, 'operator.seed');
+    await writeFile(seedFile, operator.seed, { mode: 0o600 });
+    await node.fundAndOpen(operator.privateKey, 1_000n * BAN);
+    const app = await startTestApp({
+      BANANO_RPC_URL: node.url,
+      BANANO_OPERATOR_SEED_FILE: seedFile,
+      BANANO_RPC_TIMEOUT_MS: '400',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
+      PAYOUT_MAX_ATTEMPTS: '3',
+      ...env,
+    });
+    try {
+      await body({ app, node, operator });
+    } finally {
+      await app.close();
+      await node.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  async function settle(app: TestApp): Promise<Array<{ payoutId: string; userId: string; amountRaw: string }>> {
+    await synced(app);
+    const run = await call(app, 'POST', '/v1/admin/settlements', {});
+    expect(run.status).toBe(200);
+    await synced(app);
+    return run.body.payouts as Array<{ payoutId: string; userId: string; amountRaw: string }>;
+  }
+
+  const sendsFrom = (node: BananoNodeDouble, address: string) => node.accountChain(address).filter((block) => block.subtype === 'send');
+  const eventsOf = async (app: TestApp, stream: string, type: string) => (await app.store.readStream(stream)).filter((event) => event.type === type);
+  const processCalls = (node: BananoNodeDouble) => node.requests().filter((request) => request.action === 'process').length;
+
+  it('signs, records and publishes one block per payout, then pays nothing twice', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const players = [await earner(app, 30), await earner(app, 12), await earner(app, 5)];
+      const payouts = await settle(app);
+      expect(payouts).toHaveLength(3);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 3, failed: 0 });
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(await settle(app)).toEqual([]);
+
+      const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      const sends = sendsFrom(node, operator.address);
+      expect(sends.map((block) => block.hash)).toEqual(signed.map((event) => event.data.blockHash));
+      expect(node.balanceOf(operator.address)).toBe(1_000n * BAN - 47n * BAN / 10n);
+      for (const player of players) {
+        const [payout] = payouts.filter((candidate) => candidate.userId === player.userId);
+        const receivable = node.receivableOf(player.address);
+        expect(receivable).toEqual([{ hash: expect.any(String), amountRaw: BigInt(payout.amountRaw), source: operator.address }]);
+        const [sent] = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
+        expect(sent.data.blockHash).toBe(receivable[0].hash);
+        const view = await call(app, 'GET', `/v1/payouts/${payout.payoutId}`);
+        expect(view.body).toMatchObject({ status: 'sent', blockHash: receivable[0].hash, attemptCount: 1 });
+      }
+      const user = await call(app, 'GET', `/v1/users/${players[0].userId}`);
+      expect(user.body).toMatchObject({ lastSettledKillCount: 30, unsettledKills: 0 });
+    });
+  });
+
+  it.each(['accept_then_timeout', 'accept_then_drop'] as const)(
+    'after %s asks block_info and records the block the node took, publishing no second one',
+    async (mode) => {
+      await withLive({}, async ({ app, node, operator }) => {
+        const player = await earner(app, 10);
+        const [payout] = await settle(app);
+        node.failNext('process', mode);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        expect(processCalls(node)).toBe(1);
+        expect(sendsFrom(node, operator.address)).toHaveLength(1);
+        const [sent] = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
+        expect(sent.data).toMatchObject({ payoutId: payout.payoutId, blockHash: sendsFrom(node, operator.address)[0].hash });
+        const actions = node.requests().map((request) => request.action);
+        expect(actions.lastIndexOf('block_info')).toBeGreaterThan(actions.indexOf('process'));
+      });
+    },
+  );
+
+  it('with the node gone mid-publish, leaves the signed block in flight and publishes that same block when it returns', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      node.failNext('process', 'down');
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+      const [signed] = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      expect(sendsFrom(node, operator.address)).toHaveLength(0);
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutSent')).toHaveLength(0);
+
+      await node.up();
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(1);
+      expect(sendsFrom(node, operator.address).map((block) => block.hash)).toEqual([signed.data.blockHash]);
+    });
+  });
+
+  it('answers slowly without losing the payout: the timeout is ambiguous, block_info finds the block', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      await earner(app, 10);
+      await settle(app);
+      node.failNext('process', 'slow', { delayMs: 800 });
+      const result = await app.workers.payoutExecutor.runOnce();
+      // The slow call took effect after the client gave up; either the same run or the next finds it.
+      const total = result.sent + (await app.workers.payoutExecutor.runOnce()).sent;
+      expect(total).toBe(1);
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+    });
+  });
+
+  it('records refusals with backoff, fails the payout at maxAttempts keeping its claim, and pays once after an admin retry', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      const [payout] = await settle(app);
+      node.failNext('process', 'reject', { error: 'Block work is insufficient', count: 3 });
+      for (let run = 0; run < 3; run += 1) {
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+        await synced(app);
+      }
+      const stream = toStreamName(player.userId);
+      const failures = await eventsOf(app, stream, 'PayoutAttemptFailed');
+      expect(failures.map((event) => [event.data.attempt, event.data.error])).toEqual([
+        [1, 'Block work is insufficient'],
+        [2, 'Block work is insufficient'],
+        [3, 'Block work is insufficient'],
+      ]);
+      expect(failures.map((event) => event.data.nextAttemptAt === null)).toEqual([false, false, true]);
+      expect(await eventsOf(app, stream, 'PayoutFailed')).toHaveLength(1);
+      expect(sendsFrom(node, operator.address)).toHaveLength(0);
+      // Three attempts, none published; the claim stays with the payout. Each attempt signed on
+      // the same frontier and balance, so the signatures are deterministic and the blocks equal.
+      const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      expect(signed.map((event) => event.data.attempt)).toEqual([1, 2, 3]);
+      expect(new Set(signed.map((event) => event.data.blockHash)).size).toBe(1);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(await settle(app)).toEqual([]);
+      expect((await call(app, 'GET', `/v1/payouts/${payout.payoutId}`)).body).toMatchObject({ status: 'failed', attemptCount: 3 });
+
+      const retried = await runUserCommand(
+        app.store,
+        player.userId,
+        { type: 'RetryPayout', data: { payoutId: payout.payoutId, now: new Date() } },
+        { correlationId: 'test', causationId: null, actor: { kind: 'admin', name: 'test' } },
+      );
+      expect(retried.events.map((event) => event.type)).toEqual(['PayoutRetryRequested']);
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+      expect(node.receivableOf(player.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
+      const [sent] = await eventsOf(app, stream, 'PayoutSent');
+      expect(sent.data).toMatchObject({ payoutId: payout.payoutId, blockHash: sendsFrom(node, operator.address)[0].hash });
+    });
+  });
+
+  it('fails an attempt without signing when the operator balance cannot cover the payout', async () => {
+    await withLive({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // The operator spends its balance elsewhere between the settlement and the executor.
+      node.failNext('account_info', 'answer', {
+        body: { frontier: node.accountChain(operator.address).at(-1)?.hash, balance: '1', representative: operator.address, block_count: '1' },
+      });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+      const [failure] = await eventsOf(app, toStreamName(player.userId), 'PayoutAttemptFailed');
+      expect(failure.data).toMatchObject({ attempt: 1, blockHash: null });
+      expect(String(failure.data.error)).toMatch(/^insufficient_operator_balance/);
+      expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(0);
+    });
+  });
+
+  it('resumes on start-up: a block signed before a crash is published by the next executor', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      await earner(app, 10);
+      await settle(app);
+      // The first executor signs and records; the node goes away as it publishes, and stays away
+      // until after that executor has stopped.
+      node.failNext('process', 'down');
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+      const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      expect(signed).toHaveLength(1);
+      await node.up();
+      await app.workers.stop();
+      app.workers.payoutExecutor.start();
+      await waitFor(() => sendsFrom(node, operator.address).length === 1);
+      await app.workers.payoutExecutor.stop();
+      expect(sendsFrom(node, operator.address)[0].hash).toBe(signed[0].data.blockHash);
+    });
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
