@@ -14,7 +14,9 @@ import { type Logger } from './platform/logging/logger';
 import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
 import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
-import { operatorAccount } from './payouts/operator/operator-seed';
+import { BananoNodeError } from './payouts/banano/banano-rpc.client';
+import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from './payouts/operator/operator-seed';
+import { formatBan } from './platform/money';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
 import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
@@ -63,17 +65,28 @@ function systemMetadata(name: string): CommandMetadata {
 
 /**
  * /ready tells an operator whether payouts can go out: a dry run always can; a live gateway
- * cannot until an operator seed is configured, and says so (SPEC §4.4).
+ * needs a readable operator seed and a node that answers, and says which is missing (SPEC §4.4).
  */
 export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessCheck {
   return {
     name: 'payouts',
     check: async () => {
       if (banano === null) return { ok: true, detail: { mode: 'dry-run' } };
-      const account = await operatorAccount(banano.seeds);
-      return account === null
-        ? { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } }
-        : { ok: true, detail: { mode: 'live', operatorAddress: account.address } };
+      let account: OperatorAccount | null;
+      try {
+        account = await operatorAccount(banano.seeds);
+      } catch (error) {
+        if (!(error instanceof OperatorSeedUnreadableError)) throw error;
+        return { ok: false, detail: { mode: 'live', reason: error.code } };
+      }
+      if (account === null) return { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } };
+      try {
+        const { balanceRaw } = await banano.rpc.accountBalance(account.address);
+        return { ok: true, detail: { mode: 'live', operatorAddress: account.address, balanceBan: formatBan(balanceRaw) } };
+      } catch (error) {
+        if (!(error instanceof BananoNodeError)) throw error;
+        return { ok: false, detail: { mode: 'live', operatorAddress: account.address, reason: 'banano_node_unavailable' } };
+      }
     },
   };
 }
@@ -89,21 +102,24 @@ export interface Workers {
   stop(): Promise<void>;
 }
 
-/** Runs a settlement every `intervalMs`; a run still going (here or elsewhere) is simply skipped. */
-function scheduleSettlements(commandBus: CommandBus, intervalMs: number, logger: Logger): { stop(): void } {
+/**
+ * Runs a settlement every `intervalMs` (0: never), and once at once when `onStart`; a run still
+ * going (here or elsewhere) is simply skipped.
+ */
+function scheduleSettlements(commandBus: CommandBus, intervalMs: number, onStart: boolean, logger: Logger): { stop(): void } {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
-  const tick = (): void => {
+  const tick = (delayMs: number): void => {
     timer = setTimeout(() => {
       commandBus
         .execute(new RunSettlementCommand(false, 'schedule', systemMetadata('settlement-scheduler')))
         .catch((error: unknown) => logger.warn({ worker: 'settlement-scheduler', error: error instanceof Error ? error.message : String(error) }, 'scheduled settlement did not run'))
         .finally(() => {
-          if (!stopped) tick();
+          if (!stopped && intervalMs > 0) tick(intervalMs);
         });
-    }, intervalMs);
+    }, delayMs);
   };
-  tick();
+  tick(onStart ? 0 : intervalMs);
   return {
     stop() {
       stopped = true;
@@ -181,13 +197,15 @@ export function startWorkers(
     statsPoller?.start();
     reverification?.start();
     payoutExecutor.start();
-    if (config.settlement.intervalMs > 0) settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, logger);
+    if (config.settlement.intervalMs > 0 || config.settlement.onStart) {
+      settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, config.settlement.onStart, logger);
+    }
   }
   const names = [
     ...(statsPoller === null ? [] : ['stats-poller']),
     ...(reverification === null ? [] : ['yunite-reverification']),
     `payout-executor (${sender.mode})`,
-    ...(config.settlement.intervalMs > 0 ? ['settlement-scheduler'] : []),
+    ...(config.settlement.intervalMs > 0 || config.settlement.onStart ? ['settlement-scheduler'] : []),
   ];
   return {
     names,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'slonik';
 import { bananoGatewayFromConfig } from '../src/payouts/banano/banano-gateway';
 import { accountFromSeed } from '../src/payouts/banano/state-block';
+import { startBananoNodeDouble } from './doubles/banano-node.double';
 import { startYuniteDouble } from './doubles/yunite.double';
 import { loadConfig } from '../src/platform/config/config';
 import { payoutReadinessCheck } from '../src/workers';
@@ -211,6 +212,25 @@ describe('settlement and dry-run payouts', () => {
     });
   });
 
+  it('with an unreadable operator seed file, refuses to settle with 503 operator_seed_unreadable, never quoting the file', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-seed-'));
+    try {
+      const seedFile = join(directory, 'seed');
+      await writeFile(seedFile, 'secret-but-not-a-seed', { mode: 0o600 });
+      await withApp({ BANANO_RPC_URL: 'http://127.0.0.1:9', BANANO_OPERATOR_SEED_FILE: seedFile }, async (app) => {
+        await earner(app, 10);
+        await synced(app);
+        const before = await eventCount(app);
+        const run = await call(app, 'POST', '/v1/admin/settlements', {});
+        expect(run).toMatchObject({ status: 503, body: { code: 'operator_seed_unreadable' } });
+        expect(JSON.stringify(run.body)).not.toContain('secret-but-not-a-seed');
+        expect(await eventCount(app)).toBe(before);
+      });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('answers 404 payout_not_found and 422 invalid_payout_id', async () => {
     await withApp({}, async (app) => {
       expect((await call(app, 'GET', '/v1/payouts/00000000-0000-4000-8000-000000000000')).body.code).toBe('payout_not_found');
@@ -226,15 +246,33 @@ describe('settlement and dry-run payouts', () => {
       detail: { mode: 'live', reason: 'operator_seed_not_configured' },
     });
     const directory = await mkdtemp(join(tmpdir(), 'ledger-seed-'));
+    const node = await startBananoNodeDouble();
     try {
       const seedFile = join(directory, 'seed');
+      const badSeedFile = join(directory, 'bad-seed');
       await writeFile(seedFile, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
-      const { address } = await accountFromSeed('AB'.repeat(32), 0);
-      expect(await readiness({ BANANO_RPC_URL: 'http://127.0.0.1:7072', BANANO_OPERATOR_SEED_FILE: seedFile })).toEqual({
+      await writeFile(badSeedFile, 'not a seed', { mode: 0o600 });
+      const { address, privateKey } = await accountFromSeed('AB'.repeat(32), 0);
+      await node.fundAndOpen(privateKey, 12n * 10n ** 29n);
+      expect(await readiness({ BANANO_RPC_URL: node.url, BANANO_OPERATOR_SEED_FILE: seedFile })).toEqual({
         ok: true,
-        detail: { mode: 'live', operatorAddress: address },
+        detail: { mode: 'live', operatorAddress: address, balanceBan: '12.00000000' },
+      });
+      expect(await readiness({ BANANO_RPC_URL: node.url, BANANO_OPERATOR_SEED_FILE: badSeedFile })).toEqual({
+        ok: false,
+        detail: { mode: 'live', reason: 'operator_seed_unreadable' },
+      });
+      expect(await readiness({ BANANO_RPC_URL: node.url, BANANO_OPERATOR_SEED_FILE: join(directory, 'missing') })).toEqual({
+        ok: false,
+        detail: { mode: 'live', reason: 'operator_seed_unreadable' },
+      });
+      await node.down();
+      expect(await readiness({ BANANO_RPC_URL: node.url, BANANO_OPERATOR_SEED_FILE: seedFile, BANANO_RPC_TIMEOUT_MS: '200' })).toEqual({
+        ok: false,
+        detail: { mode: 'live', operatorAddress: address, reason: 'banano_node_unavailable' },
       });
     } finally {
+      await node.close();
       await rm(directory, { recursive: true, force: true });
     }
   });

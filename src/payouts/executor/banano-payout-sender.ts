@@ -8,6 +8,7 @@ import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../b
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
 import {
+  emptyOperatorState,
   foldOperator,
   OPERATOR_EVENT_SCHEMA_VERSION,
   operatorStream,
@@ -41,6 +42,8 @@ export interface BananoPayoutSenderOptions {
 export class BananoPayoutSender implements PayoutSender {
   readonly mode = 'live';
   private account: OperatorAccount | null = null;
+  private operator: { readonly address: string; readonly state: OperatorState } | null = null;
+  private waitingForSeed = false;
   private readonly now: () => Date;
 
   constructor(
@@ -56,9 +59,12 @@ export class BananoPayoutSender implements PayoutSender {
   async prepare(): Promise<{ ready: boolean; resumed: SendOutcome | null }> {
     this.account = await operatorAccount(this.seeds);
     if (this.account === null) {
-      this.log('payouts wait: operator_seed_not_configured');
+      // Said once, not on every run, until a seed appears.
+      if (!this.waitingForSeed) this.log('payouts wait: operator_seed_not_configured');
+      this.waitingForSeed = true;
       return { ready: false, resumed: null };
     }
+    this.waitingForSeed = false;
     const operator = await this.loadOperator(this.account);
     if (operator.lastSigned === null) return { ready: true, resumed: null };
     // The block signed last may be in flight from before a crash: finish it before anything else.
@@ -188,6 +194,7 @@ export class BananoPayoutSender implements PayoutSender {
         { type: 'RecordPayoutSent', data: { payoutId: signed.payoutId, blockHash: signed.blockHash, now: this.now() } },
         executorMetadata(signed.payoutId),
       );
+      failpoint('payout-sent');
       return decision.events.length > 0 ? 'sent' : 'skipped';
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -222,8 +229,16 @@ export class BananoPayoutSender implements PayoutSender {
     return user.payouts.find((payout) => payout.payoutId === pending.payoutId) ?? null;
   }
 
+  /**
+   * The operator stream folded up to its end. The fold is kept between calls and only the events
+   * after it are read, so a long stream is not read again for every payout.
+   */
   private async loadOperator(account: OperatorAccount): Promise<OperatorState> {
-    return foldOperator(await this.store.readStream(operatorStream(account.address)));
+    const cached = this.operator?.address === account.address ? this.operator.state : emptyOperatorState;
+    const fromRevision = cached.revision === null ? 0n : cached.revision + 1n;
+    const state = foldOperator(await this.store.readStream(operatorStream(account.address), { fromRevision }), cached);
+    this.operator = { address: account.address, state };
+    return state;
   }
 }
 

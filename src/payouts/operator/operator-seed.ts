@@ -11,6 +11,16 @@ export interface OperatorSeedSource {
   operatorSeed(): Promise<string | null>;
 }
 
+/** The seed is configured but cannot be read or is not a seed. The message never quotes it. */
+export class OperatorSeedUnreadableError extends Error {
+  readonly code = 'operator_seed_unreadable';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OperatorSeedUnreadableError';
+  }
+}
+
 export interface OperatorAccount {
   readonly address: string;
   readonly privateKey: string;
@@ -34,8 +44,16 @@ export class FileOperatorSeedSource implements OperatorSeedSource {
 
   async operatorSeed(): Promise<string | null> {
     if (this.path === null) return null;
-    const text = (await readFile(this.path, 'utf8')).trim();
-    if (!/^[0-9A-Fa-f]{64}$/.test(text)) throw new Error(`The operator seed file ${this.path} does not hold 64 hexadecimal characters`);
+    let text: string;
+    try {
+      text = (await readFile(this.path, 'utf8')).trim();
+    } catch (error) {
+      const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+      throw new OperatorSeedUnreadableError(`The operator seed file ${this.path} cannot be read (${reason})`);
+    }
+    if (!/^[0-9A-Fa-f]{64}$/.test(text)) {
+      throw new OperatorSeedUnreadableError(`The operator seed file ${this.path} does not hold 64 hexadecimal characters`);
+    }
     return text.toUpperCase();
   }
 }

@@ -49,10 +49,15 @@ export interface OperatorState {
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
 }
 
-/** Folds the operator stream; event types it does not know (donations, milestones) only move the revision. */
-export function foldOperator(events: readonly RecordedEvent[]): OperatorState {
-  let lastSigned: SignedPayoutBlock | null = null;
-  const signedByPayout = new Map<string, SignedPayoutBlock[]>();
+export const emptyOperatorState: OperatorState = { revision: null, lastSigned: null, signedByPayout: new Map() };
+
+/**
+ * Folds events of the operator stream onto `state` (the events that follow it); event types it
+ * does not know (donations, milestones) only move the revision.
+ */
+export function foldOperator(events: readonly RecordedEvent[], state: OperatorState = emptyOperatorState): OperatorState {
+  let { lastSigned } = state;
+  const signedByPayout = new Map(state.signedByPayout);
   for (const recorded of events) {
     const event = decodeOperatorEvent(recorded.type, recorded.data);
     if (event === null) continue;
@@ -66,7 +71,7 @@ export function foldOperator(events: readonly RecordedEvent[]): OperatorState {
     lastSigned = signed;
     signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
   }
-  return { revision: events.at(-1)?.revision ?? null, lastSigned, signedByPayout };
+  return { revision: events.at(-1)?.revision ?? state.revision, lastSigned, signedByPayout };
 }
 
 type Data = Readonly<Record<string, unknown>>;

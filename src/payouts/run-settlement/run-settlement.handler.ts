@@ -10,13 +10,14 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { formatBan } from '../../platform/money';
+import { failpoint } from '../../platform/runtime/failpoint';
 import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
 import { planSettlement } from '../settlement/settlement-plan';
 import { RunSettlementCommand, type SettlementRunSummary } from './run-settlement.command';
 import { dryRunSpendable, liveSpendable, loadEligibleUsers } from './settlement-facts';
 import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
 import { BananoNodeError } from '../banano/banano-rpc.client';
-import { operatorAccount } from '../operator/operator-seed';
+import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from '../operator/operator-seed';
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
 const SETTLEMENT_LOCK = [7358, 3] as const;
@@ -125,7 +126,10 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
           { ...command.metadata, causationId: runId },
         );
         if (decision.events.length === 0) skipped += 1;
-        else requested.push({ payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() });
+        else {
+          requested.push({ payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() });
+          failpoint('settlement-payout-requested');
+        }
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         // The user's stream knew better than the read model (a payout in flight, kills claimed):
@@ -162,7 +166,13 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
   private async budget(connection: DatabasePoolConnection): Promise<{ reason: string | null; spendableRaw: bigint }> {
     const floorRaw = this.config.payout.minOperatorBalanceRaw;
     if (this.banano === null) return { reason: null, spendableRaw: await dryRunSpendable(connection, this.config.banano.dryRunBalanceRaw, floorRaw) };
-    const account = await operatorAccount(this.banano.seeds);
+    let account: OperatorAccount | null;
+    try {
+      account = await operatorAccount(this.banano.seeds);
+    } catch (error) {
+      if (!(error instanceof OperatorSeedUnreadableError)) throw error;
+      throw new DomainError(error.code, `${error.message}; settlement cannot run`, 503);
+    }
     if (account === null) return { reason: 'operator_seed_not_configured', spendableRaw: 0n };
     let balanceRaw: bigint;
     try {

@@ -44,6 +44,8 @@ export interface LedgerConfig {
     readonly intervalMs: number;
     /** Users taken per run after the shuffle; 0 takes them all. */
     readonly batchSize: number;
+    /** Also run one settlement as soon as the workers start, not only after the first interval. */
+    readonly onStart: boolean;
   };
   readonly banano: {
     /** Unset: dry-run, no network (SPEC §4.4). */
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     settlement: {
       intervalMs: envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000,
       batchSize: envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000),
+      onStart: boolean(env, 'SETTLEMENT_ON_START', false),
     },
     banano: {
       rpcUrl: envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', ''),

@@ -1,0 +1,91 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'slonik';
+import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import {
+  checkExactlyOnce,
+  CRASH_POINTS,
+  crashSeed,
+  randomizedCrashScenario,
+  runToCompletion,
+  runUntilKilled,
+  setUpCrashRig,
+} from './support/payout-crash-harness';
+import { eventually, startBuiltEntry, waitForExit } from './support/processes';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/** Half of the randomized runs `npm test` makes; test/payout-crash-random.int-spec.ts makes the other half. */
+const RANDOM_RUNS = Number.parseInt(process.env.PAYOUT_CRASH_RUNS ?? '100', 10);
+
+/**
+ * SPEC §4.4.6: the payout workers (`npm run start:payouts`, a real child process) are SIGKILLed at
+ * every step boundary and restarted; the node double must then hold exactly one block per payout,
+ * each recorded before it was published, and every payout must end sent.
+ */
+describe('payout workers killed at every step boundary', () => {
+  let node: BananoNodeDouble;
+  let app: TestApp;
+  let directory: string;
+
+  beforeEach(async () => {
+    node = await startBananoNodeDouble();
+    app = await startTestApp({ ABUSE_KILL_RATE_PER_MINUTE: '1000000', SETTLEMENT_INTERVAL_SECONDS: '0' });
+    directory = await mkdtemp(join(tmpdir(), 'ledger-crash-'));
+  });
+
+  afterEach(async () => {
+    await app.close();
+    await node.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it.each(CRASH_POINTS)('killed at %s, then restarted: every payout sent once, one block each', async (point) => {
+    const rig = await setUpCrashRig(app, node, directory, 6);
+    const crash = await runUntilKilled(rig, { failpoint: `${point}@2`, deadlineMs: 20_000 });
+    expect(crash).toMatchObject({ crashed: true, atFailpoint: true });
+    const atCrash = await checkExactlyOnce(rig);
+
+    await runToCompletion(rig);
+    const report = await checkExactlyOnce(rig);
+
+    expect(atCrash.payoutsRequested).toBeGreaterThan(0);
+    expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
+    expect(report.payoutsSent).toBe(report.payoutsRequested);
+    expect(report.blocksOnNode).toBe(report.payoutsSent);
+  });
+
+  it(`survives ${RANDOM_RUNS} kills at random step boundaries and instants, with node faults`, async () => {
+    const { summary, report } = await randomizedCrashScenario(app, node, directory, RANDOM_RUNS, crashSeed());
+    expect(summary.crashes).toBe(RANDOM_RUNS);
+    expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
+    expect(report.payoutsSent).toBe(report.payoutsRequested);
+    expect(report.blocksOnNode).toBe(report.payoutsSent);
+  }, RANDOM_RUNS * 15_000 + 120_000);
+
+  it('two payout workers at once, each settling every second and executing: no double pay, and the daily cap holds', async () => {
+    const rig = await setUpCrashRig(app, node, directory, 10);
+    const env = { ...rig.env, PAYOUT_DAILY_KILL_CAP: '4' };
+    const workers = [startBuiltEntry('payouts.main.js', env), startBuiltEntry('payouts.main.js', env)];
+    try {
+      const owed = new Map(rig.players.map((player) => [player.userId, Math.min(player.lifetimeKills, 4)]));
+      await eventually('every player paid up to the cap', async () => {
+        const settled = await app.pool.any(sql.unsafe`SELECT user_id, last_settled_kill_count::int AS kills FROM users`);
+        const pending = await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM payouts WHERE status <> 'sent'`);
+        return pending === 0 && settled.length === owed.size && settled.every((row) => row.kills === owed.get(row.user_id as string)) ? true : undefined;
+      });
+    } finally {
+      for (const worker of workers) worker.child.kill('SIGTERM');
+      await Promise.all(workers.map((worker) => waitForExit(worker.child)));
+    }
+    const report = await checkExactlyOnce(rig);
+    const claimed = await app.pool.any(sql.unsafe`SELECT user_id, sum(kills)::int AS kills FROM payouts GROUP BY user_id`);
+
+    expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
+    expect(report.blocksOnNode).toBe(report.payoutsRequested);
+    for (const player of rig.players) {
+      const kills = claimed.find((row) => row.user_id === player.userId)?.kills;
+      expect(kills).toBe(Math.min(player.lifetimeKills, 4));
+    }
+  });
+});

@@ -1,0 +1,286 @@
+import { type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { type BananoNodeDouble } from '../doubles/banano-node.double';
+import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
+import { call, earner, newBananoAccount } from './scenario';
+import { type TestApp } from './test-app';
+
+const BAN = 10n ** 29n;
+
+/** The step boundaries the payout workers can be killed at (LEDGER_FAILPOINTS, src/platform/runtime/failpoint.ts). */
+export const CRASH_POINTS = [
+  /** Mid-settlement-run, right after a PayoutRequested was appended. */
+  'settlement-payout-requested',
+  /** PayoutBlockSigned is recorded; the block was not published. */
+  'payout-block-signed',
+  /** The node accepted the block; PayoutSent is not recorded. */
+  'payout-block-published',
+  /** PayoutSent is recorded. */
+  'payout-sent',
+] as const;
+
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+export interface CrashRig {
+  readonly app: TestApp;
+  readonly node: BananoNodeDouble;
+  readonly operatorAddress: string;
+  readonly players: Array<{ userId: string; address: string; lifetimeKills: number }>;
+  /** The environment of the payout workers child (`npm run start:payouts`). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * An operator funded on the node double, `playerCount` players with kills, and the environment
+ * the payout workers run with: settlement at start and every second, the executor every 50 ms,
+ * the read side left to the test app's projector.
+ */
+export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, directory: string, playerCount: number): Promise<CrashRig> {
+  const operator = await newBananoAccount();
+  const seedFile = join(directory, 'operator.seed');
+  await writeFile(seedFile, operator.seed, { mode: 0o600 });
+  await node.fundAndOpen(operator.privateKey, 1_000_000n * BAN);
+  const players: CrashRig['players'] = [];
+  for (let index = 0; index < playerCount; index += 1) {
+    const kills = 1 + (index % 7);
+    players.push({ ...(await earner(app, kills)), lifetimeKills: kills });
+  }
+  const env = childEnv({
+    DATABASE_URL: app.database.url,
+    LOG_LEVEL: 'error',
+    PROJECTOR_IN_PROCESS: 'false',
+    BANANO_RPC_URL: node.url,
+    BANANO_OPERATOR_SEED_FILE: seedFile,
+    BANANO_RPC_TIMEOUT_MS: '1000',
+    SETTLEMENT_ON_START: 'true',
+    SETTLEMENT_INTERVAL_SECONDS: '1',
+    PAYOUT_EXECUTOR_INTERVAL_MS: '50',
+    PAYOUT_RETRY_BACKOFF_SECONDS: '0',
+    PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0',
+    PAYOUT_DAILY_KILL_CAP: '1000000',
+    PAYOUT_WEEKLY_KILL_CAP: '1000000',
+  });
+  return { app, node, operatorAddress: operator.address, players, env };
+}
+
+/** More kills for a few players, so every run finds new payouts to make. */
+export async function earnMore(rig: CrashRig, random: () => number): Promise<void> {
+  for (let count = 0; count < 4; count += 1) {
+    const player = rig.players[Math.floor(random() * rig.players.length)];
+    player.lifetimeKills += 1 + Math.floor(random() * 4);
+    await call(rig.app, 'POST', `/v1/users/${player.userId}/kills`, { lifetimeKills: player.lifetimeKills, observedAt: new Date().toISOString() });
+  }
+}
+
+export interface CrashRun {
+  /** The child died of SIGKILL: at its failpoint, or by the test's hand. */
+  readonly crashed: boolean;
+  /** It killed itself at the failpoint (rather than being killed at `killAfterMs` or the deadline). */
+  readonly atFailpoint: boolean;
+  readonly output: string;
+}
+
+/**
+ * Runs the payout workers until they kill themselves at `failpoint` (`name@n`), or the test kills
+ * them after `killAfterMs`. A child still alive at `deadlineMs` is killed as well: every run ends
+ * in a SIGKILL, at a step boundary or at a random instant.
+ */
+export async function runUntilKilled(rig: CrashRig, options: { failpoint?: string; killAfterMs?: number; deadlineMs?: number }): Promise<CrashRun> {
+  const { child, output } = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: options.failpoint ?? '' });
+  let killedByTest = false;
+  const killer = setTimeout(() => {
+    killedByTest = true;
+    child.kill('SIGKILL');
+  }, options.killAfterMs ?? options.deadlineMs ?? 8_000);
+  try {
+    const exit = await waitForExit(child, 30_000);
+    const crashed = exit.signal === 'SIGKILL';
+    return { crashed, atFailpoint: crashed && !killedByTest, output: output() };
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+const userRow = z.object({ user_id: z.string(), accrued: z.bigint(), settled: z.bigint() });
+
+export interface RandomCrashSummary {
+  readonly runs: number;
+  readonly crashes: number;
+  readonly atFailpoints: number;
+  readonly atRandomInstants: number;
+  readonly nodeFaults: number;
+}
+
+/**
+ * `runs` times: a few players earn more, the node may be told to take the next block and then
+ * time out or drop the connection, and the payout workers run until they are killed at a random
+ * step boundary (a failpoint and hit count) or at a random instant. After every run the chain is
+ * checked: no payout has two blocks, and every block on it was recorded before it was published.
+ */
+export async function crashRandomly(rig: CrashRig, runs: number, random: () => number): Promise<RandomCrashSummary> {
+  let crashes = 0;
+  let atFailpoints = 0;
+  let nodeFaults = 0;
+  for (let run = 0; run < runs; run += 1) {
+    await earnMore(rig, random);
+    if (random() < 0.2) {
+      rig.node.failNext('process', random() < 0.5 ? 'accept_then_timeout' : 'accept_then_drop');
+      nodeFaults += 1;
+    }
+    const options =
+      random() < 0.7
+        ? { failpoint: `${CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]}@${1 + Math.floor(random() * 2)}`, deadlineMs: 2_500 }
+        : { killAfterMs: 300 + Math.floor(random() * 1_700) };
+    const result = await runUntilKilled(rig, options);
+    if (!result.crashed) throw new Error(`run ${run} ended without a crash:\n${result.output}`);
+    crashes += 1;
+    if (result.atFailpoint) atFailpoints += 1;
+    const report = await checkExactlyOnce(rig);
+    if (report.doublePaid.length > 0 || report.unrecordedBlocks.length > 0 || report.lostPayouts.length > 0) {
+      throw new Error(`run ${run} (${JSON.stringify(options)}) broke exactly-once: ${JSON.stringify(report)}`);
+    }
+  }
+  return { runs, crashes, atFailpoints, atRandomInstants: crashes - atFailpoints, nodeFaults };
+}
+
+/**
+ * A fresh rig of 12 players, `runs` random crashes (see crashRandomly), then a clean run to the
+ * end; answers what happened and the final exactly-once report, printing both.
+ */
+export async function randomizedCrashScenario(
+  app: TestApp,
+  node: BananoNodeDouble,
+  directory: string,
+  runs: number,
+  seed: number,
+): Promise<{ summary: RandomCrashSummary; report: ExactlyOnceReport }> {
+  const rig = await setUpCrashRig(app, node, directory, 12);
+  const summary = await crashRandomly(rig, runs, seededRandom(seed));
+  await runToCompletion(rig);
+  const report = await checkExactlyOnce(rig);
+  process.stdout.write(`payout crash injection (seed ${seed}): ${JSON.stringify(summary)}; ${JSON.stringify(report)}\n`);
+  return { summary, report };
+}
+
+/** The seed of a randomized crash run: PAYOUT_CRASH_SEED replays one. */
+export function crashSeed(): number {
+  return Number.parseInt(process.env.PAYOUT_CRASH_SEED ?? String(Date.now() % 1_000_000), 10);
+}
+
+/** Runs the payout workers without failpoints until every kill is paid, then stops them with SIGTERM. */
+export async function runToCompletion(rig: CrashRig, timeoutMs = 60_000): Promise<void> {
+  const { child, output } = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: '' });
+  try {
+    await eventually(
+      'every kill paid',
+      async () => {
+        const users = await rig.app.pool.any(sql.type(userRow)`
+          SELECT user_id, accrued_kill_count::bigint AS accrued, last_settled_kill_count::bigint AS settled FROM users`);
+        const pending = await rig.app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM payouts WHERE status <> 'sent'`);
+        return users.every((user) => user.accrued === user.settled) && pending === 0 ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output()}`);
+  } finally {
+    await stop(child);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const exit = await waitForExit(child, 15_000).catch(() => null);
+  if (exit === null) child.kill('SIGKILL');
+}
+
+export interface ExactlyOnceReport {
+  readonly payoutsRequested: number;
+  readonly payoutsSent: number;
+  readonly blocksOnNode: number;
+  /** Payouts with more than one send block on the node; must be empty. */
+  readonly doublePaid: readonly string[];
+  /** Send blocks on the node that no PayoutBlockSigned recorded first; must be empty. */
+  readonly unrecordedBlocks: readonly string[];
+  /** Sent payouts whose block the node does not hold; must be empty. */
+  readonly lostPayouts: readonly string[];
+  /** Players whose received total differs from what their PayoutSent events say; must be empty. */
+  readonly mismatchedPlayers: readonly string[];
+}
+
+/** Compares the node's chain with the event history: one block per payout, each recorded before it was published. */
+export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport> {
+  const history = await readAllOf(rig.app, ['PayoutRequested', 'PayoutSent', 'PayoutBlockSigned']);
+  const requested = history.filter((event) => event.type === 'PayoutRequested').length;
+  const sent = history
+    .filter((event) => event.type === 'PayoutSent')
+    .map((event) => ({
+      payout_id: String(event.data.payoutId),
+      block_hash: String(event.data.blockHash),
+      amount_raw: String(event.data.amountRaw),
+      user_id: String(event.data.userId),
+    }));
+  const signed = history
+    .filter((event) => event.type === 'PayoutBlockSigned')
+    .map((event) => ({ payout_id: String(event.data.payoutId), block_hash: String(event.data.blockHash) }));
+  const payoutOfBlock = new Map(signed.map((row) => [row.block_hash, row.payout_id]));
+  const sends = rig.node.accountChain(rig.operatorAddress).filter((block) => block.subtype === 'send');
+  const blocksPerPayout = new Map<string, number>();
+  const unrecordedBlocks: string[] = [];
+  for (const block of sends) {
+    const payoutId = payoutOfBlock.get(block.hash);
+    if (payoutId === undefined) unrecordedBlocks.push(block.hash);
+    else blocksPerPayout.set(payoutId, (blocksPerPayout.get(payoutId) ?? 0) + 1);
+  }
+  const onNode = new Set(sends.map((block) => block.hash));
+  const sentPerPayout = new Map<string, number>();
+  for (const row of sent) sentPerPayout.set(row.payout_id, (sentPerPayout.get(row.payout_id) ?? 0) + 1);
+  const mismatchedPlayers: string[] = [];
+  for (const player of rig.players) {
+    const paid = sent.filter((row) => row.user_id === player.userId).reduce((sum, row) => sum + BigInt(row.amount_raw), 0n);
+    const received = rig.node
+      .receivableOf(player.address)
+      .filter((send) => send.source === rig.operatorAddress)
+      .reduce((sum, send) => sum + send.amountRaw, 0n);
+    if (paid !== received) mismatchedPlayers.push(player.userId);
+  }
+  return {
+    payoutsRequested: requested,
+    payoutsSent: sentPerPayout.size,
+    blocksOnNode: sends.length,
+    doublePaid: [
+      ...[...blocksPerPayout].filter(([, count]) => count > 1).map(([payoutId]) => payoutId),
+      ...[...sentPerPayout].filter(([, count]) => count > 1).map(([payoutId]) => payoutId),
+    ],
+    unrecordedBlocks,
+    lostPayouts: sent.filter((row) => !onNode.has(row.block_hash)).map((row) => row.payout_id),
+    mismatchedPlayers,
+  };
+}
+
+async function readAllOf(app: TestApp, eventTypes: string[]): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await app.store.readAll({ fromPosition: events.at(-1)?.position ?? null, maxCount: 1_000, filter: { kind: 'eventType', eventTypes } });
+    events.push(...page);
+    if (page.length < 1_000) return events;
+  }
+}
+
+/** A small seeded generator (mulberry32), so a failing randomized run can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
