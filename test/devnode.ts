@@ -1,20 +1,45 @@
+import { accountFromSeed } from '../src/payouts/banano/state-block';
+import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
+import { formatBan, RAW_PER_BAN } from '../src/platform/money';
 import { startBananoNodeDouble } from './doubles/banano-node.double';
 
 /**
  * `npm run devnode`: the Banano node test double on 127.0.0.1, for pointing a local service at
- * (BANANO_RPC_URL) and watching real signed blocks land. It keeps its chains in memory only.
- * DEVNODE_PORT (default 7072) sets the port; DEVNODE_FUND_ADDRESS with DEVNODE_FUND_BAN (default
- * 100000) leaves a receivable send of that many BAN for the address, e.g. the operator's.
+ * (BANANO_RPC_URL) and watching real signed blocks land. It keeps its chains in memory only, so
+ * every start begins a new ledger.
+ *
+ *   DEVNODE_PORT                default 7072
+ *   DEVNODE_FUND_BAN            whole BAN each funding below gives, default 100000
+ *   DEVNODE_OPERATOR_SEED_FILE  a file holding the 64-hex operator seed, the same file the service
+ *                               reads as BANANO_OPERATOR_SEED_FILE. The devnode derives the operator
+ *                               account (index 0) and opens it with DEVNODE_FUND_BAN, so payouts
+ *                               can be signed at once. It prints the address and balance, never
+ *                               the seed.
+ *   DEVNODE_FUND_ADDRESS        leaves a receivable send of DEVNODE_FUND_BAN for that address. The
+ *                               account stays unopened and cannot spend it until it receives it.
  */
 async function main(): Promise<void> {
   const port = Number.parseInt(process.env.DEVNODE_PORT ?? '7072', 10);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error('DEVNODE_PORT must be a port number');
+  const ban = process.env.DEVNODE_FUND_BAN ?? '100000';
+  if (!/^\d{1,12}$/.test(ban) || BigInt(ban) === 0n) throw new Error('DEVNODE_FUND_BAN must be a positive whole number of BAN');
+  const amountRaw = BigInt(ban) * RAW_PER_BAN;
+  // The seed is read and checked before the node listens, so a wrong file never leaves a node
+  // running without the operator funds the service would then be missing.
+  const seedFile = nonEmpty(process.env.DEVNODE_OPERATOR_SEED_FILE);
+  const seed = seedFile === null ? null : await new FileOperatorSeedSource(seedFile).operatorSeed();
   const node = await startBananoNodeDouble({ port });
-  const fundAddress = process.env.DEVNODE_FUND_ADDRESS;
-  if (fundAddress !== undefined && fundAddress !== '') {
-    const ban = process.env.DEVNODE_FUND_BAN ?? '100000';
-    if (!/^\d{1,12}$/.test(ban)) throw new Error('DEVNODE_FUND_BAN must be a whole number of BAN');
-    const hash = await node.fund(fundAddress, BigInt(ban) * 10n ** 29n);
+  if (seed !== null) {
+    // Index 0, as operatorAccount derives it, so this is the very account the service signs from.
+    const operator = await accountFromSeed(seed, 0);
+    const openHash = await node.fundAndOpen(operator.privateKey, amountRaw);
+    process.stdout.write(
+      `operator ${operator.address} opened with ${formatBan(node.balanceOf(operator.address))} BAN (receive ${openHash})\n`,
+    );
+  }
+  const fundAddress = nonEmpty(process.env.DEVNODE_FUND_ADDRESS);
+  if (fundAddress !== null) {
+    const hash = await node.fund(fundAddress, amountRaw);
     process.stdout.write(`funded ${fundAddress} with ${ban} BAN (receivable send ${hash})\n`);
   }
   process.stdout.write(`Banano node test double listening on ${node.url} (BANANO_RPC_URL=${node.url})\n`);
@@ -23,6 +48,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value.trim() === '' ? null : value.trim();
 }
 
 main().catch((error: unknown) => {
