@@ -81,7 +81,7 @@ export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessChe
       }
       if (account === null) return { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } };
       try {
-        const { balanceRaw } = await banano.rpc.accountBalance(account.address);
+        const { balanceRaw } = await banano.probe.accountBalance(account.address);
         return { ok: true, detail: { mode: 'live', operatorAddress: account.address, balanceBan: formatBan(balanceRaw) } };
       } catch (error) {
         if (!(error instanceof BananoNodeError)) throw error;

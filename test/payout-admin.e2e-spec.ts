@@ -3,6 +3,7 @@ import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { type Answer, call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
@@ -10,9 +11,6 @@ const UNAUTHENTICATED_ADMIN = { kind: 'admin', name: 'unauthenticated' };
 
 /** Admin retry and cancel of failed payouts over HTTP (SPEC §4.4.5, §5), in dry-run. */
 describe('admin retry and cancel of payouts', () => {
-  let discordSequence = 610_000_000_000_000_000n;
-  let epicSequence = 0;
-
   async function withApp<T>(body: (app: TestApp) => Promise<T>): Promise<T> {
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
     try {
@@ -22,21 +20,6 @@ describe('admin retry and cancel of payouts', () => {
     }
   }
 
-  interface Answer {
-    readonly status: number;
-    readonly contentType: string;
-    readonly body: Record<string, unknown>;
-  }
-
-  const call = async (app: TestApp, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const response = await fetch(`${app.baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: (await response.json()) as Record<string, unknown> };
-  };
-
   /** The parts of a refusal integrations rely on: the status, the media type and the stable code. */
   const refusal = (answer: Answer): { status: number; problem: boolean; code: unknown } => ({
     status: answer.status,
@@ -44,21 +27,9 @@ describe('admin retry and cancel of payouts', () => {
     code: answer.body.code,
   });
 
-  /** A user that has accrued `kills` kills at 0.1 BAN, with a wallet. */
-  async function earner(app: TestApp, kills: number): Promise<string> {
-    discordSequence += 1n;
-    epicSequence += 1;
-    const { body } = await call(app, 'POST', '/v1/users', { discordUserId: discordSequence.toString() });
-    const userId = body.userId as string;
-    await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: epicSequence.toString(16).padStart(32, 'd'), lifetimeKills: 0 });
-    await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address: WALLET });
-    await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
-    return userId;
-  }
-
   /** Runs a settlement for one new earner; the executor is not started, so the payout stays requested. */
   async function requestedPayout(app: TestApp, kills: number): Promise<{ userId: string; payoutId: string }> {
-    const userId = await earner(app, kills);
+    const { userId } = await earner(app, kills, { wallet: WALLET });
     await synced(app);
     const run = await call(app, 'POST', '/v1/admin/settlements', {});
     const [payout] = run.body.payouts as Array<{ payoutId: string; userId: string }>;

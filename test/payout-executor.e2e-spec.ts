@@ -115,11 +115,16 @@ describe('live payouts on the Banano node double', () => {
       const [signed] = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
       expect(sendsFrom(node, operator.address)).toHaveLength(0);
       expect(await eventsOf(app, toStreamName(player.userId), 'PayoutSent')).toHaveLength(0);
+      // Requested and signed, not sent: the settled cursor has not moved.
+      await synced(app);
+      expect((await call(app, 'GET', `/v1/users/${player.userId}`)).body).toMatchObject({ lastSettledKillCount: 0, lastSettlementAt: null, unsettledKills: 10 });
 
       await node.up();
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
       expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(1);
       expect(sendsFrom(node, operator.address).map((block) => block.hash)).toEqual([signed.data.blockHash]);
+      await synced(app);
+      expect((await call(app, 'GET', `/v1/users/${player.userId}`)).body).toMatchObject({ lastSettledKillCount: 10, unsettledKills: 0 });
     });
   });
 

@@ -8,14 +8,13 @@ import { startBananoNodeDouble } from './doubles/banano-node.double';
 import { startYuniteDouble } from './doubles/yunite.double';
 import { loadConfig } from '../src/platform/config/config';
 import { payoutReadinessCheck } from '../src/workers';
+import { call, earner as newEarner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
 
 /** Settlement in dry-run over HTTP: eligibility, caps with splits, budget, the cursor, the lock. */
 describe('settlement and dry-run payouts', () => {
-  let discordSequence = 600_000_000_000_000_000n;
-  let epicSequence = 0;
 
   async function withApp<T>(env: Record<string, string>, body: (app: TestApp) => Promise<T>): Promise<T> {
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', ...env });
@@ -26,26 +25,9 @@ describe('settlement and dry-run payouts', () => {
     }
   }
 
-  const call = async (app: TestApp, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const response = await fetch(`${app.baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-
-  /** A user that has accrued `kills` kills at 0.1 BAN, with a wallet unless told otherwise. */
-  async function earner(app: TestApp, kills: number, options: { wallet?: boolean } = {}): Promise<string> {
-    discordSequence += 1n;
-    epicSequence += 1;
-    const { body } = await call(app, 'POST', '/v1/users', { discordUserId: discordSequence.toString() });
-    const userId = body.userId as string;
-    await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: epicSequence.toString(16).padStart(32, 'c'), lifetimeKills: 0 });
-    if (options.wallet !== false) await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address: WALLET });
-    if (kills > 0) await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
-    return userId;
-  }
+  /** A user that has accrued `kills` kills, paid to WALLET unless told to have no wallet. */
+  const earner = async (app: TestApp, kills: number, options: { wallet?: boolean } = {}): Promise<string> =>
+    (await newEarner(app, kills, { wallet: options.wallet === false ? null : WALLET })).userId;
 
   const caughtUp = async (app: TestApp): Promise<string> => (await app.store.headPosition())?.toString() ?? '0';
   const eventCount = async (app: TestApp): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
@@ -99,14 +81,13 @@ describe('settlement and dry-run payouts', () => {
     const yunite = await startYuniteDouble({ apiKey: 'settle-key', guildId: '900000000000000002' });
     try {
       await withApp({ YUNITE_BASE_URL: yunite.baseUrl, YUNITE_API_KEY: 'settle-key', YUNITE_GUILD_ID: '900000000000000002' }, async (app) => {
-        const userId = await earner(app, 10);
-        const discordUserId = discordSequence.toString();
+        const { userId, discordUserId, epicAccountId } = await newEarner(app, 10, { wallet: WALLET });
         yunite.unlink(discordUserId);
         const unverified = await call(app, 'POST', `/v1/users/${userId}/verify`);
         await synced(app);
 
         const skipped = await call(app, 'POST', '/v1/admin/settlements', {});
-        yunite.link(discordUserId, epicSequence.toString(16).padStart(32, 'c'));
+        yunite.link(discordUserId, epicAccountId);
         const verified = await call(app, 'POST', `/v1/users/${userId}/verify`);
         await synced(app);
         const paid = await call(app, 'POST', '/v1/admin/settlements', {});

@@ -92,10 +92,17 @@ export interface CrashRun {
 export async function runUntilKilled(rig: CrashRig, options: { failpoint?: string; killAfterMs?: number; deadlineMs?: number }): Promise<CrashRun> {
   const { child, output } = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: options.failpoint ?? '' });
   let killedByTest = false;
-  const killer = setTimeout(() => {
-    killedByTest = true;
-    child.kill('SIGKILL');
-  }, options.killAfterMs ?? options.deadlineMs ?? 8_000);
+  let killer: NodeJS.Timeout | undefined;
+  // The clock starts once the workers run, so a kill "at a random instant" lands in their work,
+  // not in the start-up before it.
+  const armKiller = (chunk: Buffer): void => {
+    if (killer !== undefined || !chunk.toString().includes('payout workers running')) return;
+    killer = setTimeout(() => {
+      killedByTest = true;
+      child.kill('SIGKILL');
+    }, options.killAfterMs ?? options.deadlineMs ?? 8_000);
+  };
+  child.stdout?.on('data', armKiller);
   try {
     const exit = await waitForExit(child, 30_000);
     const crashed = exit.signal === 'SIGKILL';
@@ -134,7 +141,7 @@ export async function crashRandomly(rig: CrashRig, runs: number, random: () => n
     const options =
       random() < 0.7
         ? { failpoint: `${CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]}@${1 + Math.floor(random() * 2)}`, deadlineMs: 2_500 }
-        : { killAfterMs: 300 + Math.floor(random() * 1_700) };
+        : { killAfterMs: Math.floor(random() * 1_500) };
     const result = await runUntilKilled(rig, options);
     if (!result.crashed) throw new Error(`run ${run} ended without a crash:\n${result.output}`);
     crashes += 1;

@@ -4,17 +4,22 @@ import { type TestApp } from './test-app';
 
 export interface Answer {
   readonly status: number;
+  readonly contentType: string;
   readonly body: Record<string, unknown>;
 }
 
 /** One JSON request to the test app. */
-export async function call(app: TestApp, method: string, path: string, body?: unknown): Promise<Answer> {
+export async function call(app: TestApp, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(`${app.baseUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 /** A fresh Banano account (a random seed's index 0), for wallets and operators. */
@@ -26,18 +31,30 @@ export async function newBananoAccount(): Promise<{ seed: string; address: strin
 let discordSequence = 700_000_000_000_000_000n;
 let epicSequence = 0;
 
+export interface Earner {
+  readonly userId: string;
+  readonly discordUserId: string;
+  readonly epicAccountId: string;
+  readonly address: string;
+}
+
 /**
- * A player who is verified (linked without Yunite), has a wallet and has accrued `kills` kills
- * a couple of minutes ago, through the public API. Answers the user id and wallet address.
+ * A player who is verified (linked without Yunite), has a wallet (`wallet`, a fresh one when
+ * absent, none when null) and has accrued `kills` kills a couple of minutes ago, through the
+ * public API.
  */
-export async function earner(app: TestApp, kills: number, wallet?: string): Promise<{ userId: string; address: string }> {
+export async function earner(app: TestApp, kills: number, options?: { wallet?: string }): Promise<Earner>;
+export async function earner(app: TestApp, kills: number, options: { wallet: string | null }): Promise<Omit<Earner, 'address'> & { address: string | null }>;
+export async function earner(app: TestApp, kills: number, options: { wallet?: string | null } = {}): Promise<Omit<Earner, 'address'> & { address: string | null }> {
   discordSequence += 1n;
   epicSequence += 1;
-  const address = wallet ?? (await newBananoAccount()).address;
-  const { body } = await call(app, 'POST', '/v1/users', { discordUserId: discordSequence.toString() });
+  const discordUserId = discordSequence.toString();
+  const epicAccountId = epicSequence.toString(16).padStart(32, 'e');
+  const address = options.wallet === undefined ? (await newBananoAccount()).address : options.wallet;
+  const { body } = await call(app, 'POST', '/v1/users', { discordUserId });
   const userId = body.userId as string;
-  await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: epicSequence.toString(16).padStart(32, 'e'), lifetimeKills: 0 });
-  await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address });
+  await call(app, 'PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 0 });
+  if (address !== null) await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address });
   if (kills > 0) await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
-  return { userId, address };
+  return { userId, discordUserId, epicAccountId, address };
 }

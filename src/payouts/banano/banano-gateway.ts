@@ -7,17 +7,22 @@ export const BANANO_GATEWAY = Symbol('BANANO_GATEWAY');
 /** The live side of payouts: the node and the operator seed. Null in dry-run (no BANANO_RPC_URL). */
 export interface BananoGateway {
   readonly rpc: BananoRpcClient;
+  /** The same node for /ready: one try, a short timeout, so a probe never hangs on a dead node. */
+  readonly probe: BananoRpcClient;
   readonly seeds: OperatorSeedSource;
 }
 
 /** Read-only calls are tried this many more times when the node is unavailable or slow. */
 const RPC_RETRIES_MAX = 2;
+/** The longest a readiness probe waits for the node. */
+const PROBE_TIMEOUT_MAX_MS = 2_000;
 
 export function bananoGatewayFromConfig(config: LedgerConfig, seeds?: OperatorSeedSource): BananoGateway | null {
   const { rpcUrl, rpcAuthHeader, rpcTimeoutMs, operatorSeedFile } = config.banano;
   if (rpcUrl === null) return null;
   return {
     rpc: new BananoRpcClient({ url: rpcUrl, authHeader: rpcAuthHeader, timeoutMs: rpcTimeoutMs, retriesMax: RPC_RETRIES_MAX }),
+    probe: new BananoRpcClient({ url: rpcUrl, authHeader: rpcAuthHeader, timeoutMs: Math.min(rpcTimeoutMs, PROBE_TIMEOUT_MAX_MS), retriesMax: 0 }),
     seeds: seeds ?? new FileOperatorSeedSource(operatorSeedFile),
   };
 }

@@ -1,14 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type DatabasePool, sql } from 'slonik';
-import { z } from 'zod';
+import { type DatabasePool } from 'slonik';
 import { positionOf, runUserCommand } from '../../identity/user/run-user-command';
 import { DATABASE_POOL } from '../../platform/database/database';
-import { NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { payoutOwner } from '../payout-owner';
 import { CancelPayoutCommand, type CancelPayoutResult } from './cancel-payout.command';
-
-const ownerRow = z.object({ user_id: z.string() });
 
 @CommandHandler(CancelPayoutCommand)
 export class CancelPayoutHandler implements ICommandHandler<CancelPayoutCommand, CancelPayoutResult> {
@@ -18,10 +15,7 @@ export class CancelPayoutHandler implements ICommandHandler<CancelPayoutCommand,
   ) {}
 
   async execute(command: CancelPayoutCommand): Promise<CancelPayoutResult> {
-    // The read model only says whose stream to open; the user stream decides. A payout the read
-    // model has not caught up with yet is not found until it has.
-    const userId = await this.pool.maybeOneFirst(sql.type(ownerRow)`SELECT user_id FROM payouts WHERE payout_id = ${command.payoutId}`);
-    if (userId === null) throw new NotFoundError('payout_not_found', `No payout ${command.payoutId}`);
+    const userId = await payoutOwner(this.pool, command.payoutId);
     const decision = await runUserCommand(
       this.store,
       userId,
