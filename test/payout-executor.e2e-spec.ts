@@ -32,7 +32,7 @@ describe('live payouts on the Banano node double', () => {
     const app = await startTestApp({
       BANANO_RPC_URL: node.url,
       BANANO_OPERATOR_SEED_FILE: seedFile,
-      BANANO_RPC_TIMEOUT_MS: '400',
+      BANANO_RPC_TIMEOUT_MS: '1000',
       SETTLEMENT_INTERVAL_SECONDS: '0',
       PAYOUT_RETRY_BACKOFF_SECONDS: '0',
       PAYOUT_MAX_ATTEMPTS: '3',
@@ -132,7 +132,7 @@ describe('live payouts on the Banano node double', () => {
     await withLive({}, async ({ app, node, operator }) => {
       await earner(app, 10);
       await settle(app);
-      node.failNext('process', 'slow', { delayMs: 800 });
+      node.failNext('process', 'slow', { delayMs: 2_500 });
       const result = await app.workers.payoutExecutor.runOnce();
       // The slow call took effect after the client gave up; either the same run or the next finds it.
       const total = result.sent + (await app.workers.payoutExecutor.runOnce()).sent;
