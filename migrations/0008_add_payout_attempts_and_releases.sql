@@ -17,6 +17,11 @@ ALTER TABLE payouts
 -- index holds, so a key on next_attempt_at would only lose that order. Failed payouts leave the
 -- index, so the executor never walks past them.
 
+-- Which executor sends the payout: 'dry-run' or 'live' (a payout planned against the simulated
+-- balance is never signed on chain, and a live one, which may have a block in flight, is never
+-- sent dry). Every payout before this column was a dry-run one.
+ALTER TABLE payouts ADD COLUMN gateway text NOT NULL DEFAULT 'dry-run' CHECK (gateway IN ('dry-run', 'live'));
+
 -- How many cancelled payouts gave this accrual's kills back. It is part of the idempotency key
 -- of a later claim, so a re-settlement after a cancel pays the same kills under a new key.
 ALTER TABLE reward_accruals ADD COLUMN releases integer NOT NULL DEFAULT 0;

@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
+import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { call, earner, newBananoAccount } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
+const ADMIN = { correlationId: 'test', causationId: null, actor: { kind: 'admin', name: 'test' } } as const;
 
 /**
  * The live payout executor against the Banano node test double (SPEC §4.4): one signed block per
@@ -81,7 +85,7 @@ describe('live payouts on the Banano node double', () => {
         const [sent] = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
         expect(sent.data.blockHash).toBe(receivable[0].hash);
         const view = await call(app, 'GET', `/v1/payouts/${payout.payoutId}`);
-        expect(view.body).toMatchObject({ status: 'sent', blockHash: receivable[0].hash, attemptCount: 1 });
+        expect(view.body).toMatchObject({ status: 'sent', gateway: 'live', blockHash: receivable[0].hash, attemptCount: 1 });
       }
       const user = await call(app, 'GET', `/v1/users/${players[0].userId}`);
       expect(user.body).toMatchObject({ lastSettledKillCount: 30, unsettledKills: 0 });
@@ -173,7 +177,7 @@ describe('live payouts on the Banano node double', () => {
         app.store,
         player.userId,
         { type: 'RetryPayout', data: { payoutId: payout.payoutId, now: new Date() } },
-        { correlationId: 'test', causationId: null, actor: { kind: 'admin', name: 'test' } },
+        ADMIN,
       );
       expect(retried.events.map((event) => event.type)).toEqual(['PayoutRetryRequested']);
       await synced(app);
@@ -198,6 +202,56 @@ describe('live payouts on the Banano node double', () => {
       expect(failure.data).toMatchObject({ attempt: 1, blockHash: null });
       expect(String(failure.data.error)).toMatch(/^insufficient_operator_balance/);
       expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(0);
+    });
+  });
+
+  it('never sends a live payout dry, and fails a payout planned in dry-run instead of signing it', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const live = await earner(app, 10);
+      const [livePayout] = await settle(app);
+      const dryExecutor = new PayoutExecutor(app.pool, new DryRunPayoutSender(app.store), 1_000);
+      expect(await dryExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      await expect(
+        runUserCommand(app.store, live.userId, { type: 'RecordPayoutSent', data: { payoutId: livePayout.payoutId, gateway: 'dry-run', blockHash: `dryrun-${livePayout.payoutId}`, now: new Date() } }, ADMIN),
+      ).rejects.toMatchObject({ code: 'payout_gateway_mismatch' });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+
+      // A payout a dry run planned (say, before BANANO_RPC_URL was set) is not the node's to pay.
+      const dry = await earner(app, 8);
+      await synced(app);
+      const accrualId = await app.pool.oneFirst(sql.unsafe`SELECT accrual_id FROM reward_accruals WHERE user_id = ${dry.userId}`);
+      const dryPayoutId = randomUUID();
+      await runUserCommand(
+        app.store,
+        dry.userId,
+        {
+          type: 'RequestPayout',
+          data: {
+            payoutId: dryPayoutId,
+            runId: randomUUID(),
+            gateway: 'dry-run',
+            address: dry.address,
+            kills: 8n,
+            amountRaw: 8n * BAN / 10n,
+            idempotencyKey: 'planned-in-a-dry-run',
+            accruals: [{ accrualId: String(accrualId), kills: 8n }],
+            now: new Date(),
+          },
+        },
+        ADMIN,
+      );
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+      const [failed] = await eventsOf(app, toStreamName(dry.userId), 'PayoutFailed');
+      expect(String(failed.data.error)).toMatch(/^requested_in_dry_run/);
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+
+      await synced(app);
+      expect((await call(app, 'POST', `/v1/admin/payouts/${dryPayoutId}/cancel`, { reason: 'settle it live' })).status).toBe(200);
+      const [again] = await settle(app);
+      expect(again).toMatchObject({ userId: dry.userId, amountRaw: (8n * BAN / 10n).toString() });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(node.receivableOf(dry.address).map((send) => send.amountRaw)).toEqual([8n * BAN / 10n]);
     });
   });
 

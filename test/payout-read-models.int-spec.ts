@@ -98,6 +98,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
       data: {
         payoutId,
         runId: randomUUID(),
+        gateway: 'dry-run',
         address: `ban_1payout-of-${userId}`,
         kills,
         amountRaw: kills * RATE_RAW,
@@ -120,7 +121,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     for (let k = 0; k < POLICY.maxAttempts; k += 1) await failAttempt(userId, payoutId, from + k, seconds + 10 * k);
   }
   const send = (userId: string, payoutId: string, seconds: number) =>
-    run(userId, { type: 'RecordPayoutSent', data: { payoutId, blockHash: `block-${payoutId}`, now: at(seconds) } });
+    run(userId, { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `block-${payoutId}`, now: at(seconds) } });
   const retry = (userId: string, payoutId: string, seconds: number) => run(userId, { type: 'RetryPayout', data: { payoutId, now: at(seconds) } });
   const cancel = (userId: string, payoutId: string, seconds: number) =>
     run(userId, { type: 'CancelPayout', data: { payoutId, reason: 'wallet closed', now: at(seconds) } });

@@ -286,6 +286,7 @@ describe('projection runtime', () => {
             data: {
               payoutId,
               runId: randomUUID(),
+              gateway: 'dry-run',
               address: `ban_1wallet${n}`,
               kills,
               amountRaw: kills * BigInt(firstAccrual.data.ratePerKillRaw),
@@ -294,7 +295,7 @@ describe('projection runtime', () => {
               now: at(10),
             },
           },
-          { type: 'RecordPayoutSent', data: { payoutId, blockHash: `dryrun-${payoutId}`, now: at(11) } },
+          { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: at(11) } },
         ];
         for (const command of payout) events.push(...decide(command, events.reduce(evolve, initialState)));
       }

@@ -18,9 +18,9 @@ export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'pa
       // A payout cancelled earlier with the same key is 'cancelled' by now (events are applied in
       // order), so the live-key index lets this one in; a double claim would stop here loudly.
       await transaction.query(sql.unsafe`
-        INSERT INTO payouts (payout_id, user_id, run_id, status, kills, amount_raw, amount_ban, address, idempotency_key,
+        INSERT INTO payouts (payout_id, user_id, run_id, gateway, status, kills, amount_raw, amount_ban, address, idempotency_key,
                              accruals, requested_at, requested_position)
-        VALUES (${payout.payoutId}, ${payout.userId}, ${payout.runId}, 'pending', ${payout.kills}, ${payout.amountRaw}::numeric,
+        VALUES (${payout.payoutId}, ${payout.userId}, ${payout.runId}, ${payout.gateway}, 'pending', ${payout.kills}, ${payout.amountRaw}::numeric,
                 ${formatBan(BigInt(payout.amountRaw))}::numeric, ${payout.address}, ${payout.idempotencyKey},
                 ${JSON.stringify(payout.accruals)}::jsonb, ${payout.requestedAt}::timestamptz, ${recorded.position.toString()}::bigint)
         ON CONFLICT (payout_id) DO NOTHING`);

@@ -8,6 +8,8 @@ export interface PayoutView {
   readonly userId: string;
   /** pending → sent | failed | cancelled; failed → pending again when an admin retries it. */
   readonly status: string;
+  /** `dry-run` (sent with a `dryrun-` hash) or `live` (a signed block on chain). */
+  readonly gateway: string;
   readonly kills: number;
   readonly amountRaw: string;
   readonly amountBan: string;
@@ -35,6 +37,7 @@ export const payoutRow = z.object({
   payout_id: z.string(),
   user_id: z.string(),
   status: z.string(),
+  gateway: z.string(),
   kills: z.bigint(),
   amount_raw: z.string(),
   address: z.string(),
@@ -54,7 +57,7 @@ export const payoutRow = z.object({
   requested_position: z.bigint(),
 });
 
-export const PAYOUT_COLUMNS = sql.fragment`payout_id, user_id, status, kills, amount_raw, address, idempotency_key, attempt_count,
+export const PAYOUT_COLUMNS = sql.fragment`payout_id, user_id, status, gateway, kills, amount_raw, address, idempotency_key, attempt_count,
   first_attempt_at, last_attempt_at, last_error, next_attempt_at, failed_at, cancelled_at, cancel_reason,
   block_hash, requested_at, sent_at, accruals, requested_position`;
 
@@ -63,6 +66,7 @@ export function payoutView(row: z.infer<typeof payoutRow>): PayoutView {
     payoutId: row.payout_id,
     userId: row.user_id,
     status: row.status,
+    gateway: row.gateway,
     kills: Number(row.kills),
     amountRaw: row.amount_raw,
     amountBan: formatBan(BigInt(row.amount_raw)),

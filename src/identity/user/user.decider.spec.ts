@@ -384,6 +384,7 @@ describe('user decider', () => {
         data: {
           payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000001',
           runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
+          gateway: 'dry-run',
           address,
           kills: 25n,
           amountRaw: 25n * 10n ** 28n,
@@ -399,7 +400,7 @@ describe('user decider', () => {
     };
     const sent = (payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001'): UserCommand => ({
       type: 'RecordPayoutSent',
-      data: { payoutId, blockHash: `dryrun-${payoutId}`, now: at(130) },
+      data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: at(130) },
     });
 
     it('requests a payout that claims exactly the covered kills', () => {
@@ -446,6 +447,7 @@ describe('user decider', () => {
         data: {
           payoutId,
           runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
+          gateway: 'dry-run',
           address,
           kills: 25n,
           amountRaw: 25n * 10n ** 28n,
@@ -465,7 +467,7 @@ describe('user decider', () => {
     });
     const retry = (id = payoutId, now = at(300)): UserCommand => ({ type: 'RetryPayout', data: { payoutId: id, now } });
     const cancel = (id = payoutId, now = at(300)): UserCommand => ({ type: 'CancelPayout', data: { payoutId: id, reason: 'wallet closed', now } });
-    const sent = (id = payoutId): UserCommand => ({ type: 'RecordPayoutSent', data: { payoutId: id, blockHash: `dryrun-${id}`, now: at(400) } });
+    const sent = (id = payoutId): UserCommand => ({ type: 'RecordPayoutSent', data: { payoutId: id, gateway: 'dry-run', blockHash: `dryrun-${id}`, now: at(400) } });
     const requested = (): UserEvent[] => history([...earnedCommands(), request(earned())]);
     /** Requested, then failed `policy.maxAttempts` times in a row. */
     const failed = (): UserEvent[] => history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3)]);
@@ -600,6 +602,16 @@ describe('user decider', () => {
         },
       ]);
       expect(rejection(sent(), given(cancelled))).toMatchObject({ code: 'payout_cancelled', status: 409 });
+    });
+
+    it('keeps a payout to its gateway: another gateway cannot record it sent (409 payout_gateway_mismatch)', () => {
+      const live = history([...earnedCommands(), request(earned(), { gateway: 'live' })]);
+      const liveSent: UserCommand = { type: 'RecordPayoutSent', data: { payoutId, gateway: 'live', blockHash: 'CD'.repeat(32), now: at(400) } };
+
+      expect(payoutOf(live)?.gateway).toBe('live');
+      expect(rejection(sent(), given(live))).toMatchObject({ code: 'payout_gateway_mismatch', status: 409 });
+      expect(rejection(liveSent, given(requested()))).toMatchObject({ code: 'payout_gateway_mismatch', status: 409 });
+      expect(decide(liveSent, given(live)).map((event) => event.type)).toEqual(['PayoutSent']);
     });
 
     it('refuses every payout command for a payout the user does not have with 404 payout_not_found', () => {

@@ -6,6 +6,7 @@ import {
   type AbuseFlagType,
   type AbuseSeverity,
   decodeUserEvent,
+  type PayoutGateway,
   type UserEvent,
   type VerificationSource,
   type VerificationStatus,
@@ -50,6 +51,7 @@ export interface PayoutState {
   readonly payoutId: string;
   /** requested → sent, or → failed (claim kept) → requested again on retry, or → cancelled (claim released). */
   readonly status: 'requested' | 'sent' | 'failed' | 'cancelled';
+  readonly gateway: PayoutGateway;
   readonly address: string;
   readonly idempotencyKey: string;
   /** Failed attempts so far, across retries: the next attempt is number `attempts + 1`. */
@@ -146,6 +148,7 @@ export interface RequestPayout {
   readonly data: {
     readonly payoutId: string;
     readonly runId: string;
+    readonly gateway: PayoutGateway;
     readonly address: string;
     readonly kills: bigint;
     readonly amountRaw: bigint;
@@ -157,7 +160,8 @@ export interface RequestPayout {
 
 export interface RecordPayoutSent {
   readonly type: 'RecordPayoutSent';
-  readonly data: { readonly payoutId: string; readonly blockHash: string; readonly now: Date };
+  /** `gateway`: the executor that sent it, which must be the payout's own. */
+  readonly data: { readonly payoutId: string; readonly gateway: PayoutGateway; readonly blockHash: string; readonly now: Date };
 }
 
 export interface PayoutRetryPolicy {
@@ -282,6 +286,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const payout: PayoutState = {
         payoutId: event.data.payoutId,
         status: 'requested',
+        gateway: event.data.gateway,
         address: event.data.address,
         idempotencyKey: event.data.idempotencyKey,
         attempts: 0,
@@ -538,6 +543,7 @@ function requestPayout(command: RequestPayout['data'], state: RegisteredUser): U
         payoutId: command.payoutId,
         userId: state.userId,
         runId: command.runId,
+        gateway: command.gateway,
         address: command.address,
         kills: Number(command.kills),
         amountRaw: command.amountRaw.toString(),
@@ -555,6 +561,11 @@ function recordPayoutSent(command: RecordPayoutSent['data'], state: RegisteredUs
   // Cancelling is only allowed once every block of the payout was refused, so a block of a
   // cancelled payout on the chain is a fault an operator must see, never a quiet success.
   if (payout.status === 'cancelled') throw new DomainError('payout_cancelled', `Payout ${payout.payoutId} was cancelled`, 409);
+  // A live payout may have a block in flight, so a dry-run hash must never settle it; a dry-run
+  // one was budgeted against a simulated balance, so no chain block may settle it either.
+  if (payout.gateway !== command.gateway) {
+    throw new DomainError('payout_gateway_mismatch', `Payout ${payout.payoutId} is a ${payout.gateway} payout, not ${command.gateway}`, 409);
+  }
   // A failed payout's block found on the chain after all is sent: the chain is the truth.
   return [
     {

@@ -120,12 +120,17 @@ export interface CoveredAccrualData {
   readonly kills: number;
 }
 
+/** How a payout is sent: planned against the simulated balance, or to be signed on chain. */
+export type PayoutGateway = 'dry-run' | 'live';
+
 export interface PayoutRequested {
   readonly type: 'PayoutRequested';
   readonly data: {
     readonly payoutId: string;
     readonly userId: string;
     readonly runId: string;
+    /** Only an executor of this gateway sends it (a payout never changes gateway). */
+    readonly gateway: PayoutGateway;
     readonly address: string;
     /** The kills this payout claims: they count against the caps whatever becomes of it. */
     readonly kills: number;
@@ -315,6 +320,8 @@ export function decodeUserEvent(type: string, data: Data): UserEvent | null {
           payoutId: str(data, 'payoutId'),
           userId: str(data, 'userId'),
           runId: str(data, 'runId'),
+          // Payouts were only ever sent dry before the field existed.
+          gateway: data.gateway === undefined ? 'dry-run' : oneOf(data, 'gateway', ['dry-run', 'live'] as const),
           address: str(data, 'address'),
           kills: int(data, 'kills'),
           amountRaw: rawStr(data, 'amountRaw'),

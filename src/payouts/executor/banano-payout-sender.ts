@@ -41,6 +41,7 @@ export interface BananoPayoutSenderOptions {
  */
 export class BananoPayoutSender implements PayoutSender {
   readonly mode = 'live';
+  readonly looksAt = ['live', 'dry-run'] as const;
   private account: OperatorAccount | null = null;
   private operator: { readonly address: string; readonly state: OperatorState } | null = null;
   private waitingForSeed = false;
@@ -79,6 +80,14 @@ export class BananoPayoutSender implements PayoutSender {
     if (account === null) throw new Error('prepare() before send()');
     const payout = await this.payoutOf(pending);
     if (payout === null || payout.status !== 'requested') return 'skipped';
+    if (payout.gateway === 'dry-run') {
+      // Planned against the simulated balance of a dry run: it is failed at once, not signed, so
+      // an admin decides. A cancel gives its kills back to be settled live.
+      return this.recordFailure(pending, payout.attempts + 1, 'requested_in_dry_run: planned against the simulated balance; cancel it to settle its kills live', null, {
+        ...this.options.retryPolicy,
+        maxAttempts: 1,
+      });
+    }
     const operator = await this.loadOperator(account);
     const attempt = payout.attempts + 1;
     const blocks = operator.signedByPayout.get(payout.payoutId) ?? [];
@@ -191,7 +200,7 @@ export class BananoPayoutSender implements PayoutSender {
       const decision = await runUserCommand(
         this.store,
         signed.userId,
-        { type: 'RecordPayoutSent', data: { payoutId: signed.payoutId, blockHash: signed.blockHash, now: this.now() } },
+        { type: 'RecordPayoutSent', data: { payoutId: signed.payoutId, gateway: 'live', blockHash: signed.blockHash, now: this.now() } },
         executorMetadata(signed.payoutId),
       );
       failpoint('payout-sent');
@@ -204,14 +213,20 @@ export class BananoPayoutSender implements PayoutSender {
     }
   }
 
-  private async recordFailure(payout: PendingPayout, attempt: number, error: string, blockHash: string | null): Promise<SendOutcome> {
+  private async recordFailure(
+    payout: PendingPayout,
+    attempt: number,
+    error: string,
+    blockHash: string | null,
+    policy: PayoutRetryPolicy = this.options.retryPolicy,
+  ): Promise<SendOutcome> {
     this.log('payout attempt failed', { payoutId: payout.payoutId, attempt, error });
     await runUserCommand(
       this.store,
       payout.userId,
       {
         type: 'RecordPayoutAttemptFailed',
-        data: { payoutId: payout.payoutId, attempt, error, blockHash, policy: this.options.retryPolicy, now: this.now() },
+        data: { payoutId: payout.payoutId, attempt, error, blockHash, policy, now: this.now() },
       },
       executorMetadata(payout.payoutId),
     );

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { runUserCommand } from '../../identity/user/run-user-command';
+import { type PayoutGateway } from '../../identity/user/user.events';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
@@ -22,7 +23,9 @@ export type SendOutcome = 'sent' | 'failed' | 'skipped' | 'unresolved';
 
 /** The gateway side of the executor: dry-run, or signed blocks on the Banano node. */
 export interface PayoutSender {
-  readonly mode: 'dry-run' | 'live';
+  readonly mode: PayoutGateway;
+  /** The gateways of the payouts it is given: its own, and for live also dry-run ones, to fail them. */
+  readonly looksAt: readonly PayoutGateway[];
   /**
    * Gets ready for a run, first finishing the payout a crash or an unanswered publish left in
    * flight (`resumed`, null when there was none). Not `ready`: nothing can be sent now.
@@ -103,6 +106,7 @@ export class PayoutExecutor {
       const due = await connection.any(sql.type(pendingRow)`
         SELECT payout_id, user_id FROM payouts
          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+           AND gateway = ANY(${sql.array(this.sender.looksAt, 'text')})
          ORDER BY requested_at, requested_position LIMIT ${PAYOUTS_PER_RUN_MAX}`);
       for (const row of due) {
         if (this.stopped) break;
@@ -124,6 +128,8 @@ export class PayoutExecutor {
  */
 export class DryRunPayoutSender implements PayoutSender {
   readonly mode = 'dry-run';
+  // Live payouts stay pending for a live executor: one may have a block on its way.
+  readonly looksAt = ['dry-run'] as const;
 
   constructor(
     private readonly store: EventStore,
@@ -139,7 +145,7 @@ export class DryRunPayoutSender implements PayoutSender {
       const decision = await runUserCommand(
         this.store,
         payout.userId,
-        { type: 'RecordPayoutSent', data: { payoutId: payout.payoutId, blockHash: `dryrun-${payout.payoutId}`, now: new Date() } },
+        { type: 'RecordPayoutSent', data: { payoutId: payout.payoutId, gateway: 'dry-run', blockHash: `dryrun-${payout.payoutId}`, now: new Date() } },
         executorMetadata(payout.payoutId),
       );
       return decision.events.length > 0 ? 'sent' : 'skipped';

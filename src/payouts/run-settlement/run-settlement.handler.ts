@@ -115,6 +115,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
             data: {
               payoutId,
               runId,
+              gateway: dryRun ? 'dry-run' : 'live',
               address: payout.address,
               kills: payout.kills,
               amountRaw: payout.amountRaw,
