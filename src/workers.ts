@@ -22,6 +22,7 @@ import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.cli
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
 import { RecordKillsCommand } from './rewards/record-kills/record-kills.command';
+import { DonationIngester } from './treasury/donation-ingester';
 
 // A composition root: it wires the outside services (Fortnite stats API, Yunite) and the
 // workers that call them into the application, each only when it is configured.
@@ -93,12 +94,16 @@ export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessChe
 
 /** Publishing the same block after ambiguous failures, per executor run; the next run goes on. */
 const PUBLISH_TRIES_PER_RUN = 3;
+/** Receivable sends the donation ingester reads per run; more wait for the next run. */
+const RECEIVABLE_PER_RUN_MAX = 100;
 
 export interface Workers {
   readonly names: readonly string[];
   readonly statsPoller: StatsPoller | null;
   readonly reverification: ReverificationScheduler | null;
   readonly payoutExecutor: PayoutExecutor;
+  /** Pockets donations to the operator account; null in dry-run, which has no chain. */
+  readonly donationIngester: DonationIngester | null;
   stop(): Promise<void>;
 }
 
@@ -192,11 +197,28 @@ export function startWorkers(
           executorLog,
         );
   const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog);
+  const donationIngester =
+    integrations.banano === null
+      ? null
+      : new DonationIngester(
+          pool,
+          eventStore,
+          integrations.banano.rpc,
+          integrations.banano.seeds,
+          {
+            fundingAddresses: config.treasury.fundingAddresses,
+            intervalMs: config.treasury.ingestIntervalMs,
+            receivableCountMax: RECEIVABLE_PER_RUN_MAX,
+            publishTriesMax: PUBLISH_TRIES_PER_RUN,
+          },
+          (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
+        );
   let settlements: { stop(): void } | null = null;
   if (autoStart) {
     statsPoller?.start();
     reverification?.start();
     payoutExecutor.start();
+    donationIngester?.start();
     if (config.settlement.intervalMs > 0 || config.settlement.onStart) {
       settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, config.settlement.onStart, logger);
     }
@@ -205,6 +227,7 @@ export function startWorkers(
     ...(statsPoller === null ? [] : ['stats-poller']),
     ...(reverification === null ? [] : ['yunite-reverification']),
     `payout-executor (${sender.mode})`,
+    ...(donationIngester === null ? [] : ['donation-ingester']),
     ...(config.settlement.intervalMs > 0 || config.settlement.onStart ? ['settlement-scheduler'] : []),
   ];
   return {
@@ -212,9 +235,10 @@ export function startWorkers(
     statsPoller,
     reverification,
     payoutExecutor,
+    donationIngester,
     async stop() {
       settlements?.stop();
-      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor.stop()]);
+      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor.stop(), donationIngester?.stop()]);
     },
   };
 }

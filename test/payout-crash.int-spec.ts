@@ -14,6 +14,7 @@ import {
 } from './support/payout-crash-harness';
 import { eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { startTestApp, type TestApp } from './support/test-app';
+import { operatorStream } from '../src/payouts/operator/operator.events';
 
 /** Half of the randomized runs `npm test` makes; test/payout-crash-random.int-spec.ts makes the other half. */
 const RANDOM_RUNS = Number.parseInt(process.env.PAYOUT_CRASH_RUNS ?? '100', 10);
@@ -53,6 +54,27 @@ describe('payout workers killed at every step boundary', () => {
     expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
     expect(report.payoutsSent).toBe(report.payoutsRequested);
     expect(report.blocksOnNode).toBe(report.payoutsSent);
+  });
+
+  it('killed after recording a donation but before publishing its receive, then restarted: each send pocketed once', async () => {
+    const rig = await setUpCrashRig(app, node, directory, 1);
+    const sends: string[] = [];
+    for (let index = 1; index <= 5; index += 1) sends.push(await node.fund(rig.operatorAddress, BigInt(index) * 10n ** 29n));
+    const crash = await runUntilKilled(rig, { failpoint: 'donation-recorded@2', deadlineMs: 20_000 });
+    expect(crash).toMatchObject({ crashed: true, atFailpoint: true });
+    expect(node.receivableOf(rig.operatorAddress)).toHaveLength(4);
+
+    const restarted = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: '' });
+    try {
+      await eventually('every donation pocketed', async () => (node.receivableOf(rig.operatorAddress).length === 0 ? true : undefined));
+    } finally {
+      restarted.child.kill('SIGTERM');
+      await waitForExit(restarted.child);
+    }
+    const recorded = (await app.store.readStream(operatorStream(rig.operatorAddress))).filter((event) => event.type === 'DonationReceived');
+    const receives = node.accountChain(rig.operatorAddress).filter((block) => block.subtype === 'receive');
+    expect(recorded.map((event) => event.data.sendHash).sort()).toEqual([...sends].sort());
+    expect(receives.map((block) => block.hash).sort()).toEqual(recorded.map((event) => String(event.data.receiveHash)).sort());
   });
 
   it(`survives ${RANDOM_RUNS} kills at random step boundaries and instants, with node faults`, async () => {

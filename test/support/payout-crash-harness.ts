@@ -140,8 +140,8 @@ export async function crashRandomly(rig: CrashRig, runs: number, random: () => n
     }
     const options =
       random() < 0.7
-        ? { failpoint: `${CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]}@${1 + Math.floor(random() * 2)}`, deadlineMs: 2_500 }
-        : { killAfterMs: Math.floor(random() * 1_500) };
+        ? { failpoint: `${CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]}@${1 + Math.floor(random() * 2)}`, deadlineMs: 1_500 }
+        : { killAfterMs: Math.floor(random() * 1_000) };
     const result = await runUntilKilled(rig, options);
     if (!result.crashed) throw new Error(`run ${run} ended without a crash:\n${result.output}`);
     crashes += 1;

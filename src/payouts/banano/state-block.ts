@@ -218,3 +218,9 @@ function assertAddress(value: string, name: string): void {
 function assertBalance(value: bigint, name: string): void {
   if (value < 0n || value > BALANCE_RAW_MAX) throw new Error(`${name} must be from 0 to 2^128 - 1 raw.`);
 }
+
+/** The account's public key (64 upper-case hex characters): the work root of the block that opens it. */
+export function publicKeyOfAccount(address: string): string {
+  assertAddress(address, 'address');
+  return bananojs.getAccountPublicKey(address).toUpperCase();
+}

@@ -16,6 +16,7 @@ import {
   type PayoutBlockSigned,
   type SignedPayoutBlock,
 } from '../operator/operator.events';
+import { publishRecordedReceive } from '../../treasury/donation-ingester';
 import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
 
 /** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
@@ -45,6 +46,8 @@ export class BananoPayoutSender implements PayoutSender {
   private account: OperatorAccount | null = null;
   private operator: { readonly address: string; readonly state: OperatorState } | null = null;
   private waitingForSeed = false;
+  /** A recorded receive the node refused, not offered again by this process. */
+  private refusedReceive: string | null = null;
   private readonly now: () => Date;
 
   constructor(
@@ -67,6 +70,19 @@ export class BananoPayoutSender implements PayoutSender {
     }
     this.waitingForSeed = false;
     const operator = await this.loadOperator(this.account);
+    const lastBlock = operator.lastSignedBlock;
+    if (lastBlock?.kind === 'receive' && lastBlock.receiveHash !== this.refusedReceive) {
+      // A donation's receive recorded but maybe not published moves the frontier too: it is
+      // finished first, or nothing is signed (SPEC §4.5). One the node refused is not in flight:
+      // payouts go on, and this process does not offer it again (see DonationIngester).
+      const received = await publishRecordedReceive(this.rpc, lastBlock, {
+        fresh: false,
+        publishTriesMax: this.options.publishTriesMax,
+        log: this.log,
+      });
+      if (received === 'unresolved') return { ready: false, resumed: null };
+      if (received === 'refused') this.refusedReceive = lastBlock.receiveHash;
+    }
     if (operator.lastSigned === null) return { ready: true, resumed: null };
     // The block signed last may be in flight from before a crash: finish it before anything else.
     const payout = await this.payoutOf(operator.lastSigned);

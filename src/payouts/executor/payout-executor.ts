@@ -43,8 +43,11 @@ const pendingRow = z.object({ payout_id: z.string(), user_id: z.string() });
 
 /** Payouts taken per run, at most. */
 const PAYOUTS_PER_RUN_MAX = 500;
-/** One executor per operator account across every instance (two-integer advisory lock key). */
-const EXECUTOR_LOCK = [7358, 4] as const;
+/**
+ * One writer per operator account across every instance (two-integer advisory lock key): the payout
+ * executor and the donation ingester both sign blocks on the operator's frontier, so they hold it.
+ */
+export const OPERATOR_ACCOUNT_LOCK = [7358, 4] as const;
 
 export function executorMetadata(causationId: string): CommandMetadata {
   return { correlationId: randomUUID(), causationId, actor: { kind: 'system', name: 'payout-executor' } };
@@ -98,7 +101,7 @@ export class PayoutExecutor {
   }
 
   private async sendDue(): Promise<ExecutorRunResult> {
-    const result = await withTryAdvisoryLock(this.pool, EXECUTOR_LOCK, async (connection) => {
+    const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, async (connection) => {
       const { ready, resumed } = await this.sender.prepare();
       let sent = resumed === 'sent' ? 1 : 0;
       let failed = resumed === 'failed' ? 1 : 0;

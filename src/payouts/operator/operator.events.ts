@@ -30,7 +30,34 @@ export interface PayoutBlockSigned {
   };
 }
 
-export type OperatorEvent = PayoutBlockSigned;
+/** The fields of a receive the ingester signed, recorded before it is published (SPEC §4.5). */
+export type ReceiveRecordedData = {
+  /** The send block being received: the key of the record, so a send is counted at most once. */
+  readonly sendHash: string;
+  /** The account that sent it. */
+  readonly sender: string;
+  readonly amountRaw: string;
+  /** The hash of the receive block below. */
+  readonly receiveHash: string;
+  /** The frontier it was signed on, or 64 zeros when it opens the operator account. */
+  readonly previous: string;
+  readonly block: StateBlock;
+  readonly receivedAt: string;
+};
+
+/** A donation to the operator account: counted once per send block, by its hash (SPEC §4.5). */
+export interface DonationReceived {
+  readonly type: 'DonationReceived';
+  readonly data: ReceiveRecordedData;
+}
+
+/** A send from one of `treasury.fundingAddresses`: operator funding, not a donation. */
+export interface FundingReceived {
+  readonly type: 'FundingReceived';
+  readonly data: ReceiveRecordedData;
+}
+
+export type OperatorEvent = PayoutBlockSigned | DonationReceived | FundingReceived;
 
 export interface SignedPayoutBlock {
   readonly payoutId: string;
@@ -40,67 +67,132 @@ export interface SignedPayoutBlock {
   readonly block: StateBlock;
 }
 
+/** The receive block that currently stands for a recorded send. */
+export interface SignedReceiveBlock {
+  readonly sendHash: string;
+  readonly receiveHash: string;
+  readonly block: StateBlock;
+}
+
+/** Any block the operator signed: both kinds move its frontier, so only one may be in flight. */
+export type SignedOperatorBlock = ({ readonly kind: 'payout' } & SignedPayoutBlock) | ({ readonly kind: 'receive' } & SignedReceiveBlock);
+
 export interface OperatorState {
   /** The stream's revision, for the expected revision of the next append; null: no stream yet. */
   readonly revision: bigint | null;
-  /** The block signed last. The executor resolves it before it signs another (one at a time). */
+  /** The payout block signed last. The executor resolves it before it signs another (one at a time). */
   readonly lastSigned: SignedPayoutBlock | null;
+  /**
+   * The block signed last, of either kind. A receive recorded but maybe not published is in flight
+   * as much as a payout block: it is resolved before anything else is signed on the frontier.
+   */
+  readonly lastSignedBlock: SignedOperatorBlock | null;
   /** Every block signed for each payout, oldest first. */
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
+  /** Every send block already recorded (donation or funding), with the receive that stands for it now. */
+  readonly receivedSends: ReadonlyMap<string, SignedReceiveBlock>;
 }
 
-export const emptyOperatorState: OperatorState = { revision: null, lastSigned: null, signedByPayout: new Map() };
+export const emptyOperatorState: OperatorState = {
+  revision: null,
+  lastSigned: null,
+  lastSignedBlock: null,
+  signedByPayout: new Map(),
+  receivedSends: new Map(),
+};
 
 /**
  * Folds events of the operator stream onto `state` (the events that follow it); event types it
- * does not know (donations, milestones) only move the revision.
+ * does not know (milestones) only move the revision.
  */
 export function foldOperator(events: readonly RecordedEvent[], state: OperatorState = emptyOperatorState): OperatorState {
-  let { lastSigned } = state;
+  let { lastSigned, lastSignedBlock } = state;
   const signedByPayout = new Map(state.signedByPayout);
+  const receivedSends = new Map(state.receivedSends);
   for (const recorded of events) {
     const event = decodeOperatorEvent(recorded.type, recorded.data);
     if (event === null) continue;
-    const signed: SignedPayoutBlock = {
-      payoutId: event.data.payoutId,
-      userId: event.data.userId,
-      attempt: event.data.attempt,
-      blockHash: event.data.blockHash,
-      block: event.data.block,
-    };
-    lastSigned = signed;
-    signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
+    switch (event.type) {
+      case 'PayoutBlockSigned': {
+        const signed: SignedPayoutBlock = {
+          payoutId: event.data.payoutId,
+          userId: event.data.userId,
+          attempt: event.data.attempt,
+          blockHash: event.data.blockHash,
+          block: event.data.block,
+        };
+        lastSigned = signed;
+        lastSignedBlock = { kind: 'payout', ...signed };
+        signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
+        break;
+      }
+      case 'DonationReceived':
+      case 'FundingReceived': {
+        // A second record of one send is never written (the event id is the send hash, and the
+        // append states the revision it read).
+        const signed: SignedReceiveBlock = { sendHash: event.data.sendHash, receiveHash: event.data.receiveHash, block: event.data.block };
+        lastSignedBlock = { kind: 'receive', ...signed };
+        receivedSends.set(signed.sendHash, signed);
+        break;
+      }
+      default: {
+        const unknownEvent: never = event;
+        throw new Error(`unhandled operator event ${JSON.stringify(unknownEvent)}`);
+      }
+    }
   }
-  return { revision: events.at(-1)?.revision ?? state.revision, lastSigned, signedByPayout };
+  return { revision: events.at(-1)?.revision ?? state.revision, lastSigned, lastSignedBlock, signedByPayout, receivedSends };
 }
 
 type Data = Readonly<Record<string, unknown>>;
 
 export function decodeOperatorEvent(type: string, data: Data): OperatorEvent | null {
-  if (type !== 'PayoutBlockSigned') return null;
+  switch (type) {
+    case 'PayoutBlockSigned':
+      return {
+        type,
+        data: {
+          payoutId: str(data, 'payoutId'),
+          userId: str(data, 'userId'),
+          attempt: int(data, 'attempt'),
+          blockHash: str(data, 'blockHash'),
+          previous: str(data, 'previous'),
+          destination: str(data, 'destination'),
+          amountRaw: str(data, 'amountRaw'),
+          block: stateBlock(data),
+          signedAt: str(data, 'signedAt'),
+        },
+      };
+    case 'DonationReceived':
+    case 'FundingReceived':
+      return {
+        type,
+        data: {
+          sendHash: str(data, 'sendHash'),
+          sender: str(data, 'sender'),
+          amountRaw: str(data, 'amountRaw'),
+          receiveHash: str(data, 'receiveHash'),
+          previous: str(data, 'previous'),
+          block: stateBlock(data),
+          receivedAt: str(data, 'receivedAt'),
+        },
+      };
+    default:
+      return null;
+  }
+}
+
+function stateBlock(data: Data): StateBlock {
   const block = (data.block ?? {}) as Data;
   return {
-    type,
-    data: {
-      payoutId: str(data, 'payoutId'),
-      userId: str(data, 'userId'),
-      attempt: int(data, 'attempt'),
-      blockHash: str(data, 'blockHash'),
-      previous: str(data, 'previous'),
-      destination: str(data, 'destination'),
-      amountRaw: str(data, 'amountRaw'),
-      block: {
-        type: 'state',
-        account: str(block, 'account'),
-        previous: str(block, 'previous'),
-        representative: str(block, 'representative'),
-        balance: str(block, 'balance'),
-        link: str(block, 'link'),
-        signature: str(block, 'signature'),
-        work: str(block, 'work'),
-      },
-      signedAt: str(data, 'signedAt'),
-    },
+    type: 'state',
+    account: str(block, 'account'),
+    previous: str(block, 'previous'),
+    representative: str(block, 'representative'),
+    balance: str(block, 'balance'),
+    link: str(block, 'link'),
+    signature: str(block, 'signature'),
+    work: str(block, 'work'),
   };
 }
 

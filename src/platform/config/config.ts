@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { isValidBananoAddress } from '../banano/banano-address';
 import { parseBan } from '../money';
 import { projectRoot } from './project-root';
 
@@ -58,6 +59,12 @@ export interface LedgerConfig {
     readonly rpcTimeoutMs: number;
     /** Where the operator seed is read from until it can be stored encrypted (BANANO_OPERATOR_SEED_FILE). */
     readonly operatorSeedFile: string | null;
+  };
+  readonly treasury: {
+    /** Senders whose sends to the operator are FundingReceived, not donations (TREASURY_FUNDING_ADDRESSES). */
+    readonly fundingAddresses: readonly string[];
+    /** How often the donation ingester pockets receivable sends (live mode only). */
+    readonly ingestIntervalMs: number;
   };
   readonly economics: {
     readonly sustainabilityEnabled: boolean;
@@ -132,6 +139,10 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       rpcTimeoutMs: envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
       operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
     },
+    treasury: {
+      fundingAddresses: bananoAddressList(env, 'TREASURY_FUNDING_ADDRESSES'),
+      ingestIntervalMs: envInteger(env, 'TREASURY_INGEST_INTERVAL_MS', 30_000, 1_000, 86_400_000),
+    },
     economics: {
       sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),
       seedFundRaw: ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336'),
@@ -143,6 +154,21 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     fortniteStats: fortniteStats(env),
     logLevel: logLevel as LedgerConfig['logLevel'],
   };
+}
+
+/** Funding addresses are few; a long list is a mistake in the environment, not a use. */
+const FUNDING_ADDRESSES_MAX = 100;
+
+/** A comma list of valid ban_ addresses, without duplicates; empty when unset. */
+function bananoAddressList(env: Env, name: string): readonly string[] {
+  const value = envText(env, name);
+  if (value === null) return [];
+  const addresses = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  if (addresses.length > FUNDING_ADDRESSES_MAX) throw new ConfigError(`${name} lists more than ${FUNDING_ADDRESSES_MAX} addresses`);
+  for (const address of addresses) {
+    if (!isValidBananoAddress(address)) throw new ConfigError(`${name} holds an invalid Banano address (got ${address})`);
+  }
+  return addresses;
 }
 
 function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DatabasePool } from 'slonik';
+import { v5 as uuidv5 } from 'uuid';
+import { loadUser } from '../identity/user/run-user-command';
+import { withTryAdvisoryLock } from '../platform/database/advisory-lock';
+import { type EventMetadata, type EventStore, WrongExpectedRevisionError } from '../platform/event-store/event-store.port';
+import { failpoint } from '../platform/runtime/failpoint';
+import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
+import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
+import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
+import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
+import {
+  type DonationReceived,
+  emptyOperatorState,
+  foldOperator,
+  type FundingReceived,
+  OPERATOR_EVENT_SCHEMA_VERSION,
+  operatorStream,
+  type OperatorState,
+  type SignedPayoutBlock,
+  type SignedReceiveBlock,
+} from '../payouts/operator/operator.events';
+
+/** How long a pass waits for the operator lock, and how often it asks. */
+const LOCK_WAIT_MS = 2_000;
+const LOCK_RETRY_MS = 50;
+/** Namespace of the ids of DonationReceived / FundingReceived: one id per send block hash. */
+const RECEIVED_EVENT_NAMESPACE = '0d5e6a1c-93f4-4b7e-8c21-5f0a9e3d7b64';
+
+/**
+ * What became of a recorded receive block: `pocketed` (the node took it now); `already_pocketed`
+ * (the node had it before this call, from an earlier run); `refused` (definitely
+ * refused and provably absent: the block is dead, never published again, and may be replaced);
+ * `unresolved` (the node did not say: the block may still land, so nothing else is signed).
+ */
+export type ReceiveOutcome = 'pocketed' | 'already_pocketed' | 'refused' | 'unresolved';
+
+type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * Publishes a recorded receive block until the node has it or refuses it, by the payout rules of
+ * SPEC §4.4.4: a block recorded in an earlier run may have reached the node already, so
+ * `block_info` is asked first, and after an ambiguous failure only this same block is published
+ * again. Shared by the ingester and by the payout sender's resume of the block signed last.
+ */
+export async function publishRecordedReceive(
+  rpc: BananoRpcClient,
+  signed: SignedReceiveBlock,
+  options: { readonly fresh: boolean; readonly publishTriesMax: number; readonly log: Log },
+): Promise<ReceiveOutcome> {
+  if (!options.fresh && (await rpc.blockInfo(signed.receiveHash)) !== null) return 'already_pocketed';
+  const subtype = signed.block.previous === OPEN_PREVIOUS ? 'open' : 'receive';
+  for (let tries = 1; tries <= options.publishTriesMax; tries += 1) {
+    try {
+      await rpc.process(signed.block, subtype);
+      return 'pocketed';
+    } catch (error) {
+      if (isAmbiguous(error)) {
+        options.log('receive publish ambiguous: asking block_info', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: messageOf(error) });
+        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return 'pocketed';
+        continue;
+      }
+      if (error instanceof BananoNodeRejectedError) {
+        // "Old block" and its kin: only a block that is provably absent is refused.
+        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return 'pocketed';
+        options.log('receive refused by the node', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
+        return 'refused';
+      }
+      if (error instanceof BananoNodeUnavailableError) {
+        options.log('receive not published: node unavailable', { sendHash: signed.sendHash, error: messageOf(error) });
+        return 'unresolved';
+      }
+      throw error;
+    }
+  }
+  return 'unresolved';
+}
+
+export interface DonationIngesterOptions {
+  /** Senders whose sends are FundingReceived (treasury.fundingAddresses). */
+  readonly fundingAddresses: readonly string[];
+  readonly intervalMs: number;
+  /** Receivable blocks read per run; the rest wait for the next run. */
+  readonly receivableCountMax: number;
+  /** Publishing the same block after ambiguous failures, per run. */
+  readonly publishTriesMax: number;
+  readonly now?: () => Date;
+}
+
+export interface IngestResult {
+  /** Sends newly recorded (DonationReceived or FundingReceived). */
+  readonly recorded: number;
+  /** Receive blocks the node took in this run, resumed ones included. */
+  readonly pocketed: number;
+  /** Why the run did nothing or stopped early; null when it went through. */
+  readonly stoppedBy: 'operator_account_busy' | 'operator_seed_not_configured' | 'block_in_flight' | 'stream_moved' | null;
+}
+
+/**
+ * The donation ingester (SPEC §4.5): pockets the operator account's receivable sends.
+ *
+ * For each send not yet recorded it signs one receive block on the node's frontier (the block that
+ * opens the account when it is not opened), records it on the operator stream with the expected
+ * revision, keyed by the send hash, and only then publishes it. A send is recorded at most once:
+ * the event id is derived from the send hash, the append states the revision it read, and every
+ * writer of the operator account holds OPERATOR_ACCOUNT_LOCK, the payout executor's lock, so
+ * receives and payout sends are never signed at the same time. The block signed last, of either
+ * kind, is resolved before another is signed.
+ *
+ * A recorded receive that the node definitely refused (and that is provably absent) is not signed
+ * again and its send is never recorded again: it stays counted once by its DonationReceived or
+ * FundingReceived while the chain still shows it receivable, and each pass logs it; reconciliation
+ * will report it as a receivable the ledger counts but has not pocketed. A refusal of a block
+ * signed under the operator lock on the current frontier means something else signs for the
+ * account, which is for an operator to look at, not for the ingester to work around. The process
+ * that saw the refusal does not offer the block again; after a restart it is offered once more,
+ * which is harmless: it is the send's one recorded receive, and the node taking it is right.
+ */
+export class DonationIngester {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<IngestResult> | null = null;
+  private stopped = false;
+  private operator: { readonly address: string; readonly state: OperatorState } | null = null;
+  private readonly now: () => Date;
+  private readonly fundingAddresses: ReadonlySet<string>;
+  /** Recorded receives the node refused, not offered again by this process. */
+  private readonly refused = new Set<string>();
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly store: EventStore,
+    private readonly rpc: BananoRpcClient,
+    private readonly seeds: OperatorSeedSource,
+    private readonly options: DonationIngesterOptions,
+    private readonly log: Log = () => undefined,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.fundingAddresses = new Set(options.fundingAddresses);
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = (delayMs: number): void => {
+      this.timer = setTimeout(() => {
+        void this.runOnce()
+          .catch((error: unknown) => this.log('donation ingester run failed', { error: messageOf(error) }))
+          .finally(() => {
+            if (!this.stopped) tick(this.options.intervalMs);
+          });
+      }, delayMs);
+    };
+    tick(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over the receivable sends; a run already going here is joined, one elsewhere skips this one. */
+  runOnce(): Promise<IngestResult> {
+    this.running ??= this.ingestUnderLock().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /**
+   * The payout executor takes the operator lock for a moment on every run (each second by
+   * default); a pass waits for such a moment to end rather than lose its turn for a whole interval.
+   * Only a lock held longer than LOCK_WAIT_MS (another ingester, a long payout run) skips the pass.
+   */
+  private async ingestUnderLock(): Promise<IngestResult> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, () => this.ingest());
+      if (result !== null) return result;
+      if (Date.now() >= deadline || this.stopped) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_account_busy' };
+      await sleep(LOCK_RETRY_MS);
+    }
+  }
+
+  /** The pass itself. The caller holds OPERATOR_ACCOUNT_LOCK. */
+  private async ingest(): Promise<IngestResult> {
+    const account = await operatorAccount(this.seeds);
+    if (account === null) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_seed_not_configured' };
+    let operator = await this.loadOperator(account);
+    let recorded = 0;
+    let pocketed = 0;
+
+    // The block signed last may be in flight from before a crash: finish it before anything else.
+    const last = operator.lastSignedBlock;
+    if (last?.kind === 'receive' && !this.refused.has(last.receiveHash)) {
+      const outcome = await publishRecordedReceive(this.rpc, last, { fresh: false, publishTriesMax: this.options.publishTriesMax, log: this.log });
+      if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
+      if (outcome === 'pocketed') pocketed += 1;
+      if (outcome === 'refused') this.refused.add(last.receiveHash);
+    } else if (last?.kind === 'payout' && (await this.payoutBlockInFlight(last))) {
+      // The executor publishes it on its next run; a receive signed now would fork it.
+      return { recorded, pocketed, stoppedBy: 'block_in_flight' };
+    }
+
+    const receivable = await this.rpc.receivable(account.address, this.options.receivableCountMax);
+    for (const send of receivable) {
+      if (this.stopped) break;
+      if (operator.receivedSends.has(send.hash)) {
+        // Recorded, yet still receivable: its receive was refused (see the class comment).
+        this.log('recorded donation still receivable: its receive block was refused', { sendHash: send.hash });
+        continue;
+      }
+      const signed = await this.signReceive(account, send, operator);
+      if (signed === null) return { recorded, pocketed, stoppedBy: 'stream_moved' };
+      recorded += 1;
+      failpoint('donation-recorded');
+      const outcome = await publishRecordedReceive(this.rpc, signed, { fresh: true, publishTriesMax: this.options.publishTriesMax, log: this.log });
+      if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
+      if (outcome === 'pocketed') pocketed += 1;
+      if (outcome === 'refused') this.refused.add(signed.receiveHash);
+      // A refused block left the frontier where it was: the next send is signed on it too.
+      operator = await this.loadOperator(account);
+    }
+    return { recorded, pocketed, stoppedBy: null };
+  }
+
+  /**
+   * Signs the receive of `send` on the node's frontier and records it as DonationReceived or
+   * FundingReceived. Null when another writer moved the stream: nothing was recorded, nothing is
+   * published.
+   */
+  private async signReceive(
+    account: OperatorAccount,
+    send: { readonly hash: string; readonly amountRaw: bigint; readonly source: string },
+    operator: OperatorState,
+  ): Promise<SignedReceiveBlock | null> {
+    const info = await this.rpc.accountInfo(account.address);
+    const previous = info?.frontier ?? OPEN_PREVIOUS;
+    const { block: unworked, hash: receiveHash } = await buildReceiveBlock({
+      privateKey: account.privateKey,
+      previous,
+      // The operator represents itself until it opens with a representative of its choosing.
+      representative: info?.representative ?? account.address,
+      balanceBeforeRaw: info?.balanceRaw ?? 0n,
+      amountRaw: send.amountRaw,
+      sendBlockHash: send.hash,
+    });
+    const block = withWork(unworked, await this.rpc.workGenerate(info === null ? publicKeyOfAccount(account.address) : info.frontier));
+    const at = this.now().toISOString();
+    const event: DonationReceived | FundingReceived = {
+      type: this.fundingAddresses.has(send.source) ? 'FundingReceived' : 'DonationReceived',
+      data: { sendHash: send.hash, sender: send.source, amountRaw: send.amountRaw.toString(), receiveHash, previous, block, receivedAt: at },
+    };
+    const id = uuidv5(send.hash, RECEIVED_EVENT_NAMESPACE);
+    const metadata: EventMetadata = {
+      correlationId: randomUUID(),
+      causationId: send.hash,
+      actor: { kind: 'system', name: 'donation-ingester' },
+      schemaVersion: OPERATOR_EVENT_SCHEMA_VERSION,
+    };
+    try {
+      await this.store.appendToStream(operatorStream(account.address), [{ id, type: event.type, data: event.data, metadata }], {
+        expectedRevision: operator.revision ?? 'no_stream',
+      });
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) return null;
+      throw error;
+    }
+    // A repeated event id is answered idempotently without appending: publish only what the stream
+    // now says stands for this send, and only when it is the block just signed.
+    const after = await this.loadOperator(account);
+    if (after.receivedSends.get(send.hash)?.receiveHash !== receiveHash) return null;
+    return { sendHash: send.hash, receiveHash, block };
+  }
+
+  /** The payout block signed last is neither on the chain nor ended by a refusal the user stream records. */
+  private async payoutBlockInFlight(signed: SignedPayoutBlock): Promise<boolean> {
+    if ((await this.rpc.blockInfo(signed.blockHash)) !== null) return false;
+    const user = await loadUser(this.store, signed.userId);
+    if (user.status !== 'registered') return false;
+    const payout = user.payouts.find((candidate) => candidate.payoutId === signed.payoutId);
+    return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
+  }
+
+  /** The operator stream folded to its end; the fold is kept and only newer events are read. */
+  private async loadOperator(account: OperatorAccount): Promise<OperatorState> {
+    const cached = this.operator?.address === account.address ? this.operator.state : emptyOperatorState;
+    const fromRevision = cached.revision === null ? 0n : cached.revision + 1n;
+    const state = foldOperator(await this.store.readStream(operatorStream(account.address), { fromRevision }), cached);
+    this.operator = { address: account.address, state };
+    return state;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

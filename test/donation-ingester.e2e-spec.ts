@@ -1,0 +1,240 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
+import { buildSendBlock, withWork } from '../src/payouts/banano/state-block';
+import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
+import { operatorStream } from '../src/payouts/operator/operator.events';
+import { DonationIngester } from '../src/treasury/donation-ingester';
+import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import { call, earner, newBananoAccount } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const BAN = 10n ** 29n;
+
+/**
+ * The donation ingester against the Banano node double (SPEC §4.5): every receivable send is
+ * recorded once, keyed by its hash, before its receive is published; a crash between the two
+ * publishes the same block once; funding is told apart; receives and payout sends share one chain.
+ */
+describe('donation ingester on the Banano node double', () => {
+  interface Live {
+    readonly app: TestApp;
+    readonly node: BananoNodeDouble;
+    readonly operator: { readonly address: string; readonly privateKey: string };
+    readonly seedFile: string;
+    readonly ingester: DonationIngester;
+  }
+
+  async function withLive(options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> {
+    const node = await startBananoNodeDouble();
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-donations-'));
+    const operator = await newBananoAccount();
+    const seedFile = join(directory, 'operator.seed');
+    await writeFile(seedFile, operator.seed, { mode: 0o600 });
+    if (options.openWithBan !== undefined) await node.fundAndOpen(operator.privateKey, options.openWithBan * BAN);
+    const app = await startTestApp({
+      BANANO_RPC_URL: node.url,
+      BANANO_OPERATOR_SEED_FILE: seedFile,
+      BANANO_RPC_TIMEOUT_MS: '1000',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
+      ...options.env,
+    });
+    try {
+      const ingester = app.workers.donationIngester;
+      if (ingester === null) throw new Error('a live app has a donation ingester');
+      await body({ app, node, operator, seedFile, ingester });
+    } finally {
+      await app.close();
+      await node.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  /** Another service instance's ingester on the same database: its own client, seed source and fold. */
+  function secondIngester(live: Live, fundingAddresses: readonly string[] = []): DonationIngester {
+    return new DonationIngester(
+      live.app.pool,
+      live.app.store,
+      new BananoRpcClient({ url: live.node.url, timeoutMs: 1_000, retriesMax: 2 }),
+      new FileOperatorSeedSource(live.seedFile),
+      { fundingAddresses, intervalMs: 30_000, receivableCountMax: 100, publishTriesMax: 3 },
+    );
+  }
+
+  const eventsOf = async (app: TestApp, stream: string, type: string) => (await app.store.readStream(stream)).filter((event) => event.type === type);
+  const receivesOf = (node: BananoNodeDouble, address: string) =>
+    node.accountChain(address).filter((block) => block.subtype === 'receive' || block.subtype === 'open');
+
+  async function donate(node: BananoNodeDouble, address: string, count: number): Promise<bigint> {
+    let total = 0n;
+    for (let index = 1; index <= count; index += 1) {
+      const amount = BigInt(index) * BAN / 100n;
+      await node.fund(address, amount);
+      total += amount;
+    }
+    return total;
+  }
+
+  it('records each of 25 receivable sends exactly once and pockets them on one chain, opening the account', async () => {
+    await withLive({}, async ({ app, node, operator, ingester }) => {
+      const total = await donate(node, operator.address, 25);
+      const sends = node.receivableOf(operator.address).map((send) => send.hash);
+
+      expect(await ingester.runOnce()).toEqual({ recorded: 25, pocketed: 25, stoppedBy: null });
+      expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
+
+      const recorded = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      expect(recorded.map((event) => event.data.sendHash).sort()).toEqual([...sends].sort());
+      const chain = node.accountChain(operator.address);
+      expect(chain.map((block) => block.subtype)).toEqual(['open', ...Array<string>(24).fill('receive')]);
+      expect(chain.map((block) => block.hash)).toEqual(recorded.map((event) => event.data.receiveHash));
+      expect(node.balanceOf(operator.address)).toBe(total);
+      expect(recorded.reduce((sum, event) => sum + BigInt(String(event.data.amountRaw)), 0n)).toBe(total);
+      expect(node.receivableOf(operator.address)).toEqual([]);
+      // The event id is the send hash's: the record is keyed by it.
+      expect(new Set(recorded.map((event) => event.id)).size).toBe(25);
+      expect(node.requests().filter((request) => request.action === 'process')).toHaveLength(25);
+    });
+  });
+
+  it('with two ingesters running at once, records each send once', async () => {
+    await withLive({ openWithBan: 5n }, async (live) => {
+      const { app, node, operator, ingester } = live;
+      const total = await donate(node, operator.address, 25);
+      const other = secondIngester(live);
+      for (let round = 0; round < 10 && node.receivableOf(operator.address).length > 0; round += 1) {
+        const results = await Promise.all([ingester.runOnce(), other.runOnce(), ingester.runOnce(), other.runOnce()]);
+        expect(results.some((result) => result.stoppedBy === null)).toBe(true);
+      }
+      await Promise.all([ingester.runOnce(), other.runOnce()]);
+      const recorded = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      expect(recorded).toHaveLength(25);
+      expect(new Set(recorded.map((event) => event.data.sendHash)).size).toBe(25);
+      expect(receivesOf(node, operator.address)).toHaveLength(26);
+      expect(node.balanceOf(operator.address)).toBe(5n * BAN + total);
+    });
+  });
+
+  it('after a crash between recording and publishing, a restarted ingester publishes the same block once', async () => {
+    await withLive({}, async (live) => {
+      const { app, node, operator, ingester } = live;
+      const total = await donate(node, operator.address, 3);
+      node.failNext('process', 'down');
+      await expect(ingester.runOnce()).rejects.toThrow();
+      const [first] = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      expect(await eventsOf(app, operatorStream(operator.address), 'DonationReceived')).toHaveLength(1);
+      expect(node.accountChain(operator.address)).toEqual([]);
+
+      await node.up();
+      const restarted = secondIngester(live);
+      expect(await restarted.runOnce()).toEqual({ recorded: 2, pocketed: 3, stoppedBy: null });
+      const recorded = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      expect(recorded).toHaveLength(3);
+      expect(node.accountChain(operator.address)[0].hash).toBe(first.data.receiveHash);
+      expect(receivesOf(node, operator.address)).toHaveLength(3);
+      expect(node.balanceOf(operator.address)).toBe(total);
+      expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
+    });
+  });
+
+  it('the payout executor finishes a recorded but unpublished receive before it signs anything', async () => {
+    await withLive({ openWithBan: 100n, env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async ({ app, node, operator, ingester }) => {
+      await donate(node, operator.address, 1);
+      node.failNext('process', 'down');
+      await expect(ingester.runOnce()).rejects.toThrow();
+      const [donation] = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      await node.up();
+      const player = await earner(app, 10);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      const chain = node.accountChain(operator.address);
+      expect(chain.map((block) => block.subtype)).toEqual(['open', 'receive', 'send']);
+      expect(chain[1].hash).toBe(donation.data.receiveHash);
+      expect(node.receivableOf(player.address)).toHaveLength(1);
+      expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
+    });
+  });
+
+  it('tells funding from donations by the sender', async () => {
+    const donor = await newBananoAccount();
+    const node = await startBananoNodeDouble();
+    const genesis = node.genesisAddress;
+    await node.close();
+    await withLive({ env: { TREASURY_FUNDING_ADDRESSES: genesis } }, async (live) => {
+      const { app, node: liveNode, operator, ingester } = live;
+      expect(liveNode.genesisAddress).toBe(genesis);
+      await liveNode.fundAndOpen(donor.privateKey, 10n * BAN);
+      const rpc = new BananoRpcClient({ url: liveNode.url, timeoutMs: 1_000, retriesMax: 0 });
+      const donorInfo = await rpc.accountInfo(donor.address);
+      if (donorInfo === null) throw new Error('the donor is open');
+      const { block } = await buildSendBlock({
+        privateKey: donor.privateKey,
+        previous: donorInfo.frontier,
+        representative: donorInfo.representative,
+        balanceBeforeRaw: donorInfo.balanceRaw,
+        amountRaw: 3n * BAN,
+        destination: operator.address,
+      });
+      await rpc.process(withWork(block, '0000000000000000'), 'send');
+      await liveNode.fund(operator.address, 50n * BAN);
+
+      expect(await ingester.runOnce()).toEqual({ recorded: 2, pocketed: 2, stoppedBy: null });
+      const stream = operatorStream(operator.address);
+      const donations = await eventsOf(app, stream, 'DonationReceived');
+      const funding = await eventsOf(app, stream, 'FundingReceived');
+      expect(donations.map((event) => [event.data.sender, event.data.amountRaw])).toEqual([[donor.address, (3n * BAN).toString()]]);
+      expect(funding.map((event) => [event.data.sender, event.data.amountRaw])).toEqual([[genesis, (50n * BAN).toString()]]);
+      expect(liveNode.balanceOf(operator.address)).toBe(53n * BAN);
+    });
+  });
+
+  it('counts a send once when the node refuses its receive, never publishes that block again, and leaves the send receivable', async () => {
+    await withLive({ openWithBan: 1n }, async ({ app, node, operator, ingester }) => {
+      const total = await donate(node, operator.address, 3);
+      node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+      expect(await ingester.runOnce()).toEqual({ recorded: 3, pocketed: 2, stoppedBy: null });
+      const [refused] = node.receivableOf(operator.address);
+      const processedBefore = node.requests().filter((request) => request.action === 'process').length;
+      expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
+      const stream = operatorStream(operator.address);
+      const recorded = await eventsOf(app, stream, 'DonationReceived');
+      expect(recorded.map((event) => event.data.sendHash)).toContain(refused.hash);
+      expect(recorded).toHaveLength(3);
+      expect(node.requests().filter((request) => request.action === 'process').length).toBe(processedBefore);
+      expect(node.receivableOf(operator.address).map((send) => send.hash)).toEqual([refused.hash]);
+      expect(node.balanceOf(operator.address)).toBe(1n * BAN + total - refused.amountRaw);
+    });
+  });
+
+  it('interleaves payouts and donations on one valid chain', async () => {
+    await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
+      const players = [await earner(app, 30), await earner(app, 12), await earner(app, 5)];
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+      let donated = 0n;
+      for (let round = 0; round < 4; round += 1) {
+        donated += await donate(node, operator.address, 3);
+        await Promise.all([app.workers.payoutExecutor.runOnce(), ingester.runOnce(), app.workers.payoutExecutor.runOnce(), ingester.runOnce()]);
+      }
+      await app.workers.payoutExecutor.runOnce();
+      await ingester.runOnce();
+
+      for (const player of players) expect(node.receivableOf(player.address)).toHaveLength(1);
+      expect(node.receivableOf(operator.address)).toEqual([]);
+      const chain = node.accountChain(operator.address);
+      expect(chain.filter((block) => block.subtype === 'send')).toHaveLength(3);
+      expect(chain.filter((block) => block.subtype === 'receive')).toHaveLength(12);
+      // Every block was published once and taken: no fork, no refusal, no second try.
+      const published = node.requests().filter((request) => request.action === 'process');
+      expect(published).toHaveLength(chain.length - 1);
+      expect(node.balanceOf(operator.address)).toBe(1_000n * BAN + donated - 47n * BAN / 10n);
+      expect(await eventsOf(app, operatorStream(operator.address), 'DonationReceived')).toHaveLength(12);
+    });
+  });
+});
