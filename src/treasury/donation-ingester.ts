@@ -6,16 +6,16 @@ import { loadUser } from '../identity/user/run-user-command';
 import { withTryAdvisoryLock } from '../platform/database/advisory-lock';
 import { type EventMetadata, type EventStore, WrongExpectedRevisionError } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
+import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
 import {
   type DonationReceived,
-  emptyOperatorState,
-  foldOperator,
   type FundingReceived,
   OPERATOR_EVENT_SCHEMA_VERSION,
+  OperatorStreamReader,
   operatorStream,
   type OperatorState,
   type SignedPayoutBlock,
@@ -118,12 +118,10 @@ export interface IngestResult {
  * which is harmless: it is the send's one recorded receive, and the node taking it is right.
  */
 export class DonationIngester {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<IngestResult> | null = null;
-  private stopped = false;
-  private operator: { readonly address: string; readonly state: OperatorState } | null = null;
+  private readonly schedule: PeriodicTask<IngestResult>;
   private readonly now: () => Date;
   private readonly fundingAddresses: ReadonlySet<string>;
+  private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
 
@@ -137,34 +135,23 @@ export class DonationIngester {
   ) {
     this.now = options.now ?? (() => new Date());
     this.fundingAddresses = new Set(options.fundingAddresses);
+    this.operatorReader = new OperatorStreamReader(store);
+    this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>
+      this.log('donation ingester run failed', { error: messageOf(error) }),
+    );
   }
 
   start(): void {
-    this.stopped = false;
-    const tick = (delayMs: number): void => {
-      this.timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((error: unknown) => this.log('donation ingester run failed', { error: messageOf(error) }))
-          .finally(() => {
-            if (!this.stopped) tick(this.options.intervalMs);
-          });
-      }, delayMs);
-    };
-    tick(0);
+    this.schedule.start(0);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One pass over the receivable sends; a run already going here is joined, one elsewhere skips this one. */
   runOnce(): Promise<IngestResult> {
-    this.running ??= this.ingestUnderLock().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.schedule.runOnce();
   }
 
   /**
@@ -177,7 +164,7 @@ export class DonationIngester {
     for (;;) {
       const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, () => this.ingest());
       if (result !== null) return result;
-      if (Date.now() >= deadline || this.stopped) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_account_busy' };
+      if (Date.now() >= deadline || this.schedule.stopping) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_account_busy' };
       await sleep(LOCK_RETRY_MS);
     }
   }
@@ -186,7 +173,7 @@ export class DonationIngester {
   private async ingest(): Promise<IngestResult> {
     const account = await operatorAccount(this.seeds);
     if (account === null) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_seed_not_configured' };
-    let operator = await this.loadOperator(account);
+    let operator = await this.operatorReader.load(account.address);
     let recorded = 0;
     let pocketed = 0;
 
@@ -204,7 +191,7 @@ export class DonationIngester {
 
     const receivable = await this.rpc.receivable(account.address, this.options.receivableCountMax);
     for (const send of receivable) {
-      if (this.stopped) break;
+      if (this.schedule.stopping) break;
       if (operator.receivedSends.has(send.hash)) {
         // Recorded, yet still receivable: its receive was refused (see the class comment).
         this.log('recorded donation still receivable: its receive block was refused', { sendHash: send.hash });
@@ -219,7 +206,7 @@ export class DonationIngester {
       if (outcome === 'pocketed') pocketed += 1;
       if (outcome === 'refused') this.refused.add(signed.receiveHash);
       // A refused block left the frontier where it was: the next send is signed on it too.
-      operator = await this.loadOperator(account);
+      operator = await this.operatorReader.load(account.address);
     }
     return { recorded, pocketed, stoppedBy: null };
   }
@@ -268,7 +255,7 @@ export class DonationIngester {
     }
     // A repeated event id is answered idempotently without appending: publish only what the stream
     // now says stands for this send, and only when it is the block just signed.
-    const after = await this.loadOperator(account);
+    const after = await this.operatorReader.load(account.address);
     if (after.receivedSends.get(send.hash)?.receiveHash !== receiveHash) return null;
     return { sendHash: send.hash, receiveHash, block };
   }
@@ -283,13 +270,6 @@ export class DonationIngester {
   }
 
   /** The operator stream folded to its end; the fold is kept and only newer events are read. */
-  private async loadOperator(account: OperatorAccount): Promise<OperatorState> {
-    const cached = this.operator?.address === account.address ? this.operator.state : emptyOperatorState;
-    const fromRevision = cached.revision === null ? 0n : cached.revision + 1n;
-    const state = foldOperator(await this.store.readStream(operatorStream(account.address), { fromRevision }), cached);
-    this.operator = { address: account.address, state };
-    return state;
-  }
 }
 
 function messageOf(error: unknown): string {

@@ -7,6 +7,8 @@
  * amounts are decimal strings of raw; times are ISO-8601 UTC strings.
  */
 
+import { int, nullableStr, oneOf, rawStr, str, type StoredData } from '../../platform/event-store/stored-fields';
+
 export const USER_EVENT_SCHEMA_VERSION = 1;
 
 export type VerificationStatus = 'ok' | 'no_epic_link' | 'epic_changed' | 'error';
@@ -212,7 +214,7 @@ export type UserEvent =
   | PayoutRetryRequested
   | PayoutCancelled;
 
-type Data = Readonly<Record<string, unknown>>;
+type Data = StoredData;
 
 /**
  * Turns a stored event into a typed one, checking every field the fold and the projections rely
@@ -394,33 +396,4 @@ function coveredAccruals(data: Data): CoveredAccrualData[] {
     const entry = (item ?? {}) as Data;
     return { accrualId: str(entry, 'accrualId'), kills: int(entry, 'kills') };
   });
-}
-
-function str(data: Data, field: string): string {
-  const value = data[field];
-  if (typeof value !== 'string') throw new Error(`Stored event field ${field} is not a string`);
-  return value;
-}
-
-function nullableStr(data: Data, field: string): string | null {
-  const value = data[field];
-  return value === null || value === undefined ? null : str(data, field);
-}
-
-function int(data: Data, field: string): number {
-  const value = data[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`Stored event field ${field} is not an integer`);
-  return value;
-}
-
-function rawStr(data: Data, field: string): string {
-  const value = str(data, field);
-  if (!/^\d+$/.test(value)) throw new Error(`Stored event field ${field} is not a raw amount`);
-  return value;
-}
-
-function oneOf<T extends string>(data: Data, field: string, allowed: readonly T[]): T {
-  const value = str(data, field);
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`Stored event field ${field} has unknown value ${value}`);
-  return value as T;
 }

@@ -8,9 +8,8 @@ import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../b
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
 import {
-  emptyOperatorState,
-  foldOperator,
   OPERATOR_EVENT_SCHEMA_VERSION,
+  OperatorStreamReader,
   operatorStream,
   type OperatorState,
   type PayoutBlockSigned,
@@ -44,8 +43,8 @@ export class BananoPayoutSender implements PayoutSender {
   readonly mode = 'live';
   readonly looksAt = ['live', 'dry-run'] as const;
   private account: OperatorAccount | null = null;
-  private operator: { readonly address: string; readonly state: OperatorState } | null = null;
   private waitingForSeed = false;
+  private readonly operatorReader: OperatorStreamReader;
   /** A recorded receive the node refused, not offered again by this process. */
   private refusedReceive: string | null = null;
   private readonly now: () => Date;
@@ -58,6 +57,7 @@ export class BananoPayoutSender implements PayoutSender {
     private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.operatorReader = new OperatorStreamReader(store);
   }
 
   async prepare(): Promise<{ ready: boolean; resumed: SendOutcome | null }> {
@@ -69,7 +69,7 @@ export class BananoPayoutSender implements PayoutSender {
       return { ready: false, resumed: null };
     }
     this.waitingForSeed = false;
-    const operator = await this.loadOperator(this.account);
+    const operator = await this.operatorReader.load(this.account.address);
     const lastBlock = operator.lastSignedBlock;
     if (lastBlock?.kind === 'receive' && lastBlock.receiveHash !== this.refusedReceive) {
       // A donation's receive recorded but maybe not published moves the frontier too: it is
@@ -104,7 +104,7 @@ export class BananoPayoutSender implements PayoutSender {
         maxAttempts: 1,
       });
     }
-    const operator = await this.loadOperator(account);
+    const operator = await this.operatorReader.load(account.address);
     const attempt = payout.attempts + 1;
     const blocks = operator.signedByPayout.get(payout.payoutId) ?? [];
     const current = blocks.find((block) => block.attempt === attempt);
@@ -260,17 +260,6 @@ export class BananoPayoutSender implements PayoutSender {
     return user.payouts.find((payout) => payout.payoutId === pending.payoutId) ?? null;
   }
 
-  /**
-   * The operator stream folded up to its end. The fold is kept between calls and only the events
-   * after it are read, so a long stream is not read again for every payout.
-   */
-  private async loadOperator(account: OperatorAccount): Promise<OperatorState> {
-    const cached = this.operator?.address === account.address ? this.operator.state : emptyOperatorState;
-    const fromRevision = cached.revision === null ? 0n : cached.revision + 1n;
-    const state = foldOperator(await this.store.readStream(operatorStream(account.address), { fromRevision }), cached);
-    this.operator = { address: account.address, state };
-    return state;
-  }
 }
 
 function messageOf(error: unknown): string {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { runUserCommand } from '../../identity/user/run-user-command';
 import { type PayoutGateway } from '../../identity/user/user.events';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
+import { PeriodicTask } from '../../platform/runtime/periodic-task';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore } from '../../platform/event-store/event-store.port';
@@ -59,45 +60,32 @@ export function executorMetadata(causationId: string): CommandMetadata {
  * lagging read model can delay a payout but never send one twice.
  */
 export class PayoutExecutor {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<ExecutorRunResult> | null = null;
-  private stopped = false;
+  private readonly schedule: PeriodicTask<ExecutorRunResult>;
 
   constructor(
     private readonly pool: DatabasePool,
     readonly sender: PayoutSender,
-    private readonly intervalMs: number,
-    private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
-  ) {}
+    intervalMs: number,
+    log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+  ) {
+    this.schedule = new PeriodicTask(() => this.sendDue(), intervalMs, (error) =>
+      log('payout executor run failed', { error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
 
+  /** The first run comes at once: it resumes whatever a previous process left in flight (§4.4.6). */
   start(): void {
-    this.stopped = false;
-    const tick = (delayMs: number): void => {
-      this.timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((error: unknown) => this.log('payout executor run failed', { error: error instanceof Error ? error.message : String(error) }))
-          .finally(() => {
-            if (!this.stopped) tick(this.intervalMs);
-          });
-      }, delayMs);
-    };
-    // The first run comes at once: it resumes whatever a previous process left in flight (§4.4.6).
-    tick(0);
+    this.schedule.start(0);
   }
 
   /** Stops the schedule and waits for the payout step in progress to end. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** Sends every payout that is due; a run already going is joined, not doubled. */
   runOnce(): Promise<ExecutorRunResult> {
-    this.running ??= this.sendDue().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.schedule.runOnce();
   }
 
   private async sendDue(): Promise<ExecutorRunResult> {
@@ -112,7 +100,7 @@ export class PayoutExecutor {
            AND gateway = ANY(${sql.array(this.sender.looksAt, 'text')})
          ORDER BY requested_at, requested_position LIMIT ${PAYOUTS_PER_RUN_MAX}`);
       for (const row of due) {
-        if (this.stopped) break;
+        if (this.schedule.stopping) break;
         const outcome = await this.sender.send({ payoutId: row.payout_id, userId: row.user_id });
         if (outcome === 'sent') sent += 1;
         else if (outcome === 'failed') failed += 1;

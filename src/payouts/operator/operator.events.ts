@@ -1,4 +1,5 @@
-import { type RecordedEvent } from '../../platform/event-store/event-store.port';
+import { type EventStore, type RecordedEvent } from '../../platform/event-store/event-store.port';
+import { int, str, type StoredData } from '../../platform/event-store/stored-fields';
 import { type StateBlock } from '../banano/state-block';
 
 /** Bumped when an operator event's data changes shape; readers accept every version up to it. */
@@ -144,7 +145,25 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
   return { revision: events.at(-1)?.revision ?? state.revision, lastSigned, lastSignedBlock, signedByPayout, receivedSends };
 }
 
-type Data = Readonly<Record<string, unknown>>;
+/**
+ * The operator stream folded up to its end, for one writer. The fold is kept between calls and
+ * only the events after it are read, so a long stream is not read again for every block.
+ */
+export class OperatorStreamReader {
+  private cached: { readonly address: string; readonly state: OperatorState } | null = null;
+
+  constructor(private readonly store: EventStore) {}
+
+  async load(address: string): Promise<OperatorState> {
+    const state = this.cached?.address === address ? this.cached.state : emptyOperatorState;
+    const fromRevision = state.revision === null ? 0n : state.revision + 1n;
+    const next = foldOperator(await this.store.readStream(operatorStream(address), { fromRevision }), state);
+    this.cached = { address, state: next };
+    return next;
+  }
+}
+
+type Data = StoredData;
 
 export function decodeOperatorEvent(type: string, data: Data): OperatorEvent | null {
   switch (type) {
@@ -194,16 +213,4 @@ function stateBlock(data: Data): StateBlock {
     signature: str(block, 'signature'),
     work: str(block, 'work'),
   };
-}
-
-function str(data: Data, field: string): string {
-  const value = data[field];
-  if (typeof value !== 'string') throw new Error(`Stored operator event field ${field} is not a string`);
-  return value;
-}
-
-function int(data: Data, field: string): number {
-  const value = data[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`Stored operator event field ${field} is not an integer`);
-  return value;
 }
