@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
@@ -7,7 +7,7 @@ import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DonationIngester } from '../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, newBananoAccount } from './support/scenario';
+import { call, earner, liveOperator, newBananoAccount } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -29,10 +29,7 @@ describe('donation ingester on the Banano node double', () => {
   async function withLive(options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> {
     const node = await startBananoNodeDouble();
     const directory = await mkdtemp(join(tmpdir(), 'ledger-donations-'));
-    const operator = await newBananoAccount();
-    const seedFile = join(directory, 'operator.seed');
-    await writeFile(seedFile, operator.seed, { mode: 0o600 });
-    if (options.openWithBan !== undefined) await node.fundAndOpen(operator.privateKey, options.openWithBan * BAN);
+    const { seedFile, ...operator } = await liveOperator(node, directory, options.openWithBan === undefined ? null : options.openWithBan * BAN);
     const app = await startTestApp({
       BANANO_RPC_URL: node.url,
       BANANO_OPERATOR_SEED_FILE: seedFile,

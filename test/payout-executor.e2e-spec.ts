@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'slonik';
@@ -8,7 +8,7 @@ import { toStreamName } from '../src/identity/user/user.stream';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, newBananoAccount } from './support/scenario';
+import { call, earner, liveOperator } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -29,10 +29,7 @@ describe('live payouts on the Banano node double', () => {
   async function withLive(env: Record<string, string>, body: (live: Live) => Promise<void>): Promise<void> {
     const node = await startBananoNodeDouble();
     const directory = await mkdtemp(join(tmpdir(), 'ledger-live-'));
-    const operator = await newBananoAccount();
-    const seedFile = join(directory, 'operator.seed');
-    await writeFile(seedFile, operator.seed, { mode: 0o600 });
-    await node.fundAndOpen(operator.privateKey, 1_000n * BAN);
+    const { seedFile, ...operator } = await liveOperator(node, directory, 1_000n * BAN);
     const app = await startTestApp({
       BANANO_RPC_URL: node.url,
       BANANO_OPERATOR_SEED_FILE: seedFile,

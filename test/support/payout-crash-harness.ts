@@ -1,12 +1,10 @@
 import { type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
-import { call, earner, newBananoAccount } from './scenario';
+import { call, earner, liveOperator } from './scenario';
 import { type TestApp } from './test-app';
 
 const BAN = 10n ** 29n;
@@ -40,10 +38,7 @@ export interface CrashRig {
  * the read side left to the test app's projector.
  */
 export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, directory: string, playerCount: number): Promise<CrashRig> {
-  const operator = await newBananoAccount();
-  const seedFile = join(directory, 'operator.seed');
-  await writeFile(seedFile, operator.seed, { mode: 0o600 });
-  await node.fundAndOpen(operator.privateKey, 1_000_000n * BAN);
+  const { seedFile, address: operatorAddress } = await liveOperator(node, directory, 1_000_000n * BAN);
   const players: CrashRig['players'] = [];
   for (let index = 0; index < playerCount; index += 1) {
     const kills = 1 + (index % 7);
@@ -64,7 +59,7 @@ export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, direct
     PAYOUT_DAILY_KILL_CAP: '1000000',
     PAYOUT_WEEKLY_KILL_CAP: '1000000',
   });
-  return { app, node, operatorAddress: operator.address, players, env };
+  return { app, node, operatorAddress, players, env };
 }
 
 /** More kills for a few players, so every run finds new payouts to make. */

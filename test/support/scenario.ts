@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { accountFromSeed } from '../../src/payouts/banano/state-block';
+import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { type TestApp } from './test-app';
 
 export interface Answer {
@@ -26,6 +29,22 @@ export async function call(app: TestApp, method: string, path: string, body?: un
 export async function newBananoAccount(): Promise<{ seed: string; address: string; privateKey: string }> {
   const seed = randomBytes(32).toString('hex').toUpperCase();
   return { seed, ...(await accountFromSeed(seed, 0)) };
+}
+
+/**
+ * An operator account for live tests: a fresh seed written to `directory/operator.seed` (mode
+ * 0600, for BANANO_OPERATOR_SEED_FILE), opened on the node double with `openWithRaw` when given.
+ */
+export async function liveOperator(
+  node: BananoNodeDouble,
+  directory: string,
+  openWithRaw: bigint | null,
+): Promise<{ seedFile: string; address: string; privateKey: string }> {
+  const operator = await newBananoAccount();
+  const seedFile = join(directory, 'operator.seed');
+  await writeFile(seedFile, operator.seed, { mode: 0o600 });
+  if (openWithRaw !== null) await node.fundAndOpen(operator.privateKey, openWithRaw);
+  return { seedFile, address: operator.address, privateKey: operator.privateKey };
 }
 
 let discordSequence = 700_000_000_000_000_000n;

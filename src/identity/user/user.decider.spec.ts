@@ -54,6 +54,29 @@ const linkWallet = (walletAddress = address, primaryForAnotherUser = false): Use
 const ofType = <T extends UserEvent['type']>(events: UserEvent[], type: T): Array<Extract<UserEvent, { type: T }>> =>
   events.filter((event): event is Extract<UserEvent, { type: T }> => event.type === type);
 
+/** The request of a 25-kill payout over a user's first two accruals (20 + 5 kills). */
+const payoutRequest = (events: UserEvent[], overrides: Partial<Extract<UserCommand, { type: 'RequestPayout' }>['data']> = {}): UserCommand => {
+  const [first, second] = ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
+  return {
+    type: 'RequestPayout',
+    data: {
+      payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000001',
+      runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
+      gateway: 'dry-run',
+      address,
+      kills: 25n,
+      amountRaw: 25n * 10n ** 28n,
+      idempotencyKey: 'key-1',
+      accruals: [
+        { accrualId: first, kills: 20n },
+        { accrualId: second, kills: 5n },
+      ],
+      now: at(120),
+      ...overrides,
+    },
+  };
+};
+
 describe('user decider', () => {
   describe('registration', () => {
     it('registers a new user with the Discord id, region and time of the command', () => {
@@ -377,27 +400,7 @@ describe('user decider', () => {
   describe('payouts', () => {
     const earned = (): UserEvent[] => history([register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))]);
     const accrualIds = (events: UserEvent[]): string[] => ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
-    const request = (events: UserEvent[], overrides: Partial<Extract<UserCommand, { type: 'RequestPayout' }>['data']> = {}): UserCommand => {
-      const [first, second] = accrualIds(events);
-      return {
-        type: 'RequestPayout',
-        data: {
-          payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000001',
-          runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
-          gateway: 'dry-run',
-          address,
-          kills: 25n,
-          amountRaw: 25n * 10n ** 28n,
-          idempotencyKey: 'key-1',
-          accruals: [
-            { accrualId: first, kills: 20n },
-            { accrualId: second, kills: 5n },
-          ],
-          now: at(120),
-          ...overrides,
-        },
-      };
-    };
+    const request = payoutRequest;
     const sent = (payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001'): UserCommand => ({
       type: 'RecordPayoutSent',
       data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: at(130) },
@@ -440,27 +443,7 @@ describe('user decider', () => {
     const policy = { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 5_000 };
     const earnedCommands = (): UserCommand[] => [register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))];
     const earned = (): UserEvent[] => history(earnedCommands());
-    const request = (events: UserEvent[], overrides: Partial<Extract<UserCommand, { type: 'RequestPayout' }>['data']> = {}): UserCommand => {
-      const [first, second] = ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
-      return {
-        type: 'RequestPayout',
-        data: {
-          payoutId,
-          runId: '5d2c1f3e-2222-4aaa-8bbb-000000000002',
-          gateway: 'dry-run',
-          address,
-          kills: 25n,
-          amountRaw: 25n * 10n ** 28n,
-          idempotencyKey: 'key-1',
-          accruals: [
-            { accrualId: first, kills: 20n },
-            { accrualId: second, kills: 5n },
-          ],
-          now: at(120),
-          ...overrides,
-        },
-      };
-    };
+    const request = payoutRequest;
     const attemptFailed = (attempt: number, now = at(200), overrides: Partial<Extract<UserCommand, { type: 'RecordPayoutAttemptFailed' }>['data']> = {}): UserCommand => ({
       type: 'RecordPayoutAttemptFailed',
       data: { payoutId, attempt, error: 'Block is invalid', blockHash: 'AB'.repeat(32), policy, now, ...overrides },
