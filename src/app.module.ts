@@ -12,6 +12,7 @@ import { PayoutsModule } from './payouts/payouts.module';
 import { LOGGER, type Logger } from './platform/logging/logger';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { RewardsModule } from './rewards/rewards.module';
+import { TreasuryModule } from './treasury/treasury.module';
 
 /** What the composition root (main.ts, or a test) hands to the application. */
 export interface AppDependencies {
@@ -51,7 +52,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule, PayoutsModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
       controllers: [HealthController],
     };
   }

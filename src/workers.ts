@@ -22,7 +22,8 @@ import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.cli
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
 import { RecordKillsCommand } from './rewards/record-kills/record-kills.command';
-import { DonationIngester } from './treasury/donation-ingester';
+import { DONATION_INGESTER, type DonationIngester } from './treasury/donation-ingester';
+import { PUBLISH_TRIES_PER_RUN } from './treasury/treasury.module';
 
 // A composition root: it wires the outside services (Fortnite stats API, Yunite) and the
 // workers that call them into the application, each only when it is configured.
@@ -92,10 +93,6 @@ export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessChe
   };
 }
 
-/** Publishing the same block after ambiguous failures, per executor run; the next run goes on. */
-const PUBLISH_TRIES_PER_RUN = 3;
-/** Receivable sends the donation ingester reads per run; more wait for the next run. */
-const RECEIVABLE_PER_RUN_MAX = 100;
 
 export interface Workers {
   readonly names: readonly string[];
@@ -197,22 +194,7 @@ export function startWorkers(
           executorLog,
         );
   const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog);
-  const donationIngester =
-    integrations.banano === null
-      ? null
-      : new DonationIngester(
-          pool,
-          eventStore,
-          integrations.banano.rpc,
-          integrations.banano.seeds,
-          {
-            fundingAddresses: config.treasury.fundingAddresses,
-            intervalMs: config.treasury.ingestIntervalMs,
-            receivableCountMax: RECEIVABLE_PER_RUN_MAX,
-            publishTriesMax: PUBLISH_TRIES_PER_RUN,
-          },
-          (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
-        );
+  const donationIngester = app.get<DonationIngester | null>(DONATION_INGESTER);
   let settlements: { stop(): void } | null = null;
   if (autoStart) {
     statsPoller?.start();

@@ -8,6 +8,7 @@ import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DonationIngester } from '../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { call, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -56,7 +57,7 @@ describe('donation ingester on the Banano node double', () => {
       live.app.store,
       new BananoRpcClient({ url: live.node.url, timeoutMs: 1_000, retriesMax: 2 }),
       new FileOperatorSeedSource(live.seedFile),
-      { fundingAddresses, intervalMs: 30_000, receivableCountMax: 100, publishTriesMax: 3 },
+      { fundingAddresses, intervalMs: 30_000, receivableCountMax: 100, publishTriesMax: 3, milestones: DEFAULT_MILESTONES },
     );
   }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TreasuryModule } from '../treasury/treasury.module';
 import { CancelPayoutController } from './cancel-payout/cancel-payout.controller';
 import { CancelPayoutHandler } from './cancel-payout/cancel-payout.handler';
 import { GetPayoutController } from './get-payout/get-payout.controller';
@@ -9,6 +10,7 @@ import { RunSettlementController } from './run-settlement/run-settlement.control
 import { RunSettlementHandler } from './run-settlement/run-settlement.handler';
 
 @Module({
+  imports: [TreasuryModule],
   controllers: [RunSettlementController, RetryPayoutController, CancelPayoutController, GetPayoutController, ListPayoutsController],
   providers: [RunSettlementHandler, RetryPayoutHandler, CancelPayoutHandler],
 })

@@ -1,32 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabasePool } from 'slonik';
-import { v5 as uuidv5 } from 'uuid';
 import { loadUser } from '../identity/user/run-user-command';
 import { withTryAdvisoryLock } from '../platform/database/advisory-lock';
-import { type EventMetadata, type EventStore, WrongExpectedRevisionError } from '../platform/event-store/event-store.port';
+import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
+import { type MilestoneTier } from '../rewards/economics/rate';
 import {
-  type DonationReceived,
-  type FundingReceived,
-  OPERATOR_EVENT_SCHEMA_VERSION,
   OperatorStreamReader,
-  operatorStream,
   type OperatorState,
+  type ReceiveRecordedData,
   type SignedPayoutBlock,
   type SignedReceiveBlock,
 } from '../payouts/operator/operator.events';
+import { appendReceiveRecord, receiveRecordEvents } from './receive-record';
+
+/** The process's DonationIngester, or null in dry-run (TreasuryModule). */
+export const DONATION_INGESTER = Symbol('DONATION_INGESTER');
 
 /** How long a pass waits for the operator lock, and how often it asks. */
 const LOCK_WAIT_MS = 2_000;
 const LOCK_RETRY_MS = 50;
-/** Namespace of the ids of DonationReceived / FundingReceived: one id per send block hash. */
-const RECEIVED_EVENT_NAMESPACE = '0d5e6a1c-93f4-4b7e-8c21-5f0a9e3d7b64';
 
 /**
  * What became of a recorded receive block: `pocketed` (the node took it now); `already_pocketed`
@@ -85,6 +84,8 @@ export interface DonationIngesterOptions {
   readonly receivableCountMax: number;
   /** Publishing the same block after ambiguous failures, per run. */
   readonly publishTriesMax: number;
+  /** The milestone tiers a donation may reach (economics.milestones). */
+  readonly milestones: readonly MilestoneTier[];
   readonly now?: () => Date;
 }
 
@@ -233,26 +234,25 @@ export class DonationIngester {
       sendBlockHash: send.hash,
     });
     const block = withWork(unworked, await this.rpc.workGenerate(info === null ? publicKeyOfAccount(account.address) : info.frontier));
-    const at = this.now().toISOString();
-    const event: DonationReceived | FundingReceived = {
-      type: this.fundingAddresses.has(send.source) ? 'FundingReceived' : 'DonationReceived',
-      data: { sendHash: send.hash, sender: send.source, amountRaw: send.amountRaw.toString(), receiveHash, previous, block, receivedAt: at },
+    const data: ReceiveRecordedData = {
+      sendHash: send.hash,
+      sender: send.source,
+      amountRaw: send.amountRaw.toString(),
+      receiveHash,
+      previous,
+      block,
+      receivedAt: this.now().toISOString(),
     };
-    const id = uuidv5(send.hash, RECEIVED_EVENT_NAMESPACE);
-    const metadata: EventMetadata = {
-      correlationId: randomUUID(),
-      causationId: send.hash,
+    const events = receiveRecordEvents({
+      address: account.address,
+      operator,
+      kind: this.fundingAddresses.has(send.source) ? 'FundingReceived' : 'DonationReceived',
+      data,
+      tiers: this.options.milestones,
       actor: { kind: 'system', name: 'donation-ingester' },
-      schemaVersion: OPERATOR_EVENT_SCHEMA_VERSION,
-    };
-    try {
-      await this.store.appendToStream(operatorStream(account.address), [{ id, type: event.type, data: event.data, metadata }], {
-        expectedRevision: operator.revision ?? 'no_stream',
-      });
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError) return null;
-      throw error;
-    }
+      correlationId: randomUUID(),
+    });
+    if (!(await appendReceiveRecord(this.store, account.address, operator, events))) return null;
     // A repeated event id is answered idempotently without appending: publish only what the stream
     // now says stands for this send, and only when it is the block just signed.
     const after = await this.operatorReader.load(account.address);
@@ -269,7 +269,6 @@ export class DonationIngester {
     return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
   }
 
-  /** The operator stream folded to its end; the fold is kept and only newer events are read. */
 }
 
 function messageOf(error: unknown): string {

@@ -58,7 +58,25 @@ export interface FundingReceived {
   readonly data: ReceiveRecordedData;
 }
 
-export type OperatorEvent = PayoutBlockSigned | DonationReceived | FundingReceived;
+/**
+ * The total donated first reached a milestone tier (SPEC §4.5). Appended once per tier, in the same
+ * append as the donation that took the total there, so it can neither be missed nor repeated.
+ */
+export interface MilestoneReached {
+  readonly type: 'MilestoneReached';
+  readonly data: {
+    readonly thresholdRaw: string;
+    readonly multiplier: string;
+    readonly name: string;
+    /** The total donated with the donation below, which reached the tier. */
+    readonly totalDonatedRaw: string;
+    /** The send block of that donation. */
+    readonly sendHash: string;
+    readonly reachedAt: string;
+  };
+}
+
+export type OperatorEvent = PayoutBlockSigned | DonationReceived | FundingReceived | MilestoneReached;
 
 export interface SignedPayoutBlock {
   readonly payoutId: string;
@@ -92,6 +110,10 @@ export interface OperatorState {
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
   /** Every send block already recorded (donation or funding), with the receive that stands for it now. */
   readonly receivedSends: ReadonlyMap<string, SignedReceiveBlock>;
+  /** The sum of every DonationReceived. */
+  readonly donatedRaw: bigint;
+  /** The thresholds of every MilestoneReached. */
+  readonly milestonesReachedRaw: ReadonlySet<bigint>;
 }
 
 export const emptyOperatorState: OperatorState = {
@@ -100,16 +122,19 @@ export const emptyOperatorState: OperatorState = {
   lastSignedBlock: null,
   signedByPayout: new Map(),
   receivedSends: new Map(),
+  donatedRaw: 0n,
+  milestonesReachedRaw: new Set(),
 };
 
 /**
  * Folds events of the operator stream onto `state` (the events that follow it); event types it
- * does not know (milestones) only move the revision.
+ * does not know only move the revision.
  */
 export function foldOperator(events: readonly RecordedEvent[], state: OperatorState = emptyOperatorState): OperatorState {
-  let { lastSigned, lastSignedBlock } = state;
+  let { lastSigned, lastSignedBlock, donatedRaw } = state;
   const signedByPayout = new Map(state.signedByPayout);
   const receivedSends = new Map(state.receivedSends);
+  const milestonesReachedRaw = new Set(state.milestonesReachedRaw);
   for (const recorded of events) {
     const event = decodeOperatorEvent(recorded.type, recorded.data);
     if (event === null) continue;
@@ -134,15 +159,27 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
         const signed: SignedReceiveBlock = { sendHash: event.data.sendHash, receiveHash: event.data.receiveHash, block: event.data.block };
         lastSignedBlock = { kind: 'receive', ...signed };
         receivedSends.set(signed.sendHash, signed);
+        if (event.type === 'DonationReceived') donatedRaw += BigInt(event.data.amountRaw);
         break;
       }
+      case 'MilestoneReached':
+        milestonesReachedRaw.add(BigInt(event.data.thresholdRaw));
+        break;
       default: {
         const unknownEvent: never = event;
         throw new Error(`unhandled operator event ${JSON.stringify(unknownEvent)}`);
       }
     }
   }
-  return { revision: events.at(-1)?.revision ?? state.revision, lastSigned, lastSignedBlock, signedByPayout, receivedSends };
+  return {
+    revision: events.at(-1)?.revision ?? state.revision,
+    lastSigned,
+    lastSignedBlock,
+    signedByPayout,
+    receivedSends,
+    donatedRaw,
+    milestonesReachedRaw,
+  };
 }
 
 /**
@@ -194,6 +231,18 @@ export function decodeOperatorEvent(type: string, data: Data): OperatorEvent | n
           previous: str(data, 'previous'),
           block: stateBlock(data),
           receivedAt: str(data, 'receivedAt'),
+        },
+      };
+    case 'MilestoneReached':
+      return {
+        type,
+        data: {
+          thresholdRaw: str(data, 'thresholdRaw'),
+          multiplier: str(data, 'multiplier'),
+          name: str(data, 'name'),
+          totalDonatedRaw: str(data, 'totalDonatedRaw'),
+          sendHash: str(data, 'sendHash'),
+          reachedAt: str(data, 'reachedAt'),
         },
       };
     default:

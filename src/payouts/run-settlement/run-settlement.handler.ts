@@ -17,6 +17,7 @@ import { RunSettlementCommand, type SettlementRunSummary } from './run-settlemen
 import { dryRunSpendable, liveSpendable, loadEligibleUsers } from './settlement-facts';
 import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
 import { BananoNodeError } from '../banano/banano-rpc.client';
+import { DONATION_INGESTER, type DonationIngester } from '../../treasury/donation-ingester';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from '../operator/operator-seed';
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
@@ -30,13 +31,27 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(BANANO_GATEWAY) private readonly banano: BananoGateway | null,
+    @Inject(DONATION_INGESTER) private readonly ingester: DonationIngester | null,
   ) {}
 
   /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
   async execute(command: RunSettlementCommand): Promise<SettlementRunSummary> {
+    // Donations pocketed first (SPEC §4.5), so the budget counts them. A preview appends nothing.
+    if (!command.preview) await this.ingestDonations();
     const summary = await withTryAdvisoryLock(this.pool, SETTLEMENT_LOCK, (connection) => this.run(connection, command));
     if (summary === null) throw new DomainError('settlement_in_progress', 'Another settlement run is in progress; try again when it ends', 409);
     return summary;
+  }
+
+  /** A pass the ingester cannot make (node down, lock held) leaves it to the next one. */
+  private async ingestDonations(): Promise<void> {
+    if (this.ingester === null) return;
+    try {
+      const result = await this.ingester.runOnce();
+      if (result.stoppedBy !== null) this.logger.warn({ stoppedBy: result.stoppedBy }, 'donations before settlement: ingester stopped early');
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'donations before settlement: ingester failed');
+    }
   }
 
   private async run(connection: DatabasePoolConnection, command: RunSettlementCommand): Promise<SettlementRunSummary> {

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { isValidBananoAddress } from '../banano/banano-address';
+import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier } from '../../rewards/economics/rate';
 import { parseBan } from '../money';
 import { projectRoot } from './project-root';
 
@@ -69,6 +70,10 @@ export interface LedgerConfig {
   readonly economics: {
     readonly sustainabilityEnabled: boolean;
     readonly seedFundRaw: bigint;
+    /** Milestone tiers by total donated, ascending, the first at 0 (ECONOMICS_MILESTONES). */
+    readonly milestones: readonly MilestoneTier[];
+    /** The donation goal progress is measured against (ECONOMICS_DONATION_GOAL_BAN, default 10000). */
+    readonly donationGoalRaw: bigint;
   };
   readonly abuse: {
     readonly killRatePerMinute: bigint;
@@ -146,6 +151,8 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     economics: {
       sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),
       seedFundRaw: ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336'),
+      milestones: milestoneTiers(env, 'ECONOMICS_MILESTONES'),
+      donationGoalRaw: positiveBan(env, 'ECONOMICS_DONATION_GOAL_BAN', DEFAULT_DONATION_GOAL_RAW),
     },
     abuse: {
       killRatePerMinute: BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
@@ -169,6 +176,43 @@ function bananoAddressList(env: Env, name: string): readonly string[] {
     if (!isValidBananoAddress(address)) throw new ConfigError(`${name} holds an invalid Banano address (got ${address})`);
   }
   return addresses;
+}
+
+const MILESTONES_MAX = 50;
+const MILESTONE_NAME_MAX = 60;
+
+/**
+ * Milestone tiers as `thresholdBan:multiplier:name` entries separated by `;`, e.g.
+ * `0:1.00:Fresh Spawn;100:1.05:First Blood`. Thresholds ascend from 0; a multiplier is a decimal
+ * with at most 4 decimals. Unset: the SPEC §4.5 tiers.
+ */
+function milestoneTiers(env: Env, name: string): readonly MilestoneTier[] {
+  const value = envText(env, name);
+  if (value === null) return DEFAULT_MILESTONES;
+  const entries = value.split(';').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0 || entries.length > MILESTONES_MAX) throw new ConfigError(`${name} must list 1 to ${MILESTONES_MAX} tiers`);
+  const tiers = entries.map((entry): MilestoneTier => {
+    const match = /^([0-9]+(?:\.[0-9]{1,8})?):([0-9]{1,3}(?:\.[0-9]{1,4})?):(.+)$/.exec(entry);
+    const thresholdRaw = match === null ? null : parseBan(match[1]);
+    const tierName = match?.[3].trim() ?? '';
+    if (match === null || thresholdRaw === null || tierName === '' || tierName.length > MILESTONE_NAME_MAX) {
+      throw new ConfigError(`${name} entries must be thresholdBan:multiplier:name, e.g. 100:1.05:First Blood (got ${entry})`);
+    }
+    return { thresholdRaw, multiplier: match[2], name: tierName };
+  });
+  if (tiers[0].thresholdRaw !== 0n) throw new ConfigError(`${name} must start with a tier at 0 BAN`);
+  for (let index = 1; index < tiers.length; index += 1) {
+    if (tiers[index].thresholdRaw <= tiers[index - 1].thresholdRaw) throw new ConfigError(`${name} thresholds must ascend`);
+  }
+  return tiers;
+}
+
+function positiveBan(env: Env, name: string, fallbackRaw: bigint): bigint {
+  const value = envText(env, name);
+  if (value === null) return fallbackRaw;
+  const raw = parseBan(value);
+  if (raw === null || raw === 0n) throw new ConfigError(`${name} must be a positive BAN amount with at most 8 decimals (got ${value})`);
+  return raw;
 }
 
 function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {

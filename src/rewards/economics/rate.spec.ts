@@ -1,5 +1,5 @@
 import { parseBan, RAW_PER_BAN } from '../../platform/money';
-import { milestoneFor, ratePerKillRaw, sustainabilityFactor } from './rate';
+import { milestoneFor, milestonesDue, nextMilestone, ratePerKillRaw, sustainabilityFactor } from './rate';
 
 const ban = (text: string): bigint => {
   const raw = parseBan(text);
@@ -43,5 +43,20 @@ describe('milestones', () => {
     expect(milestoneFor(100n * RAW_PER_BAN - 1n).multiplier).toBe('1.00');
     expect(milestoneFor(100n * RAW_PER_BAN).multiplier).toBe('1.05');
     expect(milestoneFor(150_000n * RAW_PER_BAN).name).toBe('Potassium Singularity');
+  });
+
+  it('names the next tier, and none past the last', () => {
+    expect(nextMilestone(0n)?.name).toBe('First Blood');
+    expect(nextMilestone(100n * RAW_PER_BAN)?.name).toBe('Loot Drop');
+    expect(nextMilestone(100_000n * RAW_PER_BAN)).toBeNull();
+  });
+
+  it('owes a MilestoneReached for each tier reached and not recorded, never for the 0 tier', () => {
+    const names = (total: bigint, reached: bigint[] = []) => milestonesDue(total, new Set(reached)).map((tier) => tier.name);
+    expect(names(99n * RAW_PER_BAN)).toEqual([]);
+    expect(names(100n * RAW_PER_BAN)).toEqual(['First Blood']);
+    expect(names(100n * RAW_PER_BAN, [100n * RAW_PER_BAN])).toEqual([]);
+    // One donation may cross several tiers at once.
+    expect(names(1_000n * RAW_PER_BAN, [100n * RAW_PER_BAN])).toEqual(['Loot Drop', 'Supply Drop']);
   });
 });

@@ -61,28 +61,59 @@ function formatTenThousandths(value: bigint): string {
 }
 
 export interface MilestoneTier {
-  readonly thresholdBan: bigint;
+  /** Reached when the total donated is at least this much. */
+  readonly thresholdRaw: bigint;
+  /** Decimal string, e.g. "1.05"; at most 4 decimals. */
   readonly multiplier: string;
   readonly name: string;
 }
 
-/** SPEC §4.5 default tiers, by total donated BAN. */
+function tier(thresholdBan: bigint, multiplier: string, name: string): MilestoneTier {
+  return { thresholdRaw: thresholdBan * RAW_PER_BAN, multiplier, name };
+}
+
+/** SPEC §4.5 default tiers, by total donated BAN (ECONOMICS_MILESTONES replaces them). */
 export const DEFAULT_MILESTONES: readonly MilestoneTier[] = [
-  { thresholdBan: 0n, multiplier: '1.00', name: 'Fresh Spawn' },
-  { thresholdBan: 100n, multiplier: '1.05', name: 'First Blood' },
-  { thresholdBan: 500n, multiplier: '1.10', name: 'Loot Drop' },
-  { thresholdBan: 1_000n, multiplier: '1.15', name: 'Supply Drop' },
-  { thresholdBan: 2_500n, multiplier: '1.20', name: 'Storm Surge' },
-  { thresholdBan: 5_000n, multiplier: '1.25', name: 'Airdrop Inbound' },
-  { thresholdBan: 10_000n, multiplier: '1.30', name: 'Victory Royale' },
-  { thresholdBan: 25_000n, multiplier: '1.40', name: 'Mythic Rarity' },
-  { thresholdBan: 50_000n, multiplier: '1.45', name: 'The Monke Awakens' },
-  { thresholdBan: 100_000n, multiplier: '1.50', name: 'Potassium Singularity' },
+  tier(0n, '1.00', 'Fresh Spawn'),
+  tier(100n, '1.05', 'First Blood'),
+  tier(500n, '1.10', 'Loot Drop'),
+  tier(1_000n, '1.15', 'Supply Drop'),
+  tier(2_500n, '1.20', 'Storm Surge'),
+  tier(5_000n, '1.25', 'Airdrop Inbound'),
+  tier(10_000n, '1.30', 'Victory Royale'),
+  tier(25_000n, '1.40', 'Mythic Rarity'),
+  tier(50_000n, '1.45', 'The Monke Awakens'),
+  tier(100_000n, '1.50', 'Potassium Singularity'),
 ];
 
-/** The highest tier whose threshold the total has reached (a threshold is reached at ≥). */
+/** The donation goal the progress is measured against (SPEC §4.5). */
+export const DEFAULT_DONATION_GOAL_RAW = 10_000n * RAW_PER_BAN;
+
+/**
+ * The highest tier whose threshold the total has reached (a threshold is reached at ≥). The tiers
+ * are in ascending order and the first one's threshold is 0, so there always is one.
+ */
 export function milestoneFor(totalDonatedRaw: bigint, tiers: readonly MilestoneTier[] = DEFAULT_MILESTONES): MilestoneTier {
   let reached = tiers[0];
-  for (const tier of tiers) if (totalDonatedRaw >= tier.thresholdBan * RAW_PER_BAN) reached = tier;
+  for (const candidate of tiers) if (totalDonatedRaw >= candidate.thresholdRaw) reached = candidate;
   return reached;
+}
+
+/** The first tier the total has not reached yet; null once the last one is reached. */
+export function nextMilestone(totalDonatedRaw: bigint, tiers: readonly MilestoneTier[] = DEFAULT_MILESTONES): MilestoneTier | null {
+  return tiers.find((candidate) => totalDonatedRaw < candidate.thresholdRaw) ?? null;
+}
+
+/**
+ * The tiers a total of `totalDonatedRaw` has reached that have no MilestoneReached yet
+ * (`reachedRaw` holds the thresholds already recorded). The 0 tier holds from the start and is
+ * reached by no donation. Comparing with what is recorded, not with the total before, also catches
+ * a tier an operator added below a total already donated.
+ */
+export function milestonesDue(
+  totalDonatedRaw: bigint,
+  reachedRaw: ReadonlySet<bigint>,
+  tiers: readonly MilestoneTier[] = DEFAULT_MILESTONES,
+): readonly MilestoneTier[] {
+  return tiers.filter((candidate) => candidate.thresholdRaw > 0n && totalDonatedRaw >= candidate.thresholdRaw && !reachedRaw.has(candidate.thresholdRaw));
 }

@@ -1,0 +1,78 @@
+import { v5 as uuidv5 } from 'uuid';
+import { type Actor, type EventMetadata, type EventStore, type NewEvent, WrongExpectedRevisionError } from '../platform/event-store/event-store.port';
+import { milestonesDue, type MilestoneTier } from '../rewards/economics/rate';
+import {
+  type DonationReceived,
+  type FundingReceived,
+  type MilestoneReached,
+  OPERATOR_EVENT_SCHEMA_VERSION,
+  operatorStream,
+  type OperatorState,
+  type ReceiveRecordedData,
+} from '../payouts/operator/operator.events';
+
+/** Namespace of the ids of DonationReceived / FundingReceived: one id per send block hash. */
+const RECEIVED_EVENT_NAMESPACE = '0d5e6a1c-93f4-4b7e-8c21-5f0a9e3d7b64';
+/** Namespace of the ids of MilestoneReached: one id per operator account and threshold. */
+const MILESTONE_EVENT_NAMESPACE = '6f1c2b8e-4d7a-4e35-9b0c-2a8e5d3f71c9';
+
+/**
+ * The events that record one received send: DonationReceived (or FundingReceived when the sender is
+ * a funding address), then a MilestoneReached for each tier the new donated total reaches first.
+ * They go in one append, so a tier is recorded with the donation that reached it or not at all.
+ */
+export function receiveRecordEvents(input: {
+  readonly address: string;
+  readonly operator: OperatorState;
+  readonly kind: 'DonationReceived' | 'FundingReceived';
+  readonly data: ReceiveRecordedData;
+  readonly tiers: readonly MilestoneTier[];
+  readonly actor: Actor;
+  readonly correlationId: string;
+}): NewEvent[] {
+  const metadata: EventMetadata = {
+    correlationId: input.correlationId,
+    causationId: input.data.sendHash,
+    actor: input.actor,
+    schemaVersion: OPERATOR_EVENT_SCHEMA_VERSION,
+  };
+  const received: DonationReceived | FundingReceived = { type: input.kind, data: input.data };
+  const events: NewEvent[] = [{ id: uuidv5(input.data.sendHash, RECEIVED_EVENT_NAMESPACE), type: received.type, data: received.data, metadata }];
+  if (input.kind !== 'DonationReceived') return events;
+  const totalDonatedRaw = input.operator.donatedRaw + BigInt(input.data.amountRaw);
+  for (const tier of milestonesDue(totalDonatedRaw, input.operator.milestonesReachedRaw, input.tiers)) {
+    const reached: MilestoneReached = {
+      type: 'MilestoneReached',
+      data: {
+        thresholdRaw: tier.thresholdRaw.toString(),
+        multiplier: tier.multiplier,
+        name: tier.name,
+        totalDonatedRaw: totalDonatedRaw.toString(),
+        sendHash: input.data.sendHash,
+        reachedAt: input.data.receivedAt,
+      },
+    };
+    const id = uuidv5(`${input.address}:${tier.thresholdRaw.toString()}`, MILESTONE_EVENT_NAMESPACE);
+    events.push({ id, type: reached.type, data: reached.data, metadata });
+  }
+  return events;
+}
+
+/**
+ * Appends the record of one received send with the revision `operator` was read at. False when
+ * another writer moved the stream first: nothing was appended, and the caller reads it again.
+ */
+export async function appendReceiveRecord(
+  store: EventStore,
+  address: string,
+  operator: OperatorState,
+  events: readonly NewEvent[],
+): Promise<boolean> {
+  try {
+    await store.appendToStream(operatorStream(address), events, { expectedRevision: operator.revision ?? 'no_stream' });
+    return true;
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+import { Module } from '@nestjs/common';
+import { type DatabasePool } from 'slonik';
+import { LEDGER_CONFIG, type LedgerConfig } from '../platform/config/config';
+import { DATABASE_POOL } from '../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../platform/event-store/event-store.port';
+import { LOGGER, type Logger } from '../platform/logging/logger';
+import { BANANO_GATEWAY, type BananoGateway } from '../payouts/banano/banano-gateway';
+import { DONATION_INGESTER, DonationIngester } from './donation-ingester';
+
+/** Publishing the same block after ambiguous failures, per run; the next run goes on. */
+export const PUBLISH_TRIES_PER_RUN = 3;
+/** Receivable sends the donation ingester reads per run; more wait for the next run. */
+const RECEIVABLE_PER_RUN_MAX = 100;
+
+/**
+ * The inflow side (SPEC §4.5). The donation ingester is one instance per process: the workers run
+ * it on its interval and settlement runs it once more before each run. Null in dry-run, which has
+ * no chain to receive from.
+ */
+@Module({
+  providers: [
+    {
+      provide: DONATION_INGESTER,
+      inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER],
+      useFactory: (pool: DatabasePool, store: EventStore, banano: BananoGateway | null, config: LedgerConfig, logger: Logger) =>
+        banano === null
+          ? null
+          : new DonationIngester(
+              pool,
+              store,
+              banano.rpc,
+              banano.seeds,
+              {
+                fundingAddresses: config.treasury.fundingAddresses,
+                intervalMs: config.treasury.ingestIntervalMs,
+                receivableCountMax: RECEIVABLE_PER_RUN_MAX,
+                publishTriesMax: PUBLISH_TRIES_PER_RUN,
+                milestones: config.economics.milestones,
+              },
+              (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
+            ),
+    },
+  ],
+  exports: [DONATION_INGESTER],
+})
+export class TreasuryModule {}
