@@ -2,6 +2,7 @@ import { type Projection } from './runtime/projection';
 import { abuseFlagsProjection } from './abuse-flags/abuse-flags.projection';
 import { accrualsProjection } from './accruals/accruals.projection';
 import { payoutsProjection } from './payouts/payouts.projection';
+import { treasuryProjection } from './treasury/treasury.projection';
 import { usersProjection } from './users/users.projection';
 import { verificationsProjection } from './verifications/verifications.projection';
 import { walletsProjection } from './wallets/wallets.projection';
@@ -14,6 +15,7 @@ export const allProjections: readonly Projection[] = [
   accrualsProjection,
   abuseFlagsProjection,
   payoutsProjection,
+  treasuryProjection,
 ];
 
 export { type Projection } from './runtime/projection';

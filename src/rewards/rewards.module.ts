@@ -8,5 +8,6 @@ import { RecordKillsHandler } from './record-kills/record-kills.handler';
 @Module({
   controllers: [RecordKillsController, ListAccrualsController],
   providers: [RateFactorsSource, RecordKillsHandler, ListAccrualsHandler],
+  exports: [RateFactorsSource],
 })
 export class RewardsModule {}

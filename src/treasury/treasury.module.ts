@@ -5,7 +5,10 @@ import { DATABASE_POOL } from '../platform/database/database';
 import { EVENT_STORE, type EventStore } from '../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../platform/logging/logger';
 import { BANANO_GATEWAY, type BananoGateway } from '../payouts/banano/banano-gateway';
+import { RewardsModule } from '../rewards/rewards.module';
 import { DONATION_INGESTER, DonationIngester } from './donation-ingester';
+import { GetDonationsController } from './donations/get-donations.controller';
+import { GetDonationsHandler } from './donations/get-donations.handler';
 
 /** Publishing the same block after ambiguous failures, per run; the next run goes on. */
 export const PUBLISH_TRIES_PER_RUN = 3;
@@ -18,7 +21,10 @@ const RECEIVABLE_PER_RUN_MAX = 100;
  * no chain to receive from.
  */
 @Module({
+  imports: [RewardsModule],
+  controllers: [GetDonationsController],
   providers: [
+    GetDonationsHandler,
     {
       provide: DONATION_INGESTER,
       inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER],

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { accountFromSeed } from '../../src/payouts/banano/state-block';
+import { BananoRpcClient } from '../../src/payouts/banano/banano-rpc.client';
+import { accountFromSeed, buildSendBlock, withWork } from '../../src/payouts/banano/state-block';
 import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { type TestApp } from './test-app';
 
@@ -45,6 +46,27 @@ export async function liveOperator(
   await writeFile(seedFile, operator.seed, { mode: 0o600 });
   if (openWithRaw !== null) await node.fundAndOpen(operator.privateKey, openWithRaw);
   return { seedFile, address: operator.address, privateKey: operator.privateKey };
+}
+
+/**
+ * A donation of `amountRaw` from `donor` to `to` on the node double: the donor is funded and opened
+ * with exactly that much, then signs a send of all of it, which `to` finds receivable. Answers the
+ * send's hash.
+ */
+export async function donateFrom(node: BananoNodeDouble, donor: { readonly privateKey: string; readonly address: string }, to: string, amountRaw: bigint): Promise<string> {
+  await node.fundAndOpen(donor.privateKey, amountRaw);
+  const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 5_000, retriesMax: 0 });
+  const info = await rpc.accountInfo(donor.address);
+  if (info === null) throw new Error(`${donor.address} was just opened`);
+  const { block } = await buildSendBlock({
+    privateKey: donor.privateKey,
+    previous: info.frontier,
+    representative: info.representative,
+    balanceBeforeRaw: info.balanceRaw,
+    amountRaw,
+    destination: to,
+  });
+  return (await rpc.process(withWork(block, '0000000000000000'), 'send')).hash;
 }
 
 let discordSequence = 700_000_000_000_000_000n;

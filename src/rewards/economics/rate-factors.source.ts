@@ -5,12 +5,21 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { milestoneFor, type RateFactors, sustainabilityFactor } from './rate';
 
-const paidRow = z.object({ paid_raw: z.string() });
+const totalsRow = z.object({ paid_raw: z.string(), donated_raw: z.string() });
+
+/** The rate factors in force and the totals they come from. */
+export interface CurrentRate extends RateFactors {
+  readonly totalDonatedRaw: bigint;
+  readonly totalPaidOutRaw: bigint;
+}
 
 /**
- * The per-kill rate factors in force now (SPEC §4.2). Total paid out is what sent payouts moved,
- * kept as a running total by the payouts projection. Total donated is 0 until the treasury
- * capability records donations, which leaves the milestone at ×1.00.
+ * The per-kill rate factors in force now (SPEC §4.2, §4.5). Total paid out is what sent payouts
+ * moved (payout_totals, kept by the payouts projection); total donated is the sum of every
+ * DonationReceived (treasury_totals, kept by the treasury projection). Both are running totals of
+ * one row each, because this runs for every kill observation. Read models follow the events
+ * closely but not instantly: an accrual recorded in the moment a donation crosses a tier may still
+ * get the tier below; the accrual records the factors it used, so a replay never changes it.
  */
 @Injectable()
 export class RateFactorsSource {
@@ -19,21 +28,24 @@ export class RateFactorsSource {
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
   ) {}
 
-  async current(): Promise<RateFactors> {
-    const totalDonatedRaw = 0n;
-    // One row, kept by the payouts projection: this runs for every kill observation.
-    const paid = await this.pool.one(
-      sql.type(paidRow)`SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw`,
-    );
+  async current(): Promise<CurrentRate> {
+    const totals = await this.pool.one(sql.type(totalsRow)`
+      SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw,
+             coalesce((SELECT amount_raw FROM treasury_totals WHERE total_name = 'donated'), 0)::text AS donated_raw`);
+    const totalDonatedRaw = BigInt(totals.donated_raw);
+    const totalPaidOutRaw = BigInt(totals.paid_raw);
+    const { economics } = this.config;
     return {
       baseRaw: this.config.payout.banPerKillRaw,
-      milestoneMultiplier: milestoneFor(totalDonatedRaw).multiplier,
+      milestoneMultiplier: milestoneFor(totalDonatedRaw, economics.milestones).multiplier,
       sustainabilityFactor: sustainabilityFactor({
-        enabled: this.config.economics.sustainabilityEnabled,
-        seedFundRaw: this.config.economics.seedFundRaw,
+        enabled: economics.sustainabilityEnabled,
+        seedFundRaw: economics.seedFundRaw,
         totalDonatedRaw,
-        totalPaidOutRaw: BigInt(paid.paid_raw),
+        totalPaidOutRaw,
       }),
+      totalDonatedRaw,
+      totalPaidOutRaw,
     };
   }
 }

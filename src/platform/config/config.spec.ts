@@ -1,0 +1,44 @@
+import { DEFAULT_MILESTONES } from '../../rewards/economics/rate';
+import { RAW_PER_BAN } from '../money';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig: economics and treasury', () => {
+  it('defaults to the SPEC §4.5 tiers and the 10,000 BAN goal', () => {
+    const { economics } = loadConfig({});
+    expect(economics.milestones).toBe(DEFAULT_MILESTONES);
+    expect(economics.donationGoalRaw).toBe(10_000n * RAW_PER_BAN);
+  });
+
+  it('reads ECONOMICS_MILESTONES as thresholdBan:multiplier:name entries', () => {
+    const { economics } = loadConfig({ ECONOMICS_MILESTONES: ' 0:1.00:Fresh Spawn ; 0.5:1.0125:Half a Banana;100:2:Big ', ECONOMICS_DONATION_GOAL_BAN: '250.5' });
+    expect(economics.milestones).toEqual([
+      { thresholdRaw: 0n, multiplier: '1.00', name: 'Fresh Spawn' },
+      { thresholdRaw: RAW_PER_BAN / 2n, multiplier: '1.0125', name: 'Half a Banana' },
+      { thresholdRaw: 100n * RAW_PER_BAN, multiplier: '2', name: 'Big' },
+    ]);
+    expect(economics.donationGoalRaw).toBe(2_505n * (RAW_PER_BAN / 10n));
+  });
+
+  it.each([
+    ['no tier at 0', '100:1.05:First Blood'],
+    ['thresholds out of order', '0:1:A;500:1.1:B;100:1.05:C'],
+    ['a repeated threshold', '0:1:A;100:1.1:B;100:1.2:C'],
+    ['a multiplier with 5 decimals', '0:1.00001:A'],
+    ['a negative multiplier', '0:-1:A'],
+    ['a missing name', '0:1.00:'],
+    ['a threshold with 9 decimals', '0:1:A;0.000000001:1.1:B'],
+    ['nothing but separators', ';;'],
+  ])('refuses ECONOMICS_MILESTONES with %s', (_case, value) => {
+    expect(() => loadConfig({ ECONOMICS_MILESTONES: value })).toThrow(ConfigError);
+  });
+
+  it.each(['0', '-1', 'ten', '1.123456789'])('refuses ECONOMICS_DONATION_GOAL_BAN=%s', (value) => {
+    expect(() => loadConfig({ ECONOMICS_DONATION_GOAL_BAN: value })).toThrow(ConfigError);
+  });
+
+  it('reads funding addresses and refuses one that is not a Banano address', () => {
+    const address = 'ban_1ka1ium4pfue3uxtntqsrib8mumxgazsjf58gidh1xeo5te3whsq8z476goo';
+    expect(loadConfig({ TREASURY_FUNDING_ADDRESSES: ` ${address}, ${address} ` }).treasury.fundingAddresses).toEqual([address]);
+    expect(() => loadConfig({ TREASURY_FUNDING_ADDRESSES: 'ban_nope' })).toThrow(ConfigError);
+  });
+});

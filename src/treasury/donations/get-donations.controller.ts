@@ -1,0 +1,15 @@
+import { Controller, Get } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { type DonationsView } from './donations.view';
+import { GetDonationsQuery } from './get-donations.query';
+
+/** Public: total donated, the milestone ladder, the rate in force and the top donors. */
+@Controller('v1/donations')
+export class GetDonationsController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get()
+  get(): Promise<DonationsView> {
+    return this.queryBus.execute(new GetDonationsQuery());
+  }
+}

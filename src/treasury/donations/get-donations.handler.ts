@@ -1,0 +1,87 @@
+import { Inject } from '@nestjs/common';
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
+import { DATABASE_POOL } from '../../platform/database/database';
+import { formatBan } from '../../platform/money';
+import { milestoneFor, nextMilestone, ratePerKillRaw } from '../../rewards/economics/rate';
+import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
+import { type DonationsView, milestoneView, progressTowards } from './donations.view';
+import { GetDonationsQuery } from './get-donations.query';
+
+/** The donors listed by GET /v1/donations (SPEC §5: the top 50). */
+const TOP_DONORS = 50;
+
+const totalsRow = z.object({ total_name: z.string(), amount_raw: z.string(), entry_count: z.bigint() });
+const reachedRow = z.object({ threshold_raw: z.string(), reached_at: z.date() });
+const donorRow = z.object({ sender: z.string(), amount_raw: z.string(), donation_count: z.bigint(), last_donation_at: z.date() });
+const countRow = z.object({ donors: z.bigint() });
+
+/**
+ * Read models only: a public GET never touches the chain. The milestone ladder is the configured
+ * tiers, each marked with its MilestoneReached; the rate is the one the next accrual would get.
+ */
+@QueryHandler(GetDonationsQuery)
+export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, DonationsView> {
+  constructor(
+    @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly rates: RateFactorsSource,
+  ) {}
+
+  async execute(): Promise<DonationsView> {
+    const [totals, reached, donors, donorCount, rate] = await Promise.all([
+      this.pool.any(sql.type(totalsRow)`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
+      this.pool.any(sql.type(reachedRow)`SELECT threshold_raw::text, reached_at FROM milestones`),
+      this.pool.any(sql.type(donorRow)`
+        SELECT sender, amount_raw::text, donation_count, last_donation_at FROM donor_totals
+         ORDER BY amount_raw DESC, sender LIMIT ${TOP_DONORS}`),
+      this.pool.one(sql.type(countRow)`SELECT count(*) AS donors FROM donor_totals`),
+      this.rates.current(),
+    ]);
+    const total = (name: string) => totals.find((row) => row.total_name === name);
+    const donatedRaw = BigInt(total('donated')?.amount_raw ?? '0');
+    const fundingRaw = BigInt(total('funded')?.amount_raw ?? '0');
+    const { milestones: tiers, donationGoalRaw } = this.config.economics;
+    const reachedAt = new Map(reached.map((row) => [BigInt(row.threshold_raw), row.reached_at]));
+    const ladder = tiers.map((tier) => milestoneView(tier, reachedAt.get(tier.thresholdRaw) ?? null, donatedRaw));
+    const current = milestoneFor(donatedRaw, tiers);
+    const next = nextMilestone(donatedRaw, tiers);
+    const effectiveRaw = ratePerKillRaw(rate);
+    return {
+      totalDonatedRaw: donatedRaw.toString(),
+      totalDonatedBan: formatBan(donatedRaw),
+      donationCount: Number(total('donated')?.entry_count ?? 0n),
+      donorCount: Number(donorCount.donors),
+      totalFundingRaw: fundingRaw.toString(),
+      totalFundingBan: formatBan(fundingRaw),
+      goalRaw: donationGoalRaw.toString(),
+      goalBan: formatBan(donationGoalRaw),
+      progress: progressTowards(donatedRaw, donationGoalRaw),
+      currentMilestone: milestoneView(current, reachedAt.get(current.thresholdRaw) ?? null, donatedRaw),
+      nextMilestone:
+        next === null
+          ? null
+          : {
+              ...milestoneView(next, null, donatedRaw),
+              remainingRaw: (next.thresholdRaw - donatedRaw).toString(),
+              remainingBan: formatBan(next.thresholdRaw - donatedRaw),
+            },
+      milestones: ladder,
+      multiplier: rate.milestoneMultiplier,
+      sustainabilityFactor: rate.sustainabilityFactor,
+      baseRatePerKillRaw: rate.baseRaw.toString(),
+      baseRatePerKillBan: formatBan(rate.baseRaw),
+      effectiveRatePerKillRaw: effectiveRaw.toString(),
+      effectiveRatePerKillBan: formatBan(effectiveRaw),
+      topDonors: donors.map((row) => ({
+        address: row.sender,
+        totalRaw: row.amount_raw,
+        totalBan: formatBan(BigInt(row.amount_raw)),
+        donationCount: Number(row.donation_count),
+        lastDonationAt: row.last_donation_at.toISOString(),
+      })),
+    };
+  }
+}

@@ -1,0 +1,218 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { operatorStream } from '../src/payouts/operator/operator.events';
+import { type DonationIngester } from '../src/treasury/donation-ingester';
+import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import { call, donateFrom, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const BAN = 10n ** 29n;
+
+/**
+ * Donations as the public sees them (SPEC §4.5, §5 GET /v1/donations), and the rate they set for
+ * new accruals (§4.2): the milestone multiplier from the total donated, the sustainability factor
+ * from the seed fund, the donations and what was paid out.
+ */
+describe('GET /v1/donations and the rate donations set', () => {
+  interface Live {
+    readonly app: TestApp;
+    readonly node: BananoNodeDouble;
+    readonly operator: { readonly address: string };
+    readonly ingester: DonationIngester;
+  }
+
+  async function withLive(env: Record<string, string>, body: (live: Live) => Promise<void>): Promise<void> {
+    const node = await startBananoNodeDouble();
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-donations-view-'));
+    const { seedFile, address } = await liveOperator(node, directory, null);
+    const app = await startTestApp({
+      BANANO_RPC_URL: node.url,
+      BANANO_OPERATOR_SEED_FILE: seedFile,
+      BANANO_RPC_TIMEOUT_MS: '2000',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      ...env,
+    });
+    try {
+      const ingester = app.workers.donationIngester;
+      if (ingester === null) throw new Error('a live app has a donation ingester');
+      await body({ app, node, operator: { address }, ingester });
+    } finally {
+      await app.close();
+      await node.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  async function donations(app: TestApp): Promise<Record<string, unknown>> {
+    await synced(app);
+    const answer = await call(app, 'GET', '/v1/donations');
+    expect(answer.status).toBe(200);
+    return answer.body;
+  }
+
+  const milestonesOf = async (app: TestApp, address: string) =>
+    (await app.store.readStream(operatorStream(address))).filter((event) => event.type === 'MilestoneReached');
+
+  /** An observation `minutesAgo` minutes ago: one accrual per minute, so each test step uses its own. */
+  async function observe(app: TestApp, userId: string, lifetimeKills: number, minutesAgo: number): Promise<Record<string, unknown>> {
+    const observedAt = new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    const answer = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills, observedAt });
+    expect(answer.status).toBe(202);
+    return answer.body.accrual as Record<string, unknown>;
+  }
+
+  it('crossing 99.99 → 100 BAN appends MilestoneReached once, and the next accrual uses ×1.05', async () => {
+    await withLive({}, async ({ app, node, operator, ingester }) => {
+      const [first, second, third] = await Promise.all([newBananoAccount(), newBananoAccount(), newBananoAccount()]);
+      await donateFrom(node, first, operator.address, (9_999n * BAN) / 100n);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+
+      const before = await donations(app);
+      expect(before).toMatchObject({
+        totalDonatedBan: '99.99000000',
+        donationCount: 1,
+        goalBan: '10000.00000000',
+        progress: '0.0099',
+        currentMilestone: { name: 'Fresh Spawn', multiplier: '1.00', reached: true, reachedAt: null },
+        nextMilestone: { name: 'First Blood', thresholdBan: '100.00000000', remainingBan: '0.01000000', reached: false },
+        multiplier: '1.00',
+        sustainabilityFactor: '2.0000',
+        effectiveRatePerKillBan: '0.10000000',
+      });
+      const player = await earner(app, 0);
+      expect(await observe(app, player.userId, 10, 1)).toMatchObject({ milestoneMultiplier: '1.00', ratePerKillBan: '0.10000000', amountBan: '1.00000000' });
+
+      const crossing = await donateFrom(node, second, operator.address, BAN / 100n);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      await donateFrom(node, third, operator.address, BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+
+      const reached = await milestonesOf(app, operator.address);
+      expect(reached).toHaveLength(1);
+      expect(reached[0].data).toMatchObject({ name: 'First Blood', multiplier: '1.05', totalDonatedRaw: (100n * BAN).toString(), sendHash: crossing });
+
+      const after = await donations(app);
+      expect(after).toMatchObject({
+        totalDonatedBan: '101.00000000',
+        donationCount: 3,
+        donorCount: 3,
+        progress: '0.0101',
+        currentMilestone: { name: 'First Blood', multiplier: '1.05', reached: true, reachedAt: reached[0].data.reachedAt },
+        nextMilestone: { name: 'Loot Drop', remainingBan: '399.00000000' },
+        multiplier: '1.05',
+        effectiveRatePerKillBan: '0.10500000',
+      });
+      const ladder = after.milestones as Array<Record<string, unknown>>;
+      expect(ladder.map((tier) => tier.reached)).toEqual([true, true, false, false, false, false, false, false, false, false]);
+      expect((after.topDonors as Array<Record<string, unknown>>).map((donor) => [donor.address, donor.totalBan, donor.donationCount])).toEqual([
+        [first.address, '99.99000000', 1],
+        [third.address, '1.00000000', 1],
+        [second.address, '0.01000000', 1],
+      ]);
+
+      // The next accrual gets ×1.05; the one before keeps the factors it recorded.
+      expect(await observe(app, player.userId, 30, 0)).toMatchObject({ milestoneMultiplier: '1.05', ratePerKillBan: '0.10500000', amountBan: '2.10000000' });
+      await synced(app);
+      const accruals = await call(app, 'GET', `/v1/users/${player.userId}/accruals`);
+      expect((accruals.body.items as Array<Record<string, unknown>>).map((accrual) => accrual.milestoneMultiplier).sort()).toEqual(['1.00', '1.05']);
+    });
+  });
+
+  it('one donation across several tiers appends one MilestoneReached per tier, in order', async () => {
+    await withLive({}, async ({ app, node, operator, ingester }) => {
+      await donateFrom(node, await newBananoAccount(), operator.address, 1_000n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      expect((await milestonesOf(app, operator.address)).map((event) => event.data.name)).toEqual(['First Blood', 'Loot Drop', 'Supply Drop']);
+      expect(await donations(app)).toMatchObject({ multiplier: '1.15', currentMilestone: { name: 'Supply Drop' }, progress: '0.1000' });
+    });
+  });
+
+  it('funding from a funding address is counted apart: no donation, no milestone, no donor', async () => {
+    const funder = await newBananoAccount();
+    await withLive({ TREASURY_FUNDING_ADDRESSES: funder.address }, async ({ app, node, operator, ingester }) => {
+      await donateFrom(node, funder, operator.address, 500n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      expect(await milestonesOf(app, operator.address)).toEqual([]);
+      expect(await donations(app)).toMatchObject({
+        totalDonatedBan: '0.00000000',
+        totalFundingBan: '500.00000000',
+        donationCount: 0,
+        donorCount: 0,
+        topDonors: [],
+        multiplier: '1.00',
+        progress: '0.0000',
+      });
+    });
+  });
+
+  it('the progress stops at 1 past the goal, and the last tier has no next one', async () => {
+    await withLive({ ECONOMICS_DONATION_GOAL_BAN: '50', ECONOMICS_MILESTONES: '0:1.00:Start;10:1.5:Half;40:2:Double' }, async ({ app, node, operator, ingester }) => {
+      await donateFrom(node, await newBananoAccount(), operator.address, 60n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      expect(await donations(app)).toMatchObject({
+        goalBan: '50.00000000',
+        progress: '1.0000',
+        currentMilestone: { name: 'Double', multiplier: '2' },
+        nextMilestone: null,
+        multiplier: '2',
+        effectiveRatePerKillBan: '0.20000000',
+      });
+    });
+  });
+});
+
+describe('the sustainability factor at its bounds (dry-run)', () => {
+  /** A player paid `kills` × 0.1 BAN (factor 2.0 while nothing is paid) in one dry-run payout. */
+  async function pay(app: TestApp, kills: number): Promise<string> {
+    const player = await earner(app, kills);
+    await synced(app);
+    const run = await call(app, 'POST', '/v1/admin/settlements', {});
+    expect(run.body).toMatchObject({ payoutsRequested: 1 });
+    await synced(app);
+    expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+    return player.userId;
+  }
+
+  async function factorAfterPaying(env: Record<string, string>, kills: number): Promise<Record<string, unknown>> {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', ...env });
+    try {
+      const untouched = await call(app, 'GET', '/v1/donations');
+      expect(untouched.body).toMatchObject({ sustainabilityFactor: env.ECONOMICS_SUSTAINABILITY === 'false' ? '1.0000' : '2.0000' });
+      const userId = await pay(app, kills);
+      await synced(app);
+      const answer = await call(app, 'GET', '/v1/donations');
+      const accrual = (await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills + 10 })).body.accrual as Record<string, unknown>;
+      expect(accrual.sustainabilityFactor).toBe(answer.body.sustainabilityFactor);
+      expect(accrual.ratePerKillRaw).toBe(answer.body.effectiveRatePerKillRaw);
+      return answer.body;
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('is 2.0 while nothing is paid, and stays clamped at 2.0 when the fund covers far more than was paid', async () => {
+    // 1336 BAN of seed fund against 1 BAN paid: 1336, clamped to 2.
+    expect(await factorAfterPaying({}, 10)).toMatchObject({ sustainabilityFactor: '2.0000', effectiveRatePerKillBan: '0.10000000' });
+  });
+
+  it('is clamped at 0.1 when far more was paid than the fund holds', async () => {
+    // 0.05 BAN of seed fund against 10 BAN paid: 0.005, clamped to 0.1; the rate is 0.05 × 0.1.
+    expect(await factorAfterPaying({ ECONOMICS_SEED_FUND_BAN: '0.05' }, 100)).toMatchObject({
+      sustainabilityFactor: '0.1000',
+      effectiveRatePerKillBan: '0.00500000',
+    });
+  });
+
+  it('is the truncated ratio between the bounds', async () => {
+    // 1.5 BAN of seed fund against 2 BAN paid: 0.75.
+    expect(await factorAfterPaying({ ECONOMICS_SEED_FUND_BAN: '1.5' }, 20)).toMatchObject({ sustainabilityFactor: '0.7500', effectiveRatePerKillBan: '0.03750000' });
+  });
+
+  it('is 1 when the operator switched it off', async () => {
+    expect(await factorAfterPaying({ ECONOMICS_SUSTAINABILITY: 'false', ECONOMICS_SEED_FUND_BAN: '0.05' }, 10)).toMatchObject({
+      sustainabilityFactor: '1.0000',
+      effectiveRatePerKillBan: '0.05000000',
+    });
+  });
+});
