@@ -146,6 +146,24 @@ describe('GET /v1/donations and the rate donations set', () => {
     });
   });
 
+  it('a settlement pockets receivable sends before it plans, so its budget counts them', async () => {
+    await withLive({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '50' }, async ({ app, node, operator }) => {
+      // The operator is not even opened: only the receivable 60 BAN can pay the player's 1 BAN.
+      await donateFrom(node, await newBananoAccount(), operator.address, 60n * BAN);
+      await earner(app, 10);
+      await synced(app);
+      const preview = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
+      expect(preview.body).toMatchObject({ payoutsRequested: 0, deferredByBudget: 1 });
+      expect(await app.store.readStream(operatorStream(operator.address))).toEqual([]);
+
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+      expect(run.status).toBe(200);
+      expect(run.body).toMatchObject({ payoutsRequested: 1, deferredByBudget: 0 });
+      expect((await app.store.readStream(operatorStream(operator.address))).map((event) => event.type)).toEqual(['DonationReceived']);
+      expect(node.balanceOf(operator.address)).toBe(60n * BAN);
+    });
+  });
+
   it('the progress stops at 1 past the goal, and the last tier has no next one', async () => {
     await withLive({ ECONOMICS_DONATION_GOAL_BAN: '50', ECONOMICS_MILESTONES: '0:1.00:Start;10:1.5:Half;40:2:Double' }, async ({ app, node, operator, ingester }) => {
       await donateFrom(node, await newBananoAccount(), operator.address, 60n * BAN);
