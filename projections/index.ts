@@ -1,6 +1,7 @@
 import { type Projection } from './runtime/projection';
 import { abuseFlagsProjection } from './abuse-flags/abuse-flags.projection';
 import { accrualsProjection } from './accruals/accruals.projection';
+import { journalProjection } from './journal/journal.projection';
 import { payoutsProjection } from './payouts/payouts.projection';
 import { treasuryProjection } from './treasury/treasury.projection';
 import { usersProjection } from './users/users.projection';
@@ -16,6 +17,7 @@ export const allProjections: readonly Projection[] = [
   abuseFlagsProjection,
   payoutsProjection,
   treasuryProjection,
+  journalProjection,
 ];
 
 export { type Projection } from './runtime/projection';
