@@ -79,7 +79,7 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     const verified = await call('POST', `/v1/users/${userId}/wallet/verify`, { address, message, signature: await sign(message) });
     const kills = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 130 });
     const user = await call('GET', `/v1/users/${userId}?minPosition=${kills.body.position as string}`);
-    const accruals = await call('GET', `/v1/users/${userId}/accruals`);
+    const accruals = await call('GET', `/v1/users/${userId}/accruals?minPosition=${kills.body.position as string}`);
     const history = await call('GET', `/v1/users/${userId}/history`);
 
     expect(linked).toEqual({ status: 200, body: { userId, epicAccountId: EPIC, baselineKills: 100, position: expect.any(String) } });

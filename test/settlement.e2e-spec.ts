@@ -58,7 +58,7 @@ describe('settlement and dry-run payouts', () => {
       const executed = await app.workers.payoutExecutor?.runOnce();
       const sent = await call(app, 'GET', `/v1/payouts/${payout.payoutId as string}?minPosition=${await caughtUp(app)}`);
       const settledUser = await call(app, 'GET', `/v1/users/${paid}?minPosition=${await caughtUp(app)}`);
-      const accruals = await call(app, 'GET', `/v1/users/${paid}/accruals`);
+      const accruals = await call(app, 'GET', `/v1/users/${paid}/accruals?minPosition=${await caughtUp(app)}`);
       const again = await call(app, 'POST', '/v1/admin/settlements', {});
 
       expect(executed).toEqual({ sent: 2, failed: 0 });
@@ -115,7 +115,7 @@ describe('settlement and dry-run payouts', () => {
       await synced(app);
       const second = await call(app, 'POST', '/v1/admin/settlements', {});
       const user = await call(app, 'GET', `/v1/users/${userId}?minPosition=${await caughtUp(app)}`);
-      const accruals = await call(app, 'GET', `/v1/users/${userId}/accruals`);
+      const accruals = await call(app, 'GET', `/v1/users/${userId}/accruals?minPosition=${await caughtUp(app)}`);
 
       expect(first.body).toMatchObject({ payoutsRequested: 1, killsRequested: 25, amountRequestedBan: '2.50000000' });
       expect(second.body).toMatchObject({ eligible: 1, payoutsRequested: 0, deferredByCaps: 1 });

@@ -8,6 +8,7 @@ import { PostgresEventStore } from '../../src/platform/event-store/postgres-even
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
 import { waitForCheckpoint } from '../../src/platform/read-models/checkpoints';
+import { trialBalance, unbalancedEntries } from '../../src/treasury/journal/journal-balances';
 import { createIntegrations, startWorkers, type Workers } from '../../src/workers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -22,8 +23,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real HTTP application and projector on a fresh database, listening on 127.0.0.1. */
-export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore } = {}): Promise<TestApp> {
+/**
+ * The real HTTP application and projector on a fresh database, listening on 127.0.0.1.
+ *
+ * `close()` checks the books first: once the read models hold every event, the journal's trial
+ * balance must be 0 and every entry balanced (SPEC §4.5), whatever the scenario did. A test whose
+ * event store or projector is broken on purpose passes `checkBooks: false`.
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
   const logger = createLogger(config.logLevel);
@@ -56,15 +63,32 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     workers,
     async close() {
       await workers.stop();
+      // Checked before anything is stopped, reported after everything is: a failing check leaks nothing.
+      const unbalanced = options.checkBooks === false ? null : await booksProblem(pool, store, projector);
       await app.close();
       await projector.stop();
       await store.close();
       await pool.end();
       await database.drop();
+      if (unbalanced !== null) throw new Error(unbalanced);
     },
   };
 }
 
+/** Why the books do not balance once the journal has applied every event stored; null when they do. */
+async function booksProblem(pool: DatabasePool, store: PostgresEventStore, projector: Projector): Promise<string | null> {
+  try {
+    const head = await store.headPosition();
+    if (head !== null && !(await waitForCheckpoint(pool, 'journal', head, 15_000))) {
+      return `the journal did not reach position ${head.toString()}: ${JSON.stringify(projector.status(), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`;
+    }
+    const [balance, unbalanced] = await Promise.all([trialBalance(pool), unbalancedEntries(pool)]);
+    if (balance === 0n && unbalanced.length === 0) return null;
+    return `the journal does not balance: trial balance ${balance.toString()} raw, unbalanced entries [${unbalanced.join(', ')}]`;
+  } catch (error) {
+    return `the books could not be checked: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
 /** Waits until every read model has applied everything stored so far (tests that plan from them). */
 export async function synced(app: TestApp, timeoutMs = 15_000): Promise<void> {
   const head = await app.store.headPosition();
