@@ -9,6 +9,8 @@ import { RewardsModule } from '../rewards/rewards.module';
 import { DONATION_INGESTER, DonationIngester } from './donation-ingester';
 import { GetDonationsController } from './donations/get-donations.controller';
 import { GetDonationsHandler } from './donations/get-donations.handler';
+import { RebuildDonationsController } from './rebuild-donations/rebuild-donations.controller';
+import { RebuildDonationsHandler } from './rebuild-donations/rebuild-donations.handler';
 
 /** Publishing the same block after ambiguous failures, per run; the next run goes on. */
 export const PUBLISH_TRIES_PER_RUN = 3;
@@ -22,9 +24,10 @@ const RECEIVABLE_PER_RUN_MAX = 100;
  */
 @Module({
   imports: [RewardsModule],
-  controllers: [GetDonationsController],
+  controllers: [GetDonationsController, RebuildDonationsController],
   providers: [
     GetDonationsHandler,
+    RebuildDonationsHandler,
     {
       provide: DONATION_INGESTER,
       inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER],

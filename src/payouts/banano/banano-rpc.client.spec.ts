@@ -126,6 +126,69 @@ describe('BananoRpcClient against the Banano node double', () => {
       expect(await rpc.accountHistory(player.address, 10)).toEqual([]);
     });
 
+    it('carries the signature and work of a raw entry, so the whole state block can be put together again', async () => {
+      const rpc = client();
+      await node.fundAndOpen(operator.privateKey, operatorFundsRaw);
+      const send = await signedSend(rpc, 5n);
+      await rpc.process(send.block, 'send');
+
+      const [entry] = await rpc.accountHistory(operator.address, 1);
+      if (entry === undefined) throw new Error('the history has the send');
+      const rebuilt: StateBlock = {
+        type: 'state',
+        account: operator.address,
+        previous: entry.previous,
+        representative: entry.representative,
+        balance: entry.balanceRaw.toString(),
+        link: entry.link,
+        signature: entry.signature,
+        work: entry.work,
+      };
+      expect(rebuilt).toEqual(send.block);
+      expect(hashOf(rebuilt)).toBe(entry.hash);
+    });
+
+    describe('a raw history entry', () => {
+      /** An entry as the node writes it in a raw history; the answer is canned, nothing is applied. */
+      const entry = (overrides: Record<string, unknown>) => ({
+        type: 'state',
+        representative: node.genesisAddress,
+        link: 'AB'.repeat(32),
+        balance: '5',
+        previous: '0'.repeat(64),
+        subtype: 'receive',
+        account: node.genesisAddress,
+        amount: '5',
+        local_timestamp: '1700000000',
+        height: '1',
+        hash: 'CD'.repeat(32),
+        confirmed: 'true',
+        signature: 'ef'.repeat(64),
+        work: '0123456789ABCDEF',
+        ...overrides,
+      });
+
+      it('is read with its signature in upper case and its work in lower case', async () => {
+        node.failNext('account_history', 'answer', { body: { account: operator.address, history: [entry({})] } });
+        expect(await client({ retriesMax: 0 }).accountHistory(operator.address, 1)).toMatchObject([
+          { hash: 'CD'.repeat(32), signature: 'EF'.repeat(64), work: '0123456789abcdef' },
+        ]);
+      });
+
+      it.each([
+        ['no signature', { signature: undefined }],
+        ['a signature that is not 128 hex characters', { signature: 'ef'.repeat(63) }],
+        ['no work', { work: undefined }],
+        ['work that is not 16 hex characters', { work: 'not-work-at-all!' }],
+      ])('with %s is malformed', async (_case, overrides) => {
+        node.failNext('account_history', 'answer', { body: { account: operator.address, history: [entry(overrides)] } });
+        await expect(client({ retriesMax: 0 }).accountHistory(operator.address, 1)).rejects.toMatchObject({
+          code: 'node_unavailable',
+          reason: 'malformed',
+        });
+      });
+    });
+
     it('gets work from the node in lower case', async () => {
       expect(await client().workGenerate('ab'.repeat(32))).toMatch(/^[0-9a-f]{16}$/);
     });

@@ -171,6 +171,12 @@ export interface HistoryEntry {
   localTimestamp: bigint;
   /** Null when the node does not say (older nodes leave `confirmed` out of the history). */
   confirmed: boolean | null;
+  /**
+   * The block's signature and work, which a raw entry carries: with the account asked about and the
+   * fields above they make up the whole state block, as `process` took it.
+   */
+  signature: string;
+  work: string;
 }
 
 /**
@@ -340,6 +346,9 @@ export class BananoRpcClient {
         if (!isRecord(entry)) throw new MalformedAnswerError('a history entry is not an object');
         const type = typeof entry.subtype === 'string' ? entry.subtype : entry.type;
         if (typeof type !== 'string') throw new MalformedAnswerError('a history entry has no type');
+        const { signature, work } = entry;
+        if (typeof signature !== 'string' || !hex128.test(signature)) throw new MalformedAnswerError('a history entry has no signature');
+        if (typeof work !== 'string' || !hex16.test(work)) throw new MalformedAnswerError('a history entry has no work');
         return {
           hash: hashField(entry, 'hash'),
           type,
@@ -353,6 +362,8 @@ export class BananoRpcClient {
           representative: addressField(entry, 'representative'),
           localTimestamp: countField(entry, 'local_timestamp'),
           confirmed: entry.confirmed === undefined ? null : booleanField(entry, 'confirmed'),
+          signature: signature.toUpperCase(),
+          work: work.toLowerCase(),
         };
       });
     });

@@ -1,0 +1,277 @@
+import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DatabasePool } from 'slonik';
+import { type CommandMetadata } from '../../platform/decider';
+import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
+import { DomainError } from '../../platform/errors/domain-error';
+import { type EventStore, type NewEvent } from '../../platform/event-store/event-store.port';
+import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
+import { hashOf, OPEN_PREVIOUS, type StateBlock } from '../../payouts/banano/state-block';
+import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
+import { type OperatorAccount, operatorAccount, type OperatorSeedSource, OperatorSeedUnreadableError } from '../../payouts/operator/operator-seed';
+import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
+import { type MilestoneTier } from '../../rewards/economics/rate';
+import { appendReceiveRecord, receiveRecordEvents } from '../receive-record';
+import { type DonationRebuildReport } from './rebuild-donations.command';
+
+/** How long a rebuild waits for the operator lock, and how often it asks (as the ingester does). */
+const LOCK_WAIT_MS = 2_000;
+const LOCK_RETRY_MS = 50;
+/** Entries per `account_history` page: a raw page of 500 is about half a megabyte, within the client's bound. */
+const HISTORY_PAGE_SIZE_DEFAULT = 500;
+/**
+ * The longest chain a rebuild reads. It holds the operator lock (no payout, no receive) while it
+ * reads, so a chain longer than this is refused rather than read for minutes.
+ */
+const HISTORY_BLOCKS_MAX_DEFAULT = 200_000;
+/** Appends of one record tried again after another writer moved the stream (SPEC §3). */
+const APPEND_ATTEMPTS_MAX = 3;
+
+export interface DonationRebuilderOptions {
+  /** Senders whose sends are FundingReceived (treasury.fundingAddresses). */
+  readonly fundingAddresses: readonly string[];
+  /** The milestone tiers a donation may reach (economics.milestones). */
+  readonly milestones: readonly MilestoneTier[];
+  readonly historyPageSizeMax?: number;
+  readonly historyBlocksMax?: number;
+  readonly now?: () => Date;
+}
+
+/** A receive on the chain that the operator stream does not record, ready to be appended. */
+interface MissingReceive {
+  readonly kind: 'DonationReceived' | 'FundingReceived';
+  readonly data: ReceiveRecordedData;
+}
+
+interface Scan {
+  readonly blocksScanned: number;
+  readonly receivesFound: number;
+  /** Oldest first, the order the chain received them in, so milestones fall where they did. */
+  readonly missing: readonly MissingReceive[];
+}
+
+/**
+ * The admin donation rebuild (SPEC §4.5): reads the operator account's whole chain with
+ * `account_history` (raw, oldest first) and appends DonationReceived or FundingReceived, with any
+ * MilestoneReached, for each receive whose send the operator stream does not record yet. It
+ * records what the chain already holds, so it signs and publishes nothing.
+ *
+ * It never deletes and never counts a send twice: a send is skipped when the stream records it,
+ * whichever receive stands for it; the records are the ingester's own (receiveRecordEvents, event
+ * ids derived from the send hash) and each is appended with the revision it was decided on. It
+ * holds OPERATOR_ACCOUNT_LOCK, so neither the ingester nor the payout executor signs a block while
+ * it reads and appends. Every node call is made before the first append, so a node failure leaves
+ * the stream as it was.
+ */
+export class DonationRebuilder {
+  private readonly fundingAddresses: ReadonlySet<string>;
+  private readonly pageSizeMax: number;
+  private readonly blocksMax: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly store: EventStore,
+    private readonly rpc: BananoRpcClient,
+    private readonly seeds: OperatorSeedSource,
+    private readonly options: DonationRebuilderOptions,
+  ) {
+    this.fundingAddresses = new Set(options.fundingAddresses);
+    this.pageSizeMax = options.historyPageSizeMax ?? HISTORY_PAGE_SIZE_DEFAULT;
+    this.blocksMax = options.historyBlocksMax ?? HISTORY_BLOCKS_MAX_DEFAULT;
+    this.now = options.now ?? (() => new Date());
+    assert(Number.isSafeInteger(this.pageSizeMax) && this.pageSizeMax >= 1 && this.pageSizeMax <= 1000, 'historyPageSizeMax must be 1 to 1000');
+    assert(Number.isSafeInteger(this.blocksMax) && this.blocksMax >= 1, 'historyBlocksMax must be a positive integer');
+  }
+
+  /**
+   * One rebuild. The payout executor takes the operator lock for a moment on every run; the rebuild
+   * waits for such a moment to end, and only a lock held longer than LOCK_WAIT_MS refuses it.
+   */
+  async rebuild(metadata: CommandMetadata): Promise<DonationRebuildReport> {
+    const account = await this.account();
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const report = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, () => this.rebuildUnderLock(account, metadata));
+      if (report !== null) return report;
+      if (Date.now() >= deadline) {
+        throw new DomainError('operator_account_busy', 'Another writer of the operator account holds its lock; nothing was appended. Try again shortly', 409);
+      }
+      await sleep(LOCK_RETRY_MS);
+    }
+  }
+
+  private async account(): Promise<OperatorAccount> {
+    let account: OperatorAccount | null;
+    try {
+      account = await operatorAccount(this.seeds);
+    } catch (error) {
+      if (!(error instanceof OperatorSeedUnreadableError)) throw error;
+      throw new DomainError(error.code, `${error.message}; nothing was appended`, 503);
+    }
+    if (account === null) {
+      throw new DomainError('operator_seed_not_configured', 'No operator seed is stored, so there is no operator account to rebuild; nothing was appended', 503);
+    }
+    return account;
+  }
+
+  /** The rebuild itself. The caller holds OPERATOR_ACCOUNT_LOCK. */
+  private async rebuildUnderLock(account: OperatorAccount, metadata: CommandMetadata): Promise<DonationRebuildReport> {
+    const reader = new OperatorStreamReader(this.store);
+    let operator = await reader.load(account.address);
+    const scan = await this.fromNode(async () => {
+      await this.refuseWhileBlockInFlight(operator);
+      return this.scan(account.address, operator);
+    });
+
+    const appended = { donations: 0, funding: 0, milestones: 0 };
+    const appendedSendHashes: string[] = [];
+    for (const receive of scan.missing) {
+      for (let attempt = 1; ; attempt += 1) {
+        // Recorded by a writer that got to the stream first: the send is counted once, by that record.
+        if (operator.receivedSends.has(receive.data.sendHash)) break;
+        const events = this.recordEvents(account.address, operator, receive, metadata);
+        const done = await appendReceiveRecord(this.store, account.address, operator, events);
+        operator = await reader.load(account.address);
+        if (done) {
+          // Counted only when the stream now says this receive stands for the send: an event id it
+          // already held would have been answered without appending.
+          if (operator.receivedSends.get(receive.data.sendHash)?.receiveHash === receive.data.receiveHash) {
+            if (receive.kind === 'DonationReceived') appended.donations += 1;
+            else appended.funding += 1;
+            appended.milestones += events.length - 1;
+            appendedSendHashes.push(receive.data.sendHash);
+          }
+          break;
+        }
+        if (attempt >= APPEND_ATTEMPTS_MAX) {
+          throw new DomainError('concurrency_conflict', `The operator stream kept changing; ${appendedSendHashes.length} receives were appended. Try again`, 409);
+        }
+      }
+    }
+    return {
+      operatorAddress: account.address,
+      blocksScanned: scan.blocksScanned,
+      receivesFound: scan.receivesFound,
+      alreadyRecorded: scan.receivesFound - appendedSendHashes.length,
+      appended,
+      appendedSendHashes,
+    };
+  }
+
+  /**
+   * The block the operator signed last must be on the chain. If it is not, it may still be
+   * published (the ingester or the executor resolves it before signing anything else), and a
+   * receive recorded after it would become the block signed last and hide it from them.
+   */
+  private async refuseWhileBlockInFlight(operator: OperatorState): Promise<void> {
+    const last = operator.lastSignedBlock;
+    if (last === null) return;
+    const hash = last.kind === 'receive' ? last.receiveHash : last.blockHash;
+    if ((await this.rpc.blockInfo(hash)) !== null) return;
+    throw new DomainError(
+      'block_in_flight',
+      `The block the operator signed last (${hash}) is not on the chain yet; nothing was appended. Try again once it is published`,
+      409,
+      { blockHash: hash },
+    );
+  }
+
+  /**
+   * Reads the chain from the frontier back to the opening block, page by page, and keeps the
+   * receives the stream does not record. Each page must continue the chain where the last one
+   * ended, so a block the node left out cannot go unnoticed.
+   */
+  private async scan(address: string, operator: OperatorState): Promise<Scan> {
+    const missing: MissingReceive[] = [];
+    let blocksScanned = 0;
+    let receivesFound = 0;
+    /** The block the chain continues with: the head of the next page; undefined on the first. */
+    let next: string | undefined;
+    let opened = false;
+    while (!opened) {
+      const page = await this.rpc.accountHistory(address, this.pageSizeMax, next);
+      if (page.length === 0) {
+        // An account that is not opened has no history; any other empty page is a gap.
+        if (next !== undefined) throw inconsistentHistory(`the history stops before block ${next}`);
+        break;
+      }
+      for (const entry of page) {
+        if (opened) throw inconsistentHistory(`block ${entry.hash} comes before the opening block`);
+        if (next !== undefined && entry.hash !== next) throw inconsistentHistory(`block ${entry.hash} where ${next} was expected`);
+        blocksScanned += 1;
+        if (blocksScanned > this.blocksMax) {
+          throw new DomainError('operator_history_too_long', `The operator chain has more than ${this.blocksMax} blocks; nothing was appended`, 422);
+        }
+        if (isReceive(entry)) {
+          receivesFound += 1;
+          if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry));
+        }
+        if (entry.previous === OPEN_PREVIOUS) opened = true;
+        else next = entry.previous;
+      }
+    }
+    return { blocksScanned, receivesFound, missing: missing.reverse() };
+  }
+
+  /** The record of a receive the chain holds, with the block as the node stored it. */
+  private async missingReceive(address: string, entry: HistoryEntry): Promise<MissingReceive> {
+    const block: StateBlock = {
+      type: 'state',
+      account: address,
+      previous: entry.previous,
+      representative: entry.representative,
+      balance: entry.balanceRaw.toString(),
+      link: entry.link,
+      signature: entry.signature,
+      work: entry.work,
+    };
+    if (hashOf(block) !== entry.hash) throw inconsistentHistory(`the fields of block ${entry.hash} do not hash to it`);
+    if (entry.amountRaw <= 0n) throw inconsistentHistory(`receive ${entry.hash} has no positive amount`);
+    // The node names the sender of a receive when it still knows the send; otherwise it is asked.
+    const sender = entry.account ?? (await this.rpc.blockInfo(entry.link))?.account ?? null;
+    if (sender === null) throw inconsistentHistory(`the sender of receive ${entry.hash} is unknown`);
+    // A node that does not know when it took a block says 0; the rebuild's own time is nearer.
+    const receivedAt = entry.localTimestamp === 0n ? this.now() : new Date(Number(entry.localTimestamp) * 1000);
+    return {
+      kind: this.fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived',
+      data: {
+        sendHash: entry.link,
+        sender,
+        amountRaw: entry.amountRaw.toString(),
+        receiveHash: entry.hash,
+        previous: entry.previous,
+        block,
+        receivedAt: receivedAt.toISOString(),
+      },
+    };
+  }
+
+  /** The ingester's records for this receive, with the admin's metadata (actor, client IP). */
+  private recordEvents(address: string, operator: OperatorState, receive: MissingReceive, metadata: CommandMetadata): NewEvent[] {
+    const { correlationId, causationId: _causationId, actor, ...extra } = metadata;
+    return receiveRecordEvents({ address, operator, kind: receive.kind, data: receive.data, tiers: this.options.milestones, actor, correlationId }).map(
+      (event) => ({ ...event, metadata: { ...extra, ...event.metadata } }),
+    );
+  }
+
+  /** Runs the node calls of a rebuild; a node that cannot answer them refuses the rebuild. */
+  private async fromNode<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof BananoNodeError)) throw error;
+      throw new DomainError('banano_node_unavailable', `The Banano node could not give the operator's chain: ${error.message}; nothing was appended`, 503);
+    }
+  }
+}
+
+/** Receives and the opening receive; an epoch or change block has no send behind it. */
+function isReceive(entry: HistoryEntry): boolean {
+  return entry.type === 'receive' || entry.type === 'open';
+}
+
+/** The node's history does not add up; the rebuild records nothing from it. */
+function inconsistentHistory(detail: string): DomainError {
+  return new DomainError('banano_node_unavailable', `The Banano node answered an inconsistent history (${detail}); nothing was appended`, 503);
+}
