@@ -11,6 +11,8 @@ import { GetDonationsController } from './donations/get-donations.controller';
 import { GetDonationsHandler } from './donations/get-donations.handler';
 import { RebuildDonationsController } from './rebuild-donations/rebuild-donations.controller';
 import { RebuildDonationsHandler } from './rebuild-donations/rebuild-donations.handler';
+import { GetReconciliationController } from './reconciliation/get-reconciliation.controller';
+import { GetReconciliationHandler } from './reconciliation/get-reconciliation.handler';
 
 /** Publishing the same block after ambiguous failures, per run; the next run goes on. */
 export const PUBLISH_TRIES_PER_RUN = 3;
@@ -24,10 +26,11 @@ const RECEIVABLE_PER_RUN_MAX = 100;
  */
 @Module({
   imports: [RewardsModule],
-  controllers: [GetDonationsController, RebuildDonationsController],
+  controllers: [GetDonationsController, RebuildDonationsController, GetReconciliationController],
   providers: [
     GetDonationsHandler,
     RebuildDonationsHandler,
+    GetReconciliationHandler,
     {
       provide: DONATION_INGESTER,
       inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER],

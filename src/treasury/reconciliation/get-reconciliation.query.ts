@@ -1,0 +1,2 @@
+/** GET /v1/admin/reconciliation: the ledger's operator wallet against the chain, now. */
+export class GetReconciliationQuery {}

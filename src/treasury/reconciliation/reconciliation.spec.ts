@@ -1,0 +1,167 @@
+import { type RecordedEvent } from '../../platform/event-store/event-store.port';
+import { type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
+import {
+  type ChainSnapshot,
+  compareDryRun,
+  compareLive,
+  type EventRef,
+  foldPayouts,
+  type OperatorBlock,
+  type PayoutsReadModel,
+} from './reconciliation';
+
+const BAN = 10n ** 29n;
+const OPERATOR = 'operator-ban_operator';
+const USER = 'user-00000000-0000-4000-8000-000000000001';
+const USER_ID = '00000000-0000-4000-8000-000000000001';
+const PAYOUT = '00000000-0000-4000-8000-0000000000aa';
+
+const hash = (n: number): string => n.toString(16).toUpperCase().padStart(64, '0');
+const ref = (streamName: string, revision: number, type: string): EventRef => ({ streamName, revision, type, eventId: `${streamName}@${revision}` });
+
+let position = 0n;
+function userEvent(type: string, revision: number, data: Record<string, unknown>): RecordedEvent {
+  position += 1n;
+  return {
+    id: `${USER}@${revision}`,
+    type,
+    streamName: USER,
+    revision: BigInt(revision),
+    position,
+    data: { payoutId: PAYOUT, userId: USER_ID, ...data },
+    metadata: { correlationId: 'c', causationId: null, actor: { kind: 'system', name: 'test' }, schemaVersion: 1 },
+    createdAt: new Date(0),
+  };
+}
+
+const requested = (revision: number, gateway: 'live' | 'dry-run') =>
+  userEvent('PayoutRequested', revision, {
+    runId: 'r',
+    gateway,
+    address: 'ban_player',
+    kills: 10,
+    amountRaw: (2n * BAN).toString(),
+    idempotencyKey: 'k',
+    accruals: [],
+    requestedAt: '2025-01-01T00:00:00.000Z',
+  });
+const sent = (revision: number, blockHash: string) =>
+  userEvent('PayoutSent', revision, { blockHash, kills: 10, amountRaw: (2n * BAN).toString(), accruals: [], sentAt: '2025-01-01T00:00:01.000Z' });
+const attemptFailed = (revision: number, blockHash: string) =>
+  userEvent('PayoutAttemptFailed', revision, { attempt: 1, error: 'Fork', blockHash, failedAt: '2025-01-01T00:00:01.000Z', nextAttemptAt: null });
+
+function entry(type: string, blockHash: string, amountRaw: bigint, height: number): HistoryEntry {
+  const fields = {
+    hash: blockHash,
+    type,
+    account: type === 'epoch' ? null : 'ban_other',
+    amountRaw,
+    balanceRaw: 0n,
+    height: BigInt(height),
+    previous: height === 1 ? '0'.repeat(64) : hash(900 + height - 1),
+    link: hash(0),
+    representative: 'ban_rep',
+    localTimestamp: 0n,
+    confirmed: true,
+    signature: '0'.repeat(128),
+    work: '0'.repeat(16),
+  };
+  return fields as HistoryEntry;
+}
+
+const receiveBlock = (receiveHash: string, amountRaw: bigint, revision: number): OperatorBlock => ({
+  kind: 'receive',
+  receive: { sendHash: hash(500 + revision), receiveHash, sender: 'ban_donor', amountRaw, event: ref(OPERATOR, revision, 'DonationReceived') },
+});
+const payoutBlock = (blockHash: string, revision: number, attempt = 1): OperatorBlock => ({
+  kind: 'payout',
+  payout: { payoutId: PAYOUT, userId: USER_ID, attempt, blockHash, amountRaw: 2n * BAN, event: ref(OPERATOR, revision, 'PayoutBlockSigned') },
+});
+
+function chainOf(history: HistoryEntry[], balanceRaw: bigint): ChainSnapshot {
+  return { frontier: history[0]?.hash ?? null, balanceRaw, receivableRaw: 0n, history, receivable: [] };
+}
+
+describe('compareLive', () => {
+  it('given a receive and a payout sent with the block on chain, finds nothing', () => {
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
+    const chain = chainOf([entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
+
+    const result = compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1)], payouts }, chain);
+
+    expect(result).toEqual({ ledgerBalanceRaw: 8n * BAN, ledgerFrontier: hash(2), differences: [] });
+  });
+
+  it('given a block refused and absent, then one sent, finds nothing; given the refused one on chain, says so', () => {
+    const payouts = foldPayouts([requested(0, 'live'), attemptFailed(1, hash(2)), sent(2, hash(3))]);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, 1), payoutBlock(hash(3), 2, 2)];
+
+    const clean = compareLive({ blocks, payouts }, chainOf([entry('send', hash(3), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN));
+    expect(clean.differences).toEqual([]);
+
+    const both = compareLive(
+      { blocks, payouts },
+      chainOf([entry('send', hash(3), 2n * BAN, 3), entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 6n * BAN),
+    );
+    expect(both.differences.map((difference) => difference.kind)).toEqual(['payout_signed_unconfirmed', 'balance_mismatch']);
+    expect(both.differences[0]).toMatchObject({
+      blockHash: hash(2),
+      onChain: true,
+      events: [ref(USER, 0, 'PayoutRequested'), ref(OPERATOR, 1, 'PayoutBlockSigned'), ref(USER, 1, 'PayoutAttemptFailed'), ref(USER, 2, 'PayoutSent')],
+    });
+  });
+
+  it('given an epoch block at the frontier, neither calls it unknown nor a frontier mismatch', () => {
+    const chain = chainOf([entry('epoch', hash(9), 0n, 2), entry('receive', hash(1), 10n * BAN, 1)], 10n * BAN);
+
+    expect(compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0)], payouts: new Map() }, chain).differences).toEqual([]);
+  });
+
+  it('given a chain block of another amount, reports amount_mismatch with the receive event', () => {
+    const chain = chainOf([entry('receive', hash(1), 9n * BAN, 1)], 9n * BAN);
+
+    const result = compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0)], payouts: new Map() }, chain);
+
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['amount_mismatch', 'balance_mismatch']);
+    expect(result.differences[0]).toMatchObject({ amountRaw: (-1n * BAN).toString(), events: [ref(OPERATOR, 0, 'DonationReceived')] });
+  });
+
+  it('given a PayoutSent naming a block the operator stream never signed, gives its events to the unknown block', () => {
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
+    const chain = chainOf([entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
+
+    const result = compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0)], payouts }, chain);
+
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['unknown_block', 'balance_mismatch', 'frontier_mismatch']);
+    expect(result.differences[0]).toMatchObject({ blockHash: hash(2), events: [ref(USER, 0, 'PayoutRequested'), ref(USER, 1, 'PayoutSent')] });
+    // Only a payout sent with a block this operator stream signed leaves its wallet.
+    expect(result.ledgerBalanceRaw).toBe(10n * BAN);
+  });
+});
+
+describe('compareDryRun', () => {
+  const readModel = (rows: PayoutsReadModel['sentRows'], at: bigint | null = 10n): PayoutsReadModel => ({
+    position: at,
+    sentRaw: rows.reduce((sum, row) => sum + row.amountRaw, 0n),
+    sentRows: rows,
+  });
+
+  it('given the dry-run payouts the read model counts, finds nothing', () => {
+    const payouts = foldPayouts([requested(0, 'dry-run'), sent(1, `dryrun-${PAYOUT}`)]);
+
+    const result = compareDryRun({ startRaw: 100n * BAN, payouts, unappliedEvents: [], readModel: readModel([{ payoutId: PAYOUT, gateway: 'dry-run', amountRaw: 2n * BAN }]) });
+
+    expect(result).toEqual({ ledgerBalanceRaw: 98n * BAN, ledgerFrontier: null, differences: [] });
+  });
+
+  it('given a live payout in the simulated balance and events not applied yet, names both', () => {
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
+    const unapplied = [ref(USER, 2, 'PayoutRequested')];
+
+    const result = compareDryRun({ startRaw: 100n * BAN, payouts, unappliedEvents: unapplied, readModel: readModel([{ payoutId: PAYOUT, gateway: 'live', amountRaw: 2n * BAN }]) });
+
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['read_model_mismatch', 'balance_mismatch', 'read_model_behind']);
+    expect(result.differences[0].message).toContain('live-gateway payout');
+    expect(result.differences[2].events).toEqual(unapplied);
+  });
+});

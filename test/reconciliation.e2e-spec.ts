@@ -1,0 +1,345 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'slonik';
+import { toStreamName } from '../src/identity/user/user.stream';
+import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
+import { buildSendBlock, withWork } from '../src/payouts/banano/state-block';
+import { operatorStream } from '../src/payouts/operator/operator.events';
+import { projectRoot } from '../src/platform/config/project-root';
+import { type Difference, type ReconciliationReport } from '../src/treasury/reconciliation/reconciliation';
+import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import { childEnv, waitForExit } from './support/processes';
+import { call, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const BAN = 10n ** 29n;
+
+/**
+ * Reconciliation (GET /v1/admin/reconciliation and `npm run cli -- reconcile`): the operator wallet
+ * as the events count it against the Banano node double's chain, every difference named with the
+ * events it concerns; in dry-run, the events against the simulated balance settlement uses.
+ */
+describe('reconciliation of the ledger with the chain', () => {
+  interface Live {
+    readonly app: TestApp;
+    readonly node: BananoNodeDouble;
+    readonly operator: { readonly address: string; readonly privateKey: string };
+    readonly seedFile: string;
+  }
+
+  async function withLive(body: (live: Live) => Promise<void>): Promise<void> {
+    const node = await startBananoNodeDouble();
+    const directory = await mkdtemp(join(tmpdir(), 'ledger-reconcile-'));
+    // Not opened: every block on the operator's chain comes from the ledger itself.
+    const { seedFile, ...operator } = await liveOperator(node, directory, null);
+    const app = await startTestApp(liveEnv(node, seedFile));
+    try {
+      await body({ app, node, operator, seedFile });
+    } finally {
+      await app.close();
+      await node.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  function liveEnv(node: BananoNodeDouble, seedFile: string): Record<string, string> {
+    return {
+      BANANO_RPC_URL: node.url,
+      BANANO_OPERATOR_SEED_FILE: seedFile,
+      BANANO_RPC_TIMEOUT_MS: '1000',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
+      PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0',
+      // The genesis account's sends are the operator's funding; other senders' are donations.
+      TREASURY_FUNDING_ADDRESSES: node.genesisAddress,
+    };
+  }
+
+  /** A donor opened with `amountRaw` who sends all of it to `to`; answers the send's hash. */
+  async function donate(node: BananoNodeDouble, to: string, amountRaw: bigint): Promise<string> {
+    const donor = await newBananoAccount();
+    await node.fundAndOpen(donor.privateKey, amountRaw);
+    return sendSignedBy(node, donor, to, amountRaw);
+  }
+
+  /** A send signed with `from`'s key and published straight to the node: the ledger hears nothing of it. */
+  async function sendSignedBy(node: BananoNodeDouble, from: { readonly address: string; readonly privateKey: string }, to: string, amountRaw: bigint): Promise<string> {
+    const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 5_000, retriesMax: 0 });
+    const info = await rpc.accountInfo(from.address);
+    if (info === null) throw new Error(`${from.address} is not opened`);
+    const { block } = await buildSendBlock({
+      privateKey: from.privateKey,
+      previous: info.frontier,
+      representative: info.representative,
+      balanceBeforeRaw: info.balanceRaw,
+      amountRaw,
+      destination: to,
+    });
+    return (await rpc.process(withWork(block, '0000000000000000'), 'send')).hash;
+  }
+
+  async function settleAndPay(app: TestApp): Promise<void> {
+    await synced(app);
+    const run = await call(app, 'POST', '/v1/admin/settlements', {});
+    expect(run.status).toBe(200);
+    await synced(app);
+    await app.workers.payoutExecutor.runOnce();
+    await synced(app);
+  }
+
+  /** Funding and a donation pocketed by the ingester, then three players paid on chain. */
+  async function fundedAndPaid({ app, node, operator }: Live): Promise<void> {
+    await node.fund(operator.address, 500n * BAN);
+    await donate(node, operator.address, 20n * BAN);
+    const ingester = app.workers.donationIngester;
+    if (ingester === null) throw new Error('a live app has a donation ingester');
+    expect(await ingester.runOnce()).toEqual({ recorded: 2, pocketed: 2, stoppedBy: null });
+    await earner(app, 30);
+    await earner(app, 12);
+    await earner(app, 5);
+    await settleAndPay(app);
+    expect(node.accountChain(operator.address).map((block) => block.subtype)).toEqual(['open', 'receive', 'send', 'send', 'send']);
+  }
+
+  async function reconciliation(app: TestApp): Promise<ReconciliationReport> {
+    const answer = await call(app, 'GET', '/v1/admin/reconciliation');
+    expect(answer.status).toBe(200);
+    return answer.body as unknown as ReconciliationReport;
+  }
+
+  const kinds = (report: ReconciliationReport) => report.differences.map((difference) => difference.kind).sort();
+  const differenceOf = (report: ReconciliationReport, kind: string): Difference => {
+    const found = report.differences.find((difference) => difference.kind === kind);
+    if (found === undefined) throw new Error(`no ${kind} in ${JSON.stringify(report.differences)}`);
+    return found;
+  };
+  const frontierOf = (node: BananoNodeDouble, address: string) => node.accountChain(address).at(-1)?.hash ?? null;
+
+  it('is in balance after funding and a donation are pocketed and payouts are sent live', async () => {
+    await withLive(async (live) => {
+      const { app, node, operator, seedFile } = live;
+      await fundedAndPaid(live);
+
+      const report = await reconciliation(app);
+
+      const chainRaw = node.balanceOf(operator.address).toString();
+      expect(report).toMatchObject({
+        mode: 'live',
+        operatorAddress: operator.address,
+        inBalance: true,
+        ledger: { balanceRaw: chainRaw, frontier: frontierOf(node, operator.address) },
+        chain: { balanceRaw: chainRaw, receivableRaw: '0', receivableBan: '0.00000000', frontier: frontierOf(node, operator.address) },
+        differences: [],
+      });
+      expect(BigInt(report.chain.balanceRaw)).toBeLessThan(520n * BAN);
+      expect(Date.parse(report.checkedAt)).not.toBeNaN();
+      expect(JSON.stringify(report)).not.toContain((await readFile(seedFile, 'utf8')).trim());
+    });
+  });
+
+  it('finds a send signed with the operator key behind the ledger and a receivable send not pocketed', async () => {
+    await withLive(async (live) => {
+      const { app, node, operator } = live;
+      await fundedAndPaid(live);
+      const lastSigned = (await app.store.readStream(operatorStream(operator.address))).filter((event) => event.type === 'PayoutBlockSigned').at(-1);
+      if (lastSigned === undefined) throw new Error('payouts were signed');
+
+      const stranger = await newBananoAccount();
+      const unknownSend = await sendSignedBy(node, operator, stranger.address, 7n * BAN);
+      const unpocketed = await node.fund(operator.address, 3n * BAN);
+      const report = await reconciliation(app);
+
+      expect(report.inBalance).toBe(false);
+      expect(kinds(report)).toEqual(['balance_mismatch', 'frontier_mismatch', 'receivable_not_pocketed', 'unknown_block']);
+      expect(differenceOf(report, 'unknown_block')).toMatchObject({ blockHash: unknownSend, amountRaw: (7n * BAN).toString(), amountBan: '7.00000000', events: [] });
+      expect(differenceOf(report, 'balance_mismatch')).toMatchObject({ amountRaw: (-7n * BAN).toString(), amountBan: '-7.00000000' });
+      expect(BigInt(report.ledger.balanceRaw) - BigInt(report.chain.balanceRaw)).toBe(7n * BAN);
+      expect(differenceOf(report, 'frontier_mismatch')).toMatchObject({
+        blockHash: unknownSend,
+        events: [{ streamName: operatorStream(operator.address), revision: Number(lastSigned.revision), type: 'PayoutBlockSigned', eventId: lastSigned.id }],
+      });
+      expect(differenceOf(report, 'receivable_not_pocketed')).toMatchObject({ blockHash: unpocketed, amountRaw: (3n * BAN).toString(), events: [] });
+      expect(report.chain).toMatchObject({ receivableRaw: (3n * BAN).toString(), frontier: unknownSend });
+    });
+  });
+
+  it('names the events of a payout whose signed block never reached the chain, and is in balance once it does', async () => {
+    await withLive(async ({ app, node, operator }) => {
+      await node.fund(operator.address, 100n * BAN);
+      const player = await earner(app, 10);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+      node.failNext('process', 'down');
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+      await node.up();
+      const [signed] = (await app.store.readStream(operatorStream(operator.address))).filter((event) => event.type === 'PayoutBlockSigned');
+      const [requested] = (await app.store.readStream(toStreamName(player.userId))).filter((event) => event.type === 'PayoutRequested');
+
+      const report = await reconciliation(app);
+
+      expect(kinds(report)).toEqual(['payout_signed_unconfirmed']);
+      expect(differenceOf(report, 'payout_signed_unconfirmed')).toMatchObject({
+        blockHash: signed.data.blockHash,
+        amountRaw: signed.data.amountRaw,
+        onChain: false,
+        events: [
+          { streamName: toStreamName(player.userId), revision: Number(requested.revision), type: 'PayoutRequested', eventId: requested.id },
+          { streamName: operatorStream(operator.address), revision: Number(signed.revision), type: 'PayoutBlockSigned', eventId: signed.id },
+        ],
+      });
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(await reconciliation(app)).toMatchObject({ inBalance: true, differences: [] });
+    });
+  });
+
+  it('reports a recorded donation whose receive the node never took', async () => {
+    await withLive(async ({ app, node, operator }) => {
+      const send = await donate(node, operator.address, 5n * BAN);
+      node.failNext('process', 'down');
+      const ingester = app.workers.donationIngester;
+      if (ingester === null) throw new Error('a live app has a donation ingester');
+      await expect(ingester.runOnce()).rejects.toThrow();
+      await node.up();
+      const [donation] = (await app.store.readStream(operatorStream(operator.address))).filter((event) => event.type === 'DonationReceived');
+
+      const report = await reconciliation(app);
+
+      // Still receivable, but recorded: counted by the ledger, not on the chain.
+      expect(kinds(report)).toEqual(['balance_mismatch', 'frontier_mismatch', 'recorded_receive_not_on_chain']);
+      const ref = { streamName: operatorStream(operator.address), revision: Number(donation.revision), type: 'DonationReceived', eventId: donation.id };
+      expect(differenceOf(report, 'recorded_receive_not_on_chain')).toMatchObject({ blockHash: donation.data.receiveHash, amountRaw: (5n * BAN).toString(), events: [ref] });
+      expect(differenceOf(report, 'recorded_receive_not_on_chain').message).toContain(send);
+      expect(report).toMatchObject({ ledger: { balanceRaw: (5n * BAN).toString() }, chain: { balanceRaw: '0', receivableRaw: (5n * BAN).toString(), frontier: null } });
+    });
+  });
+
+  it('answers 503 when the node is down, the seed is unreadable, or no seed is configured', async () => {
+    await withLive(async ({ app, node, seedFile }) => {
+      await node.down();
+      const down = await call(app, 'GET', '/v1/admin/reconciliation');
+      expect(down.status).toBe(503);
+      expect(down.contentType).toContain('application/problem+json');
+      expect(down.body).toMatchObject({ code: 'banano_node_unavailable' });
+      await node.up();
+
+      const seed = await readFile(seedFile, 'utf8');
+      await writeFile(seedFile, 'not a seed');
+      const unreadable = await call(app, 'GET', '/v1/admin/reconciliation');
+      expect(unreadable.status).toBe(503);
+      expect(unreadable.body).toMatchObject({ code: 'operator_seed_unreadable' });
+      await writeFile(seedFile, seed);
+      expect((await call(app, 'GET', '/v1/admin/reconciliation')).status).toBe(200);
+    });
+
+    const node = await startBananoNodeDouble();
+    const app = await startTestApp({ BANANO_RPC_URL: node.url, BANANO_RPC_TIMEOUT_MS: '1000' });
+    try {
+      const unconfigured = await call(app, 'GET', '/v1/admin/reconciliation');
+      expect(unconfigured.status).toBe(503);
+      expect(unconfigured.body).toMatchObject({ code: 'operator_seed_not_configured' });
+    } finally {
+      await app.close();
+      await node.close();
+    }
+  });
+
+  describe('dry-run', () => {
+    async function paidDry(): Promise<{ app: TestApp; sentRaw: bigint }> {
+      const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+      await earner(app, 30);
+      await earner(app, 8);
+      await settleAndPay(app);
+      const sent = await app.pool.oneFirst(sql.unsafe`SELECT coalesce(sum(amount_raw), 0)::text AS sent FROM payouts WHERE status = 'sent'`);
+      expect(BigInt(String(sent))).toBeGreaterThan(0n);
+      return { app, sentRaw: BigInt(String(sent)) };
+    }
+
+    it('is in balance when the simulated balance settlement uses agrees with the events', async () => {
+      const { app, sentRaw } = await paidDry();
+      try {
+        const expected = (10_000n * BAN - sentRaw).toString();
+        expect(await reconciliation(app)).toMatchObject({
+          mode: 'dry-run',
+          operatorAddress: null,
+          inBalance: true,
+          ledger: { balanceRaw: expected, frontier: null },
+          chain: { balanceRaw: expected, receivableRaw: '0', frontier: null },
+          differences: [],
+        });
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('names the payout a damaged read model no longer counts as sent, with its events', async () => {
+      const { app } = await paidDry();
+      try {
+        const payoutId = String(await app.pool.oneFirst(sql.unsafe`SELECT payout_id FROM payouts WHERE status = 'sent' ORDER BY requested_position LIMIT 1`));
+        await app.pool.query(sql.unsafe`UPDATE payouts SET status = 'pending' WHERE payout_id = ${payoutId}`);
+
+        const report = await reconciliation(app);
+
+        expect(kinds(report)).toEqual(['balance_mismatch', 'read_model_mismatch']);
+        const mismatch = differenceOf(report, 'read_model_mismatch');
+        expect(mismatch.message).toContain(payoutId);
+        expect(mismatch.events.map((event) => event.type)).toEqual(['PayoutRequested', 'PayoutSent']);
+        expect(BigInt(report.chain.balanceRaw) - BigInt(report.ledger.balanceRaw)).toBe(BigInt(mismatch.amountRaw ?? '0'));
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('npm run cli -- reconcile', () => {
+    const cli = join(projectRoot(), 'dist', 'src', 'cli.main.js');
+
+    async function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+      if (!existsSync(cli)) throw new Error(`${cli} is missing: run the tests with npm test, which builds first`);
+      const child = spawn(process.execPath, [cli, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const { code } = await waitForExit(child, 60_000);
+      return { code, stdout, stderr };
+    }
+
+    it('exits 0 in balance, 2 with differences, 1 when it cannot check, and never prints the seed', async () => {
+      await withLive(async (live) => {
+        const { app, node, operator, seedFile } = live;
+        await fundedAndPaid(live);
+        const env = { DATABASE_URL: app.database.url, ...liveEnv(node, seedFile) };
+        const seed = (await readFile(seedFile, 'utf8')).trim();
+
+        const inBalance = await runCli(['reconcile', '--json'], env);
+        expect({ code: inBalance.code, stderr: inBalance.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(JSON.parse(inBalance.stdout)).toMatchObject({ mode: 'live', operatorAddress: operator.address, inBalance: true, differences: [] });
+
+        const unknownSend = await sendSignedBy(node, operator, (await newBananoAccount()).address, 2n * BAN);
+        const found = await runCli(['reconcile', '--json'], env);
+        expect(found.code).toBe(2);
+        const report = JSON.parse(found.stdout) as ReconciliationReport;
+        expect(report.inBalance).toBe(false);
+        expect(report.differences).toContainEqual(expect.objectContaining({ kind: 'unknown_block', blockHash: unknownSend }));
+
+        const human = await runCli(['reconcile'], env);
+        expect(human.code).toBe(2);
+        expect(human.stdout).toContain('NOT in balance');
+        expect(human.stdout).toContain(`unknown_block: `);
+        expect(human.stdout).toContain(`block ${unknownSend}`);
+
+        const unreadable = await runCli(['reconcile', '--json'], { ...env, BANANO_OPERATOR_SEED_FILE: join(tmpdir(), 'no-such-operator.seed') });
+        expect(unreadable.code).toBe(1);
+        expect(unreadable.stdout).toBe('');
+        expect(unreadable.stderr).toContain('operator_seed_unreadable');
+
+        for (const output of [inBalance, found, human, unreadable]) expect(output.stdout + output.stderr).not.toContain(seed);
+      });
+    });
+  });
+});
