@@ -63,7 +63,8 @@ function withLedger<Options>(command: LedgerCommand<Options>): (options: Options
     try {
       const config = loadConfig();
       const logger = cliLogger(config);
-      const infrastructure = await startInfrastructure(config, logger);
+      // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.
+      const infrastructure = await startInfrastructure(config, logger, { shareEmbedded: true });
       try {
         code = await command({ config, logger, infrastructure, banano: bananoGatewayFromConfig(config) }, options);
       } finally {
@@ -108,8 +109,8 @@ export function buildProgram(): Command {
       'after',
       [
         '',
-        'Environment (as for npm start): DATABASE_URL (else the embedded PostgreSQL under .data/, which',
-        'only one process may use at a time), EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL,',
+        'Environment (as for npm start): DATABASE_URL (else the embedded PostgreSQL under .data/, the',
+        "running service's when it runs), EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL,",
         'BANANO_OPERATOR_SEED_FILE, LOG_LEVEL (default warn here; logs go to stderr).',
         '',
         'Exit codes: 0 done / all is well, 2 a check found differences, 1 the command could not run.',

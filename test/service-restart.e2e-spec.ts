@@ -47,6 +47,12 @@ describe('the service on the embedded defaults, restarted', () => {
     expect(created.status).toBe(201);
     const before = await (await fetch(`${first.baseUrl}/v1/users/${userId}?minPosition=${position}`)).json();
     expect((await fetch(`${first.baseUrl}/ready`)).status).toBe(200);
+
+    // The CLI beside the running service uses the service's PostgreSQL and leaves it running.
+    const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['reconcile', '--json']);
+    const reconciled = await waitForExit(cli.child, 60_000);
+    expect({ code: reconciled.code, output: cli.output() }).toMatchObject({ code: 0, output: expect.stringContaining('"inBalance": true') });
+    expect((await fetch(`${first.baseUrl}/v1/users/${userId}`)).status).toBe(200);
     expect(await first.stop('SIGTERM')).toBe(0);
 
     const second = await startService();

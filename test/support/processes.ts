@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/platform/config/project-root';
 
 /** Starts a compiled entry point (`npm test` builds first) as a child process. */
-export function startBuiltEntry(entry: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+export function startBuiltEntry(entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): { child: ChildProcess; output: () => string } {
   const file = join(projectRoot(), 'dist', 'src', entry);
   if (!existsSync(file)) throw new Error(`${file} is missing: run the tests with npm test, which builds first`);
-  const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -13,6 +13,11 @@ export interface EmbeddedPostgresOptions {
   /** Extra `postgres -c` settings, e.g. `{ fsync: 'off' }` for throwaway test clusters. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
+  /**
+   * When another live process owns the data directory, connect to the cluster it runs instead of
+   * refusing (for one-shot commands beside a running service); `stop()` then leaves it running.
+   */
+  readonly attachToRunning?: boolean;
 }
 
 export interface RunningEmbeddedPostgres {
@@ -42,6 +47,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // which must be able to reach the data directory.
   await chmod(options.dataDir, 0o755);
 
+  if (options.attachToRunning === true) {
+    const running = await runningClusterOf(ownerFile, clusterDir);
+    if (running !== null) {
+      log(`using the PostgreSQL of the running process ${running.owner} on ${clusterDir}`);
+      return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/postgres`, port: running.port, stop: async () => undefined };
+    }
+  }
   await claimDataDir(ownerFile);
   await stopOrphanedPostmaster(clusterDir, log);
 
@@ -115,6 +127,21 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<st
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** The owner and port of a cluster a live process runs on the data directory; null when none does. */
+async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<{ owner: number; port: number } | null> {
+  const owner = await readPid(ownerFile);
+  if (owner === null || owner === process.pid || !isAlive(owner)) return null;
+  const postmaster = await readPid(join(clusterDir, 'postmaster.pid'));
+  if (postmaster === null || !isAlive(postmaster)) return null;
+  try {
+    // postmaster.pid: pid, data directory, start time, port, ... one per line.
+    const port = Number.parseInt((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[3], 10);
+    return Number.isInteger(port) && port > 0 ? { owner, port } : null;
+  } catch {
+    return null;
+  }
 }
 
 async function claimDataDir(ownerFile: string): Promise<void> {

@@ -25,12 +25,23 @@ const EMBEDDED_DATABASE_NAME = 'ledger';
  * Connects to (or, with no DATABASE_URL, starts) PostgreSQL, applies the migrations, and opens
  * the event store: EventStoreDB when EVENTSTORE_CONNECTION_STRING is set, else PostgreSQL.
  */
-export async function startInfrastructure(config: LedgerConfig, logger: Logger): Promise<Infrastructure> {
+export async function startInfrastructure(
+  config: LedgerConfig,
+  logger: Logger,
+  options: {
+    /** Use the embedded PostgreSQL a running service started, rather than refuse (the CLI). */
+    readonly shareEmbedded?: boolean;
+  } = {},
+): Promise<Infrastructure> {
   let embedded: RunningEmbeddedPostgres | null = null;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === null) {
     logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: starting the embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: (line) => logger.debug({ postgres: line }) });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      log: (line) => logger.debug({ postgres: line }),
+      attachToRunning: options.shareEmbedded === true,
+    });
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
   }
   try {
