@@ -1,15 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
-import { buildSendBlock, withWork } from '../src/payouts/banano/state-block';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DonationIngester } from '../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { call, earner, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
-import { startTestApp, synced, type TestApp } from './support/test-app';
+import { synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
 
@@ -19,36 +15,10 @@ const BAN = 10n ** 29n;
  * publishes the same block once; funding is told apart; receives and payout sends share one chain.
  */
 describe('donation ingester on the Banano node double', () => {
-  interface Live {
-    readonly app: TestApp;
-    readonly node: BananoNodeDouble;
-    readonly operator: { readonly address: string; readonly privateKey: string };
-    readonly seedFile: string;
-    readonly ingester: DonationIngester;
-  }
+  type Live = LiveApp;
 
-  async function withLive(options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> {
-    const node = await startBananoNodeDouble();
-    const directory = await mkdtemp(join(tmpdir(), 'ledger-donations-'));
-    const { seedFile, ...operator } = await liveOperator(node, directory, options.openWithBan === undefined ? null : options.openWithBan * BAN);
-    const app = await startTestApp({
-      BANANO_RPC_URL: node.url,
-      BANANO_OPERATOR_SEED_FILE: seedFile,
-      BANANO_RPC_TIMEOUT_MS: '1000',
-      SETTLEMENT_INTERVAL_SECONDS: '0',
-      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
-      ...options.env,
-    });
-    try {
-      const ingester = app.workers.donationIngester;
-      if (ingester === null) throw new Error('a live app has a donation ingester');
-      await body({ app, node, operator, seedFile, ingester });
-    } finally {
-      await app.close();
-      await node.close();
-      await rm(directory, { recursive: true, force: true });
-    }
-  }
+  const withLive = (options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> =>
+    withLiveApp({ env: () => ({ BANANO_RPC_TIMEOUT_MS: '1000', ...options.env }), openWithRaw: options.openWithBan === undefined ? undefined : options.openWithBan * BAN }, body);
 
   /** Another service instance's ingester on the same database: its own client, seed source and fold. */
   function secondIngester(live: Live, fundingAddresses: readonly string[] = []): DonationIngester {
@@ -167,18 +137,7 @@ describe('donation ingester on the Banano node double', () => {
       const { app, node: liveNode, operator, ingester } = live;
       expect(liveNode.genesisAddress).toBe(genesis);
       await liveNode.fundAndOpen(donor.privateKey, 10n * BAN);
-      const rpc = new BananoRpcClient({ url: liveNode.url, timeoutMs: 1_000, retriesMax: 0 });
-      const donorInfo = await rpc.accountInfo(donor.address);
-      if (donorInfo === null) throw new Error('the donor is open');
-      const { block } = await buildSendBlock({
-        privateKey: donor.privateKey,
-        previous: donorInfo.frontier,
-        representative: donorInfo.representative,
-        balanceBeforeRaw: donorInfo.balanceRaw,
-        amountRaw: 3n * BAN,
-        destination: operator.address,
-      });
-      await rpc.process(withWork(block, '0000000000000000'), 'send');
+      await sendSignedBy(liveNode, donor, operator.address, 3n * BAN);
       await liveNode.fund(operator.address, 50n * BAN);
 
       expect(await ingester.runOnce()).toEqual({ recorded: 2, pocketed: 2, stoppedBy: null });

@@ -1,18 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
 import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { BananoNodeUnavailableError, BananoRpcClient, type HistoryEntry } from '../src/payouts/banano/banano-rpc.client';
-import { buildReceiveBlock, buildSendBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../src/payouts/banano/state-block';
+import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../src/payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../src/payouts/executor/payout-executor';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
-import { DonationIngester } from '../src/treasury/donation-ingester';
 import { DonationRebuilder } from '../src/treasury/rebuild-donations/donation-rebuilder';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { type Answer, call, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { type Answer, call, earner, type Keys, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -20,21 +17,14 @@ const REBUILD = '/v1/admin/donations/rebuild';
 const ADMIN = { kind: 'admin', name: 'unauthenticated' };
 const NOTHING_APPENDED = { donations: 0, funding: 0, milestones: 0 };
 
-type Keys = { readonly address: string; readonly privateKey: string };
-
 /**
  * The admin donation rebuild over HTTP, against the Banano node double and real PostgreSQL
  * (SPEC §4.5): it reads the operator's chain and appends only the receives the operator stream does
  * not record, never deletes, never counts a send twice, and every refusal appends nothing.
  */
 describe('POST /v1/admin/donations/rebuild', () => {
-  interface Live {
-    readonly app: TestApp;
-    readonly node: BananoNodeDouble;
+  interface Live extends LiveApp {
     readonly rpc: BananoRpcClient;
-    readonly operator: Keys;
-    readonly seedFile: string;
-    readonly ingester: DonationIngester;
   }
 
   /**
@@ -42,30 +32,16 @@ describe('POST /v1/admin/donations/rebuild', () => {
    * genesis account, which `node.fund` sends from, is the one funding address, so its sends are
    * FundingReceived; donations come from donors' own accounts.
    */
-  async function withLive(options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> {
-    const node = await startBananoNodeDouble();
-    const directory = await mkdtemp(join(tmpdir(), 'ledger-rebuild-'));
-    const { seedFile, ...operator } = await liveOperator(node, directory, options.openWithBan === undefined ? null : options.openWithBan * BAN);
-    const app = await startTestApp({
-      BANANO_RPC_URL: node.url,
-      BANANO_OPERATOR_SEED_FILE: seedFile,
+  function withLive(options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> {
+    const env = (node: BananoNodeDouble): Record<string, string> => ({
       // The double checks signatures in JavaScript: slow on a loaded machine, and these tests are not about timeouts.
       BANANO_RPC_TIMEOUT_MS: '5000',
       TREASURY_FUNDING_ADDRESSES: node.genesisAddress,
-      SETTLEMENT_INTERVAL_SECONDS: '0',
-      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
       ...options.env,
     });
-    try {
-      const ingester = app.workers.donationIngester;
-      if (ingester === null) throw new Error('a live app has a donation ingester');
-      const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 2_000, retriesMax: 2, retryDelayMs: 10 });
-      await body({ app, node, rpc, operator, seedFile, ingester });
-    } finally {
-      await app.close();
-      await node.close();
-      await rm(directory, { recursive: true, force: true });
-    }
+    return withLiveApp({ env, openWithRaw: options.openWithBan === undefined ? undefined : options.openWithBan * BAN }, (live) =>
+      body({ ...live, rpc: new BananoRpcClient({ url: live.node.url, timeoutMs: 2_000, retriesMax: 2, retryDelayMs: 10 }) }),
+    );
   }
 
   const rebuild = (app: TestApp): Promise<Answer> => call(app, 'POST', REBUILD);
@@ -85,22 +61,6 @@ describe('POST /v1/admin/donations/rebuild', () => {
     const account = await newBananoAccount();
     await node.fundAndOpen(account.privateKey, ban * BAN);
     return account;
-  }
-
-  /** Signs and publishes a send of `amountRaw` from `from` to `to`; answers the send's hash. */
-  async function send(rpc: BananoRpcClient, from: Keys, to: string, amountRaw: bigint): Promise<string> {
-    const info = await rpc.accountInfo(from.address);
-    if (info === null) throw new Error(`${from.address} is not opened`);
-    const { block, hash } = await buildSendBlock({
-      privateKey: from.privateKey,
-      previous: info.frontier,
-      representative: info.representative,
-      balanceBeforeRaw: info.balanceRaw,
-      amountRaw,
-      destination: to,
-    });
-    await rpc.process(withWork(block, await rpc.workGenerate(info.frontier)), 'send');
-    return hash;
   }
 
   /**
@@ -140,10 +100,10 @@ describe('POST /v1/admin/donations/rebuild', () => {
   describe('what it appends', () => {
     it('appends nothing after live ingestion: every receive on the chain is already recorded', async () => {
       await withLive({ env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async (live) => {
-        const { app, node, rpc, operator, ingester } = live;
+        const { app, node, operator, ingester } = live;
         const giver = await donor(node, 200n);
-        await send(rpc, giver, operator.address, 120n * BAN);
-        await send(rpc, giver, operator.address, 3n * BAN);
+        await sendSignedBy(node, giver, operator.address, 120n * BAN);
+        await sendSignedBy(node, giver, operator.address, 3n * BAN);
         await node.fund(operator.address, 50n * BAN);
         expect(await ingester.runOnce()).toEqual({ recorded: 3, pocketed: 3, stoppedBy: null });
         // A payout puts a send on the chain among the receives.
@@ -174,7 +134,7 @@ describe('POST /v1/admin/donations/rebuild', () => {
       // The node's local_timestamp is in whole seconds.
       const startedAt = Math.floor(Date.now() / 1000) * 1000;
       await withLive({ openWithBan: 40n }, async (live) => {
-        const { app, node, rpc, operator, ingester } = live;
+        const { app, node, operator, ingester } = live;
         const first = await donor(node, 200n);
         const second = await donor(node, 100n);
         const player = await newBananoAccount();
@@ -185,9 +145,9 @@ describe('POST /v1/admin/donations/rebuild', () => {
           { from: first, amountRaw: 7n * BAN + 123_456_789n },
         ];
         const sendHashes: string[] = [];
-        for (const donation of donations) sendHashes.push(await send(rpc, donation.from, operator.address, donation.amountRaw));
+        for (const donation of donations) sendHashes.push(await sendSignedBy(node, donation.from, operator.address, donation.amountRaw));
         await receiveWithoutTheLedger(live);
-        await send(rpc, operator, player.address, 2n * BAN);
+        await sendSignedBy(node, operator, player.address, 2n * BAN);
         const funding = await node.fund(operator.address, 10n * BAN);
         await receiveWithoutTheLedger(live);
         const chain = node.accountChain(operator.address);
@@ -270,11 +230,11 @@ describe('POST /v1/admin/donations/rebuild', () => {
       await withLive({}, async (live) => {
         const { node, rpc, operator, ingester } = live;
         const giver = await donor(node, 500n);
-        await send(rpc, giver, operator.address, 30n * BAN);
+        await sendSignedBy(node, giver, operator.address, 30n * BAN);
         expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
-        const missedDonation = await send(rpc, giver, operator.address, 80n * BAN);
+        const missedDonation = await sendSignedBy(node, giver, operator.address, 80n * BAN);
         await receiveWithoutTheLedger(live);
-        await send(rpc, giver, operator.address, 5n * BAN);
+        await sendSignedBy(node, giver, operator.address, 5n * BAN);
         expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
         const missedFunding = await node.fund(operator.address, 1n * BAN);
         await receiveWithoutTheLedger(live);
@@ -366,8 +326,8 @@ describe('POST /v1/admin/donations/rebuild', () => {
     it('appends nothing when the node fails on a later page of the history', async () => {
       await withLive({ openWithBan: 10n }, async (live) => {
         const giver = await donor(live.node, 50n);
-        await send(live.rpc, giver, live.operator.address, 20n * BAN);
-        await send(live.rpc, giver, live.operator.address, 20n * BAN);
+        await sendSignedBy(live.node, giver, live.operator.address, 20n * BAN);
+        await sendSignedBy(live.node, giver, live.operator.address, 20n * BAN);
         await receiveWithoutTheLedger(live);
 
         /** A node that answers the first page of the history and fails on the second. */
@@ -391,7 +351,7 @@ describe('POST /v1/admin/donations/rebuild', () => {
       await withLive({ openWithBan: 10n }, async (live) => {
         const { app, node, rpc, operator, ingester } = live;
         const giver = await donor(node, 50n);
-        await send(rpc, giver, operator.address, 20n * BAN);
+        await sendSignedBy(node, giver, operator.address, 20n * BAN);
         node.failNext('process', 'down');
         await expect(ingester.runOnce()).rejects.toThrow();
         await node.up();

@@ -1,10 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { operatorStream } from '../src/payouts/operator/operator.events';
-import { type DonationIngester } from '../src/treasury/donation-ingester';
-import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, donateFrom, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { call, donateFrom, earner, type LiveApp, newBananoAccount, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -15,34 +10,7 @@ const BAN = 10n ** 29n;
  * from the seed fund, the donations and what was paid out.
  */
 describe('GET /v1/donations and the rate donations set', () => {
-  interface Live {
-    readonly app: TestApp;
-    readonly node: BananoNodeDouble;
-    readonly operator: { readonly address: string };
-    readonly ingester: DonationIngester;
-  }
-
-  async function withLive(env: Record<string, string>, body: (live: Live) => Promise<void>): Promise<void> {
-    const node = await startBananoNodeDouble();
-    const directory = await mkdtemp(join(tmpdir(), 'ledger-donations-view-'));
-    const { seedFile, address } = await liveOperator(node, directory, null);
-    const app = await startTestApp({
-      BANANO_RPC_URL: node.url,
-      BANANO_OPERATOR_SEED_FILE: seedFile,
-      BANANO_RPC_TIMEOUT_MS: '2000',
-      SETTLEMENT_INTERVAL_SECONDS: '0',
-      ...env,
-    });
-    try {
-      const ingester = app.workers.donationIngester;
-      if (ingester === null) throw new Error('a live app has a donation ingester');
-      await body({ app, node, operator: { address }, ingester });
-    } finally {
-      await app.close();
-      await node.close();
-      await rm(directory, { recursive: true, force: true });
-    }
-  }
+  const withLive = (env: Record<string, string>, body: (live: LiveApp) => Promise<void>): Promise<void> => withLiveApp({ env: () => env }, body);
 
   async function donations(app: TestApp): Promise<Record<string, unknown>> {
     await synced(app);

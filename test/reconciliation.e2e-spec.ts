@@ -1,18 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'slonik';
 import { toStreamName } from '../src/identity/user/user.stream';
-import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
-import { buildSendBlock, withWork } from '../src/payouts/banano/state-block';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { projectRoot } from '../src/platform/config/project-root';
 import { type Difference, type ReconciliationReport } from '../src/treasury/reconciliation/reconciliation';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { childEnv, waitForExit } from './support/processes';
-import { call, earner, liveOperator, newBananoAccount } from './support/scenario';
+import { call, donateFrom, earner, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -23,32 +21,12 @@ const BAN = 10n ** 29n;
  * events it concerns; in dry-run, the events against the simulated balance settlement uses.
  */
 describe('reconciliation of the ledger with the chain', () => {
-  interface Live {
-    readonly app: TestApp;
-    readonly node: BananoNodeDouble;
-    readonly operator: { readonly address: string; readonly privateKey: string };
-    readonly seedFile: string;
-  }
+  // Not opened: every block on the operator's chain comes from the ledger itself.
+  const withLive = (body: (live: LiveApp) => Promise<void>): Promise<void> => withLiveApp({ env: liveEnv }, body);
 
-  async function withLive(body: (live: Live) => Promise<void>): Promise<void> {
-    const node = await startBananoNodeDouble();
-    const directory = await mkdtemp(join(tmpdir(), 'ledger-reconcile-'));
-    // Not opened: every block on the operator's chain comes from the ledger itself.
-    const { seedFile, ...operator } = await liveOperator(node, directory, null);
-    const app = await startTestApp(liveEnv(node, seedFile));
-    try {
-      await body({ app, node, operator, seedFile });
-    } finally {
-      await app.close();
-      await node.close();
-      await rm(directory, { recursive: true, force: true });
-    }
-  }
-
-  function liveEnv(node: BananoNodeDouble, seedFile: string): Record<string, string> {
+  function liveEnv(node: BananoNodeDouble): Record<string, string> {
     return {
       BANANO_RPC_URL: node.url,
-      BANANO_OPERATOR_SEED_FILE: seedFile,
       BANANO_RPC_TIMEOUT_MS: '1000',
       SETTLEMENT_INTERVAL_SECONDS: '0',
       PAYOUT_RETRY_BACKOFF_SECONDS: '0',
@@ -56,29 +34,6 @@ describe('reconciliation of the ledger with the chain', () => {
       // The genesis account's sends are the operator's funding; other senders' are donations.
       TREASURY_FUNDING_ADDRESSES: node.genesisAddress,
     };
-  }
-
-  /** A donor opened with `amountRaw` who sends all of it to `to`; answers the send's hash. */
-  async function donate(node: BananoNodeDouble, to: string, amountRaw: bigint): Promise<string> {
-    const donor = await newBananoAccount();
-    await node.fundAndOpen(donor.privateKey, amountRaw);
-    return sendSignedBy(node, donor, to, amountRaw);
-  }
-
-  /** A send signed with `from`'s key and published straight to the node: the ledger hears nothing of it. */
-  async function sendSignedBy(node: BananoNodeDouble, from: { readonly address: string; readonly privateKey: string }, to: string, amountRaw: bigint): Promise<string> {
-    const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 5_000, retriesMax: 0 });
-    const info = await rpc.accountInfo(from.address);
-    if (info === null) throw new Error(`${from.address} is not opened`);
-    const { block } = await buildSendBlock({
-      privateKey: from.privateKey,
-      previous: info.frontier,
-      representative: info.representative,
-      balanceBeforeRaw: info.balanceRaw,
-      amountRaw,
-      destination: to,
-    });
-    return (await rpc.process(withWork(block, '0000000000000000'), 'send')).hash;
   }
 
   async function settleAndPay(app: TestApp): Promise<void> {
@@ -91,9 +46,9 @@ describe('reconciliation of the ledger with the chain', () => {
   }
 
   /** Funding and a donation pocketed by the ingester, then three players paid on chain. */
-  async function fundedAndPaid({ app, node, operator }: Live): Promise<void> {
+  async function fundedAndPaid({ app, node, operator }: LiveApp): Promise<void> {
     await node.fund(operator.address, 500n * BAN);
-    await donate(node, operator.address, 20n * BAN);
+    await donateFrom(node, await newBananoAccount(), operator.address, 20n * BAN);
     const ingester = app.workers.donationIngester;
     if (ingester === null) throw new Error('a live app has a donation ingester');
     expect(await ingester.runOnce()).toEqual({ recorded: 2, pocketed: 2, stoppedBy: null });
@@ -199,7 +154,7 @@ describe('reconciliation of the ledger with the chain', () => {
 
   it('reports a recorded donation whose receive the node never took', async () => {
     await withLive(async ({ app, node, operator }) => {
-      const send = await donate(node, operator.address, 5n * BAN);
+      const send = await donateFrom(node, await newBananoAccount(), operator.address, 5n * BAN);
       node.failNext('process', 'down');
       const ingester = app.workers.donationIngester;
       if (ingester === null) throw new Error('a live app has a donation ingester');
@@ -313,7 +268,7 @@ describe('reconciliation of the ledger with the chain', () => {
       await withLive(async (live) => {
         const { app, node, operator, seedFile } = live;
         await fundedAndPaid(live);
-        const env = { DATABASE_URL: app.database.url, ...liveEnv(node, seedFile) };
+        const env = { DATABASE_URL: app.database.url, BANANO_OPERATOR_SEED_FILE: seedFile, ...liveEnv(node) };
         const seed = (await readFile(seedFile, 'utf8')).trim();
 
         const inBalance = await runCli(['reconcile', '--json'], env);

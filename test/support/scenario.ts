@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BananoRpcClient } from '../../src/payouts/banano/banano-rpc.client';
 import { accountFromSeed, buildSendBlock, withWork } from '../../src/payouts/banano/state-block';
-import { type BananoNodeDouble } from '../doubles/banano-node.double';
-import { type TestApp } from './test-app';
+import { type DonationIngester } from '../../src/treasury/donation-ingester';
+import { type BananoNodeDouble, startBananoNodeDouble } from '../doubles/banano-node.double';
+import { startTestApp, type TestApp } from './test-app';
 
 export interface Answer {
   readonly status: number;
@@ -49,24 +51,79 @@ export async function liveOperator(
 }
 
 /**
- * A donation of `amountRaw` from `donor` to `to` on the node double: the donor is funded and opened
- * with exactly that much, then signs a send of all of it, which `to` finds receivable. Answers the
+ * A send of `amountRaw` signed with `from`'s key and published straight to the node double, as a
+ * wallet would: whoever `to` is finds it receivable, and the ledger hears nothing of it. Answers the
  * send's hash.
  */
-export async function donateFrom(node: BananoNodeDouble, donor: { readonly privateKey: string; readonly address: string }, to: string, amountRaw: bigint): Promise<string> {
-  await node.fundAndOpen(donor.privateKey, amountRaw);
+export async function sendSignedBy(node: BananoNodeDouble, from: Keys, to: string, amountRaw: bigint): Promise<string> {
   const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 5_000, retriesMax: 0 });
-  const info = await rpc.accountInfo(donor.address);
-  if (info === null) throw new Error(`${donor.address} was just opened`);
+  const info = await rpc.accountInfo(from.address);
+  if (info === null) throw new Error(`${from.address} is not opened`);
   const { block } = await buildSendBlock({
-    privateKey: donor.privateKey,
+    privateKey: from.privateKey,
     previous: info.frontier,
     representative: info.representative,
     balanceBeforeRaw: info.balanceRaw,
     amountRaw,
     destination: to,
   });
-  return (await rpc.process(withWork(block, '0000000000000000'), 'send')).hash;
+  return (await rpc.process(withWork(block, await rpc.workGenerate(info.frontier)), 'send')).hash;
+}
+
+/**
+ * A donation of `amountRaw` from `donor` to `to` on the node double: the donor is funded and opened
+ * with exactly that much, then sends all of it. Answers the send's hash.
+ */
+export async function donateFrom(node: BananoNodeDouble, donor: Keys, to: string, amountRaw: bigint): Promise<string> {
+  await node.fundAndOpen(donor.privateKey, amountRaw);
+  return sendSignedBy(node, donor, to, amountRaw);
+}
+
+export interface Keys {
+  readonly address: string;
+  readonly privateKey: string;
+}
+
+export interface LiveApp {
+  readonly app: TestApp;
+  readonly node: BananoNodeDouble;
+  readonly operator: Keys;
+  readonly seedFile: string;
+  readonly ingester: DonationIngester;
+}
+
+/**
+ * A live test app on a fresh database against a fresh node double, with an operator whose seed is
+ * in a file (opened with `openWithRaw` when given), settlement only on demand; `env` adds to or
+ * overrides that. Everything is closed and removed after `body`.
+ */
+export async function withLiveApp(
+  options: { readonly env?: (node: BananoNodeDouble) => Record<string, string>; readonly openWithRaw?: bigint },
+  body: (live: LiveApp) => Promise<void>,
+): Promise<void> {
+  const node = await startBananoNodeDouble();
+  const directory = await mkdtemp(join(tmpdir(), 'ledger-live-'));
+  try {
+    const { seedFile, ...operator } = await liveOperator(node, directory, options.openWithRaw ?? null);
+    const app = await startTestApp({
+      BANANO_RPC_URL: node.url,
+      BANANO_OPERATOR_SEED_FILE: seedFile,
+      BANANO_RPC_TIMEOUT_MS: '2000',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      PAYOUT_RETRY_BACKOFF_SECONDS: '0',
+      ...options.env?.(node),
+    });
+    try {
+      const ingester = app.workers.donationIngester;
+      if (ingester === null) throw new Error('a live app has a donation ingester');
+      await body({ app, node, operator, seedFile, ingester });
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await node.close();
+    await rm(directory, { recursive: true, force: true });
+  }
 }
 
 let discordSequence = 700_000_000_000_000_000n;
