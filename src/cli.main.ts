@@ -6,6 +6,7 @@ import { DomainError } from './platform/errors/domain-error';
 import { type Logger } from './platform/logging/logger';
 import { type Infrastructure, startInfrastructure } from './platform/runtime/infrastructure';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
+import { formatJournalReport, journalReport } from './treasury/journal/journal-balances';
 import { reconcile } from './treasury/reconciliation/reconcile';
 import { formatReconciliationReport } from './treasury/reconciliation/reconciliation.format';
 
@@ -101,6 +102,12 @@ const reconcileCommand: LedgerCommand<{ json?: boolean }> = async (context, opti
   return report.inBalance ? EXIT_OK : EXIT_FINDINGS;
 };
 
+const journalCommand: LedgerCommand<{ json?: boolean }> = async (context, options) => {
+  const report = await journalReport(context.infrastructure.pool);
+  await write(process.stdout, options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatJournalReport(report));
+  return report.trialBalanceRaw === '0' && report.unbalancedEntries.length === 0 ? EXIT_OK : EXIT_FINDINGS;
+};
+
 export function buildProgram(): Command {
   const program = new Command('npm run cli --')
     .description('Pay2Slay Ledger operator commands. They use the same environment as the service.')
@@ -126,6 +133,13 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON (amounts as …Raw / …Ban strings)')
     .addHelpText('after', '\nExit codes: 0 in balance, 2 differences found, 1 error (node unavailable, seed missing or unreadable, …).')
     .action(withLedger(reconcileCommand));
+
+  program
+    .command('journal')
+    .description('The double-entry books: the derived balances (operator wallet, rewards expense, payable, in flight, donations, funding) and the trial balance.')
+    .option('--json', 'print the balances as JSON (amounts as raw / ban strings)')
+    .addHelpText('after', '\nExit codes: 0 the trial balance is 0, 2 it is not (or an entry does not balance), 1 error.')
+    .action(withLedger(journalCommand));
 
   return program;
 }

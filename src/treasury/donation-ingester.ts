@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabasePool } from 'slonik';
 import { loadUser } from '../identity/user/run-user-command';
-import { withTryAdvisoryLock } from '../platform/database/advisory-lock';
+import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
@@ -23,9 +22,8 @@ import { appendReceiveRecord, receiveRecordEvents } from './receive-record';
 /** The process's DonationIngester, or null in dry-run (TreasuryModule). */
 export const DONATION_INGESTER = Symbol('DONATION_INGESTER');
 
-/** How long a pass waits for the operator lock, and how often it asks. */
+/** How long a pass waits for the operator lock. */
 const LOCK_WAIT_MS = 2_000;
-const LOCK_RETRY_MS = 50;
 
 /**
  * What became of a recorded receive block: `pocketed` (the node took it now); `already_pocketed`
@@ -161,13 +159,8 @@ export class DonationIngester {
    * Only a lock held longer than LOCK_WAIT_MS (another ingester, a long payout run) skips the pass.
    */
   private async ingestUnderLock(): Promise<IngestResult> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, () => this.ingest());
-      if (result !== null) return result;
-      if (Date.now() >= deadline || this.schedule.stopping) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_account_busy' };
-      await sleep(LOCK_RETRY_MS);
-    }
+    const result = await withAdvisoryLockWithin(this.pool, OPERATOR_ACCOUNT_LOCK, LOCK_WAIT_MS, () => this.ingest(), () => this.schedule.stopping);
+    return result ?? { recorded: 0, pocketed: 0, stoppedBy: 'operator_account_busy' };
   }
 
   /** The pass itself. The caller holds OPERATOR_ACCOUNT_LOCK. */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { DomainError } from '../../platform/errors/domain-error';
 import { accountFromSeed } from '../banano/state-block';
 
 /**
@@ -39,6 +40,22 @@ export async function operatorAccount(source: OperatorSeedSource): Promise<Opera
  * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
  * message never quotes it.
  */
+/**
+ * The operator account for a request that cannot go on without one: a missing or unreadable seed
+ * is a 503 naming what cannot run (`operator_seed_not_configured`, `operator_seed_unreadable`).
+ */
+export async function requireOperatorAccount(source: OperatorSeedSource, whatCannotRun: string): Promise<OperatorAccount> {
+  let account: OperatorAccount | null;
+  try {
+    account = await operatorAccount(source);
+  } catch (error) {
+    if (!(error instanceof OperatorSeedUnreadableError)) throw error;
+    throw new DomainError(error.code, `${error.message}; ${whatCannotRun}`, 503);
+  }
+  if (account === null) throw new DomainError('operator_seed_not_configured', `No operator seed is configured (BANANO_OPERATOR_SEED_FILE); ${whatCannotRun}`, 503);
+  return account;
+}
+
 export class FileOperatorSeedSource implements OperatorSeedSource {
   constructor(private readonly path: string | null) {}
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
 
 /**
@@ -19,4 +20,28 @@ export async function withTryAdvisoryLock<T>(
       await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`);
     }
   });
+}
+
+/** How often `withAdvisoryLockWithin` asks for the lock again. */
+const LOCK_RETRY_MS = 50;
+
+/**
+ * `withTryAdvisoryLock`, asked again every LOCK_RETRY_MS for up to `waitMs` (or until `giveUp()`),
+ * for a writer that would rather wait out another's short hold than lose its turn. Null when the
+ * lock stayed held.
+ */
+export async function withAdvisoryLockWithin<T>(
+  pool: DatabasePool,
+  key: readonly [number, number],
+  waitMs: number,
+  work: (connection: DatabasePoolConnection) => Promise<T>,
+  giveUp: () => boolean = () => false,
+): Promise<T | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const result = await withTryAdvisoryLock(pool, key, work);
+    if (result !== null) return result;
+    if (Date.now() >= deadline || giveUp()) return null;
+    await sleep(LOCK_RETRY_MS);
+  }
 }

@@ -1,4 +1,6 @@
-import { type CommonQueryMethods, sql } from 'slonik';
+import { type CommonQueryMethods, type DatabasePool, sql } from 'slonik';
+import { moneyPair } from '../../platform/money';
+import { readCheckpoint } from '../../platform/read-models/checkpoints';
 import { z } from 'zod';
 
 /**
@@ -119,4 +121,52 @@ export async function userJournalBalances(connection: CommonQueryMethods, userId
       FROM journal_postings p
      WHERE p.account IN (${payable}, ${inFlight})`);
   return { payableRaw: row.payable_raw, inFlightRaw: row.in_flight_raw, paidRaw: row.paid_raw };
+}
+
+/** What `npm run cli -- journal` reports: the books as the journal read model holds them. */
+export interface JournalReport {
+  /** The last event position the journal applied; null before its first. */
+  readonly position: string | null;
+  readonly trialBalanceRaw: string;
+  readonly unbalancedEntries: readonly string[];
+  readonly balances: Readonly<Record<keyof JournalBalances, { readonly raw: string; readonly ban: string }>>;
+}
+
+/** The books in one snapshot, so the balances, the trial balance and the position agree. */
+export async function journalReport(pool: DatabasePool): Promise<JournalReport> {
+  return pool.transaction(async (transaction) => {
+    await transaction.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`);
+    const [position, total, unbalanced, balances] = await Promise.all([
+      readCheckpoint(transaction, 'journal'),
+      trialBalance(transaction),
+      unbalancedEntries(transaction),
+      journalBalances(transaction),
+    ]);
+    const pairs = Object.fromEntries(Object.entries(balances).map(([name, amount]) => [name, moneyPair(amount)]));
+    return {
+      position: position?.toString() ?? null,
+      trialBalanceRaw: total.toString(),
+      unbalancedEntries: unbalanced,
+      balances: pairs as JournalReport['balances'],
+    };
+  });
+}
+
+/** The report for a person: each balance in BAN, then the trial balance. */
+export function formatJournalReport(report: JournalReport): string {
+  const labels: Record<keyof JournalBalances, string> = {
+    operatorWalletRaw: 'operator wallet',
+    rewardsExpenseRaw: 'rewards expense',
+    payableRaw: 'payable to users',
+    inFlightRaw: 'claimed by payouts in flight',
+    donationsRaw: 'donations',
+    fundingRaw: 'operator funding',
+  };
+  const lines = [`Journal as of event position ${report.position ?? '(none applied yet)'}`];
+  for (const [name, label] of Object.entries(labels) as Array<[keyof JournalBalances, string]>) {
+    lines.push(`  ${label.padEnd(30)} ${report.balances[name].ban.padStart(24)} BAN`);
+  }
+  const balanced = report.trialBalanceRaw === '0' && report.unbalancedEntries.length === 0;
+  lines.push(balanced ? 'Trial balance: 0 raw (balanced)' : `Trial balance: ${report.trialBalanceRaw} raw; unbalanced entries: ${report.unbalancedEntries.join(', ') || 'none'}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -1,22 +1,20 @@
 import { strict as assert } from 'node:assert';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabasePool } from 'slonik';
 import { type CommandMetadata } from '../../platform/decider';
-import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
+import { withAdvisoryLockWithin } from '../../platform/database/advisory-lock';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, type NewEvent } from '../../platform/event-store/event-store.port';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
 import { hashOf, OPEN_PREVIOUS, type StateBlock } from '../../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
-import { type OperatorAccount, operatorAccount, type OperatorSeedSource, OperatorSeedUnreadableError } from '../../payouts/operator/operator-seed';
+import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
 import { type MilestoneTier } from '../../rewards/economics/rate';
 import { appendReceiveRecord, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
-/** How long a rebuild waits for the operator lock, and how often it asks (as the ingester does). */
+/** How long a rebuild waits for the operator lock (as the ingester does). */
 const LOCK_WAIT_MS = 2_000;
-const LOCK_RETRY_MS = 50;
 /** Entries per `account_history` page: a raw page of 500 is about half a megabyte, within the client's bound. */
 const HISTORY_PAGE_SIZE_DEFAULT = 500;
 /**
@@ -89,30 +87,12 @@ export class DonationRebuilder {
    * waits for such a moment to end, and only a lock held longer than LOCK_WAIT_MS refuses it.
    */
   async rebuild(metadata: CommandMetadata): Promise<DonationRebuildReport> {
-    const account = await this.account();
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      const report = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, () => this.rebuildUnderLock(account, metadata));
-      if (report !== null) return report;
-      if (Date.now() >= deadline) {
-        throw new DomainError('operator_account_busy', 'Another writer of the operator account holds its lock; nothing was appended. Try again shortly', 409);
-      }
-      await sleep(LOCK_RETRY_MS);
+    const account = await requireOperatorAccount(this.seeds, 'there is no operator account to rebuild; nothing was appended');
+    const report = await withAdvisoryLockWithin(this.pool, OPERATOR_ACCOUNT_LOCK, LOCK_WAIT_MS, () => this.rebuildUnderLock(account, metadata));
+    if (report === null) {
+      throw new DomainError('operator_account_busy', 'Another writer of the operator account holds its lock; nothing was appended. Try again shortly', 409);
     }
-  }
-
-  private async account(): Promise<OperatorAccount> {
-    let account: OperatorAccount | null;
-    try {
-      account = await operatorAccount(this.seeds);
-    } catch (error) {
-      if (!(error instanceof OperatorSeedUnreadableError)) throw error;
-      throw new DomainError(error.code, `${error.message}; nothing was appended`, 503);
-    }
-    if (account === null) {
-      throw new DomainError('operator_seed_not_configured', 'No operator seed is stored, so there is no operator account to rebuild; nothing was appended', 503);
-    }
-    return account;
+    return report;
   }
 
   /** The rebuild itself. The caller holds OPERATOR_ACCOUNT_LOCK. */

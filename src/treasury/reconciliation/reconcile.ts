@@ -7,7 +7,7 @@ import { readCheckpoint, waitForCheckpoint } from '../../platform/read-models/ch
 import { type BananoGateway } from '../../payouts/banano/banano-gateway';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
 import { OPEN_PREVIOUS } from '../../payouts/banano/state-block';
-import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from '../../payouts/operator/operator-seed';
+import { requireOperatorAccount } from '../../payouts/operator/operator-seed';
 import { decodeOperatorEvent, operatorStream } from '../../payouts/operator/operator.events';
 import {
   type ChainSnapshot,
@@ -61,7 +61,7 @@ export async function reconcile(dependencies: ReconcileDependencies): Promise<Re
     const simulatedRaw = dependencies.dryRunBalanceRaw - readModel.sentRaw;
     return report('dry-run', null, checkedAt, comparison, { frontier: null, balanceRaw: simulatedRaw, receivableRaw: 0n });
   }
-  const address = await operatorAddress(dependencies.banano);
+  const { address } = await requireOperatorAccount(dependencies.banano.seeds, 'reconciliation cannot run');
   try {
     const { comparison, chain } = await liveComparison(dependencies.store, dependencies.banano.rpc, address);
     return report('live', address, checkedAt, comparison, chain);
@@ -93,21 +93,6 @@ function report(
     },
     differences: comparison.differences,
   };
-}
-
-/** The operator address from the seed, which is never kept, logged or put in an answer. */
-async function operatorAddress(banano: BananoGateway): Promise<string> {
-  let account: OperatorAccount | null;
-  try {
-    account = await operatorAccount(banano.seeds);
-  } catch (error) {
-    if (!(error instanceof OperatorSeedUnreadableError)) throw error;
-    throw new DomainError(error.code, `${error.message}; reconciliation cannot run`, 503);
-  }
-  if (account === null) {
-    throw new DomainError('operator_seed_not_configured', 'No operator seed is configured (BANANO_OPERATOR_SEED_FILE): there is no operator account to reconcile', 503);
-  }
-  return account.address;
 }
 
 /**
