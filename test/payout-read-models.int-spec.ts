@@ -4,7 +4,7 @@ import { allProjections, Projector, resetProjection } from '../projections';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { type PayoutRetryPolicy, type UserCommand } from '../src/identity/user/user.decider';
 import { type UserEvent } from '../src/identity/user/user.events';
-import { loadEligibleUsers, dryRunSpendable } from '../src/payouts/run-settlement/settlement-facts';
+import { dryRunSentRaw, dryRunSpendable, loadEligibleUsers } from '../src/payouts/run-settlement/settlement-facts';
 import { findPayout, type PayoutView } from '../src/payouts/payout.view';
 import { idempotencyKey } from '../src/payouts/settlement/settlement-plan';
 import { createDatabasePool } from '../src/platform/database/database';
@@ -90,6 +90,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     covered: ReadonlyArray<{ accrualId: string; kills: number }>,
     key: string,
     seconds = 600,
+    gateway: 'dry-run' | 'live' = 'dry-run',
   ): Promise<string> {
     const payoutId = randomUUID();
     const kills = covered.reduce((sum, accrual) => sum + BigInt(accrual.kills), 0n);
@@ -98,7 +99,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
       data: {
         payoutId,
         runId: randomUUID(),
-        gateway: 'dry-run',
+        gateway,
         address: `ban_1payout-of-${userId}`,
         kills,
         amountRaw: kills * RATE_RAW,
@@ -120,8 +121,8 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
   async function failOut(userId: string, payoutId: string, from: number, seconds: number): Promise<void> {
     for (let k = 0; k < POLICY.maxAttempts; k += 1) await failAttempt(userId, payoutId, from + k, seconds + 10 * k);
   }
-  const send = (userId: string, payoutId: string, seconds: number) =>
-    run(userId, { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `block-${payoutId}`, now: at(seconds) } });
+  const send = (userId: string, payoutId: string, seconds: number, gateway: 'dry-run' | 'live' = 'dry-run') =>
+    run(userId, { type: 'RecordPayoutSent', data: { payoutId, gateway, blockHash: `block-${payoutId}`, now: at(seconds) } });
   const retry = (userId: string, payoutId: string, seconds: number) => run(userId, { type: 'RetryPayout', data: { payoutId, now: at(seconds) } });
   const cancel = (userId: string, payoutId: string, seconds: number) =>
     run(userId, { type: 'CancelPayout', data: { payoutId, reason: 'wallet closed', now: at(seconds) } });
@@ -277,6 +278,22 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     expect(total).toBe((20n * RATE_RAW).toString());
     expect(await pool.oneFirst(sql.unsafe`SELECT amount_raw::text FROM payout_totals WHERE total_name = 'sent'`)).toBe(total);
     expect(await accrual(accrualIds[0])).toEqual({ claimed: 20, settled: 20, settledWhole: true, payoutId });
+  });
+
+  it('takes only what dry runs sent off the simulated balance: a live payout left a real account', async () => {
+    await synced();
+    const before = await dryRunSpendable(pool, DRY_RUN_START_RAW, 0n);
+    const sentBefore = await dryRunSentRaw(pool);
+    const dry = await earner([10]);
+    const live = await earner([20]);
+    const dryPayout = await request(dry.userId, [{ accrualId: dry.accrualIds[0], kills: 10 }], idempotencyKey([dry.accrualIds[0]]));
+    const livePayout = await request(live.userId, [{ accrualId: live.accrualIds[0], kills: 20 }], idempotencyKey([live.accrualIds[0]]), 600, 'live');
+    await send(dry.userId, dryPayout, 700);
+    await send(live.userId, livePayout, 700, 'live');
+    await synced();
+
+    expect(await dryRunSentRaw(pool)).toBe(sentBefore + 10n * RATE_RAW);
+    expect(await dryRunSpendable(pool, DRY_RUN_START_RAW, 0n)).toBe(before - 10n * RATE_RAW);
   });
 
   it('releases a cancelled payout’s claim, so its kills are eligible and can be requested again under the same key', async () => {

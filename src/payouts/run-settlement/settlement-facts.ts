@@ -85,8 +85,8 @@ export async function loadEligibleUsers(
 }
 
 /**
- * The dry-run operator balance (SPEC §4.4): the configured start, plus donations (none are
- * recorded before the treasury exists), minus what was sent. Payouts requested and not yet sent
+ * The dry-run operator balance (SPEC §4.4): the configured start minus what dry runs sent (a dry
+ * run has no chain, so no donations arrive in it). Payouts requested and not yet sent
  * are spoken for, so they come off what a run may spend; so are failed ones, which keep their
  * claim and may be retried. Only a cancelled payout frees its amount.
  */
@@ -108,10 +108,21 @@ export async function liveSpendable(connection: CommonQueryMethods, balanceRaw: 
 
 async function payoutTotals(connection: CommonQueryMethods): Promise<{ sentRaw: bigint; spokenForRaw: bigint }> {
   const totals = await connection.one(sql.type(totalsRow)`
-    SELECT coalesce(sum(amount_raw) FILTER (WHERE status = 'sent'), 0)::text AS sent_raw,
+    SELECT (${DRY_RUN_SENT_SUM})::text AS sent_raw,
            coalesce(sum(amount_raw) FILTER (WHERE status IN ('pending', 'failed')), 0)::text AS pending_raw
       FROM payouts`);
   return { sentRaw: BigInt(totals.sent_raw), spokenForRaw: BigInt(totals.pending_raw) };
+}
+
+/**
+ * What a dry run has sent: the sent payouts of the dry-run gateway only. A live payout's block left
+ * a real account, not the simulated one, so a dry run after a live one does not count it.
+ */
+const DRY_RUN_SENT_SUM = sql.fragment`coalesce(sum(amount_raw) FILTER (WHERE status = 'sent' AND gateway = 'dry-run'), 0)`;
+
+/** The sum the simulated balance subtracts, read from the payouts read model (reconciliation checks it). */
+export async function dryRunSentRaw(connection: CommonQueryMethods): Promise<bigint> {
+  return BigInt(await connection.oneFirst(sql.type(z.object({ sent_raw: z.string() }))`SELECT (${DRY_RUN_SENT_SUM})::text AS sent_raw FROM payouts`));
 }
 
 function atLeastZero(raw: bigint): bigint {

@@ -8,6 +8,7 @@ import { type BananoGateway } from '../../payouts/banano/banano-gateway';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
 import { OPEN_PREVIOUS } from '../../payouts/banano/state-block';
 import { requireOperatorAccount } from '../../payouts/operator/operator-seed';
+import { dryRunSentRaw } from '../../payouts/run-settlement/settlement-facts';
 import { decodeOperatorEvent, operatorStream } from '../../payouts/operator/operator.events';
 import {
   type ChainSnapshot,
@@ -239,25 +240,25 @@ async function dryRunComparison(
   return { comparison, readModel };
 }
 
-const sentTotalRow = z.object({ sent_raw: z.string() });
 const sentPayoutRow = z.object({ payout_id: z.string(), gateway: z.string(), amount_raw: z.string() });
 
 /**
  * The payouts read model at one committed checkpoint: the checkpoint and the rows are read in one
  * REPEATABLE READ snapshot, and the projection writes both in one transaction, so they agree.
- * `sentRaw` is the sum settlement's simulated balance subtracts (settlement-facts: payoutTotals).
+ * `sentRaw` is the sum settlement's simulated balance subtracts (settlement-facts: dryRunSentRaw).
  */
 async function readPayoutsReadModel(pool: DatabasePool): Promise<PayoutsReadModel> {
   return pool.transaction(async (transaction) => {
     await transaction.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
     const position = await readCheckpoint(transaction, PAYOUTS_PROJECTION);
-    const total = await transaction.one(sql.type(sentTotalRow)`
-      SELECT coalesce(sum(amount_raw) FILTER (WHERE status = 'sent'), 0)::text AS sent_raw FROM payouts`);
+    const sentRaw = await dryRunSentRaw(transaction);
+    // The rows that sum makes up: the sent payouts of the dry-run gateway.
     const rows = await transaction.any(sql.type(sentPayoutRow)`
-      SELECT payout_id, gateway, amount_raw::text AS amount_raw FROM payouts WHERE status = 'sent' ORDER BY requested_position`);
+      SELECT payout_id, gateway, amount_raw::text AS amount_raw FROM payouts
+       WHERE status = 'sent' AND gateway = 'dry-run' ORDER BY requested_position`);
     return {
       position,
-      sentRaw: BigInt(total.sent_raw),
+      sentRaw,
       sentRows: rows.map((row) => ({ payoutId: row.payout_id, gateway: row.gateway, amountRaw: BigInt(row.amount_raw) })),
     };
   });
