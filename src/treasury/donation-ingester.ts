@@ -111,10 +111,11 @@ export interface IngestResult {
  * again and its send is never recorded again: it stays counted once by its DonationReceived or
  * FundingReceived while the chain still shows it receivable, and each pass logs it; reconciliation
  * reports it (recorded_receive_not_on_chain) as a receive the ledger counts and the chain lacks.
- * A refusal of a block signed under the operator lock on the current frontier means something else signs for the
- * account, which is for an operator to look at, not for the ingester to work around. The process
- * that saw the refusal does not offer the block again; after a restart it is offered once more,
- * which is harmless: it is the send's one recorded receive, and the node taking it is right.
+ * A refusal of a block signed under the operator lock on the current frontier means something else
+ * signs for the account, which is for an operator to look at, not for the ingester to work around.
+ * The process that saw the refusal does not offer the block again; after a restart it is offered
+ * once more, which is harmless: it is the send's one recorded receive, and the node taking it is
+ * right.
  */
 export class DonationIngester {
   private readonly schedule: PeriodicTask<IngestResult>;
