@@ -13,6 +13,7 @@ import { LOGGER, type Logger } from './platform/logging/logger';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { RewardsModule } from './rewards/rewards.module';
 import { TreasuryModule } from './treasury/treasury.module';
+import { SecurityModule } from './security/security.module';
 
 /** What the composition root (main.ts, or a test) hands to the application. */
 export interface AppDependencies {
@@ -52,7 +53,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), SecurityModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
       controllers: [HealthController],
     };
   }

@@ -6,6 +6,7 @@ import { DomainError } from './platform/errors/domain-error';
 import { type Logger } from './platform/logging/logger';
 import { type Infrastructure, startInfrastructure } from './platform/runtime/infrastructure';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
+import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
 import { formatJournalReport, journalReport } from './treasury/journal/journal-balances';
 import { reconcile } from './treasury/reconciliation/reconcile';
 import { formatReconciliationReport } from './treasury/reconciliation/reconciliation.format';
@@ -108,6 +109,49 @@ const journalCommand: LedgerCommand<{ json?: boolean }> = async (context, option
   return report.trialBalanceRaw === '0' && report.unbalancedEntries.length === 0 ? EXIT_OK : EXIT_FINDINGS;
 };
 
+const createKeyCommand: LedgerCommand<{ name: string; scopes: string; expiresAt?: string }> = async (context, options) => {
+  const scopes = options.scopes.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
+  const unknown = scopes.filter((scope) => !isApiKeyScope(scope));
+  if (unknown.length > 0) throw new DomainError('invalid_api_key_scopes', `Unknown scope ${unknown.join(', ')}; the scopes are ${API_KEY_SCOPES.join(', ')}`);
+  const expiresAt = options.expiresAt === undefined ? null : new Date(options.expiresAt);
+  if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) throw new DomainError('invalid_api_key_expiry', `--expires-at must be an ISO-8601 time (got ${options.expiresAt})`);
+  const { key, record } = await new ApiKeys(context.infrastructure.pool).create({ name: options.name, scopes: scopes.filter(isApiKeyScope), expiresAt });
+  // The key is shown this once and stored only as its hash: the last line is the key alone.
+  await write(
+    process.stdout,
+    `Created API key ${record.name} with ${record.scopes.join(', ')}${record.expiresAt === null ? '' : `, expiring ${record.expiresAt.toISOString()}`}.\n` +
+      'It is shown only now; store it somewhere safe.\n' +
+      `${key}\n`,
+  );
+  return EXIT_OK;
+};
+
+const listKeysCommand: LedgerCommand<{ json?: boolean }> = async (context, options) => {
+  const keys = await new ApiKeys(context.infrastructure.pool).list();
+  const now = Date.now();
+  const stateOf = (key: ApiKeyRecord): string =>
+    key.revokedAt !== null ? 'revoked' : key.expiresAt !== null && key.expiresAt.getTime() <= now ? 'expired' : 'active';
+  if (options.json === true) {
+    await write(process.stdout, `${JSON.stringify(keys.map((key) => ({ ...key, state: stateOf(key) })), null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const lines = keys.map(
+    (key) =>
+      `${key.name.padEnd(24)} ${stateOf(key).padEnd(8)} ${key.scopes.join(',').padEnd(36)} created ${key.createdAt.toISOString()}` +
+      `${key.expiresAt === null ? '' : `, expires ${key.expiresAt.toISOString()}`}${key.revokedAt === null ? '' : `, revoked ${key.revokedAt.toISOString()}`}`,
+  );
+  await write(process.stdout, lines.length === 0 ? 'No API keys.\n' : `${lines.join('\n')}\n`);
+  return EXIT_OK;
+};
+
+const revokeKeyCommand: LedgerCommand<{ name: string }> = async (context, options) => {
+  if (!(await new ApiKeys(context.infrastructure.pool).revoke(options.name))) {
+    throw new DomainError('api_key_not_found', `No API key is named ${options.name}`, 404);
+  }
+  await write(process.stdout, `Revoked API key ${options.name}: it opens nothing from now on.\n`);
+  return EXIT_OK;
+};
+
 export function buildProgram(): Command {
   const program = new Command('npm run cli --')
     .description('Pay2Slay Ledger operator commands. They use the same environment as the service.')
@@ -133,6 +177,21 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON (amounts as …Raw / …Ban strings)')
     .addHelpText('after', '\nExit codes: 0 in balance, 2 differences found, 1 error (node unavailable, seed missing or unreadable, …).')
     .action(withLedger(reconcileCommand));
+
+  const apiKeys = program.command('api-keys').description('Issue, list and revoke API keys (stored as SHA-256 hashes; a key is shown once).');
+  apiKeys
+    .command('create')
+    .description('Create a key and print it, alone, on the last line of output.')
+    .requiredOption('--name <name>', 'a unique name, a-z 0-9 . _ - (never reused, even after a revoke)')
+    .requiredOption('--scopes <list>', `comma list of ${API_KEY_SCOPES.join(', ')}`)
+    .option('--expires-at <time>', 'ISO-8601 time after which the key opens nothing')
+    .action(withLedger(createKeyCommand));
+  apiKeys.command('list').description('Every key: name, state, scopes, times (never the key).').option('--json', 'as JSON').action(withLedger(listKeysCommand));
+  apiKeys
+    .command('revoke')
+    .description('Revoke the key named <name>.')
+    .argument('<name>')
+    .action((name: string) => withLedger(revokeKeyCommand)({ name }));
 
   program
     .command('journal')

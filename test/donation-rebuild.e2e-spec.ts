@@ -14,7 +14,7 @@ import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
 const REBUILD = '/v1/admin/donations/rebuild';
-const ADMIN = { kind: 'admin', name: 'unauthenticated' };
+const ADMIN = { kind: 'admin', name: 'test-all' };
 const NOTHING_APPENDED = { donations: 0, funding: 0, milestones: 0 };
 
 /**

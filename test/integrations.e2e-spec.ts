@@ -38,7 +38,7 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
     const response = await fetch(`${app.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? { authorization: `Bearer ${app.apiKey}` } : { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -209,13 +209,14 @@ describe('POST /v1/users/:userId/verify without Yunite', () => {
   });
 
   it('answers 503 yunite_not_configured and records nothing', async () => {
+    const authorization = `Bearer ${app.apiKey}`;
     const registered = await fetch(`${app.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ discordUserId: '888888888888888888' }),
     });
     const { userId } = (await registered.json()) as { userId: string };
-    const response = await fetch(`${app.baseUrl}/v1/users/${userId}/verify`, { method: 'POST' });
+    const response = await fetch(`${app.baseUrl}/v1/users/${userId}/verify`, { method: 'POST', headers: { authorization } });
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ code: 'yunite_not_configured' });
     expect(await app.store.readStream(`user-${userId}`)).toHaveLength(1);

@@ -7,7 +7,7 @@ import { type Answer, call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
-const UNAUTHENTICATED_ADMIN = { kind: 'admin', name: 'unauthenticated' };
+const TEST_ADMIN = { kind: 'admin', name: 'test-all' };
 
 /** Admin retry and cancel of failed payouts over HTTP (SPEC §4.4.5, §5), in dry-run. */
 describe('admin retry and cancel of payouts', () => {
@@ -82,7 +82,7 @@ describe('admin retry and cancel of payouts', () => {
       expect(last.type).toBe('PayoutRetryRequested');
       expect(last.data).toMatchObject({ payoutId, userId });
       expect(last.position.toString()).toBe(retried.body.position);
-      expect(last.metadata).toMatchObject({ actor: UNAUTHENTICATED_ADMIN, correlationId: 'retry-request-1', causationId: null, clientIp: '127.0.0.1' });
+      expect(last.metadata).toMatchObject({ actor: TEST_ADMIN, correlationId: 'retry-request-1', causationId: null, clientIp: '127.0.0.1' });
       expect(refusal(again)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
       expect(refusal(cancelPending)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
       expect(await eventCount(app)).toBe(before);
@@ -109,7 +109,7 @@ describe('admin retry and cancel of payouts', () => {
       expect(last.type).toBe('PayoutCancelled');
       // The reason is stored trimmed.
       expect(last.data).toMatchObject({ payoutId, userId, reason: 'wallet closed by the player', kills: 30 });
-      expect(last.metadata).toMatchObject({ actor: UNAUTHENTICATED_ADMIN, clientIp: '127.0.0.1' });
+      expect(last.metadata).toMatchObject({ actor: TEST_ADMIN, clientIp: '127.0.0.1' });
 
       expect(run.body).toMatchObject({ payoutsRequested: 1, killsRequested: 30 });
       const [again] = run.body.payouts as Array<{ payoutId: string; userId: string }>;

@@ -28,7 +28,7 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
     const response = await fetch(`${app.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? { authorization: `Bearer ${app.apiKey}` } : { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

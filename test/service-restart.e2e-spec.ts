@@ -36,30 +36,41 @@ describe('the service on the embedded defaults, restarted', () => {
     };
   }
 
+  /** `npm run cli -- <args>` beside the service, on its embedded PostgreSQL. */
+  async function cli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+    const run = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), args);
+    const { code } = await waitForExit(run.child, 60_000);
+    return { code, output: run.output() };
+  }
+
   it('keeps registered users across a graceful stop and across SIGKILL', async () => {
     const first = await startService();
+    // A key made with the CLI beside the running service: printed alone on the last line.
+    const keyMade = await cli(['api-keys', 'create', '--name', 'restart-test', '--scopes', 'commands:write,queries:read']);
+    expect(keyMade.code).toBe(0);
+    const key = keyMade.output.trim().split('\n').at(-1) ?? '';
+    expect(key).toMatch(/^p2s_[A-Za-z0-9_-]{43}$/);
+    const auth = { authorization: `Bearer ${key}` };
     const created = await fetch(`${first.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ discordUserId: '600000000000000001', regionCode: 'EU' }),
     });
     const { userId, position } = (await created.json()) as { userId: string; position: string };
     expect(created.status).toBe(201);
-    const before = await (await fetch(`${first.baseUrl}/v1/users/${userId}?minPosition=${position}`)).json();
+    const before = await (await fetch(`${first.baseUrl}/v1/users/${userId}?minPosition=${position}`, { headers: auth })).json();
     expect((await fetch(`${first.baseUrl}/ready`)).status).toBe(200);
 
     // The CLI beside the running service uses the service's PostgreSQL and leaves it running.
-    const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['reconcile', '--json']);
-    const reconciled = await waitForExit(cli.child, 60_000);
-    expect({ code: reconciled.code, output: cli.output() }).toMatchObject({ code: 0, output: expect.stringContaining('"inBalance": true') });
-    expect((await fetch(`${first.baseUrl}/v1/users/${userId}`)).status).toBe(200);
+    expect(await cli(['reconcile', '--json'])).toMatchObject({ code: 0, output: expect.stringContaining('"inBalance": true') });
+    expect((await fetch(`${first.baseUrl}/v1/users/${userId}`, { headers: auth })).status).toBe(200);
     expect(await first.stop('SIGTERM')).toBe(0);
 
     const second = await startService();
-    const afterRestart = await fetch(`${second.baseUrl}/v1/users/${userId}`);
+    const afterRestart = await fetch(`${second.baseUrl}/v1/users/${userId}`, { headers: auth });
     const again = await fetch(`${second.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ discordUserId: '600000000000000001' }),
     });
     expect(afterRestart.status).toBe(200);
@@ -71,7 +82,7 @@ describe('the service on the embedded defaults, restarted', () => {
     // that orphan, and PostgreSQL's crash recovery brings the same data back.
     const third = await startService();
     try {
-      const afterKill = await fetch(`${third.baseUrl}/v1/users/${userId}`);
+      const afterKill = await fetch(`${third.baseUrl}/v1/users/${userId}`, { headers: auth });
       expect(afterKill.status).toBe(200);
       expect(await afterKill.json()).toEqual(before);
     } finally {

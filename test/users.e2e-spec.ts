@@ -4,6 +4,9 @@ import { freePort } from '../src/platform/database/embedded-postgres';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { startTestApp, type TestApp } from './support/test-app';
 
+/** The test app's all-scope key, as a header. */
+const bearer = (app: TestApp): Record<string, string> => ({ authorization: `Bearer ${app.apiKey}` });
+
 describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /v1/users/:userId', () => {
   let app: TestApp;
 
@@ -18,7 +21,7 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
   const post = (body: string, contentType: string | null = 'application/json'): Promise<Response> =>
     fetch(`${app.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: contentType === null ? {} : { 'content-type': contentType },
+      headers: contentType === null ? bearer(app) : { ...bearer(app), 'content-type': contentType },
       body,
     });
 
@@ -33,7 +36,7 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
     const createdBody = (await created.json()) as { userId: string; position: string };
     const repeated = await post(JSON.stringify({ discordUserId, regionCode: 'NAE' }));
     const repeatedBody = (await repeated.json()) as { userId: string; position: string };
-    const read = await fetch(`${app.baseUrl}/v1/users/${createdBody.userId}?minPosition=${createdBody.position}`);
+    const read = await fetch(`${app.baseUrl}/v1/users/${createdBody.userId}?minPosition=${createdBody.position}`, { headers: bearer(app) });
     const user = (await read.json()) as Record<string, unknown>;
 
     expect(created.status).toBe(201);
@@ -67,7 +70,7 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
   it('stores the command metadata: the caller request id as correlation id, and the actor', async () => {
     const response = await fetch(`${app.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123' },
+      headers: { ...bearer(app), 'content-type': 'application/json', 'x-request-id': 'req-abc-123' },
       body: JSON.stringify({ discordUserId: '300000000000000002' }),
     });
     const { userId } = (await response.json()) as { userId: string };
@@ -80,7 +83,7 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
     expect(event.metadata).toEqual({
       correlationId: 'req-abc-123',
       causationId: null,
-      actor: { kind: 'integration', name: 'anonymous' },
+      actor: { kind: 'integration', name: 'test-all' },
       schemaVersion: 1,
     });
   });
@@ -145,25 +148,25 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
 
   describe('GET /v1/users/:userId', () => {
     it('answers 404 user_not_found for an id nobody registered', async () => {
-      const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('399999999999999999')}`);
+      const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('399999999999999999')}`, { headers: bearer(app) });
       expect(response.status).toBe(404);
       expect(await response.json()).toMatchObject({ code: 'user_not_found' });
     });
 
     it('answers 422 invalid_user_id for an id that is not a UUID', async () => {
-      const response = await fetch(`${app.baseUrl}/v1/users/not-a-uuid`);
+      const response = await fetch(`${app.baseUrl}/v1/users/not-a-uuid`, { headers: bearer(app) });
       expect(response.status).toBe(422);
       expect(await response.json()).toMatchObject({ code: 'invalid_user_id' });
     });
 
     it('answers 422 invalid_min_position for a minPosition that is not a position', async () => {
-      const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000001')}?minPosition=-1`);
+      const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000001')}?minPosition=-1`, { headers: bearer(app) });
       expect(response.status).toBe(422);
       expect(await response.json()).toMatchObject({ code: 'invalid_min_position' });
     });
 
     it('answers 404 route_not_found as problem+json for an unknown route', async () => {
-      const response = await fetch(`${app.baseUrl}/v1/nothing-here`);
+      const response = await fetch(`${app.baseUrl}/v1/nothing-here`, { headers: bearer(app) });
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(await response.json()).toMatchObject({ code: 'route_not_found' });
@@ -189,7 +192,7 @@ describe('GET /v1/users/:userId?minPosition= with a read model that lags', () =>
   });
 
   it('answers 503 read_model_behind with Retry-After once the bounded wait is over', async () => {
-    const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000001')}?minPosition=999999999`);
+    const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000001')}?minPosition=999999999`, { headers: bearer(app) });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
     expect(await response.json()).toMatchObject({ code: 'read_model_behind' });
@@ -213,7 +216,7 @@ describe('POST /v1/users while the event store is down', () => {
   it('answers 503 event_store_unavailable with Retry-After, and records nothing', async () => {
     const response = await fetch(`${app.baseUrl}/v1/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(app), 'content-type': 'application/json' },
       body: JSON.stringify({ discordUserId: '300000000000000077' }),
     });
 

@@ -14,11 +14,16 @@ export interface Answer {
   readonly body: Record<string, unknown>;
 }
 
-/** One JSON request to the test app. */
+/**
+ * One JSON request to the test app, with the app's all-scope key unless `headers` carry their own
+ * `authorization` (an empty one sends none).
+ */
 export async function call(app: TestApp, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const { authorization = `Bearer ${app.apiKey}`, ...others } = headers;
+  const sent: Record<string, string> = authorization === '' ? others : { authorization, ...others };
   const response = await fetch(`${app.baseUrl}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return {

@@ -8,6 +8,7 @@ import { PostgresEventStore } from '../../src/platform/event-store/postgres-even
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
 import { waitForCheckpoint } from '../../src/platform/read-models/checkpoints';
+import { API_KEY_SCOPES, ApiKeys } from '../../src/security/api-keys';
 import { trialBalance, unbalancedEntries } from '../../src/treasury/journal/journal-balances';
 import { createIntegrations, startWorkers, type Workers } from '../../src/workers';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -20,6 +21,8 @@ export interface TestApp {
   readonly app: NestFastifyApplication;
   /** The stats poller and Yunite re-verification, built when configured but not started. */
   readonly workers: Workers;
+  /** A live key with every scope, named `test-all`, which `call` sends unless told otherwise. */
+  readonly apiKey: string;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const workers = startWorkers(app, pool, options.eventStore ?? store, integrations, config, processEnv, logger, { autoStart: false });
   const address = app.getHttpServer().address();
   if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');
+  const { key: apiKey } = await new ApiKeys(pool).create({ name: 'test-all', scopes: API_KEY_SCOPES });
   return {
     baseUrl: `http://127.0.0.1:${address.port}`,
     database,
@@ -61,6 +65,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     store,
     app,
     workers,
+    apiKey,
     async close() {
       await workers.stop();
       // Checked before anything is stopped, reported after everything is: a failing check leaks nothing.

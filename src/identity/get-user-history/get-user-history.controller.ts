@@ -3,7 +3,9 @@ import { QueryBus } from '@nestjs/cqrs';
 import { type Page, PAGE_LIMIT_DEFAULT, PageQueryDto } from '../../platform/http/paging';
 import { UserIdParams } from '../get-user/get-user.dto';
 import { GetUserHistoryQuery, type HistoryItem } from './get-user-history.query';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('queries:read')
 @Controller('v1/users/:userId/history')
 export class GetUserHistoryController {
   constructor(private readonly queryBus: QueryBus) {}

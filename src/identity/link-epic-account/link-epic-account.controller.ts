@@ -5,7 +5,9 @@ import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { UserIdParams } from '../get-user/get-user.dto';
 import { LinkEpicAccountCommand, type LinkEpicAccountResult } from './link-epic-account.command';
 import { LinkEpicAccountDto } from './link-epic-account.dto';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('commands:write')
 @Controller('v1/users/:userId/epic-account')
 export class LinkEpicAccountController {
   constructor(private readonly commandBus: CommandBus) {}

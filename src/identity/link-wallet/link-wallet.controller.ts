@@ -5,7 +5,9 @@ import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { UserIdParams } from '../get-user/get-user.dto';
 import { LinkWalletCommand, type LinkWalletResult } from './link-wallet.command';
 import { LinkWalletDto } from './link-wallet.dto';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('commands:write')
 @Controller('v1/users/:userId/wallet')
 export class LinkWalletController {
   constructor(private readonly commandBus: CommandBus) {}

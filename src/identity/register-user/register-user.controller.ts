@@ -5,7 +5,9 @@ import { type CommandMetadata } from '../../platform/decider';
 import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { RegisterUserCommand, type RegisterUserResult } from './register-user.command';
 import { RegisterUserDto } from './register-user.dto';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('commands:write')
 @Controller('v1/users')
 export class RegisterUserController {
   constructor(private readonly commandBus: CommandBus) {}

@@ -4,7 +4,9 @@ import { type CommandMetadata } from '../../platform/decider';
 import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { UserIdParams } from '../get-user/get-user.dto';
 import { VerifyUserCommand, type VerifyUserResult } from './verify-user.command';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('commands:write')
 @Controller('v1/users/:userId/verify')
 export class VerifyUserController {
   constructor(private readonly commandBus: CommandBus) {}

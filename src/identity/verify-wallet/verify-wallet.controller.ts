@@ -5,7 +5,9 @@ import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { UserIdParams } from '../get-user/get-user.dto';
 import { VerifyWalletCommand, type VerifyWalletResult } from './verify-wallet.command';
 import { VerifyWalletDto } from './verify-wallet.dto';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('commands:write')
 @Controller('v1/users/:userId/wallet/verify')
 export class VerifyWalletController {
   constructor(private readonly commandBus: CommandBus) {}

@@ -5,7 +5,9 @@ import { AdminCommandContext } from '../../platform/http/admin-command-context.d
 import { PayoutIdParams } from '../get-payout/get-payout.controller';
 import { CancelPayoutCommand, type CancelPayoutResult } from './cancel-payout.command';
 import { CancelPayoutDto } from './cancel-payout.dto';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('admin')
 @Controller('v1/admin/payouts/:payoutId/cancel')
 export class CancelPayoutController {
   constructor(private readonly commandBus: CommandBus) {}

@@ -7,6 +7,7 @@ import { NotFoundError } from '../../platform/errors/domain-error';
 import { MinPositionQueryDto, minPositionOf } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { findPayout, type PayoutView } from '../payout.view';
+import { RequiresScope } from '../../security/access';
 
 export class PayoutIdParams {
   @IsUUID('all', { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
@@ -14,6 +15,7 @@ export class PayoutIdParams {
 }
 
 /** A read of one row needs no query class of its own: it goes straight to the read model. */
+@RequiresScope('queries:read')
 @Controller('v1/payouts/:payoutId')
 export class GetPayoutController {
   constructor(

@@ -7,8 +7,10 @@ import { NotFoundError } from '../../platform/errors/domain-error';
 import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAULT, PageQueryDto } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { PAYOUT_COLUMNS, payoutRow, payoutView, type PayoutView } from '../payout.view';
+import { RequiresScope } from '../../security/access';
 
 /** A user's payouts, newest first. */
+@RequiresScope('queries:read')
 @Controller('v1/users/:userId/payouts')
 export class ListPayoutsController {
   constructor(

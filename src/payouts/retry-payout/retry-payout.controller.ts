@@ -4,7 +4,9 @@ import { type CommandMetadata } from '../../platform/decider';
 import { AdminCommandContext } from '../../platform/http/admin-command-context.decorator';
 import { PayoutIdParams } from '../get-payout/get-payout.controller';
 import { RetryPayoutCommand, type RetryPayoutResult } from './retry-payout.command';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('admin')
 @Controller('v1/admin/payouts/:payoutId/retry')
 export class RetryPayoutController {
   constructor(private readonly commandBus: CommandBus) {}

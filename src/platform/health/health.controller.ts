@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { type FastifyReply } from 'fastify';
+import { Public } from '../../security/access';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -17,6 +18,7 @@ export interface ReadinessCheck {
 /** Bounds each check, so a hung dependency makes /ready answer "not ready" instead of hanging. */
 const CHECK_TIMEOUT_MS = 2_000;
 
+@Public()
 @Controller()
 export class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[]) {}

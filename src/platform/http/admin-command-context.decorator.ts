@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type FastifyRequest } from 'fastify';
+import { type AuthenticatedRequest } from '../../security/api-key.guard';
 import { type CommandMetadata } from '../decider';
+import { keyNameOf } from './command-metadata.decorator';
 
 /**
  * The metadata an admin command writes into its events (SPEC §4.6: every admin command records
@@ -8,13 +9,12 @@ import { type CommandMetadata } from '../decider';
  * so the audit trail can say where a command came from.
  */
 export const AdminCommandContext = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
-  const request = context.switchToHttp().getRequest<FastifyRequest>();
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
   return {
     correlationId: String(request.id),
     causationId: null,
-    // API keys do not exist yet, so no admin can be named. When they do, the name of the key that
-    // authenticated the request replaces 'unauthenticated'.
-    actor: { kind: 'admin', name: 'unauthenticated' },
+    // The guard authenticated the request: the actor is the name of its key.
+    actor: { kind: 'admin', name: keyNameOf(request) },
     clientIp: request.ip,
   };
 });

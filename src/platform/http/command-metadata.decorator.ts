@@ -1,16 +1,23 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type FastifyRequest } from 'fastify';
+import { type AuthenticatedRequest } from '../../security/api-key.guard';
 import { type CommandMetadata } from '../decider';
+
+/** The name of the key the guard authenticated the request with. */
+export function keyNameOf(request: AuthenticatedRequest): string {
+  // Only a route the guard let through reaches a handler, and every command route needs a key.
+  if (request.apiKey === undefined) throw new Error('a command route was reached without an authenticated API key');
+  return request.apiKey.name;
+}
 
 /**
  * The metadata a command writes into its events: the request id as correlation id, and the
- * caller as actor. Until API keys exist every caller is the anonymous integration.
+ * integration that called, named by its API key, as actor.
  */
 export const CommandContext = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
-  const request = context.switchToHttp().getRequest<FastifyRequest>();
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
   return {
     correlationId: String(request.id),
     causationId: null,
-    actor: { kind: 'integration', name: 'anonymous' },
+    actor: { kind: 'integration', name: keyNameOf(request) },
   };
 });

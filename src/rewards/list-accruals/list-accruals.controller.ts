@@ -4,7 +4,9 @@ import { UserIdParams } from '../../identity/get-user/get-user.dto';
 import { minPositionOf, type Page, PAGE_LIMIT_DEFAULT, PageQueryDto } from '../../platform/http/paging';
 import { type AccrualView } from '../accrual.view';
 import { ListAccrualsQuery } from './list-accruals.query';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('queries:read')
 @Controller('v1/users/:userId/accruals')
 export class ListAccrualsController {
   constructor(private readonly queryBus: QueryBus) {}

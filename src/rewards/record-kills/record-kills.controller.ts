@@ -9,6 +9,7 @@ import { CommandContext } from '../../platform/http/command-metadata.decorator';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { type Observation, RecordKillsCommand, type RecordKillsResult } from './record-kills.command';
 import { RecordKillsBatchDto, RecordKillsDto } from './record-kills.dto';
+import { RequiresScope } from '../../security/access';
 
 /** Users of one batch processed at once; each user's own observations stay in order. */
 const BATCH_USERS_CONCURRENCY = 8;
@@ -22,6 +23,7 @@ export type BatchItemResult =
       readonly error: { readonly status: number; readonly code: string; readonly detail: string };
     };
 
+@RequiresScope('commands:write')
 @Controller()
 export class RecordKillsController {
   constructor(

@@ -3,7 +3,9 @@ import { CommandBus } from '@nestjs/cqrs';
 import { type CommandMetadata } from '../../platform/decider';
 import { AdminCommandContext } from '../../platform/http/admin-command-context.decorator';
 import { type DonationRebuildReport, RebuildDonationsCommand } from './rebuild-donations.command';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('admin')
 @Controller('v1/admin/donations/rebuild')
 export class RebuildDonationsController {
   constructor(private readonly commandBus: CommandBus) {}

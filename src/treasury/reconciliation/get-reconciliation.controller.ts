@@ -2,7 +2,9 @@ import { Controller, Get } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { GetReconciliationQuery } from './get-reconciliation.query';
 import { type ReconciliationReport } from './reconciliation';
+import { RequiresScope } from '../../security/access';
 
+@RequiresScope('admin')
 @Controller('v1/admin/reconciliation')
 export class GetReconciliationController {
   constructor(private readonly queryBus: QueryBus) {}
