@@ -85,6 +85,16 @@ describe('the service on the embedded defaults, restarted', () => {
       const afterKill = await fetch(`${third.baseUrl}/v1/users/${userId}`, { headers: auth });
       expect(afterKill.status).toBe(200);
       expect(await afterKill.json()).toEqual(before);
+
+      // The key outlived the restarts; revoked with the CLI, it opens nothing from then on.
+      expect(await cli(['api-keys', 'list'])).toMatchObject({ code: 0, output: expect.stringMatching(/restart-test\s+active\s+commands:write,queries:read/) });
+      expect(await cli(['api-keys', 'revoke', 'restart-test'])).toMatchObject({ code: 0 });
+      const afterRevoke = await fetch(`${third.baseUrl}/v1/users/${userId}`, { headers: auth });
+      expect(afterRevoke.status).toBe(401);
+      expect(await afterRevoke.json()).toMatchObject({ code: 'api_key_invalid' });
+      expect(await cli(['api-keys', 'list'])).toMatchObject({ output: expect.stringMatching(/restart-test\s+revoked/) });
+      expect(await cli(['api-keys', 'revoke', 'no-such-key'])).toMatchObject({ code: 1, output: expect.stringContaining('api_key_not_found') });
+      expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'root'])).toMatchObject({ code: 1, output: expect.stringContaining('invalid_api_key_scopes') });
     } finally {
       expect(await third.stop('SIGINT')).toBe(0);
     }
