@@ -1,17 +1,4 @@
-import { Transform } from 'class-transformer';
-import { IsDefined, IsString, Length } from 'class-validator';
+import { ReasonDto } from '../../platform/http/reason.dto';
 
-/** Long enough for a sentence or two of why, short enough to list in the audit trail. */
-export const CANCEL_REASON_LENGTH_MAX = 500;
-
-export class CancelPayoutDto {
-  /** Why the payout is cancelled, for the audit trail; stored without surrounding whitespace. */
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @IsDefined({ message: 'reason is required', context: { code: 'reason_required' } })
-  @IsString({ message: 'reason must be a string', context: { code: 'invalid_reason' } })
-  @Length(1, CANCEL_REASON_LENGTH_MAX, {
-    message: `reason must be 1 to ${CANCEL_REASON_LENGTH_MAX} characters, not counting surrounding whitespace`,
-    context: { code: 'invalid_reason' },
-  })
-  readonly reason!: string;
-}
+/** `{reason}`: why the payout is cancelled, for the audit trail. */
+export class CancelPayoutDto extends ReasonDto {}

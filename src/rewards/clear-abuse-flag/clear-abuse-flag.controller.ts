@@ -1,0 +1,29 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { IsUUID } from 'class-validator';
+import { type CommandMetadata } from '../../platform/decider';
+import { AdminCommandContext } from '../../platform/http/admin-command-context.decorator';
+import { ReasonDto } from '../../platform/http/reason.dto';
+import { RequiresScope } from '../../security/access';
+import { ClearAbuseFlagCommand, type ClearAbuseFlagResult } from './clear-abuse-flag.command';
+
+export class FlagIdParams {
+  @IsUUID('all', { message: 'flagId must be a UUID', context: { code: 'invalid_flag_id' } })
+  readonly flagId!: string;
+}
+
+@RequiresScope('admin')
+@Controller('v1/admin/abuse-flags/:flagId/clear')
+export class ClearAbuseFlagController {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  /**
+   * Closes an open abuse flag, with the admin's reason; a user whose last open `high` flag is
+   * cleared is settled again. 200 `{flagId, userId, status: 'cleared', position}`.
+   */
+  @Post()
+  @HttpCode(200)
+  clear(@Param() params: FlagIdParams, @Body() body: ReasonDto, @AdminCommandContext() metadata: CommandMetadata): Promise<ClearAbuseFlagResult> {
+    return this.commandBus.execute(new ClearAbuseFlagCommand(params.flagId.toLowerCase(), body.reason, metadata));
+  }
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { call, earner } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+/**
+ * POST /v1/admin/abuse-flags/:flagId/clear (SPEC §4.2, §4.6): an admin closes a flag with a
+ * reason, the event names the admin's key, and a user held back by a `high` flag is settled again.
+ */
+describe('clearing an abuse flag', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** A player with 10 kills accrued and an open `impossible_delta` (high) flag. */
+  async function flaggedPlayer(): Promise<{ userId: string; flagId: string }> {
+    const { userId } = await earner(app, 10);
+    const jump = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 900 });
+    expect(jump.body.flags).toEqual([expect.objectContaining({ flagType: 'impossible_delta', severity: 'high' })]);
+    await synced(app);
+    const user = await call(app, 'GET', `/v1/users/${userId}`);
+    const [flag] = user.body.openFlags as Array<{ flagId: string }>;
+    return { userId, flagId: flag.flagId };
+  }
+
+  const eventsOf = async (userId: string) => app.store.readStream(`user-${userId}`);
+
+  it('closes the flag with the reason and the admin as actor, and the user is settled again', async () => {
+    const { userId, flagId } = await flaggedPlayer();
+    const held = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
+    expect(held.body).toMatchObject({ eligible: 0 });
+
+    const cleared = await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: '  verified with the player  ' }, { 'x-request-id': 'clear-1' });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body).toMatchObject({ flagId, userId, status: 'cleared', position: expect.any(String) });
+    const [event] = (await eventsOf(userId)).filter((recorded) => recorded.type === 'AbuseFlagCleared');
+    expect(event.data).toMatchObject({ flagId, userId, reason: 'verified with the player' });
+    expect(event.metadata).toMatchObject({ actor: { kind: 'admin', name: 'test-all' }, correlationId: 'clear-1', clientIp: '127.0.0.1' });
+
+    await synced(app);
+    expect((await call(app, 'GET', `/v1/users/${userId}`)).body.openFlags).toEqual([]);
+    expect((await call(app, 'POST', '/v1/admin/settlements', { preview: true })).body).toMatchObject({ eligible: 1 });
+  });
+
+  it('answers a flag cleared before as cleared, appending nothing', async () => {
+    const { userId, flagId } = await flaggedPlayer();
+    const first = await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'first' });
+    expect(first.status).toBe(200);
+    const before = (await eventsOf(userId)).length;
+    const again = await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'second' });
+    expect(again.status).toBe(200);
+    // Nothing new: the position to wait for is still the first clear's.
+    expect(again.body).toMatchObject({ flagId, status: 'cleared', position: first.body.position });
+    expect(await eventsOf(userId)).toHaveLength(before);
+  });
+
+  it.each([
+    ['an unknown flag', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: 'x' }, 404, 'abuse_flag_not_found'],
+    ['a flag id that is not a UUID', () => '/v1/admin/abuse-flags/not-a-flag/clear', { reason: 'x' }, 422, 'invalid_flag_id'],
+    ['no reason', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, {}, 422, 'reason_required'],
+    ['a blank reason', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: '   ' }, 422, 'invalid_reason'],
+    ['a reason of 501 characters', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: 'r'.repeat(501) }, 422, 'invalid_reason'],
+    ['an unknown property', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: 'x', force: true }, 422, 'unknown_property'],
+  ])('refuses %s with problem+json, appending nothing', async (_case, path, body, status, code) => {
+    const before = await app.store.headPosition();
+    const answer = await call(app, 'POST', path(), body);
+    expect({ status: answer.status, code: answer.body.code }).toEqual({ status, code });
+    expect(answer.contentType).toMatch(/^application\/problem\+json/);
+    expect(await app.store.headPosition()).toBe(before);
+  });
+});
