@@ -5,7 +5,8 @@ import { withAdvisoryLockWithin } from '../../platform/database/advisory-lock';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, type NewEvent } from '../../platform/event-store/event-store.port';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
-import { hashOf, OPEN_PREVIOUS, type StateBlock } from '../../payouts/banano/state-block';
+import { ChainTooLongError, InconsistentHistoryError, readAccountChain, stateBlockOf } from '../../payouts/banano/account-chain';
+import { hashOf } from '../../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
 import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
@@ -157,55 +158,29 @@ export class DonationRebuilder {
     );
   }
 
-  /**
-   * Reads the chain from the frontier back to the opening block, page by page, and keeps the
-   * receives the stream does not record. Each page must continue the chain where the last one
-   * ended, so a block the node left out cannot go unnoticed.
-   */
+  /** Reads the chain from the frontier back to the opening block and keeps the receives the stream does not record. */
   private async scan(address: string, operator: OperatorState): Promise<Scan> {
-    const missing: MissingReceive[] = [];
-    let blocksScanned = 0;
-    let receivesFound = 0;
-    /** The block the chain continues with: the head of the next page; undefined on the first. */
-    let next: string | undefined;
-    let opened = false;
-    while (!opened) {
-      const page = await this.rpc.accountHistory(address, this.pageSizeMax, next);
-      if (page.length === 0) {
-        // An account that is not opened has no history; any other empty page is a gap.
-        if (next !== undefined) throw inconsistentHistory(`the history stops before block ${next}`);
-        break;
+    let chain: HistoryEntry[];
+    try {
+      chain = await readAccountChain(this.rpc, address, { pageSize: this.pageSizeMax, blocksMax: this.blocksMax });
+    } catch (error) {
+      if (error instanceof InconsistentHistoryError) throw inconsistentHistory(error.message);
+      if (error instanceof ChainTooLongError) {
+        throw new DomainError('operator_history_too_long', `The operator chain has more than ${error.blocksMax} blocks; nothing was appended`, 422);
       }
-      for (const entry of page) {
-        if (opened) throw inconsistentHistory(`block ${entry.hash} comes before the opening block`);
-        if (next !== undefined && entry.hash !== next) throw inconsistentHistory(`block ${entry.hash} where ${next} was expected`);
-        blocksScanned += 1;
-        if (blocksScanned > this.blocksMax) {
-          throw new DomainError('operator_history_too_long', `The operator chain has more than ${this.blocksMax} blocks; nothing was appended`, 422);
-        }
-        if (isReceive(entry)) {
-          receivesFound += 1;
-          if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry));
-        }
-        if (entry.previous === OPEN_PREVIOUS) opened = true;
-        else next = entry.previous;
-      }
+      throw error;
     }
-    return { blocksScanned, receivesFound, missing: missing.reverse() };
+    const receives = chain.filter(isReceive);
+    const missing: MissingReceive[] = [];
+    for (const entry of receives) {
+      if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry));
+    }
+    return { blocksScanned: chain.length, receivesFound: receives.length, missing: missing.reverse() };
   }
 
   /** The record of a receive the chain holds, with the block as the node stored it. */
   private async missingReceive(address: string, entry: HistoryEntry): Promise<MissingReceive> {
-    const block: StateBlock = {
-      type: 'state',
-      account: address,
-      previous: entry.previous,
-      representative: entry.representative,
-      balance: entry.balanceRaw.toString(),
-      link: entry.link,
-      signature: entry.signature,
-      work: entry.work,
-    };
+    const block = stateBlockOf(address, entry);
     if (hashOf(block) !== entry.hash) throw inconsistentHistory(`the fields of block ${entry.hash} do not hash to it`);
     if (entry.amountRaw <= 0n) throw inconsistentHistory(`receive ${entry.hash} has no positive amount`);
     // The node names the sender of a receive when it still knows the send; otherwise it is asked.

@@ -6,7 +6,7 @@ import { formatBan } from '../../platform/money';
 import { readCheckpoint, waitForCheckpoint } from '../../platform/read-models/checkpoints';
 import { type BananoGateway } from '../../payouts/banano/banano-gateway';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
-import { OPEN_PREVIOUS } from '../../payouts/banano/state-block';
+import { ChainTooLongError, InconsistentHistoryError, readAccountChain } from '../../payouts/banano/account-chain';
 import { requireOperatorAccount } from '../../payouts/operator/operator-seed';
 import { dryRunSentRaw } from '../../payouts/run-settlement/settlement-facts';
 import { decodeOperatorEvent, operatorStream } from '../../payouts/operator/operator.events';
@@ -126,26 +126,22 @@ async function readChain(rpc: BananoRpcClient, address: string): Promise<ChainSn
   return { frontier: info?.frontier ?? null, balanceRaw: info?.balanceRaw ?? 0n, receivableRaw, history, receivable };
 }
 
-/** The whole chain, newest first, page by page (`head` = the previous of the page's oldest entry). */
+/**
+ * The whole chain down from `frontier`, newest first. It must hold exactly the `blockCount` blocks
+ * account_info counts; a history that does not add up is a node that cannot be reconciled with.
+ */
 async function readHistory(rpc: BananoRpcClient, address: string, frontier: string, blockCount: bigint): Promise<HistoryEntry[]> {
-  const pagesMax = Number(blockCount / BigInt(HISTORY_PAGE_MAX)) + 1;
-  const entries: HistoryEntry[] = [];
-  let head = frontier;
-  for (let page = 0; page < pagesMax; page += 1) {
-    const batch = await rpc.accountHistory(address, HISTORY_PAGE_MAX, head);
-    entries.push(...batch);
-    const oldest = batch.at(-1);
-    if (oldest === undefined || oldest.previous === OPEN_PREVIOUS) break;
-    head = oldest.previous;
+  const refuse = (detail: string): DomainError =>
+    new DomainError('banano_node_unavailable', `The Banano node's account_history of ${address} does not add up: ${detail}`, 503);
+  let chain: HistoryEntry[];
+  try {
+    chain = await readAccountChain(rpc, address, { pageSize: HISTORY_PAGE_MAX, blocksMax: Number(blockCount), head: frontier });
+  } catch (error) {
+    if (error instanceof InconsistentHistoryError || error instanceof ChainTooLongError) throw refuse(error.message);
+    throw error;
   }
-  if (BigInt(entries.length) !== blockCount) {
-    throw new DomainError(
-      'banano_node_unavailable',
-      `The Banano node's account_history of ${address} has ${entries.length} blocks where account_info counts ${blockCount.toString()}`,
-      503,
-    );
-  }
-  return entries;
+  if (BigInt(chain.length) !== blockCount) throw refuse(`${chain.length} blocks where account_info counts ${blockCount.toString()}`);
+  return chain;
 }
 
 async function readLiveLedger(store: EventStore, address: string): Promise<LiveLedgerFacts> {
