@@ -1,47 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
 import { sql } from 'slonik';
-import { type Access, ACCESS_METADATA } from '../src/security/access';
 import { API_KEY_SCOPES, ApiKeys, type ApiKeyScope } from '../src/security/api-keys';
+import { concrete, type Route, routeTable } from './support/route-table';
 import { call } from './support/scenario';
 import { startTestApp, type TestApp } from './support/test-app';
-
-/** RequestMethod enum values of @nestjs/common, in order. */
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD', 'SEARCH'];
-
-interface Route {
-  readonly method: string;
-  readonly path: string;
-  /** What the route declares; null when it declares nothing (and the guard closes it as admin). */
-  readonly access: Access | null;
-}
-
-/** The route table, read from the application's own controllers and their decorators. */
-function routeTable(app: TestApp): Route[] {
-  const routes: Route[] = [];
-  for (const module of app.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
-      if (controller === null) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      const prototype = controller.prototype as Record<string, unknown>;
-      for (const name of Object.getOwnPropertyNames(prototype)) {
-        const handler = prototype[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as number | undefined;
-        if (method === undefined) continue;
-        const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '');
-        const access = (Reflect.getMetadata(ACCESS_METADATA, handler) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? null) as Access | null;
-        routes.push({ method: METHODS[method], path: `/${path.join('/')}`, access });
-      }
-    }
-  }
-  return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
-}
-
-/** A concrete path: every `:param` becomes a fresh UUID, which no record has. */
-const concrete = (path: string): string => path.replace(/:[A-Za-z]+/g, () => randomUUID());
 
 /**
  * Every route × every way of calling it (SPEC §4.6): no key, a malformed header, a wrong key, a
@@ -115,6 +77,7 @@ describe('the auth matrix, generated from the route table', () => {
         if (want !== 'allowed') expect(answer.contentType).toMatch(/^application\/problem\+json/);
       }
     }
+    console.log(`auth matrix: ${routes.length} routes × ${cases().length} cases = ${outcomes.length} calls, ${wrong.length} wrong`);
     expect(wrong).toEqual([]);
     expect(outcomes).toHaveLength(routes.length * cases().length);
   });

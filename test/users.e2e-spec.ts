@@ -3,6 +3,7 @@ import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { freePort } from '../src/platform/database/embedded-postgres';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 /** The test app's all-scope key, as a header. */
 const bearer = (app: TestApp): Record<string, string> => ({ authorization: `Bearer ${app.apiKey}` });
@@ -182,20 +183,40 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
 
 describe('GET /v1/users/:userId?minPosition= with a read model that lags', () => {
   let app: TestApp;
+  let elsewhere: TestDatabase;
+  let detached: PostgresEventStore;
 
   beforeAll(async () => {
-    app = await startTestApp({ MIN_POSITION_WAIT_MS: '300' });
+    // Commands append to a store of their own, which the app's projector never reads: the
+    // positions they return exist, and no read model ever reaches them.
+    elsewhere = await createTestDatabase();
+    detached = new PostgresEventStore(elsewhere.url);
+    app = await startTestApp({ MIN_POSITION_WAIT_MS: '300' }, { eventStore: detached });
   });
 
   afterAll(async () => {
     await app.close();
+    await detached.close();
+    await elsewhere.drop();
   });
 
   it('answers 503 read_model_behind with Retry-After once the bounded wait is over', async () => {
-    const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000001')}?minPosition=999999999`, { headers: bearer(app) });
+    const registered = await fetch(`${app.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { ...bearer(app), 'content-type': 'application/json' },
+      body: JSON.stringify({ discordUserId: '300000000000000001' }),
+    });
+    const { userId, position } = (await registered.json()) as { userId: string; position: string };
+    const response = await fetch(`${app.baseUrl}/v1/users/${userId}?minPosition=${position}`, { headers: bearer(app) });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
     expect(await response.json()).toMatchObject({ code: 'read_model_behind' });
+  });
+
+  it('answers 422 invalid_min_position for a position past the last event stored', async () => {
+    const response = await fetch(`${app.baseUrl}/v1/users/${userIdFromDiscordId('300000000000000002')}?minPosition=999999999`, { headers: bearer(app) });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ code: 'invalid_min_position' });
   });
 });
 

@@ -4,13 +4,12 @@ import { type FastifyRequest } from 'fastify';
 import { DomainError } from '../platform/errors/domain-error';
 import { type Access, ACCESS_METADATA, DEFAULT_ACCESS } from './access';
 import { type ApiKeyRecord, type ApiKeys } from './api-keys';
+import { authenticateRequest } from './request-authentication';
 
 export const API_KEYS = Symbol('API_KEYS');
 
 /** A request a key authenticated: the key's record rides along for the actor of its events. */
 export type AuthenticatedRequest = FastifyRequest & { apiKey?: ApiKeyRecord };
-
-const BEARER = /^Bearer ([!-~]{1,200})$/;
 
 /**
  * Every route's gate (SPEC §4.6). A missing key is 401 `api_key_required`; a wrong, expired or
@@ -28,13 +27,13 @@ export class ApiKeyGuard implements CanActivate {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ?? DEFAULT_ACCESS;
     if (access.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization;
-    if (header === undefined || header === '') {
+    // The rate limiter has usually looked the key up already, for this same request.
+    const presented = await authenticateRequest(request, this.keys);
+    if (presented.kind === 'none') {
       throw new DomainError('api_key_required', 'This route needs an API key: send Authorization: Bearer <key>', 401);
     }
-    const presented = BEARER.exec(header)?.[1];
-    const record = presented === undefined ? null : await this.keys.authenticate(presented);
-    if (record === null) throw new DomainError('api_key_invalid', 'The API key is not valid: unknown, expired or revoked', 401);
+    if (presented.kind === 'invalid') throw new DomainError('api_key_invalid', 'The API key is not valid: unknown, expired or revoked', 401);
+    const { record } = presented;
     if (!record.scopes.includes(access.scope)) {
       throw new DomainError('insufficient_scope', `This route needs a key with the ${access.scope} scope`, 403, { requiredScope: access.scope });
     }

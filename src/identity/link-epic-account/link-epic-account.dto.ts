@@ -1,4 +1,4 @@
-import { IsDefined, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsDefined, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** No Fortnite account has ten million kills; anything above is a broken integration. */
 export const LIFETIME_KILLS_MAX = 10_000_000;
@@ -7,6 +7,7 @@ export class LinkEpicAccountDto {
   /** An Epic account id: 32 hexadecimal characters. */
   @IsDefined({ message: 'epicAccountId is required', context: { code: 'epic_account_id_required' } })
   @IsString({ message: 'epicAccountId must be a string', context: { code: 'invalid_epic_account_id' } })
+  @MaxLength(32, { message: 'epicAccountId must be 32 hexadecimal characters', context: { code: 'invalid_epic_account_id' } })
   @Matches(/^[0-9a-fA-F]{32}$/, { message: 'epicAccountId must be 32 hexadecimal characters', context: { code: 'invalid_epic_account_id' } })
   readonly epicAccountId!: string;
 

@@ -1,9 +1,10 @@
-import { IsDefined, IsOptional, IsString, Matches } from 'class-validator';
+import { IsDefined, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 export class RegisterUserDto {
   /** A Discord user id (a snowflake): 17 to 20 decimal digits, as a string. */
   @IsDefined({ message: 'discordUserId is required', context: { code: 'discord_user_id_required' } })
   @IsString({ message: 'discordUserId must be a string', context: { code: 'invalid_discord_user_id' } })
+  @MaxLength(20, { message: 'discordUserId must be a Discord snowflake: 17 to 20 digits', context: { code: 'invalid_discord_user_id' } })
   @Matches(/^[0-9]{17,20}$/, {
     message: 'discordUserId must be a Discord snowflake: 17 to 20 digits',
     context: { code: 'invalid_discord_user_id' },
@@ -13,6 +14,7 @@ export class RegisterUserDto {
   /** A short region label such as `EU` or `NAE`, for analytics. */
   @IsOptional()
   @IsString({ message: 'regionCode must be a string', context: { code: 'invalid_region_code' } })
+  @MaxLength(16, { message: 'regionCode must be 2 to 16 letters, digits or dashes', context: { code: 'invalid_region_code' } })
   @Matches(/^[A-Za-z0-9-]{2,16}$/, {
     message: 'regionCode must be 2 to 16 letters, digits or dashes',
     context: { code: 'invalid_region_code' },

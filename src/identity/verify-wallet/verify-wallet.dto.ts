@@ -4,6 +4,7 @@ import { IsBananoAddressConstraint } from '../link-wallet/link-wallet.dto';
 export class VerifyWalletDto {
   @IsDefined({ message: 'address is required', context: { code: 'address_required' } })
   @IsString({ message: 'address must be a string', context: { code: 'invalid_banano_address' } })
+  @MaxLength(64, { message: 'address must be 64 characters', context: { code: 'invalid_banano_address' } })
   @Validate(IsBananoAddressConstraint, { context: { code: 'invalid_banano_address' } })
   readonly address!: string;
 

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { IsUUID } from 'class-validator';
+import { IsUUID, MaxLength } from 'class-validator';
 import { type DatabasePool } from 'slonik';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
@@ -11,6 +11,7 @@ import { RequiresScope } from '../../security/access';
 
 export class PayoutIdParams {
   @IsUUID('all', { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
+  @MaxLength(36, { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
   readonly payoutId!: string;
 }
 

@@ -42,3 +42,30 @@ describe('loadConfig: economics and treasury', () => {
     expect(() => loadConfig({ TREASURY_FUNDING_ADDRESSES: 'ban_nope' })).toThrow(ConfigError);
   });
 });
+
+describe('loadConfig: rate limits', () => {
+  it('defaults to 6000 requests a minute per key and 600 per IP, in one-minute windows, trusting no proxy', () => {
+    expect(loadConfig({}).rateLimit).toEqual({ keyPerMinute: 6_000, ipPerMinute: 600, windowSeconds: 60, trustProxy: false });
+  });
+
+  it('reads the limits, 0 switching one off, and a proxy hop count or address list', () => {
+    const env = { RATE_LIMIT_KEY_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '120000', RATE_LIMIT_WINDOW_SECONDS: '1' };
+    expect(loadConfig({ ...env, HTTP_TRUST_PROXY: '2' }).rateLimit).toEqual({ keyPerMinute: 0, ipPerMinute: 120_000, windowSeconds: 1, trustProxy: 2 });
+    expect(loadConfig({ HTTP_TRUST_PROXY: ' 10.0.0.1, 10.0.0.0/8 ,::1, 10.0.0.1' }).rateLimit.trustProxy).toEqual(['10.0.0.1', '10.0.0.0/8', '::1']);
+    expect(loadConfig({ HTTP_TRUST_PROXY: 'false' }).rateLimit.trustProxy).toBe(false);
+  });
+
+  it.each([
+    ['RATE_LIMIT_KEY_PER_MINUTE', '-1'],
+    ['RATE_LIMIT_IP_PER_MINUTE', 'lots'],
+    ['RATE_LIMIT_WINDOW_SECONDS', '0'],
+    ['RATE_LIMIT_WINDOW_SECONDS', '3601'],
+    ['HTTP_TRUST_PROXY', 'true'],
+    ['HTTP_TRUST_PROXY', '0'],
+    ['HTTP_TRUST_PROXY', '11'],
+    ['HTTP_TRUST_PROXY', '10.0.0.0/33'],
+    ['HTTP_TRUST_PROXY', 'proxy.example'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+});

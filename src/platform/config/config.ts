@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { isValidBananoAddress } from '../banano/banano-address';
 import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier } from '../../rewards/economics/rate';
@@ -79,6 +80,23 @@ export interface LedgerConfig {
     readonly killRatePerMinute: bigint;
     readonly maxKillsPerObservation: bigint;
   };
+  /**
+   * Rate limits (SPEC §4.6), counted in memory by each instance: a caller of N instances may make
+   * N times as many requests. A limit of 0 switches that limit off.
+   */
+  readonly rateLimit: {
+    /** Requests a valid API key may make per minute (RATE_LIMIT_KEY_PER_MINUTE, default 6000). */
+    readonly keyPerMinute: number;
+    /** Requests without a valid key (public routes, 401s) per client IP per minute (RATE_LIMIT_IP_PER_MINUTE, default 600). */
+    readonly ipPerMinute: number;
+    /** Requests are counted in fixed windows of this length, each allowing its share of the per-minute limit. */
+    readonly windowSeconds: number;
+    /**
+     * The proxies whose X-Forwarded-For names the client (HTTP_TRUST_PROXY): a hop count, or a comma
+     * list of addresses and CIDR ranges; false trusts none, and the client is the TCP peer.
+     */
+    readonly trustProxy: false | number | readonly string[];
+  };
   /** The Fortnite stats API; null (baselines must be given, no poller) without FORTNITE_STATS_API_KEY. */
   readonly fortniteStats: {
     readonly baseUrl: string;
@@ -158,6 +176,12 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       killRatePerMinute: BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
       maxKillsPerObservation: BigInt(envInteger(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000)),
     },
+    rateLimit: {
+      keyPerMinute: envInteger(env, 'RATE_LIMIT_KEY_PER_MINUTE', 6_000, 0, 10_000_000),
+      ipPerMinute: envInteger(env, 'RATE_LIMIT_IP_PER_MINUTE', 600, 0, 10_000_000),
+      windowSeconds: envInteger(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3_600),
+      trustProxy: trustProxy(env, 'HTTP_TRUST_PROXY'),
+    },
     fortniteStats: fortniteStats(env),
     logLevel: logLevel as LedgerConfig['logLevel'],
   };
@@ -213,6 +237,31 @@ function positiveBan(env: Env, name: string, fallbackRaw: bigint): bigint {
   const raw = parseBan(value);
   if (raw === null || raw === 0n) throw new ConfigError(`${name} must be a positive BAN amount with at most 8 decimals (got ${value})`);
   return raw;
+}
+
+/** Forwarding proxies are one or two hops; a longer chain is a mistake in the environment. */
+const TRUST_PROXY_HOPS_MAX = 10;
+const TRUST_PROXY_ENTRIES_MAX = 100;
+
+/**
+ * Which X-Forwarded-For entries to believe. `true` (trust every hop) is refused: a client could
+ * then name any address it likes and step out of its per-IP rate limit.
+ */
+function trustProxy(env: Env, name: string): LedgerConfig['rateLimit']['trustProxy'] {
+  const value = envText(env, name);
+  if (value === null || value.toLowerCase() === 'false') return false;
+  if (/^\d+$/.test(value)) return envInteger(env, name, 0, 1, TRUST_PROXY_HOPS_MAX);
+  const entries = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  const valid = (entry: string): boolean => {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  };
+  if (entries.length === 0 || entries.length > TRUST_PROXY_ENTRIES_MAX || !entries.every(valid)) {
+    throw new ConfigError(`${name} must be a hop count (1 to ${TRUST_PROXY_HOPS_MAX}) or a comma list of IP addresses and CIDR ranges (got ${value})`);
+  }
+  return entries;
 }
 
 function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {

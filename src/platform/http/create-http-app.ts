@@ -4,24 +4,44 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type IncomingMessage } from 'node:http';
 import secureJson from 'secure-json-parse';
 import { AppModule, type AppDependencies } from '../../app.module';
+import { API_KEYS } from '../../security/api-key.guard';
+import { type ApiKeys } from '../../security/api-keys';
+import { RATE_LIMITS, rateLimitHook, type RateLimits } from '../../security/rate-limits';
 import { DomainError } from '../errors/domain-error';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { MinPositionInterceptor } from './min-position.interceptor';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  JSON_DEPTH_MAX,
+  jsonDepthExceeds,
+  PATH_PARAMETER_LENGTH_MAX,
+  URL_LENGTH_MAX,
+} from './request-bounds';
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Builds the HTTP application on Fastify. Every error, including those Fastify raises before a
- * handler runs (malformed JSON, oversized bodies, unknown routes), leaves as problem+json.
+ * handler runs (malformed JSON, oversized bodies, unknown routes, undecodable URLs), leaves as
+ * problem+json. Every request is bounded (URL, path parameters, body size and depth) and counted
+ * against its rate limit before its body is read.
  */
 export async function createHttpApp(dependencies: AppDependencies): Promise<NestFastifyApplication> {
+  const { config, logger } = dependencies;
   const adapter = new FastifyAdapter({
-    bodyLimit: dependencies.config.http.bodyLimitBytes,
+    bodyLimit: config.http.bodyLimitBytes,
+    routerOptions: { maxParamLength: PATH_PARAMETER_LENGTH_MAX },
+    // Behind a proxy, the client is whom the trusted proxies name, for the per-IP rate limit and the audit.
+    trustProxy: config.rateLimit.trustProxy === false ? false : typeof config.rateLimit.trustProxy === 'number' ? config.rateLimit.trustProxy : [...config.rateLimit.trustProxy],
     // A caller's X-Request-Id becomes the correlation id of the events its command appends.
     genReqId: (request: IncomingMessage) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
+    frameworkErrors: frameworkErrorHandler(logger),
+    clientErrorHandler,
     logger: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(dependencies), adapter, {
@@ -33,7 +53,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (request.url.length > URL_LENGTH_MAX) throw new DomainError('url_too_long', `The URL is longer than ${URL_LENGTH_MAX} characters`, 414);
   });
+  fastify.addHook('onRequest', rateLimitHook(app.get<RateLimits>(RATE_LIMITS), app.get<ApiKeys>(API_KEYS)));
   // Nest replaces Fastify's error handler and turns Fastify's own errors into bare HTTP errors,
   // losing which rule broke. JSON is therefore parsed here, failing with our own stable code, and
   // only JSON is accepted: any other media type is a 415 before a handler runs.
@@ -41,14 +63,20 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
       // secure-json-parse refuses __proto__ and constructor.prototype keys (prototype poisoning).
-      done(null, secureJson.parse(text));
+      parsed = secureJson.parse(text);
     } catch {
-      done(new DomainError('malformed_json', 'The request body is not valid JSON', 400), undefined);
+      return done(new DomainError('malformed_json', 'The request body is not valid JSON', 400), undefined);
     }
+    if (jsonDepthExceeds(parsed, JSON_DEPTH_MAX)) {
+      return done(new DomainError('json_too_deep', `The request body nests arrays and objects more than ${JSON_DEPTH_MAX} levels deep`, 400), undefined);
+    }
+    done(null, parsed);
   });
   app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter(dependencies.logger));
+  app.useGlobalInterceptors(new MinPositionInterceptor(dependencies.eventStore));
+  app.useGlobalFilters(new ProblemDetailsFilter(logger));
   return app;
 }

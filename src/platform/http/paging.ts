@@ -1,15 +1,47 @@
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 import { Type } from 'class-transformer';
 import { DomainError } from '../errors/domain-error';
 
 export const PAGE_LIMIT_MAX = 100;
 export const PAGE_LIMIT_DEFAULT = 50;
 
+/** Cursors this API returns are under 100 characters; the bound leaves room and no more. */
+export const CURSOR_LENGTH_MAX = 512;
+
+/** Positions are PostgreSQL bigints (checkpoints, read models): none is larger. */
+const POSITION_MAX = 9_223_372_036_854_775_807n;
+
+/** A position written in decimal, as commands return them: 1 to 19 digits, at most POSITION_MAX. */
+export function isPosition(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9]{1,19}$/.test(value) && BigInt(value) <= POSITION_MAX;
+}
+
+@ValidatorConstraint({ name: 'isPosition' })
+export class IsPositionConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return isPosition(value);
+  }
+
+  defaultMessage(): string {
+    return 'minPosition must be a position returned by a command';
+  }
+}
+
+const MIN_POSITION_CODE = { context: { code: 'invalid_min_position' } };
+
+/** The rules of `?minPosition=`: optional, a position at most 19 digits long. */
+const MinPositionRules = (): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    Validate(IsPositionConstraint, MIN_POSITION_CODE),
+    MaxLength(19, { message: 'minPosition must be a position returned by a command', ...MIN_POSITION_CODE }),
+  );
+
 /** `?minPosition=` of every read-model query (SPEC §5): wait until the answer includes that position. */
 export class MinPositionQueryDto {
   /** A `position` returned by a command; the answer then includes that command's effect. */
-  @IsOptional()
-  @Matches(/^[0-9]{1,19}$/, { message: 'minPosition must be a position returned by a command', context: { code: 'invalid_min_position' } })
+  @MinPositionRules()
   readonly minPosition?: string;
 }
 
@@ -17,8 +49,11 @@ export function minPositionOf(query: MinPositionQueryDto): bigint | null {
   return query.minPosition === undefined ? null : BigInt(query.minPosition);
 }
 
-/** `?limit=&cursor=` of every paged query (SPEC §5: limit ≤ 100, opaque cursor), and `?minPosition=`. */
-export class PageQueryDto extends MinPositionQueryDto {
+/**
+ * `?limit=&cursor=` of every paged query (SPEC §5: limit ≤ 100, opaque cursor). On its own for a
+ * page read from the event store itself (a user's history), which is never behind.
+ */
+export class CursorPageQueryDto {
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer', context: { code: 'invalid_limit' } })
@@ -28,7 +63,15 @@ export class PageQueryDto extends MinPositionQueryDto {
 
   @IsOptional()
   @IsString({ message: 'cursor must be a string', context: { code: 'invalid_cursor' } })
+  @MaxLength(CURSOR_LENGTH_MAX, { message: 'cursor is not one this API returned', context: { code: 'invalid_cursor' } })
   readonly cursor?: string;
+}
+
+/** `?limit=&cursor=` and `?minPosition=` of a page read from the read models. */
+export class PageQueryDto extends CursorPageQueryDto {
+  /** A `position` returned by a command; the answer then includes that command's effect. */
+  @MinPositionRules()
+  readonly minPosition?: string;
 }
 
 export interface Page<T> {
@@ -50,7 +93,8 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
     for (const key of keys) {
       const field = value[key];
       if (typeof field !== 'string' && typeof field !== 'number') throw new Error(`missing ${key}`);
-      if (!/^\d{1,19}$/.test(String(field))) throw new Error(`${key} is not a position`);
+      // A value past the bigint range would fail the SQL cast: a 500 instead of a 422.
+      if (!isPosition(String(field))) throw new Error(`${key} is not a position`);
       decoded[key] = String(field);
     }
     return decoded;

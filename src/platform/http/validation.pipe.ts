@@ -18,6 +18,10 @@ export class RequestValidationPipe implements PipeTransform {
         { field: '', code: 'invalid_request_body', message: 'The request body must be a JSON object' },
       ]);
     }
+    const inherited = inheritedKeyIn(value);
+    if (inherited !== null) {
+      throw new RequestValidationError([{ field: inherited, code: 'unknown_property', message: `property ${inherited} should not exist` }]);
+    }
     const instance = plainToInstance(dto, value ?? {}) as object;
     const errors = await validate(instance, {
       whitelist: true,
@@ -29,6 +33,26 @@ export class RequestValidationPipe implements PipeTransform {
     if (errors.length > 0) throw new RequestValidationError(flatten(errors));
     return instance;
   }
+}
+
+/**
+ * The first key, anywhere in the input, named like a member every object inherits (`constructor`,
+ * `toString`, `__proto__`, …). class-transformer skips such keys without a word, so the whitelist
+ * never sees them and `{"constructor": 1}` would pass as if it were not there; they are refused
+ * like any other property the DTO does not declare. The walk is iterative: bodies are at most
+ * JSON_DEPTH_MAX deep, but the walk does not rely on it.
+ */
+function inheritedKeyIn(input: unknown): string | null {
+  const pending: Array<{ value: unknown; path: string }> = [{ value: input, path: '' }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    for (const [key, child] of Object.entries(next.value)) {
+      const path = next.path === '' ? key : `${next.path}.${key}`;
+      if (Object.prototype.hasOwnProperty.call(Object.prototype, key)) return path;
+      pending.push({ value: child, path });
+    }
+  }
+  return null;
 }
 
 function flatten(errors: readonly ValidationError[], prefix = ''): FieldError[] {

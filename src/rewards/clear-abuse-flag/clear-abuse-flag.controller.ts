@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { IsUUID } from 'class-validator';
+import { IsUUID, MaxLength } from 'class-validator';
 import { type CommandMetadata } from '../../platform/decider';
 import { AdminCommandContext } from '../../platform/http/admin-command-context.decorator';
 import { ReasonDto } from '../../platform/http/reason.dto';
@@ -9,6 +9,7 @@ import { ClearAbuseFlagCommand, type ClearAbuseFlagResult } from './clear-abuse-
 
 export class FlagIdParams {
   @IsUUID('all', { message: 'flagId must be a UUID', context: { code: 'invalid_flag_id' } })
+  @MaxLength(36, { message: 'flagId must be a UUID', context: { code: 'invalid_flag_id' } })
   readonly flagId!: string;
 }
 

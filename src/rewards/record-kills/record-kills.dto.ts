@@ -1,8 +1,11 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsISO8601, IsObject, IsOptional, IsUUID, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
 
 export const BATCH_OBSERVATIONS_MAX = 1_000;
+
+/** `2026-01-01T00:00:00.000+00:00` is 29 characters; a longer time is not one a poller sends. */
+export const OBSERVED_AT_LENGTH_MAX = 40;
 
 export class RecordKillsDto {
   @IsDefined({ message: 'lifetimeKills is required', context: { code: 'lifetime_kills_required' } })
@@ -14,19 +17,24 @@ export class RecordKillsDto {
   /** When the count was read; defaults to now. ISO-8601 with a time zone. */
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true }, { message: 'observedAt must be an ISO-8601 time', context: { code: 'invalid_observed_at' } })
+  @MaxLength(OBSERVED_AT_LENGTH_MAX, { message: `observedAt must be an ISO-8601 time of at most ${OBSERVED_AT_LENGTH_MAX} characters`, context: { code: 'invalid_observed_at' } })
   readonly observedAt?: string;
 }
 
 export class BatchObservationDto extends RecordKillsDto {
   @IsDefined({ message: 'userId is required', context: { code: 'user_id_required' } })
   @IsUUID('all', { message: 'userId must be a UUID', context: { code: 'invalid_user_id' } })
+  @MaxLength(36, { message: 'userId must be a UUID', context: { code: 'invalid_user_id' } })
   readonly userId!: string;
 }
 
 export class RecordKillsBatchDto {
   // class-validator checks IsDefined first and the other rules from the bottom up, stopping at
-  // the first failure: IsArray sits lowest so a non-array is reported as such.
+  // the first failure: IsArray sits lowest so a non-array is reported as such. ValidateNested
+  // accepts an array where an object belongs (and validates its items instead), so IsObject
+  // refuses `[[…]]` before it: the handler would otherwise read userId of an array, a 500.
   @IsDefined({ message: 'observations is required', context: { code: 'observations_required' } })
+  @IsObject({ each: true, message: 'each observation must be an object', context: { code: 'invalid_observations' } })
   @ArrayMaxSize(BATCH_OBSERVATIONS_MAX, { message: `at most ${BATCH_OBSERVATIONS_MAX} observations per batch`, context: { code: 'batch_too_large' } })
   @ArrayMinSize(1, { message: 'observations must not be empty', context: { code: 'invalid_observations' } })
   @IsArray({ message: 'observations must be an array', context: { code: 'invalid_observations' } })

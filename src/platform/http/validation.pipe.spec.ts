@@ -1,0 +1,47 @@
+import { RequestValidationError } from '../errors/problem';
+import { RecordKillsBatchDto } from '../../rewards/record-kills/record-kills.dto';
+import { PageQueryDto } from './paging';
+import { RequestValidationPipe } from './validation.pipe';
+
+describe('RequestValidationPipe', () => {
+  const pipe = new RequestValidationPipe();
+  const userId = '6f1c0000-0000-4000-8000-000000000000';
+  const codes = async (value: unknown, type: 'body' | 'query', metatype: unknown): Promise<string[]> => {
+    try {
+      await pipe.transform(value, { type, metatype: metatype as never, data: undefined });
+      return [];
+    } catch (error) {
+      if (!(error instanceof RequestValidationError)) throw error;
+      return error.errors.map((fieldError) => `${fieldError.field}:${fieldError.code}`);
+    }
+  };
+
+  it('accepts a valid batch and query', async () => {
+    expect(await codes({ observations: [{ userId, lifetimeKills: 1 }] }, 'body', RecordKillsBatchDto)).toEqual([]);
+    expect(await codes({ limit: '10', minPosition: '9223372036854775807' }, 'query', PageQueryDto)).toEqual([]);
+  });
+
+  it.each([
+    ['constructor', { observations: [{ userId, lifetimeKills: 1 }], constructor: 1 }, 'constructor:unknown_property'],
+    ['a nested toString', { observations: [{ userId, lifetimeKills: 1, toString: 'x' }] }, 'observations.0.toString:unknown_property'],
+    ['an own __proto__', JSON.parse('{"observations":[],"__proto__":{"x":1}}') as unknown, '__proto__:unknown_property'],
+  ])('refuses %s, which class-transformer would drop without a word', async (_case, value, code) => {
+    expect(await codes(value, 'body', RecordKillsBatchDto)).toEqual([code]);
+  });
+
+  it('refuses query keys every object inherits', async () => {
+    const query = Object.assign(Object.create(null) as object, { hasOwnProperty: '1' });
+    expect(await codes(query, 'query', PageQueryDto)).toEqual(['hasOwnProperty:unknown_property']);
+  });
+
+  it.each([
+    ['an array in place of an observation', { observations: [[{ userId, lifetimeKills: 1 }]] }],
+    ['a scalar in place of an observation', { observations: [1] }],
+  ])('refuses %s with invalid_observations', async (_case, value) => {
+    expect(await codes(value, 'body', RecordKillsBatchDto)).toEqual(['observations:invalid_observations']);
+  });
+
+  it('refuses a minPosition past the bigint range', async () => {
+    expect(await codes({ minPosition: '9223372036854775808' }, 'query', PageQueryDto)).toEqual(['minPosition:invalid_min_position']);
+  });
+});

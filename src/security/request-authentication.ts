@@ -1,0 +1,34 @@
+import { type FastifyRequest } from 'fastify';
+import { type ApiKeyRecord, type ApiKeys } from './api-keys';
+
+/** What a request's Authorization header proved: nothing sent, something that is no live key, or a key. */
+export type Presented =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'invalid' }
+  | { readonly kind: 'key'; readonly record: ApiKeyRecord };
+
+/** A bearer token is printable ASCII; anything longer than 200 characters is not one of our keys. */
+const BEARER = /^Bearer ([!-~]{1,200})$/;
+
+/**
+ * One answer per request. The rate limiter asks first (in an onRequest hook, to know whose bucket
+ * the request counts against) and the guard asks later; the key is looked up once.
+ */
+const answers = new WeakMap<FastifyRequest, Promise<Presented>>();
+
+/** Who the request's Authorization header says is calling; looked up at most once per request. */
+export function authenticateRequest(request: FastifyRequest, keys: ApiKeys): Promise<Presented> {
+  let answer = answers.get(request);
+  if (answer === undefined) {
+    answer = authenticate(request.headers.authorization, keys);
+    answers.set(request, answer);
+  }
+  return answer;
+}
+
+async function authenticate(header: string | undefined, keys: ApiKeys): Promise<Presented> {
+  if (header === undefined || header === '') return { kind: 'none' };
+  const presented = BEARER.exec(header)?.[1];
+  const record = presented === undefined ? null : await keys.authenticate(presented);
+  return record === null ? { kind: 'invalid' } : { kind: 'key', record };
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { ModulesContainer } from '@nestjs/core';
+import { type Access, ACCESS_METADATA } from '../../src/security/access';
+import { type TestApp } from './test-app';
+
+/** RequestMethod enum values of @nestjs/common, in order. */
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD', 'SEARCH'];
+
+/** A class, as Nest records the declared type of a handler's parameter. */
+export type Metatype = abstract new (...args: never[]) => unknown;
+
+/** One `@Param()`, `@Query()` or `@Body()` of a handler: the type it is validated as, and the name it picks, if any. */
+export interface RouteInput {
+  readonly metatype: Metatype | null;
+  /** `@Param('userId')` picks one value; `@Param()` takes them all, as a DTO. */
+  readonly data: string | null;
+}
+
+export interface Route {
+  readonly method: string;
+  readonly path: string;
+  /** What the route declares; null when it declares nothing (and the guard closes it as admin). */
+  readonly access: Access | null;
+  readonly controller: Metatype;
+  readonly handler: string;
+  /** What the handler reads from the request, from its parameter decorators. */
+  readonly params: readonly RouteInput[];
+  readonly query: readonly RouteInput[];
+  readonly body: readonly RouteInput[];
+}
+
+/** The route table, read from the application's own controllers and their decorators. */
+export function routeTable(app: TestApp): Route[] {
+  const controllers: Metatype[] = [];
+  for (const module of app.app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      if (wrapper.metatype !== null) controllers.push(wrapper.metatype as Metatype);
+    }
+  }
+  return routesOf(controllers);
+}
+
+/** The routes `controllers` declare, sorted by path then method. */
+export function routesOf(controllers: readonly Metatype[]): Route[] {
+  const routes: Route[] = [];
+  for (const controller of controllers) {
+    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+    const prototype = controller.prototype as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const handler = prototype[name];
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as number | undefined;
+      if (method === undefined) continue;
+      const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '');
+      const access = (Reflect.getMetadata(ACCESS_METADATA, handler) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? null) as Access | null;
+      const inputs = inputsOf(controller, name);
+      routes.push({
+        method: METHODS[method],
+        path: `/${path.join('/')}`,
+        access,
+        controller,
+        handler: name,
+        params: inputs(RouteParamtypes.PARAM),
+        query: inputs(RouteParamtypes.QUERY),
+        body: inputs(RouteParamtypes.BODY),
+      });
+    }
+  }
+  return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+}
+
+/** The handler's parameters of one kind, with the types TypeScript declared for them. */
+function inputsOf(controller: Metatype, handler: string): (kind: RouteParamtypes) => RouteInput[] {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<string, { index: number; data?: unknown }>;
+  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, handler) ?? []) as Array<Metatype | undefined>;
+  return (kind) =>
+    Object.entries(args)
+      .filter(([key]) => key.split(':')[0] === String(kind))
+      .map(([, arg]) => ({ metatype: types[arg.index] ?? null, data: typeof arg.data === 'string' ? arg.data : null }));
+}
+
+/** The `:name` parameters of a route path, in order. */
+export function pathParameters(path: string): string[] {
+  return [...path.matchAll(/:([A-Za-z]+)/g)].map((match) => match[1]);
+}
+
+/** A concrete path: every `:param` becomes a fresh UUID, which no record has. */
+export const concrete = (path: string): string => path.replace(/:[A-Za-z]+/g, () => randomUUID());
