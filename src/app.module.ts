@@ -14,6 +14,7 @@ import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortn
 import { RewardsModule } from './rewards/rewards.module';
 import { TreasuryModule } from './treasury/treasury.module';
 import { SecurityModule } from './security/security.module';
+import { SecureConfigModule } from './security/secure-config/secure-config.module';
 
 /** What the composition root (main.ts, or a test) hands to the application. */
 export interface AppDependencies {
@@ -53,7 +54,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), SecurityModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
       controllers: [HealthController],
     };
   }

@@ -7,6 +7,10 @@ import { type Logger } from './platform/logging/logger';
 import { type Infrastructure, startInfrastructure } from './platform/runtime/infrastructure';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
 import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
+import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
+import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
+import { operatorSeedSourceFromConfig, operatorSeedStatus } from './security/secure-config/stored-operator-seed';
+import { FileOperatorSeedSource } from './payouts/operator/operator-seed';
 import { formatJournalReport, journalReport } from './treasury/journal/journal-balances';
 import { reconcile } from './treasury/reconciliation/reconcile';
 import { formatReconciliationReport } from './treasury/reconciliation/reconciliation.format';
@@ -15,13 +19,13 @@ import { formatReconciliationReport } from './treasury/reconciliation/reconcilia
  * `npm run cli -- <command>`: the operator's command line. Each command is one `program.command`
  * below whose action goes through `withLedger`, which starts the same infrastructure the service
  * starts, from the same environment (DATABASE_URL or the embedded PostgreSQL under .data/,
- * EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL, BANANO_OPERATOR_SEED_FILE), hands it to the
+ * EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL, LEDGER_MASTER_KEY, BANANO_OPERATOR_SEED_FILE), hands it to the
  * command, closes it again and exits with the code the command returned.
  *
  * Exit codes, the same for every command: 0 done (for a check: all is well), 2 a check found
  * something, 1 the command could not run (misconfiguration, a dependency down, a bad argument).
  * Output for scripts (`--json`) goes to stdout alone; logs and errors go to stderr. Nothing here
- * ever prints a secret: the operator seed, API keys and BANANO_RPC_AUTH stay out of every line.
+ * ever prints a secret: the operator seed, the master keys, API keys and BANANO_RPC_AUTH stay out of every line.
  */
 
 export const EXIT_OK = 0;
@@ -68,7 +72,8 @@ function withLedger<Options>(command: LedgerCommand<Options>): (options: Options
       // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.
       const infrastructure = await startInfrastructure(config, logger, { shareEmbedded: true });
       try {
-        code = await command({ config, logger, infrastructure, banano: bananoGatewayFromConfig(config) }, options);
+        const banano = bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, infrastructure.pool));
+        code = await command({ config, logger, infrastructure, banano }, options);
       } finally {
         await infrastructure.close();
       }
@@ -152,6 +157,20 @@ const revokeKeyCommand: LedgerCommand<{ name: string }> = async (context, option
   return EXIT_OK;
 };
 
+const secureConfigStatusCommand: LedgerCommand<Record<string, never>> = async (context) => {
+  const file = context.config.banano.operatorSeedFile;
+  const status = await operatorSeedStatus(new SecureConfigEntries(context.infrastructure.pool), file === null ? null : new FileOperatorSeedSource(file));
+  await write(process.stdout, `${JSON.stringify(status)}\n`);
+  return EXIT_OK;
+};
+
+const secureConfigRotateCommand: LedgerCommand<RotationKeyOptions> = async (context, options) => {
+  const keys = await rotationKeys(options, context.config, process.env);
+  const result = await rotateSecureConfig(new SecureConfigStore(context.infrastructure.pool, context.infrastructure.eventStore), keys);
+  await write(process.stdout, formatRotation(result, keys));
+  return EXIT_OK;
+};
+
 export function buildProgram(): Command {
   const program = new Command('npm run cli --')
     .description('Pay2Slay Ledger operator commands. They use the same environment as the service.')
@@ -162,7 +181,7 @@ export function buildProgram(): Command {
         '',
         'Environment (as for npm start): DATABASE_URL (else the embedded PostgreSQL under .data/, the',
         "running service's when it runs), EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL,",
-        'BANANO_OPERATOR_SEED_FILE, LOG_LEVEL (default warn here; logs go to stderr).',
+        'LEDGER_MASTER_KEY, BANANO_OPERATOR_SEED_FILE, LOG_LEVEL (default warn here; logs go to stderr).',
         '',
         'Exit codes: 0 done / all is well, 2 a check found differences, 1 the command could not run.',
       ].join('\n'),
@@ -192,6 +211,23 @@ export function buildProgram(): Command {
     .description('Revoke the key named <name>.')
     .argument('<name>')
     .action((name: string) => withLedger(revokeKeyCommand)({ name }));
+
+  const secureConfig = program.command('secure-config').description('The encrypted secure_config entries (the operator seed): status and master key rotation.');
+  secureConfig
+    .command('status')
+    .description('Print {configured, address, keyId} of the operator seed as JSON: its address and master key id, never the seed.')
+    .action(() => withLedger(secureConfigStatusCommand)({}));
+  secureConfig
+    .command('rotate')
+    .description(
+      'Re-encrypt every secure_config entry under a new master key, in one transaction; refused, changing nothing, when the old key ' +
+        'does not decrypt an entry. Records SecureConfigChanged "rotated" (actor admin cli). Keys are read from files or the ' +
+        'environment, never from arguments (which ps shows).',
+    )
+    .option('--old-key-file <path>', 'file holding the old key (default: LEDGER_MASTER_KEY, else <dataDir>/master.key on the embedded defaults)')
+    .option('--new-key-file <path>', 'file holding the new key, base64 of 32 bytes (default: LEDGER_NEW_MASTER_KEY); make one with openssl rand -base64 32')
+    .addHelpText('after', '\nAfterwards give the services the new key (LEDGER_MASTER_KEY) and restart them.\nExit codes: 0 rotated, 1 refused or error.')
+    .action(withLedger(secureConfigRotateCommand));
 
   program
     .command('journal')

@@ -4,17 +4,19 @@ import { createHttpApp } from './platform/http/create-http-app';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
+import { refuseProductionWithoutMasterKey } from './security/secure-config/resolve-master-key';
 import { createProjector, projectionLagCheck } from './read-side';
 import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
   const config = loadConfig();
+  refuseProductionWithoutMasterKey(config);
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();
-  const integrations = createIntegrations(config, process.env);
+  const integrations = createIntegrations(config, process.env, infrastructure.pool);
   const app = await createHttpApp({
     config,
     logger,

@@ -5,6 +5,7 @@ import { loadConfig } from './platform/config/config';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
+import { refuseProductionWithoutMasterKey } from './security/secure-config/resolve-master-key';
 import { createProjector } from './read-side';
 import { createIntegrations, startWorkers } from './workers';
 
@@ -17,11 +18,12 @@ import { createIntegrations, startWorkers } from './workers';
  */
 async function main(): Promise<() => Promise<void>> {
   const config = loadConfig();
+  refuseProductionWithoutMasterKey(config);
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();
-  const integrations = createIntegrations(config, process.env);
+  const integrations = createIntegrations(config, process.env, infrastructure.pool);
   const app = await NestFactory.createApplicationContext(
     AppModule.register({
       config,

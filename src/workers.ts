@@ -22,6 +22,7 @@ import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.cli
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
 import { RecordKillsCommand } from './rewards/record-kills/record-kills.command';
+import { operatorSeedSourceFromConfig } from './security/secure-config/stored-operator-seed';
 import { DONATION_INGESTER, type DonationIngester } from './treasury/donation-ingester';
 import { PUBLISH_TRIES_PER_RUN } from './treasury/treasury.module';
 
@@ -36,7 +37,11 @@ export interface Integrations {
   readonly banano: BananoGateway | null;
 }
 
-export function createIntegrations(config: LedgerConfig, env: Env): Integrations {
+/**
+ * `pool` is the service's database: the operator seed is read from its secure_config table on every
+ * use (with BANANO_OPERATOR_SEED_FILE only while none is stored there).
+ */
+export function createIntegrations(config: LedgerConfig, env: Env, pool: DatabasePool): Integrations {
   const stats = config.fortniteStats;
   const statsClient = stats === null ? null : new FortniteStatsClient({ baseUrl: stats.baseUrl, apiKey: stats.apiKey, timeoutMs: stats.timeoutMs });
   const yuniteConfig = yuniteConfigFromEnv(env);
@@ -44,7 +49,7 @@ export function createIntegrations(config: LedgerConfig, env: Env): Integrations
     statsClient,
     lifetimeKillsSource: statsClient === null ? null : { lifetimeKills: (epicAccountId) => statsClient.getLifetimeKills(epicAccountId) },
     yunite: yuniteConfig === null ? null : new YuniteClient(yuniteConfig),
-    banano: bananoGatewayFromConfig(config),
+    banano: bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, pool)),
   };
 }
 

@@ -21,6 +21,9 @@ import { DEVNODE_DONOR_BAN, DEVNODE_DONORS, devnodeDonor } from './devnode-donor
  *                               addresses, never the seed.
  *   DEVNODE_FUND_ADDRESS        leaves a receivable send of DEVNODE_FUND_BAN for that address. The
  *                               account stays unopened and cannot spend it until it receives it.
+ *                               For an operator seed stored with PUT /v1/admin/operator-seed rather
+ *                               than in a file, pass the address GET /v1/admin/operator-seed/status
+ *                               shows: the same funding send, recorded as FundingReceived too.
  *
  * It also opens DEVNODE_DONORS donor accounts of fixed, public test seeds with DEVNODE_DONOR_BAN
  * each; `npm run devnode:donate` sends from them.

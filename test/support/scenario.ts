@@ -26,10 +26,12 @@ export async function call(app: TestApp, method: string, path: string, body?: un
     headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // A 204 has no body: it reads as an empty object.
+  const text = await response.text();
   return {
     status: response.status,
     contentType: response.headers.get('content-type') ?? '',
-    body: (await response.json()) as Record<string, unknown>,
+    body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
   };
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type DatabasePool } from 'slonik';
 import { allProjections, Projector } from '../../projections';
@@ -35,14 +36,16 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  // Every app gets its own master key, made now and never written down; `LEDGER_MASTER_KEY: ''`
+  // in `env` starts one without a key.
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', LEDGER_MASTER_KEY: randomBytes(32).toString('base64'), ...env });
   const logger = createLogger(config.logLevel);
   const pool = await createDatabasePool(database.url);
   const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
   const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });
   projector.start();
   const processEnv = { DATABASE_URL: database.url, ...env };
-  const integrations = createIntegrations(config, processEnv);
+  const integrations = createIntegrations(config, processEnv, pool);
   const app = await createHttpApp({
     config,
     logger,

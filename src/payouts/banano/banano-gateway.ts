@@ -17,6 +17,11 @@ const RPC_RETRIES_MAX = 2;
 /** The longest a readiness probe waits for the node. */
 const PROBE_TIMEOUT_MAX_MS = 2_000;
 
+/**
+ * The gateway when BANANO_RPC_URL is set. `seeds` is the operator seed source; the composition
+ * roots pass secure_config's (operatorSeedSourceFromConfig, with the seed file as its fallback).
+ * Without one, the gateway reads BANANO_OPERATOR_SEED_FILE alone, as before secure_config.
+ */
 export function bananoGatewayFromConfig(config: LedgerConfig, seeds?: OperatorSeedSource): BananoGateway | null {
   const { rpcUrl, rpcAuthHeader, rpcTimeoutMs, operatorSeedFile } = config.banano;
   if (rpcUrl === null) return null;

@@ -5,7 +5,8 @@ import { accountFromSeed } from '../banano/state-block';
 /**
  * Where the operator seed comes from. The executor and the settlement read it only through this
  * interface, each time they need it, so the seed can be stored or rotated while the service runs
- * and is never held in configuration or logged.
+ * and is never held in configuration or logged. The service's source is secure_config, encrypted
+ * (PUT /v1/admin/operator-seed), with the seed file as a fallback.
  */
 export interface OperatorSeedSource {
   /** The 64-hex-character seed, or null while none is configured. */
@@ -36,11 +37,6 @@ export async function operatorAccount(source: OperatorSeedSource): Promise<Opera
 }
 
 /**
- * The seed from a file readable by the service alone (BANANO_OPERATOR_SEED_FILE): 64 hex
- * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
- * message never quotes it.
- */
-/**
  * The operator account for a request that cannot go on without one: a missing or unreadable seed
  * is a 503 naming what cannot run (`operator_seed_not_configured`, `operator_seed_unreadable`).
  */
@@ -52,10 +48,22 @@ export async function requireOperatorAccount(source: OperatorSeedSource, whatCan
     if (!(error instanceof OperatorSeedUnreadableError)) throw error;
     throw new DomainError(error.code, `${error.message}; ${whatCannotRun}`, 503);
   }
-  if (account === null) throw new DomainError('operator_seed_not_configured', `No operator seed is configured (BANANO_OPERATOR_SEED_FILE); ${whatCannotRun}`, 503);
+  if (account === null) {
+    throw new DomainError(
+      'operator_seed_not_configured',
+      `No operator seed is configured: store one with PUT /v1/admin/operator-seed (or point BANANO_OPERATOR_SEED_FILE at one); ${whatCannotRun}`,
+      503,
+    );
+  }
   return account;
 }
 
+/**
+ * The seed from a file readable by the service alone (BANANO_OPERATOR_SEED_FILE): 64 hex
+ * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
+ * message never quotes it. The service reads it only while secure_config holds no seed
+ * (StoredOperatorSeedSource in src/security/secure-config/); tests and the devnode read it directly.
+ */
 export class FileOperatorSeedSource implements OperatorSeedSource {
   constructor(private readonly path: string | null) {}
 

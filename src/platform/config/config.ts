@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { isValidBananoAddress } from '../banano/banano-address';
 import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier } from '../../rewards/economics/rate';
 import { parseBan } from '../money';
+import { InvalidMasterKeyError, MasterKey } from '../../security/secure-config/master-key';
 import { projectRoot } from './project-root';
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
@@ -107,6 +108,8 @@ export interface LedgerConfig {
     readonly pollIntervalMs: number;
   } | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** secure_config (SPEC §4.6): the key that encrypts the operator seed; see secureConfigSettings. */
+  readonly secureConfig: SecureConfigSettings;
 }
 
 export class ConfigError extends Error {
@@ -184,7 +187,28 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     },
     fortniteStats: fortniteStats(env),
     logLevel: logLevel as LedgerConfig['logLevel'],
+    secureConfig: secureConfigSettings(env),
   };
+}
+
+export interface SecureConfigSettings {
+  /** LEDGER_MASTER_KEY, base64 of 32 bytes; a MasterKey never prints its bytes. Null when unset. */
+  readonly masterKey: MasterKey | null;
+  /** NODE_ENV=production: a missing master key is refused at start-up, never generated. */
+  readonly production: boolean;
+}
+
+/** A LEDGER_MASTER_KEY that is set but not a key stops the start-up; the message never quotes it. */
+function secureConfigSettings(env: Env): SecureConfigSettings {
+  const text = envText(env, 'LEDGER_MASTER_KEY');
+  let masterKey: MasterKey | null = null;
+  try {
+    masterKey = text === null ? null : MasterKey.fromBase64(text, 'LEDGER_MASTER_KEY');
+  } catch (error) {
+    if (error instanceof InvalidMasterKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
+  return { masterKey, production: envText(env, 'NODE_ENV') === 'production' };
 }
 
 /** Funding addresses are few; a long list is a mistake in the environment, not a use. */

@@ -1,0 +1,23 @@
+import { Body, Controller, HttpCode, Put } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { type CommandMetadata } from '../../platform/decider';
+import { AdminCommandContext } from '../../platform/http/admin-command-context.decorator';
+import { RequiresScope } from '../../security/access';
+import { SetOperatorSeedCommand } from './set-operator-seed.command';
+import { SetOperatorSeedDto } from './set-operator-seed.dto';
+
+@RequiresScope('admin')
+@Controller('v1/admin/operator-seed')
+export class SetOperatorSeedController {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  /**
+   * Stores the operator seed, encrypted (SPEC §4.6). 204, and GET …/status shows the derived
+   * address; 422 `invalid_seed`; 503 `master_key_not_configured` where no master key is set.
+   */
+  @Put()
+  @HttpCode(204)
+  async set(@Body() body: SetOperatorSeedDto, @AdminCommandContext() metadata: CommandMetadata): Promise<void> {
+    await this.commandBus.execute(new SetOperatorSeedCommand(body.seed, metadata));
+  }
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { type Env, envText, type LedgerConfig } from '../../platform/config/config';
+import { type CommandMetadata } from '../../platform/decider';
+import { DomainError } from '../../platform/errors/domain-error';
+import { InvalidMasterKeyError, MasterKey } from './master-key';
+import { MASTER_KEY_FILE_NAME, readMasterKeyFile } from './resolve-master-key';
+import { type RotationResult, type SecureConfigStore } from './secure-config.store';
+
+/** Where `secure-config rotate` takes its keys from. Keys are never command-line arguments, which `ps` shows. */
+export interface RotationKeyOptions {
+  /** A file holding the old key (base64 of 32 bytes). */
+  readonly oldKeyFile?: string;
+  /** A file holding the new key. */
+  readonly newKeyFile?: string;
+}
+
+export interface RotationKeys {
+  readonly oldKey: MasterKey;
+  readonly newKey: MasterKey;
+  /** Where each key came from, for the command's output (a variable or a path, never a key). */
+  readonly oldKeyFrom: string;
+  readonly newKeyFrom: string;
+}
+
+/** The actor of a rotation: an operator at the command line (SPEC §4.6: every admin command records its actor). */
+export function cliMetadata(): CommandMetadata {
+  return { correlationId: randomUUID(), causationId: null, actor: { kind: 'admin', name: 'cli' } };
+}
+
+/**
+ * The two keys of a rotation. The old key: `--old-key-file`, else LEDGER_MASTER_KEY (the key the
+ * service runs with), else on the embedded defaults `<dataDir>/master.key`. The new key:
+ * `--new-key-file`, else LEDGER_NEW_MASTER_KEY.
+ */
+export async function rotationKeys(options: RotationKeyOptions, config: LedgerConfig, env: Env): Promise<RotationKeys> {
+  const [oldKey, oldKeyFrom] = await oldKeyOf(options, config);
+  const [newKey, newKeyFrom] = await newKeyOf(options, env);
+  return { oldKey, newKey, oldKeyFrom, newKeyFrom };
+}
+
+async function oldKeyOf(options: RotationKeyOptions, config: LedgerConfig): Promise<[MasterKey, string]> {
+  if (options.oldKeyFile !== undefined) return [await readMasterKeyFile(options.oldKeyFile), options.oldKeyFile];
+  if (config.secureConfig.masterKey !== null) return [config.secureConfig.masterKey, 'LEDGER_MASTER_KEY'];
+  if (config.databaseUrl === null && !config.secureConfig.production) {
+    const path = join(config.dataDir, MASTER_KEY_FILE_NAME);
+    return [await readMasterKeyFile(path), path];
+  }
+  throw new DomainError('old_master_key_required', 'Give the old master key: --old-key-file <path>, or LEDGER_MASTER_KEY');
+}
+
+async function newKeyOf(options: RotationKeyOptions, env: Env): Promise<[MasterKey, string]> {
+  if (options.newKeyFile !== undefined) return [await readMasterKeyFile(options.newKeyFile), options.newKeyFile];
+  const text = envText(env, 'LEDGER_NEW_MASTER_KEY');
+  if (text === null) {
+    throw new DomainError('new_master_key_required', 'Give the new master key: --new-key-file <path>, or LEDGER_NEW_MASTER_KEY (make one with: openssl rand -base64 32)');
+  }
+  try {
+    return [MasterKey.fromBase64(text, 'LEDGER_NEW_MASTER_KEY'), 'LEDGER_NEW_MASTER_KEY'];
+  } catch (error) {
+    if (error instanceof InvalidMasterKeyError) throw new DomainError('invalid_master_key', error.message);
+    throw error;
+  }
+}
+
+/**
+ * `npm run cli -- secure-config rotate`: every secure_config entry re-encrypted under the new key
+ * in one transaction, each recorded as SecureConfigChanged `rotated` by the admin `cli`; refused
+ * as a whole, changing nothing, when the old key does not open an entry.
+ */
+export function rotateSecureConfig(store: SecureConfigStore, keys: Pick<RotationKeys, 'oldKey' | 'newKey'>, now: Date = new Date()): Promise<RotationResult> {
+  return store.rotate({ oldKey: keys.oldKey, newKey: keys.newKey, metadata: cliMetadata(), now });
+}
+
+/** What the command prints: which entries moved to which key id, and what the operator must do next. */
+export function formatRotation(result: RotationResult, keys: Pick<RotationKeys, 'oldKeyFrom' | 'newKeyFrom'>): string {
+  if (result.rotated.length === 0 && result.alreadyRotated.length === 0) return 'secure_config holds no entries: there was nothing to re-encrypt.\n';
+  const count = `${result.rotated.length} secure_config ${result.rotated.length === 1 ? 'entry' : 'entries'}`;
+  const lines = [
+    `Re-encrypted ${count}${result.rotated.length === 0 ? '' : ` (${result.rotated.join(', ')})`} from master key ${result.previousKeyId} ` +
+      `(${keys.oldKeyFrom}) to ${result.keyId} (${keys.newKeyFrom}).`,
+  ];
+  if (result.alreadyRotated.length > 0) lines.push(`Already under the new key, left as they were: ${result.alreadyRotated.join(', ')}.`);
+  lines.push(
+    'Now give every service and payout worker the new key (LEDGER_MASTER_KEY, or the data-directory master.key on the embedded ' +
+      'defaults) and restart them: until then they cannot decrypt the operator seed, and the old key opens no entry any more.',
+  );
+  return `${lines.join('\n')}\n`;
+}
