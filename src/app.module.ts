@@ -1,6 +1,8 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { type DatabasePool } from 'slonik';
+import { AdminModule } from './admin/admin.module';
+import { FaucetSettingsModule } from './admin/faucet-config/faucet-settings';
 import { IdentityModule } from './identity/identity.module';
 import { YUNITE, type YuniteLookupPort } from './identity/yunite/yunite.port';
 import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
@@ -54,7 +56,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule],
+      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule],
       controllers: [HealthController],
     };
   }

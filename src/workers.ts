@@ -3,6 +3,7 @@ import { type INestApplicationContext } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { FaucetSettings } from './admin/faucet-config/faucet-settings';
 import { VerifyUserCommand } from './identity/verify-user/verify-user.command';
 import { ReverificationScheduler, reverificationFromEnv } from './identity/yunite/reverification.scheduler';
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
@@ -18,6 +19,7 @@ import { BananoNodeError } from './payouts/banano/banano-rpc.client';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from './payouts/operator/operator-seed';
 import { formatBan } from './platform/money';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
+import { SCHEDULE_CHECK_INTERVAL_MS_MAX, SettlementScheduler } from './payouts/run-settlement/settlement-scheduler';
 import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { StatsPoller } from './rewards/fortnite-stats/stats-poller';
@@ -98,7 +100,6 @@ export function payoutReadinessCheck(banano: BananoGateway | null): ReadinessChe
   };
 }
 
-
 export interface Workers {
   readonly names: readonly string[];
   readonly statsPoller: StatsPoller | null;
@@ -107,32 +108,6 @@ export interface Workers {
   /** Pockets donations to the operator account; null in dry-run, which has no chain. */
   readonly donationIngester: DonationIngester | null;
   stop(): Promise<void>;
-}
-
-/**
- * Runs a settlement every `intervalMs` (0: never), and once at once when `onStart`; a run still
- * going (here or elsewhere) is simply skipped.
- */
-function scheduleSettlements(commandBus: CommandBus, intervalMs: number, onStart: boolean, logger: Logger): { stop(): void } {
-  let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
-  const tick = (delayMs: number): void => {
-    timer = setTimeout(() => {
-      commandBus
-        .execute(new RunSettlementCommand(false, 'schedule', systemMetadata('settlement-scheduler')))
-        .catch((error: unknown) => logger.warn({ worker: 'settlement-scheduler', error: error instanceof Error ? error.message : String(error) }, 'scheduled settlement did not run'))
-        .finally(() => {
-          if (!stopped && intervalMs > 0) tick(intervalMs);
-        });
-    }, delayMs);
-  };
-  tick(onStart ? 0 : intervalMs);
-  return {
-    stop() {
-      stopped = true;
-      if (timer !== null) clearTimeout(timer);
-    },
-  };
 }
 
 /** Starts the payout executor and settlement schedule, and the stats poller and Yunite re-verification when configured. */
@@ -200,22 +175,31 @@ export function startWorkers(
         );
   const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog);
   const donationIngester = app.get<DonationIngester | null>(DONATION_INGESTER);
-  let settlements: { stop(): void } | null = null;
+  // Always there, even with a zero interval, because an admin can start scheduled runs at any time.
+  const settings = app.get(FaucetSettings);
+  const settlements = new SettlementScheduler(
+    {
+      intervalSeconds: async () => (await settings.current()).scheduler.settlementIntervalSeconds,
+      runSettlement: async () => {
+        await commandBus.execute(new RunSettlementCommand(false, 'schedule', systemMetadata('settlement-scheduler')));
+      },
+      log: (message, fields) => logger.warn({ worker: 'settlement-scheduler', ...fields }, message),
+    },
+    { onStart: config.settlement.onStart, checkIntervalMsMax: SCHEDULE_CHECK_INTERVAL_MS_MAX },
+  );
   if (autoStart) {
     statsPoller?.start();
     reverification?.start();
     payoutExecutor.start();
     donationIngester?.start();
-    if (config.settlement.intervalMs > 0 || config.settlement.onStart) {
-      settlements = scheduleSettlements(commandBus, config.settlement.intervalMs, config.settlement.onStart, logger);
-    }
+    settlements.start();
   }
   const names = [
     ...(statsPoller === null ? [] : ['stats-poller']),
     ...(reverification === null ? [] : ['yunite-reverification']),
     `payout-executor (${sender.mode})`,
     ...(donationIngester === null ? [] : ['donation-ingester']),
-    ...(config.settlement.intervalMs > 0 || config.settlement.onStart ? ['settlement-scheduler'] : []),
+    'settlement-scheduler',
   ];
   return {
     names,
@@ -224,8 +208,7 @@ export function startWorkers(
     payoutExecutor,
     donationIngester,
     async stop() {
-      settlements?.stop();
-      await Promise.all([statsPoller?.stop(), reverification?.stop(), payoutExecutor.stop(), donationIngester?.stop()]);
+      await Promise.all([settlements.stop(), statsPoller?.stop(), reverification?.stop(), payoutExecutor.stop(), donationIngester?.stop()]);
     },
   };
 }

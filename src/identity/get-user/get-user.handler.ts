@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { NotFoundError } from '../../platform/errors/domain-error';
@@ -39,6 +40,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly settings: FaucetSettings,
   ) {}
 
   async execute(query: GetUserQuery): Promise<UserView> {
@@ -66,6 +68,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
              coalesce(sum(kills), 0)::bigint AS week
         FROM payouts
        WHERE user_id = ${query.userId} AND status <> 'cancelled' AND requested_at >= ${weekStart.toISOString()}::timestamptz`);
+    const { dailyKillCap, weeklyKillCap } = (await this.settings.current()).payout;
     const left = (cap: number, claimed: bigint): number => Math.max(0, cap - Number(claimed));
     return {
       userId: row.user_id,
@@ -84,8 +87,8 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
       totalPaidRaw: paid.raw,
       totalPaidBan: paid.ban,
       capsRemaining: {
-        today: Math.min(left(this.config.payout.dailyKillCap, claims.today), left(this.config.payout.weeklyKillCap, claims.week)),
-        thisWeek: left(this.config.payout.weeklyKillCap, claims.week),
+        today: Math.min(left(dailyKillCap, claims.today), left(weeklyKillCap, claims.week)),
+        thisWeek: left(weeklyKillCap, claims.week),
       },
       openFlags: flags.map((flag) => ({ flagId: flag.flag_id, flagType: flag.flag_type, severity: flag.severity })),
       registeredAt: row.registered_at.toISOString(),

@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
 import { runUserCommand } from '../../identity/user/run-user-command';
+import { FaucetSettings, type FaucetSettingsInForce } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { DATABASE_POOL } from '../../platform/database/database';
@@ -32,6 +33,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(BANANO_GATEWAY) private readonly banano: BananoGateway | null,
     @Inject(DONATION_INGESTER) private readonly ingester: DonationIngester | null,
+    private readonly settings: FaucetSettings,
   ) {}
 
   /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
@@ -59,14 +61,18 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     const runId = randomUUID();
     const seed = randomBytes(16).toString('hex');
     const dryRun = this.banano === null;
-    const { reason, spendableRaw } = await this.budget(connection);
+    // Read once under the lock: the whole run uses the settings in force when it started, and records them.
+    const settings = await this.settings.current();
+    const { payout: limits } = settings;
+    const batchSize = settings.scheduler.settlementBatchSize;
+    const { reason, spendableRaw } = await this.budget(connection, settings);
     const users = reason === null ? await loadEligibleUsers(connection, { requireVerifiedWallet: this.config.payout.requireVerifiedWallet, now }) : [];
     const plan = planSettlement(
       users,
       {
-        dailyKillCap: BigInt(this.config.payout.dailyKillCap),
-        weeklyKillCap: BigInt(this.config.payout.weeklyKillCap),
-        batchSize: this.config.settlement.batchSize,
+        dailyKillCap: BigInt(limits.dailyKillCap),
+        weeklyKillCap: BigInt(limits.weeklyKillCap),
+        batchSize,
         spendableRaw,
       },
       seed,
@@ -106,10 +112,10 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         runId,
         seed,
         config: {
-          dailyKillCap: this.config.payout.dailyKillCap,
-          weeklyKillCap: this.config.payout.weeklyKillCap,
-          batchSize: this.config.settlement.batchSize,
-          minOperatorBalanceRaw: this.config.payout.minOperatorBalanceRaw.toString(),
+          dailyKillCap: limits.dailyKillCap,
+          weeklyKillCap: limits.weeklyKillCap,
+          batchSize,
+          minOperatorBalanceRaw: limits.minOperatorBalanceRaw.toString(),
           spendableRaw: spendableRaw.toString(),
           dryRun,
         },
@@ -179,8 +185,8 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
    * not yet sent are spoken for. Dry-run simulates the balance; live asks the node. Without an
    * operator seed nothing can be signed, so a live run requests nothing and says why.
    */
-  private async budget(connection: DatabasePoolConnection): Promise<{ reason: string | null; spendableRaw: bigint }> {
-    const floorRaw = this.config.payout.minOperatorBalanceRaw;
+  private async budget(connection: DatabasePoolConnection, settings: FaucetSettingsInForce): Promise<{ reason: string | null; spendableRaw: bigint }> {
+    const floorRaw = settings.payout.minOperatorBalanceRaw;
     if (this.banano === null) return { reason: null, spendableRaw: await dryRunSpendable(connection, this.config.banano.dryRunBalanceRaw, floorRaw) };
     let account: OperatorAccount | null;
     try {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { milestoneFor, type RateFactors, sustainabilityFactor } from './rate';
@@ -17,7 +18,8 @@ export interface CurrentRate extends RateFactors {
  * The per-kill rate factors in force now (SPEC §4.2, §4.5). Total paid out is what sent payouts
  * moved (payout_totals, kept by the payouts projection); total donated is the sum of every
  * DonationReceived (treasury_totals, kept by the treasury projection). Both are running totals of
- * one row each, because this runs for every kill observation. Read models follow the events
+ * one row each, because this runs for every kill observation. The base is the one in force in the
+ * faucet-config stream, so an admin's change applies from the next accrual on. Read models follow the events
  * closely but not instantly: an accrual recorded in the moment a donation crosses a tier may still
  * get the tier below; the accrual records the factors it used, so a replay never changes it.
  */
@@ -26,17 +28,21 @@ export class RateFactorsSource {
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
+    private readonly settings: FaucetSettings,
   ) {}
 
   async current(): Promise<CurrentRate> {
-    const totals = await this.pool.one(sql.type(totalsRow)`
+    const [totals, settings] = await Promise.all([
+      this.pool.one(sql.type(totalsRow)`
       SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw,
-             coalesce((SELECT amount_raw FROM treasury_totals WHERE total_name = 'donated'), 0)::text AS donated_raw`);
+             coalesce((SELECT amount_raw FROM treasury_totals WHERE total_name = 'donated'), 0)::text AS donated_raw`),
+      this.settings.current(),
+    ]);
     const totalDonatedRaw = BigInt(totals.donated_raw);
     const totalPaidOutRaw = BigInt(totals.paid_raw);
     const { economics } = this.config;
     return {
-      baseRaw: this.config.payout.banPerKillRaw,
+      baseRaw: settings.payout.banPerKillRaw,
       milestoneMultiplier: milestoneFor(totalDonatedRaw, economics.milestones).multiplier,
       sustainabilityFactor: sustainabilityFactor({
         enabled: economics.sustainabilityEnabled,

@@ -1,0 +1,36 @@
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { FAUCET_CONFIG_BOUNDS } from '../faucet-config/faucet-config.decider';
+
+/** A BAN amount as a decimal string (money never travels as a JSON number): up to 11 digits, 8 decimals. */
+const BAN_TEXT = /^[0-9]{1,11}(\.[0-9]{1,8})?$/;
+const BAN_TEXT_LENGTH_MAX = 20;
+
+/** SPEC §5 `PUT /v1/admin/config/payout`: any of the four, at least one. */
+export class ChangePayoutConfigDto {
+  @IsOptional()
+  @IsString({ message: 'banPerKill must be a decimal string of BAN, e.g. "0.05"', context: { code: 'invalid_ban_per_kill' } })
+  @MaxLength(BAN_TEXT_LENGTH_MAX, { message: 'banPerKill is too long', context: { code: 'invalid_ban_per_kill' } })
+  @Matches(BAN_TEXT, { message: 'banPerKill must be a decimal string of BAN with at most 8 decimals, e.g. "0.05"', context: { code: 'invalid_ban_per_kill' } })
+  readonly banPerKill?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'dailyKillCap must be a whole number', context: { code: 'invalid_daily_kill_cap' } })
+  @Min(0, { message: 'dailyKillCap must not be negative', context: { code: 'invalid_daily_kill_cap' } })
+  @Max(FAUCET_CONFIG_BOUNDS.killCapMax, { message: `dailyKillCap must be at most ${FAUCET_CONFIG_BOUNDS.killCapMax}`, context: { code: 'invalid_daily_kill_cap' } })
+  readonly dailyKillCap?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'weeklyKillCap must be a whole number', context: { code: 'invalid_weekly_kill_cap' } })
+  @Min(0, { message: 'weeklyKillCap must not be negative', context: { code: 'invalid_weekly_kill_cap' } })
+  @Max(FAUCET_CONFIG_BOUNDS.killCapMax, { message: `weeklyKillCap must be at most ${FAUCET_CONFIG_BOUNDS.killCapMax}`, context: { code: 'invalid_weekly_kill_cap' } })
+  readonly weeklyKillCap?: number;
+
+  @IsOptional()
+  @IsString({ message: 'minOperatorBalanceBan must be a decimal string of BAN, e.g. "50"', context: { code: 'invalid_min_operator_balance_ban' } })
+  @MaxLength(BAN_TEXT_LENGTH_MAX, { message: 'minOperatorBalanceBan is too long', context: { code: 'invalid_min_operator_balance_ban' } })
+  @Matches(BAN_TEXT, {
+    message: 'minOperatorBalanceBan must be a decimal string of BAN with at most 8 decimals, e.g. "50"',
+    context: { code: 'invalid_min_operator_balance_ban' },
+  })
+  readonly minOperatorBalanceBan?: string;
+}

@@ -1,0 +1,25 @@
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { FAUCET_CONFIG_BOUNDS } from '../faucet-config/faucet-config.decider';
+
+/** `PUT /v1/admin/config/scheduler`: either or both, at least one. */
+export class ChangeSchedulerConfigDto {
+  /** Seconds between scheduled settlement runs; 0 stops them (an admin can still trigger one). */
+  @IsOptional()
+  @IsInt({ message: 'settlementIntervalSeconds must be a whole number', context: { code: 'invalid_settlement_interval_seconds' } })
+  @Min(0, { message: 'settlementIntervalSeconds must not be negative', context: { code: 'invalid_settlement_interval_seconds' } })
+  @Max(FAUCET_CONFIG_BOUNDS.settlementIntervalSecondsMax, {
+    message: `settlementIntervalSeconds must be at most ${FAUCET_CONFIG_BOUNDS.settlementIntervalSecondsMax} (a week)`,
+    context: { code: 'invalid_settlement_interval_seconds' },
+  })
+  readonly settlementIntervalSeconds?: number;
+
+  /** Users taken per run after the shuffle; 0 takes them all. */
+  @IsOptional()
+  @IsInt({ message: 'settlementBatchSize must be a whole number', context: { code: 'invalid_settlement_batch_size' } })
+  @Min(0, { message: 'settlementBatchSize must not be negative', context: { code: 'invalid_settlement_batch_size' } })
+  @Max(FAUCET_CONFIG_BOUNDS.settlementBatchSizeMax, {
+    message: `settlementBatchSize must be at most ${FAUCET_CONFIG_BOUNDS.settlementBatchSizeMax}`,
+    context: { code: 'invalid_settlement_batch_size' },
+  })
+  readonly settlementBatchSize?: number;
+}

@@ -1,0 +1,128 @@
+import { sql } from 'slonik';
+import { toStreamName } from '../src/identity/user/user.stream';
+import { parseBan } from '../src/platform/money';
+import { type Answer, call, earner } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+const raw = (ban: string): string => (parseBan(ban) as bigint).toString();
+
+/** Admin settings (SPEC §5 PUT /v1/admin/config/*) and GET /v1/admin/stats. */
+describe('administration: settings and stats', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const eventCount = async (): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
+  const head = async (): Promise<string> => (await app.store.headPosition())?.toString() ?? '0';
+  const refusal = (answer: Answer) => ({ status: answer.status, problem: answer.contentType.startsWith('application/problem+json'), code: answer.body.code });
+
+  describe('PUT /v1/admin/config/payout', () => {
+    it('changes the base from the next accrual and the caps from the next run, and shows the change in the stats', async () => {
+      const { userId } = await earner(app, 10, { wallet: WALLET });
+      const changed = await call(app, 'PUT', '/v1/admin/config/payout', { banPerKill: '0.1', dailyKillCap: 4 }, { 'x-request-id': 'config-change-1' });
+      await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 20 });
+      await synced(app);
+      const accruals = (await app.store.readStream(toStreamName(userId))).filter((event) => event.type === 'AccrualRecorded');
+      const preview = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
+      const user = await call(app, 'GET', `/v1/users/${userId}`);
+      const stats = await call(app, 'GET', `/v1/admin/stats?minPosition=${await head()}`);
+      const [event] = await app.store.readStream('faucet-config');
+
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({
+        payout: { banPerKillRaw: raw('0.1'), banPerKillBan: '0.10000000', dailyKillCap: 4, weeklyKillCap: 750, minOperatorBalanceBan: '50.00000000' },
+        changed: ['banPerKillRaw', 'dailyKillCap'],
+      });
+      expect(event).toMatchObject({
+        type: 'PayoutConfigChanged',
+        data: { changes: { banPerKillRaw: raw('0.1'), dailyKillCap: 4 }, previous: { banPerKillRaw: raw('0.05'), dailyKillCap: 150 } },
+        metadata: { actor: { kind: 'admin', name: 'test-all' }, correlationId: 'config-change-1', clientIp: '127.0.0.1' },
+      });
+      // The accrual before the change has the old base, the one after it the new base.
+      expect(accruals.map((accrual) => accrual.data.baseRatePerKillRaw)).toEqual([raw('0.05'), raw('0.1')]);
+      expect(preview.body).toMatchObject({ payoutsRequested: 1, killsRequested: 4 });
+      expect(user.body).toMatchObject({ capsRemaining: { today: 4, thisWeek: 750 } });
+      expect(stats.status).toBe(200);
+      expect(stats.body).toMatchObject({
+        gateway: 'dry-run',
+        config: {
+          payout: { banPerKillBan: '0.10000000', dailyKillCap: 4, weeklyKillCap: 750, minOperatorBalanceRaw: raw('50') },
+          lastChange: { type: 'PayoutConfigChanged', actor: 'test-all' },
+        },
+        users: { registered: expect.any(Number) as number, linked: expect.any(Number) as number },
+        accruals: { unsettledKills: expect.any(Number) as number },
+        payouts: { pending: { count: 0 }, sent: { count: 0 } },
+      });
+    });
+
+    it('appends nothing when the body asks for what is already in force', async () => {
+      await call(app, 'PUT', '/v1/admin/config/payout', { weeklyKillCap: 600 });
+      const before = await eventCount();
+
+      const again = await call(app, 'PUT', '/v1/admin/config/payout', { weeklyKillCap: 600 });
+
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ payout: { weeklyKillCap: 600 }, changed: [] });
+      expect(await eventCount()).toBe(before);
+    });
+
+    it.each([
+      ['an empty body', {}, 'empty_config_change'],
+      ['a base given as a JSON number', { banPerKill: 0.1 }, 'invalid_ban_per_kill'],
+      ['a zero base', { banPerKill: '0' }, 'invalid_ban_per_kill'],
+      ['a base with 9 decimals', { banPerKill: '0.123456789' }, 'invalid_ban_per_kill'],
+      ['a base above 1000 BAN', { banPerKill: '1000.5' }, 'invalid_ban_per_kill'],
+      ['a negative base', { banPerKill: '-1' }, 'invalid_ban_per_kill'],
+      ['a negative daily cap', { dailyKillCap: -1 }, 'invalid_daily_kill_cap'],
+      ['a daily cap given as text', { dailyKillCap: '5' }, 'invalid_daily_kill_cap'],
+      ['a fractional weekly cap', { weeklyKillCap: 2.5 }, 'invalid_weekly_kill_cap'],
+      ['a weekly cap above a million', { weeklyKillCap: 1_000_001 }, 'invalid_weekly_kill_cap'],
+      ['a negative floor', { minOperatorBalanceBan: '-1' }, 'invalid_min_operator_balance_ban'],
+      ['an unknown field', { banPerKill: '0.2', surprise: true }, 'unknown_property'],
+    ])('refuses %s with 422 and appends nothing', async (_case, body, code) => {
+      const before = await eventCount();
+      const refused = await call(app, 'PUT', '/v1/admin/config/payout', body);
+      expect(refusal(refused)).toEqual({ status: 422, problem: true, code });
+      expect(await eventCount()).toBe(before);
+    });
+  });
+
+  describe('PUT /v1/admin/config/scheduler', () => {
+    it('changes the batch size of the next run and shows the schedule in the stats', async () => {
+      await earner(app, 3, { wallet: WALLET });
+      await earner(app, 3, { wallet: WALLET });
+      await synced(app);
+
+      const changed = await call(app, 'PUT', '/v1/admin/config/scheduler', { settlementIntervalSeconds: 600, settlementBatchSize: 1 });
+      const preview = await call(app, 'POST', '/v1/admin/settlements', { preview: true });
+      const stats = await call(app, 'GET', '/v1/admin/stats');
+      await call(app, 'PUT', '/v1/admin/config/scheduler', { settlementIntervalSeconds: 0, settlementBatchSize: 0 });
+
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({ scheduler: { settlementIntervalSeconds: 600, settlementBatchSize: 1 }, changed: ['settlementIntervalSeconds', 'settlementBatchSize'] });
+      expect(preview.body).toMatchObject({ payoutsRequested: 1 });
+      expect((preview.body.eligible as number) > 1).toBe(true);
+      expect(stats.body).toMatchObject({ config: { scheduler: { settlementIntervalSeconds: 600, settlementBatchSize: 1 }, lastChange: { type: 'SchedulerConfigChanged' } } });
+    });
+
+    it.each([
+      ['an empty body', {}, 'empty_config_change'],
+      ['a negative interval', { settlementIntervalSeconds: -1 }, 'invalid_settlement_interval_seconds'],
+      ['an interval above a week', { settlementIntervalSeconds: 604_801 }, 'invalid_settlement_interval_seconds'],
+      ['a batch size given as text', { settlementBatchSize: 'all' }, 'invalid_settlement_batch_size'],
+      ['an unknown field', { settlementIntervalSeconds: 60, cron: '* * * * *' }, 'unknown_property'],
+    ])('refuses %s with 422 and appends nothing', async (_case, body, code) => {
+      const before = await eventCount();
+      const refused = await call(app, 'PUT', '/v1/admin/config/scheduler', body);
+      expect(refusal(refused)).toEqual({ status: 422, problem: true, code });
+      expect(await eventCount()).toBe(before);
+    });
+  });
+});
