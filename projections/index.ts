@@ -1,4 +1,5 @@
 import { type Projection } from './runtime/projection';
+import { adminAuditProjection } from './admin-audit/admin-audit.projection';
 import { abuseFlagsProjection } from './abuse-flags/abuse-flags.projection';
 import { accrualsProjection } from './accruals/accruals.projection';
 import { journalProjection } from './journal/journal.projection';
@@ -18,6 +19,7 @@ export const allProjections: readonly Projection[] = [
   payoutsProjection,
   treasuryProjection,
   journalProjection,
+  adminAuditProjection,
 ];
 
 export { type Projection } from './runtime/projection';

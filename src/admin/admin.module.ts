@@ -4,10 +4,12 @@ import { ChangePayoutConfigHandler } from './change-payout-config/change-payout-
 import { ChangeSchedulerConfigController } from './change-scheduler-config/change-scheduler-config.controller';
 import { ChangeSchedulerConfigHandler } from './change-scheduler-config/change-scheduler-config.handler';
 import { GetAdminStatsController } from './get-admin-stats/get-admin-stats.controller';
+import { ListAdminAuditController } from './list-admin-audit/list-admin-audit.controller';
+import { ReverifyUserController } from './reverify-user/reverify-user.controller';
 
-/** The operator's own routes: the settings that change while the service runs, and the stats. */
+/** The operator's own routes: settings, stats, the audit, and actions on users no integration may take. */
 @Module({
-  controllers: [ChangePayoutConfigController, ChangeSchedulerConfigController, GetAdminStatsController],
+  controllers: [ChangePayoutConfigController, ChangeSchedulerConfigController, GetAdminStatsController, ListAdminAuditController, ReverifyUserController],
   providers: [ChangePayoutConfigHandler, ChangeSchedulerConfigHandler],
 })
 export class AdminModule {}
