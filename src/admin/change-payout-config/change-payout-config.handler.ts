@@ -1,12 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
-import { handleCommand } from '../../platform/decider';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { formatBan } from '../../platform/money';
-import { faucetConfigDecider, payoutSettingsInForce } from '../faucet-config/faucet-config.decider';
-import { FAUCET_CONFIG_EVENT_SCHEMA_VERSION, FAUCET_CONFIG_STREAM } from '../faucet-config/faucet-config.events';
+import { payoutSettingsInForce } from '../faucet-config/faucet-config.decider';
 import { defaultPayoutSettings } from '../faucet-config/faucet-settings';
+import { changeOutcome, runFaucetConfigCommand } from '../faucet-config/run-faucet-config-command';
 import { ChangePayoutConfigCommand, type ChangePayoutConfigResult } from './change-payout-config.command';
 
 /** Appends `PayoutConfigChanged` with the fields that differ from what is in force; the next accrual and run use them. */
@@ -18,15 +17,9 @@ export class ChangePayoutConfigHandler implements ICommandHandler<ChangePayoutCo
   ) {}
 
   async execute(command: ChangePayoutConfigCommand): Promise<ChangePayoutConfigResult> {
-    const decision = await handleCommand(
-      this.store,
-      FAUCET_CONFIG_STREAM,
-      faucetConfigDecider,
-      { type: 'ChangePayoutConfig', data: { changes: command.changes, defaults: defaultPayoutSettings(this.config), now: new Date() } },
-      { metadata: command.metadata, schemaVersion: FAUCET_CONFIG_EVENT_SCHEMA_VERSION },
-    );
-    const payout = payoutSettingsInForce(decision.state, defaultPayoutSettings(this.config));
-    const position = decision.position ?? decision.history.at(-1)?.position ?? null;
+    const defaults = defaultPayoutSettings(this.config);
+    const decision = await runFaucetConfigCommand(this.store, { type: 'ChangePayoutConfig', data: { changes: command.changes, defaults, now: new Date() } }, command.metadata);
+    const payout = payoutSettingsInForce(decision.state, defaults);
     return {
       payout: {
         banPerKillRaw: payout.banPerKillRaw,
@@ -36,8 +29,7 @@ export class ChangePayoutConfigHandler implements ICommandHandler<ChangePayoutCo
         minOperatorBalanceRaw: payout.minOperatorBalanceRaw,
         minOperatorBalanceBan: formatBan(BigInt(payout.minOperatorBalanceRaw)),
       },
-      changed: decision.events.flatMap((event) => Object.keys(event.data.changes)),
-      position: position === null ? null : position.toString(),
+      ...changeOutcome(decision),
     };
   }
 }

@@ -1,11 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
-import { handleCommand } from '../../platform/decider';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
-import { faucetConfigDecider, schedulerSettingsInForce } from '../faucet-config/faucet-config.decider';
-import { FAUCET_CONFIG_EVENT_SCHEMA_VERSION, FAUCET_CONFIG_STREAM } from '../faucet-config/faucet-config.events';
+import { schedulerSettingsInForce } from '../faucet-config/faucet-config.decider';
 import { defaultSchedulerSettings } from '../faucet-config/faucet-settings';
+import { changeOutcome, runFaucetConfigCommand } from '../faucet-config/run-faucet-config-command';
 import { ChangeSchedulerConfigCommand, type ChangeSchedulerConfigResult } from './change-scheduler-config.command';
 
 /** Appends `SchedulerConfigChanged`; every process's settlement scheduler reads it at its next check. */
@@ -17,18 +16,8 @@ export class ChangeSchedulerConfigHandler implements ICommandHandler<ChangeSched
   ) {}
 
   async execute(command: ChangeSchedulerConfigCommand): Promise<ChangeSchedulerConfigResult> {
-    const decision = await handleCommand(
-      this.store,
-      FAUCET_CONFIG_STREAM,
-      faucetConfigDecider,
-      { type: 'ChangeSchedulerConfig', data: { changes: command.changes, defaults: defaultSchedulerSettings(this.config), now: new Date() } },
-      { metadata: command.metadata, schemaVersion: FAUCET_CONFIG_EVENT_SCHEMA_VERSION },
-    );
-    const position = decision.position ?? decision.history.at(-1)?.position ?? null;
-    return {
-      scheduler: schedulerSettingsInForce(decision.state, defaultSchedulerSettings(this.config)),
-      changed: decision.events.flatMap((event) => Object.keys(event.data.changes)),
-      position: position === null ? null : position.toString(),
-    };
+    const defaults = defaultSchedulerSettings(this.config);
+    const decision = await runFaucetConfigCommand(this.store, { type: 'ChangeSchedulerConfig', data: { changes: command.changes, defaults, now: new Date() } }, command.metadata);
+    return { scheduler: schedulerSettingsInForce(decision.state, defaults), ...changeOutcome(decision) };
   }
 }

@@ -25,22 +25,20 @@ export interface SchedulerSettings {
  * Only the fields that changed, each with the value in force before it, so the audit can say
  * "from → to" without knowing the environment the service ran with then.
  */
+export interface SettingsChange<S> {
+  readonly changes: Partial<S>;
+  readonly previous: Partial<S>;
+  readonly changedAt: string;
+}
+
 export interface PayoutConfigChanged {
   readonly type: 'PayoutConfigChanged';
-  readonly data: {
-    readonly changes: Partial<PayoutSettings>;
-    readonly previous: Partial<PayoutSettings>;
-    readonly changedAt: string;
-  };
+  readonly data: SettingsChange<PayoutSettings>;
 }
 
 export interface SchedulerConfigChanged {
   readonly type: 'SchedulerConfigChanged';
-  readonly data: {
-    readonly changes: Partial<SchedulerSettings>;
-    readonly previous: Partial<SchedulerSettings>;
-    readonly changedAt: string;
-  };
+  readonly data: SettingsChange<SchedulerSettings>;
 }
 
 export type FaucetConfigEvent = PayoutConfigChanged | SchedulerConfigChanged;
@@ -70,7 +68,7 @@ export function decodeFaucetConfigEvent(type: string, data: StoredData): FaucetC
   }
 }
 
-function decodeChange<S>(data: StoredData, fields: Readonly<Record<string, FieldKind>>): { changes: Partial<S>; previous: Partial<S>; changedAt: string } {
+function decodeChange<S>(data: StoredData, fields: Readonly<Record<string, FieldKind>>): SettingsChange<S> {
   const changedAt = data.changedAt;
   if (typeof changedAt !== 'string') throw new Error('Stored event field changedAt is not a string');
   return { changes: decodeFields<S>(data, 'changes', fields), previous: decodeFields<S>(data, 'previous', fields), changedAt };
