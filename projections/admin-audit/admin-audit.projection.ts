@@ -122,9 +122,13 @@ function auditEntry(recorded: RecordedEvent): AuditEntry | null {
 /** The name an admin uses for each setting, as in the request body. */
 const SETTING_LABELS: Readonly<Record<string, string>> = { banPerKillRaw: 'banPerKill', minOperatorBalanceRaw: 'minOperatorBalanceBan' };
 
+/** The order settings are named in, whatever order the stored event's keys come back in (jsonb sorts them). */
+const SETTING_ORDER = ['banPerKillRaw', 'dailyKillCap', 'weeklyKillCap', 'minOperatorBalanceRaw', 'settlementIntervalSeconds', 'settlementBatchSize'];
+
 /** "banPerKill 0.05000000 BAN → 0.10000000 BAN; dailyKillCap 150 → 100": amounts in BAN, counts as they are. */
 function changeSummary(changes: Readonly<Record<string, string | number>>, previous: Readonly<Record<string, string | number>>): string {
   return Object.entries(changes)
+    .sort(([a], [b]) => SETTING_ORDER.indexOf(a) - SETTING_ORDER.indexOf(b))
     .map(([field, value]) => {
       const show = (setting: string | number | undefined): string =>
         setting === undefined ? '?' : field.endsWith('Raw') ? `${formatBan(BigInt(setting))} BAN` : String(setting);
