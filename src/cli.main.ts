@@ -1,101 +1,18 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import pino from 'pino';
-import { ConfigError, envText, type LedgerConfig, loadConfig } from './platform/config/config';
+import { describe, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, withLedger, write } from './cli/ledger-command';
 import { DomainError } from './platform/errors/domain-error';
-import { type Logger } from './platform/logging/logger';
-import { type Infrastructure, startInfrastructure } from './platform/runtime/infrastructure';
-import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
 import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
-import { operatorSeedSourceFromConfig, operatorSeedStatus } from './security/secure-config/stored-operator-seed';
+import { operatorSeedStatus } from './security/secure-config/stored-operator-seed';
 import { FileOperatorSeedSource } from './payouts/operator/operator-seed';
 import { formatJournalReport, journalReport } from './treasury/journal/journal-balances';
 import { reconcile } from './treasury/reconciliation/reconcile';
 import { formatReconciliationReport } from './treasury/reconciliation/reconciliation.format';
 
-/*
- * `npm run cli -- <command>`: the operator's command line. Each command is one `program.command`
- * below whose action goes through `withLedger`, which starts the same infrastructure the service
- * starts, from the same environment (DATABASE_URL or the embedded PostgreSQL under .data/,
- * EVENTSTORE_CONNECTION_STRING, BANANO_RPC_URL, LEDGER_MASTER_KEY, BANANO_OPERATOR_SEED_FILE), hands it to the
- * command, closes it again and exits with the code the command returned.
- *
- * Exit codes, the same for every command: 0 done (for a check: all is well), 2 a check found
- * something, 1 the command could not run (misconfiguration, a dependency down, a bad argument).
- * Output for scripts (`--json`) goes to stdout alone; logs and errors go to stderr. Nothing here
- * ever prints a secret: the operator seed, the master keys, API keys and BANANO_RPC_AUTH stay out of every line.
- */
-
-export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
-export const EXIT_FINDINGS = 2;
-
-/** What a command works with. */
-export interface LedgerContext {
-  readonly config: LedgerConfig;
-  readonly logger: Logger;
-  readonly infrastructure: Infrastructure;
-  /** The node and the operator seed; null in dry-run (no BANANO_RPC_URL). */
-  readonly banano: BananoGateway | null;
-}
-
-/** A command's work: answers its exit code. */
-export type LedgerCommand<Options> = (context: LedgerContext, options: Options) => Promise<number>;
-
-/**
- * Logs go to stderr, so stdout carries only a command's output. A command line is quiet unless
- * asked: `warn` when LOG_LEVEL is not set.
- */
-function cliLogger(config: LedgerConfig): Logger {
-  const level = envText(process.env, 'LOG_LEVEL') === null ? 'warn' : config.logLevel;
-  return pino(
-    {
-      name: 'ledger-cli',
-      level,
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['seed', '*.seed', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'password', '*.password'], censor: '[redacted]' },
-    },
-    pino.destination({ dest: 2, sync: true }),
-  );
-}
-
-/** Wraps a command: start the infrastructure, run it, close everything, exit with its code. */
-function withLedger<Options>(command: LedgerCommand<Options>): (options: Options) => Promise<void> {
-  return async (options) => {
-    let code: number;
-    try {
-      const config = loadConfig();
-      const logger = cliLogger(config);
-      // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.
-      const infrastructure = await startInfrastructure(config, logger, { shareEmbedded: true });
-      try {
-        const banano = bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, infrastructure.pool));
-        code = await command({ config, logger, infrastructure, banano }, options);
-      } finally {
-        await infrastructure.close();
-      }
-    } catch (error) {
-      await write(process.stderr, `error: ${describe(error)}\n`);
-      code = EXIT_ERROR;
-    }
-    // A one-shot process: nothing left running may hold the exit back.
-    process.exit(code);
-  };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof DomainError) return `${error.code}: ${error.message}`;
-  if (error instanceof ConfigError) return `misconfiguration: ${error.message}`;
-  if (error instanceof Error) return envText(process.env, 'LOG_LEVEL') === 'debug' ? error.stack ?? error.message : error.message;
-  return String(error);
-}
-
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  return new Promise((resolve, reject) => stream.write(text, (error) => (error ? reject(error) : resolve())));
-}
+// `npm run cli -- <command>`: see src/cli/ledger-command.ts for what every command shares (the
+// infrastructure, exit codes, where output and logs go).
 
 const reconcileCommand: LedgerCommand<{ json?: boolean }> = async (context, options) => {
   const report = await reconcile({
