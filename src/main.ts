@@ -1,17 +1,16 @@
 import 'reflect-metadata';
-import { loadConfig } from './platform/config/config';
 import { createHttpApp } from './platform/http/create-http-app';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
-import { refuseProductionWithoutMasterKey } from './security/secure-config/resolve-master-key';
+import { startupFailureMessage } from './platform/runtime/startup-failure';
 import { createProjector, projectionLagCheck } from './read-side';
+import { loadServiceConfig } from './service-config';
 import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
-  const config = loadConfig();
-  refuseProductionWithoutMasterKey(config);
+  const config = loadServiceConfig();
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
@@ -49,6 +48,6 @@ async function main(): Promise<() => Promise<void>> {
 const started = main();
 onShutdownSignal(started, (signal) => process.stdout.write(`${signal}: stopping\n`));
 started.catch((error: unknown) => {
-  process.stderr.write(`Pay2Slay Ledger failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(startupFailureMessage('Pay2Slay Ledger', error));
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { loadConfig } from './platform/config/config';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
+import { startupFailureMessage } from './platform/runtime/startup-failure';
 
 /** `npm run migrate`: applies pending migrations (start-up does too) and exits. */
 async function main(): Promise<void> {
@@ -12,6 +13,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Migration failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(startupFailureMessage('Migration', error));
   process.exit(1);
 });

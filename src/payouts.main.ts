@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { loadConfig } from './platform/config/config';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
-import { refuseProductionWithoutMasterKey } from './security/secure-config/resolve-master-key';
+import { startupFailureMessage } from './platform/runtime/startup-failure';
 import { createProjector } from './read-side';
+import { loadServiceConfig } from './service-config';
 import { createIntegrations, startWorkers } from './workers';
 
 /**
@@ -17,8 +17,7 @@ import { createIntegrations, startWorkers } from './workers';
  * signed block.
  */
 async function main(): Promise<() => Promise<void>> {
-  const config = loadConfig();
-  refuseProductionWithoutMasterKey(config);
+  const config = loadServiceConfig();
   const logger = createLogger(config.logLevel);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
@@ -52,6 +51,6 @@ async function main(): Promise<() => Promise<void>> {
 const started = main();
 onShutdownSignal(started, (signal) => process.stdout.write(`${signal}: stopping the payout workers\n`));
 started.catch((error: unknown) => {
-  process.stderr.write(`Payout workers failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(startupFailureMessage('The payout workers', error));
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { loadConfig } from './platform/config/config';
 import { createLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
+import { startupFailureMessage } from './platform/runtime/startup-failure';
 import { createProjector } from './read-side';
 
 /**
@@ -27,6 +28,6 @@ async function main(): Promise<() => Promise<void>> {
 const started = main();
 onShutdownSignal(started, (signal) => process.stdout.write(`${signal}: stopping the projector\n`));
 started.catch((error: unknown) => {
-  process.stderr.write(`Projector failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(startupFailureMessage('The projector', error));
   process.exit(1);
 });

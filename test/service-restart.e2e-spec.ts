@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/platform/database/embedded-postgres';
@@ -97,6 +97,29 @@ describe('the service on the embedded defaults, restarted', () => {
       expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'root'])).toMatchObject({ code: 1, output: expect.stringContaining('invalid_api_key_scopes') });
     } finally {
       expect(await third.stop('SIGINT')).toBe(0);
+    }
+  });
+});
+
+describe('a service started with a misconfigured environment', () => {
+  it('exits 1 before starting anything, naming every bad variable in one message without a stack trace', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-misconfigured-'));
+    try {
+      const service = startBuiltEntry(
+        'main.js',
+        childEnv({ LEDGER_DATA_DIR: dataDir, PORT: 'eighty', PAYOUT_DAILY_KILL_CAP: '-5', YUNITE_API_KEY: 'k', YUNITE_GUILD_ID: 'guild', NODE_ENV: 'production' }),
+      );
+      const { code } = await waitForExit(service.child, 30_000);
+      const lines = service.output().trim().split('\n');
+
+      expect(code).toBe(1);
+      expect(lines[0]).toBe('Pay2Slay Ledger cannot start: the environment is misconfigured.');
+      expect(lines.slice(1, -1).map((line) => /^ {2}- ([A-Z_]+) /.exec(line)?.[1])).toEqual(['PORT', 'PAYOUT_DAILY_KILL_CAP', 'YUNITE_GUILD_ID', 'LEDGER_MASTER_KEY']);
+      expect(lines.at(-1)).toBe('See .env.example for every variable.');
+      // Nothing was started: no embedded PostgreSQL was initialised in the data directory.
+      expect(await readdir(dataDir)).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -79,7 +79,7 @@ export function withLedger<Options>(command: LedgerCommand<Options>): (options: 
 
 export function describe(error: unknown): string {
   if (error instanceof DomainError) return `${error.code}: ${error.message}`;
-  if (error instanceof ConfigError) return `misconfiguration: ${error.message}`;
+  if (error instanceof ConfigError) return ['misconfiguration:', ...error.problems.map((problem) => `  - ${problem}`)].join('\n');
   if (error instanceof Error) return envText(process.env, 'LOG_LEVEL') === 'debug' ? error.stack ?? error.message : error.message;
   return String(error);
 }

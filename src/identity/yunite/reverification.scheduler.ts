@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type Env, envInteger, envText } from '../../platform/config/config';
+import { configProblems, type Env, envInteger, envText } from '../../platform/config/config';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
 // module that wires the scheduler can take them from here.
@@ -193,9 +193,11 @@ function retryAfterMsOf(error: unknown): number | null {
 /** The refresh runs only when Yunite is configured: without it there is nobody to ask. */
 export function reverificationFromEnv(env: Env): ReverificationOptions | null {
   if (envText(env, 'YUNITE_API_KEY') === null || envText(env, 'YUNITE_GUILD_ID') === null) return null;
-  const intervalSeconds = envInteger(env, 'YUNITE_REVERIFY_INTERVAL_SECONDS', 3_600, 1, intervalSecondsMax);
-  return {
-    intervalMs: intervalSeconds * 1000,
-    usersPerRunMax: envInteger(env, 'YUNITE_REVERIFY_USERS_PER_RUN', 100, 1, envUsersPerRunMax),
+  const problems = configProblems();
+  const options = {
+    intervalMs: problems.read(() => envInteger(env, 'YUNITE_REVERIFY_INTERVAL_SECONDS', 3_600, 1, intervalSecondsMax)) * 1000,
+    usersPerRunMax: problems.read(() => envInteger(env, 'YUNITE_REVERIFY_USERS_PER_RUN', 100, 1, envUsersPerRunMax)),
   };
+  problems.done();
+  return options;
 }

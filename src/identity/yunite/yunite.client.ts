@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
 import { parseRetryAfterMs } from '../../platform/http/retry-after';
 import { z } from 'zod';
-import { ConfigError, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
+import { configProblems, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
 import { DomainError } from '../../platform/errors/domain-error';
 
 /*
@@ -223,14 +223,14 @@ export function yuniteConfigFromEnv(env: Env): YuniteConfig | null {
   const apiKey = envText(env, 'YUNITE_API_KEY');
   const guildId = envText(env, 'YUNITE_GUILD_ID');
   if (apiKey === null || guildId === null) return null;
-  if (!discordSnowflake.test(guildId)) {
-    throw new ConfigError(`YUNITE_GUILD_ID must be a Discord guild id: 17 to 20 digits (got ${guildId})`);
-  }
-  const baseUrl = envUrl(env, 'YUNITE_BASE_URL', 'https://yunite.xyz/api');
-  return {
-    baseUrl,
+  const problems = configProblems();
+  if (!discordSnowflake.test(guildId)) problems.list.push(`YUNITE_GUILD_ID must be a Discord guild id: 17 to 20 digits (got ${guildId})`);
+  const config = {
+    baseUrl: problems.read(() => envUrl(env, 'YUNITE_BASE_URL', 'https://yunite.xyz/api')),
     apiKey,
     guildId,
-    timeoutMs: envInteger(env, 'YUNITE_TIMEOUT_MS', 5_000, 1, 120_000),
+    timeoutMs: problems.read(() => envInteger(env, 'YUNITE_TIMEOUT_MS', 5_000, 1, 120_000)),
   };
+  problems.done();
+  return config;
 }

@@ -1,5 +1,7 @@
 import { DEFAULT_MILESTONES } from '../../rewards/economics/rate';
 import { RAW_PER_BAN } from '../money';
+import { loadServiceConfig } from '../../service-config';
+import { startupFailureMessage } from '../runtime/startup-failure';
 import { ConfigError, loadConfig } from './config';
 
 describe('loadConfig: economics and treasury', () => {
@@ -67,5 +69,53 @@ describe('loadConfig: rate limits', () => {
     ['HTTP_TRUST_PROXY', 'proxy.example'],
   ])('refuses %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+});
+
+describe('a misconfigured environment', () => {
+  function problemsOf(load: () => unknown): readonly string[] {
+    try {
+      load();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('the environment was expected to be refused');
+  }
+
+  it('names every bad variable at once, not only the first', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ PORT: 'eighty', PAYOUT_BAN_PER_KILL: '0.123456789', LOG_LEVEL: 'loud', FORTNITE_STATS_API_KEY: 'k', FORTNITE_STATS_TIMEOUT_MS: '1', STATS_POLL_INTERVAL_SECONDS: '0' }),
+    );
+
+    expect(problems).toEqual([
+      'LOG_LEVEL must be one of debug, info, warn, error, silent (got loud)',
+      expect.stringMatching(/^PORT /) as string,
+      expect.stringMatching(/^PAYOUT_BAN_PER_KILL /) as string,
+      expect.stringMatching(/^FORTNITE_STATS_TIMEOUT_MS /) as string,
+      expect.stringMatching(/^STATS_POLL_INTERVAL_SECONDS /) as string,
+    ]);
+  });
+
+  it('includes the integrations and the production master key rule in the same list', () => {
+    const problems = problemsOf(() =>
+      loadServiceConfig({ NODE_ENV: 'production', YUNITE_API_KEY: 'k', YUNITE_GUILD_ID: 'guild', YUNITE_TIMEOUT_MS: '0', YUNITE_REVERIFY_USERS_PER_RUN: '0', PORT: '-1' }),
+    );
+
+    expect(problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0])).toEqual([
+      'PORT',
+      'YUNITE_GUILD_ID',
+      'YUNITE_TIMEOUT_MS',
+      'YUNITE_REVERIFY_USERS_PER_RUN',
+      'LEDGER_MASTER_KEY',
+    ]);
+  });
+
+  it('is told as a list without a stack trace', () => {
+    const message = startupFailureMessage('Pay2Slay Ledger', new ConfigError(['PORT must be a whole number (got x)', 'LOG_LEVEL must be one of …']));
+
+    expect(message).toBe(
+      'Pay2Slay Ledger cannot start: the environment is misconfigured.\n  - PORT must be a whole number (got x)\n  - LOG_LEVEL must be one of …\nSee .env.example for every variable.\n',
+    );
   });
 });

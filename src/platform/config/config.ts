@@ -112,11 +112,40 @@ export interface LedgerConfig {
   readonly secureConfig: SecureConfigSettings;
 }
 
+/** What is wrong with the environment: every bad variable, one sentence each, never a stack trace. */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
     this.name = 'ConfigError';
+    this.problems = list;
   }
+}
+
+/**
+ * Runs each check and keeps going after a bad variable, so one start-up names all of them.
+ * `read` answers the parsed value, or a placeholder that is never used: `done` throws first.
+ */
+export function configProblems(): { read<T>(parse: () => T): T; done(): void; readonly list: string[] } {
+  const list: string[] = [];
+  return {
+    list,
+    read<T>(parse: () => T): T {
+      try {
+        return parse();
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        // The same rule checked twice (a variable two readers share) is named once.
+        list.push(...error.problems.filter((problem) => !list.includes(problem)));
+        return undefined as T;
+      }
+    },
+    done() {
+      if (list.length > 0) throw new ConfigError(list);
+    },
+  };
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -124,71 +153,75 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function loadConfig(env: Env = process.env): LedgerConfig {
   const dataDir = envText(env, 'LEDGER_DATA_DIR') ?? '.data';
   const logLevel = envText(env, 'LOG_LEVEL') ?? 'info';
+  const problems = configProblems();
+  const { read } = problems;
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, silent (got ${logLevel})`);
+    problems.list.push(`LOG_LEVEL must be one of debug, info, warn, error, silent (got ${logLevel})`);
   }
-  return {
-    port: envInteger(env, 'PORT', 3000, 0, 65_535),
+  const config: LedgerConfig = {
+    port: read(() => envInteger(env, 'PORT', 3000, 0, 65_535)),
     host: envText(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: envText(env, 'DATABASE_URL'),
     eventStoreConnectionString: envText(env, 'EVENTSTORE_CONNECTION_STRING'),
     dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
     projector: {
-      inProcess: boolean(env, 'PROJECTOR_IN_PROCESS', true),
-      batchSizeMax: envInteger(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000),
-      readyLagSecondsMax: envInteger(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400),
+      inProcess: read(() => boolean(env, 'PROJECTOR_IN_PROCESS', true)),
+      batchSizeMax: read(() => envInteger(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000)),
+      readyLagSecondsMax: read(() => envInteger(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400)),
     },
     http: {
-      bodyLimitBytes: envInteger(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216),
-      minPositionWaitMs: envInteger(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000),
+      bodyLimitBytes: read(() => envInteger(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216)),
+      minPositionWaitMs: read(() => envInteger(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000)),
     },
     payout: {
-      banPerKillRaw: ban(env, 'PAYOUT_BAN_PER_KILL', '0.05'),
-      dailyKillCap: envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000),
-      weeklyKillCap: envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000),
-      minOperatorBalanceRaw: ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50'),
-      requireVerifiedWallet: boolean(env, 'PAYOUT_REQUIRE_VERIFIED_WALLET', false),
-      maxAttempts: envInteger(env, 'PAYOUT_MAX_ATTEMPTS', 5, 1, 100),
-      retryBackoffMs: envInteger(env, 'PAYOUT_RETRY_BACKOFF_SECONDS', 30, 0, 86_400) * 1000,
-      retryBackoffMaxMs: envInteger(env, 'PAYOUT_RETRY_BACKOFF_MAX_SECONDS', 3_600, 0, 604_800) * 1000,
+      banPerKillRaw: read(() => ban(env, 'PAYOUT_BAN_PER_KILL', '0.05')),
+      dailyKillCap: read(() => envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000)),
+      weeklyKillCap: read(() => envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000)),
+      minOperatorBalanceRaw: read(() => ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50')),
+      requireVerifiedWallet: read(() => boolean(env, 'PAYOUT_REQUIRE_VERIFIED_WALLET', false)),
+      maxAttempts: read(() => envInteger(env, 'PAYOUT_MAX_ATTEMPTS', 5, 1, 100)),
+      retryBackoffMs: read(() => envInteger(env, 'PAYOUT_RETRY_BACKOFF_SECONDS', 30, 0, 86_400) * 1000),
+      retryBackoffMaxMs: read(() => envInteger(env, 'PAYOUT_RETRY_BACKOFF_MAX_SECONDS', 3_600, 0, 604_800) * 1000),
     },
     settlement: {
-      intervalMs: envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000,
-      batchSize: envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000),
-      onStart: boolean(env, 'SETTLEMENT_ON_START', false),
+      intervalMs: read(() => envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000),
+      batchSize: read(() => envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000)),
+      onStart: read(() => boolean(env, 'SETTLEMENT_ON_START', false)),
     },
     banano: {
-      rpcUrl: envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', ''),
-      dryRunBalanceRaw: ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000'),
-      executorIntervalMs: envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000),
+      rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '')),
+      dryRunBalanceRaw: read(() => ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000')),
+      executorIntervalMs: read(() => envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000)),
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
-      rpcTimeoutMs: envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
+      rpcTimeoutMs: read(() => envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000)),
       operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
     },
     treasury: {
-      fundingAddresses: bananoAddressList(env, 'TREASURY_FUNDING_ADDRESSES'),
-      ingestIntervalMs: envInteger(env, 'TREASURY_INGEST_INTERVAL_MS', 30_000, 1_000, 86_400_000),
+      fundingAddresses: read(() => bananoAddressList(env, 'TREASURY_FUNDING_ADDRESSES')),
+      ingestIntervalMs: read(() => envInteger(env, 'TREASURY_INGEST_INTERVAL_MS', 30_000, 1_000, 86_400_000)),
     },
     economics: {
-      sustainabilityEnabled: boolean(env, 'ECONOMICS_SUSTAINABILITY', true),
-      seedFundRaw: ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336'),
-      milestones: milestoneTiers(env, 'ECONOMICS_MILESTONES'),
-      donationGoalRaw: positiveBan(env, 'ECONOMICS_DONATION_GOAL_BAN', DEFAULT_DONATION_GOAL_RAW),
+      sustainabilityEnabled: read(() => boolean(env, 'ECONOMICS_SUSTAINABILITY', true)),
+      seedFundRaw: read(() => ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336')),
+      milestones: read(() => milestoneTiers(env, 'ECONOMICS_MILESTONES')),
+      donationGoalRaw: read(() => positiveBan(env, 'ECONOMICS_DONATION_GOAL_BAN', DEFAULT_DONATION_GOAL_RAW)),
     },
     abuse: {
-      killRatePerMinute: BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000)),
-      maxKillsPerObservation: BigInt(envInteger(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000)),
+      killRatePerMinute: read(() => BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000))),
+      maxKillsPerObservation: read(() => BigInt(envInteger(env, 'ABUSE_MAX_KILLS_PER_OBSERVATION', 500, 1, 1_000_000))),
     },
     rateLimit: {
-      keyPerMinute: envInteger(env, 'RATE_LIMIT_KEY_PER_MINUTE', 6_000, 0, 10_000_000),
-      ipPerMinute: envInteger(env, 'RATE_LIMIT_IP_PER_MINUTE', 600, 0, 10_000_000),
-      windowSeconds: envInteger(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3_600),
-      trustProxy: trustProxy(env, 'HTTP_TRUST_PROXY'),
+      keyPerMinute: read(() => envInteger(env, 'RATE_LIMIT_KEY_PER_MINUTE', 6_000, 0, 10_000_000)),
+      ipPerMinute: read(() => envInteger(env, 'RATE_LIMIT_IP_PER_MINUTE', 600, 0, 10_000_000)),
+      windowSeconds: read(() => envInteger(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3_600)),
+      trustProxy: read(() => trustProxy(env, 'HTTP_TRUST_PROXY')),
     },
-    fortniteStats: fortniteStats(env),
+    fortniteStats: read(() => fortniteStats(env)),
     logLevel: logLevel as LedgerConfig['logLevel'],
-    secureConfig: secureConfigSettings(env),
+    secureConfig: read(() => secureConfigSettings(env)),
   };
+  problems.done();
+  return config;
 }
 
 export interface SecureConfigSettings {
@@ -199,7 +232,7 @@ export interface SecureConfigSettings {
 }
 
 /** A LEDGER_MASTER_KEY that is set but not a key stops the start-up; the message never quotes it. */
-function secureConfigSettings(env: Env): SecureConfigSettings {
+export function secureConfigSettings(env: Env): SecureConfigSettings {
   const text = envText(env, 'LEDGER_MASTER_KEY');
   let masterKey: MasterKey | null = null;
   try {
@@ -291,13 +324,16 @@ function trustProxy(env: Env, name: string): LedgerConfig['rateLimit']['trustPro
 function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
   const apiKey = envText(env, 'FORTNITE_STATS_API_KEY');
   if (apiKey === null) return null;
-  return {
-    baseUrl: envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com'),
+  const { read, done } = configProblems();
+  const stats = {
+    baseUrl: read(() => envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com')),
     apiKey,
-    timeoutMs: envInteger(env, 'FORTNITE_STATS_TIMEOUT_MS', 5_000, 100, 120_000),
-    pollCallsPerMinute: envInteger(env, 'STATS_POLL_CALLS_PER_MINUTE', 30, 0, 10_000),
-    pollIntervalMs: envInteger(env, 'STATS_POLL_INTERVAL_SECONDS', 60, 1, 86_400) * 1000,
+    timeoutMs: read(() => envInteger(env, 'FORTNITE_STATS_TIMEOUT_MS', 5_000, 100, 120_000)),
+    pollCallsPerMinute: read(() => envInteger(env, 'STATS_POLL_CALLS_PER_MINUTE', 30, 0, 10_000)),
+    pollIntervalMs: read(() => envInteger(env, 'STATS_POLL_INTERVAL_SECONDS', 60, 1, 86_400)) * 1000,
   };
+  done();
+  return stats;
 }
 
 export function envText(env: Env, name: string): string | null {

@@ -46,7 +46,7 @@ export async function resolveMasterKey(config: LedgerConfig): Promise<ResolvedMa
  * The production rule of resolveMasterKey on its own, for a composition root to check before it
  * starts anything (the embedded PostgreSQL, the projector): a ConfigError that says what to do.
  */
-export function refuseProductionWithoutMasterKey(config: LedgerConfig): void {
+export function refuseProductionWithoutMasterKey(config: Pick<LedgerConfig, 'secureConfig'>): void {
   if (!config.secureConfig.production || config.secureConfig.masterKey !== null) return;
   throw new ConfigError(
     'LEDGER_MASTER_KEY is not set. With NODE_ENV=production the service does not start without it: it is the key that ' +
