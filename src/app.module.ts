@@ -12,6 +12,9 @@ import { HealthController, READINESS_CHECKS, type ReadinessCheck } from './platf
 import { BANANO_GATEWAY, type BananoGateway } from './payouts/banano/banano-gateway';
 import { PayoutsModule } from './payouts/payouts.module';
 import { LOGGER, type Logger } from './platform/logging/logger';
+import { MeteredEventStore } from './platform/event-store/metered-event-store';
+import { METRICS, type Metrics } from './platform/metrics/metrics';
+import { MetricsModule } from './platform/metrics/metrics.module';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
 import { RewardsModule } from './rewards/rewards.module';
 import { TreasuryModule } from './treasury/treasury.module';
@@ -41,7 +44,8 @@ class PlatformModule {
       { provide: LEDGER_CONFIG, useValue: dependencies.config },
       { provide: LOGGER, useValue: dependencies.logger },
       { provide: DATABASE_POOL, useValue: dependencies.pool },
-      { provide: EVENT_STORE, useValue: dependencies.eventStore },
+      // Every append through the application is counted (ledger_events_appended_total).
+      { provide: EVENT_STORE, useFactory: (metrics: Metrics) => new MeteredEventStore(dependencies.eventStore, (category, count) => metrics.appended(category, count)), inject: [METRICS] },
       { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
       { provide: LIFETIME_KILLS_SOURCE, useValue: dependencies.lifetimeKillsSource ?? null },
       { provide: YUNITE, useValue: dependencies.yunite ?? null },
@@ -56,7 +60,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule],
+      imports: [PlatformModule.register(dependencies), MetricsModule, CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule],
       controllers: [HealthController],
     };
   }

@@ -30,7 +30,7 @@ async function main(): Promise<() => Promise<void>> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  const workers = startWorkers(app, infrastructure.pool, infrastructure.eventStore, integrations, config, process.env, logger);
+  const workers = startWorkers(app, infrastructure.pool, integrations, config, process.env, logger);
   logger.info(
     { url, projector: projector === null ? 'separate process' : 'in process', workers: workers.names },
     'Pay2Slay Ledger is listening',

@@ -36,7 +36,7 @@ async function main(): Promise<() => Promise<void>> {
     }),
     { logger: ['error', 'warn'], abortOnError: false },
   );
-  const workers = startWorkers(app, infrastructure.pool, infrastructure.eventStore, integrations, config, process.env, logger);
+  const workers = startWorkers(app, infrastructure.pool, integrations, config, process.env, logger);
   logger.info({ workers: workers.names }, 'payout workers running');
   process.stdout.write(`Pay2Slay Ledger payout workers running: ${workers.names.join(', ')}\n`);
   return async () => {

@@ -9,7 +9,7 @@ import { ReverificationScheduler, reverificationFromEnv } from './identity/yunit
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
 import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
-import { type EventStore } from './platform/event-store/event-store.port';
+import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger } from './platform/logging/logger';
 import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
@@ -114,7 +114,6 @@ export interface Workers {
 export function startWorkers(
   app: INestApplicationContext,
   pool: DatabasePool,
-  eventStore: EventStore,
   integrations: Integrations,
   config: LedgerConfig,
   env: Env,
@@ -122,6 +121,8 @@ export function startWorkers(
   options: { readonly autoStart?: boolean } = {},
 ): Workers {
   const commandBus = app.get(CommandBus);
+  // The application's store, so what the workers append is counted like everything else.
+  const eventStore = app.get<EventStore>(EVENT_STORE);
   const autoStart = options.autoStart ?? true;
   let statsPoller: StatsPoller | null = null;
   const stats = config.fortniteStats;

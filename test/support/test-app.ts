@@ -57,7 +57,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     banano: integrations.banano,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const workers = startWorkers(app, pool, options.eventStore ?? store, integrations, config, processEnv, logger, { autoStart: false });
+  const workers = startWorkers(app, pool, integrations, config, processEnv, logger, { autoStart: false });
   const address = app.getHttpServer().address();
   if (typeof address !== 'object' || address === null) throw new Error('The test app is not listening');
   const { key: apiKey } = await new ApiKeys(pool).create({ name: 'test-all', scopes: API_KEY_SCOPES });

@@ -28,6 +28,8 @@ export interface BananoRpcConfig {
   retriesMax: number;
   /** The pause before the first retry, doubled before each later one (capped at 2 s). Default 100 ms. */
   retryDelayMs?: number;
+  /** Told of every call once it ends (the metrics watch the node through it); null or absent: nobody. */
+  observe?: ((call: BananoRpcCall) => void) | null;
 }
 
 export type BananoRpcAction =
@@ -125,6 +127,15 @@ export function isAmbiguous(error: unknown): boolean {
   return error instanceof BananoNodeError && error.ambiguous;
 }
 
+/** One call of the client as its caller saw it: ended after any retries, with an answer or an error. */
+export interface BananoRpcCall {
+  readonly action: BananoRpcAction;
+  /** From the call to its answer or error, retries and their pauses included. */
+  readonly durationSeconds: number;
+  /** Null when the node answered (an answer meaning "not found" included); the error thrown otherwise. */
+  readonly error: BananoNodeError | null;
+}
+
 export interface AccountInfo {
   frontier: string;
   balanceRaw: bigint;
@@ -218,30 +229,34 @@ export class BananoRpcClient {
 
   /** The account's frontier, balance, representative and block count; null when it is not opened yet. */
   async accountInfo(account: string): Promise<AccountInfo | null> {
-    assertAddress(account);
-    const answer = await this.read('account_info', { account, representative: true });
-    if (answer instanceof NodeErrorAnswer) {
-      if (answer.text === 'Account not found') return null;
-      throw new BananoNodeRejectedError('account_info', answer.text);
-    }
-    return this.decode('account_info', () => ({
-      frontier: hashField(answer, 'frontier'),
-      balanceRaw: rawField(answer, 'balance'),
-      representative: addressField(answer, 'representative'),
-      blockCount: countField(answer, 'block_count'),
-    }));
+    return this.observed('account_info', async () => {
+      assertAddress(account);
+      const answer = await this.read('account_info', { account, representative: true });
+      if (answer instanceof NodeErrorAnswer) {
+        if (answer.text === 'Account not found') return null;
+        throw new BananoNodeRejectedError('account_info', answer.text);
+      }
+      return this.decode('account_info', () => ({
+        frontier: hashField(answer, 'frontier'),
+        balanceRaw: rawField(answer, 'balance'),
+        representative: addressField(answer, 'representative'),
+        blockCount: countField(answer, 'block_count'),
+      }));
+    });
   }
 
   /** The balance (from the frontier) and the sum of sends not yet received; both 0 for an unopened account. */
   async accountBalance(account: string): Promise<{ balanceRaw: bigint; receivableRaw: bigint }> {
-    assertAddress(account);
-    const answer = await this.read('account_balance', { account });
-    if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('account_balance', answer.text);
-    return this.decode('account_balance', () => ({
-      balanceRaw: rawField(answer, 'balance'),
-      // Nodes before V24 call it `pending` only; later ones send both names.
-      receivableRaw: answer.receivable !== undefined ? rawField(answer, 'receivable') : rawField(answer, 'pending'),
-    }));
+    return this.observed('account_balance', async () => {
+      assertAddress(account);
+      const answer = await this.read('account_balance', { account });
+      if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('account_balance', answer.text);
+      return this.decode('account_balance', () => ({
+        balanceRaw: rawField(answer, 'balance'),
+        // Nodes before V24 call it `pending` only; later ones send both names.
+        receivableRaw: answer.receivable !== undefined ? rawField(answer, 'receivable') : rawField(answer, 'pending'),
+      }));
+    });
   }
 
   /**
@@ -249,13 +264,15 @@ export class BananoRpcClient {
    * that opens it. Answers the 16 hex characters of work, in lower case.
    */
   async workGenerate(hash: string): Promise<string> {
-    assertHash(hash);
-    const answer = await this.read('work_generate', { hash: hash.toUpperCase() });
-    if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('work_generate', answer.text);
-    return this.decode('work_generate', () => {
-      const work = answer.work;
-      if (typeof work !== 'string' || !hex16.test(work)) throw new MalformedAnswerError('work is not 16 hex characters');
-      return work.toLowerCase();
+    return this.observed('work_generate', async () => {
+      assertHash(hash);
+      const answer = await this.read('work_generate', { hash: hash.toUpperCase() });
+      if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('work_generate', answer.text);
+      return this.decode('work_generate', () => {
+        const work = answer.work;
+        if (typeof work !== 'string' || !hex16.test(work)) throw new MalformedAnswerError('work is not 16 hex characters');
+        return work.toLowerCase();
+      });
     });
   }
 
@@ -264,58 +281,64 @@ export class BananoRpcClient {
    * {@link isAmbiguous}) the caller must ask `blockInfo` before publishing the same block again.
    */
   async process(block: StateBlock, subtype: ProcessSubtype): Promise<{ hash: string }> {
-    const expectedHash = hashOf(block);
-    const answer = await this.exchange('process', { json_block: true, subtype, block });
-    if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('process', answer.text);
-    return this.decode('process', () => {
-      const hash = hashField(answer, 'hash');
-      // The node hashes the block it stored; another hash means it did not store the block we signed.
-      if (hash !== expectedHash) throw new MalformedAnswerError(`hash ${hash} is not the block's hash ${expectedHash}`);
-      return { hash };
+    return this.observed('process', async () => {
+      const expectedHash = hashOf(block);
+      const answer = await this.exchange('process', { json_block: true, subtype, block });
+      if (answer instanceof NodeErrorAnswer) throw new BananoNodeRejectedError('process', answer.text);
+      return this.decode('process', () => {
+        const hash = hashField(answer, 'hash');
+        // The node hashes the block it stored; another hash means it did not store the block we signed.
+        if (hash !== expectedHash) throw new MalformedAnswerError(`hash ${hash} is not the block's hash ${expectedHash}`);
+        return { hash };
+      });
     });
   }
 
   /** The block, where it sits and whether it is confirmed; null when the node does not know it. */
   async blockInfo(hash: string): Promise<BlockInfo | null> {
-    assertHash(hash);
-    const normalized = hash.toUpperCase();
-    const answer = await this.read('block_info', { hash: normalized, json_block: true });
-    if (answer instanceof NodeErrorAnswer) {
-      if (answer.text === 'Block not found') return null;
-      throw new BananoNodeRejectedError('block_info', answer.text);
-    }
-    return this.decode('block_info', () => ({
-      hash: normalized,
-      account: addressField(answer, 'block_account'),
-      amountRaw: rawField(answer, 'amount'),
-      balanceRaw: rawField(answer, 'balance'),
-      height: countField(answer, 'height'),
-      confirmed: booleanField(answer, 'confirmed'),
-      subtype: typeof answer.subtype === 'string' ? answer.subtype : null,
-      contents: stateBlockOf(answer.contents),
-    }));
+    return this.observed('block_info', async () => {
+      assertHash(hash);
+      const normalized = hash.toUpperCase();
+      const answer = await this.read('block_info', { hash: normalized, json_block: true });
+      if (answer instanceof NodeErrorAnswer) {
+        if (answer.text === 'Block not found') return null;
+        throw new BananoNodeRejectedError('block_info', answer.text);
+      }
+      return this.decode('block_info', () => ({
+        hash: normalized,
+        account: addressField(answer, 'block_account'),
+        amountRaw: rawField(answer, 'amount'),
+        balanceRaw: rawField(answer, 'balance'),
+        height: countField(answer, 'height'),
+        confirmed: booleanField(answer, 'confirmed'),
+        subtype: typeof answer.subtype === 'string' ? answer.subtype : null,
+        contents: stateBlockOf(answer.contents),
+      }));
+    });
   }
 
   /** Up to `countMax` sends to `account` that it has not received yet, with amount and sender. */
   async receivable(account: string, countMax: number): Promise<ReceivableBlock[]> {
-    assertAddress(account);
-    assertCount(countMax);
-    const answer = await this.read('receivable', { account, count: String(countMax), source: true });
-    if (answer instanceof NodeErrorAnswer) {
-      if (answer.text === 'Account not found') return [];
-      throw new BananoNodeRejectedError('receivable', answer.text);
-    }
-    return this.decode('receivable', () => {
-      const blocks = answer.blocks;
-      // The node serialises an empty list as "" (boost property tree), not as {}.
-      if (blocks === '' || blocks === undefined) return [];
-      if (!isRecord(blocks)) throw new MalformedAnswerError('blocks is not an object');
-      const entries = Object.entries(blocks);
-      if (entries.length > countMax) throw new MalformedAnswerError(`${entries.length} blocks where at most ${countMax} were asked for`);
-      return entries.map(([hash, entry]) => {
-        if (!hex64.test(hash)) throw new MalformedAnswerError('a receivable key is not a block hash');
-        if (!isRecord(entry)) throw new MalformedAnswerError('a receivable entry has no amount and source');
-        return { hash: hash.toUpperCase(), amountRaw: rawField(entry, 'amount'), source: addressField(entry, 'source') };
+    return this.observed('receivable', async () => {
+      assertAddress(account);
+      assertCount(countMax);
+      const answer = await this.read('receivable', { account, count: String(countMax), source: true });
+      if (answer instanceof NodeErrorAnswer) {
+        if (answer.text === 'Account not found') return [];
+        throw new BananoNodeRejectedError('receivable', answer.text);
+      }
+      return this.decode('receivable', () => {
+        const blocks = answer.blocks;
+        // The node serialises an empty list as "" (boost property tree), not as {}.
+        if (blocks === '' || blocks === undefined) return [];
+        if (!isRecord(blocks)) throw new MalformedAnswerError('blocks is not an object');
+        const entries = Object.entries(blocks);
+        if (entries.length > countMax) throw new MalformedAnswerError(`${entries.length} blocks where at most ${countMax} were asked for`);
+        return entries.map(([hash, entry]) => {
+          if (!hex64.test(hash)) throw new MalformedAnswerError('a receivable key is not a block hash');
+          if (!isRecord(entry)) throw new MalformedAnswerError('a receivable entry has no amount and source');
+          return { hash: hash.toUpperCase(), amountRaw: rawField(entry, 'amount'), source: addressField(entry, 'source') };
+        });
       });
     });
   }
@@ -325,48 +348,70 @@ export class BananoRpcClient {
    * frontier). The raw form is asked for, so every entry carries its block fields and subtype.
    */
   async accountHistory(account: string, countMax: number, head?: string): Promise<HistoryEntry[]> {
-    assertAddress(account);
-    assertCount(countMax);
-    const params: Json = { account, count: String(countMax), raw: true };
-    if (head !== undefined) {
-      assertHash(head);
-      params.head = head.toUpperCase();
-    }
-    const answer = await this.read('account_history', params);
-    if (answer instanceof NodeErrorAnswer) {
-      if (answer.text === 'Account not found') return [];
-      throw new BananoNodeRejectedError('account_history', answer.text);
-    }
-    return this.decode('account_history', () => {
-      const history = answer.history;
-      if (history === '' || history === undefined) return [];
-      if (!Array.isArray(history)) throw new MalformedAnswerError('history is not a list');
-      if (history.length > countMax) throw new MalformedAnswerError(`${history.length} entries where at most ${countMax} were asked for`);
-      return history.map((entry: unknown): HistoryEntry => {
-        if (!isRecord(entry)) throw new MalformedAnswerError('a history entry is not an object');
-        const type = typeof entry.subtype === 'string' ? entry.subtype : entry.type;
-        if (typeof type !== 'string') throw new MalformedAnswerError('a history entry has no type');
-        const { signature, work } = entry;
-        if (typeof signature !== 'string' || !hex128.test(signature)) throw new MalformedAnswerError('a history entry has no signature');
-        if (typeof work !== 'string' || !hex16.test(work)) throw new MalformedAnswerError('a history entry has no work');
-        return {
-          hash: hashField(entry, 'hash'),
-          type,
-          account: entry.account === undefined ? null : addressField(entry, 'account'),
-          // A change moves nothing, and the node leaves the amount out.
-          amountRaw: entry.amount === undefined ? 0n : rawField(entry, 'amount'),
-          balanceRaw: rawField(entry, 'balance'),
-          height: countField(entry, 'height'),
-          previous: hashField(entry, 'previous'),
-          link: hashField(entry, 'link'),
-          representative: addressField(entry, 'representative'),
-          localTimestamp: countField(entry, 'local_timestamp'),
-          confirmed: entry.confirmed === undefined ? null : booleanField(entry, 'confirmed'),
-          signature: signature.toUpperCase(),
-          work: work.toLowerCase(),
-        };
+    return this.observed('account_history', async () => {
+      assertAddress(account);
+      assertCount(countMax);
+      const params: Json = { account, count: String(countMax), raw: true };
+      if (head !== undefined) {
+        assertHash(head);
+        params.head = head.toUpperCase();
+      }
+      const answer = await this.read('account_history', params);
+      if (answer instanceof NodeErrorAnswer) {
+        if (answer.text === 'Account not found') return [];
+        throw new BananoNodeRejectedError('account_history', answer.text);
+      }
+      return this.decode('account_history', () => {
+        const history = answer.history;
+        if (history === '' || history === undefined) return [];
+        if (!Array.isArray(history)) throw new MalformedAnswerError('history is not a list');
+        if (history.length > countMax) throw new MalformedAnswerError(`${history.length} entries where at most ${countMax} were asked for`);
+        return history.map((entry: unknown): HistoryEntry => {
+          if (!isRecord(entry)) throw new MalformedAnswerError('a history entry is not an object');
+          const type = typeof entry.subtype === 'string' ? entry.subtype : entry.type;
+          if (typeof type !== 'string') throw new MalformedAnswerError('a history entry has no type');
+          const { signature, work } = entry;
+          if (typeof signature !== 'string' || !hex128.test(signature)) throw new MalformedAnswerError('a history entry has no signature');
+          if (typeof work !== 'string' || !hex16.test(work)) throw new MalformedAnswerError('a history entry has no work');
+          return {
+            hash: hashField(entry, 'hash'),
+            type,
+            account: entry.account === undefined ? null : addressField(entry, 'account'),
+            // A change moves nothing, and the node leaves the amount out.
+            amountRaw: entry.amount === undefined ? 0n : rawField(entry, 'amount'),
+            balanceRaw: rawField(entry, 'balance'),
+            height: countField(entry, 'height'),
+            previous: hashField(entry, 'previous'),
+            link: hashField(entry, 'link'),
+            representative: addressField(entry, 'representative'),
+            localTimestamp: countField(entry, 'local_timestamp'),
+            confirmed: entry.confirmed === undefined ? null : booleanField(entry, 'confirmed'),
+            signature: signature.toUpperCase(),
+            work: work.toLowerCase(),
+          };
+        });
       });
     });
+  }
+
+  /**
+   * Runs one public call and tells `observe` how it ended. An error that is not the node's (a
+   * failed assertion on our own arguments) is a programmer error, not a node call, and is not told.
+   */
+  private async observed<T>(action: BananoRpcAction, call: () => Promise<T>): Promise<T> {
+    const observe = this.config.observe;
+    if (observe === undefined || observe === null) return call();
+    const startedAt = performance.now();
+    const durationSeconds = (): number => (performance.now() - startedAt) / 1000;
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
+      if (error instanceof BananoNodeError) observe({ action, durationSeconds: durationSeconds(), error });
+      throw error;
+    }
+    observe({ action, durationSeconds: durationSeconds(), error: null });
+    return result;
   }
 
   /** A read-only call: tried up to `retriesMax` more times while the node is unavailable or slow. */

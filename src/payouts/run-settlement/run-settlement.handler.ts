@@ -10,6 +10,7 @@ import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
+import { METRICS, type Metrics } from '../../platform/metrics/metrics';
 import { formatBan } from '../../platform/money';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
@@ -34,14 +35,25 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     @Inject(BANANO_GATEWAY) private readonly banano: BananoGateway | null,
     @Inject(DONATION_INGESTER) private readonly ingester: DonationIngester | null,
     private readonly settings: FaucetSettings,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
   /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
   async execute(command: RunSettlementCommand): Promise<SettlementRunSummary> {
+    const startedAt = performance.now();
     // Donations pocketed first (SPEC §4.5), so the budget counts them. A preview appends nothing.
     if (!command.preview) await this.ingestDonations();
     const summary = await withTryAdvisoryLock(this.pool, SETTLEMENT_LOCK, (connection) => this.run(connection, command));
     if (summary === null) throw new DomainError('settlement_in_progress', 'Another settlement run is in progress; try again when it ends', 409);
+    // Only runs that appended are measured; a preview is a query. Failed runs show in ledger_commands_total.
+    if (!command.preview) {
+      this.metrics.settlementRunCompleted({
+        trigger: command.trigger,
+        durationSeconds: (performance.now() - startedAt) / 1000,
+        payouts: summary.payoutsRequested,
+        kills: summary.killsRequested,
+      });
+    }
     return summary;
   }
 

@@ -9,6 +9,8 @@ import { type ApiKeys } from '../../security/api-keys';
 import { RATE_LIMITS, rateLimitHook, type RateLimits } from '../../security/rate-limits';
 import { DomainError } from '../errors/domain-error';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { httpMetricsHook } from '../metrics/http-metrics';
+import { METRICS, type Metrics } from '../metrics/metrics';
 import { MinPositionInterceptor } from './min-position.interceptor';
 import {
   clientErrorHandler,
@@ -56,6 +58,7 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     if (request.url.length > URL_LENGTH_MAX) throw new DomainError('url_too_long', `The URL is longer than ${URL_LENGTH_MAX} characters`, 414);
   });
   fastify.addHook('onRequest', rateLimitHook(app.get<RateLimits>(RATE_LIMITS), app.get<ApiKeys>(API_KEYS)));
+  fastify.addHook('onResponse', httpMetricsHook(app.get<Metrics>(METRICS)));
   // Nest replaces Fastify's error handler and turns Fastify's own errors into bare HTTP errors,
   // losing which rule broke. JSON is therefore parsed here, failing with our own stable code, and
   // only JSON is accepted: any other media type is a 415 before a handler runs.
