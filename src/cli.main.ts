@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { describe, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, withLedger, write } from './cli/ledger-command';
+import { registerProjectionCommands } from './cli/projections.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
@@ -152,6 +153,8 @@ export function buildProgram(): Command {
     .option('--json', 'print the balances as JSON (amounts as raw / ban strings)')
     .addHelpText('after', '\nExit codes: 0 the trial balance is 0, 2 it is not (or an entry does not balance), 1 error.')
     .action(withLedger(journalCommand));
+
+  registerProjectionCommands(program);
 
   return program;
 }
