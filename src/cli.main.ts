@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { describe, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, withLedger, write } from './cli/ledger-command';
+import { registerEventCommands } from './cli/events.commands';
 import { registerProjectionCommands } from './cli/projections.commands';
+import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
@@ -154,6 +156,8 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 the trial balance is 0, 2 it is not (or an entry does not balance), 1 error.')
     .action(withLedger(journalCommand));
 
+  registerUserAuditCommands(program);
+  registerEventCommands(program);
   registerProjectionCommands(program);
 
   return program;

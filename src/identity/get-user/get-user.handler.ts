@@ -2,13 +2,15 @@ import { Inject } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
-import { FaucetSettings } from '../../admin/faucet-config/faucet-settings';
+import { defaultPayoutSettings, FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
-import { NotFoundError } from '../../platform/errors/domain-error';
+import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { moneyPair } from '../../platform/money';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { capWindows } from '../../payouts/run-settlement/settlement-facts';
+import { type UserAsOfView, userStatusAsOf } from '../user-audit/user-status-as-of';
 import { GetUserQuery, type UserView } from './get-user.query';
 
 const userRow = z.object({
@@ -36,14 +38,29 @@ const flagRow = z.object({ flag_id: z.string(), flag_type: z.string(), severity:
 const READ_MODELS = ['users', 'wallet_links', 'abuse_flags', 'payouts'] as const;
 
 @QueryHandler(GetUserQuery)
-export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView> {
+export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView | UserAsOfView> {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly settings: FaucetSettings,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  async execute(query: GetUserQuery): Promise<UserView> {
+  async execute(query: GetUserQuery): Promise<UserView | UserAsOfView> {
+    if (query.asOf !== null) return this.asOf(query.userId, query.asOf);
+    return this.now(query);
+  }
+
+  /**
+   * The user as it was, folded from its stream up to `asOf` (user-status-as-of.ts). A time still
+   * to come is refused: events may yet be recorded before it, so no answer for it is final.
+   */
+  private async asOf(userId: string, asOf: Date): Promise<UserAsOfView> {
+    if (asOf.getTime() > Date.now()) throw new DomainError('as_of_in_future', `asOf ${asOf.toISOString()} is in the future; leave it out for the user now`);
+    return userStatusAsOf(this.store, userId, { kind: 'time', at: asOf }, defaultPayoutSettings(this.config));
+  }
+
+  private async now(query: GetUserQuery): Promise<UserView> {
     await awaitReadModels(this.pool, READ_MODELS, query.minPosition, this.config.http.minPositionWaitMs);
     const row = await this.pool.maybeOne(sql.type(userRow)`
       SELECT u.user_id, discord_user_id, region_code, epic_account_id, verification_status,

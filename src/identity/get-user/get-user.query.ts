@@ -24,5 +24,7 @@ export class GetUserQuery {
     readonly userId: string,
     /** Wait until the users read model has applied this position (bounded). */
     readonly minPosition: bigint | null,
+    /** Answer as the user was at this time, folded from the event store; null: now, from the read models. */
+    readonly asOf: Date | null = null,
   ) {}
 }
