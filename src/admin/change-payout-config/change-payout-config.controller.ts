@@ -8,7 +8,11 @@ import { RequiresScope } from '../../security/access';
 import { type PayoutSettings } from '../faucet-config/faucet-config.events';
 import { ChangePayoutConfigCommand, type ChangePayoutConfigResult } from './change-payout-config.command';
 import { ChangePayoutConfigDto } from './change-payout-config.dto';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { ChangePayoutConfigResponse } from '../admin.responses';
 
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/config/payout')
 export class ChangePayoutConfigController {
@@ -18,6 +22,16 @@ export class ChangePayoutConfigController {
    * Changes the base reward, the kill caps or the operator balance floor (SPEC §5). Fields left out
    * keep their value; a body that changes nothing in force appends nothing. 200 with the settings now in force.
    */
+  @ApiOperation({
+    summary: 'Change the base reward, the kill caps or the operator balance floor',
+    description:
+      'Appends PayoutConfigChanged with only the fields that changed (and their previous values). Fields left out keep their value; a body that asks for what is in force answers `changed: []` and appends nothing. ' +
+      'The next accrual and settlement use the new values, in every process, without a restart.',
+  })
+  @ApiSuccess(200, 'The payout settings in force', ChangePayoutConfigResponse)
+  @ApiProblems(409, ['concurrency_conflict'])
+  @ApiProblems(422, ['empty_config_change'])
+  @ApiProblems(503, ['event_store_unavailable'])
   @Put()
   @HttpCode(200)
   change(@Body() body: ChangePayoutConfigDto, @AdminCommandContext() metadata: CommandMetadata): Promise<ChangePayoutConfigResult> {

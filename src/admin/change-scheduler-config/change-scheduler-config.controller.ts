@@ -7,13 +7,26 @@ import { RequiresScope } from '../../security/access';
 import { type SchedulerSettings } from '../faucet-config/faucet-config.events';
 import { ChangeSchedulerConfigCommand, type ChangeSchedulerConfigResult } from './change-scheduler-config.command';
 import { ChangeSchedulerConfigDto } from './change-scheduler-config.dto';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { ChangeSchedulerConfigResponse } from '../admin.responses';
 
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/config/scheduler')
 export class ChangeSchedulerConfigController {
   constructor(private readonly commandBus: CommandBus) {}
 
   /** Changes the settlement interval or batch size; the schedulers pick it up within their check period. */
+  @ApiOperation({
+    summary: 'Change the settlement interval or batch size',
+    description:
+      'Appends SchedulerConfigChanged with only the fields that changed; the schedulers pick it up within 30 s. A body that asks for what is in force answers `changed: []` and appends nothing.',
+  })
+  @ApiSuccess(200, 'The schedule in force', ChangeSchedulerConfigResponse)
+  @ApiProblems(409, ['concurrency_conflict'])
+  @ApiProblems(422, ['empty_config_change'])
+  @ApiProblems(503, ['event_store_unavailable'])
   @Put()
   @HttpCode(200)
   change(@Body() body: ChangeSchedulerConfigDto, @AdminCommandContext() metadata: CommandMetadata): Promise<ChangeSchedulerConfigResult> {

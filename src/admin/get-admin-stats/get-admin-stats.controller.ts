@@ -9,6 +9,8 @@ import { formatBan, moneyPair } from '../../platform/money';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { RequiresScope } from '../../security/access';
 import { FaucetSettings } from '../faucet-config/faucet-settings';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiSuccessExample } from '../../platform/http/openapi';
 
 const countsRow = z.object({
   users_registered: z.bigint(),
@@ -31,6 +33,45 @@ const payoutStatusRow = z.object({ status: z.string(), payouts: z.bigint(), kill
 
 const PAYOUT_STATUSES = ['pending', 'sent', 'failed', 'cancelled'] as const;
 
+/** A whole answer, for the OpenAPI document. */
+const STATS_EXAMPLE = {
+  gateway: 'live',
+  config: {
+    payout: {
+      banPerKillRaw: '5000000000000000000000000000',
+      banPerKillBan: '0.05000000',
+      dailyKillCap: 150,
+      weeklyKillCap: 750,
+      minOperatorBalanceRaw: '5000000000000000000000000000000',
+      minOperatorBalanceBan: '50.00000000',
+      requireVerifiedWallet: false,
+      maxAttempts: 5,
+    },
+    scheduler: { settlementIntervalSeconds: 1200, settlementBatchSize: 0 },
+    lastChange: { type: 'PayoutConfigChanged', at: '2026-01-15T18:30:00.000Z', actor: 'ops', position: '1234' },
+  },
+  users: { registered: 120, linked: 97, withWallet: 88 },
+  accruals: {
+    count: 431,
+    kills: 5120,
+    accruedRaw: '512000000000000000000000000000000',
+    accruedBan: '5120.00000000',
+    unsettledKills: 640,
+    unsettledRaw: '64000000000000000000000000000000',
+    unsettledBan: '640.00000000',
+  },
+  payouts: Object.fromEntries(
+    (['pending', 'sent', 'failed', 'cancelled'] as const).map((status) => [
+      status,
+      status === 'sent'
+        ? { count: 75, kills: 4480, amountRaw: '448000000000000000000000000000000', amountBan: '4480.00000000' }
+        : { count: 0, kills: 0, amountRaw: '0', amountBan: '0.00000000' },
+    ]),
+  ),
+  donations: { count: 12, donors: 9, donatedRaw: '61000000000000000000000000000000', donatedBan: '610.00000000', fundedRaw: '10000000000000000000000000000000000', fundedBan: '100000.00000000' },
+  abuseFlags: { open: 2, openHigh: 1 },
+};
+
 /** The read models the counts come from; `?minPosition=` waits for each. */
 const READ_MODELS = ['users', 'wallet_links', 'reward_accruals', 'abuse_flags', 'payouts', 'treasury'] as const;
 
@@ -38,6 +79,7 @@ const READ_MODELS = ['users', 'wallet_links', 'reward_accruals', 'abuse_flags', 
  * The operator's overview (SPEC §5 `GET /v1/admin/stats`): the settings in force (read from the
  * faucet-config stream, so a change shows at once) and the ledger's totals (from the read models).
  */
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/stats')
 export class GetAdminStatsController {
@@ -48,6 +90,19 @@ export class GetAdminStatsController {
     private readonly settings: FaucetSettings,
   ) {}
 
+  @ApiOperation({
+    summary: 'The settings in force and the ledger\'s totals',
+    description:
+      'The payout and scheduler settings in force (read from the faucet-config stream, so a change shows at once), the gateway mode, and totals from the read models: ' +
+      'users, accruals, payouts by status, donations and open abuse flags.',
+  })
+  @ApiSuccessExample(200, 'The overview', STATS_EXAMPLE, {
+    gateway: '`dry-run` or `live`.',
+    'config.lastChange': { nullable: true, description: 'The last admin change of the settings `{type, at, actor, position}`; null before any.' },
+    'config.scheduler.settlementIntervalSeconds': '0: only on an admin trigger.',
+    'config.scheduler.settlementBatchSize': '0: all eligible users.',
+    payouts: 'By status: pending, sent, failed, cancelled.',
+  })
   @Get()
   async stats(@Query() query: MinPositionQueryDto): Promise<Record<string, unknown>> {
     await awaitReadModels(this.pool, READ_MODELS, minPositionOf(query), this.config.http.minPositionWaitMs);

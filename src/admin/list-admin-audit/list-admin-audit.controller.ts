@@ -8,6 +8,9 @@ import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAUL
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { RequiresScope } from '../../security/access';
 import { ListAdminAuditQueryDto } from './list-admin-audit.dto';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems } from '../../platform/http/openapi';
+import { AdminAuditEntryResponse } from '../admin.responses';
 
 const auditRow = z.object({
   event_id: z.string(),
@@ -40,6 +43,7 @@ export interface AdminAuditEntry {
 }
 
 /** Every admin action, newest first (SPEC §4.6), from the admin_audit read model. */
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/audit')
 export class ListAdminAuditController {
@@ -48,6 +52,14 @@ export class ListAdminAuditController {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
+  @ApiOperation({
+    summary: 'The admin audit: every admin action, newest first',
+    description:
+      'The `admin_audit` read model: every event an admin key appended whose type is an admin action (settlement runs, payout retries and cancels, flag clears, re-verifications, ' +
+      'config changes, operator seed changes, donation rebuilds). Filters combine with AND.',
+  })
+  @ApiPageResponse(AdminAuditEntryResponse, 'A page of admin actions')
+  @ApiProblems(422, ['invalid_since', 'invalid_until'])
   @Get()
   async list(@Query() query: ListAdminAuditQueryDto): Promise<Page<AdminAuditEntry>> {
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;

@@ -1,7 +1,9 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 export class RegisterUserDto {
   /** A Discord user id (a snowflake): 17 to 20 decimal digits, as a string. */
+  @ApiProperty({ description: 'The player\'s Discord user id (a snowflake): 17 to 20 decimal digits, as a string.', example: '123456789012345678' })
   @IsDefined({ message: 'discordUserId is required', context: { code: 'discord_user_id_required' } })
   @IsString({ message: 'discordUserId must be a string', context: { code: 'invalid_discord_user_id' } })
   @MaxLength(20, { message: 'discordUserId must be a Discord snowflake: 17 to 20 digits', context: { code: 'invalid_discord_user_id' } })
@@ -12,6 +14,7 @@ export class RegisterUserDto {
   readonly discordUserId!: string;
 
   /** A short region label such as `EU` or `NAE`, for analytics. */
+  @ApiPropertyOptional({ description: 'A short region label such as `EU` or `NAE`, for analytics.', example: 'EU' })
   @IsOptional()
   @IsString({ message: 'regionCode must be a string', context: { code: 'invalid_region_code' } })
   @MaxLength(16, { message: 'regionCode must be 2 to 16 letters, digits or dashes', context: { code: 'invalid_region_code' } })

@@ -6,7 +6,11 @@ import { PayoutIdParams } from '../get-payout/get-payout.controller';
 import { CancelPayoutCommand, type CancelPayoutResult } from './cancel-payout.command';
 import { CancelPayoutDto } from './cancel-payout.dto';
 import { RequiresScope } from '../../security/access';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { CancelPayoutResponse } from '../payouts.responses';
 
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/payouts/:payoutId/cancel')
 export class CancelPayoutController {
@@ -16,6 +20,14 @@ export class CancelPayoutController {
    * Cancels a failed payout and releases its kills to later settlements.
    * 200 `{payoutId, userId, status: 'cancelled', position}`; 409 payout_not_failed unless it failed.
    */
+  @ApiOperation({
+    summary: 'Cancel a failed payout',
+    description: 'Appends PayoutCancelled with the reason: the payout\'s kills are released, and a later settlement pays them in a new payout under a new key. Only a `failed` payout.',
+  })
+  @ApiSuccess(200, 'The payout is cancelled', CancelPayoutResponse)
+  @ApiProblems(404, ['payout_not_found'])
+  @ApiProblems(409, ['payout_not_failed', 'concurrency_conflict'])
+  @ApiProblems(503, ['event_store_unavailable'])
   @Post()
   @HttpCode(200)
   cancel(@Param() params: PayoutIdParams, @Body() body: CancelPayoutDto, @AdminCommandContext() metadata: CommandMetadata): Promise<CancelPayoutResult> {

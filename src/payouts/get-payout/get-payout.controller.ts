@@ -8,14 +8,19 @@ import { MinPositionQueryDto, minPositionOf } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { findPayout, type PayoutView } from '../payout.view';
 import { RequiresScope } from '../../security/access';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess, EXAMPLE } from '../../platform/http/openapi';
+import { PayoutResponse } from '../payouts.responses';
 
 export class PayoutIdParams {
+  @ApiProperty({ description: 'The payout.', example: EXAMPLE.payoutId })
   @IsUUID('all', { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
   @MaxLength(36, { message: 'payoutId must be a UUID', context: { code: 'invalid_payout_id' } })
   readonly payoutId!: string;
 }
 
 /** A read of one row needs no query class of its own: it goes straight to the read model. */
+@ApiTags('payouts')
 @RequiresScope('queries:read')
 @Controller('v1/payouts/:payoutId')
 export class GetPayoutController {
@@ -24,6 +29,9 @@ export class GetPayoutController {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
+  @ApiOperation({ summary: 'One payout: status, attempts, block hash, covered accruals' })
+  @ApiSuccess(200, 'The payout', PayoutResponse)
+  @ApiProblems(404, ['payout_not_found'])
   @Get()
   async get(@Param() params: PayoutIdParams, @Query() query: MinPositionQueryDto): Promise<PayoutView> {
     await awaitReadModels(this.pool, ['payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);

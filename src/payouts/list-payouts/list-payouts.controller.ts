@@ -8,8 +8,12 @@ import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAUL
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { PAYOUT_COLUMNS, payoutRow, payoutView, type PayoutView } from '../payout.view';
 import { RequiresScope } from '../../security/access';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems } from '../../platform/http/openapi';
+import { PayoutResponse } from '../payouts.responses';
 
 /** A user's payouts, newest first. */
+@ApiTags('payouts')
 @RequiresScope('queries:read')
 @Controller('v1/users/:userId/payouts')
 export class ListPayoutsController {
@@ -18,6 +22,9 @@ export class ListPayoutsController {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
+  @ApiOperation({ summary: 'A player\'s payouts, newest first' })
+  @ApiPageResponse(PayoutResponse, 'A page of payouts')
+  @ApiProblems(404, ['user_not_found'])
   @Get()
   async list(@Param() params: UserIdParams, @Query() query: PageQueryDto): Promise<Page<PayoutView>> {
     const userId = params.userId.toLowerCase();

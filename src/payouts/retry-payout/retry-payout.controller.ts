@@ -5,7 +5,11 @@ import { AdminCommandContext } from '../../platform/http/admin-command-context.d
 import { PayoutIdParams } from '../get-payout/get-payout.controller';
 import { RetryPayoutCommand, type RetryPayoutResult } from './retry-payout.command';
 import { RequiresScope } from '../../security/access';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { RetryPayoutResponse } from '../payouts.responses';
 
+@ApiTags('admin')
 @RequiresScope('admin')
 @Controller('v1/admin/payouts/:payoutId/retry')
 export class RetryPayoutController {
@@ -15,6 +19,14 @@ export class RetryPayoutController {
    * Gives a failed payout to the executor again: same payout, same key, a new run of attempts.
    * 200 `{payoutId, userId, status: 'pending', position}`; 409 payout_not_failed unless it failed.
    */
+  @ApiOperation({
+    summary: 'Retry a failed payout',
+    description: 'Appends PayoutRetryRequested: the same payout and idempotency key go back to the executor, with a new run of attempts. Only a `failed` payout.',
+  })
+  @ApiSuccess(200, 'The payout is pending again', RetryPayoutResponse)
+  @ApiProblems(404, ['payout_not_found'])
+  @ApiProblems(409, ['payout_not_failed', 'concurrency_conflict'])
+  @ApiProblems(503, ['event_store_unavailable'])
   @Post()
   @HttpCode(200)
   retry(@Param() params: PayoutIdParams, @AdminCommandContext() metadata: CommandMetadata): Promise<RetryPayoutResult> {

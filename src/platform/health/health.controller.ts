@@ -1,6 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { type FastifyReply } from 'fastify';
 import { Public } from '../../security/access';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiSuccessExample, EXAMPLE, type OpenApiSchema } from '../http/openapi';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -15,15 +17,46 @@ export interface ReadinessCheck {
   check(): Promise<CheckResult>;
 }
 
+/** The readiness answer's shape, for the OpenAPI document: a result per check, by name. */
+const READINESS_SCHEMA: OpenApiSchema = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not_ready'] },
+    checks: {
+      type: 'object',
+      description: 'By check name: `database`, `eventStore`, `projections` (each projection\'s lag), `payouts` (the mode, and in live mode the operator address and balance, or the reason it cannot pay).',
+      additionalProperties: {
+        type: 'object',
+        required: ['ok'],
+        properties: { ok: { type: 'boolean' }, detail: { description: 'What the check found.' } },
+      },
+    },
+  },
+};
+
+const READY_EXAMPLE = {
+  status: 'ready',
+  checks: {
+    database: { ok: true },
+    eventStore: { ok: true, detail: { headPosition: '1234' } },
+    projections: { ok: true, detail: { users: { caughtUp: true, lagSeconds: 0 }, payouts: { caughtUp: true, lagSeconds: 0 } } },
+    payouts: { ok: true, detail: { mode: 'live', operatorAddress: EXAMPLE.address, balanceBan: '99980.00000000' } },
+  },
+};
+
 /** Bounds each check, so a hung dependency makes /ready answer "not ready" instead of hanging. */
 const CHECK_TIMEOUT_MS = 2_000;
 
+@ApiTags('operations')
 @Public()
 @Controller()
 export class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[]) {}
 
   /** Liveness: the process serves HTTP. */
+  @ApiOperation({ summary: 'Liveness: the process serves HTTP' })
+  @ApiSuccessExample(200, 'Alive', { status: 'ok' })
   @Get('health')
   @HttpCode(200)
   health(): { status: 'ok' } {
@@ -31,6 +64,23 @@ export class HealthController {
   }
 
   /** Readiness: 200 when every dependency answers and the read models keep up, else 503. */
+  @ApiOperation({
+    summary: 'Readiness: the database, the event store, the projections and payouts',
+    description:
+      '200 when every check passes: the database and event store answer, every projection is at most READY_PROJECTION_LAG_SECONDS_MAX behind, and payouts can go out ' +
+      '(dry-run, or a readable operator seed and a node that answers). 503 otherwise, with the same body naming the failing check. Each check has 2 s to answer.',
+  })
+  @ApiResponse({ status: 200, description: 'Ready', content: { 'application/json': { schema: READINESS_SCHEMA, example: READY_EXAMPLE } } })
+  @ApiResponse({
+    status: 503,
+    description: 'Not ready: the body names the failing check (not a problem+json)',
+    content: {
+      'application/json': {
+        schema: READINESS_SCHEMA,
+        example: { status: 'not_ready', checks: { ...READY_EXAMPLE.checks, payouts: { ok: false, detail: { mode: 'live', reason: 'operator_seed_not_configured' } } } },
+      },
+    },
+  })
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, CheckResult> }> {
     const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check)] as const));

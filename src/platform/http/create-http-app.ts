@@ -12,6 +12,7 @@ import { ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { httpMetricsHook } from '../metrics/http-metrics';
 import { METRICS, type Metrics } from '../metrics/metrics';
 import { MinPositionInterceptor } from './min-position.interceptor';
+import { setUpOpenApi } from './openapi';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -81,5 +82,6 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalInterceptors(new MinPositionInterceptor(dependencies.eventStore));
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
+  setUpOpenApi(app);
   return app;
 }

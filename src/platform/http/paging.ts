@@ -1,7 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 import { Type } from 'class-transformer';
 import { DomainError } from '../errors/domain-error';
+import { type OpenApiDescribedConstraint } from './openapi';
 
 export const PAGE_LIMIT_MAX = 100;
 export const PAGE_LIMIT_DEFAULT = 50;
@@ -19,6 +21,9 @@ export function isPosition(value: unknown): value is string {
 
 @ValidatorConstraint({ name: 'isPosition' })
 export class IsPositionConstraint implements ValidatorConstraintInterface {
+  /** What OpenAPI can say of the rule: decimal digits (isPosition also caps the value at 2^63 − 1). */
+  static readonly openApi: OpenApiDescribedConstraint['openApi'] = { type: 'string', pattern: '^[0-9]{1,19}$' };
+
   validate(value: unknown): boolean {
     return isPosition(value);
   }
@@ -38,9 +43,15 @@ const MinPositionRules = (): PropertyDecorator =>
     MaxLength(19, { message: 'minPosition must be a position returned by a command', ...MIN_POSITION_CODE }),
   );
 
+const MIN_POSITION_DOC = {
+  description: 'A `position` a command returned: the answer waits (at most 5 s) until it includes that command\'s effect, else 503 `read_model_behind`.',
+  example: '1234',
+} as const;
+
 /** `?minPosition=` of every read-model query (SPEC §5): wait until the answer includes that position. */
 export class MinPositionQueryDto {
   /** A `position` returned by a command; the answer then includes that command's effect. */
+  @ApiPropertyOptional(MIN_POSITION_DOC)
   @MinPositionRules()
   readonly minPosition?: string;
 }
@@ -54,6 +65,7 @@ export function minPositionOf(query: MinPositionQueryDto): bigint | null {
  * page read from the event store itself (a user's history), which is never behind.
  */
 export class CursorPageQueryDto {
+  @ApiPropertyOptional({ description: `Items per page, 1 to ${PAGE_LIMIT_MAX}; default ${PAGE_LIMIT_DEFAULT}.`, example: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer', context: { code: 'invalid_limit' } })
@@ -61,6 +73,7 @@ export class CursorPageQueryDto {
   @Max(PAGE_LIMIT_MAX, { message: `limit must be at most ${PAGE_LIMIT_MAX}`, context: { code: 'invalid_limit' } })
   readonly limit?: number;
 
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page; absent for the first page. Opaque: never build one.', example: 'eyJwIjoiMTIzNCJ9' })
   @IsOptional()
   @IsString({ message: 'cursor must be a string', context: { code: 'invalid_cursor' } })
   @MaxLength(CURSOR_LENGTH_MAX, { message: 'cursor is not one this API returned', context: { code: 'invalid_cursor' } })
@@ -70,6 +83,7 @@ export class CursorPageQueryDto {
 /** `?limit=&cursor=` and `?minPosition=` of a page read from the read models. */
 export class PageQueryDto extends CursorPageQueryDto {
   /** A `position` returned by a command; the answer then includes that command's effect. */
+  @ApiPropertyOptional(MIN_POSITION_DOC)
   @MinPositionRules()
   readonly minPosition?: string;
 }

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Length } from 'class-validator';
 
@@ -6,6 +7,7 @@ export const REASON_LENGTH_MAX = 500;
 
 /** The body of an admin action that must say why: `{reason}`, stored without surrounding whitespace. */
 export class ReasonDto {
+  @ApiProperty({ description: 'Why, for the audit trail: 1 to 500 characters, stored without surrounding whitespace.', example: 'The player lost access to this wallet' })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsDefined({ message: 'reason is required', context: { code: 'reason_required' } })
   @IsString({ message: 'reason must be a string', context: { code: 'invalid_reason' } })

@@ -10,6 +10,9 @@ import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { type Observation, RecordKillsCommand, type RecordKillsResult } from './record-kills.command';
 import { RecordKillsBatchDto, RecordKillsDto } from './record-kills.dto';
 import { RequiresScope } from '../../security/access';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { RecordKillsBatchResponse, RecordKillsResponse } from '../rewards.responses';
 
 /** Users of one batch processed at once; each user's own observations stay in order. */
 const BATCH_USERS_CONCURRENCY = 8;
@@ -23,6 +26,7 @@ export type BatchItemResult =
       readonly error: { readonly status: number; readonly code: string; readonly detail: string };
     };
 
+@ApiTags('kills')
 @RequiresScope('commands:write')
 @Controller()
 export class RecordKillsController {
@@ -32,6 +36,18 @@ export class RecordKillsController {
   ) {}
 
   /** 202: the observation is recorded; its accrual (or null) is in the answer. */
+  @ApiOperation({
+    summary: 'Record a player\'s lifetime kill count',
+    description:
+      'Appends KillsObserved, and AccrualRecorded for the new kills above the accrued high-water mark: at most one accrual per user and minute ' +
+      '(kills of a second observation in the same minute accrue with the next one), at the per-kill rate in force. ' +
+      'A count below the high-water mark raises `kills_decreased`; abuse heuristics may raise other flags.',
+  })
+  @ApiSuccess(202, 'Recorded; the accrual, or null when nothing accrued', RecordKillsResponse)
+  @ApiProblems(404, ['user_not_found'])
+  @ApiProblems(409, ['concurrency_conflict'])
+  @ApiProblems(422, ['epic_account_not_linked', 'observed_at_in_future', 'observed_at_before_previous'])
+  @ApiProblems(503, ['event_store_unavailable'])
   @Post('v1/users/:userId/kills')
   @HttpCode(202)
   record(@Param() params: UserIdParams, @Body() body: RecordKillsDto, @CommandContext() metadata: CommandMetadata): Promise<RecordKillsResult> {
@@ -42,6 +58,13 @@ export class RecordKillsController {
    * Up to 1,000 observations. A malformed item refuses the whole batch (422, nothing recorded);
    * a well-formed item the rules reject is reported in its own result, and the others go on.
    */
+  @ApiOperation({
+    summary: 'Record up to 1,000 kill observations',
+    description:
+      'A malformed item refuses the whole batch (422) and records nothing. An item the rules refuse (`user_not_found`, `observed_at_before_previous`, …, even `event_store_unavailable`) ' +
+      'is reported in its own result, and the others are recorded. One user\'s observations are applied in batch order.',
+  })
+  @ApiSuccess(200, 'One result per observation, in order', RecordKillsBatchResponse)
   @Post('v1/kills/batch')
   @HttpCode(200)
   async recordBatch(@Body() body: RecordKillsBatchDto, @CommandContext() metadata: CommandMetadata): Promise<{ results: BatchItemResult[] }> {

@@ -1,6 +1,8 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsISO8601, IsObject, IsOptional, IsUUID, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
+import { EXAMPLE } from '../../platform/http/openapi';
 
 export const BATCH_OBSERVATIONS_MAX = 1_000;
 
@@ -8,6 +10,7 @@ export const BATCH_OBSERVATIONS_MAX = 1_000;
 export const OBSERVED_AT_LENGTH_MAX = 40;
 
 export class RecordKillsDto {
+  @ApiProperty({ description: 'The player\'s lifetime kill count L as the stats API gives it. Kills above the accrued high-water mark accrue.', example: 1252 })
   @IsDefined({ message: 'lifetimeKills is required', context: { code: 'lifetime_kills_required' } })
   @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
   @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
@@ -15,6 +18,10 @@ export class RecordKillsDto {
   readonly lifetimeKills!: number;
 
   /** When the count was read; defaults to now. ISO-8601 with a time zone. */
+  @ApiPropertyOptional({
+    description: 'When the count was read (ISO-8601 with a time zone); defaults to now. At most 60 s in the future, and not before the user\'s previous observation.',
+    example: '2026-01-15T18:30:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true }, { message: 'observedAt must be an ISO-8601 time', context: { code: 'invalid_observed_at' } })
   @MaxLength(OBSERVED_AT_LENGTH_MAX, { message: `observedAt must be an ISO-8601 time of at most ${OBSERVED_AT_LENGTH_MAX} characters`, context: { code: 'invalid_observed_at' } })
@@ -22,6 +29,7 @@ export class RecordKillsDto {
 }
 
 export class BatchObservationDto extends RecordKillsDto {
+  @ApiProperty({ description: 'The observed user.', example: EXAMPLE.userId })
   @IsDefined({ message: 'userId is required', context: { code: 'user_id_required' } })
   @IsUUID('all', { message: 'userId must be a UUID', context: { code: 'invalid_user_id' } })
   @MaxLength(36, { message: 'userId must be a UUID', context: { code: 'invalid_user_id' } })
@@ -33,6 +41,7 @@ export class RecordKillsBatchDto {
   // the first failure: IsArray sits lowest so a non-array is reported as such. ValidateNested
   // accepts an array where an object belongs (and validates its items instead), so IsObject
   // refuses `[[…]]` before it: the handler would otherwise read userId of an array, a 500.
+  @ApiProperty({ description: 'One to 1,000 observations, applied per user in order.' })
   @IsDefined({ message: 'observations is required', context: { code: 'observations_required' } })
   @IsObject({ each: true, message: 'each observation must be an object', context: { code: 'invalid_observations' } })
   @ArrayMaxSize(BATCH_OBSERVATIONS_MAX, { message: `at most ${BATCH_OBSERVATIONS_MAX} observations per batch`, context: { code: 'batch_too_large' } })
