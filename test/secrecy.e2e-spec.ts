@@ -22,8 +22,7 @@ interface Haystacks {
  * an event or an error message. The whole paying flow runs against the built service (live, on the
  * Banano node double, logging at debug), the CLI makes the key and rotates the master key, and then
  * every log line, every response (headers and body) and every stored event is searched for each
- * secret, in every spelling it could take. Metrics are not served yet; when they are, they belong
- * in the haystack too.
+ * secret, in every spelling it could take. The metrics and the OpenAPI document are scraped too.
  */
 describe('secrets never leave the service', () => {
   let node: BananoNodeDouble;
@@ -88,7 +87,8 @@ describe('secrets never leave the service', () => {
         });
         const text = await response.text();
         haystacks.responses.push(`${response.status} ${JSON.stringify([...response.headers.entries()])}\n${text}`);
-        return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+        const json = (response.headers.get('content-type') ?? '').includes('json');
+        return { status: response.status, body: text === '' || !json ? {} : (JSON.parse(text) as Record<string, unknown>) };
       };
 
       // The seed, and near-misses of it that the service must refuse without echoing.
@@ -124,7 +124,8 @@ describe('secrets never leave the service', () => {
         return answer.body.status === 'sent' ? answer.body : undefined;
       }, 30_000, 200);
       expect(sent.blockHash).toMatch(/^[0-9A-F]{64}$/);
-      for (const path of ['/v1/admin/stats', '/v1/admin/audit', '/v1/admin/reconciliation', `/v1/users/${userId}/history`, `/v1/users/${userId}/payouts`, '/ready']) {
+      const paths = ['/v1/admin/stats', '/v1/admin/audit', '/v1/admin/reconciliation', `/v1/users/${userId}/history`, `/v1/users/${userId}/payouts`];
+      for (const path of [...paths, `/v1/users/${userId}?asOf=${new Date().toISOString()}`, '/ready', '/metrics', '/docs-json']) {
         expect((await send('GET', path)).status).toBeLessThan(500);
       }
 
@@ -161,6 +162,7 @@ describe('secrets never leave the service', () => {
     const logLines = haystacks.logs.join('\n').split('\n').filter((line) => line.trim() !== '');
     expect(logLines.length).toBeGreaterThan(20);
     expect(haystacks.responses.length).toBeGreaterThan(20);
+    expect(haystacks.responses.some((response) => response.includes('ledger_commands_total'))).toBe(true);
     expect(haystacks.events.some((event) => event.includes('"SecureConfigChanged"') && event.includes('"rotated"'))).toBe(true);
     expect(haystacks.events.some((event) => event.includes('"PayoutSent"'))).toBe(true);
 
