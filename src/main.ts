@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHttpApp } from './platform/http/create-http-app';
-import { createLogger } from './platform/logging/logger';
+import { serviceLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -11,7 +11,7 @@ import { createIntegrations, payoutReadinessCheck, startWorkers } from './worker
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
   const config = loadServiceConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = serviceLogger(config);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();

@@ -1,12 +1,12 @@
 import { loadConfig } from './platform/config/config';
-import { createLogger } from './platform/logging/logger';
+import { serviceLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
 
 /** `npm run migrate`: applies pending migrations (start-up does too) and exits. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = serviceLogger(config);
   const infrastructure = await startInfrastructure(config, logger);
   await infrastructure.close();
   process.stdout.write('Migrations are up to date\n');

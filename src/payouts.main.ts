@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { createLogger } from './platform/logging/logger';
+import { serviceLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -18,7 +18,7 @@ import { createIntegrations, startWorkers } from './workers';
  */
 async function main(): Promise<() => Promise<void>> {
   const config = loadServiceConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = serviceLogger(config);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from './platform/config/config';
-import { createLogger } from './platform/logging/logger';
+import { serviceLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -13,7 +13,7 @@ import { createProjector } from './read-side';
  */
 async function main(): Promise<() => Promise<void>> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = serviceLogger(config);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = createProjector(infrastructure, config, logger);
   projector.start();

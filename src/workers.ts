@@ -11,7 +11,7 @@ import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
-import { type Logger } from './platform/logging/logger';
+import { type Logger, withCorrelationId } from './platform/logging/logger';
 import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
 import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
@@ -70,6 +70,12 @@ function listLinkedUsers(pool: DatabasePool) {
 
 function systemMetadata(name: string): CommandMetadata {
   return { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name } };
+}
+
+/** A worker's command, with a correlation id of its own on its events and on every line it logs. */
+function asSystem<T>(name: string, command: (metadata: CommandMetadata) => Promise<T>): Promise<T> {
+  const metadata = systemMetadata(name);
+  return withCorrelationId(metadata.correlationId, () => command(metadata));
 }
 
 /**
@@ -132,7 +138,7 @@ export function startWorkers(
       {
         listLinkedUsers: listLinkedUsers(pool),
         recordKills: async (userId, lifetimeKills, observedAt) => {
-          await commandBus.execute(new RecordKillsCommand({ userId, lifetimeKills, observedAt }, systemMetadata('stats-poller')));
+          await asSystem('stats-poller', (metadata) => commandBus.execute(new RecordKillsCommand({ userId, lifetimeKills, observedAt }, metadata)));
         },
         getLifetimeKills: (epicAccountId) => client.getLifetimeKills(epicAccountId),
         now: () => new Date(),
@@ -148,7 +154,7 @@ export function startWorkers(
       {
         listLinkedUsers: listLinkedUsers(pool),
         verifyUser: async (userId) => {
-          await commandBus.execute(new VerifyUserCommand(userId, systemMetadata('yunite-reverification')));
+          await asSystem('yunite-reverification', (metadata) => commandBus.execute(new VerifyUserCommand(userId, metadata)));
         },
         log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
       },
@@ -182,7 +188,7 @@ export function startWorkers(
     {
       intervalSeconds: async () => (await settings.current()).scheduler.settlementIntervalSeconds,
       runSettlement: async () => {
-        await commandBus.execute(new RunSettlementCommand(false, 'schedule', systemMetadata('settlement-scheduler')));
+        await asSystem('settlement-scheduler', (metadata) => commandBus.execute(new RunSettlementCommand(false, 'schedule', metadata)));
       },
       log: (message, fields) => logger.warn({ worker: 'settlement-scheduler', ...fields }, message),
     },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type DestinationStream } from 'pino';
 import { type DatabasePool } from 'slonik';
 import { allProjections, Projector } from '../../projections';
 import { loadConfig } from '../../src/platform/config/config';
@@ -34,12 +35,12 @@ export interface TestApp {
  * balance must be 0 and every entry balanced (SPEC §4.5), whatever the scenario did. A test whose
  * event store or projector is broken on purpose passes `checkBooks: false`.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean; logDestination?: DestinationStream } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   // Every app gets its own master key, made now and never written down; `LEDGER_MASTER_KEY: ''`
   // in `env` starts one without a key.
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', LEDGER_MASTER_KEY: randomBytes(32).toString('base64'), ...env });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { destination: options.logDestination });
   const pool = await createDatabasePool(database.url);
   const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
   const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });

@@ -119,3 +119,11 @@ describe('a misconfigured environment', () => {
     );
   });
 });
+
+describe('loadConfig: logs', () => {
+  it('formats logs as the terminal suits unless told, and refuses a format it does not know', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'fancy' })).toThrow('LOG_FORMAT must be json, pretty or auto (got fancy)');
+  });
+});

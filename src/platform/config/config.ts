@@ -108,6 +108,8 @@ export interface LedgerConfig {
     readonly pollIntervalMs: number;
   } | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** LOG_FORMAT: json lines, pretty lines, or auto (pretty on a terminal outside production). */
+  readonly logFormat: 'json' | 'pretty' | 'auto';
   /** secure_config (SPEC §4.6): the key that encrypts the operator seed; see secureConfigSettings. */
   readonly secureConfig: SecureConfigSettings;
 }
@@ -158,6 +160,8 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     problems.list.push(`LOG_LEVEL must be one of debug, info, warn, error, silent (got ${logLevel})`);
   }
+  const logFormat = envText(env, 'LOG_FORMAT') ?? 'auto';
+  if (!['json', 'pretty', 'auto'].includes(logFormat)) problems.list.push(`LOG_FORMAT must be json, pretty or auto (got ${logFormat})`);
   const config: LedgerConfig = {
     port: read(() => envInteger(env, 'PORT', 3000, 0, 65_535)),
     host: envText(env, 'HOST') ?? '127.0.0.1',
@@ -218,6 +222,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     },
     fortniteStats: read(() => fortniteStats(env)),
     logLevel: logLevel as LedgerConfig['logLevel'],
+    logFormat: logFormat as LedgerConfig['logFormat'],
     secureConfig: read(() => secureConfigSettings(env)),
   };
   problems.done();

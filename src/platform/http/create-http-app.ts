@@ -9,6 +9,7 @@ import { type ApiKeys } from '../../security/api-keys';
 import { RATE_LIMITS, rateLimitHook, type RateLimits } from '../../security/rate-limits';
 import { DomainError } from '../errors/domain-error';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { withCorrelationId } from '../logging/logger';
 import { httpMetricsHook } from '../metrics/http-metrics';
 import { METRICS, type Metrics } from '../metrics/metrics';
 import { MinPositionInterceptor } from './min-position.interceptor';
@@ -54,6 +55,14 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Everything a request logs, down to its handler, carries its id: the correlation id its events
+  // carry too. Run as a callback hook, so the rest of the request runs inside the context.
+  fastify.addHook('onRequest', (request, _reply, done) => withCorrelationId(String(request.id), done));
+  fastify.addHook('onResponse', async (request, reply) => {
+    withCorrelationId(String(request.id), () =>
+      logger.debug({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request completed'),
+    );
+  });
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     if (request.url.length > URL_LENGTH_MAX) throw new DomainError('url_too_long', `The URL is longer than ${URL_LENGTH_MAX} characters`, 414);
