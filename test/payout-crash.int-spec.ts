@@ -77,6 +77,31 @@ describe('payout workers killed at every step boundary', () => {
     expect(receives.map((block) => block.hash).sort()).toEqual(recorded.map((event) => String(event.data.receiveHash)).sort());
   });
 
+  it('stopped with SIGTERM while a block is being published: finishes that payout step, starts no other, exits 0', async () => {
+    const rig = await setUpCrashRig(app, node, directory, 4);
+    // The first publish takes 0.8 s (the RPC timeout is 1 s), so the signal arrives while the node holds it.
+    node.failNext('process', 'slow', { delayMs: 800 });
+    const workers = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: '' });
+    await eventually('the first block to reach the node', async () => (node.requests().some((request) => request.action === 'process') ? true : undefined), 30_000, 10);
+
+    workers.child.kill('SIGTERM');
+    const exit = await waitForExit(workers.child, 30_000);
+
+    expect({ code: exit.code, output: exit.code === 0 ? '' : workers.output() }).toEqual({ code: 0, output: '' });
+    const signed = (await app.store.readStream(operatorStream(rig.operatorAddress))).filter((event) => event.type === 'PayoutBlockSigned');
+    const sent = await app.store.readAll({ maxCount: 1_000, filter: { kind: 'eventType', eventTypes: ['PayoutSent'] } });
+    // The payout in hand was finished (its PayoutSent recorded before the exit), and no other was begun.
+    expect(signed).toHaveLength(1);
+    expect(sent.map((event) => event.data.blockHash)).toEqual([signed[0].data.blockHash]);
+    // Only that block was ever published (twice at most, should the slow answer have timed out).
+    const published = node.requests().filter((request) => request.action === 'process');
+    expect(new Set(published.map((request) => JSON.stringify(request.body.block))).size).toBe(1);
+    expect(await checkExactlyOnce(rig)).toMatchObject({ payoutsRequested: 4, payoutsSent: 1, doublePaid: [], unrecordedBlocks: [], lostPayouts: [] });
+
+    await runToCompletion(rig);
+    expect(await checkExactlyOnce(rig)).toMatchObject({ payoutsSent: 4, blocksOnNode: 4, doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
+  });
+
   it(`survives ${RANDOM_RUNS} kills at random step boundaries and instants, with node faults`, async () => {
     const { summary, report } = await randomizedCrashScenario(app, node, directory, RANDOM_RUNS, crashSeed());
     expect(summary.crashes).toBe(RANDOM_RUNS);
