@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BANANO_GATEWAY, type BananoGateway } from '../../payouts/banano/banano-gateway';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { minPositionOf, MinPositionQueryDto } from '../../platform/http/paging';
 import { formatBan, moneyPair } from '../../platform/money';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
@@ -88,6 +89,7 @@ export class GetAdminStatsController {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(BANANO_GATEWAY) private readonly banano: BananoGateway | null,
     private readonly settings: FaucetSettings,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @ApiOperation({
@@ -105,7 +107,7 @@ export class GetAdminStatsController {
   })
   @Get()
   async stats(@Query() query: MinPositionQueryDto): Promise<Record<string, unknown>> {
-    await awaitReadModels(this.pool, READ_MODELS, minPositionOf(query), this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, READ_MODELS, minPositionOf(query), this.config.http.minPositionWaitMs);
     const [settings, counts, byStatus] = await Promise.all([
       this.settings.current(),
       this.pool.one(sql.type(countsRow)`

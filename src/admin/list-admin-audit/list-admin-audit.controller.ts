@@ -3,6 +3,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { DomainError } from '../../platform/errors/domain-error';
 import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAULT } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
@@ -50,6 +51,7 @@ export class ListAdminAuditController {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @ApiOperation({
@@ -64,7 +66,7 @@ export class ListAdminAuditController {
   async list(@Query() query: ListAdminAuditQueryDto): Promise<Page<AdminAuditEntry>> {
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
     const after = decodeCursor(query.cursor, ['p'] as const);
-    await awaitReadModels(this.pool, ['admin_audit'], minPositionOf(query), this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, ['admin_audit'], minPositionOf(query), this.config.http.minPositionWaitMs);
     const conditions = [
       sql.fragment`true`,
       ...(query.action === undefined ? [] : [sql.fragment`action = ${query.action}`]),

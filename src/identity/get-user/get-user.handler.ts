@@ -61,7 +61,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView | Us
   }
 
   private async now(query: GetUserQuery): Promise<UserView> {
-    await awaitReadModels(this.pool, READ_MODELS, query.minPosition, this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, READ_MODELS, query.minPosition, this.config.http.minPositionWaitMs);
     const row = await this.pool.maybeOne(sql.type(userRow)`
       SELECT u.user_id, discord_user_id, region_code, epic_account_id, verification_status,
              last_settled_kill_count, last_settlement_at, accrued_kill_count, last_observed_kill_count, registered_at,

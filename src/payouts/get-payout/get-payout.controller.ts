@@ -3,6 +3,7 @@ import { IsUUID, MaxLength } from 'class-validator';
 import { type DatabasePool } from 'slonik';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { NotFoundError } from '../../platform/errors/domain-error';
 import { MinPositionQueryDto, minPositionOf } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
@@ -27,6 +28,7 @@ export class GetPayoutController {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @ApiOperation({ summary: 'One payout: status, attempts, block hash, covered accruals' })
@@ -34,7 +36,7 @@ export class GetPayoutController {
   @ApiProblems(404, ['payout_not_found'])
   @Get()
   async get(@Param() params: PayoutIdParams, @Query() query: MinPositionQueryDto): Promise<PayoutView> {
-    await awaitReadModels(this.pool, ['payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, ['payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
     const payout = await findPayout(this.pool, params.payoutId.toLowerCase());
     if (payout === null) throw new NotFoundError('payout_not_found', `No payout ${params.payoutId}`);
     return payout;

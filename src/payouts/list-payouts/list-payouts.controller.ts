@@ -3,6 +3,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { UserIdParams } from '../../identity/get-user/get-user.dto';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { NotFoundError } from '../../platform/errors/domain-error';
 import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAULT, PageQueryDto } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
@@ -20,6 +21,7 @@ export class ListPayoutsController {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @ApiOperation({ summary: 'A player\'s payouts, newest first' })
@@ -30,7 +32,7 @@ export class ListPayoutsController {
     const userId = params.userId.toLowerCase();
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
     const after = decodeCursor(query.cursor, ['p'] as const);
-    await awaitReadModels(this.pool, ['users', 'payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, ['users', 'payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
     if (!(await this.pool.exists(sql.unsafe`SELECT 1 FROM users WHERE user_id = ${userId}`))) {
       throw new NotFoundError('user_not_found', `No user ${userId}`);
     }

@@ -12,7 +12,6 @@ import { ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { withCorrelationId } from '../logging/logger';
 import { httpMetricsHook } from '../metrics/http-metrics';
 import { METRICS, type Metrics } from '../metrics/metrics';
-import { MinPositionInterceptor } from './min-position.interceptor';
 import { setUpOpenApi } from './openapi';
 import {
   clientErrorHandler,
@@ -89,7 +88,6 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     done(null, parsed);
   });
   app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalInterceptors(new MinPositionInterceptor(dependencies.eventStore));
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setUpOpenApi(app);
   return app;

@@ -1,6 +1,7 @@
 import { type CommonQueryMethods, sql } from 'slonik';
 import { z } from 'zod';
 import { DomainError } from '../errors/domain-error';
+import { type EventStore } from '../event-store/event-store.port';
 
 const checkpointRow = z.object({
   projection_name: z.string(),
@@ -73,10 +74,16 @@ export async function waitForCheckpoint(
 
 /**
  * `?minPosition=` for a query that reads `names`: waits for each read model in turn, all within
- * one `timeoutMs`, and refuses with 503 `read_model_behind` if one has not caught up by then.
+ * one `timeoutMs`, and refuses with 503 `read_model_behind` if one has not caught up by then: a
+ * state that passes. A position beyond the last event stored never passes, because no command
+ * returned it: that is bad input, 422 `invalid_min_position`, not a 503 inviting the caller to
+ * retry forever. The head is compared only after the wait has run out; compared before, it would
+ * refuse honest callers, since a command's event can be committed while the store's head still
+ * hides it behind an older append in flight.
  */
 export async function awaitReadModels(
   connection: CommonQueryMethods,
+  store: Pick<EventStore, 'headPosition'>,
   names: readonly string[],
   minPosition: bigint | null,
   timeoutMs: number,
@@ -85,6 +92,14 @@ export async function awaitReadModels(
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     if (!(await waitForCheckpoint(connection, name, minPosition, Math.max(0, deadline - Date.now())))) {
+      const head = await store.headPosition().catch(() => undefined);
+      if (head !== undefined && (head === null || minPosition > head)) {
+        throw new DomainError(
+          'invalid_min_position',
+          `minPosition ${minPosition.toString()} is beyond the last event stored (${head?.toString() ?? 'none yet'}): no command returned it`,
+          422,
+        );
+      }
       throw new DomainError(
         'read_model_behind',
         `The ${name} read model has not reached position ${minPosition.toString()} yet; retry shortly`,

@@ -4,6 +4,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
 import { NotFoundError } from '../../platform/errors/domain-error';
 import { decodeCursor, encodeCursor, type Page } from '../../platform/http/paging';
@@ -32,11 +33,12 @@ export class ListAccrualsHandler implements IQueryHandler<ListAccrualsQuery, Pag
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async execute(query: ListAccrualsQuery): Promise<Page<AccrualView>> {
     const after = decodeCursor(query.cursor, ['m'] as const);
-    await awaitReadModels(this.pool, ['users', 'reward_accruals'], query.minPosition, this.config.http.minPositionWaitMs);
+    await awaitReadModels(this.pool, this.store, ['users', 'reward_accruals'], query.minPosition, this.config.http.minPositionWaitMs);
     const known = await this.pool.exists(sql.unsafe`SELECT 1 FROM users WHERE user_id = ${query.userId}`);
     if (!known) throw new NotFoundError('user_not_found', `No user ${query.userId}`);
     const rows = await this.pool.any(sql.type(accrualRow)`
