@@ -1,7 +1,9 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { type DatabasePool } from 'slonik';
 import { AdminModule } from './admin/admin.module';
+import { DashboardQueriesModule } from './dashboard-queries/dashboard-queries.module';
 import { FaucetSettingsModule } from './admin/faucet-config/faucet-settings';
 import { IdentityModule } from './identity/identity.module';
 import { YUNITE, type YuniteLookupPort } from './identity/yunite/yunite.port';
@@ -60,7 +62,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), MetricsModule, CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule],
+      imports: [PlatformModule.register(dependencies), MetricsModule, CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule, DashboardQueriesModule, DashboardModule],
       controllers: [HealthController],
     };
   }

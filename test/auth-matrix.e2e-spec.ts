@@ -34,10 +34,17 @@ describe('the auth matrix, generated from the route table', () => {
     expect(routes.length).toBeGreaterThanOrEqual(20);
     expect(routes.filter((route) => route.access === null)).toEqual([]);
     expect(routes.filter((route) => route.access?.kind === 'public').map((route) => `${route.method} ${route.path}`)).toEqual([
+      'GET /',
+      'GET /dashboard/dashboard.css',
+      'GET /dashboard/dashboard.js',
+      'GET /dashboard/favicon.svg',
+      'GET /dashboard/operator-qr.svg',
       'GET /health',
       'GET /metrics',
       'GET /ready',
       'GET /v1/donations',
+      'GET /v1/feed',
+      'GET /v1/leaderboard',
     ]);
   });
 

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { call, donateFrom, earner, type LiveApp, newBananoAccount, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -145,6 +147,75 @@ describe('GET /v1/donations and the rate donations set', () => {
         effectiveRatePerKillBan: '0.20000000',
       });
     });
+  });
+});
+
+describe('operatorAddress on GET /v1/donations: where donors send', () => {
+  /** GET /v1/donations as the public sends it: no key. */
+  async function publicDonations(app: TestApp): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+    const response = await fetch(`${app.baseUrl}/v1/donations`);
+    const text = await response.text();
+    return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
+  }
+
+  /** The answer names nothing of the seed but the address: no seed, no key id, no configured flag. */
+  function expectNothingElseOfTheSeed(answer: { body: Record<string, unknown>; text: string }, seed: string | null): void {
+    expect(Object.keys(answer.body).filter((key) => /seed|key|configured/i.test(key))).toEqual([]);
+    if (seed !== null) {
+      expect(answer.text.toUpperCase()).not.toContain(seed.toUpperCase());
+      expect(answer.text.toUpperCase()).not.toContain(seed.toUpperCase().slice(0, 16));
+    }
+  }
+
+  it('is null while no operator seed is configured, and the stored seed\'s address once an admin stores one', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      const before = await publicDonations(app);
+      expect(before.status).toBe(200);
+      expect(before.body.operatorAddress).toBeNull();
+      expectNothingElseOfTheSeed(before, null);
+
+      const operator = await newBananoAccount();
+      const stored = await fetch(`${app.baseUrl}/v1/admin/operator-seed`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ seed: operator.seed.toLowerCase() }),
+      });
+      expect(stored.status).toBe(204);
+      const after = await publicDonations(app);
+      expect(after.status).toBe(200);
+      expect(after.body.operatorAddress).toBe(operator.address);
+      // The same address as the admin status, which knows it the same way.
+      expect((await call(app, 'GET', '/v1/admin/operator-seed/status')).body).toMatchObject({ address: operator.address });
+      expectNothingElseOfTheSeed(after, operator.seed);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is the seed file\'s address while secure_config holds no seed (live)', async () => {
+    await withLiveApp({}, async ({ app, operator, seedFile }) => {
+      const answer = await publicDonations(app);
+      expect(answer.status).toBe(200);
+      expect(answer.body.operatorAddress).toBe(operator.address);
+      expect(answer.text).not.toContain(seedFile);
+      expectNothingElseOfTheSeed(answer, null);
+    });
+  });
+
+  it('is null, and the rest of the summary still answers, when the seed file cannot be read', async () => {
+    const missing = join(tmpdir(), `no-such-operator-${process.pid}.seed`);
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', BANANO_OPERATOR_SEED_FILE: missing });
+    try {
+      const answer = await publicDonations(app);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ operatorAddress: null, totalDonatedBan: '0.00000000', multiplier: '1.00' });
+      expect(answer.text).not.toContain(missing);
+      // The operator's own route says what is wrong.
+      expect((await call(app, 'GET', '/v1/admin/operator-seed/status')).body).toMatchObject({ status: 503, code: 'operator_seed_unreadable' });
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { DECORATORS } from '@nestjs/swagger';
 import { PROBLEM_DETAILS, undocumentedRules } from '../src/platform/http/openapi';
 import { type Route, routeTable } from './support/route-table';
 import { call, earner } from './support/scenario';
@@ -37,7 +38,7 @@ const SPEC_ROUTES = [
 ];
 
 /** SPEC §5 routes the service does not serve yet: the only ones the document may lack. */
-const NOT_BUILT_YET = ['GET /v1/leaderboard', 'GET /v1/feed'];
+const NOT_BUILT_YET: string[] = [];
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -133,7 +134,8 @@ describe('OpenAPI at /docs and /docs-json', () => {
 
   beforeAll(async () => {
     app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', HTTP_TRUST_PROXY: '127.0.0.1', RATE_LIMIT_IP_PER_MINUTE: '5', RATE_LIMIT_WINDOW_SECONDS: '60' });
-    routes = routeTable(app);
+    // Controllers excluded from the document (the dashboard page at / and its files) serve no API.
+    routes = routeTable(app).filter((route) => Reflect.getMetadata(DECORATORS.API_EXCLUDE_CONTROLLER, route.controller)?.[0] !== true);
     const response = await anonymous('/docs-json');
     documentText = await response.text();
     document = JSON.parse(documentText) as Json;
@@ -262,6 +264,9 @@ describe('OpenAPI at /docs and /docs-json', () => {
       ['GET /v1/users/{userId}/payouts', '200', (await call(app, 'GET', `/v1/users/${player.userId}/payouts`)).body],
       ['GET /v1/users/{userId}/history', '200', (await call(app, 'GET', `/v1/users/${player.userId}/history?limit=2`)).body],
       ['POST /v1/admin/settlements', '200', run.body],
+      // Before the kills below: the newest item is the payout just requested, as in the example.
+      ['GET /v1/leaderboard', '200', (await call(app, 'GET', '/v1/leaderboard')).body],
+      ['GET /v1/feed', '200', (await call(app, 'GET', '/v1/feed')).body],
       ['POST /v1/users', '200', (await call(app, 'POST', '/v1/users', { discordUserId: player.discordUserId })).body],
       ['POST /v1/users/{userId}/kills', '202', (await call(app, 'POST', `/v1/users/${player.userId}/kills`, { lifetimeKills: 20 })).body],
       ['GET /v1/donations', '200', (await call(app, 'GET', '/v1/donations')).body],

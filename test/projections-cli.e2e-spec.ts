@@ -263,6 +263,7 @@ describe('projections rebuild, verify and status', () => {
         'journal_entries_position_idx',
         'journal_entries_reverses_idx',
         'journal_entries_user_idx',
+        'payouts_feed_time_idx',
         'payouts_live_idempotency_key_idx',
         'payouts_pending_idx',
         'payouts_pkey',

@@ -60,6 +60,14 @@ export class DonorResponse implements DonorView {
 
 @ApiSchema({ name: 'Donations', description: 'Donations, milestones and the per-kill rate in force (SPEC §4.5), from the read models.' })
 export class DonationsResponse implements DonationsView {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Where to donate: the operator account, derived from the operator seed in force; null while none is configured. Public, as it is on the chain; nothing else about the seed is ever shown.',
+    example: EXAMPLE.address,
+  })
+  readonly operatorAddress!: string | null;
+
   @ApiProperty({ example: '11000000000000000000000000000000' })
   readonly totalDonatedRaw!: string;
 

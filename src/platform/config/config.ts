@@ -62,6 +62,12 @@ export interface LedgerConfig {
     readonly rpcTimeoutMs: number;
     /** Where the operator seed is read from until it can be stored encrypted (BANANO_OPERATOR_SEED_FILE). */
     readonly operatorSeedFile: string | null;
+    /**
+     * A block explorer's page of a block, less the hash (BANANO_EXPLORER_BLOCK_URL): the public
+     * feed links a live payout's block as this followed by its hash. Kept as written, trailing
+     * slash and all, since the hash is appended to it.
+     */
+    readonly explorerBlockUrl: string;
   };
   readonly treasury: {
     /** Senders whose sends to the operator are FundingReceived, not donations (TREASURY_FUNDING_ADDRESSES). */
@@ -76,6 +82,20 @@ export interface LedgerConfig {
     readonly milestones: readonly MilestoneTier[];
     /** The donation goal progress is measured against (ECONOMICS_DONATION_GOAL_BAN, default 10000). */
     readonly donationGoalRaw: bigint;
+  };
+  /** The public dashboard routes (GET /v1/leaderboard, GET /v1/feed). */
+  readonly dashboard: {
+    /**
+     * Show players' Discord ids in full (DASHBOARD_SHOW_DISCORD_IDS). Off by default: a Discord id
+     * is personal data, so the public routes show only its last 4 characters.
+     */
+    readonly showDiscordIds: boolean;
+  };
+  /** The public dashboard page at `/`: whose it is (PRODUCT_NAME) and its banner (PRODUCT_BANNER_URL). */
+  readonly product: {
+    readonly name: string;
+    /** An absolute http(s) image URL; its origin is the only one the page's CSP lets it load from. */
+    readonly bannerUrl: string | null;
   };
   readonly abuse: {
     readonly killRatePerMinute: bigint;
@@ -199,6 +219,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
       rpcTimeoutMs: read(() => envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000)),
       operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
+      explorerBlockUrl: read(() => envUrlPrefix(env, 'BANANO_EXPLORER_BLOCK_URL', 'https://creeper.banano.cc/hash/')),
     },
     treasury: {
       fundingAddresses: read(() => bananoAddressList(env, 'TREASURY_FUNDING_ADDRESSES')),
@@ -209,6 +230,13 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       seedFundRaw: read(() => ban(env, 'ECONOMICS_SEED_FUND_BAN', '1336')),
       milestones: read(() => milestoneTiers(env, 'ECONOMICS_MILESTONES')),
       donationGoalRaw: read(() => positiveBan(env, 'ECONOMICS_DONATION_GOAL_BAN', DEFAULT_DONATION_GOAL_RAW)),
+    },
+    dashboard: {
+      showDiscordIds: read(() => boolean(env, 'DASHBOARD_SHOW_DISCORD_IDS', false)),
+    },
+    product: {
+      name: read(() => productName(env, 'PRODUCT_NAME')),
+      bannerUrl: read(() => bannerUrl(env, 'PRODUCT_BANNER_URL')),
     },
     abuse: {
       killRatePerMinute: read(() => BigInt(envInteger(env, 'ABUSE_KILL_RATE_PER_MINUTE', 10, 1, 1_000_000))),
@@ -301,6 +329,26 @@ function positiveBan(env: Env, name: string, fallbackRaw: bigint): bigint {
   return raw;
 }
 
+/** A product name is a title, not a text. */
+const PRODUCT_NAME_LENGTH_MAX = 60;
+
+/** The dashboard's title: 1 to 60 characters, none of them control characters; "Pay2Slay" when unset. */
+function productName(env: Env, name: string): string {
+  const value = envText(env, name) ?? 'Pay2Slay';
+  if ([...value].length > PRODUCT_NAME_LENGTH_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
+    throw new ConfigError(`${name} must be 1 to ${PRODUCT_NAME_LENGTH_MAX} characters without control characters`);
+  }
+  return value;
+}
+
+const BANNER_URL_LENGTH_MAX = 2_048;
+
+/** The dashboard's banner image: a public URL (see publicUrl), or null. */
+function bannerUrl(env: Env, name: string): string | null {
+  const value = envText(env, name);
+  return value === null ? null : publicUrl(name, value, BANNER_URL_LENGTH_MAX);
+}
+
 /** Forwarding proxies are one or two hops; a longer chain is a mistake in the environment. */
 const TRUST_PROXY_HOPS_MAX = 10;
 const TRUST_PROXY_ENTRIES_MAX = 100;
@@ -373,6 +421,33 @@ export function envUrl(env: Env, name: string, fallback: string): string {
   }
   if (protocol !== 'https:' && protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL (got ${value})`);
   return value.replace(/\/+$/, '');
+}
+
+/** A block explorer's URL is short; a long one is a mistake in the environment. */
+const URL_PREFIX_LENGTH_MAX = 512;
+
+/**
+ * An absolute http(s) URL that something is appended to (a block hash), kept as written: unlike
+ * envUrl, a trailing slash stays, since it separates the prefix from what follows. A query
+ * (`?hash=`) or fragment (`#/block/`) may end it. It is published in every link (see publicUrl).
+ */
+function envUrlPrefix(env: Env, name: string, fallback: string): string {
+  return publicUrl(name, envText(env, name) ?? fallback, URL_PREFIX_LENGTH_MAX);
+}
+
+/**
+ * A URL published on the public dashboard (a banner image, a block explorer link): an absolute
+ * http(s) URL, kept as written. A user name or password would be published with it, so they are
+ * refused, and checked first so that no message quotes a password. Whitespace, quotes, angle
+ * brackets, backslashes and backticks are refused too: the page puts it in an attribute.
+ */
+function publicUrl(name: string, value: string, lengthMax: number): string {
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (url !== null && (url.username !== '' || url.password !== '')) throw new ConfigError(`${name} must not carry a user name or password`);
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || value.length > lengthMax || /[\s"'<>\\`]/.test(value)) {
+    throw new ConfigError(`${name} must be an absolute http(s) URL of at most ${lengthMax} characters, without spaces, quotes or angle brackets (got ${value})`);
+  }
+  return value;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

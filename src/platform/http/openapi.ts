@@ -316,6 +316,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('kills', 'Kill observations and the accruals they earn')
     .addTag('payouts', 'Payouts to players\' wallets')
     .addTag('donations', 'Donations to the operator wallet and the milestones they unlock (public)')
+    .addTag('dashboard', 'The public dashboard: the leaderboard and the feed of accruals and payouts (public)')
     .addTag('admin', 'Settlement, payout and abuse-flag decisions, faucet settings, the operator seed, audit and reconciliation (scope admin)')
     .addTag('operations', 'Liveness, readiness and metrics (public)')
     .build();
@@ -666,6 +667,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   read_model_behind: 'The read model has not reached position 1234 yet; retry shortly',
   invalid_min_position: 'minPosition must be a position returned by a command, at most the last event stored',
   invalid_limit: 'limit must be at most 100',
+  invalid_leaderboard_by: 'by must be one of kills, earned',
   invalid_cursor: 'cursor is not one this API returned',
   invalid_user_id: 'userId must be a UUID',
   invalid_payout_id: 'payoutId must be a UUID',

@@ -20,6 +20,11 @@ export interface DonorView {
 }
 
 export interface DonationsView {
+  /**
+   * Where donations go: the operator account of the seed in force (as GET
+   * /v1/admin/operator-seed/status shows it); null while no operator seed is configured.
+   */
+  readonly operatorAddress: string | null;
   readonly totalDonatedRaw: string;
   readonly totalDonatedBan: string;
   readonly donationCount: number;

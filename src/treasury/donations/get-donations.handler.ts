@@ -4,7 +4,11 @@ import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { formatBan } from '../../platform/money';
+import { FileOperatorSeedSource, OperatorSeedUnreadableError } from '../../payouts/operator/operator-seed';
+import { SecureConfigEntries } from '../../security/secure-config/secure-config.store';
+import { operatorSeedStatus } from '../../security/secure-config/stored-operator-seed';
 import { milestoneFor, nextMilestone, ratePerKillRaw } from '../../rewards/economics/rate';
 import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
 import { type DonationsView, milestoneView, progressTowards } from './donations.view';
@@ -21,17 +25,51 @@ const countRow = z.object({ donors: z.bigint() });
 /**
  * Read models only: a public GET never touches the chain. The milestone ladder is the configured
  * tiers, each marked with its MilestoneReached; the rate is the one the next accrual would get.
+ * The operator address is the one GET /v1/admin/operator-seed/status shows, found the same way.
  */
 @QueryHandler(GetDonationsQuery)
 export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, DonationsView> {
+  private readonly secureConfig: SecureConfigEntries;
+  private readonly seedFile: FileOperatorSeedSource | null;
+  /** The last reason logged for a missing address: a public page polls, so each reason is logged once. */
+  private unreadableReason: string | null = null;
+
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly rates: RateFactorsSource,
-  ) {}
+  ) {
+    this.secureConfig = new SecureConfigEntries(pool);
+    const path = config.banano.operatorSeedFile;
+    this.seedFile = path === null ? null : new FileOperatorSeedSource(path);
+  }
+
+  /**
+   * Where donors send: the operator account (index 0) of the seed in force, the stored one's
+   * address read beside its ciphertext without decrypting it, or, while none is stored, the seed
+   * file's. Null when neither is configured. The address is public (it is on the chain, and donors
+   * need it); nothing else about the seed leaves this method. A seed file that cannot be read is
+   * the operator's problem to fix, not the public's: the address is then null, and the reason is
+   * logged once (never the seed: the error's message does not quote it).
+   */
+  private async operatorAddress(): Promise<string | null> {
+    try {
+      const { address } = await operatorSeedStatus(this.secureConfig, this.seedFile);
+      this.unreadableReason = null;
+      return address;
+    } catch (error) {
+      if (!(error instanceof OperatorSeedUnreadableError)) throw error;
+      if (this.unreadableReason !== error.message) {
+        this.unreadableReason = error.message;
+        this.logger.warn({ code: error.code, reason: error.message }, 'GET /v1/donations: the operator seed cannot be read, so no operator address is shown');
+      }
+      return null;
+    }
+  }
 
   async execute(): Promise<DonationsView> {
-    const [totals, reached, donors, donorCount, rate] = await Promise.all([
+    const [totals, reached, donors, donorCount, rate, operatorAddress] = await Promise.all([
       this.pool.any(sql.type(totalsRow)`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
       this.pool.any(sql.type(reachedRow)`SELECT threshold_raw::text, reached_at FROM milestones`),
       this.pool.any(sql.type(donorRow)`
@@ -39,6 +77,7 @@ export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, Don
          ORDER BY amount_raw DESC, sender LIMIT ${TOP_DONORS}`),
       this.pool.one(sql.type(countRow)`SELECT count(*) AS donors FROM donor_totals`),
       this.rates.current(),
+      this.operatorAddress(),
     ]);
     const total = (name: string) => totals.find((row) => row.total_name === name);
     const donatedRaw = BigInt(total('donated')?.amount_raw ?? '0');
@@ -50,6 +89,7 @@ export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, Don
     const next = nextMilestone(donatedRaw, tiers);
     const effectiveRaw = ratePerKillRaw(rate);
     return {
+      operatorAddress,
       totalDonatedRaw: donatedRaw.toString(),
       totalDonatedBan: formatBan(donatedRaw),
       donationCount: Number(total('donated')?.entry_count ?? 0n),
