@@ -270,7 +270,8 @@ describe('projections rebuild, verify and status', () => {
         'payouts_user_position_idx',
       ]);
       expect((await verify(app)).differences).toBe(0);
-    });
+      // A rebuild, a catch-up of up to 60 s and a verify: more than jest's default minute on a busy machine.
+    }, 240_000);
 
     it('an interrupted rebuild leaves the live tables alone, shows in status, and resumes where it stopped', async () => {
       await app.pool.query(sql.unsafe`UPDATE users SET accrued_kill_count = 7`);
