@@ -166,7 +166,7 @@ describe('projections rebuild, verify and status', () => {
         expect(await app.pool.oneFirst(sql.type(z.object({ kills: z.bigint() }))`SELECT accrued_kill_count AS kills FROM users WHERE user_id = ${later.userId}`)).toBe(8n);
         expect((await verify(app)).differences).toBe(0);
       });
-    });
+    }, 240_000);
   });
 
   describe('on a store of many users, with the projector running', () => {
@@ -207,8 +207,8 @@ describe('projections rebuild, verify and status', () => {
     beforeAll(async () => {
       app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
       await appendUsers(USERS);
-      await synced(app, 60_000);
-    }, 120_000);
+      await synced(app, 180_000);
+    }, 300_000);
 
     afterAll(async () => {
       await app?.close();
@@ -236,7 +236,7 @@ describe('projections rebuild, verify and status', () => {
       try {
         results = await rebuildProjections(app.pool, app.store, allProjections, { batchSizeMax: 200, progress: new ProgressBars(stderr as unknown as NodeJS.WriteStream) });
         await arriving;
-        await synced(app, 60_000);
+        await synced(app, 180_000);
         after = await usersTable();
       } finally {
         querying = false;
@@ -270,8 +270,8 @@ describe('projections rebuild, verify and status', () => {
         'payouts_user_position_idx',
       ]);
       expect((await verify(app)).differences).toBe(0);
-      // A rebuild, a catch-up of up to 60 s and a verify: more than jest's default minute on a busy machine.
-    }, 240_000);
+      // A rebuild, a catch-up and a verify: more than jest's default minute on a busy machine.
+    }, 300_000);
 
     it('an interrupted rebuild leaves the live tables alone, shows in status, and resumes where it stopped', async () => {
       await app.pool.query(sql.unsafe`UPDATE users SET accrued_kill_count = 7`);
