@@ -320,6 +320,7 @@ describe('reconciliation of the ledger with the chain', () => {
 
         for (const output of [inBalance, books, booksText, found, human, unreadable]) expect(output.stdout + output.stderr).not.toContain(seed);
       });
-    });
+    // Six CLI runs, each a fresh Node process: more than jest's default minute on a busy machine.
+    }, 240_000);
   });
 });
