@@ -54,7 +54,7 @@ describe('payout workers killed at every step boundary', () => {
     expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
     expect(report.payoutsSent).toBe(report.payoutsRequested);
     expect(report.blocksOnNode).toBe(report.payoutsSent);
-  });
+  }, 300_000);
 
   it('killed after recording a donation but before publishing its receive, then restarted: each send pocketed once', async () => {
     const rig = await setUpCrashRig(app, node, directory, 1);
@@ -75,7 +75,7 @@ describe('payout workers killed at every step boundary', () => {
     const receives = node.accountChain(rig.operatorAddress).filter((block) => block.subtype === 'receive');
     expect(recorded.map((event) => event.data.sendHash).sort()).toEqual([...sends].sort());
     expect(receives.map((block) => block.hash).sort()).toEqual(recorded.map((event) => String(event.data.receiveHash)).sort());
-  });
+  }, 300_000);
 
   it('stopped with SIGTERM while a block is being published: finishes that payout step, starts no other, exits 0', async () => {
     const rig = await setUpCrashRig(app, node, directory, 4);
@@ -120,7 +120,7 @@ describe('payout workers killed at every step boundary', () => {
         const settled = await app.pool.any(sql.unsafe`SELECT user_id, last_settled_kill_count::int AS kills FROM users`);
         const pending = await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM payouts WHERE status <> 'sent'`);
         return pending === 0 && settled.length === owed.size && settled.every((row) => row.kills === owed.get(row.user_id as string)) ? true : undefined;
-      });
+      }, 180_000);
     } finally {
       for (const worker of workers) worker.child.kill('SIGTERM');
       await Promise.all(workers.map((worker) => waitForExit(worker.child)));
@@ -134,5 +134,5 @@ describe('payout workers killed at every step boundary', () => {
       const kills = claimed.find((row) => row.user_id === player.userId)?.kills;
       expect(kills).toBe(Math.min(player.lifetimeKills, 4));
     }
-  });
+  }, 300_000);
 });

@@ -173,8 +173,12 @@ export function crashSeed(): number {
   return Number.parseInt(process.env.PAYOUT_CRASH_SEED ?? String(Date.now() % 1_000_000), 10);
 }
 
-/** Runs the payout workers without failpoints until every kill is paid, then stops them with SIGTERM. */
-export async function runToCompletion(rig: CrashRig, timeoutMs = 60_000): Promise<void> {
+/**
+ * Runs the payout workers without failpoints until every kill is paid, then stops them with
+ * SIGTERM. They pay a few dozen payouts in seconds, but a machine loaded many times over has taken
+ * more than a minute, hence the three.
+ */
+export async function runToCompletion(rig: CrashRig, timeoutMs = 180_000): Promise<void> {
   const { child, output } = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: '' });
   try {
     await eventually(
