@@ -15,6 +15,10 @@ const BAN = 10n ** 29n;
  * publishes the same block once; funding is told apart; receives and payout sends share one chain.
  */
 describe('donation ingester on the Banano node double', () => {
+  // Each test starts a live app and pockets up to 25 sends one block at a time: seconds on a quiet
+  // machine, more than jest's default minute on one loaded many times over.
+  jest.setTimeout(180_000);
+
   type Live = LiveApp;
 
   const withLive = (options: { env?: Record<string, string>; openWithBan?: bigint }, body: (live: Live) => Promise<void>): Promise<void> =>
