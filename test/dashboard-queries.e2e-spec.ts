@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
-import { runUserCommand } from '../src/identity/user/run-user-command';
 import { ConfigError, loadConfig } from '../src/platform/config/config';
-import { call, earner, type Earner, withLiveApp } from './support/scenario';
+import { call, earner, type Earner, requestPayoutPlannedInDryRun, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
-const ADMIN = { correlationId: 'test', causationId: null, actor: { kind: 'admin', name: 'test' } } as const;
 
 type Json = Record<string, unknown>;
 
@@ -302,28 +299,7 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
 
       // A payout a dry run planned (say, before BANANO_RPC_URL was set) stays the dry gateway's.
       const dry = await earner(app, 8);
-      await synced(app);
-      const accrualId = await app.pool.oneFirst(sql.unsafe`SELECT accrual_id FROM reward_accruals WHERE user_id = ${dry.userId}`);
-      const dryPayoutId = randomUUID();
-      await runUserCommand(
-        app.store,
-        dry.userId,
-        {
-          type: 'RequestPayout',
-          data: {
-            payoutId: dryPayoutId,
-            runId: randomUUID(),
-            gateway: 'dry-run',
-            address: dry.address,
-            kills: 8n,
-            amountRaw: (8n * BAN) / 10n,
-            idempotencyKey: 'planned-in-a-dry-run',
-            accruals: [{ accrualId: String(accrualId), kills: 8n }],
-            now: new Date(),
-          },
-        },
-        ADMIN,
-      );
+      const dryPayoutId = await requestPayoutPlannedInDryRun(app, dry, 8n, (8n * BAN) / 10n);
       await synced(app);
 
       const feed = await publicGet(app, '/v1/feed');

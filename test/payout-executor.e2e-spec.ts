@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator } from './support/scenario';
+import { call, earner, liveOperator, requestPayoutPlannedInDryRun } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -215,28 +213,7 @@ describe('live payouts on the Banano node double', () => {
 
       // A payout a dry run planned (say, before BANANO_RPC_URL was set) is not the node's to pay.
       const dry = await earner(app, 8);
-      await synced(app);
-      const accrualId = await app.pool.oneFirst(sql.unsafe`SELECT accrual_id FROM reward_accruals WHERE user_id = ${dry.userId}`);
-      const dryPayoutId = randomUUID();
-      await runUserCommand(
-        app.store,
-        dry.userId,
-        {
-          type: 'RequestPayout',
-          data: {
-            payoutId: dryPayoutId,
-            runId: randomUUID(),
-            gateway: 'dry-run',
-            address: dry.address,
-            kills: 8n,
-            amountRaw: 8n * BAN / 10n,
-            idempotencyKey: 'planned-in-a-dry-run',
-            accruals: [{ accrualId: String(accrualId), kills: 8n }],
-            now: new Date(),
-          },
-        },
-        ADMIN,
-      );
+      const dryPayoutId = await requestPayoutPlannedInDryRun(app, dry, 8n, (8n * BAN) / 10n);
       await synced(app);
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
       const [failed] = await eventsOf(app, toStreamName(dry.userId), 'PayoutFailed');

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'slonik';
+import { runUserCommand } from '../../src/identity/user/run-user-command';
 import { BananoRpcClient } from '../../src/payouts/banano/banano-rpc.client';
 import { accountFromSeed, buildSendBlock, withWork } from '../../src/payouts/banano/state-block';
 import { type DonationIngester } from '../../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from '../doubles/banano-node.double';
-import { startTestApp, type TestApp } from './test-app';
+import { startTestApp, synced, type TestApp } from './test-app';
 
 export interface Answer {
   readonly status: number;
@@ -162,4 +164,34 @@ export async function earner(app: TestApp, kills: number, options: { wallet?: st
   if (address !== null) await call(app, 'PUT', `/v1/users/${userId}/wallet`, { address });
   if (kills > 0) await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: kills, observedAt: new Date(Date.now() - 120_000).toISOString() });
   return { userId, discordUserId, epicAccountId, address };
+}
+
+/**
+ * Requests a payout of the earner's one accrual as a dry-run settlement would have planned it
+ * (say, before BANANO_RPC_URL was set), straight through the user stream; answers its id.
+ */
+export async function requestPayoutPlannedInDryRun(app: TestApp, player: Earner, kills: bigint, amountRaw: bigint): Promise<string> {
+  await synced(app);
+  const accrualId = await app.pool.oneFirst(sql.unsafe`SELECT accrual_id FROM reward_accruals WHERE user_id = ${player.userId}`);
+  const payoutId = randomUUID();
+  await runUserCommand(
+    app.store,
+    player.userId,
+    {
+      type: 'RequestPayout',
+      data: {
+        payoutId,
+        runId: randomUUID(),
+        gateway: 'dry-run',
+        address: player.address,
+        kills,
+        amountRaw,
+        idempotencyKey: 'planned-in-a-dry-run',
+        accruals: [{ accrualId: String(accrualId), kills }],
+        now: new Date(),
+      },
+    },
+    { correlationId: 'test', causationId: null, actor: { kind: 'admin', name: 'test' } },
+  );
+  return payoutId;
 }
