@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig, DatabaseError, Pool } from 'pg';
 import {
@@ -8,6 +9,7 @@ import {
   EventStoreUnavailableError,
   type EventSubscription,
   type ExpectedRevision,
+  matchesFilter,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -22,11 +24,57 @@ export interface PostgresEventStoreOptions {
   readonly subscriptionBatchSizeMax?: number;
   /** How long a caught-up subscription waits for a notification before it polls anyway. */
   readonly pollIntervalMs?: number;
+  /**
+   * A caught-up subscription woken this soon after its previous read waits out the rest before it
+   * reads again, so that under a stream of appends it reads them by the handful, not one by one.
+   */
+  readonly readIntervalMinMs?: number;
   readonly statementTimeoutMs?: number;
   readonly connectionTimeoutMs?: number;
   /** Appends in one call, at most; a bigger append is a programming error. */
   readonly appendSizeMax?: number;
+  /**
+   * Append statements on their way at once; appends made while that many are out wait and go
+   * together in the next one (group commit). Default: half the pool, so reads keep connections.
+   */
+  readonly appendStatementsMax?: number;
 }
+
+/** What one caller of appendToStream waits for while its append sits in the queue. */
+interface QueuedAppend {
+  readonly streamName: string;
+  readonly events: readonly NewEvent[];
+  readonly expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+/** Events near the head kept for this process's subscriptions, at most. */
+const TAIL_EVENTS_MAX = 1_000;
+/** One read that extends the tail brings at most this many events. */
+const TAIL_READ_MAX = 500;
+
+/** What a subscription's read found: events of its filter, and how far $all has been looked through. */
+export interface SubscriptionRead {
+  readonly events: readonly RecordedEvent[];
+  /** Every event up to this position has been looked at: the next read starts after it. */
+  readonly scannedTo: bigint;
+  /** Nothing more is stored yet: the subscription may wait for a wake-up. */
+  readonly caughtUp: boolean;
+}
+
+/** append_to_streams' answer for one stream (bigints as text). */
+interface GroupRow {
+  readonly stream_index: number;
+  readonly outcome: 'appended' | 'wrong_revision';
+  readonly next_revision: string | null;
+  readonly last_position: string | null;
+  readonly actual_revision: string | null;
+}
+
+/** One statement of gathered appends writes at most this many streams and events. */
+const GROUP_STREAMS_MAX = 500;
+const GROUP_EVENTS_MAX = 5_000;
 
 interface EventRow {
   global_position: string;
@@ -40,6 +88,8 @@ interface EventRow {
 }
 
 const NOTIFY_CHANNEL = 'ledger_events';
+/** Other processes' subscribers hear of new events at most this late, and from one notification per interval. */
+const NOTIFY_INTERVAL_MIN_MS = 50;
 const EVENT_COLUMNS =
   'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, created_at';
 
@@ -60,7 +110,30 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<PostgresSubscription>();
   private readonly subscriptionBatchSizeMax: number;
   private readonly pollIntervalMs: number;
+  private readonly readIntervalMinMs: number;
   private readonly appendSizeMax: number;
+  /** Names this instance's notifications, so its own listener can pass over them. */
+  private readonly instanceId = randomUUID();
+  /** The highest position appended since the last notification was sent; null when none is owed. */
+  private notifyOwed: bigint | null = null;
+  private notifying: Promise<void> | null = null;
+  private readonly appendStatementsMax: number;
+  private readonly appendQueue: QueuedAppend[] = [];
+  private appendStatementsOut = 0;
+  private readonly appendsDone = new EventEmitter();
+  /**
+   * The tail of $all that this process's subscriptions share: every event with a position in
+   * (tailFrom, tailTo], in order. Subscriptions near the head (the projector's, normally all of
+   * them) are served from it, so ten projections following the store cost one read of new events,
+   * not ten. tailFrom is null until the first subscription reads.
+   */
+  private readonly tailEvents: RecordedEvent[] = [];
+  private tailFrom: bigint | null = null;
+  private tailTo: bigint | null = null;
+  /** The last position a read of the tail returned: every event up to it is stored for good (rule 3). */
+  private tailSeen: bigint | null = null;
+  private tailReadQueued: Promise<boolean> | null = null;
+  private tailReadOut: Promise<boolean> | null = null;
 
   constructor(
     private readonly connectionString: string,
@@ -78,25 +151,77 @@ export class PostgresEventStore implements EventStore {
     this.pool.on('error', () => undefined);
     this.subscriptionBatchSizeMax = options.subscriptionBatchSizeMax ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.readIntervalMinMs = options.readIntervalMinMs ?? 50;
     this.appendSizeMax = options.appendSizeMax ?? 10_000;
+    this.appendStatementsMax = options.appendStatementsMax ?? Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
+    if (!Number.isInteger(this.appendStatementsMax) || this.appendStatementsMax < 1) throw new Error('appendStatementsMax must be a positive integer');
     this.wakeups.setMaxListeners(0);
+    this.appendsDone.setMaxListeners(0);
   }
 
-  async appendToStream(
+  /**
+   * Appends are queued and sent by sendAppends: alone when few are on their way, or gathered with
+   * the appends to other streams that arrived meanwhile into one statement (append_to_streams), one
+   * round trip and one commit for all of them. Each caller still gets its own stream's outcome.
+   */
+  appendToStream(
     streamName: string,
     events: readonly NewEvent[],
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('appendToStream needs at least one event');
-    if (events.length > this.appendSizeMax) throw new Error(`appendToStream takes at most ${this.appendSizeMax} events`);
-    if (streamName.length === 0) throw new Error('streamName must not be empty');
-    const expected = options.expectedRevision;
-    const expectedKind = typeof expected === 'bigint' ? 'exact' : expected;
-    const expectedRevision = typeof expected === 'bigint' ? expected.toString() : null;
+    if (events.length === 0) return Promise.reject(new Error('appendToStream needs at least one event'));
+    if (events.length > this.appendSizeMax) return Promise.reject(new Error(`appendToStream takes at most ${this.appendSizeMax} events`));
+    if (streamName.length === 0) return Promise.reject(new Error('streamName must not be empty'));
+    if (this.closed) return Promise.reject(new Error('The event store is closed'));
+    return new Promise((resolve, reject) => {
+      this.appendQueue.push({ streamName, events, expected: options.expectedRevision, resolve, reject });
+      this.sendAppends();
+    });
+  }
+
+  /** Sends queued appends while fewer than appendStatementsMax statements are on their way. */
+  private sendAppends(): void {
+    while (this.appendStatementsOut < this.appendStatementsMax && this.appendQueue.length > 0) {
+      const group = this.takeAppendGroup();
+      this.appendStatementsOut += 1;
+      void (group.length === 1 ? this.appendAlone(group[0]) : this.appendTogether(group)).finally(() => {
+        this.appendStatementsOut -= 1;
+        if (this.appendStatementsOut === 0 && this.appendQueue.length === 0) this.appendsDone.emit('drained');
+        this.sendAppends();
+      });
+    }
+  }
+
+  /**
+   * The oldest queued appends, one per stream (a second append to a stream waits for the next
+   * statement, so one stream's appends keep their order), within the statement's bounds.
+   */
+  private takeAppendGroup(): QueuedAppend[] {
+    const group: QueuedAppend[] = [];
+    const rest: QueuedAppend[] = [];
+    const streams = new Set<string>();
+    let events = 0;
+    for (const queued of this.appendQueue) {
+      const fits = group.length === 0 || (group.length < GROUP_STREAMS_MAX && events + queued.events.length <= GROUP_EVENTS_MAX);
+      if (fits && !streams.has(queued.streamName)) {
+        group.push(queued);
+        streams.add(queued.streamName);
+        events += queued.events.length;
+      } else {
+        rest.push(queued);
+      }
+    }
+    this.appendQueue.splice(0, this.appendQueue.length, ...rest);
+    return group;
+  }
+
+  /** One append with append_events. */
+  private async appendAlone(queued: QueuedAppend): Promise<void> {
+    const { streamName, events, expected } = queued;
     const parameters = [
       streamName,
-      expectedKind,
-      expectedRevision,
+      typeof expected === 'bigint' ? 'exact' : expected,
+      typeof expected === 'bigint' ? expected.toString() : null,
       events.map((event) => event.id),
       events.map((event) => event.type),
       events.map((event) => JSON.stringify(event.data)),
@@ -109,18 +234,68 @@ export class PostgresEventStore implements EventStore {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const { rows } = await this.query<{ next_revision: string; last_position: string }>(text, parameters);
-        return { nextRevision: BigInt(rows[0].next_revision), position: BigInt(rows[0].last_position) };
+        const result = { nextRevision: BigInt(rows[0].next_revision), position: BigInt(rows[0].last_position) };
+        this.announce(result.position);
+        queued.resolve(result);
+        return;
       } catch (error) {
         if (error instanceof DatabaseError && (error.code === 'EV001' || error.code === 'EV002')) {
           const actual = error.detail === undefined || error.detail === '-1' ? null : BigInt(error.detail);
-          throw new WrongExpectedRevisionError(streamName, expected, actual);
+          queued.reject(new WrongExpectedRevisionError(streamName, expected, actual));
+          return;
         }
         if (error instanceof DatabaseError && error.code === '23505' && error.constraint === 'events_event_id_key' && attempt < 2) {
           continue;
         }
-        throw error;
+        queued.reject(error);
+        return;
       }
     }
+  }
+
+  /**
+   * Several appends, each to its own stream, in one append_to_streams statement (migration 0016). When the
+   * statement as a whole fails for a reason of the database's (an event id stored already, a
+   * unique-id race), each append is made again alone, where it gets its own precise answer.
+   */
+  private async appendTogether(group: readonly QueuedAppend[]): Promise<void> {
+    // One JSON document for the whole group: the driver sends it as it is, where arrays of JSON
+    // texts would cost it an escaped copy of every event.
+    const appends = JSON.stringify(
+      group.map((queued) => ({
+        stream: queued.streamName,
+        expected: typeof queued.expected === 'bigint' ? 'exact' : queued.expected,
+        revision: typeof queued.expected === 'bigint' ? queued.expected.toString() : null,
+        events: queued.events.map((event) => ({ id: event.id, type: event.type, data: event.data, metadata: event.metadata })),
+      })),
+    );
+    let rows: GroupRow[];
+    try {
+      ({ rows } = await this.query<GroupRow>(
+        'SELECT stream_index, outcome, next_revision, last_position, actual_revision FROM append_to_streams($1::jsonb)',
+        [appends],
+      ));
+    } catch (error) {
+      if (!(error instanceof DatabaseError)) {
+        for (const queued of group) queued.reject(error);
+        return;
+      }
+      await Promise.all(group.map((queued) => this.appendAlone(queued)));
+      return;
+    }
+    let last: bigint | null = null;
+    for (const row of rows) {
+      const queued = group[row.stream_index - 1];
+      if (row.outcome === 'appended' && row.next_revision !== null && row.last_position !== null) {
+        const position = BigInt(row.last_position);
+        if (last === null || position > last) last = position;
+        queued.resolve({ nextRevision: BigInt(row.next_revision), position });
+      } else {
+        const actual = row.actual_revision === null || row.actual_revision === '-1' ? null : BigInt(row.actual_revision);
+        queued.reject(new WrongExpectedRevisionError(queued.streamName, queued.expected, actual));
+      }
+    }
+    if (last !== null) this.announce(last);
   }
 
   async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -139,23 +314,18 @@ export class PostgresEventStore implements EventStore {
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     if (!Number.isInteger(options.maxCount) || options.maxCount <= 0) throw new Error('maxCount must be a positive integer');
     const from = options.fromPosition ?? 0n;
-    const [filterSql, filterValue] = filterClause(options.filter);
-    const horizon = await this.readHorizon();
+    const [categories, types] = filterValues(options.filter);
+    // The function fixes the read horizon, then reads below it: rule 3 of the migrations' header.
     const { rows } = await this.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE global_position > $1
-          AND transaction_id < $3::xid8
-          ${filterSql}
-        ORDER BY global_position
-        LIMIT $2`,
-      filterValue === null ? [from.toString(), options.maxCount, horizon] : [from.toString(), options.maxCount, horizon, filterValue],
+      `SELECT ${EVENT_COLUMNS} FROM read_events_after($1, $2, $3::text[], $4::text[])`,
+      [from.toString(), options.maxCount, categories, types],
     );
     return rows.map(toRecordedEvent);
   }
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
     if (this.closed) throw new Error('The event store is closed');
-    const subscription = new PostgresSubscription(this, options, this.subscriptionBatchSizeMax, this.pollIntervalMs);
+    const subscription = new PostgresSubscription(this, options, this.subscriptionBatchSizeMax, this.pollIntervalMs, this.readIntervalMinMs);
     this.subscriptions.add(subscription);
     subscription.onClose(() => this.subscriptions.delete(subscription));
     void this.ensureListener().catch(() => undefined);
@@ -163,27 +333,146 @@ export class PostgresEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint | null> {
-    const horizon = await this.readHorizon();
-    const { rows } = await this.query<{ position: string | null }>(
-      'SELECT max(global_position)::text AS position FROM events WHERE transaction_id < $1::xid8',
-      [horizon],
-    );
+    const { rows } = await this.query<{ position: string | null }>('SELECT events_head_position()::text AS position', []);
     return rows[0].position === null ? null : BigInt(rows[0].position);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Appends already accepted are written (or fail) before the pool goes.
+    if (this.appendStatementsOut > 0 || this.appendQueue.length > 0) await new Promise((resolve) => this.appendsDone.once('drained', resolve));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     this.wakeups.emit('wake');
+    await this.notifying;
     const listener = this.listener;
     this.listener = null;
     if (listener !== null) await listener.end().catch(() => undefined);
     await this.pool.end();
   }
 
-  /** @internal Resolves on the next notification, or after `timeoutMs`. */
-  waitForWakeup(timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Tells subscribers that events up to `position` are stored. This process's own wake up at once,
+   * in memory; other processes (a separate projector, other instances) through one pg_notify sent
+   * after the append, never inside it (see migration 0015: a notifying transaction holds a
+   * cluster-wide lock through its commit). Appends that commit while a notification is on its way
+   * share the next one.
+   */
+  private announce(position: bigint): void {
+    this.wakeups.emit('wake');
+    if (this.notifyOwed === null || position > this.notifyOwed) this.notifyOwed = position;
+    this.notifying ??= this.sendNotifications().finally(() => {
+      this.notifying = null;
+    });
+  }
+
+  private async sendNotifications(): Promise<void> {
+    while (this.notifyOwed !== null && !this.closed) {
+      const position = this.notifyOwed;
+      this.notifyOwed = null;
+      const sentAt = Date.now();
+      // A lost notification only delays other processes' subscribers to their polling interval.
+      await this.pool.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${this.instanceId} ${position.toString()}`]).catch(() => undefined);
+      // Appends committing meanwhile share the next notification, at most one per interval.
+      const restMs = sentAt + NOTIFY_INTERVAL_MIN_MS - Date.now();
+      if (this.notifyOwed !== null && restMs > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
+    }
+  }
+
+  /**
+   * @internal A subscription's read: from the shared tail when `after` lies within it (after one
+   * shared read of what is new, when it has looked at the whole tail already), else a read of its
+   * own. Gap safety carries over: a read of $all (read_events_after) returns every event up to
+   * the last one it returns, and none can appear there later (rule 3), so the tail, made of such
+   * reads end to end, holds every event of its range.
+   */
+  async readForSubscription(after: bigint, countMax: number, filter: EventFilter | undefined): Promise<SubscriptionRead> {
+    if (this.tailFrom === null || this.tailTo === null || after > this.tailTo + BigInt(TAIL_READ_MAX)) {
+      // The tail starts where the first subscription stands, and jumps to one far ahead of it
+      // rather than crawl there; the subscriptions it leaves behind read on their own.
+      this.tailEvents.length = 0;
+      this.tailFrom = after;
+      this.tailTo = after;
+    }
+    if (after >= this.tailFrom) {
+      const cached = this.fromTail(after, countMax, filter);
+      if (cached.events.length > 0) return { ...cached, caughtUp: false };
+      const caughtUp = await this.extendTail();
+      if (this.tailFrom !== null && after >= this.tailFrom) {
+        const served = this.fromTail(after, countMax, filter);
+        return { ...served, caughtUp: caughtUp && served.events.length < countMax };
+      }
+    }
+    // Behind the tail (a projection catching up): a read of its own. Every event up to tailSeen
+    // was stored before this read begins, so a read that comes back short has seen up to there.
+    const bound = this.tailSeen ?? after;
+    const events = await this.readAll({ fromPosition: after, maxCount: countMax, filter });
+    const last = events.at(-1)?.position ?? after;
+    if (events.length === countMax) return { events, scannedTo: last, caughtUp: false };
+    return { events, scannedTo: last > bound ? last : bound, caughtUp: true };
+  }
+
+  /** The tail's events after `after` that pass `filter`, at most `countMax`. */
+  private fromTail(after: bigint, countMax: number, filter: EventFilter | undefined): { events: RecordedEvent[]; scannedTo: bigint } {
+    const events: RecordedEvent[] = [];
+    let low = 0;
+    let high = this.tailEvents.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.tailEvents[middle].position <= after) low = middle + 1;
+      else high = middle;
+    }
+    for (let index = low; index < this.tailEvents.length; index += 1) {
+      const event = this.tailEvents[index];
+      if (!matchesFilter(event, filter)) continue;
+      events.push(event);
+      if (events.length === countMax) return { events, scannedTo: event.position };
+    }
+    const tailTo = this.tailTo ?? after;
+    return { events, scannedTo: tailTo > after ? tailTo : after };
+  }
+
+  /**
+   * One read of what follows the tail, shared by every subscription that asks before it begins;
+   * one that asks while a read is out waits for the next, which begins after it asked (its wake-up
+   * may announce an event that read is too early to see). Answers whether the read reached the end.
+   */
+  private extendTail(): Promise<boolean> {
+    this.tailReadQueued ??= (async () => {
+      await this.tailReadOut?.catch(() => undefined);
+      // Subscriptions woken by the same append ask in the same turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      const read = this.readTail();
+      this.tailReadQueued = null;
+      this.tailReadOut = read;
+      try {
+        return await read;
+      } finally {
+        if (this.tailReadOut === read) this.tailReadOut = null;
+      }
+    })();
+    return this.tailReadQueued;
+  }
+
+  private async readTail(): Promise<boolean> {
+    const from = this.tailTo ?? 0n;
+    const events = await this.readAll({ fromPosition: from, maxCount: TAIL_READ_MAX });
+    const last = events.at(-1)?.position;
+    if (last !== undefined && (this.tailSeen === null || last > this.tailSeen)) this.tailSeen = last;
+    // The tail jumped ahead to a subscription while this read was out: the read does not fit.
+    if (this.tailTo !== from) return false;
+    this.tailEvents.push(...events);
+    if (last !== undefined) this.tailTo = last;
+    const excess = this.tailEvents.length - TAIL_EVENTS_MAX;
+    if (excess > 0) {
+      this.tailFrom = this.tailEvents[excess - 1].position;
+      this.tailEvents.splice(0, excess);
+    }
+    return events.length < TAIL_READ_MAX;
+  }
+
+  /** @internal Resolves on the next notification (unless `ignoreWakeups`), after `timeoutMs`, or on abort. */
+  waitForWakeup(timeoutMs: number, signal: AbortSignal, options: { readonly ignoreWakeups?: boolean } = {}): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -192,7 +481,7 @@ export class PostgresEventStore implements EventStore {
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
-      this.wakeups.once('wake', done);
+      if (options.ignoreWakeups !== true) this.wakeups.once('wake', done);
       signal.addEventListener('abort', done, { once: true });
     });
   }
@@ -204,7 +493,10 @@ export class PostgresEventStore implements EventStore {
     this.listenerStarting = (async () => {
       const config: ClientConfig = { connectionString: this.connectionString, connectionTimeoutMillis: 10_000, application_name: 'ledger-event-listener' };
       const client = new Client(config);
-      client.on('notification', () => this.wakeups.emit('wake'));
+      // This instance's own appends woke its subscribers already, when they committed.
+      client.on('notification', (message) => {
+        if (message.payload?.startsWith(`${this.instanceId} `) !== true) this.wakeups.emit('wake');
+      });
       // A lost listener only slows subscriptions down to the polling interval; it is re-created
       // by the next subscription read.
       client.on('error', () => {
@@ -225,15 +517,6 @@ export class PostgresEventStore implements EventStore {
       this.listenerStarting = null;
     });
     return this.listenerStarting;
-  }
-
-  /**
-   * Readers of $all see only events of transactions below this horizon, fixed before (and so with
-   * an older snapshot than) the read itself: see rule 3 in the migration's header.
-   */
-  private async readHorizon(): Promise<string> {
-    const { rows } = await this.query<{ horizon: string }>('SELECT events_read_horizon()::text AS horizon', []);
-    return rows[0].horizon;
   }
 
   private async query<Row extends object>(text: string, values: unknown[]): Promise<{ rows: Row[] }> {
@@ -257,6 +540,7 @@ class PostgresSubscription implements EventSubscription {
     private readonly options: SubscribeOptions,
     private readonly batchSizeMax: number,
     private readonly pollIntervalMs: number,
+    private readonly readIntervalMinMs: number,
   ) {
     this.position = options.fromPosition ?? 0n;
   }
@@ -278,18 +562,17 @@ class PostgresSubscription implements EventSubscription {
       while (!this.abort.signal.aborted) {
         // Read before waiting, so a notification that arrived while we were busy is never lost.
         void this.store.ensureListener().catch(() => undefined);
-        const batch = await this.store.readAll({
-          fromPosition: this.position,
-          maxCount: this.batchSizeMax,
-          filter: this.options.filter,
-        });
-        for (const event of batch) {
+        const readAt = Date.now();
+        const read = await this.store.readForSubscription(this.position, this.batchSizeMax, this.options.filter);
+        for (const event of read.events) {
           if (this.abort.signal.aborted) return;
-          this.position = event.position;
           yield event;
         }
-        if (batch.length < this.batchSizeMax) {
+        this.position = read.scannedTo;
+        if (read.caughtUp) {
           await this.store.waitForWakeup(this.pollIntervalMs, this.abort.signal);
+          const soonMs = readAt + this.readIntervalMinMs - Date.now();
+          if (soonMs > 0) await this.store.waitForWakeup(soonMs, this.abort.signal, { ignoreWakeups: true });
         }
       }
     } finally {
@@ -298,13 +581,14 @@ class PostgresSubscription implements EventSubscription {
   }
 }
 
-function filterClause(filter: EventFilter | undefined): [string, string[] | null] {
-  if (filter === undefined) return ['', null];
+/** read_events_after's category and type filters; null where the filter does not restrict. */
+function filterValues(filter: EventFilter | undefined): [string[] | null, string[] | null] {
+  if (filter === undefined) return [null, null];
   switch (filter.kind) {
     case 'category':
-      return ['AND stream_category = ANY($4::text[])', [...filter.categories]];
+      return [[...filter.categories], null];
     case 'eventType':
-      return ['AND event_type = ANY($4::text[])', [...filter.eventTypes]];
+      return [null, [...filter.eventTypes]];
     default: {
       const unreachable: never = filter;
       throw new Error(`Unknown filter ${JSON.stringify(unreachable)}`);
