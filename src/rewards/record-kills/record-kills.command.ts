@@ -1,5 +1,6 @@
 import { type CommandMetadata } from '../../platform/decider';
 import { type AccrualView } from '../accrual.view';
+import { type CurrentRate } from '../economics/rate-factors.source';
 
 export interface Observation {
   readonly userId: string;
@@ -12,6 +13,11 @@ export class RecordKillsCommand {
   constructor(
     readonly observation: Observation,
     readonly metadata: CommandMetadata,
+    /**
+     * The rate factors in force, when the caller read them for several observations at once (a
+     * batch is recorded at one moment); absent, the handler reads them for this observation.
+     */
+    readonly rate?: CurrentRate,
   ) {}
 }
 

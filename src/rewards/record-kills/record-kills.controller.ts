@@ -13,9 +13,13 @@ import { RequiresScope } from '../../security/access';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
 import { RecordKillsBatchResponse, RecordKillsResponse } from '../rewards.responses';
+import { type CurrentRate, RateFactorsSource } from '../economics/rate-factors.source';
 
-/** Users of one batch processed at once; each user's own observations stay in order. */
-const BATCH_USERS_CONCURRENCY = 8;
+/**
+ * Users of one batch processed at once; each user's own observations stay in order. Their appends
+ * meet in the event store's queue and go out together, a few statements for a whole batch.
+ */
+const BATCH_USERS_CONCURRENCY = 128;
 
 export type BatchItemResult =
   | ({ readonly index: number; readonly userId: string; readonly status: 'recorded' } & RecordKillsResult)
@@ -33,6 +37,7 @@ export class RecordKillsController {
   constructor(
     private readonly commandBus: CommandBus,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly rates: RateFactorsSource,
   ) {}
 
   /** 202: the observation is recorded; its accrual (or null) is in the answer. */
@@ -75,19 +80,25 @@ export class RecordKillsController {
     });
     const results: BatchItemResult[] = new Array(body.observations.length);
     const queues = [...byUser.values()];
+    // A batch is recorded at one moment: the rate factors in force are read once for all its items.
+    // When the event store is down, each item finds that out for itself and reports it in its result.
+    const rate = await this.rates.current().catch((error: unknown) => {
+      if (error instanceof EventStoreUnavailableError) return undefined;
+      throw error;
+    });
     const worker = async (): Promise<void> => {
       for (let queue = queues.shift(); queue !== undefined; queue = queues.shift()) {
-        for (const index of queue) results[index] = await this.recordItem(index, body.observations[index], metadata);
+        for (const index of queue) results[index] = await this.recordItem(index, body.observations[index], metadata, rate);
       }
     };
     await Promise.all(Array.from({ length: Math.min(BATCH_USERS_CONCURRENCY, queues.length) }, worker));
     return { results };
   }
 
-  private async recordItem(index: number, item: RecordKillsDto & { userId: string }, metadata: CommandMetadata): Promise<BatchItemResult> {
+  private async recordItem(index: number, item: RecordKillsDto & { userId: string }, metadata: CommandMetadata, rate: CurrentRate | undefined): Promise<BatchItemResult> {
     const observation = toObservation(item.userId, item);
     try {
-      const result: RecordKillsResult = await this.commandBus.execute(new RecordKillsCommand(observation, metadata));
+      const result: RecordKillsResult = await this.commandBus.execute(new RecordKillsCommand(observation, metadata, rate));
       return { index, userId: observation.userId, status: 'recorded', ...result };
     } catch (error) {
       if (!(error instanceof DomainError) && !(error instanceof EventStoreUnavailableError)) throw error;

@@ -1,31 +1,42 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { runUserCommand, positionOf } from '../../identity/user/run-user-command';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { accrualView } from '../accrual.view';
-import { RateFactorsSource } from '../economics/rate-factors.source';
+import { type CurrentRate, RateFactorsSource } from '../economics/rate-factors.source';
+import { runCachedUserCommand, UserStateCache } from './cached-user-stream';
+import { FreshReads } from './fresh-reads';
 import { RecordKillsCommand, type RecordKillsResult } from './record-kills.command';
 
-/** One observation through the user decider; the HTTP routes and the stats poller all use it. */
+/**
+ * One observation through the user decider; the HTTP routes and the stats poller all use it. The
+ * user's state comes from this process's cache when it has one (see UserStateCache), and
+ * observations arriving together share their reads of the rate in force (see FreshReads): an
+ * observation then costs little more than its append, which the event store sends together with
+ * the appends of other observations on their way.
+ */
 @CommandHandler(RecordKillsCommand)
 export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, RecordKillsResult> {
+  private readonly users = new UserStateCache();
+  private readonly rates: FreshReads<CurrentRate>;
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
-    private readonly rates: RateFactorsSource,
-  ) {}
+    rates: RateFactorsSource,
+  ) {
+    this.rates = new FreshReads(() => rates.current());
+  }
 
   async execute(command: RecordKillsCommand): Promise<RecordKillsResult> {
     const now = new Date();
     const { userId, lifetimeKills, observedAt } = command.observation;
-    const decision = await runUserCommand(
+    const rate = command.rate ?? (await this.rates.read());
+    const decision = await runCachedUserCommand(
       this.store,
+      this.users,
       userId,
-      {
-        type: 'ObserveKills',
-        data: { lifetimeKills, observedAt: observedAt ?? now, now, rate: await this.rates.current(), abuse: this.config.abuse },
-      },
+      { type: 'ObserveKills', data: { lifetimeKills, observedAt: observedAt ?? now, now, rate, abuse: this.config.abuse } },
       command.metadata,
     );
     const accrual = decision.events.find((event) => event.type === 'AccrualRecorded');
@@ -35,7 +46,7 @@ export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, R
       flags: decision.events.flatMap((event) =>
         event.type === 'AbuseFlagRaised' ? [{ flagId: event.data.flagId, flagType: event.data.flagType, severity: event.data.severity }] : [],
       ),
-      position: positionOf(decision),
+      position: decision.position === null ? null : decision.position.toString(),
     };
   }
 }
