@@ -102,3 +102,54 @@ export class ApiKeys {
     return recordOf(row);
   }
 }
+
+/**
+ * How long a process goes on accepting a key it has looked up without looking again: the bound on
+ * how late a revocation made elsewhere (the CLI) takes effect in a running service. Every request
+ * otherwise pays a round trip to PostgreSQL before any work, the most frequent query of the service.
+ */
+export const API_KEY_CACHE_TTL_MS = 1_000;
+/** Live keys remembered at once; a service has a handful, so this only bounds a pathological case. */
+const API_KEY_CACHE_ENTRIES_MAX = 1_000;
+
+/**
+ * The request path's ApiKeys: `authenticate` remembers a live key's record for
+ * API_KEY_CACHE_TTL_MS, so a key revoked by another process is refused at most that long after its
+ * revocation (expiry is still checked on every request, against the record). Refusals are never
+ * remembered, so a wrong key costs a lookup every time, and a key revoked through this instance is
+ * forgotten at once.
+ */
+export class CachingApiKeys extends ApiKeys {
+  private readonly live = new Map<string, { readonly record: ApiKeyRecord; readonly untilMs: number }>();
+
+  constructor(
+    db: CommonQueryMethods,
+    private readonly ttlMs: number = API_KEY_CACHE_TTL_MS,
+    private readonly clock: () => number = Date.now,
+  ) {
+    super(db);
+  }
+
+  override async authenticate(key: string, now: Date = new Date()): Promise<ApiKeyRecord | null> {
+    if (!KEY_SHAPE.test(key)) return null;
+    const hash = hashApiKey(key);
+    const cached = this.live.get(hash);
+    if (cached !== undefined && cached.untilMs > this.clock()) {
+      const { expiresAt } = cached.record;
+      return expiresAt !== null && expiresAt.getTime() <= now.getTime() ? null : cached.record;
+    }
+    this.live.delete(hash);
+    const record = await super.authenticate(key, now);
+    if (record !== null) {
+      if (this.live.size >= API_KEY_CACHE_ENTRIES_MAX) this.live.clear();
+      this.live.set(hash, { record, untilMs: this.clock() + this.ttlMs });
+    }
+    return record;
+  }
+
+  override async revoke(name: string, now: Date = new Date()): Promise<boolean> {
+    const revoked = await super.revoke(name, now);
+    for (const [hash, entry] of this.live) if (entry.record.name === name) this.live.delete(hash);
+    return revoked;
+  }
+}

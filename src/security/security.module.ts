@@ -4,7 +4,7 @@ import { type DatabasePool } from 'slonik';
 import { LEDGER_CONFIG, type LedgerConfig } from '../platform/config/config';
 import { DATABASE_POOL } from '../platform/database/database';
 import { API_KEYS, ApiKeyGuard } from './api-key.guard';
-import { ApiKeys } from './api-keys';
+import { CachingApiKeys } from './api-keys';
 import { RATE_LIMITS, RateLimits } from './rate-limits';
 
 /**
@@ -13,7 +13,7 @@ import { RATE_LIMITS, RateLimits } from './rate-limits';
  */
 @Module({
   providers: [
-    { provide: API_KEYS, inject: [DATABASE_POOL], useFactory: (pool: DatabasePool) => new ApiKeys(pool) },
+    { provide: API_KEYS, inject: [DATABASE_POOL], useFactory: (pool: DatabasePool) => new CachingApiKeys(pool) },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: RATE_LIMITS, inject: [LEDGER_CONFIG], useFactory: (config: LedgerConfig) => new RateLimits(config.rateLimit) },
   ],
