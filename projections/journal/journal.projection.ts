@@ -5,6 +5,7 @@ import { decodeOperatorEvent, type OperatorEvent } from '../../src/payouts/opera
 import { categoryOf, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { formatBan } from '../../src/platform/money';
 import { type Projection } from '../runtime/projection';
+import { inRounds } from '../runtime/user-stream-projection';
 
 /**
  * `journal_entries` and `journal_postings`: the double-entry journal of every raw the faucet owes,
@@ -36,8 +37,8 @@ import { type Projection } from '../runtime/projection';
  * So, at any position: wallet = donations + funding − sent, and for each user accrued = payable +
  * in flight + paid.
  *
- * A replayed event finds its entry (ON CONFLICT on the event id) and writes nothing; the entry and
- * its postings go in one statement, so neither exists without the other.
+ * A replayed event finds its entry (ON CONFLICT on the event id) and writes nothing; the entries and
+ * their postings go in one statement, so neither exists without the other.
  */
 
 const OPERATOR_WALLET = 'asset:operator_wallet';
@@ -47,12 +48,6 @@ const FUNDING_EQUITY = 'equity:funding';
 const payableAccount = (userId: string): string => `liability:payable:${userId}`;
 const inFlightAccount = (userId: string): string => `liability:in_flight:${userId}`;
 
-interface Posting {
-  readonly account: string;
-  /** Debit positive, credit negative. */
-  readonly amountRaw: bigint;
-}
-
 interface EntryHeader {
   readonly userId: string | null;
   readonly payoutId: string | null;
@@ -60,30 +55,117 @@ interface EntryHeader {
   readonly description: string;
 }
 
+type Decoded =
+  | { readonly category: 'user'; readonly event: UserEvent; readonly recorded: RecordedEvent }
+  | { readonly category: 'operator'; readonly event: OperatorEvent; readonly recorded: RecordedEvent };
+
+/** One entry of two postings: `amountRaw` from `credit` to `debit`. */
+interface Transfer {
+  readonly recorded: RecordedEvent;
+  readonly header: EntryHeader;
+  readonly debit: string;
+  readonly credit: string;
+  readonly amountRaw: bigint;
+}
+
+/** A new entry whose postings are those of `reversedEntryId`, negated. */
+interface Reversal {
+  readonly recorded: RecordedEvent;
+  readonly reversedEntryId: string;
+  readonly header: EntryHeader;
+}
+
+/**
+ * A batch is booked round by round (projections/runtime/user-stream-projection.ts, inRounds): a
+ * round holds at most one event per stream, and events of different streams book into different
+ * entries (a user's payable and in-flight accounts are that user's; the operator wallet and the
+ * equity accounts are only ever added to), so a round is booked with one statement for its
+ * transfers and one for its reversals. A payout's claim is booked in an earlier round or batch
+ * than its send or cancellation, which come later in the same user stream.
+ */
 export const journalProjection: Projection = {
   name: 'journal',
   filter: { kind: 'category', categories: ['user', 'operator'] },
   tables: ['journal_entries', 'journal_postings'],
   async apply(transaction, events) {
+    const decoded: Decoded[] = [];
     for (const recorded of events) {
       const category = categoryOf(recorded.streamName);
       if (category === 'user') {
         const event = decodeUserEvent(recorded.type, recorded.data);
-        if (event !== null) await bookUserEvent(transaction, event, recorded);
+        if (event !== null) decoded.push({ category, event, recorded });
       } else if (category === 'operator') {
         const event = decodeOperatorEvent(recorded.type, recorded.data);
-        if (event !== null) await bookOperatorEvent(transaction, event, recorded);
+        if (event !== null) decoded.push({ category, event, recorded });
       }
     }
+    for (const round of inRounds(decoded, (item) => item.recorded.streamName)) await bookRound(transaction, round);
   },
 };
 
-async function bookUserEvent(transaction: DatabaseTransactionConnection, event: UserEvent, recorded: RecordedEvent): Promise<void> {
+async function bookRound(transaction: DatabaseTransactionConnection, round: readonly Decoded[]): Promise<void> {
+  const transfers: Transfer[] = [];
+  const reversals: Reversal[] = [];
+  const settlements: Array<{ readonly recorded: RecordedEvent; readonly event: UserEvent & { readonly type: 'PayoutSent' | 'PayoutCancelled' } }> = [];
+  for (const item of round) {
+    if (item.category === 'operator') {
+      const transfer = operatorTransfer(item.event, item.recorded);
+      if (transfer !== null) transfers.push(transfer);
+      continue;
+    }
+    const { event, recorded } = item;
+    if (event.type === 'PayoutSent' || event.type === 'PayoutCancelled') settlements.push({ recorded, event });
+    else {
+      const transfer = userTransfer(event, recorded);
+      if (transfer !== null) transfers.push(transfer);
+    }
+  }
+  if (settlements.length > 0) {
+    const claims = await claimsOf(transaction, settlements.map(({ event }) => event.data.payoutId));
+    for (const { event, recorded } of settlements) {
+      const claim = checkedClaim(claims, event.data.payoutId, event.data.userId, BigInt(event.data.amountRaw));
+      if (event.type === 'PayoutSent') {
+        // The wallet pays what the claim moved into flight: the amount comes from the books, and the
+        // event's own copy of it must agree.
+        const sent = event.data;
+        transfers.push({
+          recorded,
+          header: {
+            userId: sent.userId,
+            payoutId: sent.payoutId,
+            occurredAt: sent.sentAt,
+            description: `Payout ${sent.payoutId} sent, ${formatBan(claim.amountRaw)} BAN, in block ${sent.blockHash}`,
+          },
+          debit: inFlightAccount(sent.userId),
+          credit: OPERATOR_WALLET,
+          amountRaw: claim.amountRaw,
+        });
+      } else {
+        const cancelled = event.data;
+        reversals.push({
+          recorded,
+          reversedEntryId: claim.entryId,
+          header: {
+            userId: cancelled.userId,
+            payoutId: cancelled.payoutId,
+            occurredAt: cancelled.cancelledAt,
+            description: `Reversal of the claim of payout ${cancelled.payoutId}, ${formatBan(claim.amountRaw)} BAN: ${cancelled.reason}`,
+          },
+        });
+      }
+    }
+  }
+  await bookTransfers(transaction, transfers);
+  await bookReversals(transaction, reversals);
+}
+
+/** The transfer an AccrualRecorded or PayoutRequested books; null for events that move no money. */
+function userTransfer(event: UserEvent, recorded: RecordedEvent): Transfer | null {
   switch (event.type) {
     case 'AccrualRecorded': {
       const accrual = event.data;
-      const amountRaw = BigInt(accrual.amountRaw);
-      await bookTransfer(transaction, recorded, {
+      return checkedTransfer({
+        recorded,
         header: {
           userId: accrual.userId,
           payoutId: null,
@@ -92,13 +174,13 @@ async function bookUserEvent(transaction: DatabaseTransactionConnection, event: 
         },
         debit: REWARDS_EXPENSE,
         credit: payableAccount(accrual.userId),
-        amountRaw,
+        amountRaw: BigInt(accrual.amountRaw),
       });
-      return;
     }
     case 'PayoutRequested': {
       const payout = event.data;
-      await bookTransfer(transaction, recorded, {
+      return checkedTransfer({
+        recorded,
         header: {
           userId: payout.userId,
           payoutId: payout.payoutId,
@@ -109,37 +191,10 @@ async function bookUserEvent(transaction: DatabaseTransactionConnection, event: 
         credit: inFlightAccount(payout.userId),
         amountRaw: BigInt(payout.amountRaw),
       });
-      return;
     }
-    case 'PayoutSent': {
-      // The wallet pays what the claim moved into flight: the amount comes from the books, and the
-      // event's own copy of it must agree.
-      const sent = event.data;
-      const claim = await claimOf(transaction, sent.payoutId, sent.userId, BigInt(sent.amountRaw));
-      await bookTransfer(transaction, recorded, {
-        header: {
-          userId: sent.userId,
-          payoutId: sent.payoutId,
-          occurredAt: sent.sentAt,
-          description: `Payout ${sent.payoutId} sent, ${formatBan(claim.amountRaw)} BAN, in block ${sent.blockHash}`,
-        },
-        debit: inFlightAccount(sent.userId),
-        credit: OPERATOR_WALLET,
-        amountRaw: claim.amountRaw,
-      });
-      return;
-    }
-    case 'PayoutCancelled': {
-      const cancelled = event.data;
-      const claim = await claimOf(transaction, cancelled.payoutId, cancelled.userId, BigInt(cancelled.amountRaw));
-      await bookReversal(transaction, recorded, claim.entryId, {
-        userId: cancelled.userId,
-        payoutId: cancelled.payoutId,
-        occurredAt: cancelled.cancelledAt,
-        description: `Reversal of the claim of payout ${cancelled.payoutId}, ${formatBan(claim.amountRaw)} BAN: ${cancelled.reason}`,
-      });
-      return;
-    }
+    case 'PayoutSent':
+    case 'PayoutCancelled':
+      throw new Error(`${event.type} is booked against its claim (bookRound)`);
     case 'UserRegistered':
     case 'EpicAccountLinked':
     case 'VerificationRecorded':
@@ -152,7 +207,7 @@ async function bookUserEvent(transaction: DatabaseTransactionConnection, event: 
     case 'PayoutFailed':
     case 'PayoutRetryRequested':
       // No money moves: a failed payout keeps its claim in flight, a retry keeps the same claim.
-      return;
+      return null;
     default: {
       const unreachable: never = event;
       throw new Error(`Unhandled user event ${JSON.stringify(unreachable)}`);
@@ -160,14 +215,15 @@ async function bookUserEvent(transaction: DatabaseTransactionConnection, event: 
   }
 }
 
-async function bookOperatorEvent(transaction: DatabaseTransactionConnection, event: OperatorEvent, recorded: RecordedEvent): Promise<void> {
+function operatorTransfer(event: OperatorEvent, recorded: RecordedEvent): Transfer | null {
   switch (event.type) {
     case 'DonationReceived':
     case 'FundingReceived': {
       const received = event.data;
       const donation = event.type === 'DonationReceived';
       const amountRaw = BigInt(received.amountRaw);
-      await bookTransfer(transaction, recorded, {
+      return checkedTransfer({
+        recorded,
         header: {
           userId: null,
           payoutId: null,
@@ -178,13 +234,12 @@ async function bookOperatorEvent(transaction: DatabaseTransactionConnection, eve
         credit: donation ? DONATIONS_EQUITY : FUNDING_EQUITY,
         amountRaw,
       });
-      return;
     }
     case 'PayoutBlockSigned':
       // A signed block is not a payment yet: the wallet pays when PayoutSent says it went through.
-      return;
+      return null;
     case 'MilestoneReached':
-      return;
+      return null;
     default: {
       const unreachable: never = event;
       throw new Error(`Unhandled operator event ${JSON.stringify(unreachable)}`);
@@ -192,77 +247,84 @@ async function bookOperatorEvent(transaction: DatabaseTransactionConnection, eve
   }
 }
 
-/** One entry of two postings: `amountRaw` from `credit` to `debit`. A zero amount books nothing. */
-async function bookTransfer(
-  transaction: DatabaseTransactionConnection,
-  recorded: RecordedEvent,
-  transfer: { readonly header: EntryHeader; readonly debit: string; readonly credit: string; readonly amountRaw: bigint },
-): Promise<void> {
-  if (transfer.amountRaw < 0n) throw new Error(`Event ${recorded.id} (${recorded.type}) carries a negative amount`);
-  if (transfer.amountRaw === 0n) return;
-  const postings: readonly Posting[] = [
-    { account: transfer.debit, amountRaw: transfer.amountRaw },
-    { account: transfer.credit, amountRaw: -transfer.amountRaw },
-  ];
-  const lines = postings.map(
-    (posting, index) => sql.fragment`(${index + 1}::smallint, ${posting.account}::text, ${posting.amountRaw.toString()}::numeric)`,
-  );
-  await transaction.query(sql.unsafe`
-    WITH entry AS (
-      ${insertEntry(recorded, 'standard', null, transfer.header)}
-    )
-    INSERT INTO journal_postings (entry_id, line, account, amount_raw)
-    SELECT entry.entry_id, line.line, line.account, line.amount_raw
-      FROM entry CROSS JOIN (VALUES ${sql.join(lines, sql.fragment`, `)}) AS line (line, account, amount_raw)`);
+/** A transfer of a zero amount books nothing; a negative one is a broken event. */
+function checkedTransfer(transfer: Transfer): Transfer | null {
+  if (transfer.amountRaw < 0n) throw new Error(`Event ${transfer.recorded.id} (${transfer.recorded.type}) carries a negative amount`);
+  return transfer.amountRaw === 0n ? null : transfer;
 }
-
-/** A new entry whose postings are those of `reversedEntryId`, negated. */
-async function bookReversal(
-  transaction: DatabaseTransactionConnection,
-  recorded: RecordedEvent,
-  reversedEntryId: string,
-  header: EntryHeader,
-): Promise<void> {
-  await transaction.query(sql.unsafe`
-    WITH entry AS (
-      ${insertEntry(recorded, 'reversal', reversedEntryId, header)}
-    )
-    INSERT INTO journal_postings (entry_id, line, account, amount_raw)
-    SELECT entry.entry_id, reversed.line, reversed.account, -reversed.amount_raw
-      FROM entry CROSS JOIN journal_postings reversed
-     WHERE reversed.entry_id = ${reversedEntryId}`);
-}
-
-/** The entry's row; RETURNING nothing when the event was booked before. */
-function insertEntry(recorded: RecordedEvent, kind: 'standard' | 'reversal', reversesEntryId: string | null, header: EntryHeader) {
-  return sql.fragment`
-    INSERT INTO journal_entries (entry_id, position, stream_name, event_type, kind, user_id, payout_id, reverses_entry_id, occurred_at, description)
-    VALUES (${recorded.id}::uuid, ${recorded.position.toString()}::bigint, ${recorded.streamName}, ${recorded.type}, ${kind},
-            ${header.userId}::uuid, ${header.payoutId}::uuid, ${reversesEntryId}::uuid, ${header.occurredAt}::timestamptz, ${header.description})
-    ON CONFLICT (entry_id) DO NOTHING
-    RETURNING entry_id`;
-}
-
-const claimRow = z.object({ entry_id: z.string(), user_id: z.string().nullable(), amount_raw: z.string() });
 
 /**
- * The entry that booked the payout's PayoutRequested, and the amount it moved into flight (the sum
- * of its debits). Events are applied in position order, so the claim is always booked before its
- * send or cancellation, in this transaction or an earlier one; its absence, or a disagreement with
- * the amount the event repeats, means the history or this projection is broken, and stops it.
+ * Each transfer as one entry of two postings (debit positive, credit negative), all in one
+ * statement. An event booked before finds its entry (ON CONFLICT) and adds no postings either.
  */
-async function claimOf(
-  transaction: DatabaseTransactionConnection,
-  payoutId: string,
-  userId: string,
-  amountRawOfEvent: bigint,
-): Promise<{ readonly entryId: string; readonly amountRaw: bigint }> {
-  const row = await transaction.maybeOne(sql.type(claimRow)`
-    SELECT e.entry_id, e.user_id,
+async function bookTransfers(transaction: DatabaseTransactionConnection, transfers: readonly Transfer[]): Promise<void> {
+  if (transfers.length === 0) return;
+  await transaction.query(sql.unsafe`
+    WITH v AS (
+      SELECT * FROM ${sql.unnest(
+        transfers.map((transfer) => [...entryValues(transfer.recorded, transfer.header), transfer.debit, transfer.credit, transfer.amountRaw.toString()]),
+        [...ENTRY_TYPES, 'text', 'text', 'numeric'],
+      )} AS v (entry_id, position, stream_name, event_type, user_id, payout_id, occurred_at, description, debit, credit, amount_raw)),
+    entry AS (
+      INSERT INTO journal_entries (entry_id, position, stream_name, event_type, kind, user_id, payout_id, reverses_entry_id, occurred_at, description)
+      SELECT entry_id, position, stream_name, event_type, 'standard', user_id, payout_id, NULL, occurred_at, description FROM v
+      ON CONFLICT (entry_id) DO NOTHING
+      RETURNING entry_id)
+    INSERT INTO journal_postings (entry_id, line, account, amount_raw)
+    SELECT v.entry_id, line.line, line.account, line.amount_raw
+      FROM entry JOIN v ON v.entry_id = entry.entry_id
+      CROSS JOIN LATERAL (VALUES (1::smallint, v.debit, v.amount_raw), (2::smallint, v.credit, -v.amount_raw)) AS line (line, account, amount_raw)`);
+}
+
+/** Each reversal as a new entry whose postings are those of the entry it reverses, negated. */
+async function bookReversals(transaction: DatabaseTransactionConnection, reversals: readonly Reversal[]): Promise<void> {
+  if (reversals.length === 0) return;
+  await transaction.query(sql.unsafe`
+    WITH v AS (
+      SELECT * FROM ${sql.unnest(
+        reversals.map((reversal) => [...entryValues(reversal.recorded, reversal.header), reversal.reversedEntryId]),
+        [...ENTRY_TYPES, 'uuid'],
+      )} AS v (entry_id, position, stream_name, event_type, user_id, payout_id, occurred_at, description, reverses_entry_id)),
+    entry AS (
+      INSERT INTO journal_entries (entry_id, position, stream_name, event_type, kind, user_id, payout_id, reverses_entry_id, occurred_at, description)
+      SELECT entry_id, position, stream_name, event_type, 'reversal', user_id, payout_id, reverses_entry_id, occurred_at, description FROM v
+      ON CONFLICT (entry_id) DO NOTHING
+      RETURNING entry_id)
+    INSERT INTO journal_postings (entry_id, line, account, amount_raw)
+    SELECT entry.entry_id, reversed.line, reversed.account, -reversed.amount_raw
+      FROM entry JOIN v ON v.entry_id = entry.entry_id
+      JOIN journal_postings reversed ON reversed.entry_id = v.reverses_entry_id`);
+}
+
+/** An entry's columns (its id is the event's), in the order of ENTRY_TYPES. */
+const ENTRY_TYPES = ['uuid', 'int8', 'text', 'text', 'uuid', 'uuid', 'timestamptz', 'text'];
+
+function entryValues(recorded: RecordedEvent, header: EntryHeader): Array<string | null> {
+  return [recorded.id, recorded.position.toString(), recorded.streamName, recorded.type, header.userId, header.payoutId, header.occurredAt, header.description];
+}
+
+const claimRow = z.object({ payout_id: z.string(), entry_id: z.string(), user_id: z.string().nullable(), amount_raw: z.string() });
+
+type Claims = ReadonlyMap<string, z.infer<typeof claimRow>>;
+
+/** The entries that booked these payouts' PayoutRequested, with the amount each moved into flight (the sum of its debits). */
+async function claimsOf(transaction: DatabaseTransactionConnection, payoutIds: readonly string[]): Promise<Claims> {
+  const rows = await transaction.any(sql.type(claimRow)`
+    SELECT e.payout_id, e.entry_id, e.user_id,
            (SELECT sum(p.amount_raw) FROM journal_postings p WHERE p.entry_id = e.entry_id AND p.amount_raw > 0)::text AS amount_raw
       FROM journal_entries e
-     WHERE e.payout_id = ${payoutId}::uuid AND e.event_type = 'PayoutRequested'`);
-  if (row === null) throw new Error(`Payout ${payoutId} has no claim in the journal`);
+     WHERE e.payout_id = ANY(${sql.array(payoutIds, 'uuid')}) AND e.event_type = 'PayoutRequested'`);
+  return new Map(rows.map((row) => [row.payout_id, row]));
+}
+
+/**
+ * The payout's claim. Events are applied in position order, so the claim is always booked before
+ * its send or cancellation, in this transaction or an earlier one; its absence, or a disagreement
+ * with the amount the event repeats, means the history or this projection is broken, and stops it.
+ */
+function checkedClaim(claims: Claims, payoutId: string, userId: string, amountRawOfEvent: bigint): { readonly entryId: string; readonly amountRaw: bigint } {
+  const row = claims.get(payoutId);
+  if (row === undefined) throw new Error(`Payout ${payoutId} has no claim in the journal`);
   const amountRaw = BigInt(row.amount_raw);
   if (row.user_id !== userId || amountRaw !== amountRawOfEvent) {
     throw new Error(

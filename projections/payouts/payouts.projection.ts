@@ -10,94 +10,101 @@ import { userStreamProjection } from '../runtime/user-stream-projection';
  * payout has moved on finds its guard false, and one that finds it true again (a retry replayed
  * while the payout is failed once more) is followed in the same batch by the events that led
  * there, so the rows end as they were.
+ *
+ * Each handler writes the events of a round (at most one per user, so one per payout) with one
+ * statement. The rest of the user stream is kept by the other read models.
  */
-export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'payout_totals'], async (transaction, event, recorded) => {
-  switch (event.type) {
-    case 'PayoutRequested': {
-      const payout = event.data;
-      // A payout cancelled earlier with the same key is 'cancelled' by now (events are applied in
-      // order), so the live-key index lets this one in; a double claim would stop here loudly.
-      await transaction.query(sql.unsafe`
-        INSERT INTO payouts (payout_id, user_id, run_id, gateway, status, kills, amount_raw, amount_ban, address, idempotency_key,
-                             accruals, requested_at, requested_position)
-        VALUES (${payout.payoutId}, ${payout.userId}, ${payout.runId}, ${payout.gateway}, 'pending', ${payout.kills}, ${payout.amountRaw}::numeric,
-                ${formatBan(BigInt(payout.amountRaw))}::numeric, ${payout.address}, ${payout.idempotencyKey},
-                ${JSON.stringify(payout.accruals)}::jsonb, ${payout.requestedAt}::timestamptz, ${recorded.position.toString()}::bigint)
-        ON CONFLICT (payout_id) DO NOTHING`);
-      return;
-    }
-    case 'PayoutAttemptFailed': {
-      // Attempt numbers count across retries, so attempt_count is the highest one seen, and the
-      // guard on it makes a replay of this attempt change nothing.
-      const failed = event.data;
-      await transaction.query(sql.unsafe`
-        UPDATE payouts SET attempt_count = ${failed.attempt}, last_error = ${failed.error},
-               next_attempt_at = ${failed.nextAttemptAt}::timestamptz,
-               first_attempt_at = COALESCE(first_attempt_at, ${failed.failedAt}::timestamptz),
-               last_attempt_at = ${failed.failedAt}::timestamptz
-         WHERE payout_id = ${failed.payoutId} AND status = 'pending' AND attempt_count < ${failed.attempt}`);
-      return;
-    }
-    case 'PayoutFailed': {
-      const failed = event.data;
-      await transaction.query(sql.unsafe`
-        UPDATE payouts SET status = 'failed', failed_at = ${failed.failedAt}::timestamptz, last_error = ${failed.error},
-               next_attempt_at = NULL, attempt_count = GREATEST(attempt_count, ${failed.attempts})
-         WHERE payout_id = ${failed.payoutId} AND status = 'pending'`);
-      return;
-    }
-    case 'PayoutRetryRequested':
-      // The same payout, the same key and the same claim: the executor may try it again now.
-      await transaction.query(sql.unsafe`
-        UPDATE payouts SET status = 'pending', failed_at = NULL, next_attempt_at = NULL
-         WHERE payout_id = ${event.data.payoutId} AND status = 'failed'`);
-      return;
-    case 'PayoutCancelled': {
-      // Leaving 'failed' for 'cancelled' takes the row out of the live-key index, so the same
-      // kills may be requested again under the same key.
-      const cancelled = event.data;
-      await transaction.query(sql.unsafe`
-        UPDATE payouts SET status = 'cancelled', cancelled_at = ${cancelled.cancelledAt}::timestamptz,
-               cancel_reason = ${cancelled.reason}, next_attempt_at = NULL
-         WHERE payout_id = ${cancelled.payoutId} AND status = 'failed'`);
-      return;
-    }
-    case 'PayoutSent': {
-      // The status guard makes a replayed PayoutSent update nothing, so the total is raised once,
-      // also when the payout was failed before (its block was found on the chain after all).
-      // Sent while pending, the send was one more attempt after the failed ones. Sent while
-      // failed, no attempt was running: the block of an attempt recorded as failed confirmed, so
-      // the attempts made stay as they were.
-      const sent = event.data;
-      await transaction.query(sql.unsafe`
-        WITH sent AS (
-          UPDATE payouts SET status = 'sent', block_hash = ${sent.blockHash}, sent_at = ${sent.sentAt}::timestamptz,
-                 next_attempt_at = NULL,
-                 attempt_count = CASE WHEN status = 'failed' THEN GREATEST(attempt_count, 1) ELSE attempt_count + 1 END,
-                 first_attempt_at = COALESCE(first_attempt_at, ${sent.sentAt}::timestamptz),
-                 last_attempt_at = CASE WHEN status = 'failed' THEN COALESCE(last_attempt_at, ${sent.sentAt}::timestamptz)
-                                        ELSE ${sent.sentAt}::timestamptz END
-           WHERE payout_id = ${sent.payoutId} AND status <> 'sent'
-           RETURNING amount_raw)
-        INSERT INTO payout_totals (total_name, amount_raw)
-        SELECT 'sent', amount_raw FROM sent
-        ON CONFLICT (total_name) DO UPDATE SET amount_raw = payout_totals.amount_raw + EXCLUDED.amount_raw`);
-      return;
-    }
-    case 'UserRegistered':
-    case 'EpicAccountLinked':
-    case 'VerificationRecorded':
-    case 'WalletLinked':
-    case 'WalletVerified':
-    case 'KillsObserved':
-    case 'AccrualRecorded':
-    case 'AbuseFlagRaised':
-    case 'AbuseFlagCleared':
-      // Kept by the other read models.
-      return;
-    default: {
-      const unreachable: never = event;
-      throw new Error(`Unhandled user event ${JSON.stringify(unreachable)}`);
-    }
-  }
+export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'payout_totals'], {
+  PayoutRequested: async (transaction, events) => {
+    // A payout cancelled earlier with the same key is 'cancelled' by now (events are applied in
+    // order), so the live-key index lets this one in; a double claim would stop here loudly.
+    await transaction.query(sql.unsafe`
+      INSERT INTO payouts (payout_id, user_id, run_id, gateway, status, kills, amount_raw, amount_ban, address, idempotency_key,
+                           accruals, requested_at, requested_position)
+      SELECT v.payout_id, v.user_id, v.run_id, v.gateway, 'pending', v.kills, v.amount_raw, v.amount_ban, v.address, v.idempotency_key,
+             v.accruals, v.requested_at, v.requested_position
+        FROM ${sql.unnest(
+          events.map(({ event: { data: payout }, recorded }) => [
+            payout.payoutId,
+            payout.userId,
+            payout.runId,
+            payout.gateway,
+            payout.kills,
+            payout.amountRaw,
+            formatBan(BigInt(payout.amountRaw)),
+            payout.address,
+            payout.idempotencyKey,
+            JSON.stringify(payout.accruals),
+            payout.requestedAt,
+            recorded.position.toString(),
+          ]),
+          ['uuid', 'uuid', 'uuid', 'text', 'int8', 'numeric', 'numeric', 'text', 'text', 'jsonb', 'timestamptz', 'int8'],
+        )} AS v (payout_id, user_id, run_id, gateway, kills, amount_raw, amount_ban, address, idempotency_key, accruals, requested_at, requested_position)
+      ON CONFLICT (payout_id) DO NOTHING`);
+  },
+  PayoutAttemptFailed: async (transaction, events) => {
+    // Attempt numbers count across retries, so attempt_count is the highest one seen, and the
+    // guard on it makes a replay of this attempt change nothing.
+    await transaction.query(sql.unsafe`
+      UPDATE payouts p SET attempt_count = v.attempt, last_error = v.error, next_attempt_at = v.next_attempt_at,
+             first_attempt_at = COALESCE(p.first_attempt_at, v.failed_at), last_attempt_at = v.failed_at
+        FROM ${sql.unnest(
+          events.map(({ event: { data: failed } }) => [failed.payoutId, failed.attempt, failed.error, failed.nextAttemptAt, failed.failedAt]),
+          ['uuid', 'int4', 'text', 'timestamptz', 'timestamptz'],
+        )} AS v (payout_id, attempt, error, next_attempt_at, failed_at)
+       WHERE p.payout_id = v.payout_id AND p.status = 'pending' AND p.attempt_count < v.attempt`);
+  },
+  PayoutFailed: async (transaction, events) => {
+    await transaction.query(sql.unsafe`
+      UPDATE payouts p SET status = 'failed', failed_at = v.failed_at, last_error = v.error,
+             next_attempt_at = NULL, attempt_count = GREATEST(p.attempt_count, v.attempts)
+        FROM ${sql.unnest(
+          events.map(({ event: { data: failed } }) => [failed.payoutId, failed.failedAt, failed.error, failed.attempts]),
+          ['uuid', 'timestamptz', 'text', 'int4'],
+        )} AS v (payout_id, failed_at, error, attempts)
+       WHERE p.payout_id = v.payout_id AND p.status = 'pending'`);
+  },
+  PayoutRetryRequested: async (transaction, events) => {
+    // The same payout, the same key and the same claim: the executor may try it again now.
+    await transaction.query(sql.unsafe`
+      UPDATE payouts p SET status = 'pending', failed_at = NULL, next_attempt_at = NULL
+       WHERE p.payout_id = ANY(${sql.array(
+         events.map(({ event }) => event.data.payoutId),
+         'uuid',
+       )}) AND p.status = 'failed'`);
+  },
+  PayoutCancelled: async (transaction, events) => {
+    // Leaving 'failed' for 'cancelled' takes the row out of the live-key index, so the same
+    // kills may be requested again under the same key.
+    await transaction.query(sql.unsafe`
+      UPDATE payouts p SET status = 'cancelled', cancelled_at = v.cancelled_at, cancel_reason = v.reason, next_attempt_at = NULL
+        FROM ${sql.unnest(
+          events.map(({ event: { data: cancelled } }) => [cancelled.payoutId, cancelled.cancelledAt, cancelled.reason]),
+          ['uuid', 'timestamptz', 'text'],
+        )} AS v (payout_id, cancelled_at, reason)
+       WHERE p.payout_id = v.payout_id AND p.status = 'failed'`);
+  },
+  PayoutSent: async (transaction, events) => {
+    // The status guard makes a replayed PayoutSent update nothing, so the total is raised once,
+    // also when the payout was failed before (its block was found on the chain after all).
+    // Sent while pending, the send was one more attempt after the failed ones. Sent while
+    // failed, no attempt was running: the block of an attempt recorded as failed confirmed, so
+    // the attempts made stay as they were. The total is raised once for all the round's sends.
+    await transaction.query(sql.unsafe`
+      WITH sent AS (
+        UPDATE payouts p SET status = 'sent', block_hash = v.block_hash, sent_at = v.sent_at,
+               next_attempt_at = NULL,
+               attempt_count = CASE WHEN p.status = 'failed' THEN GREATEST(p.attempt_count, 1) ELSE p.attempt_count + 1 END,
+               first_attempt_at = COALESCE(p.first_attempt_at, v.sent_at),
+               last_attempt_at = CASE WHEN p.status = 'failed' THEN COALESCE(p.last_attempt_at, v.sent_at) ELSE v.sent_at END
+          FROM ${sql.unnest(
+            events.map(({ event: { data: sent } }) => [sent.payoutId, sent.blockHash, sent.sentAt]),
+            ['uuid', 'text', 'timestamptz'],
+          )} AS v (payout_id, block_hash, sent_at)
+         WHERE p.payout_id = v.payout_id AND p.status <> 'sent'
+         RETURNING p.amount_raw)
+      INSERT INTO payout_totals (total_name, amount_raw)
+      SELECT 'sent', sum(amount_raw) FROM sent HAVING count(*) > 0
+      ON CONFLICT (total_name) DO UPDATE SET amount_raw = payout_totals.amount_raw + EXCLUDED.amount_raw`);
+  },
 });

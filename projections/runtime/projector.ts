@@ -5,6 +5,7 @@ import {
   type RecordedEvent,
 } from '../../src/platform/event-store/event-store.port';
 import { lockCheckpoint, readCheckpoint, writeCheckpoint } from '../../src/platform/read-models/checkpoints';
+import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
 
 export interface ProjectorOptions {
@@ -12,6 +13,14 @@ export interface ProjectorOptions {
   readonly batchSizeMax?: number;
   /** How long a started batch waits for more events before it commits what it has. */
   readonly batchWaitMs?: number;
+  /**
+   * Under load a batch also keeps taking events until this many times the duration of the
+   * projection's previous commit has passed since that commit began (at most
+   * commitSpacingMaxMs), so a projection spends at most about 1/factor of its time committing
+   * however fast events arrive. 0 switches the spacing off.
+   */
+  readonly commitSpacingFactor?: number;
+  readonly commitSpacingMaxMs?: number;
   /** How long a projection with nothing to do waits before it moves past events it does not read. */
   readonly idleCheckMs?: number;
   /** Backoff after a failed batch: doubles from the minimum up to the maximum. */
@@ -73,6 +82,10 @@ class ProjectionRunner {
   private readonly idleCheckMs: number;
   private readonly batchSizeMax: number;
   private readonly batchWaitMs: number;
+  private readonly commitSpacingFactor: number;
+  private readonly commitSpacingMaxMs: number;
+  /** When the last commit began and how long it took (performance.now() milliseconds). */
+  private lastCommit = { startedAt: Number.NEGATIVE_INFINITY, durationMs: 0 };
   private readonly retryDelayMinMs: number;
   private readonly retryDelayMaxMs: number;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
@@ -85,11 +98,14 @@ class ProjectionRunner {
   ) {
     this.batchSizeMax = options.batchSizeMax ?? 500;
     this.batchWaitMs = options.batchWaitMs ?? 5;
+    this.commitSpacingFactor = options.commitSpacingFactor ?? 4;
+    this.commitSpacingMaxMs = options.commitSpacingMaxMs ?? 250;
     this.idleCheckMs = options.idleCheckMs ?? 250;
     this.retryDelayMinMs = options.retryDelayMinMs ?? 250;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
     this.log = options.log ?? (() => undefined);
     if (!Number.isInteger(this.batchSizeMax) || this.batchSizeMax < 1) throw new Error('batchSizeMax must be a positive integer');
+    if (!(this.commitSpacingFactor >= 0) || !(this.commitSpacingMaxMs >= 0)) throw new Error('commitSpacingFactor and commitSpacingMaxMs must not be negative');
   }
 
   start(): void {
@@ -150,7 +166,7 @@ class ProjectionRunner {
       while (!this.stopping) {
         pending ??= iterator.next();
         // A started batch waits only briefly for more, so a quiet store still sees low latency.
-        const next = await raceWithDelay(pending, batch.length === 0 ? this.idleCheckMs : this.batchWaitMs);
+        const next = await raceWithDelay(pending, batch.length === 0 ? this.idleCheckMs : this.batchWaitFor());
         if (next === 'flush' && batch.length === 0) {
           await this.skipUnconcernedEvents();
           continue;
@@ -199,13 +215,35 @@ class ProjectionRunner {
     this.checkpoint = head;
   }
 
+  /**
+   * How long the batch started waits for its next event. Right after a quick commit, or after a
+   * quiet spell, that is batchWaitMs; while commits come one after another and take long (the
+   * database is busy: a settlement run, a burst of kills), it is until the spacing since the last
+   * commit has passed, so the events that arrive meanwhile join this batch instead of each
+   * costing a transaction of their own. The added latency is bounded by commitSpacingMaxMs.
+   */
+  private batchWaitFor(): number {
+    const spacingMs = Math.min(this.commitSpacingMaxMs, this.commitSpacingFactor * this.lastCommit.durationMs);
+    return Math.max(this.batchWaitMs, this.lastCommit.startedAt + spacingMs - performance.now());
+  }
+
   private async commit(batch: readonly RecordedEvent[]): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      await this.commitBatch(batch);
+    } finally {
+      this.lastCommit = { startedAt, durationMs: performance.now() - startedAt };
+    }
+  }
+
+  private async commitBatch(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch[batch.length - 1].position;
     await this.pool.transaction(async (transaction) => {
       const stored = await lockCheckpoint(transaction, this.projection.name);
       if (stored !== this.checkpoint) {
         throw new CheckpointMovedError(`${this.projection.name} checkpoint moved to ${String(stored)}`);
       }
+      await setBatchSettings(transaction);
       await this.projection.apply(transaction, batch);
       await writeCheckpoint(transaction, this.projection.name, last, batch.length);
     });

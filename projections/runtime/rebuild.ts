@@ -9,6 +9,7 @@ import { type Projection } from './projection';
 import {
   buildShadow,
   countRows,
+  createDeferredIndexes,
   deleteShadowCheckpoint,
   liveSchemaOf,
   ownedTables,
@@ -31,6 +32,11 @@ import {
  *   3. DROP the live tables and ALTER TABLE … SET SCHEMA the copies into the live schema. The copies
  *      carry the live names of every index, constraint and trigger, so the schema looks as before;
  *   4. set the live checkpoint to the copies' position and delete the shadow checkpoint.
+ *
+ * The copies are built without their plain (non-unique) indexes, which are made once the rows are
+ * in, before the swap (outside its lock): a bulk load's way, far cheaper than keeping each index up
+ * to date batch by batch. Keys and unique indexes are there all along: the projections' ON CONFLICT
+ * and lookups use them, and a duplicate still stops the batch that writes it.
  *
  * Why rename rather than TRUNCATE + INSERT … SELECT: the copy is never written twice, and the
  * ACCESS EXCLUSIVE lock that both need is held for the DDL alone, not for a copy of every row.
@@ -133,7 +139,8 @@ async function rebuildOne(pool: DatabasePool, store: EventStore, projection: Pro
   if (!Number.isInteger(passesMax) || passesMax < 0) throw new Error('passesMax must be a non-negative integer');
   const progress = options.progress ?? NO_PROGRESS;
   const startedAt = Date.now();
-  const prepared = await prepareShadow(pool, projection, liveSchema, REBUILD_SCHEMA, { restart: options.restart });
+  // The copies are built without their plain indexes, made once the rows are in (shadow-schema.ts).
+  const prepared = await prepareShadow(pool, projection, liveSchema, REBUILD_SCHEMA, { restart: options.restart, deferIndexes: true });
   const resumedFrom = prepared.resumed ? prepared.checkpoint.position : null;
   let events = 0;
   progress.start(projection.name, {
@@ -171,6 +178,7 @@ async function rebuildOne(pool: DatabasePool, store: EventStore, projection: Pro
   } finally {
     progress.stop(projection.name);
   }
+  await pool.transaction((transaction) => createDeferredIndexes(transaction, liveSchema, REBUILD_SCHEMA, projection.tables));
   // Fresh statistics, so the planner does not meet the swapped-in tables blind.
   for (const table of projection.tables) await pool.query(sql.unsafe`ANALYZE ${sql.identifier([REBUILD_SCHEMA, table])}`);
   const swapped = await swapIn(pool, store, projection, liveSchema, batchSizeMax, options);

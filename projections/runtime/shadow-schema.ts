@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type CommonQueryMethods, type DatabasePool, type DatabaseTransactionConnection, sql } from 'slonik';
 import { z } from 'zod';
 import { type EventStore, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
 
 /*
@@ -196,12 +197,17 @@ export function structureMd5(description: string): string {
  * Creates empty copies of `tables` (from `liveSchema`) in `shadowSchema`, with the live names of
  * every constraint, index and trigger, and checks that they describe exactly as the live ones.
  * Answers the live structure's description. Runs in `transaction`, with search_path = pg_catalog.
+ *
+ * `deferIndexes`: the plain (non-unique) indexes are left out, to be made by createDeferredIndexes
+ * once the copies are built; the copies then describe as the live tables without them. Keys, unique
+ * indexes (what ON CONFLICT and the lookups of the projections use) and everything else are made now.
  */
 export async function createShadowTables(
   transaction: DatabaseTransactionConnection,
   liveSchema: string,
   shadowSchema: string,
   tables: readonly string[],
+  options: { readonly deferIndexes?: boolean } = {},
 ): Promise<string> {
   // Also sets search_path = pg_catalog, so the definitions below name every table with its schema.
   const live = await describeTables(transaction, liveSchema, tables);
@@ -221,7 +227,7 @@ export async function createShadowTables(
       FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = ${liveSchema} AND c.relname = ANY (${sql.array(tables, 'text')}) AND co.contype IN ('p', 'u', 'x', 'f')
     UNION ALL
-    SELECT c.relname, 'index', ic.relname, pg_get_indexdef(i.indexrelid)
+    SELECT c.relname, CASE WHEN i.indisunique THEN 'index' ELSE 'index-plain' END, ic.relname, pg_get_indexdef(i.indexrelid)
       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class ic ON ic.oid = i.indexrelid
      WHERE n.nspname = ${liveSchema} AND c.relname = ANY (${sql.array(tables, 'text')})
        AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid AND co.contype IN ('p', 'u', 'x'))
@@ -244,14 +250,16 @@ export async function createShadowTables(
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) x
      WHERE n.nspname = ${liveSchema} AND c.relname = ANY (${sql.array(tables, 'text')}) AND x.grantee <> c.relowner`);
   // Keys and unique constraints first, so that foreign keys find what they reference.
-  const order = ['constraint-p', 'constraint-u', 'constraint-x', 'constraint-f', 'index', 'trigger', 'reloptions', 'grant', 'owner'];
-  const sorted = [...definitions].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  const order = ['constraint-p', 'constraint-u', 'constraint-x', 'constraint-f', 'index', 'index-plain', 'trigger', 'reloptions', 'grant', 'owner'];
+  const sorted = [...definitions]
+    .filter((item) => !(options.deferIndexes === true && item.kind === 'index-plain'))
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const item of sorted) {
     const target = shadowNames.get(item.table_name) as string;
     let statement: string;
     if (item.kind.startsWith('constraint-')) {
       statement = `ALTER TABLE ${target} ADD CONSTRAINT ${await quoteIdent(transaction, item.name)} ${toShadow(item.definition)}`;
-    } else if (item.kind === 'index' || item.kind === 'trigger') {
+    } else if (item.kind === 'index' || item.kind === 'index-plain' || item.kind === 'trigger') {
       statement = toShadow(item.definition);
       if (!statement.includes(` ON ${target} `) && !statement.includes(` ON ONLY ${target} `)) {
         throw new Error(`Could not point the ${item.kind} ${item.name} of ${item.table_name} at the shadow table: ${item.definition}`);
@@ -266,6 +274,70 @@ export async function createShadowTables(
     await transaction.query(catalogStatement(statement));
   }
   const shadow = await describeTables(transaction, shadowSchema, tables);
+  const expected = options.deferIndexes === true ? withoutIndexes(live, await plainIndexNames(transaction, liveSchema, tables)) : live;
+  assertSameStructure(expected, shadow, tables);
+  return live;
+}
+
+/** The plain indexes of `tables`: neither unique nor the index of a constraint (quoted as pg_get_indexdef prints them). */
+async function plainIndexNames(connection: CommonQueryMethods, schema: string, tables: readonly string[]): Promise<Set<string>> {
+  return new Set(
+    await connection.anyFirst(sql.type(z.object({ name: z.string() }))`
+      SELECT quote_ident(ic.relname) AS name
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class ic ON ic.oid = i.indexrelid
+       WHERE n.nspname = ${schema} AND c.relname = ANY (${sql.array(tables, 'text')}) AND NOT i.indisunique
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid)`),
+  );
+}
+
+/**
+ * Makes the plain indexes createShadowTables(…, { deferIndexes: true }) left out, from the live
+ * definitions, and checks that the copies now describe exactly as the live tables. Building an
+ * index once over the finished rows costs a fraction of keeping it up to date through every batch,
+ * as a bulk load does; it is done before the swap, outside its lock. Indexes already there (a
+ * resumed rebuild that made them before it was stopped) are left as they are.
+ */
+export async function createDeferredIndexes(
+  transaction: DatabaseTransactionConnection,
+  liveSchema: string,
+  shadowSchema: string,
+  tables: readonly string[],
+): Promise<void> {
+  // Also sets search_path = pg_catalog, so the definitions below name every table with its schema.
+  const live = await describeTables(transaction, liveSchema, tables);
+  const liveNames = await qualifiedNames(transaction, liveSchema, tables);
+  const shadowNames = await qualifiedNames(transaction, shadowSchema, tables);
+  const missing = await transaction.any(sql.type(z.object({ table_name: z.string(), definition: z.string() }))`
+    SELECT c.relname AS table_name, pg_get_indexdef(i.indexrelid) AS definition
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE n.nspname = ${liveSchema} AND c.relname = ANY (${sql.array(tables, 'text')}) AND NOT i.indisunique
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid)
+       AND to_regclass(format('%I.%I', ${shadowSchema}::text, ic.relname)) IS NULL
+     ORDER BY ic.relname`);
+  for (const item of missing) {
+    let statement = item.definition;
+    for (const table of tables) statement = replaceName(statement, liveNames.get(table) as string, shadowNames.get(table) as string);
+    const target = shadowNames.get(item.table_name) as string;
+    if (!statement.includes(` ON ${target} `) && !statement.includes(` ON ONLY ${target} `)) {
+      throw new Error(`Could not point the index of ${item.table_name} at the shadow table: ${item.definition}`);
+    }
+    await transaction.query(catalogStatement(statement));
+  }
+  assertSameStructure(live, await describeTables(transaction, shadowSchema, tables), tables);
+}
+
+/** A description (describeTables) without the indexes named, as the copies are while those are deferred. */
+function withoutIndexes(description: string, names: ReadonlySet<string>): string {
+  const rows = JSON.parse(description) as Array<{ indexes: string[] }>;
+  const nameOf = (definition: string): string | undefined => /^CREATE (?:UNIQUE )?INDEX (\S+) ON /.exec(definition)?.[1];
+  return JSON.stringify(
+    rows.map((row) => ({ ...row, indexes: row.indexes.filter((definition) => !names.has(nameOf(definition) ?? '')) })),
+    null,
+    1,
+  );
+}
+
+function assertSameStructure(live: string, shadow: string, tables: readonly string[]): void {
   if (shadow !== live) {
     const liveLines = live.split('\n');
     const shadowLines = shadow.split('\n');
@@ -275,7 +347,6 @@ export async function createShadowTables(
         'a rebuild would change the schema, so it stops here',
     );
   }
-  return live;
 }
 
 async function quoteIdent(connection: CommonQueryMethods, name: string): Promise<string> {
@@ -287,10 +358,12 @@ export async function setLocal(transaction: DatabaseTransactionConnection, name:
   await transaction.query(sql.unsafe`SELECT set_config(${name}, ${value}, true)`);
 }
 
-/** Points unqualified names at `schema` alone until the end of `transaction` (see the header). */
+/**
+ * Points unqualified names at `schema` alone until the end of `transaction` (see the header), with
+ * the other settings of a batch's transaction (batch-settings.ts), in one round trip.
+ */
 export async function useShadowSearchPath(transaction: DatabaseTransactionConnection, schema: string): Promise<void> {
-  const quoted = await quoteIdent(transaction, schema);
-  await setLocal(transaction, 'search_path', quoted);
+  await setBatchSettings(transaction, { searchPath: schema });
 }
 
 /** Creates the shadow schema and its checkpoint table when missing. */
@@ -342,7 +415,7 @@ export async function prepareShadow(
   projection: Projection,
   liveSchema: string,
   schema: string,
-  options: { readonly restart?: boolean } = {},
+  options: { readonly restart?: boolean; readonly deferIndexes?: boolean } = {},
 ): Promise<PreparedShadow> {
   return pool.transaction(async (transaction) => {
     await ensureShadowSchema(transaction, schema);
@@ -352,13 +425,18 @@ export async function prepareShadow(
       const present = await transaction.oneFirst(sql.type(z.object({ present: z.boolean() }))`
         SELECT bool_and(to_regclass(format('%I.%I', ${schema}::text, t)) IS NOT NULL) AS present
           FROM unnest(${sql.array(projection.tables, 'text')}) AS t`);
-      if (present && (await describeTables(transaction, schema, projection.tables)) === live) return { checkpoint: earlier, resumed: true };
+      // A rebuild stopped before it made its deferred indexes has copies without them.
+      const shadow = present ? await describeTables(transaction, schema, projection.tables) : null;
+      const deferred = options.deferIndexes === true ? withoutIndexes(live, await plainIndexNames(transaction, liveSchema, projection.tables)) : null;
+      if (shadow !== null && (shadow === live || shadow === deferred)) {
+        return { checkpoint: earlier, resumed: true };
+      }
     }
     await transaction.query(sql.unsafe`DROP TABLE IF EXISTS ${sql.join(
       projection.tables.map((table) => sql.identifier([schema, table])),
       sql.fragment`, `,
     )}`);
-    const description = await createShadowTables(transaction, liveSchema, schema, projection.tables);
+    const description = await createShadowTables(transaction, liveSchema, schema, projection.tables, { deferIndexes: options.deferIndexes });
     const row = await transaction.one(sql.type(checkpointRow)`
       INSERT INTO ${sql.identifier([schema, SHADOW_CHECKPOINTS])} AS c (projection_name, position, events_applied, structure_md5)
       VALUES (${projection.name}, NULL, 0, ${structureMd5(description)})
