@@ -13,6 +13,7 @@ import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { METRICS, type Metrics } from '../../platform/metrics/metrics';
 import { formatBan } from '../../platform/money';
 import { failpoint } from '../../platform/runtime/failpoint';
+import { forEachInFlight } from '../../platform/runtime/in-flight';
 import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
 import { planSettlement } from '../settlement/settlement-plan';
 import { RunSettlementCommand, type SettlementRunSummary } from './run-settlement.command';
@@ -24,6 +25,14 @@ import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } fr
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
 const SETTLEMENT_LOCK = [7358, 3] as const;
+/**
+ * Payout requests a run has in flight at once. Each is a read and an append of its own user's
+ * stream. One at a time, a run of 100,000 payouts spent most of its time waiting for round trips
+ * and commits (bench P3); with many in flight, the PostgreSQL event store sends the appends that
+ * queue up meanwhile together, one statement and one commit for several streams. Its pool bounds
+ * the statements actually running; 32 measured as well as 64, and clearly better than 8.
+ */
+const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 32;
 
 @CommandHandler(RunSettlementCommand)
 export class RunSettlementHandler implements ICommandHandler<RunSettlementCommand, SettlementRunSummary> {
@@ -135,9 +144,12 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         startedAt: now.toISOString(),
       },
     });
-    const requested: Array<SettlementRunSummary['payouts'][number]> = [];
+    // Each planned payout is one user's command (read the stream, decide, append with the expected
+    // revision), independent of every other user's, so several are in flight at once. The summary
+    // lists them in the plan's order whatever order they finish in.
+    const outcomes = new Array<SettlementRunSummary['payouts'][number] | null>(plan.payouts.length).fill(null);
     let skipped = 0;
-    for (const payout of plan.payouts) {
+    await forEachInFlight(plan.payouts, PAYOUT_REQUESTS_IN_FLIGHT_MAX, async (payout, index) => {
       const payoutId = randomUUID();
       try {
         const decision = await runUserCommand(
@@ -161,7 +173,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         );
         if (decision.events.length === 0) skipped += 1;
         else {
-          requested.push({ payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() });
+          outcomes[index] = { payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() };
           failpoint('settlement-payout-requested');
         }
       } catch (error) {
@@ -171,7 +183,8 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         skipped += 1;
         this.logger.info({ runId, userId: payout.userId, code: error.code }, 'planned payout skipped');
       }
-    }
+    });
+    const requested = outcomes.filter((outcome): outcome is SettlementRunSummary['payouts'][number] => outcome !== null);
     const result = summary(requested, skipped, null);
     const position = await this.append(stream, 0n, command, {
       type: 'SettlementRunCompleted',
