@@ -42,6 +42,8 @@ export interface BananoPayoutSenderOptions {
 export class BananoPayoutSender implements PayoutSender {
   readonly mode = 'live';
   readonly looksAt = ['live', 'dry-run'] as const;
+  /** Every block names the previous one of the operator account's chain: one payout at a time. */
+  readonly sendsAtOnceMax = 1;
   private account: OperatorAccount | null = null;
   private waitingForSeed = false;
   private readonly operatorReader: OperatorStreamReader;
