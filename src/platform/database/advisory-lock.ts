@@ -17,7 +17,11 @@ export async function withTryAdvisoryLock<T>(
     try {
       return await work(connection);
     } finally {
-      await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`);
+      // The pool does not reset connections (database.ts): the lock must not go back with this one.
+      await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`).catch(async (error: unknown) => {
+        await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+        throw error;
+      });
     }
   });
 }
