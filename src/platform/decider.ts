@@ -5,6 +5,7 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
+  type NewEvent,
   type RecordedEvent,
   WrongExpectedRevisionError,
 } from './event-store/event-store.port';
@@ -56,6 +57,20 @@ export function fold<Command, Event extends { type: string; data: object }, Stat
   return state;
 }
 
+/** A decision's events as the event store takes them: each with a new id and the command's metadata. */
+export function toNewEvents(
+  events: ReadonlyArray<{ readonly type: string; readonly data: object }>,
+  metadata: CommandMetadata,
+  schemaVersion: number,
+): NewEvent[] {
+  return events.map((event) => ({
+    id: randomUUID(),
+    type: event.type,
+    data: event.data as Readonly<Record<string, unknown>>,
+    metadata: { ...metadata, schemaVersion } as EventMetadata,
+  }));
+}
+
 /**
  * Read the stream, fold it, decide, append with the expected revision. A concurrent writer makes
  * the append fail; the stream is then read again and the command decided again, a bounded number
@@ -78,12 +93,7 @@ export async function handleCommand<Command, Event extends { type: string; data:
     try {
       const result = await store.appendToStream(
         streamName,
-        events.map((event) => ({
-          id: randomUUID(),
-          type: event.type,
-          data: event.data as Readonly<Record<string, unknown>>,
-          metadata: { ...options.metadata, schemaVersion: options.schemaVersion } as EventMetadata,
-        })),
+        toNewEvents(events, options.metadata, options.schemaVersion),
         { expectedRevision },
       );
       for (const event of events) state = decider.evolve(state, event);

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { type UserCommand, userDecider, type UserState } from '../../identity/user/user.decider';
 import { USER_EVENT_SCHEMA_VERSION, type UserEvent } from '../../identity/user/user.events';
 import { toStreamName } from '../../identity/user/user.stream';
-import { type CommandMetadata, fold } from '../../platform/decider';
+import { type CommandMetadata, fold, toNewEvents } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { type EventMetadata, type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
+import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 
 /** Users whose folded state a process keeps. */
 export const USER_STATES_CACHED_MAX = 10_000;
@@ -130,12 +129,7 @@ export async function runCachedUserCommand(
     try {
       const result = await store.appendToStream(
         streamName,
-        events.map((event) => ({
-          id: randomUUID(),
-          type: event.type,
-          data: event.data as Readonly<Record<string, unknown>>,
-          metadata: { ...metadata, schemaVersion: USER_EVENT_SCHEMA_VERSION } as EventMetadata,
-        })),
+        toNewEvents(events, metadata, USER_EVENT_SCHEMA_VERSION),
         { expectedRevision: known === null ? 'no_stream' : known.revision },
       );
       let next = state;
