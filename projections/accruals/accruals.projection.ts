@@ -1,9 +1,8 @@
 import { type DatabaseTransactionConnection, sql } from 'slonik';
-import { decodeUserEvent, type UserEvent } from '../../src/identity/user/user.events';
-import { categoryOf } from '../../src/platform/event-store/event-store.port';
+import { type UserEvent } from '../../src/identity/user/user.events';
 import { formatBan } from '../../src/platform/money';
 import { type Projection } from '../runtime/projection';
-import { inRounds } from '../runtime/user-stream-projection';
+import { decodeUserEvents, inRounds } from '../runtime/user-stream-projection';
 
 /**
  * `reward_accruals`: one row per accrual, unique per (user, epoch minute), with how many of its
@@ -45,10 +44,7 @@ export const accrualsProjection: Projection = {
   async apply(transaction, events) {
     const recorded: Array<UserEvent & { readonly type: 'AccrualRecorded' }> = [];
     const payoutEvents: Array<{ readonly event: PayoutEvent; readonly streamName: string }> = [];
-    for (const record of events) {
-      if (categoryOf(record.streamName) !== 'user') continue;
-      const event = decodeUserEvent(record.type, record.data);
-      if (event === null) continue;
+    for (const { event, recorded: record } of decodeUserEvents(events, ACCRUAL_TYPES)) {
       if (event.type === 'AccrualRecorded') recorded.push(event);
       else if (event.type === 'PayoutRequested' || event.type === 'PayoutSent' || event.type === 'PayoutCancelled') payoutEvents.push({ event, streamName: record.streamName });
     }

@@ -46,13 +46,7 @@ export function userStreamProjection(name: string, tables: readonly string[], ha
     filter: { kind: 'eventType', eventTypes: types },
     tables,
     async apply(transaction, events) {
-      const decoded: Array<Applied<UserEvent>> = [];
-      for (const recorded of events) {
-        if (categoryOf(recorded.streamName) !== USER_CATEGORY) continue;
-        const event = decodeUserEvent(recorded.type, recorded.data);
-        if (event !== null && handlers[event.type] !== undefined) decoded.push({ event, recorded });
-      }
-      for (const round of inRounds(decoded, (applied) => applied.recorded.streamName)) {
+      for (const round of inRounds(decodeUserEvents(events, types), (applied) => applied.recorded.streamName)) {
         for (const type of types) {
           const ofType = round.filter((applied) => applied.event.type === type);
           if (ofType.length === 0) continue;
@@ -62,6 +56,21 @@ export function userStreamProjection(name: string, tables: readonly string[], ha
       }
     },
   };
+}
+
+/**
+ * The events of a batch from `user-<userId>` streams whose type is one of `types`, decoded, with
+ * their records, in position order. Types the decoder does not know are skipped.
+ */
+export function decodeUserEvents(events: readonly RecordedEvent[], types: readonly UserEventType[]): Array<Applied<UserEvent>> {
+  const wanted = new Set<string>(types);
+  const decoded: Array<Applied<UserEvent>> = [];
+  for (const recorded of events) {
+    if (categoryOf(recorded.streamName) !== USER_CATEGORY || !wanted.has(recorded.type)) continue;
+    const event = decodeUserEvent(recorded.type, recorded.data);
+    if (event !== null) decoded.push({ event, recorded });
+  }
+  return decoded;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { type DatabaseTransactionConnection, sql } from 'slonik';
 import { z } from 'zod';
-import { decodeUserEvent, type UserEvent } from '../../src/identity/user/user.events';
-import { categoryOf, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { type UserEvent } from '../../src/identity/user/user.events';
+import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { type Projection } from '../runtime/projection';
+import { decodeUserEvents } from '../runtime/user-stream-projection';
 
 /**
  * The `users` table: one row per registered user. Every change is guarded by the stream revision
@@ -57,10 +58,7 @@ export const usersProjection: Projection = {
   async apply(transaction, events) {
     const byUser = new Map<string, Applied[]>();
     const registered: Array<{ readonly event: UserEvent & { readonly type: 'UserRegistered' }; readonly recorded: RecordedEvent }> = [];
-    for (const recorded of events) {
-      if (categoryOf(recorded.streamName) !== 'user') continue;
-      const event = decodeUserEvent(recorded.type, recorded.data);
-      if (event === null || !(USER_TYPES as readonly string[]).includes(event.type)) continue;
+    for (const { event, recorded } of decodeUserEvents(events, USER_TYPES)) {
       // The first event of the stream creates the row; a replay finds it and does nothing.
       if (event.type === 'UserRegistered') registered.push({ event, recorded });
       else {
