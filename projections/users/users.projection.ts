@@ -137,7 +137,7 @@ function fold(userId: string, revision: bigint, events: readonly Applied[]): Pat
         patch.lastSettlementAt = event.data.sentAt;
         break;
       case 'UserRegistered':
-        // Its row was inserted above; as an update it only moves the revision, as it did before.
+        // Never folded: apply inserts its row (insertRegistered) and keeps it out of the patches.
         break;
       case 'WalletLinked':
       case 'WalletVerified':
