@@ -112,6 +112,66 @@ export function describeEventStoreContract(
         expect(pastTheEnd).toEqual([]);
       });
 
+      it('answers many reads at once, each with its own range of its own stream', async () => {
+        const category = newCategory();
+        const streams = Array.from({ length: 12 }, () => newStream(category));
+        await Promise.all(
+          streams.map((stream, s) => store.appendToStream(stream, Array.from({ length: s + 1 }, (_, n) => event('Counted', { s, n })), { expectedRevision: 'no_stream' })),
+        );
+        const asks = streams.flatMap((stream, s) => [
+          { stream, s, options: {} },
+          { stream, s, options: { fromRevision: BigInt(Math.floor(s / 2)) } },
+          { stream, s, options: { fromRevision: 1n, maxCount: 3 } },
+          { stream, s, options: { maxCount: 0 } },
+        ]);
+        asks.push({ stream: newStream(category), s: -1, options: {} });
+
+        const answers = await Promise.all(asks.map((ask) => store.readStream(ask.stream, ask.options)));
+
+        answers.forEach((answer, index) => {
+          const { stream, s, options } = asks[index];
+          const from = Number((options as { fromRevision?: bigint }).fromRevision ?? 0n);
+          const count = (options as { maxCount?: number }).maxCount ?? Number.POSITIVE_INFINITY;
+          const expected = Array.from({ length: s + 1 }, (_, n) => n).filter((n) => n >= from).slice(0, count);
+          expect(answer.map((e) => [e.streamName, e.revision, e.data.s, e.data.n])).toEqual(expected.map((n) => [stream, BigInt(n), s, n]));
+        });
+      });
+
+      it('lets a read asked for after an append completed see it, also among many reads', async () => {
+        const streams = Array.from({ length: 20 }, () => newStream());
+        const seen = await Promise.all(
+          streams.map(async (stream) => {
+            const counts: number[] = [];
+            for (let n = 0; n < 5; n += 1) {
+              await store.appendToStream(stream, [event('Step', { n })], { expectedRevision: n === 0 ? 'no_stream' : BigInt(n - 1) });
+              counts.push((await store.readStream(stream)).length);
+            }
+            return counts;
+          }),
+        );
+
+        expect(seen).toEqual(streams.map(() => [1, 2, 3, 4, 5]));
+      });
+
+      it('refuses a negative fromRevision or maxCount, and a fractional maxCount, without failing other reads', async () => {
+        const stream = newStream();
+        await store.appendToStream(stream, [event('Kept')], { expectedRevision: 'no_stream' });
+
+        const outcomes = await Promise.allSettled([
+          store.readStream(stream),
+          store.readStream(stream, { fromRevision: -1n }),
+          store.readStream(stream, { maxCount: -1 }),
+          store.readStream(stream, { maxCount: 1.5 }),
+          store.readStream(stream),
+        ]);
+
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(RangeError);
+          else expect(outcome.value.map((e) => e.type)).toEqual(['Kept']);
+        }
+      });
+
       it('appends at an exact revision and returns the new last revision', async () => {
         const stream = newStream();
         await store.appendToStream(stream, [event('A')], { expectedRevision: 'no_stream' });

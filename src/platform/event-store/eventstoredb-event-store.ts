@@ -574,6 +574,9 @@ export class EventStoreDbEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     let fromRevision = options.fromRevision ?? 0n;
     if (fromRevision < 0n) throw new RangeError(`fromRevision must not be negative, got ${fromRevision.toString()}`);
+    if (options.maxCount !== undefined && (!Number.isSafeInteger(options.maxCount) || options.maxCount < 0)) {
+      throw new RangeError(`maxCount must be a whole number of at least 0, got ${options.maxCount}`);
+    }
     while (events.length < countMax) {
       const wanted = Math.min(this.pageSizeMax, countMax - events.length);
       let page: ResolvedEvent[];

@@ -38,6 +38,11 @@ export interface PostgresEventStoreOptions {
    * together in the next one (group commit). Default: half the pool, so reads keep connections.
    */
   readonly appendStatementsMax?: number;
+  /**
+   * Stream reads on their way at once; reads asked for while that many are out wait and go
+   * together in the next one. Default: half the pool.
+   */
+  readonly readStatementsMax?: number;
 }
 
 /** What one caller of appendToStream waits for while its append sits in the queue. */
@@ -48,6 +53,18 @@ interface QueuedAppend {
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
+
+/** What one caller of readStream waits for while its read sits in the queue. */
+interface QueuedRead {
+  readonly streamName: string;
+  readonly fromRevision: bigint;
+  readonly maxCount: number | null;
+  resolve(events: RecordedEvent[]): void;
+  reject(error: unknown): void;
+}
+
+/** One statement of gathered stream reads reads at most this many streams. */
+const READ_GROUP_MAX = 200;
 
 /** Events near the head kept for this process's subscriptions, at most. */
 const TAIL_EVENTS_MAX = 1_000;
@@ -121,6 +138,10 @@ export class PostgresEventStore implements EventStore {
   private readonly appendQueue: QueuedAppend[] = [];
   private appendStatementsOut = 0;
   private readonly appendsDone = new EventEmitter();
+  private readonly readStatementsMax: number;
+  private readonly readQueue: QueuedRead[] = [];
+  private readStatementsOut = 0;
+  private readonly readsDone = new EventEmitter();
   /**
    * The tail of $all that this process's subscriptions share: every event with a position in
    * (tailFrom, tailTo], in order. Subscriptions near the head (the projector's, normally all of
@@ -155,8 +176,11 @@ export class PostgresEventStore implements EventStore {
     this.appendSizeMax = options.appendSizeMax ?? 10_000;
     this.appendStatementsMax = options.appendStatementsMax ?? Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
     if (!Number.isInteger(this.appendStatementsMax) || this.appendStatementsMax < 1) throw new Error('appendStatementsMax must be a positive integer');
+    this.readStatementsMax = options.readStatementsMax ?? Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
+    if (!Number.isInteger(this.readStatementsMax) || this.readStatementsMax < 1) throw new Error('readStatementsMax must be a positive integer');
     this.wakeups.setMaxListeners(0);
     this.appendsDone.setMaxListeners(0);
+    this.readsDone.setMaxListeners(0);
   }
 
   /**
@@ -298,17 +322,79 @@ export class PostgresEventStore implements EventStore {
     if (last !== null) this.announce(last);
   }
 
-  async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+  /**
+   * Reads are queued like appends: alone while few are on their way, else gathered with the reads
+   * that queued meanwhile into one statement (one round trip, one snapshot for all of them). A
+   * read still sees every append that completed before it was asked for: the statement that
+   * serves it begins after that.
+   */
+  readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    if (this.closed) return Promise.reject(new Error('The event store is closed'));
+    // Checked here, so that one caller's bad range cannot fail the statement it would share.
     const fromRevision = options.fromRevision ?? 0n;
+    if (fromRevision < 0n) return Promise.reject(new RangeError(`fromRevision must not be negative, got ${fromRevision.toString()}`));
     const maxCount = options.maxCount ?? null;
-    const { rows } = await this.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE stream_name = $1 AND stream_revision >= $2
-        ORDER BY stream_revision
-        LIMIT $3`,
-      [streamName, fromRevision.toString(), maxCount],
-    );
-    return rows.map(toRecordedEvent);
+    if (maxCount !== null && (!Number.isSafeInteger(maxCount) || maxCount < 0)) return Promise.reject(new RangeError(`maxCount must be a whole number of at least 0, got ${maxCount}`));
+    return new Promise((resolve, reject) => {
+      this.readQueue.push({ streamName, fromRevision, maxCount, resolve, reject });
+      this.sendReads();
+    });
+  }
+
+  /** Sends queued reads while fewer than readStatementsMax statements are on their way. */
+  private sendReads(): void {
+    while (this.readStatementsOut < this.readStatementsMax && this.readQueue.length > 0) {
+      const group = this.readQueue.splice(0, READ_GROUP_MAX);
+      this.readStatementsOut += 1;
+      void (group.length === 1 ? this.readAlone(group[0]) : this.readTogether(group)).finally(() => {
+        this.readStatementsOut -= 1;
+        if (this.readStatementsOut === 0 && this.readQueue.length === 0) this.readsDone.emit('drained');
+        this.sendReads();
+      });
+    }
+  }
+
+  private async readAlone(queued: QueuedRead): Promise<void> {
+    try {
+      const { rows } = await this.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+          WHERE stream_name = $1 AND stream_revision >= $2
+          ORDER BY stream_revision
+          LIMIT $3`,
+        [queued.streamName, queued.fromRevision.toString(), queued.maxCount],
+      );
+      queued.resolve(rows.map(toRecordedEvent));
+    } catch (error) {
+      queued.reject(error);
+    }
+  }
+
+  /** Several reads in one statement: each read's own range of its own stream (LIMIT NULL is no limit). */
+  private async readTogether(group: readonly QueuedRead[]): Promise<void> {
+    let rows: Array<EventRow & { read_index: number }>;
+    try {
+      ({ rows } = await this.query<EventRow & { read_index: number }>(
+        `SELECT r.read_index::int AS read_index, e.${EVENT_COLUMNS.split(', ').join(', e.')}
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r (stream_name, from_revision, max_count, read_index)
+          CROSS JOIN LATERAL (
+            SELECT ${EVENT_COLUMNS} FROM events
+             WHERE events.stream_name = r.stream_name AND events.stream_revision >= r.from_revision
+             ORDER BY events.stream_revision
+             LIMIT r.max_count) e
+          ORDER BY r.read_index, e.stream_revision`,
+        [
+          group.map((queued) => queued.streamName),
+          group.map((queued) => queued.fromRevision.toString()),
+          group.map((queued) => queued.maxCount),
+        ],
+      ));
+    } catch (error) {
+      for (const queued of group) queued.reject(error);
+      return;
+    }
+    const events = group.map((): RecordedEvent[] => []);
+    for (const row of rows) events[row.read_index - 1].push(toRecordedEvent(row));
+    group.forEach((queued, index) => queued.resolve(events[index]));
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
@@ -342,6 +428,7 @@ export class PostgresEventStore implements EventStore {
     this.closed = true;
     // Appends already accepted are written (or fail) before the pool goes.
     if (this.appendStatementsOut > 0 || this.appendQueue.length > 0) await new Promise((resolve) => this.appendsDone.once('drained', resolve));
+    if (this.readStatementsOut > 0 || this.readQueue.length > 0) await new Promise((resolve) => this.readsDone.once('drained', resolve));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     this.wakeups.emit('wake');
     await this.notifying;
