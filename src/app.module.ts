@@ -6,6 +6,7 @@ import { AdminModule } from './admin/admin.module';
 import { DashboardQueriesModule } from './dashboard-queries/dashboard-queries.module';
 import { FaucetSettingsModule } from './admin/faucet-config/faucet-settings';
 import { IdentityModule } from './identity/identity.module';
+import { UserStateCacheModule } from './identity/user/user-state-cache';
 import { YUNITE, type YuniteLookupPort } from './identity/yunite/yunite.port';
 import { LEDGER_CONFIG, type LedgerConfig } from './platform/config/config';
 import { DATABASE_POOL } from './platform/database/database';
@@ -62,7 +63,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.register(dependencies), MetricsModule, CqrsModule.forRoot(), FaucetSettingsModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule, DashboardQueriesModule, DashboardModule],
+      imports: [PlatformModule.register(dependencies), MetricsModule, CqrsModule.forRoot(), FaucetSettingsModule, UserStateCacheModule, SecurityModule, SecureConfigModule, IdentityModule, RewardsModule, TreasuryModule, PayoutsModule, AdminModule, DashboardQueriesModule, DashboardModule],
       controllers: [HealthController],
     };
   }

@@ -4,6 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { FaucetSettings } from './admin/faucet-config/faucet-settings';
+import { UserStateCache } from './identity/user/user-state-cache';
 import { VerifyUserCommand } from './identity/verify-user/verify-user.command';
 import { ReverificationScheduler, reverificationFromEnv } from './identity/yunite/reverification.scheduler';
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
@@ -165,7 +166,7 @@ export function startWorkers(
   const executorLog = (message: string, fields?: Record<string, unknown>): void => logger.warn({ worker: 'payout-executor', ...fields }, message);
   const sender: PayoutSender =
     integrations.banano === null
-      ? new DryRunPayoutSender(eventStore, executorLog)
+      ? new DryRunPayoutSender(eventStore, executorLog, app.get(UserStateCache))
       : new BananoPayoutSender(
           eventStore,
           integrations.banano.rpc,

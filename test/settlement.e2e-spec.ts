@@ -2,7 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'slonik';
+import { runUserCommand } from '../src/identity/user/run-user-command';
+import { UserStateCache } from '../src/identity/user/user-state-cache';
 import { bananoGatewayFromConfig } from '../src/payouts/banano/banano-gateway';
+import { executorMetadata } from '../src/payouts/executor/payout-executor';
 import { accountFromSeed } from '../src/payouts/banano/state-block';
 import { startBananoNodeDouble } from './doubles/banano-node.double';
 import { startYuniteDouble } from './doubles/yunite.double';
@@ -95,6 +98,43 @@ describe('settlement and dry-run payouts', () => {
       expect(sentPerUser).toHaveLength(45);
       expect(sentPerUser.every((row) => row.sent === 1)).toBe(true);
       expect(new Set(sentPerUser.map((row) => row.stream_name))).toEqual(new Set(users.map((userId) => `user-${userId}`)));
+    });
+  });
+
+  it('decides each payout and each send on the stream as it is, when the state this instance cached is behind it', async () => {
+    await withApp({}, async (app) => {
+      const userId = await earner(app, 30);
+      const userStates = app.app.get(UserStateCache);
+      const beforeSecondAccrual = userStates.get(userId);
+      expect(beforeSecondAccrual).toBeDefined();
+      await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 50, observedAt: new Date(Date.now() - 60_000).toISOString() });
+      // As if another instance had observed the second accrual: this one's cache stands before it.
+      userStates.set(userId, beforeSecondAccrual!);
+      await synced(app);
+
+      const run = await call(app, 'POST', '/v1/admin/settlements', {});
+
+      expect(run.body).toMatchObject({ payoutsRequested: 1, killsRequested: 50, skipped: 0 });
+      const stream = await app.store.readStream(`user-${userId}`);
+      expect(stream.at(-1)?.type).toBe('PayoutRequested');
+      // The run left the state it decided on for the executor.
+      expect(userStates.get(userId)?.revision).toBe(stream.at(-1)?.revision);
+      const { payoutId } = (run.body.payouts as Array<{ payoutId: string }>)[0];
+
+      // Another instance's executor sends it meanwhile; this one's cache still has it requested.
+      await runUserCommand(
+        app.store,
+        userId,
+        { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: new Date() } },
+        executorMetadata(payoutId),
+      );
+      expect(userStates.get(userId)?.revision).toBe(stream.at(-1)?.revision);
+      const outcome = await app.workers.payoutExecutor.sender.send({ payoutId, userId });
+
+      expect(outcome).toBe('skipped');
+      const sends = await app.pool.oneFirst(sql.unsafe`
+        SELECT count(*)::int FROM events WHERE stream_name = ${`user-${userId}`} AND event_type = 'PayoutSent'`);
+      expect(sends).toBe(1);
     });
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
-import { runUserCommand } from '../../identity/user/run-user-command';
+import { runCachedUserCommand, UserStateCache } from '../../identity/user/user-state-cache';
 import { type PayoutGateway } from '../../identity/user/user.events';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { forEachInFlight } from '../../platform/runtime/in-flight';
@@ -135,9 +135,14 @@ export class DryRunPayoutSender implements PayoutSender {
    */
   readonly sendsAtOnceMax = 32;
 
+  /**
+   * `userStates`: the application's cache, where the settlement run left the state it requested
+   * each payout on, so a send usually needs no read of the stream (see UserStateCache).
+   */
   constructor(
     private readonly store: EventStore,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+    private readonly userStates: UserStateCache = new UserStateCache(),
   ) {}
 
   async prepare(): Promise<{ ready: boolean; resumed: null }> {
@@ -146,8 +151,9 @@ export class DryRunPayoutSender implements PayoutSender {
 
   async send(payout: PendingPayout): Promise<SendOutcome> {
     try {
-      const decision = await runUserCommand(
+      const decision = await runCachedUserCommand(
         this.store,
+        this.userStates,
         payout.userId,
         { type: 'RecordPayoutSent', data: { payoutId: payout.payoutId, gateway: 'dry-run', blockHash: `dryrun-${payout.payoutId}`, now: new Date() } },
         executorMetadata(payout.payoutId),

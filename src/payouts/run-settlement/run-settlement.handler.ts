@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
-import { runUserCommand } from '../../identity/user/run-user-command';
+import { runCachedUserCommand, UserStateCache } from '../../identity/user/user-state-cache';
 import { FaucetSettings, type FaucetSettingsInForce } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
@@ -45,6 +45,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     @Inject(DONATION_INGESTER) private readonly ingester: DonationIngester | null,
     private readonly settings: FaucetSettings,
     @Inject(METRICS) private readonly metrics: Metrics,
+    private readonly userStates: UserStateCache,
   ) {}
 
   /** Scheduled runs and admin triggers both come here, through the same lock and the same rules. */
@@ -144,16 +145,17 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         startedAt: now.toISOString(),
       },
     });
-    // Each planned payout is one user's command (read the stream, decide, append with the expected
-    // revision), independent of every other user's, so several are in flight at once. The summary
-    // lists them in the plan's order whatever order they finish in.
+    // Each planned payout is one user's command (the state cached or read, decide, append with the
+    // expected revision), independent of every other user's, so several are in flight at once.
+    // The summary lists them in the plan's order whatever order they finish in.
     const outcomes = new Array<SettlementRunSummary['payouts'][number] | null>(plan.payouts.length).fill(null);
     let skipped = 0;
     await forEachInFlight(plan.payouts, PAYOUT_REQUESTS_IN_FLIGHT_MAX, async (payout, index) => {
       const payoutId = randomUUID();
       try {
-        const decision = await runUserCommand(
+        const decision = await runCachedUserCommand(
           this.store,
+          this.userStates,
           payout.userId,
           {
             type: 'RequestPayout',

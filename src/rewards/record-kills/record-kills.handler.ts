@@ -4,26 +4,26 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { accrualView } from '../accrual.view';
 import { type CurrentRate, RateFactorsSource } from '../economics/rate-factors.source';
-import { runCachedUserCommand, UserStateCache } from './cached-user-stream';
+import { runCachedUserCommand, UserStateCache } from '../../identity/user/user-state-cache';
 import { FreshReads } from './fresh-reads';
 import { RecordKillsCommand, type RecordKillsResult } from './record-kills.command';
 
 /**
  * One observation through the user decider; the HTTP routes and the stats poller all use it. The
- * user's state comes from this process's cache when it has one (see UserStateCache), and
+ * user's state comes from the application's cache when it has one (see UserStateCache), and
  * observations arriving together share their reads of the rate in force (see FreshReads): an
  * observation then costs little more than its append, which the event store sends together with
  * the appends of other observations on their way.
  */
 @CommandHandler(RecordKillsCommand)
 export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, RecordKillsResult> {
-  private readonly users = new UserStateCache();
   private readonly rates: FreshReads<CurrentRate>;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     rates: RateFactorsSource,
+    private readonly users: UserStateCache,
   ) {
     this.rates = new FreshReads(() => rates.current());
   }

@@ -1,5 +1,5 @@
-import { type UserState } from '../../identity/user/user.decider';
-import { UserStateCache } from './cached-user-stream';
+import { type UserState } from './user.decider';
+import { UserStateCache } from './user-state-cache';
 
 const registered = (userId: string, accruals: number): UserState => ({
   status: 'registered',

@@ -1,6 +1,7 @@
-import { type UserCommand, userDecider, type UserState } from '../../identity/user/user.decider';
-import { USER_EVENT_SCHEMA_VERSION, type UserEvent } from '../../identity/user/user.events';
-import { toStreamName } from '../../identity/user/user.stream';
+import { Global, Module } from '@nestjs/common';
+import { type UserCommand, userDecider, type UserState } from './user.decider';
+import { USER_EVENT_SCHEMA_VERSION, type UserEvent } from './user.events';
+import { toStreamName } from './user.stream';
 import { type CommandMetadata, fold, toNewEvents } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
@@ -24,12 +25,12 @@ interface Known {
 }
 
 /**
- * The folded state of the users a process observed lately, with the revision it stands at. Kill
+ * The folded state of the users a process commanded lately, with the revision it stands at. Kill
  * observations arrive every minute for every player, and each would otherwise read and fold the
  * player's whole stream, which only grows. The cache is only ever a guess: the append states the
- * cached revision as expected, so a stream another writer moved on (a payout, a wallet, another
- * instance) refuses it, and only then is the new tail read and folded on. A refusal by the rules
- * is never given from a guess either: it is decided again on the stream as read.
+ * cached revision as expected, so a stream another writer moved on (a wallet, a cancellation,
+ * another instance) refuses it, and only then is the new tail read and folded on. A refusal by
+ * the rules is never given from a guess either: it is decided again on the stream as read.
  */
 export class UserStateCache {
   private readonly entries = new Map<string, Known>();
@@ -154,3 +155,15 @@ async function readOn(store: EventStore, streamName: string, known: Known | null
   const last = tail[tail.length - 1];
   return { state, revision: last.revision, position: last.position };
 }
+
+/**
+ * One cache per application, shared by the commands that run often on many users: kill
+ * observations, settlement runs and the dry-run executor. Each warms it for the others: a run
+ * finds the players it pays folded already by their last observation, and the executor finds the
+ * payouts the run has just requested. Commands that run rarely (a wallet, a cancellation, a live
+ * send) read the stream; the cached state they leave behind is refused at its next append and
+ * read on from there.
+ */
+@Global()
+@Module({ providers: [{ provide: UserStateCache, useFactory: () => new UserStateCache() }], exports: [UserStateCache] })
+export class UserStateCacheModule {}
