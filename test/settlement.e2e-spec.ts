@@ -82,20 +82,22 @@ describe('settlement and dry-run payouts', () => {
 
   it('sends more dry-run payouts than it has in flight at once, each exactly once', async () => {
     await withApp({}, async (app) => {
-      // More than the dry-run sender's 32 at once, so some wait for others to finish.
-      const users = await Promise.all(Array.from({ length: 45 }, () => earner(app, 5)));
+      // More than the dry-run sender has at once, so some wait for others to finish.
+      const count = app.workers.payoutExecutor.sender.sendsAtOnceMax + 13;
+      const users: string[] = [];
+      for (let n = 0; n < count; n += 16) users.push(...(await Promise.all(Array.from({ length: Math.min(16, count - n) }, () => earner(app, 5)))));
       await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
-      expect(run.body).toMatchObject({ payoutsRequested: 45 });
+      expect(run.body).toMatchObject({ payoutsRequested: count });
       await synced(app);
 
-      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 45, failed: 0 });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: count, failed: 0 });
       await synced(app);
-      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
 
       const sentPerUser = await app.pool.any(sql.unsafe`
         SELECT stream_name, count(*)::int AS sent FROM events WHERE event_type = 'PayoutSent' GROUP BY stream_name`);
-      expect(sentPerUser).toHaveLength(45);
+      expect(sentPerUser).toHaveLength(count);
       expect(sentPerUser.every((row) => row.sent === 1)).toBe(true);
       expect(new Set(sentPerUser.map((row) => row.stream_name))).toEqual(new Set(users.map((userId) => `user-${userId}`)));
     });
