@@ -3,13 +3,9 @@ import { type Pool } from 'pg';
 import { type NewEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { probeEvent } from './support/probe-event';
 
-const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'gathered-reads-test' }, schemaVersion: 1 },
-});
+const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => probeEvent('gathered-reads-test', type, data);
 
 /**
  * Stream reads asked for while others are on their way go out together, in one statement. Each

@@ -3,13 +3,9 @@ import { Client } from 'pg';
 import { type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { probeEvent } from './support/probe-event';
 
-const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'group-commit-test' }, schemaVersion: 1 },
-});
+const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => probeEvent('group-commit-test', type, data);
 
 /**
  * Appends made while others are on their way go out together, in one append_to_streams statement

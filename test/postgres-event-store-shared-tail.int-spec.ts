@@ -2,13 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type EventFilter, type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { probeEvent } from './support/probe-event';
 
-const event = (type: string, data: Record<string, unknown>): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'shared-tail-test' }, schemaVersion: 1 },
-});
+const event = (type: string, data: Record<string, unknown> = {}): NewEvent => probeEvent('shared-tail-test', type, data);
 
 /**
  * A process's subscriptions near the head share one read of new events (the store's tail); one

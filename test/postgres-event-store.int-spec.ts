@@ -4,13 +4,9 @@ import { freePort } from '../src/platform/database/embedded-postgres';
 import { EventStoreUnavailableError, type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database';
+import { probeEvent } from './support/probe-event';
 
-const probe = (type: string): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data: {},
-  metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'gap-test' }, schemaVersion: 1 },
-});
+const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => probeEvent('gap-test', type, data);
 
 /** Opens a transaction on its own connection that stays open until `end` is called. */
 async function openTransaction(url: string): Promise<{ client: Client; end: (how: 'COMMIT' | 'ROLLBACK') => Promise<void> }> {
