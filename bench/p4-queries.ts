@@ -52,7 +52,11 @@ interface DashboardQuery {
 }
 
 const FAUCET_CONFIG_STREAM = 'faucet-config';
-/** PostgresEventStore.readStream, as it reads the faucet-config stream (FaucetSettings.current). */
+/**
+ * PostgresEventStore.readStream, as it reads the faucet-config stream (FaucetSettings.current)
+ * when fewer than half its pool is reading; past that, concurrent reads go out together in one
+ * statement, which this baseline does not do.
+ */
 const readFaucetConfig = (pools: Pools) =>
   pools.events.query(
     `SELECT global_position, stream_name, stream_revision, event_id, event_type, data, metadata, created_at FROM events
