@@ -134,14 +134,8 @@ export class PostgresEventStore implements EventStore {
   /** The highest position appended since the last notification was sent; null when none is owed. */
   private notifyOwed: bigint | null = null;
   private notifying: Promise<void> | null = null;
-  private readonly appendStatementsMax: number;
-  private readonly appendQueue: QueuedAppend[] = [];
-  private appendStatementsOut = 0;
-  private readonly appendsDone = new EventEmitter();
-  private readonly readStatementsMax: number;
-  private readonly readQueue: QueuedRead[] = [];
-  private readStatementsOut = 0;
-  private readonly readsDone = new EventEmitter();
+  private readonly appends: GatheringQueue<QueuedAppend>;
+  private readonly reads: GatheringQueue<QueuedRead>;
   /**
    * The tail of $all that this process's subscriptions share: every event with a position in
    * (tailFrom, tailTo], in order. Subscriptions near the head (the projector's, normally all of
@@ -174,18 +168,19 @@ export class PostgresEventStore implements EventStore {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.readIntervalMinMs = options.readIntervalMinMs ?? 50;
     this.appendSizeMax = options.appendSizeMax ?? 10_000;
-    this.appendStatementsMax = options.appendStatementsMax ?? Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
-    if (!Number.isInteger(this.appendStatementsMax) || this.appendStatementsMax < 1) throw new Error('appendStatementsMax must be a positive integer');
-    this.readStatementsMax = options.readStatementsMax ?? Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
-    if (!Number.isInteger(this.readStatementsMax) || this.readStatementsMax < 1) throw new Error('readStatementsMax must be a positive integer');
+    const halfThePool = Math.max(1, Math.floor((options.poolSizeMax ?? 10) / 2));
+    this.appends = new GatheringQueue('appendStatementsMax', options.appendStatementsMax ?? halfThePool, takeAppendGroup, (group) =>
+      group.length === 1 ? this.appendAlone(group[0]) : this.appendTogether(group),
+    );
+    this.reads = new GatheringQueue('readStatementsMax', options.readStatementsMax ?? halfThePool, (queue) => queue.splice(0, READ_GROUP_MAX), (group) =>
+      group.length === 1 ? this.readAlone(group[0]) : this.readTogether(group),
+    );
     this.wakeups.setMaxListeners(0);
-    this.appendsDone.setMaxListeners(0);
-    this.readsDone.setMaxListeners(0);
   }
 
   /**
-   * Appends are queued and sent by sendAppends: alone when few are on their way, or gathered with
-   * the appends to other streams that arrived meanwhile into one statement (append_to_streams), one
+   * Appends are queued (GatheringQueue): sent alone when few are on their way, or gathered with the
+   * appends to other streams that arrived meanwhile into one statement (append_to_streams), one
    * round trip and one commit for all of them. Each caller still gets its own stream's outcome.
    */
   appendToStream(
@@ -198,45 +193,8 @@ export class PostgresEventStore implements EventStore {
     if (streamName.length === 0) return Promise.reject(new Error('streamName must not be empty'));
     if (this.closed) return Promise.reject(new Error('The event store is closed'));
     return new Promise((resolve, reject) => {
-      this.appendQueue.push({ streamName, events, expected: options.expectedRevision, resolve, reject });
-      this.sendAppends();
+      this.appends.push({ streamName, events, expected: options.expectedRevision, resolve, reject });
     });
-  }
-
-  /** Sends queued appends while fewer than appendStatementsMax statements are on their way. */
-  private sendAppends(): void {
-    while (this.appendStatementsOut < this.appendStatementsMax && this.appendQueue.length > 0) {
-      const group = this.takeAppendGroup();
-      this.appendStatementsOut += 1;
-      void (group.length === 1 ? this.appendAlone(group[0]) : this.appendTogether(group)).finally(() => {
-        this.appendStatementsOut -= 1;
-        if (this.appendStatementsOut === 0 && this.appendQueue.length === 0) this.appendsDone.emit('drained');
-        this.sendAppends();
-      });
-    }
-  }
-
-  /**
-   * The oldest queued appends, one per stream (a second append to a stream waits for the next
-   * statement, so one stream's appends keep their order), within the statement's bounds.
-   */
-  private takeAppendGroup(): QueuedAppend[] {
-    const group: QueuedAppend[] = [];
-    const rest: QueuedAppend[] = [];
-    const streams = new Set<string>();
-    let events = 0;
-    for (const queued of this.appendQueue) {
-      const fits = group.length === 0 || (group.length < GROUP_STREAMS_MAX && events + queued.events.length <= GROUP_EVENTS_MAX);
-      if (fits && !streams.has(queued.streamName)) {
-        group.push(queued);
-        streams.add(queued.streamName);
-        events += queued.events.length;
-      } else {
-        rest.push(queued);
-      }
-    }
-    this.appendQueue.splice(0, this.appendQueue.length, ...rest);
-    return group;
   }
 
   /** One append with append_events. */
@@ -336,22 +294,8 @@ export class PostgresEventStore implements EventStore {
     const maxCount = options.maxCount ?? null;
     if (maxCount !== null && (!Number.isSafeInteger(maxCount) || maxCount < 0)) return Promise.reject(new RangeError(`maxCount must be a whole number of at least 0, got ${maxCount}`));
     return new Promise((resolve, reject) => {
-      this.readQueue.push({ streamName, fromRevision, maxCount, resolve, reject });
-      this.sendReads();
+      this.reads.push({ streamName, fromRevision, maxCount, resolve, reject });
     });
-  }
-
-  /** Sends queued reads while fewer than readStatementsMax statements are on their way. */
-  private sendReads(): void {
-    while (this.readStatementsOut < this.readStatementsMax && this.readQueue.length > 0) {
-      const group = this.readQueue.splice(0, READ_GROUP_MAX);
-      this.readStatementsOut += 1;
-      void (group.length === 1 ? this.readAlone(group[0]) : this.readTogether(group)).finally(() => {
-        this.readStatementsOut -= 1;
-        if (this.readStatementsOut === 0 && this.readQueue.length === 0) this.readsDone.emit('drained');
-        this.sendReads();
-      });
-    }
   }
 
   private async readAlone(queued: QueuedRead): Promise<void> {
@@ -374,7 +318,7 @@ export class PostgresEventStore implements EventStore {
     let rows: Array<EventRow & { read_index: number }>;
     try {
       ({ rows } = await this.query<EventRow & { read_index: number }>(
-        `SELECT r.read_index::int AS read_index, e.${EVENT_COLUMNS.split(', ').join(', e.')}
+        `SELECT r.read_index::int AS read_index, e.*
            FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r (stream_name, from_revision, max_count, read_index)
           CROSS JOIN LATERAL (
             SELECT ${EVENT_COLUMNS} FROM events
@@ -426,9 +370,8 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Appends already accepted are written (or fail) before the pool goes.
-    if (this.appendStatementsOut > 0 || this.appendQueue.length > 0) await new Promise((resolve) => this.appendsDone.once('drained', resolve));
-    if (this.readStatementsOut > 0 || this.readQueue.length > 0) await new Promise((resolve) => this.readsDone.once('drained', resolve));
+    // Appends and reads already accepted are made (or fail) before the pool goes.
+    await Promise.all([this.appends.drained(), this.reads.drained()]);
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     this.wakeups.emit('wake');
     await this.notifying;
@@ -614,6 +557,72 @@ export class PostgresEventStore implements EventStore {
       throw error;
     }
   }
+}
+
+/**
+ * Work that callers queue and statements carry: at most `statementsMax` statements on their way
+ * at once; what queues meanwhile waits, and `take` picks (and removes) what the next one carries.
+ * `send` answers every caller of its group and does not reject.
+ */
+class GatheringQueue<Item> {
+  private readonly queue: Item[] = [];
+  private statementsOut = 0;
+  private readonly drainWaiters: Array<() => void> = [];
+
+  constructor(
+    optionName: string,
+    private readonly statementsMax: number,
+    private readonly take: (queue: Item[]) => Item[],
+    private readonly send: (group: Item[]) => Promise<void>,
+  ) {
+    if (!Number.isInteger(statementsMax) || statementsMax < 1) throw new Error(`${optionName} must be a positive integer`);
+  }
+
+  push(item: Item): void {
+    this.queue.push(item);
+    this.sendWhileRoom();
+  }
+
+  /** Resolves once nothing is queued or on its way. */
+  drained(): Promise<void> {
+    if (this.statementsOut === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private sendWhileRoom(): void {
+    while (this.statementsOut < this.statementsMax && this.queue.length > 0) {
+      const group = this.take(this.queue);
+      this.statementsOut += 1;
+      void this.send(group).finally(() => {
+        this.statementsOut -= 1;
+        if (this.statementsOut === 0 && this.queue.length === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+        this.sendWhileRoom();
+      });
+    }
+  }
+}
+
+/**
+ * The oldest queued appends, one per stream (a second append to a stream waits for the next
+ * statement, so one stream's appends keep their order), within the statement's bounds.
+ */
+function takeAppendGroup(queue: QueuedAppend[]): QueuedAppend[] {
+  const group: QueuedAppend[] = [];
+  const rest: QueuedAppend[] = [];
+  const streams = new Set<string>();
+  let events = 0;
+  for (const queued of queue) {
+    const fits = group.length === 0 || (group.length < GROUP_STREAMS_MAX && events + queued.events.length <= GROUP_EVENTS_MAX);
+    if (fits && !streams.has(queued.streamName)) {
+      group.push(queued);
+      streams.add(queued.streamName);
+      events += queued.events.length;
+    } else {
+      rest.push(queued);
+    }
+  }
+  queue.splice(0, queue.length, ...rest);
+  return group;
 }
 
 class PostgresSubscription implements EventSubscription {
