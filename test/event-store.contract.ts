@@ -3,6 +3,7 @@ import {
   type EventMetadata,
   type EventStore,
   type NewEvent,
+  type ReadStreamOptions,
   type RecordedEvent,
   WrongExpectedRevisionError,
 } from '../src/platform/event-store/event-store.port';
@@ -118,7 +119,7 @@ export function describeEventStoreContract(
         await Promise.all(
           streams.map((stream, s) => store.appendToStream(stream, Array.from({ length: s + 1 }, (_, n) => event('Counted', { s, n })), { expectedRevision: 'no_stream' })),
         );
-        const asks = streams.flatMap((stream, s) => [
+        const asks: Array<{ stream: string; s: number; options: ReadStreamOptions }> = streams.flatMap((stream, s) => [
           { stream, s, options: {} },
           { stream, s, options: { fromRevision: BigInt(Math.floor(s / 2)) } },
           { stream, s, options: { fromRevision: 1n, maxCount: 3 } },
@@ -130,8 +131,8 @@ export function describeEventStoreContract(
 
         answers.forEach((answer, index) => {
           const { stream, s, options } = asks[index];
-          const from = Number((options as { fromRevision?: bigint }).fromRevision ?? 0n);
-          const count = (options as { maxCount?: number }).maxCount ?? Number.POSITIVE_INFINITY;
+          const from = Number(options.fromRevision ?? 0n);
+          const count = options.maxCount ?? Number.POSITIVE_INFINITY;
           const expected = Array.from({ length: s + 1 }, (_, n) => n).filter((n) => n >= from).slice(0, count);
           expect(answer.map((e) => [e.streamName, e.revision, e.data.s, e.data.n])).toEqual(expected.map((n) => [stream, BigInt(n), s, n]));
         });

@@ -1,23 +1,15 @@
-import { type UserState } from './user.decider';
+import { userDecider, type UserState } from './user.decider';
 import { UserStateCache } from './user-state-cache';
 
-const registered = (userId: string, accruals: number): UserState => ({
-  status: 'registered',
-  userId,
-  discordUserId: '1',
-  regionCode: null,
-  epic: null,
-  verification: null,
-  wallet: null,
-  accruedHighWater: null,
-  lastObservedKills: null,
-  lastObservedAt: null,
-  lastAccrualMinute: null,
-  recentAccruals: [],
-  flags: [],
-  accruals: new Map(Array.from({ length: accruals }, (_, n) => [`accrual-${n}`, { kills: 1n, claimed: 0n }])),
-  payouts: [],
-});
+/** A registered user, as the decider folds UserRegistered, holding `accruals` unclaimed accruals. */
+const registered = (userId: string, accruals: number): UserState => {
+  const state = userDecider.evolve(userDecider.initialState, {
+    type: 'UserRegistered',
+    data: { userId, discordUserId: '1', regionCode: null, registeredAt: new Date(0).toISOString() },
+  });
+  if (state.status !== 'registered') throw new Error('UserRegistered must register the user');
+  return { ...state, accruals: new Map(Array.from({ length: accruals }, (_, n) => [`accrual-${n}`, { kills: 1n, claimed: 0n }])) };
+};
 
 describe('UserStateCache', () => {
   it('keeps at most its number of users, forgetting the least recently used first', () => {
