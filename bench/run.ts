@@ -13,6 +13,7 @@ import { p5Memory } from './p5-memory';
 import { openBenchServer, type BenchServer } from './support/bench-server';
 import { stopAllChildren } from './support/children';
 import { describeMachine, type MachineDescription } from './support/machine';
+import { formatRatio } from './support/ratio';
 import { type BenchContext, type BenchResult, type EventStoreKind } from './types';
 
 type BenchId = BenchResult['id'];
@@ -187,7 +188,7 @@ function printMachine(machine: MachineDescription, options: Options): void {
 function printResult(result: BenchResult): void {
   const lines = [`${result.id} ${result.title}${result.eventStore === undefined ? '' : ` [${result.eventStore}]`}`, `  data size: ${result.dataSize}`];
   for (const figure of result.figures) lines.push(`  ${figure.label}: ${figure.value}`);
-  if (result.ratio !== undefined) lines.push(`  ratio: ${result.ratio.value.toFixed(2)} (${result.ratio.description})`);
+  if (result.ratio !== undefined) lines.push(`  ratio: ${formatRatio(result.ratio.value, result.ratio.bound)} (${result.ratio.description})`);
   lines.push(`  target: ${result.target}: ${result.met ? 'met' : 'MISSED'}`, '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -209,7 +210,7 @@ function printTable(results: readonly BenchResult[], failures: readonly Failure[
         result.eventStore ?? '',
         result.dataSize,
         result.figures.map((figure) => `${figure.label} ${figure.value}`).join('; '),
-        result.ratio === undefined ? '—' : result.ratio.value.toFixed(2),
+        result.ratio === undefined ? '—' : formatRatio(result.ratio.value, result.ratio.bound),
         result.target,
         result.met ? 'met' : 'missed',
       ]

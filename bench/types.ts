@@ -41,7 +41,12 @@ export interface BenchResult {
   /** Absolute figures of the ledger and of the baseline, printed as they are. */
   readonly figures: readonly BenchFigure[];
   /** The ledger's figure divided by the baseline's, where the benchmark has a baseline. */
-  readonly ratio?: { readonly value: number; readonly description: string };
+  readonly ratio?: {
+    readonly value: number;
+    readonly description: string;
+    /** The target's bound (0.5 for "≥ 0.5"): the ratio is printed precisely enough to show its side. */
+    readonly bound?: number;
+  };
   /** The target in words, and whether this run met it. */
   readonly target: string;
   readonly met: boolean;
