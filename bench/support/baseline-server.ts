@@ -12,12 +12,13 @@ export interface BaselineServer {
 export const LEDGER_EVENT_STORE_POOL_SIZE = 10;
 
 /**
- * The bare fastify + pg server of bench/baseline, compiled beside this file, in its own process
- * like the ledger, on `databaseUrl`. Requests say how many rows an observation writes (a header).
+ * A bare fastify + pg server of bench/baseline, compiled beside this file, in its own process like
+ * the ledger, on `databaseUrl`: by default P1's ingestion baseline (its requests say how many rows
+ * an observation writes, in a header), or P4's query reference (`bare-query-server`).
  */
-export async function startBaselineServer(options: { databaseUrl: string }): Promise<BaselineServer> {
+export async function startBaselineServer(options: { databaseUrl: string; server?: 'bare-ingest-server' | 'bare-query-server' }): Promise<BaselineServer> {
   const port = await freePort();
-  const script = join(__dirname, '..', 'baseline', 'bare-ingest-server.js');
+  const script = join(__dirname, '..', 'baseline', `${options.server ?? 'bare-ingest-server'}.js`);
   const child = startNodeChild(
     [script],
     childEnv({
