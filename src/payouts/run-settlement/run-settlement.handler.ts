@@ -32,10 +32,12 @@ const SETTLEMENT_LOCK = [7358, 3] as const;
  * sends the reads and the appends that queue up meanwhile together, one statement (and for
  * appends one commit) for many streams, and its pool bounds the statements actually running.
  * Measured with bench P3 (100,000 users): 256 requested 1,362-1,398 payouts/s, 128 1,054; with
- * --quick, 32 requested 715-785/s. Other writers' appends meanwhile wait for at most one
- * gathered statement ahead of theirs.
+ * --quick, 32 requested 715-785/s. On a machine a third slower (2026-12-03: the same run's
+ * baselines 19-40 % down), 256 requested 916-961/s and 512 1,275/s, in half the transactions.
+ * Other writers' appends meanwhile wait for at most one gathered statement ahead of theirs (at
+ * most 500 streams, GROUP_STREAMS_MAX of the PostgreSQL event store).
  */
-const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 256;
+const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 512;
 
 @CommandHandler(RunSettlementCommand)
 export class RunSettlementHandler implements ICommandHandler<RunSettlementCommand, SettlementRunSummary> {
