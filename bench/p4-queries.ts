@@ -52,7 +52,6 @@ function sizesOf(quick: boolean): Sizes {
     : { users: 100_000, accruals: 1_000_000, seconds: 5, rounds: 5, warmUpSeconds: 1 };
 }
 
-
 interface Latencies {
   readonly requests: number;
   readonly p50: number;

@@ -6,6 +6,7 @@ import { type Pool } from 'pg';
  * the same routes.
  */
 
+/** Pools like the service's two: the read models' and the PostgreSQL event store's. */
 export interface Pools {
   readonly db: Pool;
   readonly events: Pool;
