@@ -121,7 +121,7 @@ export const QUERIES: readonly DashboardQuery[] = [
     // donors, the donor count, the rate factors (RateFactorsSource: the paid and donated totals
     // and the settings in force, together) and the operator address (the secure_config entry).
     async baseline(pools) {
-      const results = await Promise.all([
+      const [totals, milestones, donors, donorCount, [paid, settings], operatorSeed] = await Promise.all([
         pools.db.query(`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
         pools.db.query(`SELECT threshold_raw::text, reached_at FROM milestones`),
         pools.db.query(
@@ -138,7 +138,16 @@ export const QUERIES: readonly DashboardQuery[] = [
         ]),
         pools.db.query(`SELECT name, ciphertext, auth_tag, nonce, key_id, address, updated_at FROM secure_config WHERE name = $1`, ['operator_seed']),
       ]);
-      return results.flat().map((result) => result.rows);
+      // Like the handler, it answers the operator's address and none of the seed's ciphertext.
+      return {
+        totals: totals.rows,
+        milestones: milestones.rows,
+        donors: donors.rows,
+        donorCount: donorCount.rows,
+        paid: paid.rows,
+        settings: settings.rows,
+        operatorAddress: operatorSeed.rows[0]?.address ?? null,
+      };
     },
   },
 ];
