@@ -11,7 +11,7 @@ import { formatRatio } from './support/ratio';
 /*
  * P4: the dashboard queries at 1,000,000 accruals (1/20 in --quick), p99 under load. Each query is
  * run over HTTP against the service (a child process on loopback) with a fixed number of
- * concurrent connections for a fixed time, then, as the baseline, the same SQL its
+ * concurrent connections for a fixed time and, as the baseline, the same SQL its
  * handler runs, statement for statement and with the same order and parallelism, straight through
  * `pg` with the same concurrency for the same time, from pools as large as the service's (10 for
  * the read models, 10 for the event store). Both sides are driven by the same loop in this process
