@@ -65,6 +65,10 @@ interface Samples {
   errors: number;
 }
 
+function noSamples(): Samples {
+  return { latenciesMs: [], errors: 0 };
+}
+
 export const p4Queries: Benchmark = async (context) => {
   const sizes = sizesOf(context.quick);
   const database = await context.createDatabase('bench_p4', { migrate: true });
@@ -156,9 +160,9 @@ interface Side {
  * its slices, seeded alike, so all ask for the same users in the same order.
  */
 async function alternate(sizes: Sizes, name: string, given: readonly Side[]): Promise<Latencies[]> {
-  const sides = given.map((side) => ({ side, random: new SeededRandom(name), samples: { latenciesMs: [], errors: 0 } as Samples }));
+  const sides = given.map((side) => ({ side, random: new SeededRandom(name), samples: noSamples() }));
   try {
-    for (const { side } of sides) await side.slice(sizes.warmUpSeconds, new SeededRandom(`${name}-warm`), { latenciesMs: [], errors: 0 });
+    for (const { side } of sides) await side.slice(sizes.warmUpSeconds, new SeededRandom(`${name}-warm`), noSamples());
     for (let round = 0; round < sizes.rounds; round += 1) {
       for (const { side, random, samples } of sides) await side.slice(sizes.seconds / sizes.rounds, random, samples);
     }

@@ -1,4 +1,5 @@
 import { type Pool } from 'pg';
+import { capWindows } from '../../src/payouts/run-settlement/settlement-facts';
 
 /*
  * The SQL of P4's four dashboard queries, as their handlers run it: the baseline P4 sends straight
@@ -36,13 +37,6 @@ const readFaucetConfig = (pools: Pools) =>
     [FAUCET_CONFIG_STREAM, '0', null],
   );
 
-/** Midnight UTC today and Monday 00:00 UTC of this ISO week, as capWindows computes them. */
-function capWindows(now: Date): { dayStart: string; weekStart: string } {
-  const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const daysSinceMonday = (dayStart.getUTCDay() + 6) % 7;
-  return { dayStart: dayStart.toISOString(), weekStart: new Date(dayStart.getTime() - daysSinceMonday * 86_400_000).toISOString() };
-}
-
 /**
  * The four dashboard queries, with the statements of their handlers (src/identity/get-user,
  * src/payouts/list-payouts, src/dashboard-queries/leaderboard, src/treasury/donations) as they
@@ -66,13 +60,14 @@ export const QUERIES: readonly DashboardQuery[] = [
         [userId],
       );
       const flags = await pools.db.query(`SELECT flag_id, flag_type, severity FROM abuse_flags WHERE user_id = $1 AND status = 'open' ORDER BY raised_at`, [userId]);
+      // The handler's own cap windows.
       const { dayStart, weekStart } = capWindows(new Date());
       const claims = await pools.db.query(
         `SELECT coalesce(sum(kills) FILTER (WHERE requested_at >= $1::timestamptz), 0)::bigint AS today,
              coalesce(sum(kills), 0)::bigint AS week
         FROM payouts
        WHERE user_id = $2 AND status <> 'cancelled' AND requested_at >= $3::timestamptz`,
-        [dayStart, userId, weekStart],
+        [dayStart.toISOString(), userId, weekStart.toISOString()],
       );
       const settings = await readFaucetConfig(pools);
       return { user: user.rows, flags: flags.rows, claims: claims.rows, settings: settings.rows };
