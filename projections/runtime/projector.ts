@@ -7,6 +7,7 @@ import {
 import { lockCheckpoint, readCheckpoint, writeCheckpoint } from '../../src/platform/read-models/checkpoints';
 import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
+import { TimedIterator } from './timed-iterator';
 
 export interface ProjectorOptions {
   /** Events applied in one transaction, at most. */
@@ -159,32 +160,25 @@ class ProjectionRunner {
   private async follow(): Promise<void> {
     const subscription = this.store.subscribeToAll({ fromPosition: this.checkpoint, filter: this.projection.filter });
     this.subscription = subscription;
-    const iterator = subscription[Symbol.asyncIterator]();
-    let pending: Promise<IteratorResult<RecordedEvent>> | null = null;
+    const reads = new TimedIterator(subscription[Symbol.asyncIterator]());
     let batch: RecordedEvent[] = [];
-    try {
-      while (!this.stopping) {
-        pending ??= iterator.next();
-        // A started batch waits only briefly for more, so a quiet store still sees low latency.
-        const next = await raceWithDelay(pending, batch.length === 0 ? this.idleCheckMs : this.batchWaitFor());
-        if (next === 'flush' && batch.length === 0) {
-          await this.skipUnconcernedEvents();
-          continue;
-        }
-        if (next !== 'flush') {
-          pending = null;
-          if (next.done === true) break;
-          batch.push(next.value);
-        }
-        if (batch.length > 0 && (next === 'flush' || batch.length >= this.batchSizeMax)) {
-          await this.commit(batch);
-          batch = [];
-        }
+    while (!this.stopping) {
+      // A started batch waits only briefly for more, so a quiet store still sees low latency.
+      const next = await reads.next(batch.length === 0 ? this.idleCheckMs : this.batchWaitFor());
+      if (next === 'timeout' && batch.length === 0) {
+        await this.skipUnconcernedEvents();
+        continue;
       }
-    } finally {
-      // A read still in flight when we leave settles when the subscription closes; nobody awaits it.
-      pending?.catch(() => undefined);
+      if (next !== 'timeout') {
+        if (next.done === true) break;
+        batch.push(next.value);
+      }
+      if (batch.length > 0 && (next === 'timeout' || batch.length >= this.batchSizeMax)) {
+        await this.commit(batch);
+        batch = [];
+      }
     }
+    // A read still in flight when we leave settles when the subscription closes; nobody takes it.
   }
 
   /**
@@ -264,16 +258,6 @@ class ProjectionRunner {
       this.wakeFromBackoff = done;
     });
   }
-}
-
-function raceWithDelay<T>(promise: Promise<T>, ms: number): Promise<T | 'flush'> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<'flush'>((resolve) => {
-      timer = setTimeout(() => resolve('flush'), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**
