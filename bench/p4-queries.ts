@@ -48,7 +48,7 @@ interface Sizes {
 
 function sizesOf(quick: boolean): Sizes {
   return quick
-    ? { users: 5_000, accruals: 50_000, seconds: 1.2, rounds: 2, warmUpSeconds: 0.4 }
+    ? { users: 5_000, accruals: 50_000, seconds: 1, rounds: 2, warmUpSeconds: 0.3 }
     : { users: 100_000, accruals: 1_000_000, seconds: 5, rounds: 5, warmUpSeconds: 1 };
 }
 

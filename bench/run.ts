@@ -26,9 +26,13 @@ interface Options {
   readonly json: string | null;
 }
 
-/** The full run keeps P5 at 10 minutes (the issue's figure); --quick samples for 60 s. */
+/**
+ * The full run keeps P5 at 10 minutes (the issue's figure). The issue also gives P5 5 minutes in
+ * --quick, and the whole quick run under 2 minutes; both cannot hold, and the 2 minutes are what
+ * makes --quick usable, so it samples P5 for 30 s (`--p5-minutes 5` gives the 5).
+ */
 const P5_MINUTES_FULL = 10;
-const P5_MINUTES_QUICK = 1;
+const P5_MINUTES_QUICK = 0.5;
 const P5_MINUTES_MAX = 120;
 
 interface Entry {
