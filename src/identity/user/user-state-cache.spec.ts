@@ -1,3 +1,4 @@
+import { OrderedMap } from 'immutable';
 import { userDecider, type UserState } from './user.decider';
 import { UserStateCache } from './user-state-cache';
 
@@ -8,7 +9,7 @@ const registered = (userId: string, accruals: number): UserState => {
     data: { userId, discordUserId: '1', regionCode: null, registeredAt: new Date(0).toISOString() },
   });
   if (state.status !== 'registered') throw new Error('UserRegistered must register the user');
-  return { ...state, accruals: new Map(Array.from({ length: accruals }, (_, n) => [`accrual-${n}`, { kills: 1n, claimed: 0n }])) };
+  return { ...state, accruals: OrderedMap(Array.from({ length: accruals }, (_, n) => [`accrual-${n}`, { kills: 1n, claimed: 0n }])) };
 };
 
 describe('UserStateCache', () => {

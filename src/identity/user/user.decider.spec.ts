@@ -429,6 +429,21 @@ describe('user decider', () => {
       expect(rejection(again, given(requested))).toMatchObject({ code: 'stale_settlement_plan' });
     });
 
+    it('leaves the state it evolves from as it was: a cached state two commands share never changes under either', () => {
+      const events = earned();
+      const before = given(events);
+      const claims = (state: UserState): Array<[string, bigint]> =>
+        state.status === 'registered' ? [...state.accruals.entries()].map(([accrualId, accrual]) => [accrualId, accrual.claimed]) : [];
+      const [first, second] = accrualIds(events);
+
+      const claimed = decide(request(events), before).reduce(evolve, before);
+      const observed = decide(observe(90n, at(180)), before).reduce(evolve, before);
+
+      expect(claims(before)).toEqual([[first, 0n], [second, 0n]]);
+      expect(claims(claimed)).toEqual([[first, 20n], [second, 5n]]);
+      expect(claims(observed)).toEqual([[first, 0n], [second, 0n], [expect.any(String), 0n]]);
+    });
+
     it('records a payout sent once, with its kills and accruals', () => {
       const requested = [...earned(), ...decide(request(earned()), given(earned()))];
       const events = decide(sent(), given(requested));

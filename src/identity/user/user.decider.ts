@@ -1,3 +1,4 @@
+import { OrderedMap } from 'immutable';
 import { v5 as uuidv5 } from 'uuid';
 import { type Decider } from '../../platform/decider';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
@@ -42,9 +43,19 @@ export interface RegisteredUser {
   /** Accruals of the last SPIKE_WINDOW_MINUTES minutes, for kill_rate_spike. */
   readonly recentAccruals: ReadonlyArray<{ readonly epochMinute: number; readonly kills: bigint }>;
   readonly flags: readonly Flag[];
-  /** Every accrual's kills and how many of them live payouts claim. */
-  readonly accruals: ReadonlyMap<string, { readonly kills: bigint; readonly claimed: bigint }>;
+  /**
+   * Every accrual's kills and how many of them live payouts claim, in the order recorded. A
+   * persistent map: an event changes a few of its nodes and shares the rest with the state before,
+   * which stays as it was. A Map copied for every accrual made folding a stream quadratic (20,000
+   * accruals, a heavy player's few months, took 41 s to fold).
+   */
+  readonly accruals: OrderedMap<string, AccrualClaims>;
   readonly payouts: readonly PayoutState[];
+}
+
+export interface AccrualClaims {
+  readonly kills: bigint;
+  readonly claimed: bigint;
 }
 
 export interface PayoutState {
@@ -238,7 +249,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       lastAccrualMinute: null,
       recentAccruals: [],
       flags: [],
-      accruals: new Map(),
+      accruals: OrderedMap(),
       payouts: [],
     };
   }
@@ -268,7 +279,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const recentAccruals = [...state.recentAccruals, { epochMinute: minute, kills: BigInt(event.data.kills) }].filter(
         (accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES,
       );
-      const accruals = new Map(state.accruals).set(event.data.accrualId, { kills: BigInt(event.data.kills), claimed: 0n });
+      const accruals = state.accruals.set(event.data.accrualId, { kills: BigInt(event.data.kills), claimed: 0n });
       return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, recentAccruals, accruals };
     }
     case 'AbuseFlagRaised': {
@@ -278,11 +289,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'AbuseFlagCleared':
       return { ...state, flags: state.flags.map((flag) => (flag.flagId === event.data.flagId ? { ...flag, open: false } : flag)) };
     case 'PayoutRequested': {
-      const accruals = new Map(state.accruals);
-      for (const covered of event.data.accruals) {
-        const accrual = accruals.get(covered.accrualId);
-        if (accrual !== undefined) accruals.set(covered.accrualId, { ...accrual, claimed: accrual.claimed + BigInt(covered.kills) });
-      }
+      const accruals = claim(state.accruals, event.data.accruals, 1n);
       const payout: PayoutState = {
         payoutId: event.data.payoutId,
         status: 'requested',
@@ -314,11 +321,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'PayoutCancelled': {
       // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again. The settlement
       // plan gives such a claim a new key (settlement-plan.ts, idempotencyKey).
-      const accruals = new Map(state.accruals);
-      for (const covered of event.data.accruals) {
-        const accrual = accruals.get(covered.accrualId);
-        if (accrual !== undefined) accruals.set(covered.accrualId, { ...accrual, claimed: accrual.claimed - BigInt(covered.kills) });
-      }
+      const accruals = claim(state.accruals, event.data.accruals, -1n);
       return { ...updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'cancelled', nextAttemptAt: null })), accruals };
     }
     default: {
@@ -648,6 +651,20 @@ function findPayout(state: RegisteredUser, payoutId: string): PayoutState {
   const payout = state.payouts.find((candidate) => candidate.payoutId === payoutId);
   if (payout === undefined) throw new NotFoundError('payout_not_found', `No payout ${payoutId} for this user`);
   return payout;
+}
+
+/** The accruals with `covered` claimed (sign 1n) or given back (-1n); an accrual not known is left out. */
+function claim(
+  accruals: OrderedMap<string, AccrualClaims>,
+  covered: ReadonlyArray<{ readonly accrualId: string; readonly kills: number }>,
+  sign: 1n | -1n,
+): OrderedMap<string, AccrualClaims> {
+  return accruals.withMutations((draft) => {
+    for (const { accrualId, kills } of covered) {
+      const accrual = draft.get(accrualId);
+      if (accrual !== undefined) draft.set(accrualId, { ...accrual, claimed: accrual.claimed + sign * BigInt(kills) });
+    }
+  });
 }
 
 function updatePayout(state: RegisteredUser, payoutId: string, change: (payout: PayoutState) => PayoutState): RegisteredUser {
