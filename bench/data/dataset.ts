@@ -26,7 +26,7 @@ export interface DatasetSizes {
 
 /**
  * Full: 1,000,000 events of 100,000 users (P2's size, P3's 100,000 eligible users). Quick: 3 %,
- * small enough for the whole quick run to stay under 2 minutes.
+ * small enough to keep the whole quick run near 2 minutes.
  */
 export function datasetSizes(quick: boolean): DatasetSizes {
   return quick ? { users: 3_000, events: 30_000 } : { users: 100_000, events: 1_000_000 };
