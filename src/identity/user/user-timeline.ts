@@ -11,7 +11,12 @@ import { type UserEvent } from './user.events';
 
 export interface TimelineState {
   readonly user: UserState;
-  /** Σ amountRaw of every AccrualRecorded: the decider keeps accrued kills, not their amounts. */
+  /**
+   * Σ kills and Σ amountRaw of every AccrualRecorded, kept as the events come: the decider keeps
+   * accrued kills per accrual but not their amounts, and summing its accruals again for the
+   * balances after every event made an audit trail quadratic (20,000 accruals took 21 s).
+   */
+  readonly accruedKills: bigint;
   readonly accruedRaw: bigint;
   readonly registeredAt: string | null;
   /** sentAt of the last PayoutSent, as the users read model keeps it. */
@@ -22,6 +27,7 @@ export interface TimelineState {
 
 export const initialTimelineState: TimelineState = {
   user: initialState,
+  accruedKills: 0n,
   accruedRaw: 0n,
   registeredAt: null,
   lastSettlementAt: null,
@@ -34,7 +40,7 @@ export function evolveTimeline(state: TimelineState, event: UserEvent): Timeline
     case 'UserRegistered':
       return { ...state, user, registeredAt: event.data.registeredAt };
     case 'AccrualRecorded':
-      return { ...state, user, accruedRaw: state.accruedRaw + BigInt(event.data.amountRaw) };
+      return { ...state, user, accruedKills: state.accruedKills + BigInt(event.data.kills), accruedRaw: state.accruedRaw + BigInt(event.data.amountRaw) };
     case 'PayoutRequested':
       return { ...state, user, payoutRequestedAt: new Map(state.payoutRequestedAt).set(event.data.payoutId, event.data.requestedAt) };
     case 'PayoutSent':
@@ -78,7 +84,7 @@ export interface Balances {
 }
 
 export function balancesOf(state: TimelineState): Balances {
-  let accruedKills = 0n;
+  const { accruedKills } = state;
   let claimedKills = 0n;
   let claimedRaw = 0n;
   let inFlightKills = 0n;
@@ -86,7 +92,6 @@ export function balancesOf(state: TimelineState): Balances {
   let settledKills = 0n;
   let paidRaw = 0n;
   if (state.user.status === 'registered') {
-    for (const accrual of state.user.accruals.values()) accruedKills += accrual.kills;
     for (const payout of state.user.payouts) {
       switch (payout.status) {
         case 'cancelled':
