@@ -43,6 +43,8 @@ describe('the service on the embedded defaults, restarted', () => {
     return { code, output: run.output() };
   }
 
+  // Three starts of the service (up to 90 s each) and eight runs of the CLI: about 15 s on a quiet
+  // machine, but the default 60 s is less than what the waits above allow on a busy one.
   it('keeps registered users across a graceful stop and across SIGKILL', async () => {
     const first = await startService();
     // A key made with the CLI beside the running service: printed alone on the last line.
@@ -98,7 +100,7 @@ describe('the service on the embedded defaults, restarted', () => {
     } finally {
       expect(await third.stop('SIGINT')).toBe(0);
     }
-  });
+  }, 300_000);
 });
 
 describe('a service started with a misconfigured environment', () => {
