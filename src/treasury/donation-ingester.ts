@@ -259,7 +259,7 @@ export class DonationIngester {
     if ((await this.rpc.blockInfo(signed.blockHash)) !== null) return false;
     const user = await loadUser(this.store, signed.userId);
     if (user.status !== 'registered') return false;
-    const payout = user.payouts.find((candidate) => candidate.payoutId === signed.payoutId);
+    const payout = user.payouts.get(signed.payoutId);
     return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
   }
 

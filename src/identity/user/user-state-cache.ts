@@ -78,7 +78,7 @@ export class UserStateCache {
 }
 
 function weightOf(known: Known): number {
-  return known.state.status === 'registered' ? 1 + known.state.accruals.size + known.state.payouts.length : 1;
+  return known.state.status === 'registered' ? 1 + known.state.accruals.size + known.state.payouts.size : 1;
 }
 
 export interface CachedDecision {

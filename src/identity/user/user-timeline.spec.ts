@@ -26,7 +26,8 @@ function history(commands: Array<UserCommand | ((events: UserEvent[]) => UserCom
 const accrualIds = (events: UserEvent[]): string[] =>
   events.flatMap((event) => (event.type === 'AccrualRecorded' ? [event.data.accrualId] : []));
 
-const payout = (payoutId: string, kills: bigint, now: Date) => (events: UserEvent[]): UserCommand => ({
+/** A payout of `kills` from one accrual: the first recorded, unless `accrualOf` picks another. */
+const payout = (payoutId: string, kills: bigint, now: Date, accrualOf = (ids: string[]): string | undefined => ids[0]) => (events: UserEvent[]): UserCommand => ({
   type: 'RequestPayout',
   data: {
     payoutId,
@@ -36,7 +37,7 @@ const payout = (payoutId: string, kills: bigint, now: Date) => (events: UserEven
     kills,
     amountRaw: kills * RATE,
     idempotencyKey: `key-${payoutId}`,
-    accruals: [{ accrualId: accrualIds(events)[0], kills }],
+    accruals: [{ accrualId: accrualOf(accrualIds(events)) ?? 'none', kills }],
     now,
   },
 });
@@ -115,6 +116,59 @@ describe('the audit fold of a user stream (balances after each event)', () => {
     expect(failed.at(-1)?.type).toBe('PayoutFailed');
     expect(balancesOf(fold(failed))).toMatchObject({ claimedKills: 20n, inFlightKills: 20n, settledKills: 0n, unsettledKills: 30n });
     expect(balancesOf(fold(cancelled))).toEqual({ ...zero, accruedKills: 30n, accruedRaw: 30n * RATE, unsettledKills: 30n, unsettledRaw: 30n * RATE });
+  });
+
+  it('keeps the balances of many payouts, whatever became of each, equal to their sum after every event', () => {
+    // Round r: five more kills accrue and a payout claims them; it is sent, or it fails and is
+    // retried and sent, or it fails and is cancelled. The last one fails and keeps its claim.
+    const outcomes = ['sent', 'retried', 'cancelled', 'sent', 'cancelled', 'retried', 'failed'] as const;
+    const commands: Array<UserCommand | ((events: UserEvent[]) => UserCommand)> = [...setUp];
+    outcomes.forEach((outcome, index) => {
+      const round = index + 1;
+      const payoutId = `p${round}`;
+      const minute = (step: number): Date => at(10 * round + step);
+      const failure: UserCommand = { type: 'RecordPayoutAttemptFailed', data: { payoutId, attempt: 1, error: 'refused', blockHash: null, policy, now: minute(2) } };
+      const sent = (step: number): UserCommand => ({ type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: minute(step) } });
+      commands.push({ type: 'ObserveKills', data: { lifetimeKills: 130n + 5n * BigInt(round), observedAt: minute(0), now: minute(0), rate, abuse } });
+      commands.push(payout(payoutId, 5n, minute(1), (ids) => ids.at(-1)));
+      if (outcome === 'sent') commands.push(sent(2));
+      if (outcome === 'retried') commands.push(failure, { type: 'RetryPayout', data: { payoutId, now: minute(3) } }, sent(4));
+      if (outcome === 'cancelled') commands.push(failure, { type: 'CancelPayout', data: { payoutId, reason: 'wallet closed', now: minute(3) } });
+      if (outcome === 'failed') commands.push(failure);
+    });
+    const events = history(commands);
+    /** The payouts' share of the balances, summed over the decider's own payouts. */
+    const summed = (state: TimelineState): Partial<Balances> => {
+      const payouts = state.user.status === 'registered' ? [...state.user.payouts.values()] : [];
+      const sum = (status: string[], of: (payout: (typeof payouts)[number]) => bigint): bigint =>
+        payouts.filter((payout) => status.includes(payout.status)).reduce((total, payout) => total + of(payout), 0n);
+      return {
+        settledKills: sum(['sent'], (payout) => payout.kills),
+        paidRaw: sum(['sent'], (payout) => payout.amountRaw),
+        inFlightKills: sum(['requested', 'failed'], (payout) => payout.kills),
+        inFlightRaw: sum(['requested', 'failed'], (payout) => payout.amountRaw),
+      };
+    };
+
+    expect(events.filter((event) => event.type === 'PayoutRetryRequested')).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'PayoutCancelled')).toHaveLength(2);
+    events.forEach((_, index) => {
+      const state = fold(events.slice(0, index + 1));
+      expect(balancesOf(state)).toMatchObject(summed(state));
+    });
+    expect(balancesOf(fold(events))).toEqual({
+      ...zero,
+      accruedKills: 65n,
+      accruedRaw: 65n * RATE,
+      claimedKills: 25n,
+      claimedRaw: 25n * RATE,
+      settledKills: 20n,
+      paidRaw: 20n * RATE,
+      inFlightKills: 5n,
+      inFlightRaw: 5n * RATE,
+      unsettledKills: 45n,
+      unsettledRaw: 45n * RATE,
+    });
   });
 
   it('counts against the caps the kills of live payouts requested since a time, never of cancelled ones', () => {

@@ -1,4 +1,5 @@
-import { evolve, initialState, type UserState } from './user.decider';
+import { Map as PersistentMap } from 'immutable';
+import { evolve, initialState, type PayoutState, type UserState } from './user.decider';
 import { type UserEvent } from './user.events';
 
 /*
@@ -18,31 +19,56 @@ export interface TimelineState {
    */
   readonly accruedKills: bigint;
   readonly accruedRaw: bigint;
+  /**
+   * What the payouts hold, by status, kept as their events come for the same reason: each payout
+   * event takes out what its payout counted before and adds what it counts after.
+   */
+  readonly payoutTotals: PayoutTotals;
   readonly registeredAt: string | null;
   /** sentAt of the last PayoutSent, as the users read model keeps it. */
   readonly lastSettlementAt: string | null;
-  /** requestedAt of every payout: kills count against the caps by the time they were requested (SPEC §4.3). */
-  readonly payoutRequestedAt: ReadonlyMap<string, string>;
+  /**
+   * requestedAt of every payout: kills count against the caps by the time they were requested
+   * (SPEC §4.3). Persistent, so that a payout adds to it without copying it.
+   */
+  readonly payoutRequestedAt: PersistentMap<string, string>;
 }
+
+/** Kills and raw of the payouts sent, and of those in flight (requested or failed); cancelled ones hold nothing. */
+export interface PayoutTotals {
+  readonly settledKills: bigint;
+  readonly paidRaw: bigint;
+  readonly inFlightKills: bigint;
+  readonly inFlightRaw: bigint;
+}
+
+const noPayouts: PayoutTotals = { settledKills: 0n, paidRaw: 0n, inFlightKills: 0n, inFlightRaw: 0n };
 
 export const initialTimelineState: TimelineState = {
   user: initialState,
   accruedKills: 0n,
   accruedRaw: 0n,
+  payoutTotals: noPayouts,
   registeredAt: null,
   lastSettlementAt: null,
-  payoutRequestedAt: new Map(),
+  payoutRequestedAt: PersistentMap(),
 };
 
-export function evolveTimeline(state: TimelineState, event: UserEvent): TimelineState {
-  const user = evolve(state.user, event);
+export function evolveTimeline(before: TimelineState, event: UserEvent): TimelineState {
+  const user = evolve(before.user, event);
+  // Every payout event names its payout: only that one's share of the totals can change.
+  const payoutTotals =
+    'payoutId' in event.data
+      ? moved(before.payoutTotals, payoutOf(before.user, event.data.payoutId), payoutOf(user, event.data.payoutId))
+      : before.payoutTotals;
+  const state = { ...before, payoutTotals };
   switch (event.type) {
     case 'UserRegistered':
       return { ...state, user, registeredAt: event.data.registeredAt };
     case 'AccrualRecorded':
       return { ...state, user, accruedKills: state.accruedKills + BigInt(event.data.kills), accruedRaw: state.accruedRaw + BigInt(event.data.amountRaw) };
     case 'PayoutRequested':
-      return { ...state, user, payoutRequestedAt: new Map(state.payoutRequestedAt).set(event.data.payoutId, event.data.requestedAt) };
+      return { ...state, user, payoutRequestedAt: state.payoutRequestedAt.set(event.data.payoutId, event.data.requestedAt) };
     case 'PayoutSent':
       return { ...state, user, lastSettlementAt: event.data.sentAt };
     case 'EpicAccountLinked':
@@ -84,55 +110,62 @@ export interface Balances {
 }
 
 export function balancesOf(state: TimelineState): Balances {
-  const { accruedKills } = state;
-  let claimedKills = 0n;
-  let claimedRaw = 0n;
-  let inFlightKills = 0n;
-  let inFlightRaw = 0n;
-  let settledKills = 0n;
-  let paidRaw = 0n;
-  if (state.user.status === 'registered') {
-    for (const payout of state.user.payouts) {
-      switch (payout.status) {
-        case 'cancelled':
-          break;
-        case 'sent':
-          settledKills += payout.kills;
-          paidRaw += payout.amountRaw;
-          break;
-        case 'requested':
-        case 'failed':
-          inFlightKills += payout.kills;
-          inFlightRaw += payout.amountRaw;
-          break;
-        default: {
-          const unreachable: never = payout.status;
-          throw new Error(`Unknown payout status ${String(unreachable)}`);
-        }
-      }
-    }
-    claimedKills = settledKills + inFlightKills;
-    claimedRaw = paidRaw + inFlightRaw;
-  }
+  const { accruedKills, accruedRaw } = state;
+  const { settledKills, paidRaw, inFlightKills, inFlightRaw } = state.payoutTotals;
   return {
     accruedKills,
-    accruedRaw: state.accruedRaw,
-    claimedKills,
-    claimedRaw,
+    accruedRaw,
+    claimedKills: settledKills + inFlightKills,
+    claimedRaw: paidRaw + inFlightRaw,
     inFlightKills,
     inFlightRaw,
     settledKills,
     paidRaw,
     unsettledKills: accruedKills - settledKills,
-    unsettledRaw: state.accruedRaw - paidRaw,
+    unsettledRaw: accruedRaw - paidRaw,
   };
+}
+
+function payoutOf(user: UserState, payoutId: string): PayoutState | undefined {
+  return user.status === 'registered' ? user.payouts.get(payoutId) : undefined;
+}
+
+/** The totals with `before` (the payout as it was, if it was) taken out and `after` put in. */
+function moved(totals: PayoutTotals, before: PayoutState | undefined, after: PayoutState | undefined): PayoutTotals {
+  if (before === after) return totals;
+  const out = counted(before);
+  const into = counted(after);
+  return {
+    settledKills: totals.settledKills - out.settledKills + into.settledKills,
+    paidRaw: totals.paidRaw - out.paidRaw + into.paidRaw,
+    inFlightKills: totals.inFlightKills - out.inFlightKills + into.inFlightKills,
+    inFlightRaw: totals.inFlightRaw - out.inFlightRaw + into.inFlightRaw,
+  };
+}
+
+/** What one payout adds to the totals in its status. */
+function counted(payout: PayoutState | undefined): PayoutTotals {
+  if (payout === undefined) return noPayouts;
+  switch (payout.status) {
+    case 'cancelled':
+      return noPayouts;
+    case 'sent':
+      return { ...noPayouts, settledKills: payout.kills, paidRaw: payout.amountRaw };
+    case 'requested':
+    case 'failed':
+      return { ...noPayouts, inFlightKills: payout.kills, inFlightRaw: payout.amountRaw };
+    default: {
+      const unreachable: never = payout.status;
+      throw new Error(`Unknown payout status ${String(unreachable)}`);
+    }
+  }
 }
 
 /** Kills claimed by live payouts requested at or after `since` (a cap window's start). */
 export function claimedKillsSince(state: TimelineState, since: Date): bigint {
   if (state.user.status !== 'registered') return 0n;
   let kills = 0n;
-  for (const payout of state.user.payouts) {
+  for (const payout of state.user.payouts.values()) {
     if (payout.status === 'cancelled') continue;
     const requestedAt = state.payoutRequestedAt.get(payout.payoutId);
     if (requestedAt !== undefined && Date.parse(requestedAt) >= since.getTime()) kills += payout.kills;

@@ -444,6 +444,17 @@ describe('user decider', () => {
       expect(claims(observed)).toEqual([[first, 0n], [second, 0n], [expect.any(String), 0n]]);
     });
 
+    it('leaves the payouts of the state it evolves from as they were', () => {
+      const requested = [...earned(), ...decide(request(earned()), given(earned()))];
+      const before = given(requested);
+      const statuses = (state: UserState): string[] => (state.status === 'registered' ? [...state.payouts.values()].map((payout) => payout.status) : []);
+
+      const after = decide(sent(), before).reduce(evolve, before);
+
+      expect(statuses(before)).toEqual(['requested']);
+      expect(statuses(after)).toEqual(['sent']);
+    });
+
     it('records a payout sent once, with its kills and accruals', () => {
       const requested = [...earned(), ...decide(request(earned()), given(earned()))];
       const events = decide(sent(), given(requested));
@@ -474,7 +485,7 @@ describe('user decider', () => {
       if (state.status !== 'registered') throw new Error('The user is not registered');
       return state;
     };
-    const payoutOf = (events: UserEvent[]) => registered(events).payouts.find((payout) => payout.payoutId === payoutId);
+    const payoutOf = (events: UserEvent[]) => registered(events).payouts.get(payoutId);
     const claimedKills = (events: UserEvent[]): bigint[] => [...registered(events).accruals.values()].map((accrual) => accrual.claimed);
 
     it('doubles the backoff after each failed attempt, up to backoffMaxMs', () => {

@@ -50,7 +50,12 @@ export interface RegisteredUser {
    * accruals, a heavy player's few months, took 41 s to fold).
    */
   readonly accruals: OrderedMap<string, AccrualClaims>;
-  readonly payouts: readonly PayoutState[];
+  /**
+   * Every payout by its id, in the order requested; persistent like `accruals`. An array copied
+   * for every payout, and searched for every payout event, made folding quadratic in payouts
+   * (20,000 payouts, a settlement every 20 minutes for most of a year, took 6 s to fold).
+   */
+  readonly payouts: OrderedMap<string, PayoutState>;
 }
 
 export interface AccrualClaims {
@@ -250,7 +255,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       recentAccruals: [],
       flags: [],
       accruals: OrderedMap(),
-      payouts: [],
+      payouts: OrderedMap(),
     };
   }
   if (state.status !== 'registered') throw new Error(`${event.type} before UserRegistered`);
@@ -303,7 +308,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         amountRaw: BigInt(event.data.amountRaw),
         accruals: event.data.accruals,
       };
-      return { ...state, accruals, payouts: [...state.payouts, payout] };
+      return { ...state, accruals, payouts: state.payouts.set(payout.payoutId, payout) };
     }
     case 'PayoutSent':
       return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'sent', nextAttemptAt: null }));
@@ -648,7 +653,7 @@ function cancelPayout(command: CancelPayout['data'], state: RegisteredUser): Use
 }
 
 function findPayout(state: RegisteredUser, payoutId: string): PayoutState {
-  const payout = state.payouts.find((candidate) => candidate.payoutId === payoutId);
+  const payout = state.payouts.get(payoutId);
   if (payout === undefined) throw new NotFoundError('payout_not_found', `No payout ${payoutId} for this user`);
   return payout;
 }
@@ -668,7 +673,8 @@ function claim(
 }
 
 function updatePayout(state: RegisteredUser, payoutId: string, change: (payout: PayoutState) => PayoutState): RegisteredUser {
-  return { ...state, payouts: state.payouts.map((payout) => (payout.payoutId === payoutId ? change(payout) : payout)) };
+  const payout = state.payouts.get(payoutId);
+  return payout === undefined ? state : { ...state, payouts: state.payouts.set(payoutId, change(payout)) };
 }
 
 function epicLinked(state: RegisteredUser, epicAccountId: string, baseline: bigint, source: VerificationSource, at: string): UserEvent {

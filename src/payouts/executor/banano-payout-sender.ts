@@ -259,7 +259,7 @@ export class BananoPayoutSender implements PayoutSender {
   private async payoutOf(pending: PendingPayout): Promise<PayoutState | null> {
     const user = await loadUser(this.store, pending.userId);
     if (user.status !== 'registered') return null;
-    return user.payouts.find((payout) => payout.payoutId === pending.payoutId) ?? null;
+    return user.payouts.get(pending.payoutId) ?? null;
   }
 
 }
