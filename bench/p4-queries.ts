@@ -6,6 +6,7 @@ import { SeededRandom } from './data/random';
 import { LEDGER_EVENT_STORE_POOL_SIZE, startBaselineServer } from './support/baseline-server';
 import { type DashboardQuery, type Pools, QUERIES } from './support/dashboard-sql';
 import { startLedgerService } from './support/ledger-service';
+import { nearestRank } from './support/load';
 import { formatRatio } from './support/ratio';
 
 /*
@@ -227,9 +228,9 @@ async function measure(seconds: number, samples: Samples, request: () => Promise
 }
 
 function latencies(samples: Samples): Latencies {
+  // Unrounded, unlike P1's percentile(): sub-millisecond p99s are compared here.
   const sorted = [...samples.latenciesMs].sort((a, b) => a - b);
-  const at = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
-  return { requests: sorted.length, p50: at(0.5), p99: at(0.99), errors: samples.errors };
+  return { requests: sorted.length, p50: nearestRank(sorted, 0.5), p99: nearestRank(sorted, 0.99), errors: samples.errors };
 }
 
 async function fetchStatus(url: string, key: string | undefined): Promise<number> {

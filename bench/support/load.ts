@@ -121,7 +121,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 /** The `fraction` percentile (nearest rank) of `values`, in ms to 0.1; 0 when there are none. */
 export function percentile(values: readonly number[], fraction: number): number {
   if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return Math.round(sorted[rank] * 10) / 10;
+  return Math.round(nearestRank([...values].sort((a, b) => a - b), fraction) * 10) / 10;
+}
+
+/** The `fraction` percentile of values sorted ascending, by nearest rank, unrounded; NaN when there are none. */
+export function nearestRank(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
 }
