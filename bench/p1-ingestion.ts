@@ -1,4 +1,5 @@
 import { type BaselineServer, startBaselineServer } from './support/baseline-server';
+import { CpuAccount, CpuMeter, LOAD_GENERATOR, MACHINE, POSTGRESQL } from './support/cpu-time';
 import { type EventCounter, openEventCounter } from './support/event-count';
 import { INGESTION, type IngestionPhase, runIngestionPhase } from './support/ingestion';
 import { type LedgerService, ObservationSource, seedUsers, startLedgerService } from './support/ledger-service';
@@ -16,6 +17,10 @@ import { type BenchContext, type BenchFigure, type BenchResult } from './types';
  * The machine is shared and its load comes and goes, so the two are not measured one after the
  * other but in alternating slices (ledger, baseline, ledger, baseline, …), each side's figures
  * summed over its slices: a burst of someone else's work then falls on both.
+ *
+ * Each side's CPU time is read around its slices (support/cpu-time.ts) and printed per event
+ * appended: its server's, PostgreSQL's, the load generator's and the machine's. The ledger's is read
+ * until its projections have caught up after the slice, since that work is the slice's too.
  */
 
 interface Plan {
@@ -49,11 +54,14 @@ interface Side {
 interface PhaseFigures {
   readonly ledger: Side;
   readonly baseline: Side;
+  readonly ledgerCpu: CpuAccount;
+  readonly baselineCpu: CpuAccount;
   /** The longest wait for the projections to catch up after a ledger slice, in seconds; null when one timed out. */
   readonly catchUpSecondsMax: number | null;
 }
 
 const PHASES: readonly IngestionPhase[] = ['batch', 'single'];
+const BASELINE_SERVER = 'bare server';
 
 export async function p1Ingestion(context: BenchContext): Promise<BenchResult[]> {
   const plan = context.quick ? QUICK : FULL;
@@ -118,6 +126,9 @@ async function measurePhase(options: {
 
   const baseline: BaselineServer = await startBaselineServer({ databaseUrl: options.baselineDatabaseUrl });
   const baselineCounter = await openEventCounter('postgres', { databaseUrl: options.baselineDatabaseUrl, table: 'baseline_events' });
+  const meter = await CpuMeter.open({ servers: { service: service.pid, [BASELINE_SERVER]: baseline.process.pid }, databaseUrl: options.baselineDatabaseUrl });
+  const ledgerCpu = new CpuAccount(['service', POSTGRESQL, LOAD_GENERATOR, MACHINE]);
+  const baselineCpu = new CpuAccount([BASELINE_SERVER, POSTGRESQL, LOAD_GENERATOR, MACHINE]);
   const ledgerSide = emptySide();
   const baselineSide = emptySide();
   let catchUpSecondsMax: number | null = 0;
@@ -130,17 +141,21 @@ async function measurePhase(options: {
     await baselineLoad(plan.warmUpSeconds, warmUpPerObservation);
     for (let round = 1; round <= plan.rounds; round += 1) {
       await catchUp();
+      const ledgerBefore = meter.read();
       const ledgerSlice = await slice(ledgerSide, ledgerCounter, () => ledgerLoad(plan.sliceSeconds));
       // The projector's backlog is worked off before the baseline's slice, which it would slow.
       await catchUp();
+      ledgerCpu.add(ledgerBefore, meter.read());
+      const baselineBefore = meter.read();
       await slice(baselineSide, baselineCounter, () => baselineLoad(plan.sliceSeconds, perObservation(ledgerSlice.events, ledgerSlice.observations)));
+      baselineCpu.add(baselineBefore, meter.read());
       context.log(`P1 ${phase}, round ${round}/${plan.rounds}: ledger ${rate(ledgerSide)} events/s, baseline ${rate(baselineSide)} events/s so far`);
     }
   } finally {
     await baselineCounter.close();
     await baseline.stop();
   }
-  return { ledger: ledgerSide, baseline: baselineSide, catchUpSecondsMax };
+  return { ledger: ledgerSide, baseline: baselineSide, ledgerCpu, baselineCpu, catchUpSecondsMax };
 }
 
 /** One slice of load, added to `side`; answers the slice's own events and observations. */
@@ -193,6 +208,10 @@ function result(context: BenchContext, plan: Plan, phase: IngestionPhase, figure
     {
       label: 'events per observation, ledger / baseline rows',
       value: `${(ledger.events / Math.max(1, ledger.observations)).toFixed(3)} / ${(baseline.events / Math.max(1, baseline.observations)).toFixed(3)}`,
+    },
+    {
+      label: 'CPU per event appended, µs',
+      value: `ledger side (until its projections caught up): ${figures.ledgerCpu.describePer(ledger.events)}; baseline side: ${figures.baselineCpu.describePer(baseline.events)}`,
     },
     { label: 'ledger non-2xx / errors / rejected items', value: `${ledger.non2xx} / ${ledger.errors} / ${ledger.rejectedItems}` },
     {

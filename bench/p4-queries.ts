@@ -1,6 +1,7 @@
 import { Agent, get as httpGet } from 'node:http';
 import { Pool } from 'pg';
 import { type Benchmark, type BenchFigure } from './types';
+import { CpuAccount, CpuMeter, LOAD_GENERATOR, MACHINE, POSTGRESQL } from './support/cpu-time';
 import { loadReadModels } from './data/read-model-rows';
 import { SeededRandom } from './data/random';
 import { LEDGER_EVENT_STORE_POOL_SIZE, startBaselineServer } from './support/baseline-server';
@@ -27,6 +28,10 @@ import { formatRatio } from './support/ratio';
  * The machine is shared and its load comes and goes, so the sides are not measured one after the
  * other but in alternating slices (service, pg, bare, service, pg, bare, …), as P1 does, each
  * side's latencies pooled over its slices: a burst of someone else's work then falls on all.
+ *
+ * Each side's CPU time is read around its slices (support/cpu-time.ts) and printed per request:
+ * its server's, PostgreSQL's, the load generator's (this process) and the machine's. With the two
+ * cores full, latency follows what a request costs them all, which these figures split.
  */
 
 const TARGET_RATIO = 2;
@@ -37,6 +42,7 @@ const TARGET_RATIO = 2;
 const CONNECTIONS = 8;
 /** The service's pools: slonik's (read models) and the PostgreSQL event store's; the bare server's are as large. */
 const POOL_SIZE = LEDGER_EVENT_STORE_POOL_SIZE;
+const BARE_SERVER = 'bare server';
 
 interface Sizes {
   readonly users: number;
@@ -81,6 +87,7 @@ export const p4Queries: Benchmark = async (context) => {
     context.log(`P4: rows written in ${loadSeconds.toFixed(1)} s: ${[...loaded.rows].map(([table, rows]) => `${table} ${rows}`).join(', ')}`);
     const service = await startLedgerService({ databaseUrl: database.url, log: context.log, env: { SETTLEMENT_INTERVAL_SECONDS: '0' } });
     const bare = await startBaselineServer({ databaseUrl: database.url, server: 'bare-query-server' });
+    const meter = await CpuMeter.open({ servers: { service: service.pid, [BARE_SERVER]: bare.process.pid }, databaseUrl: database.url });
     const key = service.apiKey;
     const pools: Pools = {
       db: new Pool({ connectionString: database.url, max: POOL_SIZE, application_name: 'bench-p4-baseline' }),
@@ -94,11 +101,12 @@ export const p4Queries: Benchmark = async (context) => {
         const pickUser = (random: SeededRandom) => loaded.userIds[Math.floor(random.next() * loaded.userIds.length)];
         const probe = await fetchStatus(`${service.baseUrl}${query.path(loaded.userIds[0])}`, query.needsKey ? key : undefined);
         if (probe !== 200) throw new Error(`GET ${query.path(loaded.userIds[0])} answered ${probe}`);
-        const [served, direct, bared] = await alternate(sizes, query.name, [
-          httpSide(service.baseUrl, query, key, pickUser),
-          baselineSide(pools, query, pickUser),
-          httpSide(bare.baseUrl, query, key, pickUser),
+        const [measuredService, measuredPg, measuredBare] = await alternate(sizes, query.name, meter, [
+          { side: httpSide(service.baseUrl, query, key, pickUser), cpuParties: ['service', POSTGRESQL, LOAD_GENERATOR, MACHINE] },
+          { side: baselineSide(pools, query, pickUser), cpuParties: [POSTGRESQL, LOAD_GENERATOR, MACHINE] },
+          { side: httpSide(bare.baseUrl, query, key, pickUser), cpuParties: [BARE_SERVER, POSTGRESQL, LOAD_GENERATOR, MACHINE] },
         ]);
+        const [served, direct, bared] = [measuredService.latencies, measuredPg.latencies, measuredBare.latencies];
         const ratio = served.p99 / direct.p99;
         const bareRatio = bared.p99 / direct.p99;
         ratios.push({ name: query.name, ratio });
@@ -111,6 +119,12 @@ export const p4Queries: Benchmark = async (context) => {
             `${side('service', served)}; ${side('pg', direct)}; p99 ratio ${formatRatio(ratio, TARGET_RATIO)}; ` +
             `for reference, ${side('bare fastify + pg', bared)}, p99 ÷ pg ${bareRatio.toFixed(2)}` +
             (served.errors + direct.errors + bared.errors > 0 ? `; errors: service ${served.errors}, pg ${direct.errors}, bare ${bared.errors}` : ''),
+        });
+        figures.push({
+          label: `${query.name}: CPU per request, µs`,
+          value:
+            `service side: ${measuredService.cpu.describePer(served.requests)}; pg side: ${measuredPg.cpu.describePer(direct.requests)}; ` +
+            `bare side: ${measuredBare.cpu.describePer(bared.requests)}`,
         });
         if (served.errors > 0 || direct.errors > 0) ratios.push({ name: `${query.name} errors`, ratio: Number.POSITIVE_INFINITY });
       }
@@ -157,20 +171,30 @@ interface Side {
 
 /**
  * The sides of query `name` in turn, warm-up first, then `rounds` slices each, in the order given
- * in every round; their latencies in that order. Each side keeps its own generator of users across
- * its slices, seeded alike, so all ask for the same users in the same order.
+ * in every round; their latencies and the CPU time of their parties over those slices, in that
+ * order. Each side keeps its own generator of users across its slices, seeded alike, so all ask
+ * for the same users in the same order.
  */
-async function alternate(sizes: Sizes, name: string, given: readonly Side[]): Promise<Latencies[]> {
-  const sides = given.map((side) => ({ side, random: new SeededRandom(name), samples: noSamples() }));
+async function alternate(
+  sizes: Sizes,
+  name: string,
+  meter: CpuMeter,
+  given: ReadonlyArray<{ readonly side: Side; readonly cpuParties: readonly string[] }>,
+): Promise<Array<{ latencies: Latencies; cpu: CpuAccount }>> {
+  const sides = given.map(({ side, cpuParties }) => ({ side, random: new SeededRandom(name), samples: noSamples(), cpu: new CpuAccount(cpuParties) }));
   try {
     for (const { side } of sides) await side.slice(sizes.warmUpSeconds, new SeededRandom(`${name}-warm`), noSamples());
     for (let round = 0; round < sizes.rounds; round += 1) {
-      for (const { side, random, samples } of sides) await side.slice(sizes.seconds / sizes.rounds, random, samples);
+      for (const { side, random, samples, cpu } of sides) {
+        const before = meter.read();
+        await side.slice(sizes.seconds / sizes.rounds, random, samples);
+        cpu.add(before, meter.read());
+      }
     }
   } finally {
     for (const { side } of sides) side.close();
   }
-  return sides.map(({ samples }) => latencies(samples));
+  return sides.map(({ samples, cpu }) => ({ latencies: latencies(samples), cpu }));
 }
 
 /**
