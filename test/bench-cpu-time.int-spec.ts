@@ -33,8 +33,8 @@ describe('bench CPU accounting: /proc lines', () => {
     expect(parseProcessStat('12 (short) S 1')).toBeNull();
   });
 
-  it('adds the busy columns of the machine line, leaving idle and iowait out', () => {
-    expect(parseMachineBusyTicks('cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0')).toBe(161);
+  it('adds the working columns of the machine line, leaving idle, iowait and steal out', () => {
+    expect(parseMachineBusyTicks('cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0')).toBe(160);
     expect(parseMachineBusyTicks('intr 1 2 3')).toBeNull();
   });
 

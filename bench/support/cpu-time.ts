@@ -15,7 +15,7 @@ import { Client } from 'pg';
 /** CPU time so far, in microseconds, of each party a meter watches; null where it cannot be read. */
 export type CpuReading = ReadonlyMap<string, number | null>;
 
-/** The load generator (this process) and the whole machine, under these names in every reading. */
+/** The parties every reading holds besides the servers: the load generator (this process), PostgreSQL and the machine. */
 export const LOAD_GENERATOR = 'load generator';
 export const MACHINE = 'machine';
 export const POSTGRESQL = 'PostgreSQL';
@@ -44,12 +44,16 @@ export function parseProcessStat(line: string): ProcessStat | null {
   return Number.isFinite(stat.parentPid) && Number.isFinite(stat.ownTicks) && Number.isFinite(stat.reapedChildrenTicks) ? stat : null;
 }
 
-/** The busy time of every CPU of the machine (all but idle and iowait), from /proc/stat's first line, in clock ticks. */
+/**
+ * The time every CPU of the machine spent working, from /proc/stat's first line, in clock ticks:
+ * user, nice, system, irq and softirq. Idle and iowait are not work, and steal is time the
+ * hypervisor gave to other machines.
+ */
 export function parseMachineBusyTicks(procStat: string): number | null {
   const line = procStat.split('\n', 1)[0];
   if (!line.startsWith('cpu ')) return null;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  const busy = user + nice + system + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + (irq ?? 0) + (softirq ?? 0);
   return Number.isFinite(busy) ? busy : null;
 }
 
