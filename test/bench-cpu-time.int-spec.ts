@@ -120,6 +120,7 @@ describe('bench CPU accounting: sums over slices', () => {
     account.add(reading({ service: 3_000_000, [POSTGRESQL]: 2_000_000 }), reading({ service: 3_501_000, [POSTGRESQL]: 2_000_000 }));
     // service 2,499,000 + 501,000 = 3,000,000; PostgreSQL 1,000,000: over 2,000 requests.
     expect(account.describePer(2_000)).toBe('service 1,500, PostgreSQL 500');
+    expect(account.describePer(0)).toBe('nothing to divide by');
   });
 
   it('leaves out a party it could not read in any slice, and says when it could read none', () => {

@@ -171,10 +171,11 @@ export class CpuAccount {
 
   /** "service 1,127, PostgreSQL 826, …": microseconds per unit (a request, an event), unreadable parties left out. */
   describePer(units: number): string {
+    if (units <= 0) return 'nothing to divide by';
     const parts: string[] = [];
     for (const party of this.parties) {
       const total = this.totals.get(party);
-      if (total == null || units <= 0) continue;
+      if (total == null) continue;
       parts.push(`${party} ${Math.round(total / units).toLocaleString('en-US')}`);
     }
     return parts.length === 0 ? 'not readable here' : parts.join(', ');
