@@ -1,5 +1,5 @@
 import { type BaselineServer, startBaselineServer } from './support/baseline-server';
-import { CpuAccount, CpuMeter, LOAD_GENERATOR, MACHINE, POSTGRESQL } from './support/cpu-time';
+import { BARE_SERVER, CpuAccount, CpuMeter, SERVICE, sideParties } from './support/cpu-time';
 import { type EventCounter, openEventCounter } from './support/event-count';
 import { INGESTION, type IngestionPhase, runIngestionPhase } from './support/ingestion';
 import { type LedgerService, ObservationSource, seedUsers, startLedgerService } from './support/ledger-service';
@@ -61,7 +61,6 @@ interface PhaseFigures {
 }
 
 const PHASES: readonly IngestionPhase[] = ['batch', 'single'];
-const BASELINE_SERVER = 'bare server';
 
 export async function p1Ingestion(context: BenchContext): Promise<BenchResult[]> {
   const plan = context.quick ? QUICK : FULL;
@@ -126,9 +125,9 @@ async function measurePhase(options: {
 
   const baseline: BaselineServer = await startBaselineServer({ databaseUrl: options.baselineDatabaseUrl });
   const baselineCounter = await openEventCounter('postgres', { databaseUrl: options.baselineDatabaseUrl, table: 'baseline_events' });
-  const meter = await CpuMeter.open({ servers: { service: service.pid, [BASELINE_SERVER]: baseline.process.pid }, databaseUrl: options.baselineDatabaseUrl });
-  const ledgerCpu = new CpuAccount(['service', POSTGRESQL, LOAD_GENERATOR, MACHINE]);
-  const baselineCpu = new CpuAccount([BASELINE_SERVER, POSTGRESQL, LOAD_GENERATOR, MACHINE]);
+  const meter = await CpuMeter.open({ servers: { [SERVICE]: service.pid, [BARE_SERVER]: baseline.process.pid }, databaseUrl: options.baselineDatabaseUrl });
+  const ledgerCpu = new CpuAccount(sideParties(SERVICE));
+  const baselineCpu = new CpuAccount(sideParties(BARE_SERVER));
   const ledgerSide = emptySide();
   const baselineSide = emptySide();
   let catchUpSecondsMax: number | null = 0;
@@ -145,10 +144,11 @@ async function measurePhase(options: {
       const ledgerSlice = await slice(ledgerSide, ledgerCounter, () => ledgerLoad(plan.sliceSeconds));
       // The projector's backlog is worked off before the baseline's slice, which it would slow.
       await catchUp();
-      ledgerCpu.add(ledgerBefore, meter.read());
-      const baselineBefore = meter.read();
+      // The baseline's slice starts at once: the reading that ends the ledger's begins it.
+      const ledgerAfter = meter.read();
+      ledgerCpu.add(ledgerBefore, ledgerAfter);
       await slice(baselineSide, baselineCounter, () => baselineLoad(plan.sliceSeconds, perObservation(ledgerSlice.events, ledgerSlice.observations)));
-      baselineCpu.add(baselineBefore, meter.read());
+      baselineCpu.add(ledgerAfter, meter.read());
       context.log(`P1 ${phase}, round ${round}/${plan.rounds}: ledger ${rate(ledgerSide)} events/s, baseline ${rate(baselineSide)} events/s so far`);
     }
   } finally {

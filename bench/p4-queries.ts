@@ -1,7 +1,7 @@
 import { Agent, get as httpGet } from 'node:http';
 import { Pool } from 'pg';
 import { type Benchmark, type BenchFigure } from './types';
-import { CpuAccount, CpuMeter, LOAD_GENERATOR, MACHINE, POSTGRESQL } from './support/cpu-time';
+import { BARE_SERVER, CpuAccount, CpuMeter, SERVICE, sideParties } from './support/cpu-time';
 import { loadReadModels } from './data/read-model-rows';
 import { SeededRandom } from './data/random';
 import { LEDGER_EVENT_STORE_POOL_SIZE, startBaselineServer } from './support/baseline-server';
@@ -42,7 +42,6 @@ const TARGET_RATIO = 2;
 const CONNECTIONS = 8;
 /** The service's pools: slonik's (read models) and the PostgreSQL event store's; the bare server's are as large. */
 const POOL_SIZE = LEDGER_EVENT_STORE_POOL_SIZE;
-const BARE_SERVER = 'bare server';
 
 interface Sizes {
   readonly users: number;
@@ -87,7 +86,7 @@ export const p4Queries: Benchmark = async (context) => {
     context.log(`P4: rows written in ${loadSeconds.toFixed(1)} s: ${[...loaded.rows].map(([table, rows]) => `${table} ${rows}`).join(', ')}`);
     const service = await startLedgerService({ databaseUrl: database.url, log: context.log, env: { SETTLEMENT_INTERVAL_SECONDS: '0' } });
     const bare = await startBaselineServer({ databaseUrl: database.url, server: 'bare-query-server' });
-    const meter = await CpuMeter.open({ servers: { service: service.pid, [BARE_SERVER]: bare.process.pid }, databaseUrl: database.url });
+    const meter = await CpuMeter.open({ servers: { [SERVICE]: service.pid, [BARE_SERVER]: bare.process.pid }, databaseUrl: database.url });
     const key = service.apiKey;
     const pools: Pools = {
       db: new Pool({ connectionString: database.url, max: POOL_SIZE, application_name: 'bench-p4-baseline' }),
@@ -102,9 +101,9 @@ export const p4Queries: Benchmark = async (context) => {
         const probe = await fetchStatus(`${service.baseUrl}${query.path(loaded.userIds[0])}`, query.needsKey ? key : undefined);
         if (probe !== 200) throw new Error(`GET ${query.path(loaded.userIds[0])} answered ${probe}`);
         const [measuredService, measuredPg, measuredBare] = await alternate(sizes, query.name, meter, [
-          { side: httpSide(service.baseUrl, query, key, pickUser), cpuParties: ['service', POSTGRESQL, LOAD_GENERATOR, MACHINE] },
-          { side: baselineSide(pools, query, pickUser), cpuParties: [POSTGRESQL, LOAD_GENERATOR, MACHINE] },
-          { side: httpSide(bare.baseUrl, query, key, pickUser), cpuParties: [BARE_SERVER, POSTGRESQL, LOAD_GENERATOR, MACHINE] },
+          { side: httpSide(service.baseUrl, query, key, pickUser), cpuParties: sideParties(SERVICE) },
+          { side: baselineSide(pools, query, pickUser), cpuParties: sideParties(null) },
+          { side: httpSide(bare.baseUrl, query, key, pickUser), cpuParties: sideParties(BARE_SERVER) },
         ]);
         const [served, direct, bared] = [measuredService.latencies, measuredPg.latencies, measuredBare.latencies];
         const ratio = served.p99 / direct.p99;
@@ -184,11 +183,14 @@ async function alternate(
   const sides = given.map(({ side, cpuParties }) => ({ side, random: new SeededRandom(name), samples: noSamples(), cpu: new CpuAccount(cpuParties) }));
   try {
     for (const { side } of sides) await side.slice(sizes.warmUpSeconds, new SeededRandom(`${name}-warm`), noSamples());
+    // The slices follow one another at once, so the reading that ends one begins the next.
+    let reading = meter.read();
     for (let round = 0; round < sizes.rounds; round += 1) {
       for (const { side, random, samples, cpu } of sides) {
-        const before = meter.read();
         await side.slice(sizes.seconds / sizes.rounds, random, samples);
-        cpu.add(before, meter.read());
+        const next = meter.read();
+        cpu.add(reading, next);
+        reading = next;
       }
     }
   } finally {

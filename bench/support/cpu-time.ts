@@ -19,6 +19,14 @@ export type CpuReading = ReadonlyMap<string, number | null>;
 export const LOAD_GENERATOR = 'load generator';
 export const MACHINE = 'machine';
 export const POSTGRESQL = 'PostgreSQL';
+/** The servers P1 and P4 watch: the ledger service, and their bare fastify + pg baseline. */
+export const SERVICE = 'service';
+export const BARE_SERVER = 'bare server';
+
+/** What a side of a benchmark keeps busy: its server (none for SQL sent straight from the load generator), then the rest. */
+export function sideParties(server: string | null): string[] {
+  return [...(server === null ? [] : [server]), POSTGRESQL, LOAD_GENERATOR, MACHINE];
+}
 
 interface ProcessStat {
   readonly parentPid: number;
