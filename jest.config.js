@@ -21,6 +21,7 @@ module.exports = {
   transformIgnorePatterns: ['^(?!.*/node_modules/(p-limit|yocto-queue)/).*/node_modules/'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/after-each-file.ts'],
   // Integration suites start databases and child processes; 2 workers match the CI machine.
   maxWorkers: 2,
   testTimeout: 60_000,
