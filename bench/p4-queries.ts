@@ -50,7 +50,7 @@ interface Sizes {
   readonly seconds: number;
   readonly rounds: number;
   readonly warmUpSeconds: number;
-  /** Before any query is measured, per side: the four queries in turn, in slices of a quarter of it. */
+  /** Before any query is measured, per side: the four queries in turn, four times over (slices of 1/16 of it). */
   readonly preheatSeconds: number;
 }
 
