@@ -184,16 +184,16 @@ interface Side {
  * 778–866 after an 8 s warm-up. A production service is warm; P4 measures that one. The sides take
  * the same turns (side by side, each through all four queries, four times over).
  */
-async function preheat(seconds: number, sidesByQuery: ReadonlyArray<readonly Side[]>): Promise<void> {
+async function preheat(seconds: number, queriesBySide: ReadonlyArray<readonly Side[]>): Promise<void> {
   try {
     const turns = 4;
     for (let turn = 0; turn < turns; turn += 1) {
-      for (const queries of sidesByQuery) {
+      for (const queries of queriesBySide) {
         for (const side of queries) await side.slice(seconds / turns / queries.length, new SeededRandom(`preheat-${turn}`), noSamples());
       }
     }
   } finally {
-    for (const queries of sidesByQuery) for (const side of queries) side.close();
+    for (const queries of queriesBySide) for (const side of queries) side.close();
   }
 }
 
