@@ -134,6 +134,8 @@ describe('secure_config on PostgreSQL', () => {
       });
       expect(recorded.data).toEqual({ name: OPERATOR_SEED_ENTRY, keyId: key.keyId, address, action: 'set', changedAt: '2025-03-01T12:00:00.000Z' });
       expect(recorded.metadata).toEqual({ ...ADMIN, schemaVersion: 1 });
+      // Its id was made when the change was stored, for the outbox: a time-ordered one (newEventId).
+      expect(recorded.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(JSON.stringify([recorded.data, recorded.metadata]).toUpperCase()).not.toContain(seed);
     });
 

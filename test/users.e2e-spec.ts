@@ -80,6 +80,8 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
 
     expect(response.headers.get('x-request-id')).toBe('req-abc-123');
     expect(event.type).toBe('UserRegistered');
+    // A time-ordered id (UUID v7: newEventId).
+    expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(event.data).toMatchObject({ userId, discordUserId: '300000000000000002', regionCode: null });
     expect(event.metadata).toEqual({
       correlationId: 'req-abc-123',

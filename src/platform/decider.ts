@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { DomainError } from './errors/domain-error';
 import {
   type Actor,
@@ -6,6 +5,7 @@ import {
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
+  newEventId,
   type RecordedEvent,
   WrongExpectedRevisionError,
 } from './event-store/event-store.port';
@@ -64,7 +64,7 @@ export function toNewEvents(
   schemaVersion: number,
 ): NewEvent[] {
   return events.map((event) => ({
-    id: randomUUID(),
+    id: newEventId(),
     type: event.type,
     data: event.data as Readonly<Record<string, unknown>>,
     metadata: { ...metadata, schemaVersion } as EventMetadata,

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { type DatabasePool, type DatabaseTransactionConnection, sql } from 'slonik';
 import { z } from 'zod';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { type EventMetadata, type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
+import { type EventMetadata, type EventStore, newEventId, type RecordedEvent, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { type MasterKey, type SealedValue, SecureConfigDecryptError } from './master-key';
 import { SECURE_CONFIG_EVENT_SCHEMA_VERSION, SECURE_CONFIG_STREAM, type SecureConfigAction, type SecureConfigChanged } from './secure-config.events';
 
@@ -278,5 +277,5 @@ async function enqueueChange(
   const asJson = (value: object): string => JSON.stringify(value);
   await transaction.query(sql.unsafe`
     INSERT INTO secure_config_outbox (event_id, event_type, data, metadata, created_at)
-    VALUES (${randomUUID()}, ${event.type}, ${asJson(event.data)}::jsonb, ${asJson(stored)}::jsonb, ${change.now.toISOString()}::timestamptz)`);
+    VALUES (${newEventId()}, ${event.type}, ${asJson(event.data)}::jsonb, ${asJson(stored)}::jsonb, ${change.now.toISOString()}::timestamptz)`);
 }
