@@ -7,8 +7,9 @@ import { FaucetSettings, type FaucetSettingsInForce } from '../../admin/faucet-c
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { toNewEvents } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { EVENT_STORE, type EventStore, newEventId } from '../../platform/event-store/event-store.port';
+import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { METRICS, type Metrics } from '../../platform/metrics/metrics';
 import { formatBan } from '../../platform/money';
@@ -239,11 +240,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
   }
 
   private async append(stream: string, expectedRevision: 'no_stream' | bigint, command: RunSettlementCommand, event: SettlementEvent): Promise<bigint> {
-    const result = await this.store.appendToStream(
-      stream,
-      [{ id: newEventId(), type: event.type, data: event.data, metadata: { ...command.metadata, schemaVersion: 1 } }],
-      { expectedRevision },
-    );
+    const result = await this.store.appendToStream(stream, toNewEvents([event], command.metadata, 1), { expectedRevision });
     return result.position;
   }
 }
