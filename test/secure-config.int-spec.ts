@@ -18,6 +18,7 @@ import { decodeSecureConfigEvent, SECURE_CONFIG_STREAM } from '../src/security/s
 import { associatedDataOf, SecureConfigStore } from '../src/security/secure-config/secure-config.store';
 import { OPERATOR_SEED_ENTRY, operatorSeedStatus, StoredOperatorSeedSource, storeOperatorSeed } from '../src/security/secure-config/stored-operator-seed';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { UUID_V7 } from './support/uuid-v7';
 
 const ADMIN: CommandMetadata = { correlationId: 'request-1', causationId: null, actor: { kind: 'admin', name: 'ops-key' }, clientIp: '127.0.0.1' };
 
@@ -135,7 +136,7 @@ describe('secure_config on PostgreSQL', () => {
       expect(recorded.data).toEqual({ name: OPERATOR_SEED_ENTRY, keyId: key.keyId, address, action: 'set', changedAt: '2025-03-01T12:00:00.000Z' });
       expect(recorded.metadata).toEqual({ ...ADMIN, schemaVersion: 1 });
       // Its id was made when the change was stored, for the outbox: a time-ordered one (newEventId).
-      expect(recorded.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(recorded.id).toMatch(UUID_V7);
       expect(JSON.stringify([recorded.data, recorded.metadata]).toUpperCase()).not.toContain(seed);
     });
 

@@ -4,6 +4,7 @@ import { freePort } from '../src/platform/database/embedded-postgres';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { UUID_V7 } from './support/uuid-v7';
 
 /** The test app's all-scope key, as a header. */
 const bearer = (app: TestApp): Record<string, string> => ({ authorization: `Bearer ${app.apiKey}` });
@@ -81,7 +82,7 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
     expect(response.headers.get('x-request-id')).toBe('req-abc-123');
     expect(event.type).toBe('UserRegistered');
     // A time-ordered id (UUID v7: newEventId).
-    expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(event.id).toMatch(UUID_V7);
     expect(event.data).toMatchObject({ userId, discordUserId: '300000000000000002', regionCode: null });
     expect(event.metadata).toEqual({
       correlationId: 'req-abc-123',

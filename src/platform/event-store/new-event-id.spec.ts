@@ -1,8 +1,6 @@
+import { UUID_V7 } from '../../../test/support/uuid-v7';
 import { toNewEvents } from '../decider';
 import { newEventId } from './event-store.port';
-
-/** RFC 9562's UUID v7: version nibble 7, variant bits 10. */
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The milliseconds since the epoch held in a UUID v7's first 48 bits. */
 const millisecondsOf = (id: string): number => Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16);
