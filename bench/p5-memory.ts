@@ -62,11 +62,13 @@ export function p5Memory(options: P5Options): (context: BenchContext) => Promise
             .catch(() => undefined);
         }, sampleIntervalMs);
         const countTimer = setInterval(() => {
+          // The count sees the events stored when it was sent, so that is its time.
+          const atSeconds = (Date.now() - started) / 1000;
           void counter
             .countSince(mark)
             .then((events) => {
-              eventCounts.push({ atSeconds: (Date.now() - started) / 1000, events });
-              context.log(`P5: ${((Date.now() - started) / 1000).toFixed(0)} s, ${formatCount(events)} events, RSS ${samples.length === 0 ? '?' : mb(samples[samples.length - 1].rssBytes)}`);
+              eventCounts.push({ atSeconds, events });
+              context.log(`P5: ${atSeconds.toFixed(0)} s, ${formatCount(events)} events, RSS ${samples.length === 0 ? '?' : mb(samples[samples.length - 1].rssBytes)}`);
             })
             .catch(() => undefined);
         }, COUNT_INTERVAL_MS);
