@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { type EventCounter, openEventCounter } from '../bench/support/event-count';
 import { type NewEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
+import { appendInTransaction, openTransaction } from './support/open-transaction';
 import { probeEvent } from './support/probe-event';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -39,24 +40,16 @@ describe('bench event counter on the PostgreSQL event store', () => {
     expect(await counter.countSince(mark)).toBe(3);
 
     // An append that took its position first and has not committed yet, and a later one that has.
-    const slow = new Client({ connectionString: database.url });
-    await slow.connect();
+    const slow = await openTransaction(database.url);
     try {
-      await slow.query('BEGIN');
-      const held = probe('Held');
-      await slow.query("SELECT * FROM append_events($1, 'any', NULL, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])", [
-        `count-${randomUUID()}`,
-        [held.id],
-        [held.type],
-        [JSON.stringify(held.data)],
-        [JSON.stringify(held.metadata)],
-      ]);
+      await appendInTransaction(slow, `count-${randomUUID()}`, probe('Held'));
       await appendOne('AfterHeld');
       expect(await counter.countSince(mark)).toBe(3);
-      await slow.query('COMMIT');
-    } finally {
-      await slow.end();
+    } catch (error) {
+      await slow.end('ROLLBACK');
+      throw error;
     }
+    await slow.end('COMMIT');
     expect(await counter.countSince(mark)).toBe(5);
     expect(await counter.countSince(mark)).toBe(5);
 

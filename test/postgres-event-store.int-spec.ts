@@ -1,26 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { freePort } from '../src/platform/database/embedded-postgres';
 import { EventStoreUnavailableError, type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database';
+import { appendInTransaction, openTransaction } from './support/open-transaction';
 import { probeEvent } from './support/probe-event';
 
 const probe = (type: string, data: Record<string, unknown> = {}): NewEvent => probeEvent('gap-test', type, data);
-
-/** Opens a transaction on its own connection that stays open until `end` is called. */
-async function openTransaction(url: string): Promise<{ client: Client; end: (how: 'COMMIT' | 'ROLLBACK') => Promise<void> }> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  await client.query('BEGIN');
-  return {
-    client,
-    end: async (how) => {
-      await client.query(how);
-      await client.end();
-    },
-  };
-}
 
 // Sequence values commit out of order under concurrent transactions. A reader that trusted them
 // would skip events. This is the test that proves the PostgreSQL store never lets that happen.
@@ -87,13 +73,7 @@ describe('PostgreSQL $all under concurrent writers', () => {
     const start = await store.headPosition();
     const slow = await openTransaction(database.url);
     const slowEvent = probe('SlowAppend');
-    await slow.client.query("SELECT * FROM append_events($1, 'any', NULL, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])", [
-      `held-${randomUUID()}`,
-      [slowEvent.id],
-      [slowEvent.type],
-      [JSON.stringify(slowEvent.data)],
-      [JSON.stringify(slowEvent.metadata)],
-    ]);
+    await appendInTransaction(slow, `held-${randomUUID()}`, slowEvent);
     const fast = await store.appendToStream(`held-${randomUUID()}`, [probe('FastAppend')], { expectedRevision: 'no_stream' });
 
     const whileInFlight = await store.readAll({ fromPosition: start, maxCount: 10 });
