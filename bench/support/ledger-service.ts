@@ -103,13 +103,13 @@ export async function startLedgerService(options: {
 }
 
 /**
- * The node flags `npm start` passes (package.json: `node [flags] dist/src/main.js`), so that the
- * service runs here exactly as it is started for real, heap settings included.
+ * The node flags `npm start` passes (package.json: `exec node [flags] dist/src/main.js`), so that
+ * the service runs here exactly as it is started for real, heap settings included.
  */
 function npmStartNodeFlags(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const match = /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(scripts?.start?.trim() ?? '');
-  if (match === null) throw new Error(`package.json's start script is not "node [flags] dist/src/main.js" (got ${scripts?.start}): the bench cannot start the service as it does`);
+  const match = /^(?:exec\s+)?node\s+(.*?)\s*dist\/src\/main\.js$/.exec(scripts?.start?.trim() ?? '');
+  if (match === null) throw new Error(`package.json's start script is not "exec node [flags] dist/src/main.js" (got ${scripts?.start}): the bench cannot start the service as it does`);
   return match[1].split(/\s+/).filter((flag) => flag !== '');
 }
 

@@ -168,7 +168,8 @@ async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) =>
   }
 }
 
-async function readPid(file: string): Promise<number | null> {
+/** The pid on the first line of a pid file (postmaster.pid, owner.pid); null when there is none. */
+export async function readPid(file: string): Promise<number | null> {
   try {
     const pid = Number.parseInt((await readFile(file, 'utf8')).split('\n')[0], 10);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -177,7 +178,8 @@ async function readPid(file: string): Promise<number | null> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this pid exists, one of another user included (EPERM). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
