@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/platform/config/project-root';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, eventually, waitForExit } from './support/processes';
+import { childEnv, eventually, startCapturing, waitForExit } from './support/processes';
 
 // A process manager that runs `npm start` (systemd, pm2, a container whose command is npm) stops
 // it with SIGTERM sent to npm alone. npm passes the signal on to its script's process only: when
@@ -37,22 +36,19 @@ describe('a start script, stopped with SIGTERM sent to npm', () => {
     dataDirs.push(dataDir);
     const port = await freePort();
     // --ignore-scripts skips the pre-script's build: `npm test` has built already, and other suites run from dist meanwhile.
-    const npm = spawn('npm', ['run', script, '--ignore-scripts'], {
+    const { child: npm, output } = startCapturing('npm', ['run', script, '--ignore-scripts'], {
       cwd: projectRoot(),
       env: childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }),
-      stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     if (npm.pid !== undefined) groups.push(npm.pid);
-    let output = '';
-    for (const stream of [npm.stdout, npm.stderr]) stream?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await eventually(`npm run ${script} to be running`, async () => (output.includes(running) ? true : undefined), 90_000, 100);
+      await eventually(`npm run ${script} to be running`, async () => (output().includes(running) ? true : undefined), 90_000, 100);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${output}`);
+      throw new Error(`${(error as Error).message}\n${output()}`);
     }
     const postgresPid = await readPid(join(dataDir, 'pg', 'postmaster.pid'));
-    if (postgresPid === null) throw new Error(`no postmaster.pid in ${dataDir}/pg\n${output}`);
+    if (postgresPid === null) throw new Error(`no postmaster.pid in ${dataDir}/pg\n${output()}`);
     expect(isAlive(postgresPid)).toBe(true);
     if (script === 'start') expect((await fetch(`http://127.0.0.1:${port}/health`)).ok).toBe(true);
 
@@ -61,7 +57,7 @@ describe('a start script, stopped with SIGTERM sent to npm', () => {
 
     await eventually('the embedded PostgreSQL to stop', async () => (isAlive(postgresPid) ? undefined : true), 30_000, 100);
     // Stopped on the signal, by the service's own shutdown.
-    expect(output).toContain(stopping);
+    expect(output()).toContain(stopping);
     if (script === 'start') await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   }, 150_000);
 });

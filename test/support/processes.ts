@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/platform/config/project-root';
@@ -7,7 +7,16 @@ import { projectRoot } from '../../src/platform/config/project-root';
 export function startBuiltEntry(entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): { child: ChildProcess; output: () => string } {
   const file = join(projectRoot(), 'dist', 'src', entry);
   if (!existsSync(file)) throw new Error(`${file} is missing: run the tests with npm test, which builds first`);
-  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCapturing(process.execPath, [file, ...args], { env });
+}
+
+/** Starts a child process whose stdout and stderr are kept, together, for `output()`. */
+export function startCapturing(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, 'stdio'>,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
