@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../src/platform/database/embedded-postgres';
+import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 
 // `npm start` with no configuration: the embedded PostgreSQL keeps its files under the data
@@ -101,6 +102,53 @@ describe('the service on the embedded defaults, restarted', () => {
       expect(await third.stop('SIGINT')).toBe(0);
     }
   }, 300_000);
+});
+
+// A process manager that signals a whole process group (systemd's default, a container runtime),
+// a crash or the OOM killer can end the embedded PostgreSQL before the service. The service then
+// still stops on its signal, by its own shutdown, and gives its data directory up.
+describe('a service whose embedded PostgreSQL exited first', () => {
+  it('stops on SIGTERM and gives the data directory up', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-postgres-first-'));
+    const port = await freePort();
+    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+    try {
+      await eventually('the service to answer /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 90_000, 100);
+      const postmaster = await readPid(join(dataDir, 'pg', 'postmaster.pid'));
+      if (postmaster === null) throw new Error(`no postmaster.pid in ${dataDir}/pg`);
+      expect(await readPid(join(dataDir, 'owner.pid'))).toBe(service.child.pid);
+      process.kill(postmaster, 'SIGINT');
+      await eventually('the postmaster to exit', async () => (isAlive(postmaster) ? undefined : true), 30_000, 50);
+
+      service.child.kill('SIGTERM');
+
+      expect(await waitForExit(service.child)).toEqual({ code: 0, signal: null });
+      expect(service.output()).toContain('SIGTERM: stopping\n');
+      // Given up by the shutdown itself, not left behind for the next start to find dead.
+      expect(existsSync(join(dataDir, 'owner.pid'))).toBe(false);
+    } finally {
+      service.child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
+
+describe('npm run migrate on the embedded defaults', () => {
+  it('applies the migrations, stops its PostgreSQL and gives the data directory up; again, with nothing to apply', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-migrate-'));
+    try {
+      for (const run of [1, 2]) {
+        const migrate = startBuiltEntry('migrate.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }));
+        expect({ run, exit: await waitForExit(migrate.child, 90_000) }).toEqual({ run, exit: { code: 0, signal: null } });
+        expect(migrate.output()).toContain('Migrations are up to date\n');
+        // PostgreSQL removes its pid file as it stops.
+        expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+        expect(existsSync(join(dataDir, 'owner.pid'))).toBe(false);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 200_000);
 });
 
 describe('a service started with a misconfigured environment', () => {

