@@ -137,6 +137,10 @@ const tailCommand: LedgerCommand<TailCommandOptions> = async (context, options) 
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    // On stderr, so stdout stays the events alone: a follow that has printed nothing yet is waiting, not stuck.
+    if (parsed.follow) {
+      await write(process.stderr, `Following the event store after ${fromPosition === null ? 'its start' : `position ${fromPosition}`}; Ctrl-C ends it.\n`);
+    }
     await tailEvents(store, { ...parsed, fromPosition, signal: abort.signal }, (line) => write(process.stdout, `${line}\n`));
   } catch (error) {
     // Ctrl-C in a terminal reaches the whole process group, an embedded PostgreSQL started by
@@ -163,5 +167,5 @@ export function registerEventCommands(program: Command): void {
     .option('--no-follow', 'stop at the last event stored instead of waiting for new ones')
     .option('--json', 'one JSON object per line (NDJSON), data whole')
     .addHelpText('after', '\nExit codes: 0 ended (Ctrl-C, --limit reached, or the head with --no-follow), 1 error.')
-    .action(withLedger(tailCommand));
+    .action(withLedger(tailCommand, { ownSignals: true }));
 }

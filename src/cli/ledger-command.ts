@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import pino from 'pino';
 import { bananoGatewayFromConfig, type BananoGateway } from '../payouts/banano/banano-gateway';
 import { ConfigError, envText, type LedgerConfig, loadConfig } from '../platform/config/config';
@@ -53,15 +54,33 @@ function cliLogger(config: LedgerConfig): Logger {
   );
 }
 
-/** Wraps a command: start the infrastructure, run it, close everything, exit with its code. */
-export function withLedger<Options>(command: LedgerCommand<Options>): (options: Options) => Promise<void> {
+/**
+ * Wraps a command: start the infrastructure, run it, close everything, exit with its code.
+ *
+ * SIGINT (Ctrl-C) or SIGTERM (`npm run cli` execs node, so one sent to npm arrives here) stops a
+ * command at once, as a killed process, exit 128+signal, but not before the embedded PostgreSQL
+ * it started is shut down: left running, it would hold the data directory until the next start
+ * found it orphaned. A second signal leaves at once. A command that stops on the signal itself,
+ * keeping its work (`events tail`, `projections rebuild`), says so with `ownSignals`.
+ */
+export function withLedger<Options>(command: LedgerCommand<Options>, handling: { ownSignals?: boolean } = {}): (options: Options) => Promise<void> {
   return async (options) => {
+    let started: Promise<Infrastructure> | undefined;
+    let interrupted: Promise<never> | undefined;
+    if (handling.ownSignals !== true) {
+      const onSignal = (signal: NodeJS.Signals): void => {
+        interrupted ??= stopOnSignal(signal, started);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     let code: number;
     try {
       const config = loadConfig();
       const logger = cliLogger(config);
       // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.
-      const infrastructure = await startInfrastructure(config, logger, { shareEmbedded: true });
+      started = startInfrastructure(config, logger, { shareEmbedded: true });
+      const infrastructure = await started;
       try {
         const banano = bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, infrastructure.pool));
         code = await command({ config, logger, infrastructure, banano }, options);
@@ -69,12 +88,23 @@ export function withLedger<Options>(command: LedgerCommand<Options>): (options: 
         await infrastructure.close();
       }
     } catch (error) {
-      await write(process.stderr, `error: ${describe(error)}\n`);
+      // A command cut short by the signal fails as its database goes away: that is no error of its own.
+      if (interrupted === undefined) await write(process.stderr, `error: ${describe(error)}\n`);
       code = EXIT_ERROR;
     }
+    if (interrupted !== undefined) await interrupted;
     // A one-shot process: nothing left running may hold the exit back.
     process.exit(code);
   };
+}
+
+async function stopOnSignal(signal: NodeJS.Signals, started: Promise<Infrastructure> | undefined): Promise<never> {
+  await write(process.stderr, `\n${signal}: stopped\n`);
+  // Still starting: the start-up finishes first (a migration in progress included), then stops.
+  const infrastructure = await started?.catch(() => null);
+  // Only one this command started: the PostgreSQL of a running service it shares goes on.
+  await infrastructure?.embedded?.stop().catch(() => undefined);
+  process.exit(128 + constants.signals[signal]);
 }
 
 export function describe(error: unknown): string {

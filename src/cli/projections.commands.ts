@@ -194,7 +194,7 @@ export function registerProjectionCommands(program: Command): void {
     .option('--restart', 'drop an interrupted rebuild instead of resuming it')
     .option('--batch-size <n>', 'events applied per transaction (default 1000)')
     .addHelpText('after', '\nExit codes: 0 rebuilt, 1 interrupted or error (the live tables are then unchanged).')
-    .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand)({ names, ...options }));
+    .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand, { ownSignals: true })({ names, ...options }));
   projections
     .command('verify')
     .description(

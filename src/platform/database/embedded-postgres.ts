@@ -85,19 +85,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const postmasterPid = await readPid(join(clusterDir, 'postmaster.pid'));
-  let stopped = false;
+  let stopping: Promise<void> | undefined;
   return {
     url,
     port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // Not the library's stop(), which waits for an exit event that never comes when the
-      // postmaster has already exited (killed, crashed, or signalled with its whole process group
-      // by a process manager): the service's shutdown would never end. Stopped or not, by pid.
-      if (postmasterPid !== null) await stopPostmaster(postmasterPid, clusterDir);
-      await rm(ownerFile, { force: true });
-    },
+    // Once; a second caller (a signal during the shutdown) waits for the same stop.
+    stop: () =>
+      (stopping ??= (async () => {
+        // Not the library's stop(), which waits for an exit event that never comes when the
+        // postmaster has already exited (killed, crashed, or signalled with its whole process
+        // group by a process manager): the service's shutdown would never end. Stopped or not, by pid.
+        if (postmasterPid !== null) await stopPostmaster(postmasterPid, clusterDir);
+        await rm(ownerFile, { force: true });
+      })()),
   };
 }
 
