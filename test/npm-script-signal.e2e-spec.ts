@@ -1,3 +1,4 @@
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,33 +31,49 @@ describe('an npm script, stopped with SIGTERM sent to npm', () => {
     await Promise.all(dataDirs.map((dataDir) => rm(dataDir, { recursive: true, force: true })));
   });
 
+  async function newDataDir(): Promise<string> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-npm-script-'));
+    dataDirs.push(dataDir);
+    return dataDir;
+  }
+
+  /**
+   * `npm run <script> --ignore-scripts [args]`, in a process group of its own, once `running` says
+   * it is under way; answers npm, its output, and the pid of the embedded PostgreSQL it started.
+   * --ignore-scripts skips the pre-script's build: `npm test` has built already, and other suites
+   * run from dist meanwhile.
+   */
+  async function npmRun(
+    script: string,
+    args: readonly string[],
+    env: Record<string, string>,
+    running: (output: string) => boolean,
+  ): Promise<{ npm: ChildProcess; output: () => string; postgresPid: number }> {
+    const { child: npm, output } = startCapturing('npm', ['run', script, '--ignore-scripts', ...args], { cwd: projectRoot(), env: childEnv(env), detached: true });
+    if (npm.pid !== undefined) groups.push(npm.pid);
+    try {
+      await eventually(`npm run ${script} to be running`, async () => (running(output()) ? true : undefined), 90_000, 100);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${output()}`);
+    }
+    const postgresPid = await readPid(join(env.LEDGER_DATA_DIR, 'pg', 'postmaster.pid'));
+    if (postgresPid === null) throw new Error(`no postmaster.pid in ${env.LEDGER_DATA_DIR}/pg\n${output()}`);
+    expect(isAlive(postgresPid)).toBe(true);
+    return { npm, output, postgresPid };
+  }
+
   // Starting an embedded PostgreSQL on a new data directory takes a while on a busy machine.
   // `events tail` stops on the signal as on Ctrl-C, with exit 0. Following, it says so on stderr
   // once its handlers are in place, and it prints nothing as it stops.
   it.each([
-    { script: 'start', args: [], running: 'Pay2Slay Ledger listening on', stopping: 'SIGTERM: stopping\n' },
-    { script: 'start:projector', args: [], running: 'Pay2Slay Ledger projector running', stopping: 'SIGTERM: stopping the projector' },
-    { script: 'start:payouts', args: [], running: 'Pay2Slay Ledger payout workers running', stopping: 'SIGTERM: stopping the payout workers' },
-    { script: 'cli', args: ['--', 'events', 'tail'], running: 'Following the event store after', stopping: null },
-  ])('npm run $script $args stops, and its embedded PostgreSQL with it', async ({ script, args, running, stopping }) => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-npm-start-'));
-    dataDirs.push(dataDir);
+    { command: 'start', running: 'Pay2Slay Ledger listening on', stopping: 'SIGTERM: stopping\n' },
+    { command: 'start:projector', running: 'Pay2Slay Ledger projector running', stopping: 'SIGTERM: stopping the projector' },
+    { command: 'start:payouts', running: 'Pay2Slay Ledger payout workers running', stopping: 'SIGTERM: stopping the payout workers' },
+    { command: 'cli -- events tail', running: 'Following the event store ', stopping: null },
+  ])('npm run $command stops, and its embedded PostgreSQL with it', async ({ command, running, stopping }) => {
+    const [script, ...args] = command.split(' ');
     const port = await freePort();
-    // --ignore-scripts skips the pre-script's build: `npm test` has built already, and other suites run from dist meanwhile.
-    const { child: npm, output } = startCapturing('npm', ['run', script, '--ignore-scripts', ...args], {
-      cwd: projectRoot(),
-      env: childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }),
-      detached: true,
-    });
-    if (npm.pid !== undefined) groups.push(npm.pid);
-    try {
-      await eventually(`npm run ${script} to be running`, async () => (output().includes(running) ? true : undefined), 90_000, 100);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${output()}`);
-    }
-    const postgresPid = await readPid(join(dataDir, 'pg', 'postmaster.pid'));
-    if (postgresPid === null) throw new Error(`no postmaster.pid in ${dataDir}/pg\n${output()}`);
-    expect(isAlive(postgresPid)).toBe(true);
+    const { npm, output, postgresPid } = await npmRun(script, args, { LEDGER_DATA_DIR: await newDataDir(), PORT: String(port) }, (text) => text.includes(running));
     if (script === 'start') expect((await fetch(`http://127.0.0.1:${port}/health`)).ok).toBe(true);
 
     npm.kill('SIGTERM');
@@ -68,12 +85,12 @@ describe('an npm script, stopped with SIGTERM sent to npm', () => {
     if (stopping !== null) expect(output()).toContain(stopping);
     if (script === 'start') await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   }, 150_000);
+
   // A one-shot command does not take the signal: it stops at once, as a killed process, but shuts
   // down the embedded PostgreSQL it started first. It is held here in an RPC to a node that accepts
   // and never answers, so the signal surely arrives mid-command.
   it('npm run cli -- reconcile stops mid-command, and its embedded PostgreSQL with it', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-npm-cli-'));
-    dataDirs.push(dataDir);
+    const dataDir = await newDataDir();
     const seedFile = join(dataDir, 'operator.seed');
     await writeFile(seedFile, randomBytes(32).toString('hex').toUpperCase(), { mode: 0o600 });
     let requests = 0;
@@ -83,20 +100,8 @@ describe('an npm script, stopped with SIGTERM sent to npm', () => {
     await new Promise<void>((resolve) => silentNode.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = silentNode.address() as AddressInfo;
-      const { child: npm, output } = startCapturing('npm', ['run', 'cli', '--ignore-scripts', '--', 'reconcile'], {
-        cwd: projectRoot(),
-        env: childEnv({ LEDGER_DATA_DIR: dataDir, BANANO_RPC_URL: `http://127.0.0.1:${port}`, BANANO_RPC_TIMEOUT_MS: '300000', BANANO_OPERATOR_SEED_FILE: seedFile }),
-        detached: true,
-      });
-      if (npm.pid !== undefined) groups.push(npm.pid);
-      try {
-        await eventually('reconcile to ask the node', async () => (requests > 0 ? true : undefined), 90_000, 100);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\n${output()}`);
-      }
-      const postgresPid = await readPid(join(dataDir, 'pg', 'postmaster.pid'));
-      if (postgresPid === null) throw new Error(`no postmaster.pid in ${dataDir}/pg\n${output()}`);
-      expect(isAlive(postgresPid)).toBe(true);
+      const env = { LEDGER_DATA_DIR: dataDir, BANANO_RPC_URL: `http://127.0.0.1:${port}`, BANANO_RPC_TIMEOUT_MS: '300000', BANANO_OPERATOR_SEED_FILE: seedFile };
+      const { npm, output, postgresPid } = await npmRun('cli', ['--', 'reconcile'], env, () => requests > 0);
 
       npm.kill('SIGTERM');
 

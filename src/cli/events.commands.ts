@@ -139,7 +139,7 @@ const tailCommand: LedgerCommand<TailCommandOptions> = async (context, options) 
   try {
     // On stderr, so stdout stays the events alone: a follow that has printed nothing yet is waiting, not stuck.
     if (parsed.follow) {
-      await write(process.stderr, `Following the event store after ${fromPosition === null ? 'its start' : `position ${fromPosition}`}; Ctrl-C ends it.\n`);
+      await write(process.stderr, `Following the event store ${fromPosition === null ? 'from its first event' : `after position ${fromPosition}`}; Ctrl-C ends it.\n`);
     }
     await tailEvents(store, { ...parsed, fromPosition, signal: abort.signal }, (line) => write(process.stdout, `${line}\n`));
   } catch (error) {
