@@ -1,9 +1,36 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+
+/** The service on the embedded defaults in `dataDir`, once it answers /health. */
+async function serviceOn(dataDir: string): Promise<{
+  baseUrl: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: (signal: NodeJS.Signals) => Promise<number | null>;
+}> {
+  const port = await freePort();
+  const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), 90_000, 100);
+  } catch (error) {
+    service.child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${service.output()}`);
+  }
+  return {
+    baseUrl,
+    ...service,
+    stop: async (signal) => {
+      service.child.kill(signal);
+      return (await waitForExit(service.child)).code;
+    },
+  };
+}
 
 // `npm start` with no configuration: the embedded PostgreSQL keeps its files under the data
 // directory, so a stopped service, and a killed one, come back with everything.
@@ -18,25 +45,6 @@ describe('the service on the embedded defaults, restarted', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function startService(): Promise<{ baseUrl: string; stop: (signal: NodeJS.Signals) => Promise<number | null> }> {
-    const port = await freePort();
-    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
-    const baseUrl = `http://127.0.0.1:${port}`;
-    try {
-      await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), 90_000, 100);
-    } catch (error) {
-      service.child.kill('SIGKILL');
-      throw new Error(`${(error as Error).message}\n${service.output()}`);
-    }
-    return {
-      baseUrl,
-      stop: async (signal) => {
-        service.child.kill(signal);
-        return (await waitForExit(service.child)).code;
-      },
-    };
-  }
-
   /** `npm run cli -- <args>` beside the service, on its embedded PostgreSQL. */
   async function cli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
     const run = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), args);
@@ -47,7 +55,7 @@ describe('the service on the embedded defaults, restarted', () => {
   // Three starts of the service (up to 90 s each) and eight runs of the CLI: about 15 s on a quiet
   // machine, but the default 60 s is less than what the waits above allow on a busy one.
   it('keeps registered users across a graceful stop and across SIGKILL', async () => {
-    const first = await startService();
+    const first = await serviceOn(dataDir);
     // A key made with the CLI beside the running service: printed alone on the last line.
     const keyMade = await cli(['api-keys', 'create', '--name', 'restart-test', '--scopes', 'commands:write,queries:read']);
     expect(keyMade.code).toBe(0);
@@ -69,7 +77,7 @@ describe('the service on the embedded defaults, restarted', () => {
     expect((await fetch(`${first.baseUrl}/v1/users/${userId}`, { headers: auth })).status).toBe(200);
     expect(await first.stop('SIGTERM')).toBe(0);
 
-    const second = await startService();
+    const second = await serviceOn(dataDir);
     const afterRestart = await fetch(`${second.baseUrl}/v1/users/${userId}`, { headers: auth });
     const again = await fetch(`${second.baseUrl}/v1/users`, {
       method: 'POST',
@@ -83,7 +91,7 @@ describe('the service on the embedded defaults, restarted', () => {
 
     // The killed service left its PostgreSQL running on the data directory; the next start stops
     // that orphan, and PostgreSQL's crash recovery brings the same data back.
-    const third = await startService();
+    const third = await serviceOn(dataDir);
     try {
       const afterKill = await fetch(`${third.baseUrl}/v1/users/${userId}`, { headers: auth });
       expect(afterKill.status).toBe(200);
@@ -110,27 +118,55 @@ describe('the service on the embedded defaults, restarted', () => {
 describe('a service whose embedded PostgreSQL exited first', () => {
   it('stops on SIGTERM and gives the data directory up', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ledger-postgres-first-'));
-    const port = await freePort();
-    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+    let service: Awaited<ReturnType<typeof serviceOn>> | undefined;
     try {
-      await eventually('the service to answer /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 90_000, 100);
+      service = await serviceOn(dataDir);
       const postmaster = await readPid(join(dataDir, 'pg', 'postmaster.pid'));
       if (postmaster === null) throw new Error(`no postmaster.pid in ${dataDir}/pg`);
       expect(await readPid(join(dataDir, 'owner.pid'))).toBe(service.child.pid);
       process.kill(postmaster, 'SIGINT');
       await eventually('the postmaster to exit', async () => (isAlive(postmaster) ? undefined : true), 30_000, 50);
 
-      service.child.kill('SIGTERM');
-
-      expect(await waitForExit(service.child)).toEqual({ code: 0, signal: null });
+      expect(await service.stop('SIGTERM')).toBe(0);
       expect(service.output()).toContain('SIGTERM: stopping\n');
       // Given up by the shutdown itself, not left behind for the next start to find dead.
       expect(existsSync(join(dataDir, 'owner.pid'))).toBe(false);
     } finally {
-      service.child.kill('SIGKILL');
+      await service?.stop('SIGTERM');
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 150_000);
+});
+
+// A restarted container hands out the same small pids again: the postmaster.pid of a PostgreSQL
+// that was killed may name a process that now is something else. That process is not signalled;
+// the stale file goes, and PostgreSQL starts.
+describe('a service whose postmaster.pid names a pid taken by another process', () => {
+  it('leaves that process alone and starts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-stale-pid-'));
+    const other = spawn('sleep', ['300'], { stdio: 'ignore' });
+    let service: Awaited<ReturnType<typeof serviceOn>> | undefined;
+    try {
+      if (other.pid === undefined) throw new Error('sleep did not start');
+      const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+      service = await serviceOn(dataDir);
+      const lines = (await readFile(pidFile, 'utf8')).split('\n');
+      expect(await service.stop('SIGTERM')).toBe(0);
+      expect(existsSync(pidFile)).toBe(false);
+      // The file as a killed PostgreSQL leaves it, its number since given to `other`.
+      await writeFile(pidFile, [String(other.pid), ...lines.slice(1)].join('\n'));
+
+      service = await serviceOn(dataDir);
+
+      expect({ alive: isAlive(other.pid), code: other.exitCode, signal: other.signalCode }).toEqual({ alive: true, code: null, signal: null });
+      expect(await readPid(pidFile)).not.toBe(other.pid);
+      expect(await service.stop('SIGTERM')).toBe(0);
+    } finally {
+      await service?.stop('SIGTERM');
+      other.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 200_000);
 });
 
 describe('npm run migrate on the embedded defaults', () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -165,10 +165,25 @@ async function claimDataDir(ownerFile: string): Promise<void> {
 }
 
 async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) => void): Promise<void> {
-  const pid = await readPid(join(clusterDir, 'postmaster.pid'));
+  const pidFile = join(clusterDir, 'postmaster.pid');
+  const pid = await readPid(pidFile);
   if (pid === null || !isAlive(pid)) return;
-  log(`stopping the PostgreSQL (pid ${pid}) left running on ${clusterDir} by a process that died`);
-  await stopPostmaster(pid, clusterDir);
+  if (await worksIn(pid, clusterDir)) {
+    log(`stopping the PostgreSQL (pid ${pid}) left running on ${clusterDir} by a process that died`);
+    await stopPostmaster(pid, clusterDir);
+    return;
+  }
+  // The file outlived a PostgreSQL that was killed, and its number now belongs to another process
+  // (a restarted container hands out the same small pids): that one is not signalled. PostgreSQL
+  // would take the file for a live postmaster's and refuse to start. With no process left working
+  // in the directory (no backend of the killed one), the file is stale and goes.
+  const working = await processesWorkingIn(clusterDir);
+  if (working.length > 0) {
+    log(`leaving ${pidFile} to PostgreSQL: pid ${pid} is no PostgreSQL on ${clusterDir} now, but ${working.join(', ')} still work there`);
+    return;
+  }
+  log(`removing ${pidFile}: it names pid ${pid}, which is no PostgreSQL on ${clusterDir} now`);
+  await rm(pidFile, { force: true });
 }
 
 /**
@@ -177,13 +192,44 @@ async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) =>
  * stop, the number may already belong to another process.
  */
 async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
-  if ((await readPid(join(clusterDir, 'postmaster.pid'))) !== pid || !isAlive(pid)) return;
+  if ((await readPid(join(clusterDir, 'postmaster.pid'))) !== pid || !isAlive(pid) || !(await worksIn(pid, clusterDir))) return;
   // SIGINT is PostgreSQL's "fast shutdown": it ends sessions, checkpoints and exits.
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (isAlive(pid)) {
     if (Date.now() > deadline) throw new Error(`PostgreSQL (pid ${pid}) on ${clusterDir} did not stop within ${STOP_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Whether there is a /proc to ask which directory a process works in (Linux). */
+const PROC_CWD = existsSync('/proc/self/cwd');
+
+/**
+ * Whether process `pid` works in `clusterDir`, as its postmaster and backends do. Without /proc
+ * (not Linux), the pid file is taken at its word.
+ */
+async function worksIn(pid: number, clusterDir: string): Promise<boolean> {
+  return !PROC_CWD || (await directoryOf(pid)) === (await realpath(clusterDir));
+}
+
+/** The processes that work in `clusterDir`. Asked only where worksIn can answer no: with /proc. */
+async function processesWorkingIn(clusterDir: string): Promise<number[]> {
+  const directory = await realpath(clusterDir);
+  const pids = (await readdir('/proc')).filter((name) => /^[0-9]+$/.test(name)).map(Number);
+  const directories = await Promise.all(pids.map(directoryOf));
+  return pids.filter((_, index) => directories[index] === directory);
+}
+
+/**
+ * The directory a process works in; null when it is gone, or another user's, which cannot be read
+ * and is none of this cluster's: PostgreSQL runs as this user, or as `postgres` when this one is root.
+ */
+async function directoryOf(pid: number): Promise<string | null> {
+  try {
+    return await realpath(`/proc/${pid}/cwd`);
+  } catch {
+    return null;
   }
 }
 
