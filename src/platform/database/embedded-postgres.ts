@@ -175,8 +175,8 @@ async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) =>
   }
   // The file outlived a PostgreSQL that was killed, and its number now belongs to another process
   // (a restarted container hands out the same small pids): that one is not signalled. PostgreSQL
-  // would take the file for a live postmaster's and refuse to start. With no process left working
-  // in the directory (no backend of the killed one), the file is stale and goes.
+  // itself would refuse to start while that process lives, if it is of its own user. With no
+  // process left working in the directory (no backend of the killed one), the file is stale and goes.
   const working = await processesWorkingIn(clusterDir);
   if (working.length > 0) {
     log(`leaving ${pidFile} to PostgreSQL: pid ${pid} is no PostgreSQL on ${clusterDir} now, but ${working.join(', ')} still work there`);
