@@ -84,7 +84,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}`);
   }
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  const postmasterPid = await readPid(join(clusterDir, 'postmaster.pid'));
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -94,8 +93,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       (stopping ??= (async () => {
         // Not the library's stop(), which waits for an exit event that never comes when the
         // postmaster has already exited (killed, crashed, or signalled with its whole process
-        // group by a process manager): the service's shutdown would never end. Stopped or not, by pid.
-        if (postmasterPid !== null) await stopPostmaster(postmasterPid, clusterDir);
+        // group by a process manager): the service's shutdown would never end. By pid, if it
+        // still runs: PostgreSQL removes postmaster.pid as it stops, and this process owns the
+        // directory, so a live process named there and working in it is this cluster's postmaster.
+        const pid = await readPid(join(clusterDir, 'postmaster.pid'));
+        if (pid !== null && isAlive(pid) && (await worksIn(pid, clusterDir))) await stopPostmaster(pid, clusterDir);
         await rm(ownerFile, { force: true });
       })()),
   };
@@ -186,13 +188,8 @@ async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) =>
   await rm(pidFile, { force: true });
 }
 
-/**
- * Shuts the postmaster down unless it is gone already, and waits until it has exited. PostgreSQL
- * removes postmaster.pid when it stops, so a pid no longer named there is not signalled: after a
- * stop, the number may already belong to another process.
- */
+/** Shuts the postmaster down, and waits until it has exited. */
 async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
-  if ((await readPid(join(clusterDir, 'postmaster.pid'))) !== pid || !isAlive(pid) || !(await worksIn(pid, clusterDir))) return;
   // SIGINT is PostgreSQL's "fast shutdown": it ends sessions, checkpoints and exits.
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
