@@ -5,6 +5,7 @@ import { registerEventCommands } from './cli/events.commands';
 import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
+import { instantMessage, parseInstant } from './platform/http/instant';
 import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
@@ -38,8 +39,8 @@ const createKeyCommand: LedgerCommand<{ name: string; scopes: string; expiresAt?
   const scopes = options.scopes.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
   const unknown = scopes.filter((scope) => !isApiKeyScope(scope));
   if (unknown.length > 0) throw new DomainError('invalid_api_key_scopes', `Unknown scope ${unknown.join(', ')}; the scopes are ${API_KEY_SCOPES.join(', ')}`);
-  const expiresAt = options.expiresAt === undefined ? null : new Date(options.expiresAt);
-  if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) throw new DomainError('invalid_api_key_expiry', `--expires-at must be an ISO-8601 time (got ${options.expiresAt})`);
+  const expiresAt = options.expiresAt === undefined ? null : parseInstant(options.expiresAt);
+  if (options.expiresAt !== undefined && expiresAt === null) throw new DomainError('invalid_api_key_expiry', `${instantMessage('--expires-at')} (got ${options.expiresAt})`);
   const { key, record } = await new ApiKeys(context.infrastructure.pool).create({ name: options.name, scopes: scopes.filter(isApiKeyScope), expiresAt });
   // The key is shown this once and stored only as its hash: the last line is the key alone.
   await write(
@@ -123,7 +124,7 @@ export function buildProgram(): Command {
     .description('Create a key and print it, alone, on the last line of output.')
     .requiredOption('--name <name>', 'a unique name, a-z 0-9 . _ - (never reused, even after a revoke)')
     .requiredOption('--scopes <list>', `comma list of ${API_KEY_SCOPES.join(', ')}`)
-    .option('--expires-at <time>', 'ISO-8601 time after which the key opens nothing')
+    .option('--expires-at <time>', 'ISO-8601 time with a zone after which the key opens nothing')
     .action(withLedger(createKeyCommand));
   apiKeys.command('list').description('Every key: name, state, scopes, times (never the key).').option('--json', 'as JSON').action(withLedger(listKeysCommand));
   apiKeys

@@ -61,7 +61,9 @@ const HOSTILE_STRINGS: readonly string[] = [
   '{{7*7}}', '%s%s%n', '__proto__', 'constructor', 'prototype', 'toString',
   '6f1c0000-0000-4000-8000-00000000000g', '6f1c0000-0000-4000-8000-0000000000000', '{6f1c0000-0000-4000-8000-000000000000}', '6f1c0000000040008000000000000000',
   'ban_1', `ban_${'1'.repeat(60)}`, `nano_${'3'.repeat(60)}`, '2024-02-30T00:00:00Z', '2024-13-01T00:00:00Z', '0000-01-01T00:00:00Z',
-  '+275760-09-13T00:00:00Z', '2024-01-01', '2024-01-01 00:00:00Z', '1700000000', 'A'.repeat(300), 'é'.repeat(2_000), 'x'.repeat(70_000),
+  '+275760-09-13T00:00:00Z', '2024-01-01', '2024-01-01 00:00:00Z', '1700000000',
+  // ISO-8601 that Date cannot hold (week, ordinal and basic dates, an hour alone, a decimal comma), and a time without a zone.
+  '2024-W01-1', '2024-001', '20240101T000000Z', '2024-01-01T00', '2024-01-01T00:00:00,5Z', '2024-01-01T00:00:00', 'A'.repeat(300), 'é'.repeat(2_000), 'x'.repeat(70_000),
 ];
 
 /** Numbers as JSON text, including those JSON.stringify cannot write (1e309 parses to Infinity). */

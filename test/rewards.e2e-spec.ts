@@ -273,6 +273,13 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       ['a lifetimeKills above the bound', { lifetimeKills: 10_000_001 }, 'invalid_lifetime_kills'],
       ['a lifetimeKills string', { lifetimeKills: '120' }, 'invalid_lifetime_kills'],
       ['an observedAt that is not a time', { lifetimeKills: 120, observedAt: 'yesterday' }, 'invalid_observed_at'],
+      // ISO-8601 forms that Date cannot hold: each was a 500 once.
+      ['an observedAt that is a week date', { lifetimeKills: 120, observedAt: '2026-W49-7' }, 'invalid_observed_at'],
+      ['an observedAt that is an ordinal date', { lifetimeKills: 120, observedAt: '2026-340' }, 'invalid_observed_at'],
+      ['an observedAt in the basic format', { lifetimeKills: 120, observedAt: '20261206T040000Z' }, 'invalid_observed_at'],
+      // Forms Date reads, but not as one instant: a day, or the server's own clock.
+      ['an observedAt that is a date alone', { lifetimeKills: 120, observedAt: '2026-12-06' }, 'invalid_observed_at'],
+      ['an observedAt without a zone', { lifetimeKills: 120, observedAt: '2026-12-06T04:00:00' }, 'invalid_observed_at'],
       ['an observedAt more than 60 s ahead', { lifetimeKills: 120, observedAt: 'FUTURE' }, 'observed_at_in_future'],
     ])('%s: 422 %s', async (_case, body, code) => {
       const userId = await linkedUser(100);
@@ -303,6 +310,8 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       ['an empty batch', { observations: [] }, 'invalid_observations'],
       ['an item without userId', { observations: [{ lifetimeKills: 1 }] }, 'user_id_required'],
       ['an item with a bad lifetimeKills', { observations: [{ userId: userIdFromDiscordId('1'), lifetimeKills: -1 }] }, 'invalid_lifetime_kills'],
+      ['an item with a week-date observedAt', { observations: [{ userId: userIdFromDiscordId('1'), lifetimeKills: 1, observedAt: '2026-W49-7' }] }, 'invalid_observed_at'],
+      ['an item with an observedAt without a zone', { observations: [{ userId: userIdFromDiscordId('1'), lifetimeKills: 1, observedAt: '2026-12-06T04:00:00' }] }, 'invalid_observed_at'],
     ])('refuses %s whole: 422 %s', async (_case, body, code) => {
       await expectRefused('POST', '/v1/kills/batch', body, 422, code);
     });

@@ -106,6 +106,11 @@ describe('the service on the embedded defaults, restarted', () => {
       expect(await cli(['api-keys', 'list'])).toMatchObject({ output: expect.stringMatching(/restart-test\s+revoked/) });
       expect(await cli(['api-keys', 'revoke', 'no-such-key'])).toMatchObject({ code: 1, output: expect.stringContaining('api_key_not_found') });
       expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'root'])).toMatchObject({ code: 1, output: expect.stringContaining('invalid_api_key_scopes') });
+      // A time without a zone would be read on this machine's clock: refused, as over HTTP.
+      expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'admin', '--expires-at', '2099-01-01T00:00:00'])).toMatchObject({
+        code: 1,
+        output: expect.stringContaining('invalid_api_key_expiry'),
+      });
     } finally {
       expect(await third.stop('SIGINT')).toBe(0);
     }

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, Matches, MaxLength } from 'class-validator';
+import { IsOptional, Matches, MaxLength, Validate } from 'class-validator';
+import { INSTANT_LENGTH_MAX, instantMessage, IsInstantConstraint } from '../../platform/http/instant';
 import { EXAMPLE } from '../../platform/http/openapi';
 import { PageQueryDto } from '../../platform/http/paging';
 
@@ -32,17 +33,17 @@ export class ListAdminAuditQueryDto extends PageQueryDto {
   @Matches(/^[A-Za-z0-9_:.-]{1,128}$/, { message: 'targetId must be an id', context: { code: 'invalid_target_id' } })
   readonly targetId?: string;
 
-  /** Inclusive lower bound on the time of the action (ISO-8601). */
-  @ApiPropertyOptional({ description: 'Only actions at or after this time (ISO-8601).', example: '2026-01-01T00:00:00Z' })
+  /** Inclusive lower bound on the time of the action (ISO-8601 with a zone). */
+  @ApiPropertyOptional({ description: 'Only actions at or after this time (ISO-8601 with a zone).', example: '2026-01-01T00:00:00Z' })
   @IsOptional()
-  @MaxLength(40, { message: 'since must be an ISO-8601 time', context: { code: 'invalid_since' } })
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO-8601 time', context: { code: 'invalid_since' } })
+  @MaxLength(INSTANT_LENGTH_MAX, { message: instantMessage('since'), context: { code: 'invalid_since' } })
+  @Validate(IsInstantConstraint, { message: instantMessage('since'), context: { code: 'invalid_since' } })
   readonly since?: string;
 
-  /** Exclusive upper bound on the time of the action (ISO-8601). */
-  @ApiPropertyOptional({ description: 'Only actions before this time (ISO-8601).', example: '2026-02-01T00:00:00Z' })
+  /** Exclusive upper bound on the time of the action (ISO-8601 with a zone). */
+  @ApiPropertyOptional({ description: 'Only actions before this time (ISO-8601 with a zone).', example: '2026-02-01T00:00:00Z' })
   @IsOptional()
-  @MaxLength(40, { message: 'until must be an ISO-8601 time', context: { code: 'invalid_until' } })
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO-8601 time', context: { code: 'invalid_until' } })
+  @MaxLength(INSTANT_LENGTH_MAX, { message: instantMessage('until'), context: { code: 'invalid_until' } })
+  @Validate(IsInstantConstraint, { message: instantMessage('until'), context: { code: 'invalid_until' } })
   readonly until?: string;
 }

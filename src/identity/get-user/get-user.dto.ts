@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsUUID, MaxLength, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { IsOptional, IsUUID, MaxLength, Validate } from 'class-validator';
 import { MinPositionQueryDto } from '../../platform/http/paging';
-import { AS_OF_LENGTH_MAX, parseAsOfTime } from '../user-audit/as-of-cut';
+import { INSTANT_LENGTH_MAX, instantMessage, IsInstantConstraint } from '../../platform/http/instant';
 import { EXAMPLE } from '../../platform/http/openapi';
 
 export class UserIdParams {
@@ -11,23 +11,7 @@ export class UserIdParams {
   readonly userId!: string;
 }
 
-const AS_OF_MESSAGE = 'asOf must be an ISO-8601 date and time with a zone, such as 2026-05-01T12:00:00Z';
-const AS_OF_CODE = { message: AS_OF_MESSAGE, context: { code: 'invalid_as_of' } };
-
-/** ISO-8601 admits forms Date cannot hold (week dates, years past 275760): refused here, never a 500. */
-@ValidatorConstraint({ name: 'isAsOfTime' })
-export class IsAsOfTimeConstraint implements ValidatorConstraintInterface {
-  /** What an OpenAPI schema can say of the rule (src/platform/http/openapi.ts reads it). */
-  static readonly openApi = { type: 'string', format: 'date-time', maxLength: AS_OF_LENGTH_MAX } as const;
-
-  validate(value: unknown): boolean {
-    return parseAsOfTime(value) !== null;
-  }
-
-  defaultMessage(): string {
-    return AS_OF_MESSAGE;
-  }
-}
+const AS_OF_RULE = { message: instantMessage('asOf'), context: { code: 'invalid_as_of' } };
 
 /** `?minPosition=` waits for the read models; `?asOf=` answers from the event store instead. */
 export class GetUserQueryDto extends MinPositionQueryDto {
@@ -37,8 +21,7 @@ export class GetUserQueryDto extends MinPositionQueryDto {
     example: '2026-01-15T18:30:00Z',
   })
   @IsOptional()
-  @MaxLength(AS_OF_LENGTH_MAX, AS_OF_CODE)
-  @IsISO8601({ strict: true, strictSeparator: true }, AS_OF_CODE)
-  @Validate(IsAsOfTimeConstraint, { context: { code: 'invalid_as_of' } })
+  @MaxLength(INSTANT_LENGTH_MAX, AS_OF_RULE)
+  @Validate(IsInstantConstraint, AS_OF_RULE)
   readonly asOf?: string;
 }

@@ -1,13 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsISO8601, IsObject, IsOptional, IsUUID, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsObject, IsOptional, IsUUID, Max, MaxLength, Min, Validate, ValidateNested } from 'class-validator';
 import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
+import { INSTANT_LENGTH_MAX, instantMessage, IsInstantConstraint } from '../../platform/http/instant';
 import { EXAMPLE } from '../../platform/http/openapi';
 
 export const BATCH_OBSERVATIONS_MAX = 1_000;
-
-/** `2026-01-01T00:00:00.000+00:00` is 29 characters; a longer time is not one a poller sends. */
-export const OBSERVED_AT_LENGTH_MAX = 40;
 
 export class RecordKillsDto {
   @ApiProperty({ description: 'The player\'s lifetime kill count L as the stats API gives it. Kills above the accrued high-water mark accrue.', example: 1252 })
@@ -23,8 +21,8 @@ export class RecordKillsDto {
     example: '2026-01-15T18:30:00Z',
   })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'observedAt must be an ISO-8601 time', context: { code: 'invalid_observed_at' } })
-  @MaxLength(OBSERVED_AT_LENGTH_MAX, { message: `observedAt must be an ISO-8601 time of at most ${OBSERVED_AT_LENGTH_MAX} characters`, context: { code: 'invalid_observed_at' } })
+  @MaxLength(INSTANT_LENGTH_MAX, { message: instantMessage('observedAt'), context: { code: 'invalid_observed_at' } })
+  @Validate(IsInstantConstraint, { message: instantMessage('observedAt'), context: { code: 'invalid_observed_at' } })
   readonly observedAt?: string;
 }
 
