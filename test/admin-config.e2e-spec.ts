@@ -125,4 +125,15 @@ describe('administration: settings and stats', () => {
       expect(await eventCount()).toBe(before);
     });
   });
+
+  it.each([
+    ['payout', 'dailyKillCap'],
+    ['payout', 'weeklyKillCap'],
+    ['scheduler', 'settlementIntervalSeconds'],
+    ['scheduler', 'settlementBatchSize'],
+  ])('a %s setting %s given as text is refused as not a whole number, not as out of bounds', async (config, field) => {
+    const refused = await call(app, 'PUT', `/v1/admin/config/${config}`, { [field]: '5' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toBe(`${field} must be a whole number`);
+  });
 });

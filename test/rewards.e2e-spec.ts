@@ -287,6 +287,16 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       await expectRefused('POST', `/v1/users/${userId}/kills`, payload, 422, code);
     });
 
+    it.each([['120'], ['abc'], [true], [[120]]])('a lifetimeKills of %j is refused as not an integer, not as out of bounds', async (lifetimeKills) => {
+      const userId = await linkedUser(100);
+      const response = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills });
+      expect({ status: response.status, code: response.body.code, detail: response.body.detail }).toEqual({
+        status: 422,
+        code: 'invalid_lifetime_kills',
+        detail: 'lifetimeKills must be an integer',
+      });
+    });
+
     it('an observation earlier than the previous one: 422 observed_at_before_previous', async () => {
       const userId = await linkedUser(100);
       await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 101 });

@@ -17,16 +17,17 @@ export class ChangePayoutConfigDto {
 
   @ApiPropertyOptional({ description: 'Kills payable per user per UTC day.', example: 150 })
   @IsOptional()
-  @IsInt({ message: 'dailyKillCap must be a whole number', context: { code: 'invalid_daily_kill_cap' } })
-  @Min(0, { message: 'dailyKillCap must not be negative', context: { code: 'invalid_daily_kill_cap' } })
+  // Rules are checked from the bottom up, so IsInt goes last: text is refused as not a number, not as out of bounds.
   @Max(FAUCET_CONFIG_BOUNDS.killCapMax, { message: `dailyKillCap must be at most ${FAUCET_CONFIG_BOUNDS.killCapMax}`, context: { code: 'invalid_daily_kill_cap' } })
+  @Min(0, { message: 'dailyKillCap must not be negative', context: { code: 'invalid_daily_kill_cap' } })
+  @IsInt({ message: 'dailyKillCap must be a whole number', context: { code: 'invalid_daily_kill_cap' } })
   readonly dailyKillCap?: number;
 
   @ApiPropertyOptional({ description: 'Kills payable per user per ISO week (from Monday 00:00 UTC).', example: 750 })
   @IsOptional()
-  @IsInt({ message: 'weeklyKillCap must be a whole number', context: { code: 'invalid_weekly_kill_cap' } })
-  @Min(0, { message: 'weeklyKillCap must not be negative', context: { code: 'invalid_weekly_kill_cap' } })
   @Max(FAUCET_CONFIG_BOUNDS.killCapMax, { message: `weeklyKillCap must be at most ${FAUCET_CONFIG_BOUNDS.killCapMax}`, context: { code: 'invalid_weekly_kill_cap' } })
+  @Min(0, { message: 'weeklyKillCap must not be negative', context: { code: 'invalid_weekly_kill_cap' } })
+  @IsInt({ message: 'weeklyKillCap must be a whole number', context: { code: 'invalid_weekly_kill_cap' } })
   readonly weeklyKillCap?: number;
 
   @ApiPropertyOptional({ description: 'The operator balance a settlement never spends, in BAN, as a decimal string with at most 8 decimals.', example: '50' })

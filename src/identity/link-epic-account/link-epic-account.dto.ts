@@ -19,8 +19,9 @@ export class LinkEpicAccountDto {
     example: 1200,
   })
   @IsOptional()
-  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
-  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
+  // Rules are checked from the bottom up, so IsInt goes last: text is refused as not a number, not as out of bounds.
   @Max(LIFETIME_KILLS_MAX, { message: `lifetimeKills must be at most ${LIFETIME_KILLS_MAX}`, context: { code: 'invalid_lifetime_kills' } })
+  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
+  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
   readonly lifetimeKills?: number;
 }

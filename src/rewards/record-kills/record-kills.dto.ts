@@ -9,10 +9,11 @@ export const BATCH_OBSERVATIONS_MAX = 1_000;
 
 export class RecordKillsDto {
   @ApiProperty({ description: 'The player\'s lifetime kill count L as the stats API gives it. Kills above the accrued high-water mark accrue.', example: 1252 })
+  // Rules are checked from the bottom up, so IsInt goes last: text is refused as not a number, not as out of bounds.
   @IsDefined({ message: 'lifetimeKills is required', context: { code: 'lifetime_kills_required' } })
-  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
-  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
   @Max(LIFETIME_KILLS_MAX, { message: `lifetimeKills must be at most ${LIFETIME_KILLS_MAX}`, context: { code: 'invalid_lifetime_kills' } })
+  @Min(0, { message: 'lifetimeKills must not be negative', context: { code: 'invalid_lifetime_kills' } })
+  @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
   readonly lifetimeKills!: number;
 
   /** When the count was read; defaults to now. ISO-8601 with a time zone. */
