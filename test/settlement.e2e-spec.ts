@@ -208,6 +208,43 @@ describe('settlement and dry-run payouts', () => {
     });
   });
 
+  it('never claims kills accrued at a rate of 0, so they block no run and use no cap', async () => {
+    // No seed fund: once 1 BAN is paid the factor is at its floor, 0.1, and 0.00000001 BAN a kill
+    // × 0.1 floors to 0 at 8 decimals. Such kills were once planned into a payout of 0 raw, which
+    // the user stream refuses, and every run after that failed with a 500.
+    await withApp({ ECONOMICS_SEED_FUND_BAN: '0' }, async (app) => {
+      await earner(app, 10);
+      await synced(app);
+      await call(app, 'POST', '/v1/admin/settlements', {});
+      await synced(app);
+      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+      await call(app, 'PUT', '/v1/admin/config/payout', { banPerKill: '0.00000001' });
+
+      const userId = await earner(app, 10);
+      await synced(app);
+      const worthless = await call(app, 'GET', `/v1/users/${userId}/accruals`);
+      const nothingToPay = await call(app, 'POST', '/v1/admin/settlements', {});
+      await call(app, 'PUT', '/v1/admin/config/payout', { banPerKill: '0.05', dailyKillCap: 10 });
+      const later = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 20 });
+      await synced(app);
+      const paid = await call(app, 'POST', '/v1/admin/settlements', {});
+      await synced(app);
+      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+      const user = await call(app, 'GET', `/v1/users/${userId}`);
+
+      expect(worthless.body.items).toMatchObject([{ kills: 10, ratePerKillRaw: '0', amountRaw: '0', sustainabilityFactor: '0.1000' }]);
+      expect(nothingToPay.status).toBe(200);
+      expect(nothingToPay.body).toMatchObject({ eligible: 0, payoutsRequested: 0 });
+      expect(later.body.accrual).toMatchObject({ kills: 10, ratePerKillBan: '0.00500000' });
+      // The 10 worthless kills are older, yet the 10-kill daily cap pays the 10 that are worth something.
+      expect(paid.status).toBe(200);
+      expect(paid.body).toMatchObject({ eligible: 1, payoutsRequested: 1, killsRequested: 10, amountRequestedBan: '0.05000000' });
+      expect(user.body).toMatchObject({ lastSettledKillCount: 10, unsettledKills: 10, unsettledRaw: '0', totalPaidBan: '0.05000000' });
+    });
+  });
+
   it('requests nothing beyond the dry-run operator budget, and rolls the rest over', async () => {
     // 50 BAN floor + 3 BAN spendable: one 2-BAN payout fits, a second does not.
     await withApp({ BANANO_DRY_RUN_BALANCE_BAN: '53' }, async (app) => {

@@ -24,7 +24,8 @@ export function capWindows(now: Date): { dayStart: Date; weekStart: Date } {
 
 /**
  * Eligible users (SPEC §4.3): a verified Epic link, a primary wallet (verified if required), no
- * open high flag, unclaimed kills, and no payout in flight. A failed payout counts as in flight: it
+ * open high flag, unclaimed kills worth something (kills accrued at a rate of 0 are never paid:
+ * see planSettlement), and no payout in flight. A failed payout counts as in flight: it
  * keeps its claim until an admin retries or cancels it, and the user stream refuses the next
  * payout meanwhile (payout_in_flight). Read from the read models; the user
  * stream checks the plan again when each payout is requested, so a lagging read model can make a
@@ -43,13 +44,13 @@ export async function loadEligibleUsers(
        ${options.requireVerifiedWallet ? sql.fragment`AND w.verified` : sql.fragment``}
        AND NOT EXISTS (SELECT 1 FROM abuse_flags f WHERE f.user_id = u.user_id AND f.status = 'open' AND f.severity = 'high')
        AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.user_id = u.user_id AND p.status IN ('pending', 'failed'))
-       AND EXISTS (SELECT 1 FROM reward_accruals a WHERE a.user_id = u.user_id AND a.claimed_kills < a.kills)`);
+       AND EXISTS (SELECT 1 FROM reward_accruals a WHERE a.user_id = u.user_id AND a.claimed_kills < a.kills AND a.rate_per_kill_raw > 0)`);
   if (users.length === 0) return [];
   const ids = users.map((user) => user.user_id);
   const accruals = await connection.any(sql.type(accrualRow)`
     SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, releases, rate_per_kill_raw
       FROM reward_accruals
-     WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills`);
+     WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills AND rate_per_kill_raw > 0`);
   const { dayStart, weekStart } = capWindows(options.now);
   // Every claimed kill counts against the caps whatever its payout's state; only a cancelled
   // payout gives its kills back (SPEC §4.3).

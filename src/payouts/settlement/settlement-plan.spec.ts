@@ -81,6 +81,17 @@ describe('settlement plan', () => {
     expect(splitAfterCancel.idempotencyKey).toBe(sha256('acc-3:20~1'));
   });
 
+  it('never claims kills accrued at a rate of 0: they are worth nothing, and a payout of 0 raw cannot be sent', () => {
+    const worthless = user('u1', [accrual('zero', 1, 10n, 0n)]);
+    const mixed = user('u2', [accrual('zero-older', 1, 10n, 0n), accrual('paid', 2, 10n)]);
+
+    const plan = planSettlement([worthless, mixed], { ...limits, dailyKillCap: 10n }, 'seed');
+
+    // Under a 10-kill cap the older worthless kills take none of it.
+    expect(plan.payouts).toEqual([expect.objectContaining({ userId: 'u2', kills: 10n, amountRaw: 10n * tenth, accruals: [{ accrualId: 'paid', kills: 10n }] })]);
+    expect(plan).toMatchObject({ killsRequested: 10n, amountRequestedRaw: 10n * tenth });
+  });
+
   it('counts kills already claimed today and this week against the caps', () => {
     const plan = planSettlement(
       [user('daily', [accrual('d', 1, 100n)], 140n, 140n), user('weekly', [accrual('w', 1, 100n)], 0n, 745n), user('none', [accrual('n', 1, 100n)], 150n, 150n)],

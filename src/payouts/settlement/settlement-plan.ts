@@ -105,10 +105,15 @@ export function planSettlement(users: readonly EligibleUser[], limits: Settlemen
   };
 }
 
-/** k = min(unsettled, daily remaining, weekly remaining); accruals oldest first, the last split. */
+/**
+ * k = min(unsettled, daily remaining, weekly remaining); accruals oldest first, the last split.
+ * Kills accrued at a rate of 0 (the rate floors to 0 at 8 decimals when the base per kill is tiny
+ * and the factors are below 1) are worth nothing: no payout claims them, so they count against no
+ * cap, and a payout is never of 0 raw, which no chain would take.
+ */
 function payoutFor(user: EligibleUser, limits: SettlementLimits): PlannedPayout | null {
   const accruals = [...user.accruals]
-    .filter((accrual) => accrual.unclaimedKills > 0n)
+    .filter((accrual) => accrual.unclaimedKills > 0n && accrual.ratePerKillRaw > 0n)
     .sort((a, b) => a.epochMinute - b.epochMinute || (a.accrualId < b.accrualId ? -1 : 1));
   const unsettled = accruals.reduce((sum, accrual) => sum + accrual.unclaimedKills, 0n);
   const dailyLeft = nonNegative(limits.dailyKillCap - user.claimedToday);
