@@ -280,6 +280,7 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       // Forms Date reads, but not as one instant: a day, or the server's own clock.
       ['an observedAt that is a date alone', { lifetimeKills: 120, observedAt: '2026-12-06' }, 'invalid_observed_at'],
       ['an observedAt without a zone', { lifetimeKills: 120, observedAt: '2026-12-06T04:00:00' }, 'invalid_observed_at'],
+      ['an observedAt before the Unix epoch, which would accrue in a negative minute', { lifetimeKills: 120, observedAt: '1969-12-31T23:59:00Z' }, 'invalid_observed_at'],
       ['an observedAt more than 60 s ahead', { lifetimeKills: 120, observedAt: 'FUTURE' }, 'observed_at_in_future'],
     ])('%s: 422 %s', async (_case, body, code) => {
       const userId = await linkedUser(100);

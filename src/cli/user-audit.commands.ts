@@ -35,7 +35,7 @@ export async function userAuditOutput(store: EventStore, reference: string, opti
 export async function userAsOf(store: EventStore, when: string, reference: string, payoutDefaults: PayoutSettings, now = new Date()): Promise<UserAsOfView> {
   const cut = parseCut(when);
   if (cut === null) {
-    throw new DomainError('invalid_as_of', `${when} is neither a position (digits) nor an ISO-8601 date and time with a zone, such as 2026-05-01T12:00:00Z`);
+    throw new DomainError('invalid_as_of', `${when} is neither a position (digits) nor an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z`);
   }
   if (cut.kind === 'time' && cut.at.getTime() > now.getTime()) throw new DomainError('as_of_in_future', `${when} is in the future`);
   return userStatusAsOf(store, userIdOf(reference), cut, payoutDefaults);

@@ -9,6 +9,9 @@ describe('times given in requests', () => {
     ['2026-05-01T14:00:00+02:00', '2026-05-01T12:00:00.000Z'],
     ['2026-05-01T14:00:00+0200', '2026-05-01T12:00:00.000Z'],
     ['2026-05-01T09:30:00-02:30', '2026-05-01T12:00:00.000Z'],
+    ['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.000Z'],
+    ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'],
+    ['9999-12-31T23:59:59+00:00', '9999-12-31T23:59:59.000Z'],
   ])('reads %s as %s', (text, iso) => {
     expect(parseInstant(text)?.toISOString()).toBe(iso);
   });
@@ -24,6 +27,9 @@ describe('times given in requests', () => {
     ['a time without a zone, which Date would read on the server clock', '2026-05-01T12:00:00'],
     ['an impossible day, which Date would roll over into March', '2026-02-30T00:00:00Z'],
     ['a year Date cannot hold', '+275761-01-01T00:00:00Z'],
+    ['a time before the Unix epoch', '1969-12-31T23:59:59Z'],
+    ['a time whose zone puts it before the Unix epoch', '1970-01-01T00:30:00+01:00'],
+    ['a time whose zone puts it in the year 10000, which PostgreSQL cannot read', '9999-12-31T23:59:59-00:01'],
     ['hour 24', '2026-05-01T24:00:00Z'],
     ['a lower-case separator', '2026-05-01t12:00:00z'],
     ['words', 'yesterday'],

@@ -11,23 +11,33 @@ export const INSTANT_LENGTH_MAX = 40;
 const INSTANT_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 
 /**
+ * The instants taken: from the Unix epoch, which the ledger counts minutes from (an accrual's
+ * `epochMinute`), to the end of 9999 in UTC. A year of four digits with its zone can fall outside
+ * them, e.g. `9999-12-31T23:00:00-05:00`, whose UTC year 10000 PostgreSQL cannot read.
+ */
+const INSTANT_MIN_MS = 0;
+const INSTANT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
  * The instant a time given in a request names (`observedAt`, `asOf`, `since`, …), or null when it
  * is not one this service takes. Checked three ways because each catches what the others let
  * through: class-validator's strict ISO-8601 refuses impossible dates that Date silently rolls
  * over (2026-02-30 → 2 March); the form refuses ISO-8601 that names no single instant (week and
- * ordinal dates, a date alone, no zone); and Date must hold the result (a year past 275760 it
- * cannot), or the request would end in a 500.
+ * ordinal dates, a date alone, no zone); and the result must be an instant from 1970 to 9999 in
+ * UTC, which Date, the ledger's epoch minutes and PostgreSQL all hold, or the request would end
+ * in a 500.
  */
 export function parseInstant(text: unknown): Date | null {
   if (typeof text !== 'string' || text.length > INSTANT_LENGTH_MAX) return null;
   if (!INSTANT_FORM.test(text) || !isISO8601(text, { strict: true, strictSeparator: true })) return null;
   const at = new Date(text);
-  return Number.isNaN(at.getTime()) ? null : at;
+  const ms = at.getTime();
+  return Number.isNaN(ms) || ms < INSTANT_MIN_MS || ms > INSTANT_MAX_MS ? null : at;
 }
 
 /** The message of a refused time: `<field> must be an ISO-8601 date and time with a zone, …`. */
 export function instantMessage(field: string): string {
-  return `${field} must be an ISO-8601 date and time with a zone, such as 2026-05-01T12:00:00Z`;
+  return `${field} must be an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z`;
 }
 
 /**
