@@ -154,6 +154,29 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it("records a payout to a player who linked the operator's own address as funding, not as a donation", async () => {
+    await withLive({ openWithBan: 100n, env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async ({ app, node, operator, ingester }) => {
+      await earner(app, 30, { wallet: operator.address });
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).body).toMatchObject({ payoutsRequested: 1, amountRequestedBan: '3.00000000' });
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      const [payoutSend] = node.receivableOf(operator.address);
+
+      expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+      await synced(app);
+      const stream = operatorStream(operator.address);
+      const donations = await call(app, 'GET', '/v1/donations');
+
+      expect(await eventsOf(app, stream, 'DonationReceived')).toEqual([]);
+      expect((await eventsOf(app, stream, 'FundingReceived')).map((event) => [event.data.sendHash, event.data.sender, event.data.amountRaw])).toEqual([
+        [payoutSend.hash, operator.address, (3n * BAN).toString()],
+      ]);
+      expect(donations.body).toMatchObject({ totalDonatedRaw: '0', donationCount: 0 });
+      expect(node.balanceOf(operator.address)).toBe(100n * BAN);
+    });
+  });
+
   it('counts a send once when the node refuses its receive, never publishes that block again, and leaves the send receivable', async () => {
     await withLive({ openWithBan: 1n }, async ({ app, node, operator, ingester }) => {
       const total = await donate(node, operator.address, 3);

@@ -226,6 +226,26 @@ describe('POST /v1/admin/donations/rebuild', () => {
       });
     });
 
+    it("appends a receive of the operator's own send, a payout to a player who linked the operator's address, as funding", async () => {
+      await withLive({ openWithBan: 100n, env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async (live) => {
+        const { app, node, operator } = live;
+        await earner(app, 30, { wallet: operator.address });
+        await synced(app);
+        expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+        await synced(app);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        const [payoutSend] = node.receivableOf(operator.address);
+        await receiveWithoutTheLedger(live);
+
+        const answer = await rebuild(app);
+
+        expect(answer.body).toMatchObject({ receivesFound: 2, alreadyRecorded: 0, appended: { donations: 0, funding: 2, milestones: 0 } });
+        const received = receivedOf(await operatorEvents(live)).map((event) => [event.type, event.data.sender, event.data.sendHash]);
+        expect(received).toContainEqual(['FundingReceived', operator.address, payoutSend.hash]);
+        expect(received.filter(([type]) => type === 'DonationReceived')).toEqual([]);
+      });
+    });
+
     it('reads the chain page by page and appends only the receives missing among the records of the ingester', async () => {
       await withLive({}, async (live) => {
         const { node, rpc, operator, ingester } = live;

@@ -17,7 +17,7 @@ import {
   type SignedPayoutBlock,
   type SignedReceiveBlock,
 } from '../payouts/operator/operator.events';
-import { appendReceiveRecord, receiveRecordEvents } from './receive-record';
+import { appendReceiveRecord, receivedKind, receiveRecordEvents } from './receive-record';
 
 /** The process's DonationIngester, or null in dry-run (TreasuryModule). */
 export const DONATION_INGESTER = Symbol('DONATION_INGESTER');
@@ -240,7 +240,7 @@ export class DonationIngester {
     const events = receiveRecordEvents({
       address: account.address,
       operator,
-      kind: this.fundingAddresses.has(send.source) ? 'FundingReceived' : 'DonationReceived',
+      kind: receivedKind(send.source, account.address, this.fundingAddresses),
       data,
       tiers: this.options.milestones,
       actor: { kind: 'system', name: 'donation-ingester' },

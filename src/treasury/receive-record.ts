@@ -17,6 +17,17 @@ const RECEIVED_EVENT_NAMESPACE = '0d5e6a1c-93f4-4b7e-8c21-5f0a9e3d7b64';
 const MILESTONE_EVENT_NAMESPACE = '6f1c2b8e-4d7a-4e35-9b0c-2a8e5d3f71c9';
 
 /**
+ * What a received send is: FundingReceived when it comes from a funding address
+ * (treasury.fundingAddresses) or from the operator account itself, DonationReceived otherwise.
+ * The operator's own send comes back to it when a player linked the operator's address as their
+ * wallet and was paid there: that is the operator's money returning, and counted as a donation it
+ * would move the milestones and the sustainability factor of every player's rate.
+ */
+export function receivedKind(sender: string, operatorAddress: string, fundingAddresses: ReadonlySet<string>): 'DonationReceived' | 'FundingReceived' {
+  return sender === operatorAddress || fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived';
+}
+
+/**
  * The events that record one received send: DonationReceived (or FundingReceived when the sender is
  * a funding address), then a MilestoneReached for each tier the new donated total reaches first.
  * They go in one append, so a tier is recorded with the donation that reached it or not at all.

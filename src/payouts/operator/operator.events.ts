@@ -52,7 +52,7 @@ export interface DonationReceived {
   readonly data: ReceiveRecordedData;
 }
 
-/** A send from one of `treasury.fundingAddresses`: operator funding, not a donation. */
+/** A send from one of `treasury.fundingAddresses`, or from the operator account itself: operator funding, not a donation. */
 export interface FundingReceived {
   readonly type: 'FundingReceived';
   readonly data: ReceiveRecordedData;

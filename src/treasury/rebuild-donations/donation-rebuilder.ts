@@ -11,7 +11,7 @@ import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
 import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
 import { type MilestoneTier } from '../../rewards/economics/rate';
-import { appendReceiveRecord, receiveRecordEvents } from '../receive-record';
+import { appendReceiveRecord, receivedKind, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
 /** How long a rebuild waits for the operator lock (as the ingester does). */
@@ -189,7 +189,7 @@ export class DonationRebuilder {
     // A node that does not know when it took a block says 0; the rebuild's own time is nearer.
     const receivedAt = entry.localTimestamp === 0n ? this.now() : new Date(Number(entry.localTimestamp) * 1000);
     return {
-      kind: this.fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived',
+      kind: receivedKind(sender, address, this.fundingAddresses),
       data: {
         sendHash: entry.link,
         sender,
