@@ -66,6 +66,7 @@ export class ListAdminAuditController {
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
     const after = decodeCursor(query.cursor, ['p'] as const);
     await awaitReadModels(this.pool, this.store, ['admin_audit'], minPositionOf(query), this.config.http.minPositionWaitMs);
+    // The DTO let only instants from 1970 to 9999 through as since and until (parseInstant).
     const conditions = [
       sql.fragment`true`,
       ...(query.action === undefined ? [] : [sql.fragment`action = ${query.action}`]),

@@ -35,7 +35,7 @@ export class GetUserController {
     if (query.asOf !== undefined && query.minPosition !== undefined) {
       throw new DomainError('as_of_with_min_position', 'asOf reads the event store itself, which is never behind: leave minPosition out');
     }
-    // The DTO let only a time Date holds through.
+    // The DTO let only an instant from 1970 to 9999 through (parseInstant).
     const asOf = query.asOf === undefined ? null : new Date(query.asOf);
     return this.queryBus.execute<GetUserQuery, UserView | UserAsOfView>(new GetUserQuery(params.userId.toLowerCase(), minPositionOf(query), asOf));
   }
