@@ -72,6 +72,14 @@ describe('the service on the embedded defaults, restarted', () => {
     const before = await (await fetch(`${first.baseUrl}/v1/users/${userId}?minPosition=${position}`, { headers: auth })).json();
     expect((await fetch(`${first.baseUrl}/ready`)).status).toBe(200);
 
+    // A second service on the same data directory is refused with a message, not a stack trace.
+    const twin = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(await freePort()) }));
+    expect((await waitForExit(twin.child, 60_000)).code).toBe(1);
+    expect(twin.output().trim().split('\n')).toEqual([
+      `Pay2Slay Ledger cannot start: Another process (pid ${first.child.pid}) is using the embedded database in ${dataDir}. ` +
+        'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
+    ]);
+
     // The CLI beside the running service uses the service's PostgreSQL and leaves it running.
     expect(await cli(['reconcile', '--json'])).toMatchObject({ code: 0, output: expect.stringContaining('"inBalance": true') });
     expect((await fetch(`${first.baseUrl}/v1/users/${userId}`, { headers: auth })).status).toBe(200);

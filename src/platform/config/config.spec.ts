@@ -2,6 +2,7 @@ import { DEFAULT_MILESTONES } from '../../rewards/economics/rate';
 import { RAW_PER_BAN } from '../money';
 import { loadServiceConfig } from '../../service-config';
 import { startupFailureMessage } from '../runtime/startup-failure';
+import { StartupRefusal } from '../runtime/startup-refusal';
 import { ConfigError, loadConfig } from './config';
 
 describe('loadConfig: economics and treasury', () => {
@@ -117,6 +118,14 @@ describe('a misconfigured environment', () => {
     expect(message).toBe(
       'Pay2Slay Ledger cannot start: the environment is misconfigured.\n  - PORT must be a whole number (got x)\n  - LOG_LEVEL must be one of …\nSee .env.example for every variable.\n',
     );
+  });
+
+  it('tells a refusal by its message alone, and anything unforeseen with its stack', () => {
+    const refusal = startupFailureMessage('Pay2Slay Ledger', new StartupRefusal('Another process (pid 7) is using the embedded database in .data. Stop it first.'));
+    const unforeseen = startupFailureMessage('Pay2Slay Ledger', new TypeError('x is undefined'));
+
+    expect(refusal).toBe('Pay2Slay Ledger cannot start: Another process (pid 7) is using the embedded database in .data. Stop it first.\n');
+    expect(unforeseen).toMatch(/^Pay2Slay Ledger failed to start: TypeError: x is undefined\n {4}at /);
   });
 });
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { StartupRefusal } from '../runtime/startup-refusal';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster files live in `<dataDir>/pg`; `<dataDir>` also holds the owner's pid file. */
@@ -158,7 +159,7 @@ async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<
 async function claimDataDir(ownerFile: string): Promise<void> {
   const owner = await readPid(ownerFile);
   if (owner !== null && owner !== process.pid && isAlive(owner)) {
-    throw new Error(
+    throw new StartupRefusal(
       `Another process (pid ${owner}) is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` +
         'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
     );

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { projectRoot } from '../config/project-root';
+import { StartupRefusal } from '../runtime/startup-refusal';
 
 export interface Migration {
   readonly version: string;
@@ -11,7 +12,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export class MigrationChecksumError extends Error {
+export class MigrationChecksumError extends StartupRefusal {
   constructor(readonly migration: string) {
     super(
       `Migration ${migration} was changed after it was applied. Migrations are forward-only: ` +
