@@ -50,7 +50,7 @@ export async function loadEligibleUsers(
   const accruals = await connection.any(sql.type(accrualRow)`
     SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, releases, rate_per_kill_raw
       FROM reward_accruals
-     WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills AND rate_per_kill_raw > 0`);
+     WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills`);
   const { dayStart, weekStart } = capWindows(options.now);
   // Every claimed kill counts against the caps whatever its payout's state; only a cancelled
   // payout gives its kills back (SPEC §4.3).
