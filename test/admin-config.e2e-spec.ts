@@ -85,6 +85,7 @@ describe('administration: settings and stats', () => {
       ['a fractional weekly cap', { weeklyKillCap: 2.5 }, 'invalid_weekly_kill_cap'],
       ['a weekly cap above a million', { weeklyKillCap: 1_000_001 }, 'invalid_weekly_kill_cap'],
       ['a negative floor', { minOperatorBalanceBan: '-1' }, 'invalid_min_operator_balance_ban'],
+      ['a floor above 10,000,000,000 BAN', { minOperatorBalanceBan: '10000000000.00000001' }, 'invalid_min_operator_balance_ban'],
       ['an unknown field', { banPerKill: '0.2', surprise: true }, 'unknown_property'],
     ])('refuses %s with 422 and appends nothing', async (_case, body, code) => {
       const before = await eventCount();

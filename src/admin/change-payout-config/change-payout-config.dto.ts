@@ -30,7 +30,7 @@ export class ChangePayoutConfigDto {
   @IsInt({ message: 'weeklyKillCap must be a whole number', context: { code: 'invalid_weekly_kill_cap' } })
   readonly weeklyKillCap?: number;
 
-  @ApiPropertyOptional({ description: 'The operator balance a settlement never spends, in BAN, as a decimal string with at most 8 decimals.', example: '50' })
+  @ApiPropertyOptional({ description: 'The operator balance a settlement never spends, in BAN, as a decimal string: at most 10000000000, with at most 8 decimals.', example: '50' })
   @IsOptional()
   @IsString({ message: 'minOperatorBalanceBan must be a decimal string of BAN, e.g. "50"', context: { code: 'invalid_min_operator_balance_ban' } })
   @MaxLength(BAN_TEXT_LENGTH_MAX, { message: 'minOperatorBalanceBan is too long', context: { code: 'invalid_min_operator_balance_ban' } })

@@ -58,11 +58,18 @@ describe('the faucet-config decider', () => {
     ['a base above 1000 BAN', { banPerKillRaw: raw('1000.00000001') }, 'invalid_ban_per_kill'],
     ['a base finer than 10^-8 BAN', { banPerKillRaw: (BigInt(raw('0.05')) + 1n).toString() }, 'invalid_ban_per_kill'],
     ['a floor finer than 10^-8 BAN', { minOperatorBalanceRaw: '1' }, 'invalid_min_operator_balance_ban'],
+    ['a floor above 10,000,000,000 BAN', { minOperatorBalanceRaw: raw('10000000000.00000001') }, 'invalid_min_operator_balance_ban'],
     ['a negative daily cap', { dailyKillCap: -1 }, 'invalid_daily_kill_cap'],
     ['a fractional weekly cap', { weeklyKillCap: 1.5 }, 'invalid_weekly_kill_cap'],
     ['a weekly cap above a million', { weeklyKillCap: 1_000_001 }, 'invalid_weekly_kill_cap'],
   ] as Array<[string, Partial<PayoutSettings>, string]>)('refuses %s', (_name, changes, code) => {
     expect(rejection(payout(changes))).toBe(code);
+  });
+
+  it('names the bound when a floor is above it, though its decimals are fine', () => {
+    expect(() => decide(payout({ minOperatorBalanceRaw: raw('99999999999.99999999') }), initialState)).toThrow(
+      'minOperatorBalanceBan must be at most 10000000000 BAN, with at most 8 decimals',
+    );
   });
 
   it.each([

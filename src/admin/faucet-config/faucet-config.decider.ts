@@ -107,7 +107,7 @@ function guardPayout(changes: Partial<PayoutSettings>): void {
   if (changes.minOperatorBalanceRaw !== undefined) {
     const raw = BigInt(changes.minOperatorBalanceRaw);
     if (raw > FAUCET_CONFIG_BOUNDS.minOperatorBalanceRawMax || raw % RAW_PER_BAN_UNIT !== 0n) {
-      throw new DomainError('invalid_min_operator_balance_ban', 'minOperatorBalanceBan must be a BAN amount with at most 8 decimals', 422);
+      throw new DomainError('invalid_min_operator_balance_ban', 'minOperatorBalanceBan must be at most 10000000000 BAN, with at most 8 decimals', 422);
     }
   }
   guardCount(changes.dailyKillCap, FAUCET_CONFIG_BOUNDS.killCapMax, 'invalid_daily_kill_cap', 'dailyKillCap');

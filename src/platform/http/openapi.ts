@@ -720,7 +720,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   invalid_ban_per_kill: 'banPerKill must be a decimal string of BAN above 0 and at most 1000, with at most 8 decimals',
   invalid_daily_kill_cap: 'dailyKillCap must be a whole number from 0 to 1000000',
   invalid_weekly_kill_cap: 'weeklyKillCap must be a whole number from 0 to 1000000',
-  invalid_min_operator_balance_ban: 'minOperatorBalanceBan must be a decimal string of BAN with at most 8 decimals',
+  invalid_min_operator_balance_ban: 'minOperatorBalanceBan must be a decimal string of BAN, at most 10000000000, with at most 8 decimals',
   invalid_settlement_interval_seconds: 'settlementIntervalSeconds must be a whole number from 0 to 604800',
   invalid_settlement_batch_size: 'settlementBatchSize must be a whole number from 0 to 1000000',
   invalid_seed: 'seed must be exactly 64 hexadecimal characters',
