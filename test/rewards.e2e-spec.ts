@@ -1,5 +1,6 @@
 import bananojsModule = require('@bananocoin/bananojs');
 import { sql } from 'slonik';
+import { claimEpicAccount } from '../src/identity/epic-account-claims';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
@@ -217,6 +218,60 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       const [a, b] = [await newUser(), await newUser()];
       const outcomes = await Promise.all([a, b].map((userId) => call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 3 })));
       expect(outcomes.map((outcome) => outcome.status).sort()).toEqual([200, 409]);
+    });
+
+    describe('a claim no link backs (left by a process killed between the claim and the append)', () => {
+      const claimHolder = async (epicAccountId: string): Promise<string | null> =>
+        app.pool.maybeOneFirst(sql.unsafe`SELECT user_id FROM epic_account_claims WHERE epic_account_id = ${epicAccountId}`) as Promise<string | null>;
+      const ageClaim = async (epicAccountId: string, age: string): Promise<void> => {
+        await app.pool.query(sql.unsafe`UPDATE epic_account_claims SET claimed_at = now() - ${age}::interval WHERE epic_account_id = ${epicAccountId}`);
+      };
+      const leaveClaim = async (epicAccountId: string, userId: string, age: string): Promise<void> => {
+        await app.pool.query(sql.unsafe`INSERT INTO epic_account_claims (epic_account_id, user_id, claimed_at) VALUES (${epicAccountId}, ${userId}, now() - ${age}::interval)`);
+      };
+
+      it('keeps the id from others for 10 minutes, as a link in flight, then lets another user link it', async () => {
+        const epicAccountId = randomEpicId();
+        const [holder, other] = [await newUser(), await newUser()];
+        await leaveClaim(epicAccountId, holder, '9 minutes');
+
+        await expectRefused('PUT', `/v1/users/${other}/epic-account`, { epicAccountId, lifetimeKills: 4 }, 409, 'epic_account_already_linked');
+        await ageClaim(epicAccountId, '11 minutes');
+        const linked = await call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId, lifetimeKills: 4 });
+
+        expect(linked).toMatchObject({ status: 200, body: { epicAccountId, baselineKills: 4 } });
+        expect(await claimHolder(epicAccountId)).toBe(other);
+        await expectRefused('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId, lifetimeKills: 4 }, 409, 'epic_account_already_linked');
+      });
+
+      it('frees the old id of a user who linked another, when the old claim was never released', async () => {
+        const oldEpic = randomEpicId();
+        const holder = await linkedUser(5, oldEpic);
+        expect((await call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: randomEpicId(), lifetimeKills: 6 })).status).toBe(200);
+        await leaveClaim(oldEpic, holder, '1 hour');
+        const other = await newUser();
+
+        expect((await call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: oldEpic, lifetimeKills: 5 })).status).toBe(200);
+        expect(await claimHolder(oldEpic)).toBe(other);
+      });
+
+      it('never frees an id its holder links, however old the claim', async () => {
+        const epicAccountId = randomEpicId();
+        const holder = await linkedUser(5, epicAccountId);
+        await ageClaim(epicAccountId, '30 days');
+
+        await expectRefused('PUT', `/v1/users/${await newUser()}/epic-account`, { epicAccountId, lifetimeKills: 5 }, 409, 'epic_account_already_linked');
+        expect(await claimHolder(epicAccountId)).toBe(holder);
+      });
+
+      it('tells a claim made from one the user held already, which a failed link must not release', async () => {
+        const epicAccountId = randomEpicId();
+        const userId = await newUser();
+
+        expect(await claimEpicAccount(app.pool, app.store, epicAccountId, userId)).toBe('claimed');
+        expect(await claimEpicAccount(app.pool, app.store, epicAccountId, userId)).toBe('held');
+        expect(await claimEpicAccount(app.pool, app.store, epicAccountId, await newUser())).toBe('taken');
+      });
     });
 
     it('linking the same id again decides nothing, even without lifetimeKills', async () => {

@@ -1,17 +1,64 @@
 import { type CommonQueryMethods, sql } from 'slonik';
 import { z } from 'zod';
+import { type EventStore } from '../platform/event-store/event-store.port';
+import { loadUser } from './user/run-user-command';
+
+/**
+ * How old a claim must be before another user may take it over, when its holder's stream does not
+ * link the id. A link claims first and appends within seconds (every call it makes in between has a
+ * timeout), so a claim this old that no link backs was left by one that never finished: the process
+ * was killed between the claim and the append, or between a new link's append and the release of
+ * the old claim. Without a takeover such an id would be refused to everyone else for good.
+ */
+export const STALE_CLAIM_AGE = '10 minutes';
+/** A claim deleted or taken over while we looked at it is looked at again, this many times at most. */
+const CLAIM_TRIES_MAX = 3;
+
+/**
+ * `claimed`: this call made the claim (new, or taken over from a stale one), so a failed link
+ * releases it. `held`: the user held it already (its link, or its own earlier attempt); the claim
+ * is refreshed and kept whatever happens next. `taken`: another user holds it.
+ */
+export type EpicAccountClaim = 'claimed' | 'held' | 'taken';
 
 /**
  * Claims an Epic account id for a user in the write-side guard table, and tells whether another
- * user holds it. Claiming twice for the same user is harmless.
+ * user holds it. A claim held by another user is taken over only when it is older than
+ * STALE_CLAIM_AGE and that user's stream does not link the id.
+ *
+ * Why the takeover cannot let two users link the id: every link claims (or refreshes its claim)
+ * before it appends, and the takeover is one UPDATE that only matches a claim still stale and still
+ * the holder's. So either the holder refreshed first, and the takeover matches nothing, or the
+ * takeover came first, and the holder's refresh matches nothing: it reads `taken` and appends no link.
  */
-export async function claimEpicAccount(connection: CommonQueryMethods, epicAccountId: string, userId: string): Promise<'claimed' | 'taken'> {
-  await connection.query(sql.unsafe`INSERT INTO epic_account_claims (epic_account_id, user_id)
-    VALUES (${epicAccountId}, ${userId}) ON CONFLICT (epic_account_id) DO NOTHING`);
-  const holder = await connection.oneFirst(
-    sql.type(z.object({ user_id: z.string() }))`SELECT user_id FROM epic_account_claims WHERE epic_account_id = ${epicAccountId}`,
-  );
-  return holder === userId ? 'claimed' : 'taken';
+export async function claimEpicAccount(connection: CommonQueryMethods, store: EventStore, epicAccountId: string, userId: string): Promise<EpicAccountClaim> {
+  for (let tries = 1; tries <= CLAIM_TRIES_MAX; tries += 1) {
+    const inserted = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+      INSERT INTO epic_account_claims (epic_account_id, user_id) VALUES (${epicAccountId}, ${userId})
+      ON CONFLICT (epic_account_id) DO NOTHING RETURNING user_id`);
+    if (inserted !== null) return 'claimed';
+    const refreshed = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+      UPDATE epic_account_claims SET claimed_at = now()
+      WHERE epic_account_id = ${epicAccountId} AND user_id = ${userId} RETURNING user_id`);
+    if (refreshed !== null) return 'held';
+    const holder = await connection.maybeOne(sql.type(z.object({ user_id: z.string(), stale: z.boolean() }))`
+      SELECT user_id, claimed_at < now() - ${STALE_CLAIM_AGE}::interval AS stale
+      FROM epic_account_claims WHERE epic_account_id = ${epicAccountId}`);
+    if (holder === null) continue;
+    if (!holder.stale || (await linksEpicAccount(store, holder.user_id, epicAccountId))) return 'taken';
+    const takenOver = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+      UPDATE epic_account_claims SET user_id = ${userId}, claimed_at = now()
+      WHERE epic_account_id = ${epicAccountId} AND user_id = ${holder.user_id}
+        AND claimed_at < now() - ${STALE_CLAIM_AGE}::interval
+      RETURNING user_id`);
+    if (takenOver !== null) return 'claimed';
+  }
+  return 'taken';
+}
+
+async function linksEpicAccount(store: EventStore, userId: string, epicAccountId: string): Promise<boolean> {
+  const holder = await loadUser(store, userId);
+  return holder.status === 'registered' && holder.epic?.epicAccountId === epicAccountId;
 }
 
 /** Frees the user's other claims once its link to `epicAccountId` is recorded. */

@@ -4,6 +4,7 @@ import { type DatabasePool } from 'slonik';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { failpoint } from '../../platform/runtime/failpoint';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailure } from '../../rewards/fortnite-stats/lifetime-kills.port';
 import { claimEpicAccount, releaseClaim, releaseOtherClaims } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
@@ -26,7 +27,8 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     const baseline =
       command.lifetimeKills ??
       (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));
-    const claim = await claimEpicAccount(this.pool, epicAccountId, command.userId);
+    const claim = await claimEpicAccount(this.pool, this.store, epicAccountId, command.userId);
+    failpoint('epic-account-claimed');
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
     try {
       decision = await runUserCommand(
@@ -36,7 +38,8 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
         command.metadata,
       );
     } catch (error) {
-      // Nothing was linked, so a claim this attempt made must not keep the id from anyone.
+      // Nothing was linked, so a claim this attempt made must not keep the id from anyone. A claim
+      // the user held already (its link, when it links the same id again) is kept.
       if (claim === 'claimed') await releaseClaim(this.pool, command.userId, epicAccountId);
       throw error;
     }

@@ -38,8 +38,10 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
     if (lookup.kind === 'linked') {
       const epicAccountId = lookup.epicAccountId.toLowerCase();
       const isNew = user.epic?.epicAccountId !== epicAccountId;
-      const taken = isNew && (await claimEpicAccount(this.pool, epicAccountId, command.userId)) === 'taken';
-      if (isNew && !taken) claimed = epicAccountId;
+      const claim = isNew ? await claimEpicAccount(this.pool, this.store, epicAccountId, command.userId) : null;
+      const taken = claim === 'taken';
+      // Only a claim this call made is released when nothing gets linked.
+      if (claim === 'claimed') claimed = epicAccountId;
       finding = {
         kind: 'linked',
         epicAccountId,

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DatabasePool, sql } from 'slonik';
+import { createDatabasePool } from '../src/platform/database/database';
+import { freePort } from '../src/platform/database/embedded-postgres';
+import { ApiKeys } from '../src/security/api-keys';
+import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+const EPIC = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+
+// The service is SIGKILLed between an Epic link's claim and its append (LEDGER_FAILPOINTS). The
+// claim is left with no link behind it: the user it was made for can still link the id, others
+// are refused while it could be a link in flight, and once it is stale another user can link it.
+describe('the service killed between an Epic link claim and its append', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+  let dataDir: string;
+  let key: string;
+  const masterKey = randomBytes(32).toString('base64');
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    dataDir = await mkdtemp(join(tmpdir(), 'ledger-epic-crash-'));
+    ({ key } = await new ApiKeys(pool).create({ name: 'epic-crash', scopes: ['commands:write', 'queries:read'] }));
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function service(failpoints: string): Promise<{
+    call: (method: string, path: string, body: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+    exited: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    stop: () => Promise<void>;
+  }> {
+    const port = await freePort();
+    const started = startBuiltEntry(
+      'main.js',
+      childEnv({ DATABASE_URL: database.url, LEDGER_DATA_DIR: dataDir, LEDGER_MASTER_KEY: masterKey, PORT: String(port), SETTLEMENT_INTERVAL_SECONDS: '0', LEDGER_FAILPOINTS: failpoints }),
+    );
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`).catch(() => null))?.ok ? true : undefined), 60_000, 100).catch((error: Error) => {
+      started.child.kill('SIGKILL');
+      throw new Error(`${error.message}\n${started.output()}`);
+    });
+    return {
+      call: async (method, path, body) => {
+        const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      },
+      exited: () => waitForExit(started.child),
+      stop: async () => {
+        started.child.kill('SIGTERM');
+        await waitForExit(started.child);
+      },
+    };
+  }
+
+  const claimHolder = (): Promise<unknown> => pool.maybeOneFirst(sql.unsafe`SELECT user_id FROM epic_account_claims WHERE epic_account_id = ${EPIC}`);
+  const linkEvents = async (userId: string): Promise<number> =>
+    Number(await pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events WHERE stream_name = ${`user-${userId}`} AND event_type = 'EpicAccountLinked'`));
+
+  it('leaves a claim that others cannot take while it may be a link in flight, and can once it is stale', async () => {
+    const doomed = await service('epic-account-claimed');
+    const holder = (await doomed.call('POST', '/v1/users', { discordUserId: '700000000000000001' })).body.userId as string;
+    const other = (await doomed.call('POST', '/v1/users', { discordUserId: '700000000000000002' })).body.userId as string;
+    await expect(doomed.call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: EPIC, lifetimeKills: 10 })).rejects.toThrow('fetch failed');
+    expect(await doomed.exited()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await claimHolder()).toBe(holder);
+    expect(await linkEvents(holder)).toBe(0);
+
+    const restarted = await service('');
+    try {
+      expect(await restarted.call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: EPIC, lifetimeKills: 10 })).toMatchObject({
+        status: 409,
+        body: { code: 'epic_account_already_linked' },
+      });
+      await pool.query(sql.unsafe`UPDATE epic_account_claims SET claimed_at = now() - interval '11 minutes' WHERE epic_account_id = ${EPIC}`);
+      expect(await restarted.call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: EPIC, lifetimeKills: 12 })).toMatchObject({
+        status: 200,
+        body: { epicAccountId: EPIC, baselineKills: 12 },
+      });
+      expect(await claimHolder()).toBe(other);
+      expect(await restarted.call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: EPIC, lifetimeKills: 10 })).toMatchObject({
+        status: 409,
+        body: { code: 'epic_account_already_linked' },
+      });
+      expect([await linkEvents(holder), await linkEvents(other)]).toEqual([0, 1]);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('lets the user whose link was cut off link the id after the restart', async () => {
+    const epicAccountId = 'c0ffee00c0ffee00c0ffee00c0ffee01';
+    const doomed = await service('epic-account-claimed');
+    const userId = (await doomed.call('POST', '/v1/users', { discordUserId: '700000000000000003' })).body.userId as string;
+    await expect(doomed.call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 3 })).rejects.toThrow('fetch failed');
+    expect(await doomed.exited()).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const restarted = await service('');
+    try {
+      expect(await restarted.call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 3 })).toMatchObject({ status: 200, body: { epicAccountId, baselineKills: 3 } });
+      expect(await linkEvents(userId)).toBe(1);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
