@@ -21,6 +21,9 @@ const CLAIM_TRIES_MAX = 3;
  */
 export type EpicAccountClaim = 'claimed' | 'held' | 'taken';
 
+/** A claim's holder, as the statements below read it back. */
+const claimRow = z.object({ user_id: z.string() });
+
 /**
  * Claims an Epic account id for a user in the write-side guard table, and tells whether another
  * user holds it. A claim held by another user is taken over only when it is older than
@@ -33,20 +36,20 @@ export type EpicAccountClaim = 'claimed' | 'held' | 'taken';
  */
 export async function claimEpicAccount(connection: CommonQueryMethods, store: EventStore, epicAccountId: string, userId: string): Promise<EpicAccountClaim> {
   for (let tries = 1; tries <= CLAIM_TRIES_MAX; tries += 1) {
-    const inserted = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+    const inserted = await connection.maybeOne(sql.type(claimRow)`
       INSERT INTO epic_account_claims (epic_account_id, user_id) VALUES (${epicAccountId}, ${userId})
       ON CONFLICT (epic_account_id) DO NOTHING RETURNING user_id`);
     if (inserted !== null) return 'claimed';
-    const refreshed = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+    const refreshed = await connection.maybeOne(sql.type(claimRow)`
       UPDATE epic_account_claims SET claimed_at = now()
       WHERE epic_account_id = ${epicAccountId} AND user_id = ${userId} RETURNING user_id`);
     if (refreshed !== null) return 'held';
-    const holder = await connection.maybeOne(sql.type(z.object({ user_id: z.string(), stale: z.boolean() }))`
+    const holder = await connection.maybeOne(sql.type(claimRow.extend({ stale: z.boolean() }))`
       SELECT user_id, claimed_at < now() - ${STALE_CLAIM_AGE}::interval AS stale
       FROM epic_account_claims WHERE epic_account_id = ${epicAccountId}`);
     if (holder === null) continue;
     if (!holder.stale || (await linksEpicAccount(store, holder.user_id, epicAccountId))) return 'taken';
-    const takenOver = await connection.maybeOne(sql.type(z.object({ user_id: z.string() }))`
+    const takenOver = await connection.maybeOne(sql.type(claimRow)`
       UPDATE epic_account_claims SET user_id = ${userId}, claimed_at = now()
       WHERE epic_account_id = ${epicAccountId} AND user_id = ${holder.user_id}
         AND claimed_at < now() - ${STALE_CLAIM_AGE}::interval

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { RAW_PER_BAN } from '../../platform/money';
 import { FAUCET_CONFIG_BOUNDS } from '../faucet-config/faucet-config.decider';
 
 /** A BAN amount as a decimal string (money never travels as a JSON number): up to 11 digits, 8 decimals. */
@@ -8,7 +9,7 @@ const BAN_TEXT_LENGTH_MAX = 20;
 
 /** SPEC §5 `PUT /v1/admin/config/payout`: any of the four, at least one. */
 export class ChangePayoutConfigDto {
-  @ApiPropertyOptional({ description: 'The base reward per kill, in BAN, as a decimal string (money never travels as a JSON number): above 0, at most 1000, at most 8 decimals.', example: '0.05' })
+  @ApiPropertyOptional({ description: `The base reward per kill, in BAN, as a decimal string (money never travels as a JSON number): above 0, at most ${FAUCET_CONFIG_BOUNDS.banPerKillRawMax / RAW_PER_BAN}, at most 8 decimals.`, example: '0.05' })
   @IsOptional()
   @IsString({ message: 'banPerKill must be a decimal string of BAN, e.g. "0.05"', context: { code: 'invalid_ban_per_kill' } })
   @MaxLength(BAN_TEXT_LENGTH_MAX, { message: 'banPerKill is too long', context: { code: 'invalid_ban_per_kill' } })
@@ -30,7 +31,7 @@ export class ChangePayoutConfigDto {
   @IsInt({ message: 'weeklyKillCap must be a whole number', context: { code: 'invalid_weekly_kill_cap' } })
   readonly weeklyKillCap?: number;
 
-  @ApiPropertyOptional({ description: 'The operator balance a settlement never spends, in BAN, as a decimal string: at most 10000000000, with at most 8 decimals.', example: '50' })
+  @ApiPropertyOptional({ description: `The operator balance a settlement never spends, in BAN, as a decimal string: at most ${FAUCET_CONFIG_BOUNDS.minOperatorBalanceRawMax / RAW_PER_BAN}, with at most 8 decimals.`, example: '50' })
   @IsOptional()
   @IsString({ message: 'minOperatorBalanceBan must be a decimal string of BAN, e.g. "50"', context: { code: 'invalid_min_operator_balance_ban' } })
   @MaxLength(BAN_TEXT_LENGTH_MAX, { message: 'minOperatorBalanceBan is too long', context: { code: 'invalid_min_operator_balance_ban' } })

@@ -101,13 +101,13 @@ function guardPayout(changes: Partial<PayoutSettings>): void {
   if (changes.banPerKillRaw !== undefined) {
     const raw = BigInt(changes.banPerKillRaw);
     if (raw <= 0n || raw > FAUCET_CONFIG_BOUNDS.banPerKillRawMax || raw % RAW_PER_BAN_UNIT !== 0n) {
-      throw new DomainError('invalid_ban_per_kill', 'banPerKill must be above 0 and at most 1000 BAN, with at most 8 decimals', 422);
+      throw new DomainError('invalid_ban_per_kill', `banPerKill must be above 0 and at most ${FAUCET_CONFIG_BOUNDS.banPerKillRawMax / RAW_PER_BAN} BAN, with at most 8 decimals`, 422);
     }
   }
   if (changes.minOperatorBalanceRaw !== undefined) {
     const raw = BigInt(changes.minOperatorBalanceRaw);
     if (raw > FAUCET_CONFIG_BOUNDS.minOperatorBalanceRawMax || raw % RAW_PER_BAN_UNIT !== 0n) {
-      throw new DomainError('invalid_min_operator_balance_ban', 'minOperatorBalanceBan must be at most 10000000000 BAN, with at most 8 decimals', 422);
+      throw new DomainError('invalid_min_operator_balance_ban', `minOperatorBalanceBan must be at most ${FAUCET_CONFIG_BOUNDS.minOperatorBalanceRawMax / RAW_PER_BAN} BAN, with at most 8 decimals`, 422);
     }
   }
   guardCount(changes.dailyKillCap, FAUCET_CONFIG_BOUNDS.killCapMax, 'invalid_daily_kill_cap', 'dailyKillCap');

@@ -20,6 +20,7 @@ import { getMetadataStorage } from 'class-validator';
 import { type ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { type Access, ACCESS_METADATA, DEFAULT_ACCESS } from '../../security/access';
 import { problem } from '../errors/problem';
+import { instantMessage } from './instant';
 
 /**
  * The OpenAPI document of the HTTP API (SPEC §5), served at `/docs` (Swagger UI, its assets from
@@ -701,7 +702,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   invalid_wallet_message: 'The signed message must contain the user id, so it cannot be replayed for another user',
   invalid_wallet_signature: 'The signature is not the wallet key\'s signature of this message',
   wallet_not_linked: 'Only the linked primary wallet can be verified; link it first',
-  invalid_observed_at: 'observedAt must be an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z',
+  invalid_observed_at: instantMessage('observedAt'),
   observed_at_in_future: 'observedAt is more than 60 s ahead of the ledger clock',
   observed_at_before_previous: 'observedAt is earlier than the previous observation',
   epic_account_not_linked: 'Link an Epic account first: its baseline decides which kills are new',
@@ -733,11 +734,11 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   invalid_actor: 'actor must be an API key name',
   invalid_target_type: 'targetType must be a word like payout',
   invalid_target_id: 'targetId must be an id',
-  invalid_as_of: 'asOf must be an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z',
+  invalid_as_of: instantMessage('asOf'),
   as_of_in_future: 'asOf is in the future; leave it out for the user now',
   as_of_with_min_position: 'asOf reads the event store itself, which is never behind: leave minPosition out',
-  invalid_since: 'since must be an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z',
-  invalid_until: 'until must be an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z',
+  invalid_since: instantMessage('since'),
+  invalid_until: instantMessage('until'),
 };
 
 function isReference(value: unknown): value is ReferenceObject {
