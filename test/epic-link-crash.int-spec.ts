@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/platform/database/database';
-import { freePort } from '../src/platform/database/embedded-postgres';
 import { ApiKeys } from '../src/security/api-keys';
-import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+import { startService, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const EPIC = 'c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -39,25 +38,18 @@ describe('the service killed between an Epic link claim and its append', () => {
     exited: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
     stop: () => Promise<void>;
   }> {
-    const port = await freePort();
-    const started = startBuiltEntry(
-      'main.js',
-      childEnv({ DATABASE_URL: database.url, LEDGER_DATA_DIR: dataDir, LEDGER_MASTER_KEY: masterKey, PORT: String(port), SETTLEMENT_INTERVAL_SECONDS: '0', LEDGER_FAILPOINTS: failpoints }),
+    const started = await startService(
+      { DATABASE_URL: database.url, LEDGER_DATA_DIR: dataDir, LEDGER_MASTER_KEY: masterKey, SETTLEMENT_INTERVAL_SECONDS: '0', LEDGER_FAILPOINTS: failpoints },
+      60_000,
     );
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`).catch(() => null))?.ok ? true : undefined), 60_000, 100).catch((error: Error) => {
-      started.child.kill('SIGKILL');
-      throw new Error(`${error.message}\n${started.output()}`);
-    });
     return {
       call: async (method, path, body) => {
-        const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const response = await fetch(`${started.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
         return { status: response.status, body: (await response.json()) as Record<string, unknown> };
       },
       exited: () => waitForExit(started.child),
       stop: async () => {
-        started.child.kill('SIGTERM');
-        await waitForExit(started.child);
+        await started.stop('SIGTERM');
       },
     };
   }

@@ -1,35 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+import { childEnv, eventually, startBuiltEntry, type StartedService, startService, waitForExit } from './support/processes';
 
 /** The service on the embedded defaults in `dataDir`, once it answers /health. */
-async function serviceOn(dataDir: string): Promise<{
-  baseUrl: string;
-  child: ChildProcess;
-  output: () => string;
-  stop: (signal: NodeJS.Signals) => Promise<number | null>;
-}> {
-  const port = await freePort();
-  const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  try {
-    await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), 90_000, 100);
-  } catch (error) {
-    service.child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n${service.output()}`);
-  }
-  return {
-    baseUrl,
-    ...service,
-    stop: async (signal) => {
-      service.child.kill(signal);
-      return (await waitForExit(service.child)).code;
-    },
-  };
+function serviceOn(dataDir: string): Promise<StartedService> {
+  return startService({ LEDGER_DATA_DIR: dataDir });
 }
 
 // `npm start` with no configuration: the embedded PostgreSQL keeps its files under the data

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/platform/config/project-root';
+import { freePort } from '../../src/platform/database/embedded-postgres';
 
 /** Starts a compiled entry point (`npm test` builds first) as a child process. */
 export function startBuiltEntry(entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): { child: ChildProcess; output: () => string } {
@@ -56,4 +57,37 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['DATABASE_URL', 'EVENTSTORE_CONNECTION_STRING', 'PORT', 'LEDGER_DATA_DIR', 'TEST_ADMIN_DATABASE_URL']) delete env[name];
   return { ...env, LOG_LEVEL: 'warn', ...overrides };
+}
+
+/** A started service (`dist/src/main.js`) that answers /health. */
+export interface StartedService {
+  readonly baseUrl: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Signals the service and resolves with its exit code once it has exited. */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts the service on a free port with `overrides` over `childEnv`, and waits until it answers
+ * /health; a service that does not is killed, and the error carries its output.
+ */
+export async function startService(overrides: Record<string, string>, readyTimeoutMs = 90_000): Promise<StartedService> {
+  const port = await freePort();
+  const service = startBuiltEntry('main.js', childEnv({ ...overrides, PORT: String(port) }));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await eventually('the service to answer /health', async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), readyTimeoutMs, 100);
+  } catch (error) {
+    service.child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${service.output()}`);
+  }
+  return {
+    baseUrl,
+    ...service,
+    stop: async (signal) => {
+      service.child.kill(signal);
+      return (await waitForExit(service.child)).code;
+    },
+  };
 }
