@@ -146,6 +146,29 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     expect((accruals.body.items as Array<{ kills: number }>).map((item) => item.kills)).toEqual([11, 10]);
   });
 
+  it('stamps an observation sent without a time, and never refuses one for a time it did not send', async () => {
+    const userId = await linkedUser(100);
+    const observedTimes = async (): Promise<string[]> => {
+      const history = await call('GET', `/v1/users/${userId}/history?limit=100`);
+      return (history.body.items as Array<{ type: string; data: { observedAt: string } }>).filter((item) => item.type === 'KillsObserved').map((item) => item.data.observedAt);
+    };
+    // A poller's clock 45 s ahead of the ledger's, then an integration that leaves the time to the ledger.
+    const ahead = new Date(Date.now() + 45_000).toISOString();
+    const first = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 110, observedAt: ahead });
+    const second = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 112 });
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(await observedTimes()).toEqual([ahead, ahead]);
+
+    // Observations of one user at once: each decided after another was appended is decided again,
+    // later than the ledger read its clock for it.
+    const together = await Promise.all(Array.from({ length: 12 }, (_, n) => call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 113 + n })));
+    expect(together.filter((answer) => answer.status !== 202 && answer.body.code !== 'concurrency_conflict')).toEqual([]);
+    expect(together.some((answer) => answer.status === 202)).toBe(true);
+    const times = await observedTimes();
+    expect(times.length).toBe(2 + together.filter((answer) => answer.status === 202).length);
+    expect([...times].sort()).toEqual(times);
+  });
+
   it('pages accruals newest first with an opaque cursor', async () => {
     const userId = await linkedUser(0);
     const minute = Math.floor(Date.now() / 60_000) - 10;

@@ -262,6 +262,20 @@ describe('user decider', () => {
       expect(rejection(observe(115n, at(119), at(200)), state)).toMatchObject({ code: 'observed_at_before_previous', status: 422 });
     });
 
+    it('stamps an observation sent without a time now, or at the previous one when that is later, and never refuses it', () => {
+      const unstamped = (lifetimeKills: bigint, now: Date): UserCommand => ({ type: 'ObserveKills', data: { lifetimeKills, observedAt: null, now, rate, abuse } });
+      // The previous observation was sent 50 s ahead of the ledger's clock.
+      const ahead = history([register(), linkEpic(100n), observe(110n, at(170), at(120))]);
+      const behind = decide(unstamped(115n, at(130)), given(ahead));
+      expect(ofType(behind, 'KillsObserved')[0].data).toMatchObject({ observedAt: at(170).toISOString(), epochMinute: minuteOf(at(170)) });
+      // Same minute as the previous accrual: recorded, and its kills wait for a later minute.
+      expect(ofType(behind, 'AccrualRecorded')).toHaveLength(0);
+      const later = decide(unstamped(115n, at(200)), given(ahead));
+      expect(ofType(later, 'KillsObserved')[0].data.observedAt).toBe(at(200).toISOString());
+      expect(ofType(later, 'AccrualRecorded')[0].data).toMatchObject({ kills: 5, epochMinute: minuteOf(at(200)) });
+      expect(ofType(decide(unstamped(101n, at(5)), given(history([register(), linkEpic(100n)]))), 'KillsObserved')[0].data.observedAt).toBe(at(5).toISOString());
+    });
+
     it('refuses observations before an Epic account is linked with epic_account_not_linked', () => {
       expect(rejection(observe(10n, t0), given(history([register()])))).toMatchObject({ code: 'epic_account_not_linked', status: 422 });
     });

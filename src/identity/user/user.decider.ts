@@ -146,7 +146,8 @@ export interface ObserveKills {
   readonly type: 'ObserveKills';
   readonly data: {
     readonly lifetimeKills: bigint;
-    readonly observedAt: Date;
+    /** When the count was read; null when the request left it to the ledger (see observeKills). */
+    readonly observedAt: Date | null;
     readonly now: Date;
     /** The factors in force now; the accrual records them. */
     readonly rate: RateFactors;
@@ -448,14 +449,17 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
   if (state.epic === null || state.accruedHighWater === null) {
     throw new DomainError('epic_account_not_linked', 'Link an Epic account first: its baseline decides which kills are new');
   }
-  if (command.observedAt.getTime() > command.now.getTime() + OBSERVED_AT_FUTURE_MAX_MS) {
-    throw new DomainError('observed_at_in_future', 'observedAt is more than 60 s ahead of the ledger clock');
-  }
-  if (state.lastObservedAt !== null && command.observedAt.getTime() < Date.parse(state.lastObservedAt)) {
-    throw new DomainError('observed_at_before_previous', `observedAt is earlier than the previous observation (${state.lastObservedAt})`);
+  const observedAt = command.observedAt ?? stampedObservationTime(command.now, state.lastObservedAt);
+  if (command.observedAt !== null) {
+    if (observedAt.getTime() > command.now.getTime() + OBSERVED_AT_FUTURE_MAX_MS) {
+      throw new DomainError('observed_at_in_future', 'observedAt is more than 60 s ahead of the ledger clock');
+    }
+    if (state.lastObservedAt !== null && observedAt.getTime() < Date.parse(state.lastObservedAt)) {
+      throw new DomainError('observed_at_before_previous', `observedAt is earlier than the previous observation (${state.lastObservedAt})`);
+    }
   }
   const at = command.now.toISOString();
-  const minute = epochMinute(command.observedAt);
+  const minute = epochMinute(observedAt);
   const lifetime = command.lifetimeKills;
   const highWater = state.accruedHighWater;
   const delta = lifetime - highWater;
@@ -467,7 +471,7 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
         userId: state.userId,
         epicAccountId: state.epic.epicAccountId,
         lifetimeKills: Number(lifetime),
-        observedAt: command.observedAt.toISOString(),
+        observedAt: observedAt.toISOString(),
         epochMinute: minute,
         skippedUpToKillCount: impossible ? Number(lifetime) : null,
       },
@@ -513,6 +517,18 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
     events.push(...raiseFlag(state, 'kill_rate_spike', 'med', `${windowKills} kills in ${SPIKE_WINDOW_MINUTES} minutes (limit ${spikeKills})`, at));
   }
   return events;
+}
+
+/**
+ * The time the ledger gives an observation sent without one: now, or the user's previous
+ * observation's time when that is later. The request never chose a time, so it is never refused
+ * for one. The previous time can be later than now when a client sent a time up to 60 s ahead,
+ * when another instance's clock runs ahead, or when a concurrent observation was appended first
+ * (this one is then decided again after `now` was read).
+ */
+function stampedObservationTime(now: Date, lastObservedAt: string | null): Date {
+  const last = lastObservedAt === null ? Number.NEGATIVE_INFINITY : Date.parse(lastObservedAt);
+  return last > now.getTime() ? new Date(last) : now;
 }
 
 function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser): UserEvent[] {

@@ -16,9 +16,11 @@ export class RecordKillsDto {
   @IsInt({ message: 'lifetimeKills must be an integer', context: { code: 'invalid_lifetime_kills' } })
   readonly lifetimeKills!: number;
 
-  /** When the count was read; defaults to now. ISO-8601 with a time zone. */
+  /** When the count was read, ISO-8601 with a time zone; stamped by the ledger when absent (see observeKills). */
   @ApiPropertyOptional({
-    description: 'When the count was read (ISO-8601 with a time zone); defaults to now. At most 60 s in the future, and not before the user\'s previous observation.',
+    description:
+      'When the count was read (ISO-8601 with a time zone): at most 60 s in the future, and not before the user\'s previous observation. ' +
+      'When absent, the ledger stamps it: now, or the previous observation\'s time when that is later, so it is never refused for its time.',
     example: '2026-01-15T18:30:00Z',
   })
   @IsOptional()

@@ -36,7 +36,7 @@ export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, R
       this.store,
       this.users,
       userId,
-      { type: 'ObserveKills', data: { lifetimeKills, observedAt: observedAt ?? now, now, rate, abuse: this.config.abuse } },
+      { type: 'ObserveKills', data: { lifetimeKills, observedAt, now, rate, abuse: this.config.abuse } },
       command.metadata,
     );
     const accrual = decision.events.find((event) => event.type === 'AccrualRecorded');
