@@ -139,8 +139,13 @@ export async function runCachedUserCommand(
       return { events, state: next, position: result.position };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      if (attempt >= APPEND_ATTEMPTS_MAX) throw new DomainError('concurrency_conflict', `${streamName} kept changing; try again`, 409);
-      attempt += 1;
+      // Only an append decided on the stream as read counts as an attempt. A cached state that
+      // another writer moved on (another instance, a command that reads the stream) is no race
+      // lost, and counting it would leave the command fewer tries than runUserCommand's.
+      if (fresh) {
+        if (attempt >= APPEND_ATTEMPTS_MAX) throw new DomainError('concurrency_conflict', `${streamName} kept changing; try again`, 409);
+        attempt += 1;
+      }
       await catchUp();
     }
   }
