@@ -10,6 +10,7 @@ import { ReverificationScheduler, reverificationFromEnv } from './identity/yunit
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
 import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
+import { WorkerLease } from './platform/database/worker-lease';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger, withCorrelationId } from './platform/logging/logger';
@@ -144,6 +145,7 @@ export function startWorkers(
         getLifetimeKills: (epicAccountId) => client.getLifetimeKills(epicAccountId),
         now: () => new Date(),
         log: (message, fields) => logger.warn({ worker: 'stats-poller', ...fields }, message),
+        turn: new WorkerLease(pool, 'stats-poller', (message, fields) => logger.info(fields, message)),
       },
       { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs },
     );
@@ -158,6 +160,7 @@ export function startWorkers(
           await asSystem('yunite-reverification', (metadata) => commandBus.execute(new VerifyUserCommand(userId, metadata)));
         },
         log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
+        turn: new WorkerLease(pool, 'yunite-reverification', (message, fields) => logger.info(fields, message)),
       },
       reverificationOptions,
     );

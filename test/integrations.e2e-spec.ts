@@ -194,6 +194,37 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
 
       expect(user.body).toMatchObject({ epicAccountId, verificationStatus: 'no_epic_link' });
     });
+
+    it('run in one instance at a time: another instance asks nobody until the first one stops', async () => {
+      await call('PUT', `/v1/users/${(await newUser()).userId}/epic-account`, { epicAccountId: newEpicId(), lifetimeKills: 1 });
+      await synced(app);
+      const other = app.otherInstanceWorkers();
+      try {
+        const [poller, otherPoller] = [app.workers.statsPoller, other.statsPoller];
+        const [scheduler, otherScheduler] = [app.workers.reverification, other.reverification];
+        if (poller === null || otherPoller === null || scheduler === null || otherScheduler === null) throw new Error('the workers are configured');
+        const statsAsked = stats.requests().length;
+        const yuniteAsked = yunite.requests().length;
+
+        const polled = await poller.runOnce();
+        const reverified = await scheduler.runOnce();
+        expect(await otherPoller.runOnce()).toEqual({ polled: 0, recorded: 0, failed: 0 });
+        expect(await otherScheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
+        expect(polled.polled).toBeGreaterThan(0);
+        expect(reverified.verified).toBeGreaterThan(0);
+        expect(stats.requests().length - statsAsked).toBe(polled.polled);
+        expect(yunite.requests().length - yuniteAsked).toBe(reverified.verified);
+
+        // Stopping gives the turn up: the other instance takes it at its next run, and keeps it.
+        await Promise.all([poller.stop(), scheduler.stop()]);
+        expect((await otherPoller.runOnce()).polled).toBeGreaterThan(0);
+        expect((await otherScheduler.runOnce()).verified).toBeGreaterThan(0);
+        expect(await poller.runOnce()).toEqual({ polled: 0, recorded: 0, failed: 0 });
+        expect(await scheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
+      } finally {
+        await other.stop();
+      }
+    });
   });
 });
 

@@ -25,6 +25,8 @@ export interface TestApp {
   readonly workers: Workers;
   /** A live key with every scope, named `test-all`, which `call` sends unless told otherwise. */
   readonly apiKey: string;
+  /** The workers of another instance of the service on the same database, built but not started; the caller stops them. */
+  otherInstanceWorkers(): Workers;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     app,
     workers,
     apiKey,
+    otherInstanceWorkers: () => startWorkers(app, pool, createIntegrations(config, processEnv, pool), config, processEnv, logger, { autoStart: false }),
     async close() {
       await workers.stop();
       // Checked before anything is stopped, reported after everything is: a failing check leaks nothing.

@@ -111,6 +111,37 @@ describe('ReverificationScheduler with the real client against the Yunite double
     expect(askedUserIds()).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4].map(userIdOf));
   });
 
+  it('given another instance holds the turn, when it runs, then nobody is asked, and once the turn is its own it goes on where it stopped', async () => {
+    let turns = 0;
+    let ours = (): boolean => true;
+    const released: number[] = [];
+    const scheduler = new ReverificationScheduler(
+      ports(5, {
+        turn: {
+          acquire: async () => {
+            turns += 1;
+            return ours();
+          },
+          release: async () => {
+            released.push(turns);
+          },
+        },
+      }),
+      { intervalMs: 60_000, usersPerRunMax: 4 },
+    );
+
+    ours = () => turns <= 2; // lost after two users
+    expect(await scheduler.runOnce()).toEqual({ verified: 2, failed: 0 });
+    ours = () => false;
+    expect(await scheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
+    ours = () => true;
+    expect(await scheduler.runOnce()).toEqual({ verified: 4, failed: 0 });
+    await scheduler.stop();
+
+    expect(askedUserIds()).toEqual([1, 2, 3, 4, 5, 1].map(userIdOf));
+    expect(released).toEqual([turns]);
+  });
+
   it('given no linked users, when it runs, then nothing is asked', async () => {
     const scheduler = new ReverificationScheduler(ports(0), { intervalMs: 60_000, usersPerRunMax: 5 });
 

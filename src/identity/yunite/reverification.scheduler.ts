@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { configProblems, type Env, envInteger, envText } from '../../platform/config/config';
+import { type WorkerTurn } from '../../platform/database/worker-lease';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
 // module that wires the scheduler can take them from here.
@@ -17,6 +18,11 @@ export interface ReverificationPorts {
   /** Runs the same verify command as POST /v1/users/:userId/verify. */
   verifyUser(userId: string): Promise<void>;
   log?(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * Whether this instance re-verifies: one instance at a time does, or Yunite would be asked about
+   * each user once per instance. Asked before each user. Absent, this process re-verifies alone.
+   */
+  turn?: WorkerTurn;
 }
 
 export interface ReverificationOptions {
@@ -84,10 +90,12 @@ export class ReverificationScheduler {
       this.timer = null;
     }
     const running = this.inFlight;
-    if (running === null) return;
-    this.stopRequested = true;
-    // The run's own outcome was already logged (timer) or returned to its caller (runOnce).
-    await running.catch(() => undefined);
+    if (running !== null) {
+      this.stopRequested = true;
+      // The run's own outcome was already logged (timer) or returned to its caller (runOnce).
+      await running.catch(() => undefined);
+    }
+    await this.ports.turn?.release();
   }
 
   /**
@@ -146,6 +154,8 @@ export class ReverificationScheduler {
 
       for (const { userId } of page) {
         if (seen.has(userId) || this.stopRequested) return { verified, failed };
+        // Another instance re-verifies, from its own cursor: this one stops here.
+        if (this.ports.turn !== undefined && !(await this.ports.turn.acquire())) return { verified, failed };
         seen.add(userId);
         try {
           await this.ports.verifyUser(userId);

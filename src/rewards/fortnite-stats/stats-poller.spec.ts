@@ -215,6 +215,62 @@ describe('StatsPoller', () => {
     });
   });
 
+  describe('one instance at a time', () => {
+    /** A turn that is this instance's while `ours` holds, and notes what was asked of it. */
+    function turn(ours: () => boolean) {
+      const asked = { acquired: 0, released: 0 };
+      return {
+        asked,
+        port: {
+          acquire: async () => {
+            asked.acquired += 1;
+            return ours();
+          },
+          release: async () => {
+            asked.released += 1;
+          },
+        },
+      };
+    }
+
+    it('polls nobody while another instance holds the turn, and asks again at the next run', async () => {
+      const { poller, ports, calls, recorded } = world(linkedUsers(3), { callsPerMinute: 50 });
+      let held = false;
+      const { port } = turn(() => held);
+      ports.turn = port;
+
+      expect(await poller.runOnce()).toEqual({ polled: 0, recorded: 0, failed: 0 });
+      expect(calls).toHaveLength(0);
+
+      held = true;
+      expect(await poller.runOnce()).toEqual({ polled: 3, recorded: 3, failed: 0 });
+      expect(recorded.map((row) => row.userId)).toEqual(['u00', 'u01', 'u02']);
+    });
+
+    it('asks before each user, stops where the turn was lost, and goes on from there when it comes back', async () => {
+      const { poller, ports, calls } = world(linkedUsers(4), { callsPerMinute: 50 });
+      const { port, asked } = turn(() => asked.acquired <= 2);
+      ports.turn = port;
+
+      expect(await poller.runOnce()).toEqual({ polled: 2, recorded: 2, failed: 0 });
+      asked.acquired = 0;
+      expect(await poller.runOnce()).toEqual({ polled: 2, recorded: 2, failed: 0 });
+      expect(calls.map((call) => call.epicAccountId)).toEqual(['epic-00', 'epic-01', 'epic-02', 'epic-03']);
+    });
+
+    it('gives the turn up when it stops', async () => {
+      const { poller, ports } = world(linkedUsers(1), { limiterClockMs: undefined });
+      const { port, asked } = turn(() => true);
+      ports.turn = port;
+
+      poller.start();
+      await waitFor(() => asked.acquired >= 1);
+      await poller.stop();
+
+      expect(asked.released).toBe(1);
+    });
+  });
+
   describe('start and stop', () => {
     it('runs every intervalMs, survives a failed run, and stops running after stop', async () => {
       const { poller, ports, recorded, logs } = world(linkedUsers(3), { callsPerMinute: 1_000, intervalMs: 20, limiterClockMs: undefined });

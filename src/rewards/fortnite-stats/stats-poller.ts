@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { type WorkerTurn } from '../../platform/database/worker-lease';
 import { FortniteStatsError, FortniteStatsRateLimitedError } from './fortnite-stats.client';
 
 /**
@@ -19,6 +20,12 @@ export interface StatsPollerPorts {
   getLifetimeKills(epicAccountId: string): Promise<bigint>;
   now(): Date;
   log?(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * Whether this instance polls: one instance at a time does, or the stats API would get one
+   * reading per instance under a limit set for one. Asked before each user. Absent, this process
+   * polls alone.
+   */
+  turn?: WorkerTurn;
 }
 
 export interface StatsPollerOptions {
@@ -137,6 +144,7 @@ export class StatsPoller {
       this.timer = null;
     }
     if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
+    await this.ports.turn?.release();
     // Stopping ends the scheduled runs only; a run asked for by hand afterwards does its work.
     this.stopping = false;
   }
@@ -193,6 +201,8 @@ export class StatsPoller {
 
       for (const user of page) {
         if (this.stopping || servedThisRun.has(user.userId)) return result;
+        // Another instance polls: its own cursor and rate limit carry on, so this one stops here.
+        if (this.ports.turn !== undefined && !(await this.ports.turn.acquire())) return result;
         if (!this.limiter.tryAcquire()) return result;
         servedThisRun.add(user.userId);
         result.polled += 1;
