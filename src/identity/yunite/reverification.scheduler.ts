@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { configProblems, type Env, envInteger, envText } from '../../platform/config/config';
-import { type WorkerTurn } from '../../platform/database/worker-lease';
+import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
 // module that wires the scheduler can take them from here.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { type WorkerTurn } from '../runtime/worker-turn';
 
 /**
  * How long a lease lasts unless renewed. Its holder renews it a third of the way through, so only a
@@ -10,14 +11,6 @@ import { z } from 'zod';
 export const WORKER_LEASE_TTL_MS = 60_000;
 /** The shortest lease: renewing it takes a round trip, which must be a small part of it. */
 const LEASE_TTL_MS_MIN = 1_000;
-
-/** What a worker asks before it works: whether it is this instance's turn to run it. */
-export interface WorkerTurn {
-  /** Takes or renews the turn; true when this instance holds it now. */
-  acquire(): Promise<boolean>;
-  /** Gives the turn up, for another instance to take. */
-  release(): Promise<void>;
-}
 
 type Log = (message: string, fields?: Record<string, unknown>) => void;
 

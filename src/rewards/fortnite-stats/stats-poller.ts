@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { type WorkerTurn } from '../../platform/database/worker-lease';
+import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 import { FortniteStatsError, FortniteStatsRateLimitedError } from './fortnite-stats.client';
 
 /**
