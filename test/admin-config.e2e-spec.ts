@@ -62,6 +62,18 @@ describe('administration: settings and stats', () => {
       });
     });
 
+    it('reads a setting given as null as not given, and changes only the others', async () => {
+      const before = (await call(app, 'GET', '/v1/admin/stats')).body as { config: { payout: Record<string, unknown> } };
+
+      const changed = await call(app, 'PUT', '/v1/admin/config/payout', { banPerKill: null, dailyKillCap: 140, weeklyKillCap: null, minOperatorBalanceBan: null });
+
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({
+        payout: { banPerKillBan: before.config.payout.banPerKillBan, dailyKillCap: 140, minOperatorBalanceBan: '50.00000000' },
+        changed: ['dailyKillCap'],
+      });
+    });
+
     it('appends nothing when the body asks for what is already in force', async () => {
       await call(app, 'PUT', '/v1/admin/config/payout', { weeklyKillCap: 600 });
       const before = await eventCount();
@@ -87,6 +99,10 @@ describe('administration: settings and stats', () => {
       ['a negative floor', { minOperatorBalanceBan: '-1' }, 'invalid_min_operator_balance_ban'],
       ['a floor above 10,000,000,000 BAN', { minOperatorBalanceBan: '10000000000.00000001' }, 'invalid_min_operator_balance_ban'],
       ['an unknown field', { banPerKill: '0.2', surprise: true }, 'unknown_property'],
+      // A null setting counts as not given (RequestValidationPipe): each of these was a 500 or a refusal of its own once.
+      ['every setting null', { banPerKill: null, dailyKillCap: null, weeklyKillCap: null, minOperatorBalanceBan: null }, 'empty_config_change'],
+      ['a null base alone', { banPerKill: null }, 'empty_config_change'],
+      ['a null floor alone', { minOperatorBalanceBan: null }, 'empty_config_change'],
     ])('refuses %s with 422 and appends nothing', async (_case, body, code) => {
       const before = await eventCount();
       const refused = await call(app, 'PUT', '/v1/admin/config/payout', body);
@@ -119,6 +135,7 @@ describe('administration: settings and stats', () => {
       ['an interval above a week', { settlementIntervalSeconds: 604_801 }, 'invalid_settlement_interval_seconds'],
       ['a batch size given as text', { settlementBatchSize: 'all' }, 'invalid_settlement_batch_size'],
       ['an unknown field', { settlementIntervalSeconds: 60, cron: '* * * * *' }, 'unknown_property'],
+      ['every setting null', { settlementIntervalSeconds: null, settlementBatchSize: null }, 'empty_config_change'],
     ])('refuses %s with 422 and appends nothing', async (_case, body, code) => {
       const before = await eventCount();
       const refused = await call(app, 'PUT', '/v1/admin/config/scheduler', body);

@@ -169,6 +169,25 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     expect([...times].sort()).toEqual(times);
   });
 
+  it('reads an observedAt or lifetimeKills given as null as not given', async () => {
+    const userId = await linkedUser(100);
+    const before = Math.floor(Date.now() / 60_000);
+
+    // No stats API here, so a link without lifetimeKills has no baseline to read: refused, not a 500.
+    const link = await call('PUT', `/v1/users/${await newUser()}/epic-account`, { epicAccountId: randomEpicId(), lifetimeKills: null });
+    const single = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 110, observedAt: null });
+    const batch = await call('POST', '/v1/kills/batch', { observations: [{ userId, lifetimeKills: 111, observedAt: null }] });
+
+    expect({ status: link.status, code: link.body.code }).toEqual({ status: 422, code: 'lifetime_kills_required' });
+    expect(single.status).toBe(202);
+    // Stamped by the ledger now; null was once the time 0, 1970-01-01, and accrued in minute 0.
+    expect((single.body.accrual as { epochMinute: number }).epochMinute).toBeGreaterThanOrEqual(before);
+    expect(batch.body.results).toMatchObject([{ status: 'recorded', accrual: null }]);
+    const history = await call('GET', `/v1/users/${userId}/history?limit=100`);
+    const times = (history.body.items as Array<{ type: string; data: { observedAt: string } }>).filter((item) => item.type === 'KillsObserved').map((item) => Date.parse(item.data.observedAt));
+    expect(times.every((time) => time >= before * 60_000)).toBe(true);
+  });
+
   it('pages accruals newest first with an opaque cursor', async () => {
     const userId = await linkedUser(0);
     const minute = Math.floor(Date.now() / 60_000) - 10;

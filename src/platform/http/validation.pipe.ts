@@ -7,6 +7,7 @@ import { type FieldError, RequestValidationError } from '../errors/problem';
  * Validates bodies, queries and params against their class-validator DTOs. Each decorator names
  * its rule's code in `context.code`, so the problem says which rule the input broke, e.g.
  * `invalid_discord_user_id`. Properties the DTO does not declare are refused (`unknown_property`).
+ * A body property whose value is JSON null counts as not given (see withoutNullProperties).
  */
 @Injectable()
 export class RequestValidationPipe implements PipeTransform {
@@ -22,7 +23,8 @@ export class RequestValidationPipe implements PipeTransform {
     if (inherited !== null) {
       throw new RequestValidationError([{ field: inherited, code: 'unknown_property', message: `property ${inherited} should not exist` }]);
     }
-    const instance = plainToInstance(dto, value ?? {}) as object;
+    const given = metadata.type === 'body' ? withoutNullProperties(value) : value;
+    const instance = plainToInstance(dto, given ?? {}) as object;
     const errors = await validate(instance, {
       whitelist: true,
       forbidNonWhitelisted: true,
@@ -53,6 +55,25 @@ function inheritedKeyIn(input: unknown): string | null {
     }
   }
   return null;
+}
+
+/**
+ * The body with every object property whose value is null left out, at any depth: a property set
+ * to null counts as not given. Many serializers write an unset optional field as null, and
+ * class-validator's IsOptional lets null through to the handlers, which read it as a value
+ * (`"observedAt": null` was the time 0, 1970-01-01). A required property left null is refused as
+ * missing, as IsDefined refused it before; an optional one takes its default. Array elements are
+ * kept, so a null item is refused in its place. Bodies are at most JSON_DEPTH_MAX deep (checked
+ * when they are parsed), which bounds the recursion.
+ */
+function withoutNullProperties(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(withoutNullProperties);
+  if (typeof input !== 'object' || input === null) return input;
+  return Object.fromEntries(
+    Object.entries(input)
+      .filter(([, child]) => child !== null)
+      .map(([key, child]) => [key, withoutNullProperties(child)]),
+  );
 }
 
 function flatten(errors: readonly ValidationError[], prefix = ''): FieldError[] {
