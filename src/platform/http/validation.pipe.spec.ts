@@ -41,6 +41,22 @@ describe('RequestValidationPipe', () => {
     expect(await codes(value, 'body', RecordKillsBatchDto)).toEqual(['observations:invalid_observations']);
   });
 
+  it('leaves a body property set to null out, at any depth, so an optional field is not given', async () => {
+    const batch = (await pipe.transform({ observations: [{ userId, lifetimeKills: 1, observedAt: null }] }, { type: 'body', metatype: RecordKillsBatchDto, data: undefined })) as RecordKillsBatchDto;
+
+    expect(batch).toBeInstanceOf(RecordKillsBatchDto);
+    expect(batch.observations).toHaveLength(1);
+    expect(batch.observations[0].observedAt).toBeUndefined();
+  });
+
+  it.each([
+    ['a required field set to null', { observations: null }, 'observations:observations_required'],
+    ['a required nested field set to null', { observations: [{ userId: null, lifetimeKills: 1 }] }, 'observations.0.userId:user_id_required'],
+    ['a null array item, kept in its place', { observations: [{ userId, lifetimeKills: 1 }, null] }, 'observations:invalid_observations'],
+  ])('refuses %s', async (_case, value, code) => {
+    expect(await codes(value, 'body', RecordKillsBatchDto)).toEqual([code]);
+  });
+
   it('refuses a minPosition past the bigint range', async () => {
     expect(await codes({ minPosition: '9223372036854775808' }, 'query', PageQueryDto)).toEqual(['minPosition:invalid_min_position']);
   });
