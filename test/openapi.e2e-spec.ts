@@ -241,7 +241,7 @@ describe('OpenAPI at /docs and /docs-json', () => {
     // Spot checks that the bounds are the validators' own.
     const schemas = (document.components as Json).schemas as Record<string, Json & { properties: Record<string, Json> }>;
     expect(schemas.RecordKillsBatchDto.properties.observations).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000 });
-    expect(schemas.RegisterUserDto.properties.discordUserId).toMatchObject({ type: 'string', maxLength: 20, pattern: '^[0-9]{17,20}$' });
+    expect(schemas.RegisterUserDto.properties.discordUserId).toMatchObject({ type: 'string', maxLength: 20, pattern: '^[1-9][0-9]{16,19}$' });
     expect(schemas.RegisterUserDto.required).toEqual(['discordUserId']);
     expect(schemas.LinkWalletDto.properties.address).toMatchObject({ type: 'string', maxLength: 64, minLength: 64, pattern: expect.stringMatching(/^\^ban_/) });
     expect(schemas.ChangePayoutConfigDto.properties.dailyKillCap).toMatchObject({ type: 'integer', minimum: 0, maximum: 1_000_000 });

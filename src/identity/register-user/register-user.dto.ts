@@ -1,16 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
+const DISCORD_USER_ID_MESSAGE = 'discordUserId must be a Discord snowflake: 17 to 20 digits, without a leading zero';
+
 export class RegisterUserDto {
-  /** A Discord user id (a snowflake): 17 to 20 decimal digits, as a string. */
-  @ApiProperty({ description: 'The player\'s Discord user id (a snowflake): 17 to 20 decimal digits, as a string.', example: '123456789012345678' })
+  /**
+   * A Discord user id (a snowflake): 17 to 20 decimal digits, as a string, without a leading zero.
+   * The user id is derived from this string, so `0123…` would register the player of `123…` again
+   * as someone else; Discord never writes a snowflake that way.
+   */
+  @ApiProperty({ description: 'The player\'s Discord user id (a snowflake): 17 to 20 decimal digits without a leading zero, as a string.', example: '123456789012345678' })
   @IsDefined({ message: 'discordUserId is required', context: { code: 'discord_user_id_required' } })
   @IsString({ message: 'discordUserId must be a string', context: { code: 'invalid_discord_user_id' } })
-  @MaxLength(20, { message: 'discordUserId must be a Discord snowflake: 17 to 20 digits', context: { code: 'invalid_discord_user_id' } })
-  @Matches(/^[0-9]{17,20}$/, {
-    message: 'discordUserId must be a Discord snowflake: 17 to 20 digits',
-    context: { code: 'invalid_discord_user_id' },
-  })
+  @MaxLength(20, { message: DISCORD_USER_ID_MESSAGE, context: { code: 'invalid_discord_user_id' } })
+  @Matches(/^[1-9][0-9]{16,19}$/, { message: DISCORD_USER_ID_MESSAGE, context: { code: 'invalid_discord_user_id' } })
   readonly discordUserId!: string;
 
   /** A short region label such as `EU` or `NAE`, for analytics. */

@@ -680,7 +680,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   payout_not_found: 'No payout with this id',
   abuse_flag_not_found: 'No abuse flag with this id',
   discord_user_id_required: 'discordUserId is required',
-  invalid_discord_user_id: 'discordUserId must be a Discord snowflake: 17 to 20 digits',
+  invalid_discord_user_id: 'discordUserId must be a Discord snowflake: 17 to 20 digits, without a leading zero',
   invalid_region_code: 'regionCode must be 2 to 16 letters, digits or dashes',
   epic_account_id_required: 'epicAccountId is required',
   invalid_epic_account_id: 'epicAccountId must be 32 hexadecimal characters',
