@@ -21,6 +21,7 @@ import { BananoNodeError } from './payouts/banano/banano-rpc.client';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from './payouts/operator/operator-seed';
 import { formatBan } from './platform/money';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
+import { runScheduledSettlement } from './payouts/run-settlement/settlement-schedule';
 import { SCHEDULE_CHECK_INTERVAL_MS_MAX, SettlementScheduler } from './payouts/run-settlement/settlement-scheduler';
 import { FortniteStatsClient } from './rewards/fortnite-stats/fortnite-stats.client';
 import { type LifetimeKillsSource } from './rewards/fortnite-stats/lifetime-kills.port';
@@ -191,9 +192,10 @@ export function startWorkers(
   const settlements = new SettlementScheduler(
     {
       intervalSeconds: async () => (await settings.current()).scheduler.settlementIntervalSeconds,
-      runSettlement: async () => {
-        await asSystem('settlement-scheduler', (metadata) => commandBus.execute(new RunSettlementCommand(false, 'schedule', metadata)));
-      },
+      runSettlement: (everyMs) =>
+        runScheduledSettlement(pool, everyMs, async () => {
+          await asSystem('settlement-scheduler', (metadata) => commandBus.execute(new RunSettlementCommand(false, 'schedule', metadata)));
+        }),
       log: (message, fields) => logger.warn({ worker: 'settlement-scheduler', ...fields }, message),
     },
     { onStart: config.settlement.onStart, checkIntervalMsMax: SCHEDULE_CHECK_INTERVAL_MS_MAX },

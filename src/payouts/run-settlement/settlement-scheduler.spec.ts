@@ -1,18 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SettlementScheduler } from './settlement-scheduler';
+import { type ScheduledRunOutcome, SettlementScheduler } from './settlement-scheduler';
 
-/** A scheduler whose interval the test changes while it runs, as PUT /v1/admin/config/scheduler does. */
+/**
+ * A scheduler whose interval the test changes while it runs, as PUT /v1/admin/config/scheduler does.
+ * While `elsewhereEndedAt` is set, another instance ran then, and a run asked for every so often
+ * is not due before an interval after it.
+ */
 function scheduler(options: { intervalSeconds: number; onStart?: boolean; failReads?: boolean }) {
-  const state = { intervalSeconds: options.intervalSeconds, runs: 0, logs: [] as string[], failReads: options.failReads ?? false };
+  const state = {
+    intervalSeconds: options.intervalSeconds,
+    runs: 0,
+    asked: [] as Array<number | null>,
+    logs: [] as string[],
+    failReads: options.failReads ?? false,
+    elsewhereEndedAt: null as number | null,
+  };
   const instance = new SettlementScheduler(
     {
       intervalSeconds: async () => {
         if (state.failReads) throw new Error('event store down');
         return state.intervalSeconds;
       },
-      runSettlement: async () => {
+      runSettlement: async (everyMs): Promise<ScheduledRunOutcome> => {
+        state.asked.push(everyMs);
+        if (everyMs !== null && state.elsewhereEndedAt !== null && Date.now() - state.elsewhereEndedAt < everyMs) {
+          return { ran: false, lastRunEndedAt: new Date(state.elsewhereEndedAt) };
+        }
         state.runs += 1;
         if (state.runs === 1) throw new Error('settlement_in_progress');
+        return { ran: true };
       },
       log: (message) => state.logs.push(message),
     },
@@ -66,5 +82,23 @@ describe('the settlement scheduler', () => {
     expect(logged).toBeGreaterThanOrEqual(2);
     expect(state.logs.every((message) => message === 'the settlement schedule could not be read; checking again later')).toBe(true);
     expect(state.runs).toBe(0);
+  });
+
+  it('always runs at start, and after that only once the last run of any instance is an interval old', async () => {
+    const { state, instance } = scheduler({ intervalSeconds: 1, onStart: true });
+    instance.start();
+    await sleep(600);
+    // Another instance ran just now: this one's run that falls due at 1 s is not made.
+    state.elsewhereEndedAt = Date.now();
+    await sleep(800);
+    const whileElsewhere = state.runs;
+    // Due an interval after the other instance's run (1.6 s), not after this one's refusal (2 s).
+    await sleep(400);
+    await instance.stop();
+
+    expect(state.asked[0]).toBeNull();
+    expect(state.asked.slice(1).every((everyMs) => everyMs === 1_000)).toBe(true);
+    expect(whileElsewhere).toBe(1);
+    expect(state.runs).toBe(2);
   });
 });

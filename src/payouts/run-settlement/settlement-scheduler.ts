@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 
+/**
+ * What became of a scheduled run: made by this call, or not due because the last scheduled run,
+ * in this instance or another, ended at `lastRunEndedAt`.
+ */
+export type ScheduledRunOutcome = { readonly ran: true } | { readonly ran: false; readonly lastRunEndedAt: Date };
+
 /** What the scheduler needs: the schedule in force, and a way to run one settlement. */
 export interface SettlementSchedulerPorts {
   /** The interval in force (SchedulerConfigChanged over the environment); 0 = no scheduled runs. */
   intervalSeconds(): Promise<number>;
-  /** One settlement run, through the same command, lock and rules as an admin trigger. */
-  runSettlement(): Promise<void>;
+  /**
+   * One settlement run, through the same command, lock and rules as an admin trigger, when the
+   * last scheduled run of any instance ended at least `everyMs` ago (always, when null). Errors
+   * of the run itself are thrown.
+   */
+  runSettlement(everyMs: number | null): Promise<ScheduledRunOutcome>;
   log(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -26,7 +36,9 @@ export const SCHEDULE_CHECK_INTERVAL_MS_MAX = 30_000;
  * positive value starts them again. The time of the last run is counted from its end, so a run
  * that takes longer than the interval is never followed by another at once. Runs never overlap
  * across instances either: the settlement command holds an advisory lock (a second one answers
- * `settlement_in_progress`, which is logged and left to the next interval).
+ * `settlement_in_progress`, which is logged and left to the next interval). And the interval holds
+ * across instances: a run is made only when the last scheduled run of any instance ended an
+ * interval ago (runSettlement's `everyMs`), so N instances settle once per interval, not N times.
  */
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -76,12 +88,14 @@ export class SettlementScheduler {
     }
     const dueInMs = intervalMs > 0 ? this.lastRunEndedAt + intervalMs - Date.now() : Number.POSITIVE_INFINITY;
     if (!this.stopped && (runNow || dueInMs <= 0)) {
+      let outcome: ScheduledRunOutcome = { ran: true };
       try {
-        await this.ports.runSettlement();
+        outcome = await this.ports.runSettlement(runNow ? null : intervalMs);
       } catch (error) {
         this.ports.log('scheduled settlement did not run', { error: messageOf(error) });
       }
-      this.lastRunEndedAt = Date.now();
+      // A run made elsewhere counts as this instance's: the next is due an interval after it.
+      this.lastRunEndedAt = outcome.ran ? Date.now() : Math.min(Date.now(), outcome.lastRunEndedAt.getTime());
       this.schedule(Math.min(intervalMs > 0 ? intervalMs : Number.POSITIVE_INFINITY, this.options.checkIntervalMsMax), false);
       return;
     }
