@@ -73,6 +73,31 @@ describe('worker leases', () => {
     expect(logs).toEqual(['this instance runs the worker now']);
   });
 
+  it('goes on renewing after a renewal failed, so a moment without the database does not cost a live holder its lease', async () => {
+    let failNext = false;
+    // The pool, except that the next statement asked for while `failNext` is set fails, as over a lost connection.
+    const flaky = new Proxy(pool, {
+      get(target, property) {
+        if (property === 'maybeOne' && failNext) {
+          failNext = false;
+          return () => Promise.reject(new Error('Connection terminated unexpectedly'));
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const logs: string[] = [];
+    const holder = new WorkerLease(flaky, 'stats-poller', (message) => logs.push(message), 1_500);
+    leases.push(holder);
+    expect(await holder.acquire()).toBe(true);
+
+    failNext = true;
+    await sleep(3_500);
+
+    expect(logs).toEqual(['this instance runs the worker now', 'worker lease not renewed']);
+    expect(await lease('stats-poller', 1_500).acquire()).toBe(false);
+  });
+
   it('never fails to be given up: a lease that could not be deleted runs out by itself', async () => {
     const ownPool = await createDatabasePool(database.url);
     const logs: string[] = [];

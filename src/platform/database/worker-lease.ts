@@ -86,8 +86,10 @@ export class WorkerLease implements WorkerTurn {
       this.renewing = this.take()
         .then(() => undefined)
         .catch((error: unknown) => {
-          // The worker's next acquire() asks again, and it stops if the lease was lost meanwhile.
+          // Whether the lease is still held is not known: renew again at the next turn, so that a
+          // moment without the database does not let a live holder's lease run out.
           this.log('worker lease not renewed', { worker: this.worker, error: messageOf(error) });
+          this.renewLater();
         })
         .finally(() => {
           this.renewing = null;
