@@ -18,6 +18,7 @@ import {
   type SignedReceiveBlock,
 } from '../payouts/operator/operator.events';
 import { appendReceiveRecord, receivedKind, receiveRecordEvents } from './receive-record';
+import { messageOf } from '../platform/errors/message-of';
 
 /** The process's DonationIngester, or null in dry-run (TreasuryModule). */
 export const DONATION_INGESTER = Symbol('DONATION_INGESTER');
@@ -263,8 +264,4 @@ export class DonationIngester {
     return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
   }
 
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

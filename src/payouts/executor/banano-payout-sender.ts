@@ -17,6 +17,7 @@ import {
 } from '../operator/operator.events';
 import { publishRecordedReceive } from '../../treasury/donation-ingester';
 import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
+import { messageOf } from '../../platform/errors/message-of';
 
 /** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
 const SIGNED_EVENT_NAMESPACE = '5b0c3f55-2a47-4d8e-9a0e-7c1f6d2b8e43';
@@ -262,8 +263,4 @@ export class BananoPayoutSender implements PayoutSender {
     return user.payouts.get(pending.payoutId) ?? null;
   }
 
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { messageOf } from '../../platform/errors/message-of';
 
 /**
  * What became of a scheduled run: made by this call, or not due because the last scheduled run,
@@ -101,8 +102,4 @@ export class SettlementScheduler {
     }
     this.schedule(Math.min(dueInMs, this.options.checkIntervalMsMax), false);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { messageOf } from '../errors/message-of';
 import { type WorkerTurn } from '../runtime/worker-turn';
 
 /**
@@ -98,8 +99,4 @@ export class WorkerLease implements WorkerTurn {
     // The lease alone is no reason to keep the process alive.
     this.renewal.unref();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
