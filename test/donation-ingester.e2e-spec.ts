@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
@@ -129,6 +130,24 @@ describe('donation ingester on the Banano node double', () => {
       expect(chain[1].hash).toBe(donation.data.receiveHash);
       expect(node.receivableOf(player.address)).toHaveLength(1);
       expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
+    });
+  });
+
+  it('a receive recorded for the account the seed named before is published by the payout executor', async () => {
+    await withLive({}, async ({ app, node, operator, seedFile, ingester }) => {
+      await donate(node, operator.address, 1);
+      node.failNext('process', 'down');
+      await expect(ingester.runOnce()).rejects.toThrow();
+      const [donation] = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      await node.up();
+      // The seed now names another account, before any payout was signed with the first.
+      const next = await newBananoAccount();
+      await writeFile(seedFile, next.seed, { mode: 0o600 });
+      await node.fundAndOpen(next.privateKey, 100n * BAN);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(node.accountChain(operator.address).map((block) => block.hash)).toEqual([donation.data.receiveHash]);
+      expect(node.receivableOf(operator.address)).toEqual([]);
     });
   });
 

@@ -63,6 +63,27 @@ describe('forward-only migrations', () => {
     expect(await appliedVersions()).not.toContain('9999');
   });
 
+  it('records the operator accounts that signed before operator_accounts existed', async () => {
+    await rm(join(dir, '0019_create_operator_accounts.sql'));
+    await migrate(database.url, dir);
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      // An account with an operator stream in the PostgreSQL event store, one the treasury read
+      // model saw receive (its events in EventStoreDB), and a stream of another category.
+      await client.query(`INSERT INTO event_streams (stream_name, stream_revision) VALUES ('operator-ban_1former', 3), ('user-ban_1notoperator', 0)`);
+      await client.query(`INSERT INTO donation_ledger (send_block_hash, operator_address, kind, sender, amount_raw, amount_ban, receive_block_hash, received_at, event_id, position)
+        VALUES ('S1', 'ban_1received', 'funding', 'ban_1sender', 1, 0, 'R1', now(), gen_random_uuid(), 1), ('S2', 'ban_1former', 'donation', 'ban_1sender', 1, 0, 'R2', now(), gen_random_uuid(), 2)`);
+      await cp(join(migrationsDir(), '0019_create_operator_accounts.sql'), join(dir, '0019_create_operator_accounts.sql'));
+
+      expect((await migrate(database.url, dir)).applied).toEqual(['0019_create_operator_accounts']);
+      const { rows } = await client.query<{ address: string }>('SELECT address FROM operator_accounts ORDER BY address');
+      expect(rows.map((row) => row.address)).toEqual(['ban_1former', 'ban_1received']);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('migrates once when several processes start together', async () => {
     const results = await Promise.all([migrate(database.url, dir), migrate(database.url, dir), migrate(database.url, dir)]);
     expect(results.map((result) => result.applied.length > 0).filter(Boolean)).toHaveLength(1);

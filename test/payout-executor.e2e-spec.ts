@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUserCommand } from '../src/identity/user/run-user-command';
@@ -6,7 +6,7 @@ import { toStreamName } from '../src/identity/user/user.stream';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator, requestPayoutPlannedInDryRun } from './support/scenario';
+import { call, earner, liveOperator, newBananoAccount, requestPayoutPlannedInDryRun } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -22,6 +22,7 @@ describe('live payouts on the Banano node double', () => {
     readonly app: TestApp;
     readonly node: BananoNodeDouble;
     readonly operator: { readonly address: string };
+    readonly seedFile: string;
   }
 
   async function withLive(env: Record<string, string>, body: (live: Live) => Promise<void>): Promise<void> {
@@ -38,7 +39,7 @@ describe('live payouts on the Banano node double', () => {
       ...env,
     });
     try {
-      await body({ app, node, operator });
+      await body({ app, node, operator, seedFile });
     } finally {
       await app.close();
       await node.close();
@@ -245,6 +246,79 @@ describe('live payouts on the Banano node double', () => {
       await waitFor(() => sendsFrom(node, operator.address).length === 1);
       await app.workers.payoutExecutor.stop();
       expect(sendsFrom(node, operator.address)[0].hash).toBe(signed[0].data.blockHash);
+    });
+  });
+
+  describe('after the operator seed names another account', () => {
+    /** The seed file now names a new account, opened on the node with 1,000 BAN. */
+    async function replaceSeed(node: BananoNodeDouble, seedFile: string): Promise<{ readonly address: string }> {
+      const next = await newBananoAccount();
+      await writeFile(seedFile, next.seed, { mode: 0o600 });
+      await node.fundAndOpen(next.privateKey, 1_000n * BAN);
+      return next;
+    }
+
+    it('records the block the former account published as the payout, and signs it no second one', async () => {
+      await withLive({}, async ({ app, node, operator, seedFile }) => {
+        const player = await earner(app, 10);
+        const [payout] = await settle(app);
+        // The node takes the block and drops the answer, then is gone before block_info can say so.
+        node.failNext('process', 'accept_then_drop');
+        node.failNext('block_info', 'down');
+        await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+        expect(sendsFrom(node, operator.address)).toHaveLength(1);
+        expect(await eventsOf(app, toStreamName(player.userId), 'PayoutSent')).toHaveLength(0);
+
+        await node.up();
+        const next = await replaceSeed(node, seedFile);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        expect(sendsFrom(node, next.address)).toHaveLength(0);
+        expect(await eventsOf(app, operatorStream(next.address), 'PayoutBlockSigned')).toHaveLength(0);
+        const [published] = sendsFrom(node, operator.address);
+        expect(node.receivableOf(player.address)).toEqual([{ hash: published.hash, amountRaw: BigInt(payout.amountRaw), source: operator.address }]);
+        const [sent] = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
+        expect(sent.data).toMatchObject({ payoutId: payout.payoutId, blockHash: published.hash });
+        await synced(app);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+        expect(sendsFrom(node, next.address)).toHaveLength(0);
+      });
+    });
+
+    it('publishes the block the former account signed before the node went away, and the new account signs nothing for it', async () => {
+      await withLive({}, async ({ app, node, operator, seedFile }) => {
+        const player = await earner(app, 10);
+        const [payout] = await settle(app);
+        node.failNext('process', 'down');
+        await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+        const [signed] = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+        expect(sendsFrom(node, operator.address)).toHaveLength(0);
+
+        await node.up();
+        const next = await replaceSeed(node, seedFile);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        expect(sendsFrom(node, operator.address).map((block) => block.hash)).toEqual([signed.data.blockHash]);
+        expect(sendsFrom(node, next.address)).toHaveLength(0);
+        expect(await eventsOf(app, operatorStream(next.address), 'PayoutBlockSigned')).toHaveLength(0);
+        expect(node.receivableOf(player.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
+      });
+    });
+
+    it('signs the next attempt with the new account once the former account\'s block was refused and is not on the chain', async () => {
+      await withLive({}, async ({ app, node, operator, seedFile }) => {
+        const player = await earner(app, 10);
+        const [payout] = await settle(app);
+        node.failNext('process', 'down');
+        await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+        await node.up();
+        const next = await replaceSeed(node, seedFile);
+        // The former account's block is refused when it is published again, and is not on the chain.
+        node.failNext('process', 'reject', { error: 'Fork' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 1 });
+        expect(sendsFrom(node, operator.address)).toHaveLength(0);
+        const [signed] = await eventsOf(app, operatorStream(next.address), 'PayoutBlockSigned');
+        expect(signed.data).toMatchObject({ payoutId: payout.payoutId, attempt: 2 });
+        expect(node.receivableOf(player.address)).toEqual([{ hash: signed.data.blockHash, amountRaw: BigInt(payout.amountRaw), source: next.address }]);
+      });
     });
   });
 });

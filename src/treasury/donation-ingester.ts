@@ -8,6 +8,7 @@ import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
+import { OperatorAccounts } from '../payouts/operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
 import { type MilestoneTier } from '../rewards/economics/rate';
 import {
@@ -123,6 +124,7 @@ export class DonationIngester {
   private readonly now: () => Date;
   private readonly fundingAddresses: ReadonlySet<string>;
   private readonly operatorReader: OperatorStreamReader;
+  private readonly accounts: OperatorAccounts;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
 
@@ -137,6 +139,7 @@ export class DonationIngester {
     this.now = options.now ?? (() => new Date());
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
+    this.accounts = new OperatorAccounts(pool, store);
     this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>
       this.log('donation ingester run failed', { error: messageOf(error) }),
     );
@@ -169,6 +172,7 @@ export class DonationIngester {
   private async ingest(): Promise<IngestResult> {
     const account = await operatorAccount(this.seeds);
     if (account === null) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_seed_not_configured' };
+    await this.accounts.signingFor(account.address);
     let operator = await this.operatorReader.load(account.address);
     let recorded = 0;
     let pocketed = 0;

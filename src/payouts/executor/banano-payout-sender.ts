@@ -6,6 +6,7 @@ import { type EventStore, WrongExpectedRevisionError } from '../../platform/even
 import { failpoint } from '../../platform/runtime/failpoint';
 import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
 import { buildSendBlock, withWork } from '../banano/state-block';
+import { type OperatorAccounts } from '../operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
 import {
   OPERATOR_EVENT_SCHEMA_VERSION,
@@ -38,7 +39,9 @@ export interface BananoPayoutSenderOptions {
  *
  * One block at a time per operator account: the block signed last must be resolved (sent, or
  * refused and recorded as a failed attempt) before another is signed, which `prepare` makes sure
- * of after a crash.
+ * of after a crash. It does the same for every account the operator seed named before
+ * (OperatorAccounts), whose block may still be in flight when the seed changes: a payout's
+ * attempt is finished with the block that was signed for it, whichever account signed it.
  */
 export class BananoPayoutSender implements PayoutSender {
   readonly mode = 'live';
@@ -48,14 +51,17 @@ export class BananoPayoutSender implements PayoutSender {
   private account: OperatorAccount | null = null;
   private waitingForSeed = false;
   private readonly operatorReader: OperatorStreamReader;
-  /** A recorded receive the node refused, not offered again by this process. */
-  private refusedReceive: string | null = null;
+  /** Recorded receives the node refused, not offered again by this process. */
+  private readonly refusedReceives = new Set<string>();
+  /** The streams of the accounts the operator seed named before, as `prepare` read them. */
+  private former: OperatorState[] = [];
   private readonly now: () => Date;
 
   constructor(
     private readonly store: EventStore,
     private readonly rpc: BananoRpcClient,
     private readonly seeds: OperatorSeedSource,
+    private readonly accounts: OperatorAccounts,
     private readonly options: BananoPayoutSenderOptions,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
@@ -63,18 +69,35 @@ export class BananoPayoutSender implements PayoutSender {
     this.operatorReader = new OperatorStreamReader(store);
   }
 
-  async prepare(): Promise<{ ready: boolean; resumed: SendOutcome | null }> {
+  async prepare(): Promise<{ ready: boolean; resumed: SendOutcome[] }> {
     this.account = await operatorAccount(this.seeds);
     if (this.account === null) {
       // Said once, not on every run, until a seed appears.
       if (!this.waitingForSeed) this.log('payouts wait: operator_seed_not_configured');
       this.waitingForSeed = true;
-      return { ready: false, resumed: null };
+      return { ready: false, resumed: [] };
     }
     this.waitingForSeed = false;
-    const operator = await this.operatorReader.load(this.account.address);
+    await this.accounts.signingFor(this.account.address);
+    // A block an account the seed named before signed may be in flight too: finished first, by
+    // the same rules, so the current account never signs a second block for its payout.
+    this.former = await this.accounts.formerThan(this.account.address);
+    const resumed: SendOutcome[] = [];
+    for (const operator of [...this.former, await this.operatorReader.load(this.account.address)]) {
+      const finished = await this.finishLastBlock(operator);
+      if (finished !== null) resumed.push(finished);
+      if (finished === 'unresolved') return { ready: false, resumed };
+    }
+    return { ready: true, resumed };
+  }
+
+  /**
+   * Finishes the block an account signed last when it may be in flight from before a crash or an
+   * unanswered publish. Null when there was none; `unresolved` when the node did not say.
+   */
+  private async finishLastBlock(operator: OperatorState): Promise<SendOutcome | null> {
     const lastBlock = operator.lastSignedBlock;
-    if (lastBlock?.kind === 'receive' && lastBlock.receiveHash !== this.refusedReceive) {
+    if (lastBlock?.kind === 'receive' && !this.refusedReceives.has(lastBlock.receiveHash)) {
       // A donation's receive recorded but maybe not published moves the frontier too: it is
       // finished first, or nothing is signed (SPEC §4.5). One the node refused is not in flight:
       // payouts go on, and this process does not offer it again (see DonationIngester).
@@ -83,15 +106,13 @@ export class BananoPayoutSender implements PayoutSender {
         publishTriesMax: this.options.publishTriesMax,
         log: this.log,
       });
-      if (received === 'unresolved') return { ready: false, resumed: null };
-      if (received === 'refused') this.refusedReceive = lastBlock.receiveHash;
+      if (received === 'unresolved') return 'unresolved';
+      if (received === 'refused') this.refusedReceives.add(lastBlock.receiveHash);
     }
-    if (operator.lastSigned === null) return { ready: true, resumed: null };
-    // The block signed last may be in flight from before a crash: finish it before anything else.
+    if (operator.lastSigned === null) return null;
     const payout = await this.payoutOf(operator.lastSigned);
-    if (payout === null || !this.belongsToCurrentAttempt(payout, operator.lastSigned)) return { ready: true, resumed: null };
-    const resumed = await this.publish(operator.lastSigned, { fresh: false });
-    return { ready: resumed !== 'unresolved', resumed };
+    if (payout === null || !this.belongsToCurrentAttempt(payout, operator.lastSigned)) return null;
+    return this.publish(operator.lastSigned, { fresh: false });
   }
 
   async send(pending: PendingPayout): Promise<SendOutcome> {
@@ -109,7 +130,7 @@ export class BananoPayoutSender implements PayoutSender {
     }
     const operator = await this.operatorReader.load(account.address);
     const attempt = payout.attempts + 1;
-    const blocks = operator.signedByPayout.get(payout.payoutId) ?? [];
+    const blocks = [operator, ...this.former].flatMap((signer) => signer.signedByPayout.get(payout.payoutId) ?? []);
     const current = blocks.find((block) => block.attempt === attempt);
     if (current !== undefined) return this.publish(current, { fresh: false });
     if (payout.nextAttemptAt !== null && Date.parse(payout.nextAttemptAt) > this.now().getTime()) return 'skipped';

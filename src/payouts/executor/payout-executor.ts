@@ -31,10 +31,10 @@ export interface PayoutSender {
   /** Payouts it sends at once: 1 where each block follows the previous on one account chain. */
   readonly sendsAtOnceMax: number;
   /**
-   * Gets ready for a run, first finishing the payout a crash or an unanswered publish left in
-   * flight (`resumed`, null when there was none). Not `ready`: nothing can be sent now.
+   * Gets ready for a run, first finishing the payouts a crash or an unanswered publish left in
+   * flight (`resumed`: what became of each). Not `ready`: nothing can be sent now.
    */
-  prepare(): Promise<{ readonly ready: boolean; readonly resumed: SendOutcome | null }>;
+  prepare(): Promise<{ readonly ready: boolean; readonly resumed: readonly SendOutcome[] }>;
   send(payout: PendingPayout): Promise<SendOutcome>;
 }
 
@@ -94,8 +94,8 @@ export class PayoutExecutor {
   private async sendDue(): Promise<ExecutorRunResult> {
     const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, async (connection) => {
       const { ready, resumed } = await this.sender.prepare();
-      let sent = resumed === 'sent' ? 1 : 0;
-      let failed = resumed === 'failed' ? 1 : 0;
+      let sent = resumed.filter((outcome) => outcome === 'sent').length;
+      let failed = resumed.filter((outcome) => outcome === 'failed').length;
       if (!ready) return { sent, failed };
       const due = await connection.any(sql.type(pendingRow)`
         SELECT payout_id, user_id FROM payouts
@@ -146,8 +146,8 @@ export class DryRunPayoutSender implements PayoutSender {
     private readonly userStates: UserStateCache = new UserStateCache(),
   ) {}
 
-  async prepare(): Promise<{ ready: boolean; resumed: null }> {
-    return { ready: true, resumed: null };
+  async prepare(): Promise<{ ready: boolean; resumed: SendOutcome[] }> {
+    return { ready: true, resumed: [] };
   }
 
   async send(payout: PendingPayout): Promise<SendOutcome> {

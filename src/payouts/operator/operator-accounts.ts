@@ -1,0 +1,47 @@
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { type EventStore } from '../../platform/event-store/event-store.port';
+import { OperatorStreamReader, type OperatorState } from './operator.events';
+
+const accountRow = z.object({ address: z.string() });
+
+/**
+ * Every operator account the ledger signs blocks for (migrations/0019_create_operator_accounts.sql).
+ * The operator seed may name another account from one step to the next, while a block the former
+ * account signed is still in flight; the payout executor reads the former accounts' streams here
+ * and finishes such a block before the current account signs anything for its payout.
+ */
+export class OperatorAccounts {
+  /** The accounts this process has recorded already. */
+  private readonly recorded = new Set<string>();
+  /** One reader per former account, each folding its stream on from where it last stopped. */
+  private readonly readers = new Map<string, OperatorStreamReader>();
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly store: EventStore,
+  ) {}
+
+  /** Records `address` as an account blocks are signed for. Call it before signing the first. */
+  async signingFor(address: string): Promise<void> {
+    if (this.recorded.has(address)) return;
+    await this.pool.query(sql.unsafe`INSERT INTO operator_accounts (address) VALUES (${address}) ON CONFLICT (address) DO NOTHING`);
+    this.recorded.add(address);
+  }
+
+  /** The operator streams of every recorded account but `current`, as they are now. */
+  async formerThan(current: string): Promise<OperatorState[]> {
+    const rows = await this.pool.any(sql.type(accountRow)`
+      SELECT address FROM operator_accounts WHERE address <> ${current} ORDER BY first_used_at, address`);
+    const states: OperatorState[] = [];
+    for (const { address } of rows) {
+      let reader = this.readers.get(address);
+      if (reader === undefined) {
+        reader = new OperatorStreamReader(this.store);
+        this.readers.set(address, reader);
+      }
+      states.push(await reader.load(address));
+    }
+    return states;
+  }
+}
