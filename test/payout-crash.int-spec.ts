@@ -11,6 +11,7 @@ import {
   runToCompletion,
   runUntilKilled,
   setUpCrashRig,
+  switchOperatorSeed,
 } from './support/payout-crash-harness';
 import { eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -55,6 +56,28 @@ describe('payout workers killed at every step boundary', () => {
     expect(report.payoutsSent).toBe(report.payoutsRequested);
     expect(report.blocksOnNode).toBe(report.payoutsSent);
   }, 300_000);
+
+  it.each(['payout-block-signed', 'payout-block-published'] as const)(
+    'killed at %s, then restarted with a seed that names another account: the block in flight is finished, no payout has two',
+    async (point) => {
+      const rig = await setUpCrashRig(app, node, directory, 6);
+      const crash = await runUntilKilled(rig, { failpoint: `${point}@2`, deadlineMs: 20_000 });
+      expect(crash).toMatchObject({ crashed: true, atFailpoint: true });
+      const inFlight = (await app.store.readStream(operatorStream(rig.operatorAddress))).filter((event) => event.type === 'PayoutBlockSigned').at(-1);
+      const next = await switchOperatorSeed(rig);
+
+      await runToCompletion(rig);
+      const report = await checkExactlyOnce(rig);
+
+      expect(report).toMatchObject({ doublePaid: [], unrecordedBlocks: [], lostPayouts: [], mismatchedPlayers: [] });
+      expect(report.payoutsSent).toBe(report.payoutsRequested);
+      expect(report.blocksOnNode).toBe(report.payoutsSent);
+      // The block in flight at the kill went out from the account that signed it; the rest from the new one.
+      expect(node.accountChain(rig.operatorAddress).map((block) => block.hash)).toContain(inFlight?.data.blockHash);
+      expect(node.accountChain(next).filter((block) => block.subtype === 'send').length).toBe(report.payoutsSent - 2);
+    },
+    300_000,
+  );
 
   it('killed after recording a donation but before publishing its receive, then restarted: each send pocketed once', async () => {
     const rig = await setUpCrashRig(app, node, directory, 1);

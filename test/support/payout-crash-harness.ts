@@ -1,10 +1,11 @@
 import { type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
-import { call, earner, liveOperator } from './scenario';
+import { call, earner, liveOperator, newBananoAccount } from './scenario';
 import { type TestApp } from './test-app';
 
 const BAN = 10n ** 29n;
@@ -26,7 +27,11 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 export interface CrashRig {
   readonly app: TestApp;
   readonly node: BananoNodeDouble;
+  /** The operator account of the seed the rig started with. */
   readonly operatorAddress: string;
+  /** The accounts the seed file named since (switchOperatorSeed), the current one last. */
+  readonly laterOperatorAddresses: string[];
+  readonly seedFile: string;
   readonly players: Array<{ userId: string; address: string; lifetimeKills: number }>;
   /** The environment of the payout workers child (`npm run start:payouts`). */
   readonly env: NodeJS.ProcessEnv;
@@ -59,7 +64,19 @@ export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, direct
     PAYOUT_DAILY_KILL_CAP: '1000000',
     PAYOUT_WEEKLY_KILL_CAP: '1000000',
   });
-  return { app, node, operatorAddress, players, env };
+  return { app, node, operatorAddress, laterOperatorAddresses: [], seedFile, players, env };
+}
+
+/**
+ * The seed file now names a new operator account, opened on the node with 1,000,000 BAN, as an
+ * operator replacing the seed between two runs of the workers would leave it. Answers its address.
+ */
+export async function switchOperatorSeed(rig: CrashRig): Promise<string> {
+  const next = await newBananoAccount();
+  await rig.node.fundAndOpen(next.privateKey, 1_000_000n * BAN);
+  await writeFile(rig.seedFile, next.seed, { mode: 0o600 });
+  rig.laterOperatorAddresses.push(next.address);
+  return next.address;
 }
 
 /** More kills for a few players, so every run finds new payouts to make. */
@@ -115,23 +132,30 @@ export interface RandomCrashSummary {
   readonly atFailpoints: number;
   readonly atRandomInstants: number;
   readonly nodeFaults: number;
+  readonly seedSwitches: number;
 }
 
 /**
  * `runs` times: a few players earn more, the node may be told to take the next block and then
- * time out or drop the connection, and the payout workers run until they are killed at a random
- * step boundary (a failpoint and hit count) or at a random instant. After every run the chain is
- * checked: no payout has two blocks, and every block on it was recorded before it was published.
+ * time out or drop the connection, the operator seed may name a new account, and the payout
+ * workers run until they are killed at a random step boundary (a failpoint and hit count) or at a
+ * random instant. After every run the chains are checked: no payout has two blocks, on any
+ * account, and every block on them was recorded before it was published.
  */
 export async function crashRandomly(rig: CrashRig, runs: number, random: () => number): Promise<RandomCrashSummary> {
   let crashes = 0;
   let atFailpoints = 0;
   let nodeFaults = 0;
+  let seedSwitches = 0;
   for (let run = 0; run < runs; run += 1) {
     await earnMore(rig, random);
     if (random() < 0.2) {
       rig.node.failNext('process', random() < 0.5 ? 'accept_then_timeout' : 'accept_then_drop');
       nodeFaults += 1;
+    }
+    if (random() < 0.1) {
+      await switchOperatorSeed(rig);
+      seedSwitches += 1;
     }
     const options =
       random() < 0.7
@@ -146,7 +170,7 @@ export async function crashRandomly(rig: CrashRig, runs: number, random: () => n
       throw new Error(`run ${run} (${JSON.stringify(options)}) broke exactly-once: ${JSON.stringify(report)}`);
     }
   }
-  return { runs, crashes, atFailpoints, atRandomInstants: crashes - atFailpoints, nodeFaults };
+  return { runs, crashes, atFailpoints, atRandomInstants: crashes - atFailpoints, nodeFaults, seedSwitches };
 }
 
 /**
@@ -220,7 +244,10 @@ export interface ExactlyOnceReport {
   readonly mismatchedPlayers: readonly string[];
 }
 
-/** Compares the node's chain with the event history: one block per payout, each recorded before it was published. */
+/**
+ * Compares the chains of every operator account the rig's seed named with the event history: one
+ * block per payout, each recorded before it was published.
+ */
 export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport> {
   const history = await readAllOf(rig.app, ['PayoutRequested', 'PayoutSent', 'PayoutBlockSigned']);
   const requested = history.filter((event) => event.type === 'PayoutRequested').length;
@@ -236,7 +263,8 @@ export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport
     .filter((event) => event.type === 'PayoutBlockSigned')
     .map((event) => ({ payout_id: String(event.data.payoutId), block_hash: String(event.data.blockHash) }));
   const payoutOfBlock = new Map(signed.map((row) => [row.block_hash, row.payout_id]));
-  const sends = rig.node.accountChain(rig.operatorAddress).filter((block) => block.subtype === 'send');
+  const operators = new Set([rig.operatorAddress, ...rig.laterOperatorAddresses]);
+  const sends = [...operators].flatMap((address) => rig.node.accountChain(address).filter((block) => block.subtype === 'send'));
   const blocksPerPayout = new Map<string, number>();
   const unrecordedBlocks: string[] = [];
   for (const block of sends) {
@@ -252,7 +280,7 @@ export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport
     const paid = sent.filter((row) => row.user_id === player.userId).reduce((sum, row) => sum + BigInt(row.amount_raw), 0n);
     const received = rig.node
       .receivableOf(player.address)
-      .filter((send) => send.source === rig.operatorAddress)
+      .filter((send) => operators.has(send.source))
       .reduce((sum, send) => sum + send.amountRaw, 0n);
     if (paid !== received) mismatchedPlayers.push(player.userId);
   }
