@@ -151,6 +151,25 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it('reaches each milestone tier once, by the donations of every account the seed named', async () => {
+    await withLive({}, async ({ app, node, operator, seedFile, ingester }) => {
+      await node.fund(operator.address, 150n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      const next = await newBananoAccount();
+      await writeFile(seedFile, next.seed, { mode: 0o600 });
+      await node.fund(next.address, 400n * BAN);
+
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      const tiers = async (address: string) => (await eventsOf(app, operatorStream(address), 'MilestoneReached')).map((event) => [event.data.name, event.data.totalDonatedRaw]);
+      expect(await tiers(operator.address)).toEqual([['First Blood', (150n * BAN).toString()]]);
+      // 550 BAN in all: Loot Drop is reached, and First Blood is not reached a second time.
+      expect(await tiers(next.address)).toEqual([['Loot Drop', (550n * BAN).toString()]]);
+      await synced(app);
+      const donations = await call(app, 'GET', '/v1/donations');
+      expect(donations.body).toMatchObject({ totalDonatedRaw: (550n * BAN).toString(), multiplier: '1.10' });
+    });
+  });
+
   it('tells funding from donations by the sender', async () => {
     const donor = await newBananoAccount();
     const node = await startBananoNodeDouble();

@@ -64,22 +64,23 @@ describe('POST /v1/admin/donations/rebuild', () => {
   }
 
   /**
-   * Receives every receivable send into the operator account with the operator's key, straight on
-   * the node: the chain then holds receives the ledger knows nothing of. Answers the receive hashes.
+   * Receives every receivable send into the operator account (or `account`) with its key, straight
+   * on the node: the chain then holds receives the ledger knows nothing of. Answers the receive
+   * hashes.
    */
-  async function receiveWithoutTheLedger(live: Live): Promise<string[]> {
+  async function receiveWithoutTheLedger(live: Live, account: Keys = live.operator): Promise<string[]> {
     const hashes: string[] = [];
-    for (const pending of live.node.receivableOf(live.operator.address)) {
-      const info = await live.rpc.accountInfo(live.operator.address);
+    for (const pending of live.node.receivableOf(account.address)) {
+      const info = await live.rpc.accountInfo(account.address);
       const { block, hash } = await buildReceiveBlock({
-        privateKey: live.operator.privateKey,
+        privateKey: account.privateKey,
         previous: info?.frontier ?? OPEN_PREVIOUS,
-        representative: info?.representative ?? live.operator.address,
+        representative: info?.representative ?? account.address,
         balanceBeforeRaw: info?.balanceRaw ?? 0n,
         amountRaw: pending.amountRaw,
         sendBlockHash: pending.hash,
       });
-      const work = await live.rpc.workGenerate(info === null ? publicKeyOfAccount(live.operator.address) : info.frontier);
+      const work = await live.rpc.workGenerate(info === null ? publicKeyOfAccount(account.address) : info.frontier);
       await live.rpc.process(withWork(block, work), info === null ? 'open' : 'receive');
       hashes.push(hash);
     }
@@ -223,6 +224,27 @@ describe('POST /v1/admin/donations/rebuild', () => {
         // The ingester goes on from the rebuilt records: the block recorded last is on the chain.
         expect(await ingester.runOnce()).toEqual({ recorded: 0, pocketed: 0, stoppedBy: null });
         expect(await eventIds(live)).toEqual(events.map((event) => event.id));
+      });
+    });
+
+    it('counts the donations of every account the seed named for the milestones, reaching no tier twice', async () => {
+      await withLive({}, async (live) => {
+        const { app, node, operator, seedFile, ingester } = live;
+        const giver = await donor(node, 600n);
+        await sendSignedBy(node, giver, operator.address, 150n * BAN);
+        expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+        // The seed now names another account, which received a donation the ledger did not record.
+        const next = await newBananoAccount();
+        await writeFile(seedFile, next.seed, { mode: 0o600 });
+        await sendSignedBy(node, giver, next.address, 400n * BAN);
+        await receiveWithoutTheLedger(live, next);
+
+        const answer = await rebuild(app);
+
+        expect(answer.status).toBe(200);
+        expect(answer.body).toMatchObject({ operatorAddress: next.address, appended: { donations: 1, funding: 0, milestones: 1 } });
+        const reached = (await app.store.readStream(operatorStream(next.address))).filter((event) => event.type === 'MilestoneReached');
+        expect(reached.map((event) => [event.data.name, event.data.totalDonatedRaw])).toEqual([['Loot Drop', (550n * BAN).toString()]]);
       });
     });
 

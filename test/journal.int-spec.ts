@@ -10,6 +10,7 @@ import { RAW_PER_BAN } from '../src/platform/money';
 import { waitForCheckpoint } from '../src/platform/read-models/checkpoints';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { journalBalances, trialBalance, unbalancedEntries, userJournalBalances } from '../src/treasury/journal/journal-balances';
+import { NO_DONATIONS_ELSEWHERE } from '../src/payouts/operator/operator-accounts';
 import { appendReceiveRecord, receiveRecordEvents } from '../src/treasury/receive-record';
 import { call, newBananoAccount } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -63,6 +64,7 @@ describe('journal: the double-entry read model', () => {
     const events = receiveRecordEvents({
       address,
       operator,
+      elsewhere: NO_DONATIONS_ELSEWHERE,
       kind,
       data: {
         sendHash,

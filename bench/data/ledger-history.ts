@@ -13,6 +13,7 @@ import { type CommandMetadata } from '../../src/platform/decider';
 import { type EventMetadata } from '../../src/platform/event-store/event-store.port';
 import { parseBan } from '../../src/platform/money';
 import { DEFAULT_MILESTONES, milestoneFor, type RateFactors, sustainabilityFactor } from '../../src/rewards/economics/rate';
+import { NO_DONATIONS_ELSEWHERE } from '../../src/payouts/operator/operator-accounts';
 import { receiveRecordEvents } from '../../src/treasury/receive-record';
 import { SeededRandom } from './random';
 
@@ -526,6 +527,7 @@ export class LedgerHistory {
     const events = receiveRecordEvents({
       address: this.operatorAddress,
       operator: this.operator,
+      elsewhere: NO_DONATIONS_ELSEWHERE,
       kind: 'DonationReceived',
       data,
       tiers: DEFAULT_MILESTONES,

@@ -8,7 +8,7 @@ import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
-import { OperatorAccounts } from '../payouts/operator/operator-accounts';
+import { type DonationsElsewhere, OperatorAccounts } from '../payouts/operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
 import { type MilestoneTier } from '../rewards/economics/rate';
 import {
@@ -173,6 +173,8 @@ export class DonationIngester {
     const account = await operatorAccount(this.seeds);
     if (account === null) return { recorded: 0, pocketed: 0, stoppedBy: 'operator_seed_not_configured' };
     await this.accounts.signingFor(account.address);
+    // Under the lock nothing is recorded for any other account, so this holds for the whole pass.
+    const elsewhere = await this.accounts.donationsElsewhere(account.address);
     let operator = await this.operatorReader.load(account.address);
     let recorded = 0;
     let pocketed = 0;
@@ -197,7 +199,7 @@ export class DonationIngester {
         this.log('recorded donation still receivable: its receive block was refused', { sendHash: send.hash });
         continue;
       }
-      const signed = await this.signReceive(account, send, operator);
+      const signed = await this.signReceive(account, send, operator, elsewhere);
       if (signed === null) return { recorded, pocketed, stoppedBy: 'stream_moved' };
       recorded += 1;
       failpoint('donation-recorded');
@@ -220,6 +222,7 @@ export class DonationIngester {
     account: OperatorAccount,
     send: { readonly hash: string; readonly amountRaw: bigint; readonly source: string },
     operator: OperatorState,
+    elsewhere: DonationsElsewhere,
   ): Promise<SignedReceiveBlock | null> {
     const info = await this.rpc.accountInfo(account.address);
     const previous = info?.frontier ?? OPEN_PREVIOUS;
@@ -245,6 +248,7 @@ export class DonationIngester {
     const events = receiveRecordEvents({
       address: account.address,
       operator,
+      elsewhere,
       kind: receivedKind(send.source, account.address, this.fundingAddresses),
       data,
       tiers: this.options.milestones,

@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { type Actor, type EventMetadata, type EventStore, type NewEvent, WrongExpectedRevisionError } from '../platform/event-store/event-store.port';
 import { milestonesDue, type MilestoneTier } from '../rewards/economics/rate';
+import { type DonationsElsewhere } from '../payouts/operator/operator-accounts';
 import {
   type DonationReceived,
   type FundingReceived,
@@ -31,10 +32,13 @@ export function receivedKind(sender: string, operatorAddress: string, fundingAdd
  * The events that record one received send: DonationReceived (or FundingReceived when the sender is
  * a funding address), then a MilestoneReached for each tier the new donated total reaches first.
  * They go in one append, so a tier is recorded with the donation that reached it or not at all.
+ * The total and the tiers reached are those of every operator account the seed has named
+ * (`elsewhere` for the others), so a new seed reaches no tier a second time.
  */
 export function receiveRecordEvents(input: {
   readonly address: string;
   readonly operator: OperatorState;
+  readonly elsewhere: DonationsElsewhere;
   readonly kind: 'DonationReceived' | 'FundingReceived';
   readonly data: ReceiveRecordedData;
   readonly tiers: readonly MilestoneTier[];
@@ -50,8 +54,9 @@ export function receiveRecordEvents(input: {
   const received: DonationReceived | FundingReceived = { type: input.kind, data: input.data };
   const events: NewEvent[] = [{ id: uuidv5(input.data.sendHash, RECEIVED_EVENT_NAMESPACE), type: received.type, data: received.data, metadata }];
   if (input.kind !== 'DonationReceived') return events;
-  const totalDonatedRaw = input.operator.donatedRaw + BigInt(input.data.amountRaw);
-  for (const tier of milestonesDue(totalDonatedRaw, input.operator.milestonesReachedRaw, input.tiers)) {
+  const totalDonatedRaw = input.elsewhere.donatedRaw + input.operator.donatedRaw + BigInt(input.data.amountRaw);
+  const reached = new Set([...input.elsewhere.milestonesReachedRaw, ...input.operator.milestonesReachedRaw]);
+  for (const tier of milestonesDue(totalDonatedRaw, reached, input.tiers)) {
     const reached: MilestoneReached = {
       type: 'MilestoneReached',
       data: {

@@ -5,6 +5,15 @@ import { OperatorStreamReader, type OperatorState } from './operator.events';
 
 const accountRow = z.object({ address: z.string() });
 
+/** What the other operator accounts recorded of donations (SPEC §4.5 counts them all). */
+export interface DonationsElsewhere {
+  readonly donatedRaw: bigint;
+  readonly milestonesReachedRaw: ReadonlySet<bigint>;
+}
+
+/** Where the operator seed has only ever named one account. */
+export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, milestonesReachedRaw: new Set() };
+
 /**
  * Every operator account the ledger signs blocks for (migrations/0019_create_operator_accounts.sql).
  * The operator seed may name another account from one step to the next, while a block the former
@@ -43,5 +52,20 @@ export class OperatorAccounts {
       states.push(await reader.load(address));
     }
     return states;
+  }
+
+  /**
+   * The donations the accounts but `current` recorded, and the milestone tiers they reached: a tier
+   * is reached by the donated total of every account, and recorded once, on whichever account
+   * received the donation that reached it.
+   */
+  async donationsElsewhere(current: string): Promise<DonationsElsewhere> {
+    let donatedRaw = 0n;
+    const milestonesReachedRaw = new Set<bigint>();
+    for (const operator of await this.formerThan(current)) {
+      donatedRaw += operator.donatedRaw;
+      for (const threshold of operator.milestonesReachedRaw) milestonesReachedRaw.add(threshold);
+    }
+    return { donatedRaw, milestonesReachedRaw };
   }
 }

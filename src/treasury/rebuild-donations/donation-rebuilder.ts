@@ -10,6 +10,7 @@ import { hashOf } from '../../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
 import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
+import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
 import { appendReceiveRecord, receivedKind, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
@@ -99,6 +100,9 @@ export class DonationRebuilder {
   /** The rebuild itself. The caller holds OPERATOR_ACCOUNT_LOCK. */
   private async rebuildUnderLock(account: OperatorAccount, metadata: CommandMetadata): Promise<DonationRebuildReport> {
     const reader = new OperatorStreamReader(this.store);
+    const accounts = new OperatorAccounts(this.pool, this.store);
+    await accounts.signingFor(account.address);
+    const elsewhere = await accounts.donationsElsewhere(account.address);
     let operator = await reader.load(account.address);
     const scan = await this.fromNode(async () => {
       await this.refuseWhileBlockInFlight(operator);
@@ -111,7 +115,7 @@ export class DonationRebuilder {
       for (let attempt = 1; ; attempt += 1) {
         // Recorded by a writer that got to the stream first: the send is counted once, by that record.
         if (operator.receivedSends.has(receive.data.sendHash)) break;
-        const events = this.recordEvents(account.address, operator, receive, metadata);
+        const events = this.recordEvents(account.address, operator, elsewhere, receive, metadata);
         const done = await appendReceiveRecord(this.store, account.address, operator, events);
         operator = await reader.load(account.address);
         if (done) {
@@ -203,9 +207,9 @@ export class DonationRebuilder {
   }
 
   /** The ingester's records for this receive, with the admin's metadata (actor, client IP). */
-  private recordEvents(address: string, operator: OperatorState, receive: MissingReceive, metadata: CommandMetadata): NewEvent[] {
+  private recordEvents(address: string, operator: OperatorState, elsewhere: DonationsElsewhere, receive: MissingReceive, metadata: CommandMetadata): NewEvent[] {
     const { correlationId, causationId: _causationId, actor, ...extra } = metadata;
-    return receiveRecordEvents({ address, operator, kind: receive.kind, data: receive.data, tiers: this.options.milestones, actor, correlationId }).map(
+    return receiveRecordEvents({ address, operator, elsewhere, kind: receive.kind, data: receive.data, tiers: this.options.milestones, actor, correlationId }).map(
       (event) => ({ ...event, metadata: { ...extra, ...event.metadata } }),
     );
   }
