@@ -18,7 +18,9 @@ export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, mile
  * Every operator account the ledger signs blocks for (migrations/0019_create_operator_accounts.sql).
  * The operator seed may name another account from one step to the next, while a block the former
  * account signed is still in flight; the payout executor reads the former accounts' streams here
- * and finishes such a block before the current account signs anything for its payout.
+ * and finishes such a block before the current account signs anything for its payout. The donation
+ * ingester and the donations rebuild read them for the donations every account recorded, which
+ * decide the milestone tiers.
  */
 export class OperatorAccounts {
   /** The accounts this process has recorded already. */
