@@ -6,6 +6,7 @@ import { type Benchmark, type BenchFigure } from './types';
 import { httpCall } from './support/http';
 import { startLedgerService } from './support/ledger-service';
 import { createEventDataset, DRY_RUN_BALANCE_BAN, type EventDataset, openEventStore, takeSharedDataset, withPool } from './data/dataset';
+import { messageOf } from '../src/platform/errors/message-of';
 
 /*
  * P3: one settlement run of every eligible user (100,000 in the full run), in dry-run, triggered
@@ -113,7 +114,7 @@ export const p3Settlement: Benchmark = async (context) => {
         met: perSecond >= TARGET_PER_SECOND && problems.length === 0,
       };
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\nservice output:\n${service.process.output().slice(-4_000)}`, { cause: error });
+      throw new Error(`${messageOf(error)}\nservice output:\n${service.process.output().slice(-4_000)}`, { cause: error });
     } finally {
       await service.stop();
     }

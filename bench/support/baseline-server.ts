@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { freePort } from '../../src/platform/database/embedded-postgres';
 import { type BenchChild, childEnv, eventually, startNodeChild } from './children';
+import { messageOf } from '../../src/platform/errors/message-of';
 
 export interface BaselineServer {
   readonly baseUrl: string;
@@ -39,7 +40,7 @@ export async function startBaselineServer(options: { databaseUrl: string; server
     );
   } catch (error) {
     await child.stop();
-    throw new Error(`the baseline server did not start: ${error instanceof Error ? error.message : String(error)}\n${child.output()}`);
+    throw new Error(`the baseline server did not start: ${messageOf(error)}\n${child.output()}`);
   }
   return { baseUrl, process: child, stop: () => child.stop() };
 }

@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { type RunningEmbeddedPostgres, startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres';
 import { migrate } from '../../src/platform/database/migrations';
 import { type BenchDatabase } from '../types';
+import { messageOf } from '../../src/platform/errors/message-of';
 
 /** The PostgreSQL server the benchmarks create their databases on. */
 export interface BenchServer {
@@ -54,7 +55,7 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
       adminUrl = postgres.url;
     } catch (error) {
       await rm(dataDir, { recursive: true, force: true });
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${lines.slice(-20).join('\n')}`);
+      throw new Error(`${messageOf(error)}\n${lines.slice(-20).join('\n')}`);
     }
   }
   const created = new Set<string>();
@@ -109,7 +110,7 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
     async close() {
       const problems: string[] = [];
       for (const name of [...created]) {
-        await drop(name).catch((error: unknown) => problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`));
+        await drop(name).catch((error: unknown) => problems.push(`${name}: ${messageOf(error)}`));
       }
       if (embedded !== null) {
         await embedded.postgres.stop().catch((error: unknown) => problems.push(`embedded PostgreSQL: ${String(error)}`));

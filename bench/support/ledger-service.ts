@@ -6,6 +6,7 @@ import { createDatabasePool } from '../../src/platform/database/database';
 import { freePort } from '../../src/platform/database/embedded-postgres';
 import { API_KEY_SCOPES, ApiKeys } from '../../src/security/api-keys';
 import { type BenchChild, childEnv, eventually, sleep, startNodeChild } from './children';
+import { messageOf } from '../../src/platform/errors/message-of';
 
 export interface LedgerService {
   readonly baseUrl: string;
@@ -67,7 +68,7 @@ export async function startLedgerService(options: {
     );
   } catch (error) {
     await child.stop();
-    throw new Error(`the ledger service did not start: ${error instanceof Error ? error.message : String(error)}\n${child.output()}`);
+    throw new Error(`the ledger service did not start: ${messageOf(error)}\n${child.output()}`);
   }
   const pool = await createDatabasePool(options.databaseUrl, { poolSizeMax: 1 });
   let apiKey: string;

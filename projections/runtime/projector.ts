@@ -8,6 +8,7 @@ import { lockCheckpoint, readCheckpoint, writeCheckpoint } from '../../src/platf
 import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
 import { TimedIterator } from './timed-iterator';
+import { messageOf } from '../../src/platform/errors/message-of';
 
 export interface ProjectorOptions {
   /** Events applied in one transaction, at most. */
@@ -141,7 +142,7 @@ class ProjectionRunner {
         if (this.stopping) break;
         if (error instanceof CheckpointMovedError) continue;
         this.state = 'retrying';
-        this.lastError = error instanceof Error ? error.message : String(error);
+        this.lastError = messageOf(error);
         this.log('projection batch failed; retrying from its checkpoint', {
           projection: this.projection.name,
           error: this.lastError,

@@ -9,6 +9,7 @@ import { PeriodicTask } from '../../platform/runtime/periodic-task';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore } from '../../platform/event-store/event-store.port';
+import { messageOf } from '../../platform/errors/message-of';
 
 export interface PendingPayout {
   readonly payoutId: string;
@@ -72,7 +73,7 @@ export class PayoutExecutor {
     log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
     this.schedule = new PeriodicTask(() => this.sendDue(), intervalMs, (error) =>
-      log('payout executor run failed', { error: error instanceof Error ? error.message : String(error) }),
+      log('payout executor run failed', { error: messageOf(error) }),
     );
   }
 

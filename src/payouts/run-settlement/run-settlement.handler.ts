@@ -23,6 +23,7 @@ import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
 import { BananoNodeError } from '../banano/banano-rpc.client';
 import { DONATION_INGESTER, type DonationIngester } from '../../treasury/donation-ingester';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from '../operator/operator-seed';
+import { messageOf } from '../../platform/errors/message-of';
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
 const SETTLEMENT_LOCK = [7358, 3] as const;
@@ -80,7 +81,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
       const result = await this.ingester.runOnce();
       if (result.stoppedBy !== null) this.logger.warn({ stoppedBy: result.stoppedBy }, 'donations before settlement: ingester stopped early');
     } catch (error) {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'donations before settlement: ingester failed');
+      this.logger.warn({ error: messageOf(error) }, 'donations before settlement: ingester failed');
     }
   }
 

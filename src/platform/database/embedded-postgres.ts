@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { StartupRefusal } from '../runtime/startup-refusal';
+import { messageOf } from '../errors/message-of';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster files live in `<dataDir>/pg`; `<dataDir>` also holds the owner's pid file. */
@@ -72,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
     onLog: (message: string) => log(message.trimEnd()),
-    onError: (error: unknown) => log(`embedded postgres: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error: unknown) => log(`embedded postgres: ${messageOf(error)}`),
   });
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     log(`initialising a new PostgreSQL cluster in ${clusterDir}`);

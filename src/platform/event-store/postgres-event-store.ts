@@ -17,6 +17,7 @@ import {
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './event-store.port';
+import { messageOf } from '../errors/message-of';
 
 export interface PostgresEventStoreOptions {
   readonly poolSizeMax?: number;
@@ -713,6 +714,6 @@ function isUnavailable(error: unknown): boolean {
 }
 
 function unavailable(error: unknown): EventStoreUnavailableError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return new EventStoreUnavailableError(`event store unavailable: ${message}`, { cause: error });
 }

@@ -3,6 +3,7 @@ import { type FastifyReply } from 'fastify';
 import { Public } from '../../security/access';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiSuccessExample, EXAMPLE, type OpenApiSchema } from '../http/openapi';
+import { messageOf } from '../errors/message-of';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -100,7 +101,7 @@ async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
       }),
     ]);
   } catch (error) {
-    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+    return { ok: false, detail: messageOf(error) };
   } finally {
     clearTimeout(timer);
   }

@@ -1,3 +1,5 @@
+import { messageOf } from '../errors/message-of';
+
 /**
  * Graceful shutdown on SIGINT/SIGTERM, installed before start-up begins, so that a signal that
  * arrives while the process is still starting waits for start-up and then stops what it started.
@@ -13,7 +15,7 @@ export function onShutdownSignal(started: Promise<() => Promise<void>>, log: (si
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          process.stderr.write(`Shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          process.stderr.write(`Shutdown failed: ${messageOf(error)}\n`);
           process.exit(1);
         },
       );

@@ -12,6 +12,7 @@ import { type MasterKey } from './master-key';
 import { isLooselyPermitted, resolveMasterKey } from './resolve-master-key';
 import { SecureConfigStore } from './secure-config.store';
 import { MASTER_KEY, SECURE_CONFIG_STORE } from './secure-config.tokens';
+import { messageOf } from '../../platform/errors/message-of';
 
 /**
  * Resolves the master key as the application starts, so a production start without one fails
@@ -61,7 +62,7 @@ class SecureConfigOutboxOnStart implements OnApplicationBootstrap {
       if (appended > 0) this.logger.info({ appended }, 'secure_config: appended the changes a crash left unrecorded');
     } catch (error) {
       // The next change or start-up tries again; the service need not wait for the event store.
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'secure_config: recorded changes could not be appended yet');
+      this.logger.warn({ error: messageOf(error) }, 'secure_config: recorded changes could not be appended yet');
     }
   }
 }
