@@ -15,7 +15,7 @@ import { EVENT_STORE, type EventStore } from './platform/event-store/event-store
 import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger, withCorrelationId } from './platform/logging/logger';
 import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
-import { OperatorAccounts } from './payouts/operator/operator-accounts';
+import { OPERATOR_ACCOUNTS, type OperatorAccounts } from './payouts/operator/operator-accounts';
 import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
 import { BananoNodeError } from './payouts/banano/banano-rpc.client';
@@ -176,7 +176,7 @@ export function startWorkers(
           eventStore,
           integrations.banano.rpc,
           integrations.banano.seeds,
-          new OperatorAccounts(pool, eventStore),
+          app.get<OperatorAccounts>(OPERATOR_ACCOUNTS),
           {
             retryPolicy: {
               maxAttempts: config.payout.maxAttempts,

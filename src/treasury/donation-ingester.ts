@@ -124,7 +124,6 @@ export class DonationIngester {
   private readonly now: () => Date;
   private readonly fundingAddresses: ReadonlySet<string>;
   private readonly operatorReader: OperatorStreamReader;
-  private readonly accounts: OperatorAccounts;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
 
@@ -135,11 +134,12 @@ export class DonationIngester {
     private readonly seeds: OperatorSeedSource,
     private readonly options: DonationIngesterOptions,
     private readonly log: Log = () => undefined,
+    /** The process's accounts (OPERATOR_ACCOUNTS); by default an instance of its own, as another process's. */
+    private readonly accounts: OperatorAccounts = new OperatorAccounts(pool, store),
   ) {
     this.now = options.now ?? (() => new Date());
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
-    this.accounts = new OperatorAccounts(pool, store);
     this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>
       this.log('donation ingester run failed', { error: messageOf(error) }),
     );

@@ -55,8 +55,8 @@ export function receiveRecordEvents(input: {
   const events: NewEvent[] = [{ id: uuidv5(input.data.sendHash, RECEIVED_EVENT_NAMESPACE), type: received.type, data: received.data, metadata }];
   if (input.kind !== 'DonationReceived') return events;
   const totalDonatedRaw = input.elsewhere.donatedRaw + input.operator.donatedRaw + BigInt(input.data.amountRaw);
-  const reached = new Set([...input.elsewhere.milestonesReachedRaw, ...input.operator.milestonesReachedRaw]);
-  for (const tier of milestonesDue(totalDonatedRaw, reached, input.tiers)) {
+  const reachedRaw = new Set([...input.elsewhere.milestonesReachedRaw, ...input.operator.milestonesReachedRaw]);
+  for (const tier of milestonesDue(totalDonatedRaw, reachedRaw, input.tiers)) {
     const reached: MilestoneReached = {
       type: 'MilestoneReached',
       data: {

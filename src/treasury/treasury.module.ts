@@ -5,6 +5,7 @@ import { DATABASE_POOL } from '../platform/database/database';
 import { EVENT_STORE, type EventStore } from '../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../platform/logging/logger';
 import { BANANO_GATEWAY, type BananoGateway } from '../payouts/banano/banano-gateway';
+import { OPERATOR_ACCOUNTS, OperatorAccounts } from '../payouts/operator/operator-accounts';
 import { RewardsModule } from '../rewards/rewards.module';
 import { DONATION_INGESTER, DonationIngester } from './donation-ingester';
 import { GetDonationsController } from './donations/get-donations.controller';
@@ -32,9 +33,14 @@ const RECEIVABLE_PER_RUN_MAX = 100;
     RebuildDonationsHandler,
     GetReconciliationHandler,
     {
+      provide: OPERATOR_ACCOUNTS,
+      inject: [DATABASE_POOL, EVENT_STORE],
+      useFactory: (pool: DatabasePool, store: EventStore) => new OperatorAccounts(pool, store),
+    },
+    {
       provide: DONATION_INGESTER,
-      inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER],
-      useFactory: (pool: DatabasePool, store: EventStore, banano: BananoGateway | null, config: LedgerConfig, logger: Logger) =>
+      inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER, OPERATOR_ACCOUNTS],
+      useFactory: (pool: DatabasePool, store: EventStore, banano: BananoGateway | null, config: LedgerConfig, logger: Logger, accounts: OperatorAccounts) =>
         banano === null
           ? null
           : new DonationIngester(
@@ -50,9 +56,10 @@ const RECEIVABLE_PER_RUN_MAX = 100;
                 milestones: config.economics.milestones,
               },
               (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
+              accounts,
             ),
     },
   ],
-  exports: [DONATION_INGESTER],
+  exports: [DONATION_INGESTER, OPERATOR_ACCOUNTS],
 })
 export class TreasuryModule {}

@@ -5,6 +5,9 @@ import { OperatorStreamReader, type OperatorState } from './operator.events';
 
 const accountRow = z.object({ address: z.string() });
 
+/** The process's OperatorAccounts (TreasuryModule), shared by the executor, the ingester and the donations rebuild. */
+export const OPERATOR_ACCOUNTS = Symbol('OPERATOR_ACCOUNTS');
+
 /** What the other operator accounts recorded of donations (SPEC §4.5 counts them all). */
 export interface DonationsElsewhere {
   readonly donatedRaw: bigint;

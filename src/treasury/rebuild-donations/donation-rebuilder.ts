@@ -75,6 +75,8 @@ export class DonationRebuilder {
     private readonly rpc: BananoRpcClient,
     private readonly seeds: OperatorSeedSource,
     private readonly options: DonationRebuilderOptions,
+    /** The process's accounts (OPERATOR_ACCOUNTS); by default an instance of its own, as another process's. */
+    private readonly accounts: OperatorAccounts = new OperatorAccounts(pool, store),
   ) {
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.pageSizeMax = options.historyPageSizeMax ?? HISTORY_PAGE_SIZE_DEFAULT;
@@ -100,9 +102,8 @@ export class DonationRebuilder {
   /** The rebuild itself. The caller holds OPERATOR_ACCOUNT_LOCK. */
   private async rebuildUnderLock(account: OperatorAccount, metadata: CommandMetadata): Promise<DonationRebuildReport> {
     const reader = new OperatorStreamReader(this.store);
-    const accounts = new OperatorAccounts(this.pool, this.store);
-    await accounts.signingFor(account.address);
-    const elsewhere = await accounts.donationsElsewhere(account.address);
+    await this.accounts.signingFor(account.address);
+    const elsewhere = await this.accounts.donationsElsewhere(account.address);
     let operator = await reader.load(account.address);
     const scan = await this.fromNode(async () => {
       await this.refuseWhileBlockInFlight(operator);

@@ -7,6 +7,7 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { BANANO_GATEWAY, type BananoGateway } from '../../payouts/banano/banano-gateway';
+import { OPERATOR_ACCOUNTS, type OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { DonationRebuilder } from './donation-rebuilder';
 import { type DonationRebuildReport, RebuildDonationsCommand } from './rebuild-donations.command';
 
@@ -21,14 +22,19 @@ export class RebuildDonationsHandler implements ICommandHandler<RebuildDonations
     @Inject(LEDGER_CONFIG) config: LedgerConfig,
     @Inject(BANANO_GATEWAY) banano: BananoGateway | null,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OPERATOR_ACCOUNTS) accounts: OperatorAccounts,
   ) {
     this.rebuilder =
       banano === null
         ? null
-        : new DonationRebuilder(pool, store, banano.rpc, banano.seeds, {
-            fundingAddresses: config.treasury.fundingAddresses,
-            milestones: config.economics.milestones,
-          });
+        : new DonationRebuilder(
+            pool,
+            store,
+            banano.rpc,
+            banano.seeds,
+            { fundingAddresses: config.treasury.fundingAddresses, milestones: config.economics.milestones },
+            accounts,
+          );
   }
 
   async execute(command: RebuildDonationsCommand): Promise<DonationRebuildReport> {
