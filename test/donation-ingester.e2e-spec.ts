@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DonationIngester } from '../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
+import { call, earner, type LiveApp, newBananoAccount, replaceOperatorSeed, sendSignedBy, withLiveApp } from './support/scenario';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { synced, type TestApp } from './support/test-app';
 
@@ -141,9 +140,7 @@ describe('donation ingester on the Banano node double', () => {
       const [donation] = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
       await node.up();
       // The seed now names another account, before any payout was signed with the first.
-      const next = await newBananoAccount();
-      await writeFile(seedFile, next.seed, { mode: 0o600 });
-      await node.fundAndOpen(next.privateKey, 100n * BAN);
+      await replaceOperatorSeed(node, seedFile, 100n * BAN);
 
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
       expect(node.accountChain(operator.address).map((block) => block.hash)).toEqual([donation.data.receiveHash]);
@@ -155,8 +152,7 @@ describe('donation ingester on the Banano node double', () => {
     await withLive({}, async ({ app, node, operator, seedFile, ingester }) => {
       await node.fund(operator.address, 150n * BAN);
       expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
-      const next = await newBananoAccount();
-      await writeFile(seedFile, next.seed, { mode: 0o600 });
+      const next = await replaceOperatorSeed(node, seedFile, null);
       await node.fund(next.address, 400n * BAN);
 
       expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });

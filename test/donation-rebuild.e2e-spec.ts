@@ -9,7 +9,7 @@ import { operatorStream } from '../src/payouts/operator/operator.events';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { DonationRebuilder } from '../src/treasury/rebuild-donations/donation-rebuilder';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { type Answer, call, earner, type Keys, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
+import { type Answer, call, earner, type Keys, type LiveApp, newBananoAccount, replaceOperatorSeed, sendSignedBy, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -234,8 +234,7 @@ describe('POST /v1/admin/donations/rebuild', () => {
         await sendSignedBy(node, giver, operator.address, 150n * BAN);
         expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
         // The seed now names another account, which received a donation the ledger did not record.
-        const next = await newBananoAccount();
-        await writeFile(seedFile, next.seed, { mode: 0o600 });
+        const next = await replaceOperatorSeed(node, seedFile, null);
         await sendSignedBy(node, giver, next.address, 400n * BAN);
         await receiveWithoutTheLedger(live, next);
 

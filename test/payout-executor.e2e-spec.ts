@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUserCommand } from '../src/identity/user/run-user-command';
@@ -6,7 +6,7 @@ import { toStreamName } from '../src/identity/user/user.stream';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator, newBananoAccount, requestPayoutPlannedInDryRun } from './support/scenario';
+import { call, earner, liveOperator, replaceOperatorSeed, requestPayoutPlannedInDryRun } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -251,12 +251,7 @@ describe('live payouts on the Banano node double', () => {
 
   describe('after the operator seed names another account', () => {
     /** The seed file now names a new account, opened on the node with 1,000 BAN. */
-    async function replaceSeed(node: BananoNodeDouble, seedFile: string): Promise<{ readonly address: string }> {
-      const next = await newBananoAccount();
-      await writeFile(seedFile, next.seed, { mode: 0o600 });
-      await node.fundAndOpen(next.privateKey, 1_000n * BAN);
-      return next;
-    }
+    const replaceSeed = (node: BananoNodeDouble, seedFile: string) => replaceOperatorSeed(node, seedFile, 1_000n * BAN);
 
     it('records the block the former account published as the payout, and signs it no second one', async () => {
       await withLive({}, async ({ app, node, operator, seedFile }) => {

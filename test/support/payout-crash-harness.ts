@@ -1,11 +1,10 @@
 import { type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
-import { call, earner, liveOperator, newBananoAccount } from './scenario';
+import { call, earner, liveOperator, replaceOperatorSeed } from './scenario';
 import { type TestApp } from './test-app';
 
 const BAN = 10n ** 29n;
@@ -72,9 +71,7 @@ export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, direct
  * operator replacing the seed between two runs of the workers would leave it. Answers its address.
  */
 export async function switchOperatorSeed(rig: CrashRig): Promise<string> {
-  const next = await newBananoAccount();
-  await rig.node.fundAndOpen(next.privateKey, 1_000_000n * BAN);
-  await writeFile(rig.seedFile, next.seed, { mode: 0o600 });
+  const next = await replaceOperatorSeed(rig.node, rig.seedFile, 1_000_000n * BAN);
   rig.laterOperatorAddresses.push(next.address);
   return next.address;
 }

@@ -52,11 +52,25 @@ export async function liveOperator(
   directory: string,
   openWithRaw: bigint | null,
 ): Promise<{ seedFile: string; address: string; privateKey: string }> {
-  const operator = await newBananoAccount();
   const seedFile = join(directory, 'operator.seed');
-  await writeFile(seedFile, operator.seed, { mode: 0o600 });
-  if (openWithRaw !== null) await node.fundAndOpen(operator.privateKey, openWithRaw);
+  const operator = await replaceOperatorSeed(node, seedFile, openWithRaw);
   return { seedFile, address: operator.address, privateKey: operator.privateKey };
+}
+
+/**
+ * The operator seed file `seedFile` now names a fresh account (mode 0600), as an operator writing
+ * a new seed leaves it; the account is opened on the node double with `openWithRaw` first, when
+ * given, so no worker ever reads a seed whose account lacks its funds.
+ */
+export async function replaceOperatorSeed(
+  node: BananoNodeDouble,
+  seedFile: string,
+  openWithRaw: bigint | null,
+): Promise<{ seed: string; address: string; privateKey: string }> {
+  const operator = await newBananoAccount();
+  if (openWithRaw !== null) await node.fundAndOpen(operator.privateKey, openWithRaw);
+  await writeFile(seedFile, operator.seed, { mode: 0o600 });
+  return operator;
 }
 
 /**
