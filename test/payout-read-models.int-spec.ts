@@ -68,7 +68,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
       type: 'LinkEpicAccount',
       data: { epicAccountId: discordSequence.toString(16).padStart(32, 'e'), baselineKills: 0n, linkedToAnotherUser: false, now: at(0) },
     });
-    await run(userId, { type: 'LinkWallet', data: { address: `ban_1payout${discordSequence}`, primaryForAnotherUser: false, now: at(0) } });
+    await run(userId, { type: 'LinkWallet', data: { address: `ban_1payout-of-${userId}`, primaryForAnotherUser: false, now: at(0) } });
     const accrualIds: string[] = [];
     let lifetime = 0;
     for (const [index, count] of kills.entries()) {
@@ -105,6 +105,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
         amountRaw: kills * RATE_RAW,
         idempotencyKey: key,
         accruals: covered.map((accrual) => ({ accrualId: accrual.accrualId, kills: BigInt(accrual.kills) })),
+        requireVerifiedWallet: false,
         now: at(seconds),
       },
     });

@@ -292,6 +292,7 @@ describe('projection runtime', () => {
               amountRaw: kills * BigInt(firstAccrual.data.ratePerKillRaw),
               idempotencyKey: `key-${n}`,
               accruals: [{ accrualId: firstAccrual.data.accrualId, kills }],
+              requireVerifiedWallet: false,
               now: at(10),
             },
           },

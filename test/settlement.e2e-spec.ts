@@ -12,6 +12,7 @@ import { startYuniteDouble } from './doubles/yunite.double';
 import { loadConfig } from '../src/platform/config/config';
 import { payoutReadinessCheck } from '../src/workers';
 import { call, earner as newEarner } from './support/scenario';
+import { openTransaction } from './support/open-transaction';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
@@ -253,6 +254,34 @@ describe('settlement and dry-run payouts', () => {
       await synced(app);
       const run = await call(app, 'POST', '/v1/admin/settlements', {});
       expect(run.body).toMatchObject({ eligible: 2, payoutsRequested: 1, deferredByBudget: 1, amountRequestedBan: '2.00000000' });
+    });
+  });
+
+  it('plans only from read models that hold every earlier run: one still behind fails the run with 503 read_model_behind, so a budget is never spent twice', async () => {
+    // 50 BAN floor + 3 BAN spendable: one 2-BAN payout fits, a second does not, in this run or the next.
+    await withApp({ BANANO_DRY_RUN_BALANCE_BAN: '53', SETTLEMENT_READ_MODEL_WAIT_SECONDS: '1' }, async (app) => {
+      await earner(app, 20);
+      await earner(app, 20);
+      await synced(app);
+      // The payouts read model stops before the first run's request, as behind a long batch would.
+      const frozen = await openTransaction(app.database.url);
+      await frozen.client.query(`SELECT 1 FROM projection_checkpoints WHERE projection_name = 'payouts' FOR UPDATE`);
+      const first = await call(app, 'POST', '/v1/admin/settlements', {});
+      const before = await eventCount(app);
+      const second = await call(app, 'POST', '/v1/admin/settlements', {});
+      const afterSecond = await eventCount(app);
+      await frozen.end('ROLLBACK');
+      await synced(app);
+      const third = await call(app, 'POST', '/v1/admin/settlements', {});
+      await app.workers.payoutExecutor.runOnce();
+      await synced(app);
+
+      expect(first.body).toMatchObject({ payoutsRequested: 1, deferredByBudget: 1, amountRequestedBan: '2.00000000' });
+      expect({ status: second.status, code: second.body.code }).toEqual({ status: 503, code: 'read_model_behind' });
+      expect(afterSecond).toBe(before);
+      expect(third.body).toMatchObject({ eligible: 1, payoutsRequested: 0, deferredByBudget: 1 });
+      const requested = await app.pool.oneFirst(sql.unsafe`SELECT coalesce(sum((data->>'amountRaw')::numeric), 0)::text FROM events WHERE event_type = 'PayoutRequested'`);
+      expect(requested).toBe((2n * 10n ** 29n).toString());
     });
   });
 

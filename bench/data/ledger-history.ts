@@ -437,7 +437,7 @@ export class LedgerHistory {
         at,
         {
           type: 'RequestPayout',
-          data: { payoutId, runId, gateway: 'dry-run', address: payout.address, kills: payout.kills, amountRaw: payout.amountRaw, idempotencyKey: payout.idempotencyKey, accruals: payout.accruals, now },
+          data: { payoutId, runId, gateway: 'dry-run', address: payout.address, kills: payout.kills, amountRaw: payout.amountRaw, idempotencyKey: payout.idempotencyKey, accruals: payout.accruals, requireVerifiedWallet: false, now },
         },
         { ...runMetadata, causationId: runId },
       );

@@ -38,6 +38,7 @@ const payout = (payoutId: string, kills: bigint, now: Date, accrualOf = (ids: st
     amountRaw: kills * RATE,
     idempotencyKey: `key-${payoutId}`,
     accruals: [{ accrualId: accrualOf(accrualIds(events)) ?? 'none', kills }],
+    requireVerifiedWallet: false,
     now,
   },
 });

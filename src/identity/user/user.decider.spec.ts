@@ -71,6 +71,7 @@ const payoutRequest = (events: UserEvent[], overrides: Partial<Extract<UserComma
         { accrualId: first, kills: 20n },
         { accrualId: second, kills: 5n },
       ],
+      requireVerifiedWallet: false,
       now: at(120),
       ...overrides,
     },
@@ -412,7 +413,7 @@ describe('user decider', () => {
   });
 
   describe('payouts', () => {
-    const earned = (): UserEvent[] => history([register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))]);
+    const earned = (): UserEvent[] => history([register(), linkEpic(0n), linkWallet(), observe(20n, at(0)), observe(60n, at(60))]);
     const accrualIds = (events: UserEvent[]): string[] => ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.accrualId);
     const request = payoutRequest;
     const sent = (payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001'): UserCommand => ({
@@ -441,6 +442,36 @@ describe('user decider', () => {
       const requested = [...events, ...decide(request(events), given(events)), ...decide(sent(), given([...events, ...decide(request(events), given(events))]))];
       const again = request(events, { payoutId: 'p2', idempotencyKey: 'key-2', kills: 1n, amountRaw: 10n ** 28n, accruals: [{ accrualId: first, kills: 1n }] });
       expect(rejection(again, given(requested))).toMatchObject({ code: 'stale_settlement_plan' });
+    });
+
+    it('refuses a plan made before the stream moved on with stale_settlement_plan: a new wallet, a verification not ok, an open high flag', () => {
+      const events = earned();
+      const other = 'ban_3sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+      const after = (command: UserCommand): UserEvent[] => [...events, ...decide(command, given(events))];
+      const moved = {
+        newWallet: after(linkWallet(other)),
+        notLinked: after({ type: 'RecordVerification', data: { finding: { kind: 'not_linked' }, now: at(90) } }),
+        flagged: after(observe(700n, at(90))),
+      };
+      for (const history of Object.values(moved)) {
+        expect(rejection(request(history), given(history))).toMatchObject({ code: 'stale_settlement_plan', status: 409 });
+      }
+      // A plan made after the change pays the new wallet.
+      expect(ofType(decide(request(moved.newWallet, { address: other }), given(moved.newWallet)), 'PayoutRequested')[0].data.address).toBe(other);
+      const [flag] = ofType(moved.flagged, 'AbuseFlagRaised');
+      const cleared = [...moved.flagged, ...decide({ type: 'ClearAbuseFlag', data: { flagId: flag.data.flagId, reason: 'checked', now: at(100) } }, given(moved.flagged))];
+      expect(ofType(decide(request(cleared), given(cleared)), 'PayoutRequested')).toHaveLength(1);
+    });
+
+    it('refuses a payout to an unverified wallet when payout.requireVerifiedWallet is on, and requests it once the wallet is verified', () => {
+      const events = earned();
+      expect(rejection(request(events, { requireVerifiedWallet: true }), given(events))).toMatchObject({ code: 'stale_settlement_plan' });
+      const verifyWallet: UserCommand = {
+        type: 'VerifyWallet',
+        data: { address, message: `Pay2Slay wallet for ${userId}`, signature: 'ab'.repeat(64), signatureValid: true, now: at(100) },
+      };
+      const verified = [...events, ...decide(verifyWallet, given(events))];
+      expect(ofType(decide(request(verified, { requireVerifiedWallet: true }), given(verified)), 'PayoutRequested')).toHaveLength(1);
     });
 
     it('leaves the state it evolves from as it was: a cached state two commands share never changes under either', () => {
@@ -481,7 +512,7 @@ describe('user decider', () => {
   describe('payout failures, retry and cancel', () => {
     const payoutId = '5d2c1f3e-1111-4aaa-8bbb-000000000001';
     const policy = { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 5_000 };
-    const earnedCommands = (): UserCommand[] => [register(), linkEpic(0n), observe(20n, at(0)), observe(60n, at(60))];
+    const earnedCommands = (): UserCommand[] => [register(), linkEpic(0n), linkWallet(), observe(20n, at(0)), observe(60n, at(60))];
     const earned = (): UserEvent[] => history(earnedCommands());
     const request = payoutRequest;
     const attemptFailed = (attempt: number, now = at(200), overrides: Partial<Extract<UserCommand, { type: 'RecordPayoutAttemptFailed' }>['data']> = {}): UserCommand => ({

@@ -171,6 +171,8 @@ export interface RequestPayout {
     readonly amountRaw: bigint;
     readonly idempotencyKey: string;
     readonly accruals: ReadonlyArray<{ readonly accrualId: string; readonly kills: bigint }>;
+    /** Config `payout.requireVerifiedWallet`: a wallet must be verified to be paid. */
+    readonly requireVerifiedWallet: boolean;
     readonly now: Date;
   };
 }
@@ -549,6 +551,8 @@ function requestPayout(command: RequestPayout['data'], state: RegisteredUser): U
   if (state.payouts.some((payout) => payout.status === 'requested' || payout.status === 'failed')) {
     throw new DomainError('payout_in_flight', 'The user has a payout in flight or failed; settle it first', 409);
   }
+  const ineligible = payoutIneligibility(command, state);
+  if (ineligible !== null) throw new DomainError('stale_settlement_plan', ineligible, 409);
   const covered = command.accruals.reduce((sum, accrual) => sum + accrual.kills, 0n);
   if (covered !== command.kills || command.kills <= 0n || command.amountRaw <= 0n) {
     throw new Error(`A payout must cover exactly its kills: ${command.kills} claimed, ${covered} covered`);
@@ -577,6 +581,21 @@ function requestPayout(command: RequestPayout['data'], state: RegisteredUser): U
       },
     },
   ];
+}
+
+/**
+ * Why the user cannot be paid now, or null. The settlement plan chose the user and the address
+ * from read models, which may not have applied the stream's latest events yet: a new wallet, a
+ * high flag raised, a failed verification. The stream is the truth, so it checks them again
+ * (SPEC §4.1: payouts requested after a wallet is linked go to it; §4.2: an open high flag
+ * stops settlement; §4.3: eligibility). The user rolls over to a run that sees them.
+ */
+function payoutIneligibility(command: RequestPayout['data'], state: RegisteredUser): string | null {
+  if (state.epic === null || state.verification !== 'ok') return `The user's verification is ${state.verification ?? 'missing'}, not ok`;
+  if (state.wallet === null || state.wallet.address !== command.address) return `The planned address ${command.address} is not the user's primary wallet`;
+  if (command.requireVerifiedWallet && !state.wallet.verified) return 'The primary wallet is not verified';
+  if (state.flags.some((flag) => flag.open && flag.severity === 'high')) return 'The user has an open high abuse flag';
+  return null;
 }
 
 function recordPayoutSent(command: RecordPayoutSent['data'], state: RegisteredUser): UserEvent[] {

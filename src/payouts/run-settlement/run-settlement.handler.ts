@@ -24,6 +24,7 @@ import { BananoNodeError } from '../banano/banano-rpc.client';
 import { DONATION_INGESTER, type DonationIngester } from '../../treasury/donation-ingester';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from '../operator/operator-seed';
 import { messageOf } from '../../platform/errors/message-of';
+import { awaitReadModels } from '../../platform/read-models/checkpoints';
 
 /** Two-integer advisory lock key: one settlement at a time across every service instance. */
 const SETTLEMENT_LOCK = [7358, 3] as const;
@@ -40,6 +41,8 @@ const SETTLEMENT_LOCK = [7358, 3] as const;
  * most 500 streams, GROUP_STREAMS_MAX of the PostgreSQL event store).
  */
 const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 512;
+/** The read models a plan is made from (settlement-facts.ts). */
+const PLAN_READ_MODELS = ['users', 'wallet_links', 'abuse_flags', 'reward_accruals', 'payouts'] as const;
 
 @CommandHandler(RunSettlementCommand)
 export class RunSettlementHandler implements ICommandHandler<RunSettlementCommand, SettlementRunSummary> {
@@ -90,6 +93,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     const runId = randomUUID();
     const seed = randomBytes(16).toString('hex');
     const dryRun = this.banano === null;
+    await this.awaitPlanReadModels(connection);
     // Read once under the lock: the whole run uses the settings in force when it started, and records them.
     const settings = await this.settings.current();
     const { payout: limits } = settings;
@@ -175,6 +179,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
               amountRaw: payout.amountRaw,
               idempotencyKey: payout.idempotencyKey,
               accruals: payout.accruals,
+              requireVerifiedWallet: this.config.payout.requireVerifiedWallet,
               now,
             },
           },
@@ -187,10 +192,10 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         }
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        // The user's stream knew better than the read model (a payout in flight, kills claimed):
-        // this user rolls over to the next run.
+        // The user's stream knew better than the read model (a payout in flight, kills claimed, a
+        // new wallet, a high flag): this user rolls over to the next run.
         skipped += 1;
-        this.logger.info({ runId, userId: payout.userId, code: error.code }, 'planned payout skipped');
+        this.logger.info({ runId, userId: payout.userId, code: error.code, reason: error.message }, 'planned payout skipped');
       }
     });
     const requested = outcomes.filter((outcome): outcome is SettlementRunSummary['payouts'][number] => outcome !== null);
@@ -212,6 +217,19 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     });
     this.logger.info({ runId, payoutsRequested: result.payoutsRequested, killsRequested: result.killsRequested }, 'settlement run completed');
     return { ...result, position: position.toString() };
+  }
+
+  /**
+   * A plan is made from read models, so they first catch up with every event stored when the run
+   * starts. The user streams check each planned payout again (kills, wallet, flags), but nothing
+   * checks the budget: what earlier runs requested and have not sent yet is spoken for only once
+   * the payouts read model shows it, and a run planned before that would spend it a second time.
+   * A read model still behind after the wait fails the run with 503 read_model_behind; it requests
+   * nothing, and the next run or trigger tries again.
+   */
+  private async awaitPlanReadModels(connection: DatabasePoolConnection): Promise<void> {
+    const head = await this.store.headPosition();
+    await awaitReadModels(connection, this.store, PLAN_READ_MODELS, head, this.config.settlement.readModelWaitMs);
   }
 
   /**

@@ -50,6 +50,8 @@ export interface LedgerConfig {
     readonly batchSize: number;
     /** Also run one settlement as soon as the workers start, not only after the first interval. */
     readonly onStart: boolean;
+    /** How long a run waits for the read models it plans from to catch up before it gives up. */
+    readonly readModelWaitMs: number;
   };
   readonly banano: {
     /** Unset: dry-run, no network (SPEC §4.4). */
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       intervalMs: read(() => envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000),
       batchSize: read(() => envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000)),
       onStart: read(() => boolean(env, 'SETTLEMENT_ON_START', false)),
+      readModelWaitMs: read(() => envInteger(env, 'SETTLEMENT_READ_MODEL_WAIT_SECONDS', 30, 1, 600) * 1000),
     },
     banano: {
       rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '')),
