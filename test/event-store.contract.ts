@@ -107,10 +107,13 @@ export function describeEventStoreContract(
         const fromTwo = await store.readStream(stream, { fromRevision: 2n });
         const twoFromOne = await store.readStream(stream, { fromRevision: 1n, maxCount: 2 });
         const pastTheEnd = await store.readStream(stream, { fromRevision: 5n });
+        // The revision after the largest a paging cursor can name (2^63 − 1), as a caller reads on from it.
+        const pastTheLargest = await store.readStream(stream, { fromRevision: 2n ** 63n });
 
         expect(fromTwo.map((e) => e.data.n)).toEqual([3, 4, 5]);
         expect(twoFromOne.map((e) => e.revision)).toEqual([1n, 2n]);
         expect(pastTheEnd).toEqual([]);
+        expect(pastTheLargest).toEqual([]);
       });
 
       it('answers many reads at once, each with its own range of its own stream', async () => {

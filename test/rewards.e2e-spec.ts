@@ -484,5 +484,12 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       expect((rest.body.items as Array<{ revision: number; type: string }>).map((item) => [item.revision, item.type])).toEqual([[2, 'VerificationRecorded']]);
       expect(rest.body.nextCursor).toBeNull();
     });
+
+    it('answers a history cursor at the largest revision a cursor can name with an empty page, not a 5xx', async () => {
+      const userId = await linkedUser(1);
+      const cursor = Buffer.from(JSON.stringify({ r: (2n ** 63n - 1n).toString() })).toString('base64url');
+      const page = await call('GET', `/v1/users/${userId}/history?cursor=${cursor}`);
+      expect({ status: page.status, body: page.body }).toEqual({ status: 200, body: { items: [], nextCursor: null } });
+    });
   });
 });

@@ -66,6 +66,8 @@ interface QueuedRead {
 
 /** One statement of gathered stream reads reads at most this many streams. */
 const READ_GROUP_MAX = 200;
+/** The largest stream revision the events table holds (its column is a bigint). */
+const REVISION_MAX = 2n ** 63n - 1n;
 
 /** Events near the head kept for this process's subscriptions, at most. */
 const TAIL_EVENTS_MAX = 1_000;
@@ -292,6 +294,9 @@ export class PostgresEventStore implements EventStore {
     // Checked here, so that one caller's bad range cannot fail the statement it would share.
     const fromRevision = options.fromRevision ?? 0n;
     if (fromRevision < 0n) return Promise.reject(new RangeError(`fromRevision must not be negative, got ${fromRevision.toString()}`));
+    // No stream reaches a revision past the column's bigint, which the statement could not even take:
+    // reading on from the largest one (a page after the last a cursor can name) finds nothing.
+    if (fromRevision > REVISION_MAX) return Promise.resolve([]);
     const maxCount = options.maxCount ?? null;
     if (maxCount !== null && (!Number.isSafeInteger(maxCount) || maxCount < 0)) return Promise.reject(new RangeError(`maxCount must be a whole number of at least 0, got ${maxCount}`));
     return new Promise((resolve, reject) => {
