@@ -194,6 +194,34 @@ describe('projection runtime', () => {
     expect(await rowCount()).toBe(30);
   });
 
+  it('waits the shortest delay again after a failure that follows a committed batch, however long the outage before it', async () => {
+    let failuresLeft = 3;
+    const projection = probe({
+      async apply(transaction, events: readonly RecordedEvent[]) {
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new Error('read model briefly unavailable');
+        }
+        await probe().apply(transaction, events);
+      },
+    });
+    const delays: unknown[] = [];
+    const log = (_message: string, fields?: Record<string, unknown>): void => {
+      if (fields?.retryInMs !== undefined) delays.push(fields.retryInMs);
+    };
+    const projector = projectorOf(pool, store, [projection], { retryDelayMinMs: 20, retryDelayMaxMs: 5_000, log });
+
+    const first = await appendProbes(10);
+    projector.start();
+    await eventually('the batch after the outage to commit', caughtUpTo('probe', first), 10_000);
+    failuresLeft = 1;
+    const second = await appendProbes(10);
+    await eventually('the batch after one more failure to commit', caughtUpTo('probe', second), 10_000);
+
+    expect(delays).toEqual([20, 40, 80, 20]);
+    expect(await rowCount()).toBe(20);
+  });
+
   it('reports lag while behind and none once caught up', async () => {
     const last = await appendProbes(20);
     const projection = probe();

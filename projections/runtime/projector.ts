@@ -90,6 +90,12 @@ class ProjectionRunner {
   private lastCommit = { startedAt: Number.NEGATIVE_INFINITY, durationMs: 0 };
   private readonly retryDelayMinMs: number;
   private readonly retryDelayMaxMs: number;
+  /**
+   * The wait before the next retry: doubled by each failure, and back to the minimum once a batch
+   * commits, so a single failure long after an outage is retried at once, not after the outage's
+   * longest wait.
+   */
+  private retryDelayMs: number;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(
@@ -105,6 +111,7 @@ class ProjectionRunner {
     this.idleCheckMs = options.idleCheckMs ?? 250;
     this.retryDelayMinMs = options.retryDelayMinMs ?? 250;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 30_000;
+    this.retryDelayMs = this.retryDelayMinMs;
     this.log = options.log ?? (() => undefined);
     if (!Number.isInteger(this.batchSizeMax) || this.batchSizeMax < 1) throw new Error('batchSizeMax must be a positive integer');
     if (!(this.commitSpacingFactor >= 0) || !(this.commitSpacingMaxMs >= 0)) throw new Error('commitSpacingFactor and commitSpacingMaxMs must not be negative');
@@ -131,13 +138,11 @@ class ProjectionRunner {
   }
 
   private async run(): Promise<void> {
-    let delayMs = this.retryDelayMinMs;
     while (!this.stopping) {
       try {
         this.checkpoint = await readCheckpoint(this.pool, this.projection.name);
         this.state = 'running';
         await this.follow();
-        delayMs = this.retryDelayMinMs;
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof CheckpointMovedError) continue;
@@ -146,10 +151,10 @@ class ProjectionRunner {
         this.log('projection batch failed; retrying from its checkpoint', {
           projection: this.projection.name,
           error: this.lastError,
-          retryInMs: delayMs,
+          retryInMs: this.retryDelayMs,
         });
-        await this.sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, this.retryDelayMaxMs);
+        await this.sleep(this.retryDelayMs);
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.retryDelayMaxMs);
       } finally {
         await this.subscription?.close();
         this.subscription = null;
@@ -245,6 +250,7 @@ class ProjectionRunner {
     this.checkpoint = last;
     this.lastError = null;
     this.state = 'running';
+    this.retryDelayMs = this.retryDelayMinMs;
   }
 
   private sleep(ms: number): Promise<void> {
