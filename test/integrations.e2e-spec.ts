@@ -254,4 +254,13 @@ describe('POST /v1/users/:userId/verify without Yunite', () => {
     expect(app.workers.statsPoller).toBeNull();
     expect(app.workers.reverification).toBeNull();
   });
+
+  it('answers 404 user_not_found for a user never registered, as every command does, not a 503 to retry', async () => {
+    const response = await fetch(`${app.baseUrl}/v1/users/6f1c0000-0000-4000-8000-000000000000/verify`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.apiKey}` },
+    });
+    expect({ status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({ status: 404, retryAfter: null });
+    expect(await response.json()).toMatchObject({ code: 'user_not_found' });
+  });
 });

@@ -27,11 +27,12 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
   ) {}
 
   async execute(command: VerifyUserCommand): Promise<VerifyUserResult> {
+    // An unknown user is a 404 whatever the configuration: a 503 would invite a retry that can never succeed.
+    const user = await loadUser(this.store, command.userId);
+    if (user.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
     if (this.yunite === null) {
       throw new DomainError('yunite_not_configured', 'Yunite is not configured (YUNITE_API_KEY, YUNITE_GUILD_ID): link Epic accounts directly', 503);
     }
-    const user = await loadUser(this.store, command.userId);
-    if (user.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
     const lookup = await this.yunite.lookupEpicAccount(user.discordUserId);
     let finding: YuniteFinding = { kind: 'not_linked' };
     let claimed: string | null = null;
