@@ -55,6 +55,12 @@ describe('settlement and dry-run payouts', () => {
       expect(preview.body).toMatchObject({ preview: true, eligible: 2, payoutsRequested: 2, killsRequested: 42, amountRequestedBan: '4.20000000' });
       expect(run.body).toMatchObject({ preview: false, eligible: 2, payoutsRequested: 2, killsRequested: 42, amountRequestedRaw: '420000000000000000000000000000', skipped: 0 });
       expect(new Set((run.body.payouts as Array<{ userId: string }>).map((payout) => payout.userId))).toEqual(new Set([paid, other]));
+      // Each listed payout gives its amount as a raw and BAN pair, in the preview and in the run.
+      for (const listed of [preview.body.payouts, run.body.payouts] as Array<Array<Record<string, unknown>>>) {
+        const byUser = new Map(listed.map(({ payoutId: _payoutId, ...payout }) => [payout.userId, payout]));
+        expect(byUser.get(paid)).toEqual({ userId: paid, kills: 30, amountRaw: '300000000000000000000000000000', amountBan: '3.00000000' });
+        expect(byUser.get(other)).toEqual({ userId: other, kills: 12, amountRaw: '120000000000000000000000000000', amountBan: '1.20000000' });
+      }
       expect(requestedUser.body).toMatchObject({ lastSettledKillCount: 0, unsettledKills: 30, capsRemaining: { today: 120, thisWeek: 720 } });
       const [payout] = pending.body.items as Array<Record<string, unknown>>;
       expect(payout).toMatchObject({ userId: paid, status: 'pending', kills: 30, amountBan: '3.00000000', address: WALLET, blockHash: null });

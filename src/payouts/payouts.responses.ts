@@ -101,6 +101,9 @@ export class PlannedPayoutResponse {
 
   @ApiProperty({ example: '120000000000000000000000000000' })
   readonly amountRaw!: string;
+
+  @ApiProperty({ example: '1.20000000' })
+  readonly amountBan!: string;
 }
 
 @ApiSchema({ name: 'SettlementRun', description: 'A settlement run\'s summary (SPEC §5).' })

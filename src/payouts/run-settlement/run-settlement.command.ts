@@ -23,6 +23,6 @@ export interface SettlementRunSummary {
   readonly skipped: number;
   /** Why nothing was requested, when the run could not pay at all (e.g. operator_seed_not_configured). */
   readonly reason: string | null;
-  readonly payouts: ReadonlyArray<{ readonly payoutId: string | null; readonly userId: string; readonly kills: number; readonly amountRaw: string }>;
+  readonly payouts: ReadonlyArray<{ readonly payoutId: string | null; readonly userId: string; readonly kills: number; readonly amountRaw: string; readonly amountBan: string }>;
   readonly position: string | null;
 }

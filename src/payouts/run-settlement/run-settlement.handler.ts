@@ -16,7 +16,7 @@ import { formatBan } from '../../platform/money';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { forEachInFlight } from '../../platform/runtime/in-flight';
 import { type SettlementEvent, settlementStream } from '../settlement/settlement.events';
-import { planSettlement } from '../settlement/settlement-plan';
+import { planSettlement, type PlannedPayout } from '../settlement/settlement-plan';
 import { RunSettlementCommand, type SettlementRunSummary } from './run-settlement.command';
 import { dryRunSpendable, liveSpendable, loadEligibleUsers } from './settlement-facts';
 import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
@@ -43,6 +43,11 @@ const SETTLEMENT_LOCK = [7358, 3] as const;
 const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 512;
 /** The read models a plan is made from (settlement-facts.ts). */
 const PLAN_READ_MODELS = ['users', 'wallet_links', 'abuse_flags', 'reward_accruals', 'payouts'] as const;
+
+/** A planned payout as the run summary lists it: kills, and the amount in raw and BAN (SPEC §5 pairs). */
+function plannedAmounts(payout: PlannedPayout): { userId: string; kills: number; amountRaw: string; amountBan: string } {
+  return { userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString(), amountBan: formatBan(payout.amountRaw) };
+}
 
 @CommandHandler(RunSettlementCommand)
 export class RunSettlementHandler implements ICommandHandler<RunSettlementCommand, SettlementRunSummary> {
@@ -132,7 +137,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     };
     if (command.preview) {
       return summary(
-        plan.payouts.map((payout) => ({ payoutId: null, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() })),
+        plan.payouts.map((payout) => ({ payoutId: null, ...plannedAmounts(payout) })),
         0,
         null,
       );
@@ -187,7 +192,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         );
         if (decision.events.length === 0) skipped += 1;
         else {
-          outcomes[index] = { payoutId, userId: payout.userId, kills: Number(payout.kills), amountRaw: payout.amountRaw.toString() };
+          outcomes[index] = { payoutId, ...plannedAmounts(payout) };
           failpoint('settlement-payout-requested');
         }
       } catch (error) {
