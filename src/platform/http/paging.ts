@@ -1,12 +1,30 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { DomainError } from '../errors/domain-error';
 import { type OpenApiDescribedConstraint } from './openapi';
 
 export const PAGE_LIMIT_MAX = 100;
 export const PAGE_LIMIT_DEFAULT = 50;
+
+const LIMIT_CODE = { context: { code: 'invalid_limit' } } as const;
+
+/**
+ * The rules of every `?limit=` (code `invalid_limit`): optional, a whole number written in decimal
+ * digits, 1 to PAGE_LIMIT_MAX. Only digits become a number: `Number()` alone also read `0x10`,
+ * `1e1` and ` 5` as limits. class-validator checks a property's rules in the order they are
+ * applied and stops at the first broken, so the integer rule goes first: `abc` is "not a whole
+ * number", not "at most 100".
+ */
+export const LimitRules = (): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value)),
+    IsInt({ message: 'limit must be a whole number written in decimal digits', ...LIMIT_CODE }),
+    Min(1, { message: 'limit must be at least 1', ...LIMIT_CODE }),
+    Max(PAGE_LIMIT_MAX, { message: `limit must be at most ${PAGE_LIMIT_MAX}`, ...LIMIT_CODE }),
+  );
 
 /** Cursors this API returns are under 100 characters; the bound leaves room and no more. */
 export const CURSOR_LENGTH_MAX = 512;
@@ -66,11 +84,7 @@ export function minPositionOf(query: MinPositionQueryDto): bigint | null {
  */
 export class CursorPageQueryDto {
   @ApiPropertyOptional({ description: `Items per page, 1 to ${PAGE_LIMIT_MAX}; default ${PAGE_LIMIT_DEFAULT}.`, example: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer', context: { code: 'invalid_limit' } })
-  @Min(1, { message: 'limit must be at least 1', context: { code: 'invalid_limit' } })
-  @Max(PAGE_LIMIT_MAX, { message: `limit must be at most ${PAGE_LIMIT_MAX}`, context: { code: 'invalid_limit' } })
+  @LimitRules()
   readonly limit?: number;
 
   @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page; absent for the first page. Opaque: never build one.', example: 'eyJwIjoiMTIzNCJ9' })

@@ -1,5 +1,6 @@
 import { RequestValidationError } from '../errors/problem';
 import { RecordKillsBatchDto } from '../../rewards/record-kills/record-kills.dto';
+import { GetLeaderboardQueryDto } from '../../dashboard-queries/leaderboard/get-leaderboard.dto';
 import { PageQueryDto } from './paging';
 import { RequestValidationPipe } from './validation.pipe';
 
@@ -59,5 +60,29 @@ describe('RequestValidationPipe', () => {
 
   it('refuses a minPosition past the bigint range', async () => {
     expect(await codes({ minPosition: '9223372036854775808' }, 'query', PageQueryDto)).toEqual(['minPosition:invalid_min_position']);
+  });
+});
+
+describe('?limit= (LimitRules), on a paged query and on a dashboard route', () => {
+  const pipe = new RequestValidationPipe();
+  const outcome = async (limit: unknown, metatype: unknown): Promise<unknown> => {
+    try {
+      return ((await pipe.transform({ limit }, { type: 'query', metatype: metatype as never, data: undefined })) as { limit?: unknown }).limit;
+    } catch (error) {
+      if (!(error instanceof RequestValidationError)) throw error;
+      return error.errors.map((fieldError) => `${fieldError.code}: ${fieldError.message}`);
+    }
+  };
+  const notDigits = ['invalid_limit: limit must be a whole number written in decimal digits'];
+
+  it.each([PageQueryDto, GetLeaderboardQueryDto])('takes decimal digits only, and names the rule each other value breaks (%p)', async (dto) => {
+    expect(await outcome('5', dto)).toBe(5);
+    expect(await outcome('100', dto)).toBe(100);
+    for (const limit of ['0x10', '1e1', ' 5', '5 ', '1.5', '-1', 'abc', 'Infinity', '', ['5', '6']]) {
+      expect([limit, await outcome(limit, dto)]).toEqual([limit, notDigits]);
+    }
+    expect(await outcome('0', dto)).toEqual(['invalid_limit: limit must be at least 1']);
+    expect(await outcome('101', dto)).toEqual(['invalid_limit: limit must be at most 100']);
+    expect(await outcome('99999999999999999999999', dto)).toEqual(['invalid_limit: limit must be at most 100']);
   });
 });
