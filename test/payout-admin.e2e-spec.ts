@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
@@ -89,7 +89,7 @@ describe('admin retry and cancel of payouts', () => {
     });
   });
 
-  it('cancels a failed payout with its reason, and a later settlement pays the same kills once, under a new payout', async () => {
+  it('cancels a failed payout with its reason, and a later settlement pays the same kills once, under a new payout with the same key', async () => {
     await withApp(async (app) => {
       const { userId, payoutId } = await failedPayout(app, 30);
 
@@ -119,8 +119,11 @@ describe('admin retry and cancel of payouts', () => {
       const requested = events.filter((event) => event.type === 'PayoutRequested');
       const sent = events.filter((event) => event.type === 'PayoutSent');
       expect(requested.map((event) => event.data.payoutId)).toEqual([payoutId, again.payoutId]);
-      // Cancelled kills are paid again under a new key.
-      expect(requested[1].data.idempotencyKey).not.toBe(requested[0].data.idempotencyKey);
+      // The key is SPEC §4.3's, the covered accrual ids alone: the cancelled payout is not live, so
+      // its kills are paid again under the same key.
+      const covered = (requested[0].data.accruals as Array<{ accrualId: string }>).map((accrual) => accrual.accrualId).sort();
+      const specKey = createHash('sha256').update(covered.join(',')).digest('hex');
+      expect(requested.map((event) => event.data.idempotencyKey)).toEqual([specKey, specKey]);
       expect(sent.map((event) => [event.data.payoutId, event.data.kills])).toEqual([[again.payoutId, 30]]);
       expect(refusal(retryAfterCancel)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
       expect(refusal(cancelAgain)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });

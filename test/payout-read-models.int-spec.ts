@@ -317,7 +317,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     // The cancelled kills count against no cap any more.
     expect(eligibleAgain).toMatchObject({
       userId,
-      accruals: [{ accrualId: accrualIds[0], unclaimedKills: 20n, claimedKills: 0n, releases: 1 }],
+      accruals: [{ accrualId: accrualIds[0], unclaimedKills: 20n, claimedKills: 0n }],
       claimedToday: 0n,
       claimedThisWeek: 0n,
     });

@@ -72,7 +72,7 @@ interface SimUser {
   /** The player's true lifetime kills. */
   lifetime: number;
   /** Side facts the planner needs and the decider's state does not keep. */
-  readonly accrualInfo: Map<string, { readonly epochMinute: number; readonly rateRaw: bigint; releases: number }>;
+  readonly accrualInfo: Map<string, { readonly epochMinute: number; readonly rateRaw: bigint }>;
   readonly claims: Array<{ readonly at: number; readonly kills: bigint; readonly payoutId: string }>;
   events: number;
 }
@@ -342,17 +342,13 @@ export class LedgerHistory {
 
   private afterUserEvent(user: SimUser, event: UserEvent, at: number): void {
     if (event.type === 'AccrualRecorded') {
-      user.accrualInfo.set(event.data.accrualId, { epochMinute: event.data.epochMinute, rateRaw: BigInt(event.data.ratePerKillRaw), releases: 0 });
+      user.accrualInfo.set(event.data.accrualId, { epochMinute: event.data.epochMinute, rateRaw: BigInt(event.data.ratePerKillRaw) });
       this.candidates.add(user.index);
     } else if (event.type === 'PayoutRequested') {
       user.claims.push({ at, kills: BigInt(event.data.kills), payoutId: event.data.payoutId });
     } else if (event.type === 'PayoutSent') {
       this.totalPaidOutRaw += BigInt(event.data.amountRaw);
     } else if (event.type === 'PayoutCancelled') {
-      for (const covered of event.data.accruals) {
-        const info = user.accrualInfo.get(covered.accrualId);
-        if (info !== undefined) info.releases += 1;
-      }
       // The claim is given back: its kills count against no cap any more.
       const claim = user.claims.find((candidate) => candidate.payoutId === event.data.payoutId);
       if (claim !== undefined) user.claims.splice(user.claims.indexOf(claim), 1);
@@ -400,7 +396,7 @@ export class LedgerHistory {
         .map(([accrualId, accrual]) => {
           const info = user.accrualInfo.get(accrualId);
           if (info === undefined) throw new Error(`No simulated facts for accrual ${accrualId}`);
-          return { accrualId, epochMinute: info.epochMinute, unclaimedKills: accrual.kills - accrual.claimed, claimedKills: accrual.claimed, releases: info.releases, ratePerKillRaw: info.rateRaw };
+          return { accrualId, epochMinute: info.epochMinute, unclaimedKills: accrual.kills - accrual.claimed, claimedKills: accrual.claimed, ratePerKillRaw: info.rateRaw };
         });
       const claimedSince = (from: Date): bigint => user.claims.filter((claim) => claim.at >= from.getTime()).reduce((sum, claim) => sum + claim.kills, 0n);
       eligible.push({ userId: user.userId, address: (state.wallet as { address: string }).address, accruals, claimedToday: claimedSince(dayStart), claimedThisWeek: claimedSince(weekStart) });

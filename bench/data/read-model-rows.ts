@@ -70,7 +70,7 @@ export async function loadReadModels(databaseUrl: string, sizes: ReadModelSizes,
       'last_settled_kill_count, last_settlement_at, accrued_kill_count, accrued_raw, settled_raw, last_observed_kill_count, last_observed_at, registered_at, stream_revision';
     const ACCRUAL_COLUMNS =
       'accrual_id, user_id, epoch_minute, kills, from_kill_count, to_kill_count, rate_per_kill_raw, base_rate_per_kill_raw, milestone_multiplier, ' +
-      'sustainability_factor, amount_raw, amount_ban, settled, payout_id, recorded_at, claimed_kills, settled_kills, releases';
+      'sustainability_factor, amount_raw, amount_ban, settled, payout_id, recorded_at, claimed_kills, settled_kills';
     const PAYOUT_COLUMNS =
       'payout_id, user_id, run_id, gateway, status, kills, amount_raw, amount_ban, address, idempotency_key, accruals, attempt_count, ' +
       'first_attempt_at, last_attempt_at, block_hash, requested_at, requested_position, sent_at';
@@ -148,7 +148,7 @@ export async function loadReadModels(databaseUrl: string, sizes: ReadModelSizes,
         const line = (payoutId: string | null): string =>
           copyLine([
             accrualId, userId, accrualMinute, kills, from, from + kills, rateRaw.toString(), BASE_RATE_RAW.toString(), multiplier, sustainability,
-            amountRaw.toString(), formatBan(amountRaw), payoutId !== null, payoutId, recordedAt, payoutId === null ? 0 : kills, payoutId === null ? 0 : kills, 0,
+            amountRaw.toString(), formatBan(amountRaw), payoutId !== null, payoutId, recordedAt, payoutId === null ? 0 : kills, payoutId === null ? 0 : kills,
           ]);
         if (k < settledCount) {
           group.push({ id: accrualId, kills, amountRaw, line });

@@ -131,20 +131,14 @@ async function markSent(transaction: DatabaseTransactionConnection, covered: rea
 
 /**
  * Deleting this payout's row lowers the accrual's claimed kills by exactly what the row held, and
- * by nothing once it is gone, whatever other payouts hold of a split accrual. Counting the release
- * only when a row went keeps a replay from counting it twice.
+ * by nothing once it is gone, whatever other payouts hold of a split accrual.
  */
 async function release(transaction: DatabaseTransactionConnection, covered: readonly Covered[]): Promise<void> {
   if (covered.length === 0) return;
   await transaction.query(sql.unsafe`
-    WITH released AS (
-      DELETE FROM accrual_claims c
-       USING ${sql.unnest(covered, ['uuid', 'uuid', 'int8'])} AS v (accrual_id, payout_id, kills)
-       WHERE c.accrual_id = v.accrual_id AND c.payout_id = v.payout_id
-      RETURNING c.accrual_id)
-    UPDATE reward_accruals a SET releases = a.releases + r.released::int
-      FROM (SELECT accrual_id, count(*) AS released FROM released GROUP BY accrual_id) r
-     WHERE a.accrual_id = r.accrual_id`);
+    DELETE FROM accrual_claims c
+     USING ${sql.unnest(covered, ['uuid', 'uuid', 'int8'])} AS v (accrual_id, payout_id, kills)
+     WHERE c.accrual_id = v.accrual_id AND c.payout_id = v.payout_id`);
 }
 
 /**

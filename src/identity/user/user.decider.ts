@@ -327,8 +327,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'PayoutRetryRequested':
       return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'requested', attemptsSinceRetry: 0, nextAttemptAt: null }));
     case 'PayoutCancelled': {
-      // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again. The settlement
-      // plan gives such a claim a new key (settlement-plan.ts, idempotencyKey).
+      // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again, under the same
+      // key, since a cancelled payout is not live.
       const accruals = claim(state.accruals, event.data.accruals, -1n);
       return { ...updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'cancelled', nextAttemptAt: null })), accruals };
     }
@@ -544,8 +544,7 @@ function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser):
 
 function requestPayout(command: RequestPayout['data'], state: RegisteredUser): UserEvent[] {
   // A payout with this key is live already: the request repeats it and decides nothing (§4.3).
-  // A cancelled payout is not live: its kills may be claimed again (under a new key, as the plan
-  // counts releases into it; an equal key would be accepted as well).
+  // A cancelled payout is not live: its kills may be claimed again, under the same key.
   if (state.payouts.some((payout) => payout.status !== 'cancelled' && payout.idempotencyKey === command.idempotencyKey)) return [];
   // A failed payout keeps its claim and waits for an admin, so it blocks the next one as well.
   if (state.payouts.some((payout) => payout.status === 'requested' || payout.status === 'failed')) {

@@ -9,7 +9,6 @@ const accrualRow = z.object({
   epoch_minute: z.bigint(),
   unclaimed: z.bigint(),
   claimed_kills: z.bigint(),
-  releases: z.number(),
   rate_per_kill_raw: z.string(),
 });
 const claimsRow = z.object({ user_id: z.string(), today: z.bigint(), week: z.bigint() });
@@ -48,7 +47,7 @@ export async function loadEligibleUsers(
   if (users.length === 0) return [];
   const ids = users.map((user) => user.user_id);
   const accruals = await connection.any(sql.type(accrualRow)`
-    SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, releases, rate_per_kill_raw
+    SELECT accrual_id, user_id, epoch_minute, kills - claimed_kills AS unclaimed, claimed_kills, rate_per_kill_raw
       FROM reward_accruals
      WHERE user_id = ANY(${sql.array(ids, 'uuid')}) AND claimed_kills < kills`);
   const { dayStart, weekStart } = capWindows(options.now);
@@ -70,7 +69,6 @@ export async function loadEligibleUsers(
       epochMinute: Number(row.epoch_minute),
       unclaimedKills: row.unclaimed,
       claimedKills: row.claimed_kills,
-      releases: row.releases,
       ratePerKillRaw: BigInt(row.rate_per_kill_raw),
     });
     accrualsByUser.set(row.user_id, list);

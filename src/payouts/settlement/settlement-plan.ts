@@ -14,8 +14,6 @@ export interface UnsettledAccrual {
   readonly unclaimedKills: bigint;
   /** Kills of this accrual already claimed by live payouts (the head of a split accrual). */
   readonly claimedKills: bigint;
-  /** How many cancelled payouts gave kills of this accrual back; 0 for almost every accrual. */
-  readonly releases: number;
   readonly ratePerKillRaw: bigint;
 }
 
@@ -131,8 +129,7 @@ function payoutFor(user: EligibleUser, limits: SettlementLimits): PlannedPayout 
     kills += take;
     amountRaw += take * accrual.ratePerKillRaw;
     const whole = accrual.claimedKills === 0n && take === accrual.unclaimedKills;
-    const part = whole ? accrual.accrualId : `${accrual.accrualId}:${(accrual.claimedKills + take).toString()}`;
-    keyParts.push(accrual.releases === 0 ? part : `${part}~${accrual.releases}`);
+    keyParts.push(whole ? accrual.accrualId : `${accrual.accrualId}:${(accrual.claimedKills + take).toString()}`);
   }
   return { userId: user.userId, address: user.address, kills, amountRaw, accruals: covered, idempotencyKey: idempotencyKey(keyParts) };
 }
@@ -141,8 +138,8 @@ function payoutFor(user: EligibleUser, limits: SettlementLimits): PlannedPayout 
  * SHA-256 hex of the covered accrual ids, sorted ascending and joined by `,` (SPEC §4.3). An
  * accrual a payout covers whole is written `id`; part of a split one `id:j`, where j counts the
  * accrual's kills claimed up to the end of this payout, so its later parts get keys of their own.
- * Kills given back by a cancelled payout are claimed again as `id~r` (or `id:j~r`), r counting the
- * accrual's releases, so a re-settlement pays them under a new key (SPEC §4.4 admin cancel).
+ * Kills given back by a cancelled payout are claimed again under the same key as before: a
+ * cancelled payout is not live, and only live payouts may not share a key.
  */
 export function idempotencyKey(parts: readonly string[]): string {
   return createHash('sha256').update([...parts].sort().join(',')).digest('hex');
