@@ -56,6 +56,9 @@ describe('the auth matrix, generated from the route table', () => {
     { name: 'a revoked key', authorization: `Bearer ${keys.revoked ?? ''}` },
     { name: 'an expired key', authorization: `Bearer ${keys.expired ?? ''}` },
     ...API_KEY_SCOPES.map((scope) => ({ name: `a ${scope} key`, authorization: `Bearer ${keys[scope] ?? ''}`, scope })),
+    // The scheme is case-insensitive, and one or more spaces may follow it (RFC 9110 §11.1, §11.4).
+    { name: 'an admin key after "bearer"', authorization: `bearer ${keys.admin ?? ''}`, scope: 'admin' },
+    { name: 'a queries:read key after "BEARER" and two spaces', authorization: `BEARER  ${keys['queries:read'] ?? ''}`, scope: 'queries:read' },
   ];
 
   /**

@@ -355,7 +355,9 @@ class Generator {
         const presented = pick([
           `Bearer p2s_${randomBytes(32).toString('base64url')}`,
           `Bearer ${this.keys.revoked}`,
-          `bearer ${this.keys.valid}`,
+          // The scheme's case does not matter (RFC 9110 §11.1), but what separates it does: one or more spaces.
+          `Bearer\t${this.keys.valid}`,
+          `Bearer${this.keys.valid}`,
           `Bearer ${this.keys.valid}x`,
           `Bearer ${this.keys.valid.slice(0, -1)}`,
           `Basic ${Buffer.from(`admin:${this.keys.valid}`).toString('base64')}`,

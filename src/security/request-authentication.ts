@@ -7,8 +7,12 @@ export type Presented =
   | { readonly kind: 'invalid' }
   | { readonly kind: 'key'; readonly record: ApiKeyRecord };
 
-/** A bearer token is printable ASCII; anything longer than 200 characters is not one of our keys. */
-const BEARER = /^Bearer ([!-~]{1,200})$/;
+/**
+ * A bearer token is printable ASCII; anything longer than 200 characters is not one of our keys.
+ * The scheme is matched in any case and may be followed by several spaces (RFC 9110 §11.1: the
+ * auth-scheme is case-insensitive; §11.4: one or more spaces before the credentials).
+ */
+const BEARER = /^bearer +([!-~]{1,200})$/i;
 
 /**
  * One answer per request. The rate limiter asks first (in an onRequest hook, to know whose bucket
