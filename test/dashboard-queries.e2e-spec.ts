@@ -104,6 +104,10 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       ['/v1/feed?limit=1&limit=2', 'invalid_limit'],
       ['/v1/feed?by=kills', 'unknown_property'],
       ['/v1/feed?minPosition=1', 'unknown_property'],
+      ['/v1/leaderboard?limit=0x10', 'invalid_limit'],
+      ['/v1/feed?limit=1e1', 'invalid_limit'],
+      ['/v1/donations?minPosition=1', 'unknown_property'],
+      ['/v1/donations?limit=5', 'unknown_property'],
     ])('refuses %s with 422 %s, appending nothing', async (path, code) => {
       const head = await app.store.headPosition();
       const answer = await publicGet(app, path);

@@ -92,6 +92,9 @@ describe('PUT /v1/admin/operator-seed and GET /v1/admin/operator-seed/status', (
       expect(await eventCount(app)).toBe(events);
       expect(await rowCount(app)).toBe(0);
       expect((await call(app, 'GET', '/v1/admin/operator-seed/status')).body).toEqual({ configured: false, address: null, keyId: null });
+      // The status takes no query parameter: one given is refused, not silently ignored.
+      const withParameter = await call(app, 'GET', '/v1/admin/operator-seed/status?minPosition=1');
+      expect([withParameter.status, withParameter.body.code]).toEqual([422, 'unknown_property']);
     });
   });
 

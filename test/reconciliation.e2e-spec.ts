@@ -173,7 +173,7 @@ describe('reconciliation of the ledger with the chain', () => {
     });
   });
 
-  it('answers 503 when the node is down, the seed is unreadable, or no seed is configured', async () => {
+  it('answers 503 when the node is down, the seed is unreadable, or no seed is configured, and 422 to a query parameter', async () => {
     await withLive(async ({ app, node, seedFile }) => {
       await node.down();
       const down = await call(app, 'GET', '/v1/admin/reconciliation');
@@ -189,6 +189,9 @@ describe('reconciliation of the ledger with the chain', () => {
       expect(unreadable.body).toMatchObject({ code: 'operator_seed_unreadable' });
       await writeFile(seedFile, seed);
       expect((await call(app, 'GET', '/v1/admin/reconciliation')).status).toBe(200);
+      // It takes no query parameter: one given is refused before the node is asked anything.
+      const withParameter = await call(app, 'GET', '/v1/admin/reconciliation?asOf=2026-01-01T00:00:00Z');
+      expect([withParameter.status, withParameter.body.code]).toEqual([422, 'unknown_property']);
     });
 
     const node = await startBananoNodeDouble();

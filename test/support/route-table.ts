@@ -16,6 +16,8 @@ export interface RouteInput {
   readonly metatype: Metatype | null;
   /** `@Param('userId')` picks one value; `@Param()` takes them all, as a DTO. */
   readonly data: string | null;
+  /** The pipes given to the decorator itself, e.g. `@Query(NoQueryParametersPipe)`. */
+  readonly pipes: readonly unknown[];
 }
 
 export interface Route {
@@ -73,12 +75,12 @@ export function routesOf(controllers: readonly Metatype[]): Route[] {
 
 /** The handler's parameters of one kind, with the types TypeScript declared for them. */
 function inputsOf(controller: Metatype, handler: string): (kind: RouteParamtypes) => RouteInput[] {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<string, { index: number; data?: unknown }>;
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<string, { index: number; data?: unknown; pipes?: unknown[] }>;
   const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, handler) ?? []) as Array<Metatype | undefined>;
   return (kind) =>
     Object.entries(args)
       .filter(([key]) => key.split(':')[0] === String(kind))
-      .map(([, arg]) => ({ metatype: types[arg.index] ?? null, data: typeof arg.data === 'string' ? arg.data : null }));
+      .map(([, arg]) => ({ metatype: types[arg.index] ?? null, data: typeof arg.data === 'string' ? arg.data : null, pipes: arg.pipes ?? [] }));
 }
 
 /** The `:name` parameters of a route path, in order. */

@@ -1,10 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { RequiresScope } from '../../security/access';
 import { type OperatorSeedStatus } from '../../security/secure-config/stored-operator-seed';
 import { GetOperatorSeedStatusQuery } from './get-operator-seed-status.query';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { NoQueryParametersPipe } from '../../platform/http/no-query-parameters.pipe';
 import { OperatorSeedStatusResponse } from '../admin.responses';
 
 @ApiTags('admin')
@@ -18,7 +19,7 @@ export class GetOperatorSeedStatusController {
   @ApiSuccess(200, 'The operator seed\'s status', OperatorSeedStatusResponse)
   @ApiProblems(503, ['operator_seed_unreadable'])
   @Get()
-  get(): Promise<OperatorSeedStatus> {
+  get(@Query(NoQueryParametersPipe) _query: unknown): Promise<OperatorSeedStatus> {
     return this.queryBus.execute(new GetOperatorSeedStatusQuery());
   }
 }

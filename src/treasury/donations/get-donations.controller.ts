@@ -1,10 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { type DonationsView } from './donations.view';
 import { GetDonationsQuery } from './get-donations.query';
 import { Public } from '../../security/access';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiSuccess } from '../../platform/http/openapi';
+import { NoQueryParametersPipe } from '../../platform/http/no-query-parameters.pipe';
 import { DonationsResponse } from '../treasury.responses';
 
 /** Public: total donated, the milestone ladder, the rate in force and the top donors. */
@@ -22,7 +23,7 @@ export class GetDonationsController {
   })
   @ApiSuccess(200, 'The donations summary', DonationsResponse)
   @Get()
-  get(): Promise<DonationsView> {
+  get(@Query(NoQueryParametersPipe) _query: unknown): Promise<DonationsView> {
     return this.queryBus.execute(new GetDonationsQuery());
   }
 }

@@ -1,10 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { GetReconciliationQuery } from './get-reconciliation.query';
 import { type ReconciliationReport } from './reconciliation';
 import { RequiresScope } from '../../security/access';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, ApiSuccess } from '../../platform/http/openapi';
+import { NoQueryParametersPipe } from '../../platform/http/no-query-parameters.pipe';
 import { ReconciliationResponse } from '../treasury.responses';
 
 @ApiTags('admin')
@@ -23,7 +24,7 @@ export class GetReconciliationController {
   @ApiSuccess(200, 'The reconciliation report', ReconciliationResponse)
   @ApiProblems(503, ['banano_node_unavailable', 'operator_seed_unreadable', 'operator_seed_not_configured', 'event_store_unavailable'])
   @Get()
-  reconciliation(): Promise<ReconciliationReport> {
+  reconciliation(@Query(NoQueryParametersPipe) _query: unknown): Promise<ReconciliationReport> {
     return this.queryBus.execute(new GetReconciliationQuery());
   }
 }
