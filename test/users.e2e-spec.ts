@@ -114,6 +114,9 @@ describe('users over HTTP: POST /v1/users → UserRegistered → users → GET /
       ['a discordUserId with letters', '{"discordUserId":"30000000000000000x"}', 422, 'invalid_discord_user_id'],
       // The same snowflake written with a leading zero would be another user id for the same player.
       ['a discordUserId with a leading zero', '{"discordUserId":"0300000000000000009"}', 422, 'invalid_discord_user_id'],
+      // A snowflake is an unsigned 64-bit integer: at most 18446744073709551615.
+      ['a discordUserId one past 2^64 − 1', '{"discordUserId":"18446744073709551616"}', 422, 'invalid_discord_user_id'],
+      ['a discordUserId of twenty nines', '{"discordUserId":"99999999999999999999"}', 422, 'invalid_discord_user_id'],
       ['a regionCode that is not a string', '{"discordUserId":"300000000000000009","regionCode":7}', 422, 'invalid_region_code'],
       ['a regionCode with spaces', '{"discordUserId":"300000000000000009","regionCode":"E U"}', 422, 'invalid_region_code'],
       ['an unknown property', '{"discordUserId":"300000000000000009","admin":true}', 422, 'unknown_property'],
