@@ -43,7 +43,14 @@ export interface EventMetadata {
 export type EventData = Readonly<Record<string, unknown>>;
 
 export interface NewEvent {
-  /** A UUID chosen by the writer; re-appending the same ids is idempotent. */
+  /**
+   * A UUID chosen by the writer. Appending the same events again to the same stream at the same
+   * expected revision (a retry after a timeout) writes nothing: both stores keep that, and the
+   * contract suite pins it. No more is promised: EventStoreDB compares ids only within a stream,
+   * and for `any` only with appends it still holds in memory, where PostgreSQL refuses an id it
+   * stored anywhere. So no write path relies on ids beyond that; each appends at the exact revision
+   * of the state it decided on.
+   */
   readonly id: string;
   readonly type: string;
   readonly data: EventData;
