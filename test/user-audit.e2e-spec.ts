@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
 import { buildProgram } from '../src/cli.main';
 import { type PayoutSettings } from '../src/admin/faucet-config/faucet-config.events';
 import { userAsOf, userAuditOutput } from '../src/cli/user-audit.commands';
 import { tailEvents } from '../src/cli/events.commands';
 import { type AuditEntryJson } from '../src/identity/user-audit/user-audit-trail';
+import { runUserCommand } from '../src/identity/user/run-user-command';
+import { type UserCommand } from '../src/identity/user/user.decider';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { DomainError } from '../src/platform/errors/domain-error';
 import { call, earner, type Earner } from './support/scenario';
@@ -297,5 +301,51 @@ describe('user audit trail, as-of status and events tail', () => {
     expect(names).toEqual(expect.arrayContaining(['audit', 'as-of', 'events']));
     expect(sub('audit')).toEqual(['user']);
     expect(sub('events')).toEqual(['tail']);
+  });
+});
+
+describe('as-of a position after a cap change on a later day', () => {
+  it('answers what the live status said right after the change: its caps on its own day, not on the day of the user\'s last event', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      // Given a player who claimed 40 kills yesterday, their events recorded yesterday.
+      const yesterday = new Date(Date.now() - 86_400_000);
+      const userId = userIdFromDiscordId('812345678901234567');
+      const address = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+      const metadata = { correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'as-of-test' } };
+      const run = async (command: UserCommand) => (await runUserCommand(app.store, userId, command, metadata)).events;
+      await run({ type: 'RegisterUser', data: { userId, discordUserId: '812345678901234567', regionCode: null, now: yesterday } });
+      await run({ type: 'LinkEpicAccount', data: { epicAccountId: 'e'.repeat(32), baselineKills: 0n, linkedToAnotherUser: false, now: yesterday } });
+      await run({ type: 'LinkWallet', data: { address, primaryForAnotherUser: false, now: yesterday } });
+      const rate = { baseRaw: 5n * 10n ** 27n, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
+      const observed = await run({ type: 'ObserveKills', data: { lifetimeKills: 40n, observedAt: yesterday, now: yesterday, rate, abuse: { killRatePerMinute: 10n, maxKillsPerObservation: 500n } } });
+      const accrual = observed.find((event) => event.type === 'AccrualRecorded');
+      if (accrual?.type !== 'AccrualRecorded') throw new Error('the observation accrued nothing');
+      const requested = await runUserCommand(app.store, userId, {
+        type: 'RequestPayout',
+        data: {
+          payoutId: randomUUID(), runId: randomUUID(), gateway: 'dry-run', address, kills: 40n, amountRaw: 40n * BigInt(accrual.data.ratePerKillRaw),
+          idempotencyKey: 'as-of-test', accruals: [{ accrualId: accrual.data.accrualId, kills: 40n }], requireVerifiedWallet: false, now: yesterday,
+        },
+      }, metadata);
+      await app.pool.query(sql.unsafe`UPDATE events SET created_at = ${yesterday.toISOString()}::timestamptz WHERE stream_name = ${`user-${userId}`}`);
+
+      // When an admin lowers the daily cap to 100 today, at position P.
+      const changed = await call(app, 'PUT', '/v1/admin/config/payout', { dailyKillCap: 100 });
+      expect(changed.status).toBe(200);
+      const atChange = await userAsOf(app.store, changed.body.position as string, userId, PAYOUT_DEFAULTS);
+      const atPayout = await userAsOf(app.store, String(requested.position), userId, PAYOUT_DEFAULTS);
+
+      // Then the answer at P is today's live answer: 100 left today (nothing claimed today); the
+      // answer at the payout is yesterday's: 150 − 40.
+      const [changeEvent] = await app.store.readStream('faucet-config');
+      expect(atChange.asOf).toBe(changeEvent.createdAt.toISOString());
+      expect(atChange.capsRemaining).toEqual((await userAsOf(app.store, new Date().toISOString(), userId, PAYOUT_DEFAULTS)).capsRemaining);
+      expect(atChange.capsRemaining.today).toBe(100);
+      expect(atPayout.asOf).toBe(yesterday.toISOString());
+      expect(atPayout.capsRemaining.today).toBe(110);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -13,7 +13,10 @@ import { cutHistory, type HistoryCut } from './as-of-cut';
 
 /** A user's status as it was: GET /v1/users/:userId's shape, plus where the answer was cut. */
 export interface UserAsOfView extends UserView {
-  /** The time the answer is for: the asked time, or for a position the time of the last event included. */
+  /**
+   * The time the answer is for: the asked time, or for a position the time of the last event at or
+   * before it in the user's stream or the faucet config, whichever was recorded later.
+   */
   readonly asOf: string;
   /** Position in `$all` of the last event of the user's stream included. */
   readonly position: string;
@@ -79,7 +82,11 @@ export function userViewOf(state: TimelineState, caps: KillCaps, clock: Date): U
  * from the read models. The caps are those in force then: the `faucet-config` stream cut the same
  * way, over `payoutDefaults` (the environment's values today; an environment changed since is not
  * recorded anywhere, so it cannot be replayed). `capsRemaining` is counted on the UTC day and ISO
- * week of the answer's time. 404 `user_not_found` when the user had no events by then.
+ * week of the answer's time. For a position, that is when the last event the answer depends on
+ * was recorded, the user's or a config change's: the answer is then what the live status said
+ * right after it, caps included. (Taken from the user's events alone, a cap changed on a later day
+ * was applied to the claims of the user's last day, a figure no live answer ever showed.) 404
+ * `user_not_found` when the user had no events by then.
  */
 export async function userStatusAsOf(store: EventStore, userId: string, cut: HistoryCut, payoutDefaults: PayoutSettings): Promise<UserAsOfView> {
   const [history, config] = await Promise.all([store.readStream(toStreamName(userId)), store.readStream(FAUCET_CONFIG_STREAM)]);
@@ -88,8 +95,10 @@ export async function userStatusAsOf(store: EventStore, userId: string, cut: His
   const notFound = (): NotFoundError =>
     new NotFoundError('user_not_found', `No user ${userId} ${cut.kind === 'time' ? `at ${cut.at.toISOString()}` : `at position ${cut.position.toString()}`}`);
   if (last === undefined) throw notFound();
-  const clock = cut.kind === 'time' ? cut.at : last.createdAt;
-  const settings = payoutSettingsInForce(fold(faucetConfigDecider, cutHistory(config, cut)), payoutDefaults);
+  const configIncluded = cutHistory(config, cut);
+  const configChangedAt = configIncluded.at(-1)?.createdAt ?? null;
+  const clock = cut.kind === 'time' ? cut.at : configChangedAt !== null && configChangedAt > last.createdAt ? configChangedAt : last.createdAt;
+  const settings = payoutSettingsInForce(fold(faucetConfigDecider, configIncluded), payoutDefaults);
   const view = userViewOf(foldTimeline(included), settings, clock);
   if (view === null) throw notFound();
   return { ...view, asOf: clock.toISOString(), position: last.position.toString() };
