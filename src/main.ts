@@ -21,7 +21,7 @@ async function main(): Promise<() => Promise<void>> {
     logger,
     pool: infrastructure.pool,
     eventStore: infrastructure.eventStore,
-    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config), payoutReadinessCheck(integrations.banano)],
+    readinessChecks: [...infrastructure.readinessChecks(), projectionLagCheck(infrastructure, config, projector), payoutReadinessCheck(integrations.banano)],
     lifetimeKillsSource: integrations.lifetimeKillsSource,
     yunite: integrations.yunite,
     banano: integrations.banano,

@@ -14,15 +14,23 @@ export function createProjector(infrastructure: Infrastructure, config: LedgerCo
   });
 }
 
-/** Ready while every projection is at most `readyLagSecondsMax` behind the event store. */
-export function projectionLagCheck(infrastructure: Infrastructure, config: LedgerConfig): ReadinessCheck {
+/**
+ * Ready while every projection is at most `readyLagSecondsMax` behind the event store. With the
+ * projector in this process, each projection also says its state, so a projection whose batches
+ * fail (`retrying`) is told apart from one that is only slow; why it fails is in the log (a
+ * database message may quote rows, and /ready is public).
+ */
+export function projectionLagCheck(infrastructure: Infrastructure, config: LedgerConfig, projector: Projector | null): ReadinessCheck {
   return {
     name: 'projections',
     check: async () => {
       const lags = await measureLag(infrastructure.pool, infrastructure.eventStore, allProjections);
+      const states = new Map((projector?.status() ?? []).map((status) => [status.name, status.state]));
       return {
         ok: lags.every((lag) => lag.lagSeconds <= config.projector.readyLagSecondsMax),
-        detail: Object.fromEntries(lags.map((lag) => [lag.name, { caughtUp: lag.caughtUp, lagSeconds: lag.lagSeconds }])),
+        detail: Object.fromEntries(
+          lags.map((lag) => [lag.name, { caughtUp: lag.caughtUp, lagSeconds: lag.lagSeconds, ...(states.has(lag.name) ? { state: states.get(lag.name) } : {}) }]),
+        ),
       };
     },
   };

@@ -8,6 +8,9 @@ import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoints } from '../src/platform/read-models/checkpoints';
+import { loadConfig } from '../src/platform/config/config';
+import { type Infrastructure } from '../src/platform/runtime/infrastructure';
+import { projectionLagCheck } from '../src/read-side';
 import { eventually } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -220,6 +223,26 @@ describe('projection runtime', () => {
 
     expect(delays).toEqual([20, 40, 80, 20]);
     expect(await rowCount()).toBe(20);
+  });
+
+  it('says on /ready which projection is retrying a failing batch, and that the others run', async () => {
+    // Idle checks far apart, so a slow re-read of the failing event cannot pass for an idle projection.
+    const projector = projectorOf(pool, store, allProjections, { retryDelayMinMs: 20, retryDelayMaxMs: 50, idleCheckMs: 5_000 });
+    projector.start();
+    // An admin's settlement run recorded without its config (say, by a newer schema): the admin
+    // audit cannot apply it, and retries; the other read models do not read it.
+    const started: NewEvent = { ...newEvent(0), type: 'SettlementRunStarted', data: { runId: randomUUID(), seed: 'seed' }, metadata: { ...newEvent(0).metadata, actor: { kind: 'admin', name: 'ops' } } };
+    await store.appendToStream(`settlement-${randomUUID()}`, [started], { expectedRevision: 'no_stream' });
+    await eventually('the admin audit to retry', async () => (projector.status().find((status) => status.name === 'admin_audit')?.state === 'retrying' ? true : undefined), 10_000);
+
+    const check = projectionLagCheck({ pool, eventStore: store } as unknown as Infrastructure, loadConfig({}), projector);
+    const { detail } = await check.check();
+    const without = await projectionLagCheck({ pool, eventStore: store } as unknown as Infrastructure, loadConfig({}), null).check();
+
+    expect(detail).toMatchObject({ admin_audit: { caughtUp: false, state: 'retrying' }, users: { caughtUp: true, state: 'running' } });
+    // A separate projector's states are not known here: the check says only what it measured.
+    expect(without.detail).toMatchObject({ admin_audit: { caughtUp: false } });
+    expect(Object.values(without.detail as Record<string, object>).some((projection) => 'state' in projection)).toBe(false);
   });
 
   it('reports lag while behind and none once caught up', async () => {

@@ -141,7 +141,9 @@ class ProjectionRunner {
     while (!this.stopping) {
       try {
         this.checkpoint = await readCheckpoint(this.pool, this.projection.name);
-        this.state = 'running';
+        // After a failure it stays `retrying` until a batch commits or it finds nothing to apply:
+        // a projection whose batch fails at every attempt must not look running between them.
+        if (this.lastError === null) this.state = 'running';
         await this.follow();
       } catch (error) {
         if (this.stopping) break;
@@ -173,6 +175,7 @@ class ProjectionRunner {
       const next = await reads.next(batch.length === 0 ? this.idleCheckMs : this.batchWaitFor());
       if (next === 'timeout' && batch.length === 0) {
         await this.skipUnconcernedEvents();
+        this.recovered();
         continue;
       }
       if (next !== 'timeout') {
@@ -248,6 +251,11 @@ class ProjectionRunner {
       await writeCheckpoint(transaction, this.projection.name, last, batch.length);
     });
     this.checkpoint = last;
+    this.recovered();
+  }
+
+  /** A batch committed, or nothing was left to apply: running, and the next failure waits the least again. */
+  private recovered(): void {
     this.lastError = null;
     this.state = 'running';
     this.retryDelayMs = this.retryDelayMinMs;

@@ -41,7 +41,7 @@ const READY_EXAMPLE = {
   checks: {
     database: { ok: true },
     eventStore: { ok: true, detail: { headPosition: '1234' } },
-    projections: { ok: true, detail: { users: { caughtUp: true, lagSeconds: 0 }, payouts: { caughtUp: true, lagSeconds: 0 } } },
+    projections: { ok: true, detail: { users: { caughtUp: true, lagSeconds: 0, state: 'running' }, payouts: { caughtUp: true, lagSeconds: 0, state: 'running' } } },
     payouts: { ok: true, detail: { mode: 'live', operatorAddress: EXAMPLE.address, balanceBan: '99980.00000000' } },
   },
 };
