@@ -183,3 +183,31 @@ describe('the admin audit', () => {
     });
   });
 });
+
+describe('the admin audit of an operator seed change appended late', () => {
+  it('dates the change when it was made, not when the outbox appended its event', async () => {
+    const app = await startTestApp();
+    try {
+      // A change whose process died after its commit is appended by the next start-up, an hour later, say.
+      const changedAt = new Date(Date.now() - 3_600_000).toISOString();
+      const operator = await newBananoAccount();
+      await app.store.appendToStream(
+        'secure-config',
+        [
+          {
+            id: randomUUID(),
+            type: 'SecureConfigChanged',
+            data: { name: 'operator_seed', keyId: 'master-1', address: operator.address, action: 'set', changedAt },
+            metadata: { correlationId: randomUUID(), causationId: null, actor: { kind: 'admin', name: 'ops' }, schemaVersion: 1 },
+          },
+        ],
+        { expectedRevision: 'any' },
+      );
+      await synced(app);
+      const audit = await call(app, 'GET', '/v1/admin/audit');
+      expect(audit.body.items).toMatchObject([{ action: 'secure_config.set', actor: 'ops', occurredAt: changedAt }]);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -54,11 +54,15 @@ export const adminAuditProjection: Projection = {
       const entry = auditEntry(recorded);
       if (entry === null) continue;
       const clientIp = typeof recorded.metadata.clientIp === 'string' ? recorded.metadata.clientIp : null;
+      // A secure-config change reaches the store through an outbox, appended by the next change,
+      // rotation or start-up if its process died after the commit: the event's own time is when
+      // the admin made it. Every other admin event is appended by the command itself.
+      const occurredAt = recorded.type === 'SecureConfigChanged' ? str(recorded.data, 'changedAt') : recorded.createdAt.toISOString();
       await transaction.query(sql.unsafe`
         INSERT INTO admin_audit (event_id, position, action, actor, request_id, client_ip, target_type, target_id, summary, event_type, stream_name, occurred_at)
         VALUES (${recorded.id}, ${recorded.position.toString()}::bigint, ${entry.action}, ${recorded.metadata.actor.name},
                 ${recorded.metadata.correlationId}, ${clientIp}, ${entry.targetType}, ${entry.targetId}, ${entry.summary},
-                ${recorded.type}, ${recorded.streamName}, ${recorded.createdAt.toISOString()}::timestamptz)
+                ${recorded.type}, ${recorded.streamName}, ${occurredAt}::timestamptz)
         ON CONFLICT (event_id) DO NOTHING`);
     }
   },
