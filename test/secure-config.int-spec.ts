@@ -100,7 +100,7 @@ describe('secure_config on PostgreSQL', () => {
 
       const result = await storeOperatorSeed({ store, key, seed: seed.toLowerCase(), metadata: ADMIN, now: new Date('2025-03-01T12:00:00Z') });
 
-      expect(result).toEqual({ changed: true, address });
+      expect(result).toEqual({ changed: true, address, eventsPending: null });
       const row = await pool.one(sql.unsafe`SELECT name, key_id, address, octet_length(ciphertext) AS length, octet_length(nonce) AS nonce, octet_length(auth_tag) AS tag FROM secure_config`);
       expect(row).toEqual({ name: OPERATOR_SEED_ENTRY, key_id: key.keyId, address, length: 32, nonce: 12, tag: 16 });
       await expectNoTraceOf(seed);
@@ -285,7 +285,7 @@ describe('secure_config on PostgreSQL', () => {
 
       const result = await rotateSecureConfig(store, { oldKey: old.key, newKey: next.key }, new Date('2025-04-01T00:00:00Z'));
 
-      expect(result).toEqual({ previousKeyId: old.key.keyId, keyId: next.key.keyId, rotated: [OPERATOR_SEED_ENTRY, 'spare_secret'], alreadyRotated: [] });
+      expect(result).toEqual({ previousKeyId: old.key.keyId, keyId: next.key.keyId, rotated: [OPERATOR_SEED_ENTRY, 'spare_secret'], alreadyRotated: [], eventsPending: null });
       const after = await store.entry(OPERATOR_SEED_ENTRY);
       expect(after?.sealed.keyId).toBe(next.key.keyId);
       expect(after?.sealed.nonce.equals(before?.sealed.nonce ?? Buffer.alloc(0))).toBe(false);
@@ -299,6 +299,29 @@ describe('secure_config on PostgreSQL', () => {
       );
       expect(await operatorSeedStatus(store, null)).toEqual({ configured: true, address, keyId: next.key.keyId });
       await expectNoTraceOf(seed);
+    });
+
+    it('with the event store down after the commit, reports the change made and its events pending, which the next pass appends', async () => {
+      const old = newKey();
+      const next = newKey();
+      const { seed, address } = await newSeed();
+      // The same database, but an event store that cannot be reached: the commit succeeds, the append cannot.
+      const unreachable = new PostgresEventStore('postgres://postgres@127.0.0.1:9/nowhere');
+      const cut = new SecureConfigStore(pool, unreachable);
+      try {
+        const stored = await storeOperatorSeed({ store: cut, key: old.key, seed, metadata: ADMIN, now: new Date() });
+        const rotated = await rotateSecureConfig(cut, { oldKey: old.key, newKey: next.key });
+
+        expect(stored).toMatchObject({ changed: true, address, eventsPending: expect.stringContaining('unavailable') });
+        expect(rotated).toMatchObject({ rotated: [OPERATOR_SEED_ENTRY], eventsPending: expect.stringContaining('unavailable') });
+        expect(formatRotation(rotated, { oldKeyFrom: 'LEDGER_MASTER_KEY', newKeyFrom: 'new.key' })).toContain('The rotation is committed, but the event store could not take');
+        expect(await sourceWith(next.key).operatorSeed()).toBe(seed);
+      } finally {
+        await unreachable.close();
+      }
+      expect(await streamEvents()).toEqual([]);
+      expect(await store.appendPendingEvents()).toBe(2);
+      expect((await streamEvents()).map((event) => event.data.action)).toEqual(['set', 'rotated']);
     });
 
     it('records SecureConfigChanged rotated for each entry, by the admin cli, without the value', async () => {

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { type MasterKey } from '../../security/secure-config/master-key';
 import { MASTER_KEY, SECURE_CONFIG_STORE } from '../../security/secure-config/secure-config.tokens';
 import { type SecureConfigStore } from '../../security/secure-config/secure-config.store';
@@ -16,9 +17,14 @@ export class SetOperatorSeedHandler implements ICommandHandler<SetOperatorSeedCo
   constructor(
     @Inject(SECURE_CONFIG_STORE) private readonly store: SecureConfigStore,
     @Inject(MASTER_KEY) private readonly masterKey: MasterKey | null,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** The seed is stored once its transaction commits; an event store down after that only delays its event. */
   async execute(command: SetOperatorSeedCommand): Promise<void> {
-    await storeOperatorSeed({ store: this.store, key: this.masterKey, seed: command.seed, metadata: command.metadata, now: new Date() });
+    const { address, eventsPending } = await storeOperatorSeed({ store: this.store, key: this.masterKey, seed: command.seed, metadata: command.metadata, now: new Date() });
+    if (eventsPending !== null) {
+      this.logger.warn({ address, error: eventsPending }, 'operator seed stored; its SecureConfigChanged waits in the outbox until the event store takes it');
+    }
   }
 }

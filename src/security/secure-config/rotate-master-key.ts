@@ -81,6 +81,12 @@ export function formatRotation(result: RotationResult, keys: Pick<RotationKeys, 
       `(${keys.oldKeyFrom}) to ${result.keyId} (${keys.newKeyFrom}).`,
   ];
   if (result.alreadyRotated.length > 0) lines.push(`Already under the new key, left as they were: ${result.alreadyRotated.join(', ')}.`);
+  if (result.eventsPending !== null) {
+    lines.push(
+      `The rotation is committed, but the event store could not take its SecureConfigChanged events (${result.eventsPending}): ` +
+        'they wait in the outbox and are appended by the next start-up, change or rotation.',
+    );
+  }
   lines.push(
     'Now give every service and payout worker the new key (LEDGER_MASTER_KEY, or the data-directory master.key on the embedded ' +
       'defaults) and restart them: until then they cannot decrypt the operator seed, and the old key opens no entry any more.',

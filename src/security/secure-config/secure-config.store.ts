@@ -1,6 +1,7 @@
 import { type DatabasePool, type DatabaseTransactionConnection, sql } from 'slonik';
 import { z } from 'zod';
 import { type CommandMetadata } from '../../platform/decider';
+import { messageOf } from '../../platform/errors/message-of';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventMetadata, type EventStore, newEventId, type RecordedEvent, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { type MasterKey, type SealedValue, SecureConfigDecryptError } from './master-key';
@@ -22,6 +23,8 @@ export interface RotationResult {
   readonly rotated: readonly string[];
   /** Entries already under the new key (a rotation run again after it committed), left as they were. */
   readonly alreadyRotated: readonly string[];
+  /** Why the rotation's events wait in the outbox (the event store failed after the commit), or null. */
+  readonly eventsPending: string | null;
 }
 
 /** Events appended per outbox pass; a backlog (never more than a few changes) takes several passes. */
@@ -117,7 +120,7 @@ export class SecureConfigStore extends SecureConfigEntries {
     readonly key: MasterKey;
     readonly metadata: CommandMetadata;
     readonly now: Date;
-  }): Promise<{ readonly changed: boolean }> {
+  }): Promise<{ readonly changed: boolean; readonly eventsPending: string | null }> {
     const { name, plaintext, address, key, metadata, now } = input;
     const changed = await this.pool.transaction(async (transaction) => {
       await lockForWriting(transaction);
@@ -136,8 +139,7 @@ export class SecureConfigStore extends SecureConfigEntries {
       await enqueueChange(transaction, { name, keyId: sealed.keyId, address, action: 'set', now }, metadata);
       return true;
     });
-    await this.appendPendingEvents();
-    return { changed };
+    return { changed, eventsPending: await this.appendAfterCommit() };
   }
 
   /**
@@ -185,8 +187,23 @@ export class SecureConfigStore extends SecureConfigEntries {
       }
       return { previousKeyId: oldKey.keyId, keyId: newKey.keyId, rotated, alreadyRotated };
     });
-    await this.appendPendingEvents();
-    return result;
+    return { ...result, eventsPending: await this.appendAfterCommit() };
+  }
+
+  /**
+   * The events of a change that has committed: appended now, or, when the event store cannot take
+   * them, left in the outbox, which the next change, rotation or start-up appends. Answers why
+   * they wait, or null. The change is made either way, so it must not be reported as failed: a
+   * rotation's exit 1 would tell the operator that nothing changed, and the new key, the only one
+   * that now opens the seed, could be thrown away.
+   */
+  private async appendAfterCommit(): Promise<string | null> {
+    try {
+      await this.appendPendingEvents();
+      return null;
+    } catch (error) {
+      return messageOf(error);
+    }
   }
 
   /**

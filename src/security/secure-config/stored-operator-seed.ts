@@ -95,7 +95,7 @@ export async function storeOperatorSeed(input: {
   readonly seed: string;
   readonly metadata: CommandMetadata;
   readonly now: Date;
-}): Promise<{ readonly changed: boolean; readonly address: string }> {
+}): Promise<{ readonly changed: boolean; readonly address: string; readonly eventsPending: string | null }> {
   if (input.key === null) {
     throw new DomainError(
       'master_key_not_configured',
@@ -107,8 +107,8 @@ export async function storeOperatorSeed(input: {
   const { address } = await accountFromSeed(input.seed.toUpperCase(), 0);
   const plaintext = Buffer.from(input.seed, 'hex');
   try {
-    const { changed } = await input.store.put({ name: OPERATOR_SEED_ENTRY, plaintext, address, key: input.key, metadata: input.metadata, now: input.now });
-    return { changed, address };
+    const { changed, eventsPending } = await input.store.put({ name: OPERATOR_SEED_ENTRY, plaintext, address, key: input.key, metadata: input.metadata, now: input.now });
+    return { changed, address, eventsPending };
   } finally {
     plaintext.fill(0);
   }
