@@ -1,10 +1,48 @@
-import { sql } from 'slonik';
+import { randomUUID } from 'node:crypto';
+import { type DatabasePool, sql } from 'slonik';
+import { LinkEpicAccountCommand } from '../src/identity/link-epic-account/link-epic-account.command';
+import { LinkEpicAccountHandler } from '../src/identity/link-epic-account/link-epic-account.handler';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
 import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const GUILD = '900000000000000001';
+
+/**
+ * The pool, with the first `query` whose SQL matches `match` held until `open()`, on the pool or on
+ * a connection taken from it: a handler paused at that statement, to let another command run.
+ */
+function gatedStatement(pool: DatabasePool, match: RegExp): { pool: DatabasePool; reached: Promise<void>; open: () => void } {
+  let open!: () => void;
+  let reach!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let held = false;
+  type Method = (...args: unknown[]) => unknown;
+  const gatingQueries = <T extends object>(target: T, wrapConnect: boolean): T =>
+    new Proxy(target, {
+      get(object, property) {
+        const value = Reflect.get(object, property, object) as unknown;
+        if (typeof value !== 'function') return value;
+        if (property === 'query') {
+          return async (query: { sql: string }, ...rest: unknown[]) => {
+            if (!held && match.test(query.sql)) {
+              held = true;
+              reach();
+              await opened;
+            }
+            return (value as Method).call(object, query, ...rest);
+          };
+        }
+        if (property === 'connect' && wrapConnect) {
+          return (handler: (connection: object) => Promise<unknown>) => (value as Method).call(object, (connection: object) => handler(gatingQueries(connection, false)));
+        }
+        return (value as Method).bind(object);
+      },
+    });
+  return { pool: gatingQueries(pool, true), reached, open };
+}
 const YUNITE_KEY = 'test-yunite-key';
 
 describe('the Fortnite stats API and Yunite, through their test doubles', () => {
@@ -149,6 +187,33 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
 
       expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 503, code });
       expect(await eventCount()).toBe(before);
+    });
+
+    it('runs one link of a user at a time: a verification during a PUT waits, and the id it links stays claimed', async () => {
+      const u = await newUser();
+      const x = newEpicId();
+      const y = newEpicId();
+      stats.setKills(y, 50);
+      yunite.link(u.discordUserId, y);
+      // A PUT of X for the user, held after its append, just before it frees the user's other claims.
+      const gate = gatedStatement(app.pool, /DELETE FROM epic_account_claims WHERE user_id = .* AND epic_account_id <>/);
+      const metadata = { correlationId: randomUUID(), causationId: null, actor: { kind: 'integration' as const, name: 'test' } };
+      const put = new LinkEpicAccountHandler(app.store, gate.pool, null).execute(new LinkEpicAccountCommand(u.userId, x, 10n, metadata));
+      await gate.reached;
+      // Meanwhile the user is verified, and Yunite knows another account, Y.
+      const verifying = call('POST', `/v1/users/${u.userId}/verify`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      gate.open();
+      await put;
+      const verified = await verifying;
+
+      expect(verified.body).toMatchObject({ status: 'epic_changed', epicAccountId: y });
+      const claims = await app.pool.anyFirst(sql.unsafe`SELECT epic_account_id FROM epic_account_claims WHERE user_id = ${u.userId}`);
+      expect(claims).toEqual([y]);
+      // So Y cannot be linked to anyone else (SPEC §4.1).
+      const v = await newUser();
+      const second = await call('PUT', `/v1/users/${v.userId}/epic-account`, { epicAccountId: y, lifetimeKills: 50 });
+      expect({ status: second.status, code: second.body.code }).toEqual({ status: 409, code: 'epic_account_already_linked' });
     });
 
     it('answers 404 user_not_found for an unregistered user, without asking Yunite', async () => {

@@ -1,7 +1,32 @@
-import { type CommonQueryMethods, sql } from 'slonik';
+import { type CommonQueryMethods, type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
 import { z } from 'zod';
+import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
+import { DomainError } from '../platform/errors/domain-error';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { loadUser } from './user/run-user-command';
+
+/** The first integer of a user's link lock; the second comes from the user id (advisory-lock.ts). */
+const EPIC_LINK_LOCK_CLASS = 7360;
+/** How long a link waits for another link of the same user: each makes a few calls with timeouts of seconds. */
+const EPIC_LINK_WAIT_MS = 30_000;
+
+/**
+ * Runs one link of a user's Epic account (PUT epic-account, a verification, a re-verification)
+ * while no other link of that user runs, in any instance. A link reads the user, claims the id,
+ * appends, then frees the user's other claims; two links of one user interleaved could each free
+ * the claim behind the other's link, leaving a linked id unclaimed for a second user to link too,
+ * or decide a baseline from a link the other had just replaced. 409 `concurrency_conflict` when
+ * the other link holds on longer than EPIC_LINK_WAIT_MS. `work` gets the connection that holds the
+ * lock and makes its claims through it: one that took a second connection from the pool could wait
+ * for ever once every connection was held by a link waiting for a second one.
+ */
+export async function withEpicLinkLock<T>(pool: DatabasePool, userId: string, work: (connection: DatabasePoolConnection) => Promise<T>): Promise<T> {
+  // Users whose ids share their first 32 bits only wait for each other.
+  const key = [EPIC_LINK_LOCK_CLASS, Number.parseInt(userId.slice(0, 8), 16) | 0] as const;
+  const done = await withAdvisoryLockWithin(pool, key, EPIC_LINK_WAIT_MS, async (connection) => ({ value: await work(connection) }));
+  if (done === null) throw new DomainError('concurrency_conflict', 'Another link of this user\'s Epic account is in progress; try again', 409);
+  return done.value;
+}
 
 /**
  * How old a claim must be before another user may take it over, when its holder's stream does not

@@ -1,12 +1,12 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type DatabasePool } from 'slonik';
+import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailure } from '../../rewards/fortnite-stats/lifetime-kills.port';
-import { claimEpicAccount, releaseClaim, releaseOtherClaims } from '../epic-account-claims';
+import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
 import { LinkEpicAccountCommand, type LinkEpicAccountResult } from './link-epic-account.command';
 
@@ -19,6 +19,10 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
   ) {}
 
   async execute(command: LinkEpicAccountCommand): Promise<LinkEpicAccountResult> {
+    return withEpicLinkLock(this.pool, command.userId, (connection) => this.link(command, connection));
+  }
+
+  private async link(command: LinkEpicAccountCommand, connection: DatabasePoolConnection): Promise<LinkEpicAccountResult> {
     const epicAccountId = command.epicAccountId.toLowerCase();
     // Only a registered user may claim an Epic id, or anyone could squat ids with made-up users.
     const current = await loadUser(this.store, command.userId);
@@ -27,7 +31,7 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     const baseline =
       command.lifetimeKills ??
       (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));
-    const claim = await claimEpicAccount(this.pool, this.store, epicAccountId, command.userId);
+    const claim = await claimEpicAccount(connection, this.store, epicAccountId, command.userId);
     failpoint('epic-account-claimed');
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
     try {
@@ -40,10 +44,10 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     } catch (error) {
       // Nothing was linked, so a claim this attempt made must not keep the id from anyone. A claim
       // the user held already (its link, when it links the same id again) is kept.
-      if (claim === 'claimed') await releaseClaim(this.pool, command.userId, epicAccountId);
+      if (claim === 'claimed') await releaseClaim(connection, command.userId, epicAccountId);
       throw error;
     }
-    await releaseOtherClaims(this.pool, command.userId, epicAccountId);
+    await releaseOtherClaims(connection, command.userId, epicAccountId);
     const epic = decision.state.status === 'registered' ? decision.state.epic : null;
     return {
       userId: command.userId,

@@ -1,11 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type DatabasePool } from 'slonik';
+import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailureCode } from '../../rewards/fortnite-stats/lifetime-kills.port';
-import { claimEpicAccount, releaseClaim, releaseOtherClaims } from '../epic-account-claims';
+import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
 import { type YuniteFinding } from '../user/user.decider';
 import { YUNITE, type YuniteLookupPort } from '../yunite/yunite.port';
@@ -27,6 +27,10 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
   ) {}
 
   async execute(command: VerifyUserCommand): Promise<VerifyUserResult> {
+    return withEpicLinkLock(this.pool, command.userId, (connection) => this.verify(command, connection));
+  }
+
+  private async verify(command: VerifyUserCommand, connection: DatabasePoolConnection): Promise<VerifyUserResult> {
     // An unknown user is a 404 whatever the configuration: a 503 would invite a retry that can never succeed.
     const user = await loadUser(this.store, command.userId);
     if (user.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
@@ -39,7 +43,7 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
     if (lookup.kind === 'linked') {
       const epicAccountId = lookup.epicAccountId.toLowerCase();
       const isNew = user.epic?.epicAccountId !== epicAccountId;
-      const claim = isNew ? await claimEpicAccount(this.pool, this.store, epicAccountId, command.userId) : null;
+      const claim = isNew ? await claimEpicAccount(connection, this.store, epicAccountId, command.userId) : null;
       const taken = claim === 'taken';
       // Only a claim this call made is released when nothing gets linked.
       if (claim === 'claimed') claimed = epicAccountId;
@@ -54,12 +58,12 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
     try {
       decision = await runUserCommand(this.store, command.userId, { type: 'RecordVerification', data: { finding, now: new Date() } }, command.metadata);
     } catch (error) {
-      if (claimed !== null) await releaseClaim(this.pool, command.userId, claimed);
+      if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
       throw error;
     }
     const linked = decision.state.status === 'registered' ? decision.state.epic : null;
-    if (linked !== null) await releaseOtherClaims(this.pool, command.userId, linked.epicAccountId);
-    else if (claimed !== null) await releaseClaim(this.pool, command.userId, claimed);
+    if (linked !== null) await releaseOtherClaims(connection, command.userId, linked.epicAccountId);
+    else if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
     const record = decision.events.find((event) => event.type === 'VerificationRecorded');
     if (record?.type !== 'VerificationRecorded') throw new Error('A verification decided no VerificationRecorded');
     return { ...record.data, position: positionOf(decision) };
