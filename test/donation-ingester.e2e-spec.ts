@@ -166,6 +166,25 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it("records the former account's balance moved to the new one as funding: no donation, no tier", async () => {
+    await withLive({}, async ({ app, node, operator, seedFile, ingester }) => {
+      await node.fund(operator.address, 150n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      // A new seed; the operator moves the former account's 150 BAN to the new account.
+      const next = await replaceOperatorSeed(node, seedFile, null);
+      const sweep = await sendSignedBy(node, operator, next.address, 150n * BAN);
+
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      const stream = operatorStream(next.address);
+      expect(await eventsOf(app, stream, 'DonationReceived')).toEqual([]);
+      expect(await eventsOf(app, stream, 'MilestoneReached')).toEqual([]);
+      expect((await eventsOf(app, stream, 'FundingReceived')).map((event) => [event.data.sendHash, event.data.sender])).toEqual([[sweep, operator.address]]);
+      await synced(app);
+      const donations = await call(app, 'GET', '/v1/donations');
+      expect(donations.body).toMatchObject({ totalDonatedRaw: (150n * BAN).toString(), multiplier: '1.05' });
+    });
+  });
+
   it('tells funding from donations by the sender', async () => {
     const donor = await newBananoAccount();
     const node = await startBananoNodeDouble();

@@ -249,7 +249,7 @@ export class DonationIngester {
       address: account.address,
       operator,
       elsewhere,
-      kind: receivedKind(send.source, account.address, this.fundingAddresses),
+      kind: receivedKind(send.source, account.address, elsewhere.addresses, this.fundingAddresses),
       data,
       tiers: this.options.milestones,
       actor: { kind: 'system', name: 'donation-ingester' },

@@ -19,13 +19,19 @@ const MILESTONE_EVENT_NAMESPACE = '6f1c2b8e-4d7a-4e35-9b0c-2a8e5d3f71c9';
 
 /**
  * What a received send is: FundingReceived when it comes from a funding address
- * (treasury.fundingAddresses) or from the operator account itself, DonationReceived otherwise.
- * The operator's own send comes back to it when a player linked the operator's address as their
- * wallet and was paid there: that is the operator's money returning, and counted as a donation it
- * would move the milestones and the sustainability factor of every player's rate.
+ * (treasury.fundingAddresses), from the operator account itself or from an account a former seed
+ * named, DonationReceived otherwise. The operator's own send comes back to it when a player linked
+ * the operator's address as their wallet and was paid there, and a former account's balance is
+ * moved to the new one after a seed change: that is the operator's money, and counted as a donation
+ * it would move the milestones and the sustainability factor of every player's rate.
  */
-export function receivedKind(sender: string, operatorAddress: string, fundingAddresses: ReadonlySet<string>): 'DonationReceived' | 'FundingReceived' {
-  return sender === operatorAddress || fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived';
+export function receivedKind(
+  sender: string,
+  operatorAddress: string,
+  formerOperatorAddresses: ReadonlySet<string>,
+  fundingAddresses: ReadonlySet<string>,
+): 'DonationReceived' | 'FundingReceived' {
+  return sender === operatorAddress || formerOperatorAddresses.has(sender) || fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived';
 }
 
 /**

@@ -12,10 +12,12 @@ export const OPERATOR_ACCOUNTS = Symbol('OPERATOR_ACCOUNTS');
 export interface DonationsElsewhere {
   readonly donatedRaw: bigint;
   readonly milestonesReachedRaw: ReadonlySet<bigint>;
+  /** The other accounts: money they send to this one is the operator's own, never a donation. */
+  readonly addresses: ReadonlySet<string>;
 }
 
 /** Where the operator seed has only ever named one account. */
-export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, milestonesReachedRaw: new Set() };
+export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, milestonesReachedRaw: new Set(), addresses: new Set() };
 
 /**
  * Every operator account the ledger signs blocks for (migrations/0019_create_operator_accounts.sql).
@@ -45,10 +47,18 @@ export class OperatorAccounts {
 
   /** The operator streams of every recorded account but `current`, as they are now. */
   async formerThan(current: string): Promise<OperatorState[]> {
+    return this.statesOf(await this.addressesBut(current));
+  }
+
+  private async addressesBut(current: string): Promise<string[]> {
     const rows = await this.pool.any(sql.type(accountRow)`
       SELECT address FROM operator_accounts WHERE address <> ${current} ORDER BY first_used_at, address`);
+    return rows.map((row) => row.address);
+  }
+
+  private async statesOf(addresses: readonly string[]): Promise<OperatorState[]> {
     const states: OperatorState[] = [];
-    for (const { address } of rows) {
+    for (const address of addresses) {
       let reader = this.readers.get(address);
       if (reader === undefined) {
         reader = new OperatorStreamReader(this.store);
@@ -65,12 +75,13 @@ export class OperatorAccounts {
    * received the donation that reached it.
    */
   async donationsElsewhere(current: string): Promise<DonationsElsewhere> {
+    const addresses = await this.addressesBut(current);
     let donatedRaw = 0n;
     const milestonesReachedRaw = new Set<bigint>();
-    for (const operator of await this.formerThan(current)) {
+    for (const operator of await this.statesOf(addresses)) {
       donatedRaw += operator.donatedRaw;
       for (const threshold of operator.milestonesReachedRaw) milestonesReachedRaw.add(threshold);
     }
-    return { donatedRaw, milestonesReachedRaw };
+    return { donatedRaw, milestonesReachedRaw, addresses: new Set(addresses) };
   }
 }

@@ -107,7 +107,7 @@ export class DonationRebuilder {
     let operator = await reader.load(account.address);
     const scan = await this.fromNode(async () => {
       await this.refuseWhileBlockInFlight(operator);
-      return this.scan(account.address, operator);
+      return this.scan(account.address, operator, elsewhere.addresses);
     });
 
     const appended = { donations: 0, funding: 0, milestones: 0 };
@@ -164,7 +164,7 @@ export class DonationRebuilder {
   }
 
   /** Reads the chain from the frontier back to the opening block and keeps the receives the stream does not record. */
-  private async scan(address: string, operator: OperatorState): Promise<Scan> {
+  private async scan(address: string, operator: OperatorState, formerAddresses: ReadonlySet<string>): Promise<Scan> {
     let chain: HistoryEntry[];
     try {
       chain = await readAccountChain(this.rpc, address, { pageSize: this.pageSizeMax, blocksMax: this.blocksMax });
@@ -178,13 +178,13 @@ export class DonationRebuilder {
     const receives = chain.filter(isReceive);
     const missing: MissingReceive[] = [];
     for (const entry of receives) {
-      if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry));
+      if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry, formerAddresses));
     }
     return { blocksScanned: chain.length, receivesFound: receives.length, missing: missing.reverse() };
   }
 
   /** The record of a receive the chain holds, with the block as the node stored it. */
-  private async missingReceive(address: string, entry: HistoryEntry): Promise<MissingReceive> {
+  private async missingReceive(address: string, entry: HistoryEntry, formerAddresses: ReadonlySet<string>): Promise<MissingReceive> {
     const block = stateBlockOf(address, entry);
     if (hashOf(block) !== entry.hash) throw inconsistentHistory(`the fields of block ${entry.hash} do not hash to it`);
     if (entry.amountRaw <= 0n) throw inconsistentHistory(`receive ${entry.hash} has no positive amount`);
@@ -194,7 +194,7 @@ export class DonationRebuilder {
     // A node that does not know when it took a block says 0; the rebuild's own time is nearer.
     const receivedAt = entry.localTimestamp === 0n ? this.now() : new Date(Number(entry.localTimestamp) * 1000);
     return {
-      kind: receivedKind(sender, address, this.fundingAddresses),
+      kind: receivedKind(sender, address, formerAddresses, this.fundingAddresses),
       data: {
         sendHash: entry.link,
         sender,
