@@ -141,8 +141,8 @@ export function startWorkers(
     statsPoller = new StatsPoller(
       {
         listLinkedUsers: listLinkedUsers(pool),
-        recordKills: async (userId, lifetimeKills, observedAt) => {
-          await asSystem('stats-poller', (metadata) => commandBus.execute(new RecordKillsCommand({ userId, lifetimeKills, observedAt }, metadata)));
+        recordKills: async (userId, epicAccountId, lifetimeKills, observedAt) => {
+          await asSystem('stats-poller', (metadata) => commandBus.execute(new RecordKillsCommand({ userId, lifetimeKills, observedAt, epicAccountId }, metadata)));
         },
         getLifetimeKills: (epicAccountId) => client.getLifetimeKills(epicAccountId),
         now: () => new Date(),

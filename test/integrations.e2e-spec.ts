@@ -5,6 +5,7 @@ import { LinkEpicAccountHandler } from '../src/identity/link-epic-account/link-e
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
 import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
+import { openTransaction } from './support/open-transaction';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const GUILD = '900000000000000001';
@@ -242,6 +243,29 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       const history = await call('GET', `/v1/users/${userId}/history`);
       const observed = (history.body.items as Array<{ type: string; actor: { kind: string; name: string } }>).find((item) => item.type === 'KillsObserved');
       expect(observed?.actor).toEqual({ kind: 'system', name: 'stats-poller' });
+    });
+
+    it('the stats poller never records the count of an account the user no longer links, however late its list', async () => {
+      const { userId } = await newUser();
+      const x = newEpicId();
+      const y = newEpicId();
+      await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: x, lifetimeKills: 100 });
+      await synced(app);
+      // The users read model stops while the link moves to Y: the poller still lists the user with X.
+      const frozen = await openTransaction(app.database.url);
+      await frozen.client.query(`SELECT 1 FROM projection_checkpoints WHERE projection_name = 'users' FOR UPDATE`);
+      await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: y, lifetimeKills: 700 });
+      stats.setKills(x, 1_000);
+      stats.setKills(y, 710);
+      await app.workers.statsPoller?.runOnce();
+      const whileStale = (await app.store.readStream(`user-${userId}`)).map((event) => event.type);
+      await frozen.end('ROLLBACK');
+      await synced(app);
+      await app.workers.statsPoller?.runOnce();
+      const accruals = await call('GET', `/v1/users/${userId}/accruals?minPosition=${(await app.store.headPosition())?.toString() ?? '0'}`);
+
+      expect(whileStale.filter((type) => type === 'KillsObserved' || type === 'AccrualRecorded' || type === 'AbuseFlagRaised')).toEqual([]);
+      expect(accruals.body.items).toMatchObject([{ kills: 10, fromKillCount: 700, toKillCount: 710 }]);
     });
 
     it('the re-verification records what Yunite says now for linked users', async () => {

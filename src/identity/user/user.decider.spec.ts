@@ -304,6 +304,16 @@ describe('user decider', () => {
       expect(ofType(events, 'AccrualRecorded')).toHaveLength(1);
     });
 
+    it('refuses a count of an Epic account the user no longer links with epic_account_changed, and accrues one of the linked account', () => {
+      const events = history([register(), linkEpic(100n), linkEpic(700n, otherEpicId)]);
+      const ofAccount = (epicAccountId: string): UserCommand => ({
+        type: 'ObserveKills',
+        data: { lifetimeKills: 1_000n, observedAt: at(0), now: at(0), rate, abuse, epicAccountId },
+      });
+      expect(rejection(ofAccount(epicId), given(events))).toMatchObject({ code: 'epic_account_changed', status: 409 });
+      expect(ofType(decide(ofAccount(otherEpicId), given(events)), 'AccrualRecorded').map((accrual) => [accrual.data.kills, accrual.data.fromKillCount])).toEqual([[300, 700]]);
+    });
+
     it('flags impossible_delta (high), accrues nothing, and skips those kills for good', () => {
       const events = history([register(), linkEpic(100n), observe(700n, at(0)), observe(705n, at(60))]);
       const [flag] = ofType(events, 'AbuseFlagRaised');

@@ -152,6 +152,8 @@ export interface ObserveKills {
     /** The factors in force now; the accrual records them. */
     readonly rate: RateFactors;
     readonly abuse: AbuseLimits;
+    /** The Epic account the count is of, when the observer named one: it must be the one linked now. */
+    readonly epicAccountId?: string;
   };
 }
 
@@ -450,6 +452,11 @@ function verifyWallet(command: VerifyWallet['data'], state: RegisteredUser): Use
 function observeKills(command: ObserveKills['data'], state: RegisteredUser): UserEvent[] {
   if (state.epic === null || state.accruedHighWater === null) {
     throw new DomainError('epic_account_not_linked', 'Link an Epic account first: its baseline decides which kills are new');
+  }
+  // A count of another account than the one linked now (a poller that listed the user before the
+  // link changed) would be measured against the new account's baseline: kills it never made.
+  if (command.epicAccountId !== undefined && command.epicAccountId !== state.epic.epicAccountId) {
+    throw new DomainError('epic_account_changed', `The count is of Epic account ${command.epicAccountId}, which the user no longer links`, 409);
   }
   const observedAt = command.observedAt ?? stampedObservationTime(command.now, state.lastObservedAt);
   if (command.observedAt !== null) {

@@ -38,7 +38,7 @@ function world(users: LinkedUser[], options: Partial<StatsPollerOptions> = {}) {
   const ports: StatsPollerPorts = {
     listLinkedUsers: async (afterUserId, limit) =>
       sorted.filter((user) => afterUserId === null || user.userId > afterUserId).slice(0, limit),
-    recordKills: async (userId, lifetimeKills, observedAt) => {
+    recordKills: async (userId, _epicAccountId, lifetimeKills, observedAt) => {
       const rejection = rejectFor.get(userId);
       if (rejection !== undefined) throw rejection;
       recorded.push({ userId, lifetimeKills, observedAt });

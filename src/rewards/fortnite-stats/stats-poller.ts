@@ -15,8 +15,11 @@ export interface LinkedUser {
 export interface StatsPollerPorts {
   /** Linked users ordered by userId ascending, strictly after `afterUserId` (null = from the start), at most `limit`. */
   listLinkedUsers(afterUserId: string | null, limit: number): Promise<LinkedUser[]>;
-  /** Appends the observation through the same command the HTTP API uses. */
-  recordKills(userId: string, lifetimeKills: bigint, observedAt: Date): Promise<void>;
+  /**
+   * Appends the observation through the same command the HTTP API uses, naming the Epic account the
+   * count was read for: the user stream refuses it if the user links another account by then.
+   */
+  recordKills(userId: string, epicAccountId: string, lifetimeKills: bigint, observedAt: Date): Promise<void>;
   getLifetimeKills(epicAccountId: string): Promise<bigint>;
   now(): Date;
   log?(message: string, fields?: Record<string, unknown>): void;
@@ -242,7 +245,7 @@ export class StatsPoller {
     // The observation is dated when the answer arrived, which is when the count was known to hold.
     const observedAt = this.ports.now();
     try {
-      await this.ports.recordKills(user.userId, lifetimeKills, observedAt);
+      await this.ports.recordKills(user.userId, user.epicAccountId, lifetimeKills, observedAt);
     } catch (error) {
       result.failed += 1;
       this.log('kills observation not recorded; user skipped', {

@@ -7,6 +7,11 @@ export interface Observation {
   readonly lifetimeKills: bigint;
   /** null: now. */
   readonly observedAt: Date | null;
+  /**
+   * The Epic account the count was read for, when the caller read it for one (the stats poller, from
+   * a list of linked users that may be behind the stream); absent from HTTP observations.
+   */
+  readonly epicAccountId?: string;
 }
 
 export class RecordKillsCommand {

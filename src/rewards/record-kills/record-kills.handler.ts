@@ -30,13 +30,13 @@ export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, R
 
   async execute(command: RecordKillsCommand): Promise<RecordKillsResult> {
     const now = new Date();
-    const { userId, lifetimeKills, observedAt } = command.observation;
+    const { userId, lifetimeKills, observedAt, epicAccountId } = command.observation;
     const rate = command.rate ?? (await this.rates.read());
     const decision = await runCachedUserCommand(
       this.store,
       this.users,
       userId,
-      { type: 'ObserveKills', data: { lifetimeKills, observedAt, now, rate, abuse: this.config.abuse } },
+      { type: 'ObserveKills', data: { lifetimeKills, observedAt, now, rate, abuse: this.config.abuse, ...(epicAccountId === undefined ? {} : { epicAccountId }) } },
       command.metadata,
     );
     const accrual = decision.events.find((event) => event.type === 'AccrualRecorded');
