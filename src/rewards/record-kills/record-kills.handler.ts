@@ -36,7 +36,7 @@ export class RecordKillsHandler implements ICommandHandler<RecordKillsCommand, R
       this.store,
       this.users,
       userId,
-      { type: 'ObserveKills', data: { lifetimeKills, observedAt, now, rate, abuse: this.config.abuse, ...(epicAccountId === undefined ? {} : { epicAccountId }) } },
+      { type: 'ObserveKills', data: { lifetimeKills, observedAt, now, rate, abuse: this.config.abuse, epicAccountId } },
       command.metadata,
     );
     const accrual = decision.events.find((event) => event.type === 'AccrualRecorded');
