@@ -40,7 +40,34 @@ describe('the shared settlement schedule', () => {
     expect(notDue).toEqual({ ran: false, lastRunEndedAt: ended });
   });
 
+  /** The last scheduled run ended `ms` ago. */
+  const lastRunAgo = async (ms: number): Promise<void> => {
+    await pools[0].query(sql.unsafe`
+      INSERT INTO settlement_schedule (id, last_run_ended_at) VALUES (1, now() - ${ms} * interval '1 millisecond')`);
+  };
+
+  it('starts the schedule at the first ask, so the first run is due an interval after it and not after each start', async () => {
+    let runs = 0;
+    const run = async (): Promise<void> => {
+      runs += 1;
+    };
+
+    const first = await runScheduledSettlement(pools[0], 60_000, run);
+    const anchor = await lastRunEndedAt();
+    // Another instance starting later (or this one restarted) is not due either: the anchor holds.
+    const restarted = await runScheduledSettlement(pools[1], 60_000, run);
+    await sleep(50);
+    const due = await runScheduledSettlement(pools[1], 20, run);
+
+    expect(anchor).not.toBeNull();
+    expect(first).toEqual({ ran: false, lastRunEndedAt: anchor });
+    expect(restarted).toEqual({ ran: false, lastRunEndedAt: anchor });
+    expect(due).toEqual({ ran: true });
+    expect(runs).toBe(1);
+  });
+
   it('makes one run of two instances due at the same moment', async () => {
+    await lastRunAgo(120_000);
     let runs = 0;
     const run = async (): Promise<void> => {
       runs += 1;
@@ -54,6 +81,7 @@ describe('the shared settlement schedule', () => {
   });
 
   it('counts a run that failed as run, so the next waits for the interval', async () => {
+    await lastRunAgo(120_000);
     await expect(runScheduledSettlement(pools[0], 60_000, () => Promise.reject(new Error('banano_node_unavailable')))).rejects.toThrow('banano_node_unavailable');
 
     expect(await lastRunEndedAt()).not.toBeNull();

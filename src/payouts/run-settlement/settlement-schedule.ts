@@ -13,14 +13,25 @@ const SETTLEMENT_SCHEDULE_LOCK = [7358, 5] as const;
  * The check, the run and the record of its end happen under one advisory lock, so two instances
  * due at the same moment make one run. A run that fails counts as run, as it always has: the next
  * one waits for the interval. Admin triggers do not go through here: they run when asked.
+ *
+ * Before any scheduled run, the first instance to ask starts the schedule: its time is recorded as
+ * if a run had ended then, so the first run is due an interval after the ledger's first start (as
+ * with `SETTLEMENT_ON_START=false` on one instance), and restarts do not put it off.
  */
 export async function runScheduledSettlement(pool: DatabasePool, everyMs: number | null, run: () => Promise<void>): Promise<ScheduledRunOutcome> {
   const outcome = await withTryAdvisoryLock(pool, SETTLEMENT_SCHEDULE_LOCK, async (connection): Promise<ScheduledRunOutcome> => {
     if (everyMs !== null) {
-      const last = await connection.maybeOneFirst(sql.type(z.object({ last_run_ended_at: z.date() }))`
-        SELECT last_run_ended_at FROM settlement_schedule
-         WHERE last_run_ended_at > now() - ${everyMs} * interval '1 millisecond'`);
-      if (last !== null) return { ran: false, lastRunEndedAt: last };
+      const last = await connection.maybeOne(sql.type(z.object({ last_run_ended_at: z.date(), due: z.boolean() }))`
+        SELECT last_run_ended_at, last_run_ended_at <= now() - ${everyMs} * interval '1 millisecond' AS due
+          FROM settlement_schedule`);
+      if (last === null) {
+        // No scheduled run yet: the schedule starts now, and the first run is due an interval on.
+        const anchor = await connection.oneFirst(sql.type(z.object({ last_run_ended_at: z.date() }))`
+          INSERT INTO settlement_schedule (id, last_run_ended_at) VALUES (1, now())
+          RETURNING last_run_ended_at`);
+        return { ran: false, lastRunEndedAt: anchor };
+      }
+      if (!last.due) return { ran: false, lastRunEndedAt: last.last_run_ended_at };
     }
     try {
       await run();

@@ -84,6 +84,27 @@ describe('the settlement scheduler', () => {
     expect(state.runs).toBe(0);
   });
 
+  it('after a restart, runs an interval after the last run of any instance, not an interval after its own start', async () => {
+    // A fleet restarted more often than the interval (a deploy every 10 minutes, runs every 20) must
+    // still settle: the run is due by the shared schedule, which a restart does not move.
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const { state, instance } = scheduler({ intervalSeconds: 1 });
+      state.elsewhereEndedAt = Date.now() - 600;
+      instance.start();
+      await jest.advanceTimersByTimeAsync(300);
+      const beforeDue = state.runs;
+      await jest.advanceTimersByTimeAsync(150);
+      await instance.stop();
+
+      expect(beforeDue).toBe(0);
+      expect(state.runs).toBe(1);
+      expect(state.asked.every((everyMs) => everyMs === 1_000)).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('always runs at start, and after that only once the last run of any instance is an interval old', async () => {
     // On a clock of the test's own: with real timers, a process starved for half a second (a loaded
     // CI machine) made the check due at 1 s run after the test had set the other instance's run.

@@ -40,6 +40,8 @@ export const SCHEDULE_CHECK_INTERVAL_MS_MAX = 30_000;
  * `settlement_in_progress`, which is logged and left to the next interval). And the interval holds
  * across instances: a run is made only when the last scheduled run of any instance ended an
  * interval ago (runSettlement's `everyMs`), so N instances settle once per interval, not N times.
+ * That includes a start: the next run is due an interval after the last one of any instance, not
+ * an interval after this start, so a fleet restarted more often than the interval still settles.
  */
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -57,7 +59,9 @@ export class SettlementScheduler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.lastRunEndedAt = Date.now();
+    // Unknown until the shared schedule is asked: the first check with a positive interval asks it
+    // (runSettlement), so a restart never moves the next run later.
+    this.lastRunEndedAt = Number.NEGATIVE_INFINITY;
     this.schedule(0, this.options.onStart);
   }
 
