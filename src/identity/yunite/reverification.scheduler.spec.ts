@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startYuniteDouble, type YuniteDouble } from '../../../test/doubles/yunite.double';
 import { ReverificationScheduler, reverificationFromEnv, type ReverificationPorts, yuniteConfigFromEnv } from './reverification.scheduler';
-import { YuniteClient } from './yunite.client';
+import { YuniteClient, YuniteRateLimitedError } from './yunite.client';
 
 const apiKey = 'test-yunite-token-9a8b7c6d';
 const guildId = '401234567890123456';
@@ -179,6 +179,38 @@ describe('ReverificationScheduler with the real client against the Yunite double
       message: 'reverification run ended early',
       fields: expect.objectContaining({ userId: userIdOf(5), code: 'yunite_rate_limited' }),
     });
+  });
+
+  it('given Yunite asks to wait a day, when it was started, then the next run comes within 15 minutes, as the stats poller caps the same header', async () => {
+    // Fake timers and a port that throws the client's own error: the wait is what is tested.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let calls = 0;
+      const scheduler = new ReverificationScheduler(
+        {
+          listLinkedUsers: linkedUsers(3),
+          verifyUser: async () => {
+            calls += 1;
+            if (calls === 1) throw new YuniteRateLimitedError('Yunite rate-limited the request', 86_400_000);
+          },
+          log: (message, fields) => logs.push({ message, fields }),
+        },
+        { intervalMs: 1_000, usersPerRunMax: 3 },
+      );
+      scheduler.start();
+      await jest.advanceTimersByTimeAsync(1_000);
+      const afterLimited = calls;
+      await jest.advanceTimersByTimeAsync(15 * 60_000 - 1);
+      const beforeCap = calls;
+      await jest.advanceTimersByTimeAsync(1);
+      await scheduler.stop();
+
+      expect(afterLimited).toBe(1);
+      expect(beforeCap).toBe(1);
+      expect(calls).toBe(4); // the user it could not ask about, then the two others
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('given a wrong API key, when it runs, then it stops after the first refusal instead of asking about everyone', async () => {

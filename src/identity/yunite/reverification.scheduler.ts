@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { configProblems, type Env, envInteger, envText } from '../../platform/config/config';
+import { RETRY_AFTER_HONOURED_MS_MAX } from '../../platform/http/retry-after';
 import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
@@ -54,7 +55,7 @@ export class ReverificationScheduler {
   private inFlight: Promise<ReverificationRunResult> | null = null;
   /** Set by stop() so that a long run ends after the user in hand rather than after all of them. */
   private stopRequested = false;
-  /** Yunite's Retry-After from the last run that was rate-limited, honoured by the next timer. */
+  /** Yunite's Retry-After from the last run that was rate-limited, honoured (up to 15 minutes) by the next timer. */
   private retryAfterMs: number | null = null;
   private readonly pageSize: number;
 
@@ -132,7 +133,7 @@ export class ReverificationScheduler {
       this.ports.log?.('reverification run failed', errorFields(error));
     }
     if (!this.started) return;
-    const delayMs = Math.min(Math.max(this.options.intervalMs, this.retryAfterMs ?? 0), timerDelayMsMax);
+    const delayMs = Math.max(this.options.intervalMs, Math.min(this.retryAfterMs ?? 0, RETRY_AFTER_HONOURED_MS_MAX));
     this.retryAfterMs = null;
     this.schedule(delayMs);
   }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { RETRY_AFTER_HONOURED_MS_MAX } from '../../platform/http/retry-after';
 import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 import { FortniteStatsError, FortniteStatsRateLimitedError } from './fortnite-stats.client';
 
@@ -57,8 +58,6 @@ const callsPerMinuteMax = 100_000;
 const windowMs = 60_000;
 /** A 429 without Retry-After pauses for one full window, after which every slot is free again. */
 const rateLimitPauseDefaultMs = windowMs;
-/** A Retry-After of hours is more likely a broken header than intent; poll again within 15 minutes. */
-const rateLimitPauseMaxMs = 15 * 60_000;
 
 /**
  * At most `limit` acquisitions in any 60 s window, exactly: it remembers the time of each of the
@@ -233,7 +232,7 @@ export class StatsPoller {
     } catch (error) {
       result.failed += 1;
       if (error instanceof FortniteStatsRateLimitedError) {
-        const pauseMs = Math.min(Math.max(error.retryAfterMs ?? rateLimitPauseDefaultMs, 0), rateLimitPauseMaxMs);
+        const pauseMs = Math.min(Math.max(error.retryAfterMs ?? rateLimitPauseDefaultMs, 0), RETRY_AFTER_HONOURED_MS_MAX);
         this.pausedUntilMs = this.limiterClockMs() + pauseMs;
         this.log('stats API rate limit reached; pausing', { userId: user.userId, pauseMs, retryAfterMs: error.retryAfterMs });
         return 'rate_limited';
