@@ -61,6 +61,12 @@ function windowLimiter(perMinute: number, windowSeconds: number): RateLimiterMem
  * share one address (a host, a NAT), and the key is what an operator grants and revokes, so one
  * busy integration must not spend another's allowance, nor the public's. Everything else (public
  * routes, no key, a wrong one) counts against the client's IP, which bounds key guessing.
+ *
+ * So the key is looked up before any bucket is charged, even for a client whose IP bucket is
+ * spent: refusing it first would let public traffic behind the same address lock a live key out.
+ * Past its IP limit, a client can still cost one indexed lookup per request with a well-formed
+ * key (anything else is refused without one), and tell a live key (200) from a wrong one (429);
+ * with 256-bit keys the second is no help to a guesser. Both are the price of that guarantee.
  */
 export function rateLimitHook(limits: RateLimits, keys: ApiKeys): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
