@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 
 import {
   EventStoreDBClient,
+  NotLeaderError,
   UnavailableError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
@@ -289,6 +290,17 @@ describe('mapping helpers', () => {
 
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     expect(toEventStoreError(refused)).toBeInstanceOf(EventStoreUnavailableError);
+
+    // A follower refusing a call that needs the leader: the client reconnects to the leader named
+    // in the error, so the caller's next try goes there (a 503 with Retry-After, not a 500).
+    const notLeader = new NotLeaderError({
+      message: '5 NOT_FOUND: Leader info available',
+      metadata: { getMap: () => ({ 'leader-endpoint-host': 'esdb-2', 'leader-endpoint-port': '2113' }) },
+    } as unknown as ConstructorParameters<typeof NotLeaderError>[0]);
+    const mappedNotLeader = toEventStoreError(notLeader);
+    expect(mappedNotLeader).toBeInstanceOf(EventStoreUnavailableError);
+    expect((mappedNotLeader as Error).message).toBe('event store unavailable: not the leader; the client reconnects to esdb-2:2113');
+    expect((mappedNotLeader as Error).cause).toBe(notLeader);
 
     const alreadyMapped = new EventStoreUnavailableError('event store unavailable: x');
     expect(toEventStoreError(alreadyMapped)).toBe(alreadyMapped);

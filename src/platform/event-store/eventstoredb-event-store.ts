@@ -4,6 +4,7 @@ import {
   ErrorType,
   EventStoreDBClient,
   FORWARDS,
+  NotLeaderError,
   START,
   StreamNotFoundError,
   UnavailableError,
@@ -208,8 +209,10 @@ function isConnectionFailure(error: Record<string, unknown>): boolean {
 /**
  * Turns "the server cannot be reached" failures into `EventStoreUnavailableError` (the original is
  * kept as `cause`), so callers can answer 503 and retry. A gRPC deadline is the server not answering
- * in time, the same condition as our own timer, so it is mapped too. Everything else (wrong expected
- * version, access denied, deleted stream, bugs) is returned unchanged.
+ * in time, the same condition as our own timer, so it is mapped too, and so is a follower's
+ * NotLeaderError (a cluster's leader changed, or the connection reached a follower), after which
+ * the client reconnects to the leader by itself. Everything else (wrong expected version, access
+ * denied, deleted stream, bugs) is returned unchanged.
  */
 export function toEventStoreError(error: unknown): unknown {
   if (error instanceof EventStoreUnavailableError) return error;
@@ -220,6 +223,13 @@ export function toEventStoreError(error: unknown): unknown {
   const fields = error as Record<string, unknown>;
   if (isConnectionFailure(fields)) {
     return new EventStoreUnavailableError(`event store unavailable: ${describeError(error)}`, { cause: error });
+  }
+  if (error instanceof NotLeaderError) {
+    // The client has already begun reconnecting to the leader the error names, so a retry goes there.
+    return new EventStoreUnavailableError(
+      `event store unavailable: not the leader; the client reconnects to ${error.leader.address}:${error.leader.port}`,
+      { cause: error },
+    );
   }
   if (isDeadlineExceeded(fields)) {
     return new EventStoreUnavailableError(`event store unavailable: deadline exceeded: ${describeError(error)}`, {
