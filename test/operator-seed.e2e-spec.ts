@@ -12,7 +12,10 @@ import { createHttpApp } from '../src/platform/http/create-http-app';
 import { accountFromSeed } from '../src/payouts/banano/state-block';
 import { BANANO_GATEWAY, type BananoGateway } from '../src/payouts/banano/banano-gateway';
 import { ApiKeys } from '../src/security/api-keys';
+import { MasterKey } from '../src/security/secure-config/master-key';
+import { rotateSecureConfig } from '../src/security/secure-config/rotate-master-key';
 import { SECURE_CONFIG_STREAM } from '../src/security/secure-config/secure-config.events';
+import { SecureConfigStore } from '../src/security/secure-config/secure-config.store';
 import { call } from './support/scenario';
 import { createTestDatabase } from './support/test-database';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -178,6 +181,27 @@ describe('PUT /v1/admin/operator-seed and GET /v1/admin/operator-seed/status', (
       expect(status).toMatchObject({ status: 200, body: { configured: false, address: null, keyId: null } });
       expect(await eventCount(app)).toBe(events);
       expect(await rowCount(app)).toBe(0);
+    });
+  });
+
+  it('on an instance still on a master key that a rotation retired, answers 409 master_key_retired and stores and appends nothing', async () => {
+    const oldKey = randomBytes(32).toString('base64');
+    await withApp({ LEDGER_MASTER_KEY: oldKey }, async (app) => {
+      await putSeed(app, JSON.stringify({ seed: (await newSeed()).seed }));
+      // The CLI rotates the table while this instance keeps running with the old key.
+      const newKey = MasterKey.fromBase64(randomBytes(32).toString('base64'), 'test');
+      await rotateSecureConfig(new SecureConfigStore(app.pool, app.store), { oldKey: MasterKey.fromBase64(oldKey, 'test'), newKey });
+      const events = await eventCount(app);
+      const { seed } = await newSeed();
+
+      const refused = await putSeed(app, JSON.stringify({ seed }));
+
+      expect(refused.status).toBe(409);
+      expect(refused.contentType).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(refused.text)).toMatchObject({ code: 'master_key_retired' });
+      expect(refused.text.toUpperCase()).not.toContain(seed);
+      expect(await eventCount(app)).toBe(events);
+      expect((await call(app, 'GET', '/v1/admin/operator-seed/status')).body).toMatchObject({ configured: true, keyId: newKey.keyId });
     });
   });
 

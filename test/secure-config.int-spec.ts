@@ -379,6 +379,32 @@ describe('secure_config on PostgreSQL', () => {
       expect((await streamEvents()).map((event) => event.data.action)).toEqual(['set', 'rotated']);
     });
 
+    it('retires the old key: a process still on it cannot store a seed afterwards (409), so it cannot undo the rotation', async () => {
+      const old = newKey();
+      const next = newKey();
+      await storeOperatorSeed({ store, key: old.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() });
+      await rotateSecureConfig(store, { oldKey: old.key, newKey: next.key });
+      const { seed: later } = await newSeed();
+
+      // An instance not yet restarted with the new key serves a PUT.
+      const stale = await refusal(storeOperatorSeed({ store, key: old.key, seed: later, metadata: ADMIN, now: new Date() }));
+
+      expect(stale).toMatchObject({ code: 'master_key_retired', status: 409 });
+      expect(stale.message).toContain(old.key.keyId);
+      expect(stale.message).not.toContain(later);
+      expect((await store.entry(OPERATOR_SEED_ENTRY))?.sealed.keyId).toBe(next.key.keyId);
+      expect((await streamEvents()).map((event) => event.data.action)).toEqual(['set', 'rotated']);
+      // The current key stores it, and so does a key never used here: the way back from a lost key.
+      await storeOperatorSeed({ store, key: next.key, seed: later, metadata: ADMIN, now: new Date() });
+      const fresh = newKey();
+      await storeOperatorSeed({ store, key: fresh.key, seed: later, metadata: ADMIN, now: new Date() });
+      expect(await sourceWith(fresh.key).operatorSeed()).toBe(later);
+      // Rotating back to a retired key brings it back, and retires the one rotated from.
+      await rotateSecureConfig(store, { oldKey: fresh.key, newKey: old.key });
+      await storeOperatorSeed({ store, key: old.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() });
+      expect(await refusal(storeOperatorSeed({ store, key: fresh.key, seed: later, metadata: ADMIN, now: new Date() }))).toMatchObject({ code: 'master_key_retired' });
+    });
+
     it('on an empty table re-encrypts nothing and says so', async () => {
       const result = await rotateSecureConfig(store, { oldKey: newKey().key, newKey: newKey().key });
       expect(result).toMatchObject({ rotated: [], alreadyRotated: [] });

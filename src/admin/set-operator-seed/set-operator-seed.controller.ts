@@ -16,7 +16,8 @@ export class SetOperatorSeedController {
 
   /**
    * Stores the operator seed, encrypted (SPEC §4.6). 204, and GET …/status shows the derived
-   * address; 422 `invalid_seed`; 503 `master_key_not_configured` where no master key is set.
+   * address; 422 `invalid_seed`; 409 `master_key_retired` on an instance whose master key a
+   * rotation retired; 503 `master_key_not_configured` where no master key is set.
    */
   @ApiOperation({
     summary: 'Store the operator seed, encrypted',
@@ -25,6 +26,7 @@ export class SetOperatorSeedController {
       'Payouts use it from their next step; storing the same seed again appends nothing. The seed is never logged, returned or echoed in an error.',
   })
   @ApiResponse({ status: 204, description: 'Stored; `GET /v1/admin/operator-seed/status` shows the derived address' })
+  @ApiProblems(409, ['master_key_retired'])
   @ApiProblems(503, ['master_key_not_configured', 'event_store_unavailable'])
   @Put()
   @HttpCode(204)

@@ -111,7 +111,8 @@ export class SecureConfigStore extends SecureConfigEntries {
   /**
    * Stores `plaintext` as entry `name`, encrypted under `key`, and records SecureConfigChanged
    * `set`. Storing what is already stored, under the same key, changes nothing and records
-   * nothing. Answers whether it changed the entry.
+   * nothing. Answers whether it changed the entry. A key that a rotation retired is refused with
+   * 409 `master_key_retired`: that is a process not yet restarted with the new key.
    */
   async put(input: {
     readonly name: string;
@@ -124,6 +125,16 @@ export class SecureConfigStore extends SecureConfigEntries {
     const { name, plaintext, address, key, metadata, now } = input;
     const changed = await this.pool.transaction(async (transaction) => {
       await lockForWriting(transaction);
+      const retiredAt = await transaction.maybeOneFirst(sql.type(z.object({ retired_at: z.date() }))`
+        SELECT retired_at FROM secure_config_retired_keys WHERE key_id = ${key.keyId}`);
+      if (retiredAt !== null) {
+        throw new DomainError(
+          'master_key_retired',
+          `This process's master key (${key.keyId}) was rotated away from on ${retiredAt.toISOString()}; nothing was stored. ` +
+            'Restart it with the current master key',
+          409,
+        );
+      }
       const existing = await transaction.maybeOne(sql.type(entryRow)`
         SELECT name, ciphertext, auth_tag, nonce, key_id, address, updated_at FROM secure_config WHERE name = ${name}`);
       if (existing !== null && existing.key_id === key.keyId && existing.address === address && sameValue(entryOf(existing), key, plaintext)) {
@@ -146,7 +157,8 @@ export class SecureConfigStore extends SecureConfigEntries {
    * Re-encrypts every entry under `newKey`, in one transaction (SPEC §4.6: the key can be
    * rotated). Every entry must open under `oldKey`; one that does not (the old key is wrong, or the
    * entry was altered) refuses the whole rotation, which then changes nothing. An entry already
-   * under `newKey` is only checked, so a rotation run again after it committed is harmless.
+   * under `newKey` is only checked, so a rotation run again after it committed is harmless. The
+   * old key is retired (`put` refuses it from then on), and the new one taken off that list.
    */
   async rotate(input: { readonly oldKey: MasterKey; readonly newKey: MasterKey; readonly metadata: CommandMetadata; readonly now: Date }): Promise<RotationResult> {
     const { oldKey, newKey, metadata, now } = input;
@@ -185,6 +197,11 @@ export class SecureConfigStore extends SecureConfigEntries {
         await enqueueChange(transaction, { name: entry.name, keyId: sealed.keyId, address: entry.address, action: 'rotated', now }, metadata);
         rotated.push(entry.name);
       }
+      // A process still on the old key must not seal a seed under it again; see migrations/0021.
+      await transaction.query(sql.unsafe`DELETE FROM secure_config_retired_keys WHERE key_id = ${newKey.keyId}`);
+      await transaction.query(sql.unsafe`
+        INSERT INTO secure_config_retired_keys (key_id, retired_at) VALUES (${oldKey.keyId}, ${now.toISOString()}::timestamptz)
+        ON CONFLICT (key_id) DO NOTHING`);
       return { previousKeyId: oldKey.keyId, keyId: newKey.keyId, rotated, alreadyRotated };
     });
     return { ...result, eventsPending: await this.appendAfterCommit() };
