@@ -239,6 +239,24 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     expect(await accrual(accrualIds[0])).toEqual({ claimed: 20, settled: 20, settledWhole: true, payoutId });
   });
 
+  it('changes nothing when a batch of the last failure, a retry and a new failed attempt is applied again', async () => {
+    const { userId, accrualIds } = await earner([20]);
+    const payoutId = await request(userId, [{ accrualId: accrualIds[0], kills: 20 }], idempotencyKey([accrualIds[0]]));
+    await failOut(userId, payoutId, 1, 700);
+    await retry(userId, payoutId, 800);
+    await failAttempt(userId, payoutId, 4, 810);
+    const once = await payout(payoutId);
+    // The batch from the failure on, applied again, as after a crash before its acknowledgement.
+    const everything = await store.readAll({ fromPosition: null, maxCount: 1_000 });
+    const replayed = everything.slice(everything.findIndex((event) => event.type === 'PayoutFailed'));
+    await projector.stop();
+    for (const projection of allProjections) await pool.transaction((transaction) => projection.apply(transaction, replayed));
+
+    expect(replayed.map((event) => event.type)).toEqual(['PayoutFailed', 'PayoutRetryRequested', 'PayoutAttemptFailed']);
+    expect(once).toMatchObject({ status: 'pending', attemptCount: 4, lastError: 'node refused attempt 4', nextAttemptAt: at(811).toISOString() });
+    expect(await findPayout(pool, payoutId)).toEqual(once);
+  });
+
   it('shows 3 attempts for a payout sent after 2 failed ones, and a first send as 1', async () => {
     const { userId, accrualIds } = await earner([20, 30]);
     const payoutId = await request(userId, [{ accrualId: accrualIds[0], kills: 20 }], idempotencyKey([accrualIds[0]]));

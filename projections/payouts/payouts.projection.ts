@@ -9,7 +9,8 @@ import { userStreamProjection } from '../runtime/user-stream-projection';
  * The runtime replays a batch, in order, only after applying it: an event replayed after the
  * payout has moved on finds its guard false, and one that finds it true again (a retry replayed
  * while the payout is failed once more) is followed in the same batch by the events that led
- * there, so the rows end as they were.
+ * there, so the rows end as they were. A failure replayed after a retry and a later attempt finds
+ * a higher attempt count, so it does not fail the payout again.
  *
  * Each handler writes the events of a round (at most one per user, so one per payout) with one
  * statement. The rest of the user stream is kept by the other read models.
@@ -55,6 +56,8 @@ export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'pa
        WHERE p.payout_id = v.payout_id AND p.status = 'pending' AND p.attempt_count < v.attempt`);
   },
   PayoutFailed: async (transaction, events) => {
+    // Its attempt is the last one applied. Replayed after a retry and a later attempt, it finds a
+    // higher attempt_count and changes nothing, as the retry and that attempt then do too.
     await transaction.query(sql.unsafe`
       UPDATE payouts p SET status = 'failed', failed_at = v.failed_at, last_error = v.error,
              next_attempt_at = NULL, attempt_count = GREATEST(p.attempt_count, v.attempts)
@@ -62,7 +65,7 @@ export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'pa
           events.map(({ event: { data: failed } }) => [failed.payoutId, failed.failedAt, failed.error, failed.attempts]),
           ['uuid', 'timestamptz', 'text', 'int4'],
         )} AS v (payout_id, failed_at, error, attempts)
-       WHERE p.payout_id = v.payout_id AND p.status = 'pending'`);
+       WHERE p.payout_id = v.payout_id AND p.status = 'pending' AND p.attempt_count <= v.attempts`);
   },
   PayoutRetryRequested: async (transaction, events) => {
     // The same payout, the same key and the same claim: the executor may try it again now.
