@@ -267,6 +267,49 @@ describe('POST /v1/admin/donations/rebuild', () => {
       });
     });
 
+    it('leaves reconciliation in balance, with the chain frontier, when the receives it appends lie below blocks recorded before them', async () => {
+      // Opened outside the ledger: the opening receive is on the chain and not in the stream.
+      await withLive({ openWithBan: 100n, env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async (live) => {
+        const { app, node, operator, ingester } = live;
+        const giver = await donor(node, 50n);
+        await sendSignedBy(node, giver, operator.address, 20n * BAN);
+        expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+        await earner(app, 10);
+        await synced(app);
+        expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+        await synced(app);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        // Another donation taken on the node by hand, above the payout, then one the ingester takes above that.
+        await sendSignedBy(node, giver, operator.address, 5n * BAN);
+        await receiveWithoutTheLedger(live);
+        await sendSignedBy(node, giver, operator.address, 1n * BAN);
+        expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+        const chain = node.accountChain(operator.address);
+        expect(chain.map((block) => block.subtype)).toEqual(['open', 'receive', 'send', 'receive', 'receive']);
+        const chainFrontier = chain[4].hash;
+
+        expect(await rebuild(app)).toMatchObject({ status: 200, body: { appended: { donations: 1, funding: 1, milestones: 0 } } });
+
+        // The rebuild appended the opening receive and the hand-taken donation last, though both lie below the frontier.
+        const recorded = (await operatorEvents(live)).map((event) => [event.type, event.data.receiveHash ?? event.data.blockHash]);
+        expect(recorded).toEqual([
+          ['DonationReceived', chain[1].hash],
+          ['PayoutBlockSigned', chain[2].hash],
+          ['DonationReceived', chain[4].hash],
+          ['FundingReceived', chain[0].hash],
+          ['DonationReceived', chain[3].hash],
+        ]);
+        const report = await call(app, 'GET', '/v1/admin/reconciliation');
+        expect(report.status).toBe(200);
+        expect(report.body).toMatchObject({
+          inBalance: true,
+          ledger: { balanceRaw: node.balanceOf(operator.address).toString(), frontier: chainFrontier },
+          chain: { frontier: chainFrontier },
+          differences: [],
+        });
+      });
+    });
+
     it('reads the chain page by page and appends only the receives missing among the records of the ingester', async () => {
       await withLive({}, async (live) => {
         const { node, rpc, operator, ingester } = live;

@@ -157,6 +157,7 @@ async function readLiveLedger(store: EventStore, address: string): Promise<LiveL
           receive: {
             sendHash: event.data.sendHash.toUpperCase(),
             receiveHash: event.data.receiveHash.toUpperCase(),
+            previous: event.data.previous.toUpperCase(),
             sender: event.data.sender,
             amountRaw: BigInt(event.data.amountRaw),
             event: eventRef(recorded),
@@ -171,6 +172,7 @@ async function readLiveLedger(store: EventStore, address: string): Promise<LiveL
             userId: event.data.userId,
             attempt: event.data.attempt,
             blockHash: event.data.blockHash.toUpperCase(),
+            previous: event.data.previous.toUpperCase(),
             amountRaw: BigInt(event.data.amountRaw),
             event: eventRef(recorded),
           },

@@ -17,6 +17,8 @@ const USER_ID = '00000000-0000-4000-8000-000000000001';
 const PAYOUT = '00000000-0000-4000-8000-0000000000aa';
 
 const hash = (n: number): string => n.toString(16).toUpperCase().padStart(64, '0');
+/** The previous of a block that opens the account. */
+const OPEN = '0'.repeat(64);
 const ref = (streamName: string, revision: number, type: string): EventRef => ({ streamName, revision, type, eventId: `${streamName}@${revision}` });
 
 let position = 0n;
@@ -69,14 +71,20 @@ function entry(type: string, blockHash: string, amountRaw: bigint, height: numbe
   return fields as HistoryEntry;
 }
 
-const receiveBlock = (receiveHash: string, amountRaw: bigint, revision: number): OperatorBlock => ({
+const receiveBlock = (receiveHash: string, amountRaw: bigint, revision: number, previous = OPEN): OperatorBlock => ({
   kind: 'receive',
-  receive: { sendHash: hash(500 + revision), receiveHash, sender: 'ban_donor', amountRaw, event: ref(OPERATOR, revision, 'DonationReceived') },
+  receive: { sendHash: hash(500 + revision), receiveHash, previous, sender: 'ban_donor', amountRaw, event: ref(OPERATOR, revision, 'DonationReceived') },
 });
-const payoutBlock = (blockHash: string, revision: number, attempt = 1): OperatorBlock => ({
+const payoutBlock = (blockHash: string, revision: number, previous: string, attempt = 1): OperatorBlock => ({
   kind: 'payout',
-  payout: { payoutId: PAYOUT, userId: USER_ID, attempt, blockHash, amountRaw: 2n * BAN, event: ref(OPERATOR, revision, 'PayoutBlockSigned') },
+  payout: { payoutId: PAYOUT, userId: USER_ID, attempt, blockHash, previous, amountRaw: 2n * BAN, event: ref(OPERATOR, revision, 'PayoutBlockSigned') },
 });
+
+/** Every order of `items`. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, index) => permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
+}
 
 function chainOf(history: HistoryEntry[], balanceRaw: bigint): ChainSnapshot {
   return { frontier: history[0]?.hash ?? null, balanceRaw, receivableRaw: 0n, history, receivable: [] };
@@ -87,14 +95,14 @@ describe('compareLive', () => {
     const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
     const chain = chainOf([entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
 
-    const result = compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1)], payouts }, chain);
+    const result = compareLive({ blocks: [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1))], payouts }, chain);
 
     expect(result).toEqual({ ledgerBalanceRaw: 8n * BAN, ledgerFrontier: hash(2), differences: [] });
   });
 
   it('given a block refused and absent, then one sent, finds nothing; given the refused one on chain, says so', () => {
     const payouts = foldPayouts([requested(0, 'live'), attemptFailed(1, hash(2)), sent(2, hash(3))]);
-    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, 1), payoutBlock(hash(3), 2, 2)];
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1), 1), payoutBlock(hash(3), 2, hash(1), 2)];
 
     const clean = compareLive({ blocks, payouts }, chainOf([entry('send', hash(3), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN));
     expect(clean.differences).toEqual([]);
@@ -109,6 +117,42 @@ describe('compareLive', () => {
       onChain: true,
       events: [ref(USER, 0, 'PayoutRequested'), ref(OPERATOR, 1, 'PayoutBlockSigned'), ref(USER, 1, 'PayoutAttemptFailed'), ref(USER, 2, 'PayoutSent')],
     });
+  });
+
+  it('given receives a donations rebuild recorded after the blocks above them, takes the head of the recorded chain as the frontier in every stream order', () => {
+    // The chain: the opening receive, a receive, then a payout's send, the frontier.
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(3))]);
+    const chain = chainOf([entry('send', hash(3), 2n * BAN, 3), entry('receive', hash(2), 5n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 13n * BAN);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), receiveBlock(hash(2), 5n * BAN, 1, hash(1)), payoutBlock(hash(3), 2, hash(2))];
+
+    for (const order of permutations(blocks)) {
+      expect(compareLive({ blocks: order, payouts }, chain)).toEqual({ ledgerBalanceRaw: 13n * BAN, ledgerFrontier: hash(3), differences: [] });
+    }
+  });
+
+  it('given a refused receive beside the block signed after it on the same frontier, takes that block; given only the refused one, names it', () => {
+    const chain = chainOf([entry('receive', hash(2), 5n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 15n * BAN);
+    const refused = receiveBlock(hash(7), 1n * BAN, 1, hash(1));
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), refused, receiveBlock(hash(2), 5n * BAN, 2, hash(1))];
+
+    const result = compareLive({ blocks, payouts: new Map() }, chain);
+    expect(result.ledgerFrontier).toBe(hash(2));
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['recorded_receive_not_on_chain', 'balance_mismatch']);
+
+    const alone = compareLive({ blocks: blocks.slice(0, 2), payouts: new Map() }, chainOf([entry('receive', hash(1), 10n * BAN, 1)], 10n * BAN));
+    expect(alone.ledgerFrontier).toBe(hash(7));
+    expect(alone.differences.map((difference) => difference.kind)).toEqual(['recorded_receive_not_on_chain', 'balance_mismatch', 'frontier_mismatch']);
+  });
+
+  it('given a block signed on a payout block whose PayoutSent is not read yet, takes the block above it', () => {
+    const payouts = foldPayouts([requested(0, 'live')]);
+    const chain = chainOf([entry('receive', hash(3), 1n * BAN, 3), entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 9n * BAN);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1)), receiveBlock(hash(3), 1n * BAN, 2, hash(2))];
+
+    const result = compareLive({ blocks, payouts }, chain);
+
+    expect(result.ledgerFrontier).toBe(hash(3));
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['payout_signed_unconfirmed', 'balance_mismatch']);
   });
 
   it('given an epoch block at the frontier, neither calls it unknown nor a frontier mismatch', () => {

@@ -33,7 +33,7 @@ export type DifferenceKind =
   | 'amount_mismatch'
   /** The ledger's wallet balance is not the chain's (in dry-run: not the simulated balance). */
   | 'balance_mismatch'
-  /** The last block the ledger counts is not the chain's frontier. */
+  /** The head of the chain the ledger's counted blocks make is not the chain's frontier. */
   | 'frontier_mismatch'
   /** Dry-run: the payouts read model disagrees with the user streams about one payout. */
   | 'read_model_mismatch'
@@ -167,6 +167,8 @@ export function foldPayouts(events: readonly RecordedEvent[]): Map<string, Payou
 export interface RecordedReceive {
   readonly sendHash: string;
   readonly receiveHash: string;
+  /** The block it was signed on (64 zeros when it opens the account). */
+  readonly previous: string;
   readonly sender: string;
   readonly amountRaw: bigint;
   readonly event: EventRef;
@@ -178,6 +180,8 @@ export interface RecordedPayoutBlock {
   readonly userId: string;
   readonly attempt: number;
   readonly blockHash: string;
+  /** The block it was signed on. */
+  readonly previous: string;
   readonly amountRaw: bigint;
   readonly event: EventRef;
 }
@@ -213,8 +217,9 @@ export interface Comparison {
 /**
  * Live: the ledger's operator wallet against the chain. The ledger balance is every recorded
  * receive (DonationReceived + FundingReceived) minus every payout whose user stream says
- * PayoutSent with a block this operator stream signed; its frontier is the last block, in stream
- * order, that it counts (any receive, and a payout block only once its payout was sent with it).
+ * PayoutSent with a block this operator stream signed. Its frontier is the head of the chain the
+ * recorded blocks make (ledgerFrontier), among the blocks it counts: any receive, and a payout
+ * block only once its payout was sent with it.
  */
 export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comparison {
   const differences: Difference[] = [];
@@ -224,7 +229,7 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
   const signedHashes = new Set<string>();
   const recordedSends = new Set<string>();
   let balanceRaw = 0n;
-  let frontier: { readonly hash: string; readonly event: EventRef } | null = null;
+  const counted = new Set<string>();
 
   for (const block of ledger.blocks) {
     if (block.kind === 'receive') {
@@ -232,7 +237,7 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
       signedHashes.add(receive.receiveHash);
       recordedSends.add(receive.sendHash);
       balanceRaw += receive.amountRaw;
-      frontier = { hash: receive.receiveHash, event: receive.event };
+      counted.add(receive.receiveHash);
       const entry = onChain.get(receive.receiveHash);
       if (entry === undefined) {
         const elsewhere = chainReceiveOf.get(receive.sendHash);
@@ -267,7 +272,7 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
     const payoutEvents = payout === undefined ? [signed.event] : [...payout.events.slice(0, 1), signed.event, ...payout.events.slice(1)];
     if (payout?.sent?.blockHash === signed.blockHash) {
       balanceRaw -= payout.sent.amountRaw;
-      frontier = { hash: signed.blockHash, event: signed.event };
+      counted.add(signed.blockHash);
       if (entry === undefined) {
         differences.push({
           kind: 'payout_sent_not_on_chain',
@@ -348,16 +353,70 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
     });
   }
 
+  const frontier = ledgerFrontier(ledger.blocks, counted);
   const chainFrontier = chain.history.find((entry) => entry.type !== 'epoch')?.hash ?? null;
   if ((frontier?.hash ?? null) !== chainFrontier) {
     differences.push({
       kind: 'frontier_mismatch',
-      message: `the last block the ledger counts is ${frontier?.hash ?? 'none'}; the chain's is ${chainFrontier ?? 'none (the account is not opened)'}`,
+      message: `the head of the ledger's chain is ${frontier?.hash ?? 'none'}; the chain's is ${chainFrontier ?? 'none (the account is not opened)'}`,
       ...(chainFrontier === null ? {} : { blockHash: chainFrontier }),
       events: frontier === null ? [] : [frontier.event],
     });
   }
   return { ledgerBalanceRaw: balanceRaw, ledgerFrontier: frontier?.hash ?? null, differences };
+}
+
+/**
+ * The head of the operator's chain as the ledger records it: of the `counted` blocks, the one
+ * highest on the chain the recorded blocks make by their `previous`. Stream order is not chain
+ * order: a donations rebuild appends receives that lie below blocks recorded before them, so the
+ * block recorded last may be far down the chain. Heights are counted over every recorded block,
+ * counted or not, so a block signed on a payout block whose PayoutSent is not read yet still
+ * stands above it. Two blocks at one height are a fork the recorded blocks hold (a receive the
+ * node refused beside the block signed after it on the same frontier): the one recorded later
+ * stands, since a writer signs on a refused block's frontier again only after the refusal. Where
+ * the recorded blocks leave a gap (a block on the chain that no event records, an unknown_block
+ * of its own) heights above it count from the gap, the best the events can tell.
+ */
+export function ledgerFrontier(blocks: readonly OperatorBlock[], counted: ReadonlySet<string>): { readonly hash: string; readonly event: EventRef } | null {
+  const recorded = blocks.map((block) =>
+    block.kind === 'receive'
+      ? { hash: block.receive.receiveHash, previous: block.receive.previous, event: block.receive.event }
+      : { hash: block.payout.blockHash, previous: block.payout.previous, event: block.payout.event },
+  );
+  const previousOf = new Map<string, string>();
+  for (const block of recorded) if (!previousOf.has(block.hash)) previousOf.set(block.hash, block.previous);
+  const heightOf = new Map<string, number>();
+  const height = (hash: string): number => {
+    // Down to the first block whose height is known or whose previous no event records, then up.
+    // A hash commits to its previous, so the links cannot loop; were they to, the loop counts from 0.
+    const path: string[] = [];
+    const onPath = new Set<string>();
+    let below = 0;
+    let at: string | undefined = hash;
+    while (at !== undefined && previousOf.has(at) && !onPath.has(at)) {
+      const known = heightOf.get(at);
+      if (known !== undefined) {
+        below = known;
+        break;
+      }
+      path.push(at);
+      onPath.add(at);
+      at = previousOf.get(at);
+    }
+    for (const block of path.reverse()) {
+      below += 1;
+      heightOf.set(block, below);
+    }
+    return heightOf.get(hash) ?? 0;
+  };
+  let head: { readonly hash: string; readonly event: EventRef; readonly height: number } | null = null;
+  for (const block of recorded) {
+    if (!counted.has(block.hash)) continue;
+    const at = height(block.hash);
+    if (head === null || at >= head.height) head = { hash: block.hash, event: block.event, height: at };
+  }
+  return head === null ? null : { hash: head.hash, event: head.event };
 }
 
 /** The payouts read model as settlement reads it, at one committed checkpoint. */
