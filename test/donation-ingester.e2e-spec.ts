@@ -25,13 +25,13 @@ describe('donation ingester on the Banano node double', () => {
     withLiveApp({ env: () => ({ BANANO_RPC_TIMEOUT_MS: '1000', ...options.env }), openWithRaw: options.openWithBan === undefined ? undefined : options.openWithBan * BAN }, body);
 
   /** Another service instance's ingester on the same database: its own client, seed source and fold. */
-  function secondIngester(live: Live, fundingAddresses: readonly string[] = []): DonationIngester {
+  function secondIngester(live: Live, fundingAddresses: readonly string[] = [], receivableCountMax = 100): DonationIngester {
     return new DonationIngester(
       live.app.pool,
       live.app.store,
       new BananoRpcClient({ url: live.node.url, timeoutMs: 1_000, retriesMax: 2 }),
       new FileOperatorSeedSource(live.seedFile),
-      { fundingAddresses, intervalMs: 30_000, receivableCountMax: 100, publishTriesMax: 3, milestones: DEFAULT_MILESTONES },
+      { fundingAddresses, intervalMs: 30_000, receivableCountMax, publishTriesMax: 3, milestones: DEFAULT_MILESTONES },
     );
   }
 
@@ -245,6 +245,45 @@ describe('donation ingester on the Banano node double', () => {
       expect(node.requests().filter((request) => request.action === 'process').length).toBe(processedBefore);
       expect(node.receivableOf(operator.address).map((send) => send.hash)).toEqual([refused.hash]);
       expect(node.balanceOf(operator.address)).toBe(1n * BAN + total - refused.amountRaw);
+    });
+  });
+
+  it('pockets and counts a new send while more refused receives than one receivable page holds stay receivable', async () => {
+    await withLive({ openWithBan: 1n }, async (live) => {
+      const { app, node, operator } = live;
+      // A page of 3 stands for the service's 100: the double takes a third of a second to sign a send.
+      const pageSize = 3;
+      const ingester = secondIngester(live, [], pageSize);
+      const refusedCount = 2 * pageSize + 1;
+      const refusedTotal = await donate(node, operator.address, refusedCount);
+      node.failNext('process', 'reject', { error: 'Block work is insufficient', count: refusedCount });
+      const passes = [await ingester.runOnce(), await ingester.runOnce(), await ingester.runOnce()];
+      expect(node.receivableOf(operator.address)).toHaveLength(refusedCount);
+      // The double lists receivable sends oldest first (a node lists them by send hash), so the new
+      // send comes after every refused one: a page of pageSize sends holds only refused ones.
+      const newSend = await node.fund(operator.address, 7n * BAN);
+      const readsBefore = node.requests().filter((request) => request.action === 'receivable').length;
+
+      passes.push(await ingester.runOnce());
+
+      const recorded = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+      const chain = node.accountChain(operator.address);
+      expect(recorded.find((event) => event.data.sendHash === newSend)?.data.receiveHash).toBe(chain[chain.length - 1].hash);
+      expect(node.receivableOf(operator.address).map((send) => send.hash)).not.toContain(newSend);
+      expect(node.balanceOf(operator.address)).toBe(1n * BAN + 7n * BAN);
+      await synced(app);
+      const donations = await call(app, 'GET', '/v1/donations');
+      expect(donations.body).toMatchObject({ totalDonatedRaw: (refusedTotal + 7n * BAN).toString(), donationCount: refusedCount + 1 });
+      // Each refused send was recorded once, pageSize a pass; the last pass read one page, with
+      // room for the refused sends the pass before had found.
+      expect(passes).toEqual([
+        { recorded: pageSize, pocketed: 0, stoppedBy: null },
+        { recorded: pageSize, pocketed: 0, stoppedBy: null },
+        { recorded: 1, pocketed: 0, stoppedBy: null },
+        { recorded: 1, pocketed: 1, stoppedBy: null },
+      ]);
+      expect(recorded).toHaveLength(refusedCount + 1);
+      expect(node.requests().filter((request) => request.action === 'receivable').length - readsBefore).toBe(1);
     });
   });
 

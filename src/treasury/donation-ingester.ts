@@ -5,7 +5,7 @@ import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
-import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous } from '../payouts/banano/banano-rpc.client';
+import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
 import { type DonationsElsewhere, OperatorAccounts } from '../payouts/operator/operator-accounts';
@@ -26,6 +26,16 @@ export const DONATION_INGESTER = Symbol('DONATION_INGESTER');
 
 /** How long a pass waits for the operator lock. */
 const LOCK_WAIT_MS = 2_000;
+/**
+ * The largest `receivable` page a pass asks for: the most the RPC client asks for in one call. The
+ * recorded sends still receivable (refused receives) take up room in it, so more of those than this
+ * leave no room for a send not yet recorded; the pass then says so in the log.
+ */
+const RECEIVABLE_READ_COUNT_MAX = 1_000;
+/** `receivable` calls per pass: the page is asked for again, larger, at most this many times in all. */
+const RECEIVABLE_READS_MAX = 3;
+/** Send hashes named in the one log line a pass writes about recorded sends still receivable. */
+const SKIPPED_LOGGED_MAX = 20;
 
 /**
  * What became of a recorded receive block: `pocketed` (the node took it now); `already_pocketed`
@@ -80,7 +90,10 @@ export interface DonationIngesterOptions {
   /** Senders whose sends are FundingReceived (treasury.fundingAddresses). */
   readonly fundingAddresses: readonly string[];
   readonly intervalMs: number;
-  /** Receivable blocks read per run; the rest wait for the next run. */
+  /**
+   * Sends not yet recorded that one run pockets; the rest wait for the next run. The page read holds
+   * this many more than the recorded sends still receivable, up to RECEIVABLE_READ_COUNT_MAX.
+   */
   readonly receivableCountMax: number;
   /** Publishing the same block after ambiguous failures, per run. */
   readonly publishTriesMax: number;
@@ -118,6 +131,10 @@ export interface IngestResult {
  * The process that saw the refusal does not offer the block again; after a restart it is offered
  * once more, which is harmless: it is the send's one recorded receive, and the node taking it is
  * right.
+ *
+ * Such sends stay in the node's `receivable` answer, which lists at most `count` sends in the
+ * node's own order (not by age), so they must not take the room of the sends not yet recorded:
+ * see readReceivable.
  */
 export class DonationIngester {
   private readonly schedule: PeriodicTask<IngestResult>;
@@ -126,6 +143,8 @@ export class DonationIngester {
   private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
+  /** Recorded sends the last pass found still receivable: the room the next page makes for them. */
+  private skippedLastPass = 0;
 
   constructor(
     private readonly pool: DatabasePool,
@@ -191,14 +210,11 @@ export class DonationIngester {
       return { recorded, pocketed, stoppedBy: 'block_in_flight' };
     }
 
-    const receivable = await this.rpc.receivable(account.address, this.options.receivableCountMax);
+    const receivable = await this.readReceivable(account.address, operator);
     for (const send of receivable) {
       if (this.schedule.stopping) break;
-      if (operator.receivedSends.has(send.hash)) {
-        // Recorded, yet still receivable: its receive was refused (see the class comment).
-        this.log('recorded donation still receivable: its receive block was refused', { sendHash: send.hash });
-        continue;
-      }
+      // readReceivable left out the recorded sends; nothing else records one while the lock is held.
+      if (operator.receivedSends.has(send.hash)) continue;
       const signed = await this.signReceive(account, send, operator, elsewhere);
       if (signed === null) return { recorded, pocketed, stoppedBy: 'stream_moved' };
       recorded += 1;
@@ -211,6 +227,44 @@ export class DonationIngester {
       operator = await this.operatorReader.load(account.address);
     }
     return { recorded, pocketed, stoppedBy: null };
+  }
+
+  /**
+   * Up to receivableCountMax receivable sends that `operator` has not recorded, in the node's order.
+   *
+   * The recorded sends still receivable (their receive was refused, see the class comment) come back
+   * in every answer, and the node lists at most `count` sends, so a page full of them would hide
+   * every other send for good. The page is therefore asked for with room for them: as many as the
+   * last pass found, plus receivableCountMax. A full page with fewer new sends than that is asked
+   * for again with room for the recorded sends it held, so each read asks for more than the one
+   * before; at most RECEIVABLE_READS_MAX reads of at most RECEIVABLE_READ_COUNT_MAX sends. Only
+   * `count` is used, which every node version reads (`offset` is newer and an older node ignores
+   * it), and in the usual case, with as many recorded sends as on the last pass, one read does.
+   */
+  private async readReceivable(address: string, operator: OperatorState): Promise<ReceivableBlock[]> {
+    const perRunMax = this.options.receivableCountMax;
+    const recorded = (send: ReceivableBlock) => operator.receivedSends.has(send.hash);
+    let count = Math.min(RECEIVABLE_READ_COUNT_MAX, perRunMax + this.skippedLastPass);
+    let page = await this.rpc.receivable(address, count);
+    for (let reads = 1; reads < RECEIVABLE_READS_MAX && count < RECEIVABLE_READ_COUNT_MAX; reads += 1) {
+      const skipped = page.filter(recorded).length;
+      if (page.length < count || page.length - skipped >= perRunMax) break;
+      // The page is full and holds fewer than perRunMax new sends, so skipped > count - perRunMax:
+      // the next count is larger than this one.
+      count = Math.min(RECEIVABLE_READ_COUNT_MAX, skipped + perRunMax);
+      page = await this.rpc.receivable(address, count);
+    }
+    const skipped = page.filter(recorded).map((send) => send.hash);
+    const fresh = page.filter((send) => !recorded(send));
+    this.skippedLastPass = skipped.length;
+    if (skipped.length > 0) {
+      this.log('recorded donations still receivable: their receive blocks were refused', { count: skipped.length, sendHashes: skipped.slice(0, SKIPPED_LOGGED_MAX) });
+    }
+    if (fresh.length === 0 && page.length >= RECEIVABLE_READ_COUNT_MAX) {
+      // Only an operator can end this: sends past the page wait until fewer receives are refused.
+      this.log('receivable page holds only recorded sends: sends past it are not read', { count: page.length });
+    }
+    return fresh.slice(0, perRunMax);
   }
 
   /**
