@@ -6,7 +6,7 @@ import { toStreamName } from '../src/identity/user/user.stream';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator, replaceOperatorSeed, requestPayoutPlannedInDryRun } from './support/scenario';
+import { call, earner, liveOperator, newBananoAccount, replaceOperatorSeed, requestPayoutPlannedInDryRun } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -182,6 +182,40 @@ describe('live payouts on the Banano node double', () => {
       expect(node.receivableOf(player.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
       const [sent] = await eventsOf(app, stream, 'PayoutSent');
       expect(sent.data).toMatchObject({ payoutId: payout.payoutId, blockHash: sendsFrom(node, operator.address)[0].hash });
+    });
+  });
+
+  it('never signs for a payout the very block already signed for another: two players sharing a wallet, paid the same amount', async () => {
+    // A send block names no payout, so two payouts of one amount to one address, signed on one
+    // frontier, are the same block. Recorded for both, one send on the chain would count as both.
+    await withLive({}, async ({ app, node, operator }) => {
+      const { address: shared } = await newBananoAccount();
+      const first = await earner(app, 10, { wallet: shared });
+      const second = await earner(app, 10, { wallet: shared });
+      const payouts = await settle(app);
+      expect(payouts.map((payout) => payout.amountRaw)).toEqual([payouts[0].amountRaw, payouts[0].amountRaw]);
+      node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+
+      for (let run = 0; run < 4; run += 1) {
+        await app.workers.payoutExecutor.runOnce();
+        await synced(app);
+      }
+
+      const sent = [
+        ...(await eventsOf(app, toStreamName(first.userId), 'PayoutSent')),
+        ...(await eventsOf(app, toStreamName(second.userId), 'PayoutSent')),
+      ];
+      const sends = sendsFrom(node, operator.address);
+      expect(sent).toHaveLength(2);
+      expect(new Set(sent.map((event) => event.data.blockHash)).size).toBe(2);
+      expect(sends.map((block) => block.hash).sort()).toEqual(sent.map((event) => event.data.blockHash).sort());
+      expect(node.receivableOf(shared)).toHaveLength(2);
+      const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      const payoutOfBlock = new Map<unknown, unknown>();
+      for (const event of signed) {
+        expect(payoutOfBlock.get(event.data.blockHash) ?? event.data.payoutId).toBe(event.data.payoutId);
+        payoutOfBlock.set(event.data.blockHash, event.data.payoutId);
+      }
     });
   });
 

@@ -161,6 +161,13 @@ export class BananoPayoutSender implements PayoutSender {
       amountRaw: payout.amountRaw,
       destination: payout.address,
     });
+    const holder = operator.payoutOfBlock.get(hash);
+    if (holder !== undefined && holder !== payout.payoutId) {
+      // The same amount to the same address on the same frontier: the very block of another
+      // payout, whose send on the chain would then count for both. It waits for the frontier to move.
+      this.log('payout not signed: its block would be the block already signed for another payout', { payoutId: payout.payoutId, otherPayoutId: holder, blockHash: hash });
+      return 'skipped';
+    }
     const block = withWork(unworked, await this.rpc.workGenerate(info.frontier));
     const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block };
     const event: PayoutBlockSigned = {

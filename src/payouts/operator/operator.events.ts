@@ -108,6 +108,12 @@ export interface OperatorState {
   readonly lastSignedBlock: SignedOperatorBlock | null;
   /** Every block signed for each payout, oldest first. */
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
+  /**
+   * The payout each payout block was signed for, by block hash. A send block names no payout, so
+   * two payouts of one amount to one address on one frontier would be the same block; the
+   * executor signs no block already held by another payout.
+   */
+  readonly payoutOfBlock: ReadonlyMap<string, string>;
   /** Every send block already recorded (donation or funding), with the receive that stands for it now. */
   readonly receivedSends: ReadonlyMap<string, SignedReceiveBlock>;
   /** The sum of every DonationReceived. */
@@ -121,6 +127,7 @@ export const emptyOperatorState: OperatorState = {
   lastSigned: null,
   lastSignedBlock: null,
   signedByPayout: new Map(),
+  payoutOfBlock: new Map(),
   receivedSends: new Map(),
   donatedRaw: 0n,
   milestonesReachedRaw: new Set(),
@@ -133,6 +140,7 @@ export const emptyOperatorState: OperatorState = {
 export function foldOperator(events: readonly RecordedEvent[], state: OperatorState = emptyOperatorState): OperatorState {
   let { lastSigned, lastSignedBlock, donatedRaw } = state;
   const signedByPayout = new Map(state.signedByPayout);
+  const payoutOfBlock = new Map(state.payoutOfBlock);
   const receivedSends = new Map(state.receivedSends);
   const milestonesReachedRaw = new Set(state.milestonesReachedRaw);
   for (const recorded of events) {
@@ -150,6 +158,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
         lastSigned = signed;
         lastSignedBlock = { kind: 'payout', ...signed };
         signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
+        if (!payoutOfBlock.has(signed.blockHash)) payoutOfBlock.set(signed.blockHash, signed.payoutId);
         break;
       }
       case 'DonationReceived':
@@ -176,6 +185,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
     lastSigned,
     lastSignedBlock,
     signedByPayout,
+    payoutOfBlock,
     receivedSends,
     donatedRaw,
     milestonesReachedRaw,
