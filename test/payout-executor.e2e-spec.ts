@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
+import { BANANO_GATEWAY, type BananoGateway } from '../src/payouts/banano/banano-gateway';
+import { BananoPayoutSender } from '../src/payouts/executor/banano-payout-sender';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
+import { OPERATOR_ACCOUNTS, type OperatorAccounts } from '../src/payouts/operator/operator-accounts';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { call, earner, liveOperator, newBananoAccount, replaceOperatorSeed, requestPayoutPlannedInDryRun } from './support/scenario';
@@ -21,7 +24,7 @@ describe('live payouts on the Banano node double', () => {
   interface Live {
     readonly app: TestApp;
     readonly node: BananoNodeDouble;
-    readonly operator: { readonly address: string };
+    readonly operator: { readonly address: string; readonly privateKey: string };
     readonly seedFile: string;
   }
 
@@ -219,6 +222,60 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  it('leaves an attempt in flight when the node refuses a block whose earlier copy may still land, and pays it once when it does', async () => {
+    // The first publish times out while the node is only slow (it takes the block 1.5 s later);
+    // the copy published after it is answered with an error. That says nothing of the first copy.
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      const [payout] = await settle(app);
+      node.failNext('process', 'slow', { delayMs: 1_500 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      await synced(app);
+      const stream = toStreamName(player.userId);
+      expect(await eventsOf(app, stream, 'PayoutAttemptFailed')).toEqual([]);
+      expect((await call(app, 'POST', `/v1/admin/payouts/${payout.payoutId}/cancel`, { reason: 'refused' })).status).toBe(409);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+      expect(await settle(app)).toEqual([]);
+      await app.workers.payoutExecutor.runOnce();
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+      expect(node.receivableOf(player.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
+      expect((await eventsOf(app, stream, 'PayoutSent')).map((event) => event.data.blockHash)).toEqual([sendsFrom(node, operator.address)[0].hash]);
+    });
+  });
+
+  it('fails such an attempt once no copy can land any more: five minutes after signing, with the block still absent', async () => {
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // The first copy is lost (a 502 from a proxy, say: the node never saw it); every later copy is refused.
+      node.failNext('process', 'answer', { status: 502, body: {} });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC', count: 10 });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+
+      // The same executor, six minutes on.
+      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
+      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
+      const later = new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
+        retryPolicy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 },
+        publishTriesMax: 3,
+        now: () => new Date(Date.now() + 6 * 60_000),
+      });
+      const resumed = await new PayoutExecutor(app.pool, later, 1_000).runOnce();
+      await synced(app);
+
+      expect(resumed).toEqual({ sent: 0, failed: 1 });
+      expect((await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).map((event) => event.data.error)).toEqual(['Internal server error in RPC']);
+      expect(sendsFrom(node, operator.address)).toEqual([]);
+    });
+  });
+
   it('fails an attempt without signing when the operator balance cannot cover the payout', async () => {
     await withLive({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
@@ -340,8 +397,9 @@ describe('live payouts on the Banano node double', () => {
         await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
         await node.up();
         const next = await replaceSeed(node, seedFile);
-        // The former account's block is refused when it is published again, and is not on the chain.
-        node.failNext('process', 'reject', { error: 'Fork' });
+        // A wallet holding the former seed received on that account meanwhile: the block's previous
+        // is no frontier any more, so the node refuses it and no copy of it can ever land.
+        await node.fundAndOpen(operator.privateKey, 1n);
         expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 1 });
         expect(sendsFrom(node, operator.address)).toHaveLength(0);
         const [signed] = await eventsOf(app, operatorStream(next.address), 'PayoutBlockSigned');

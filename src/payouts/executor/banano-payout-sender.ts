@@ -5,7 +5,7 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
-import { buildSendBlock, withWork } from '../banano/state-block';
+import { buildSendBlock, OPEN_PREVIOUS, withWork } from '../banano/state-block';
 import { type OperatorAccounts } from '../operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
 import {
@@ -19,6 +19,13 @@ import {
 import { publishRecordedReceive } from '../../treasury/donation-ingester';
 import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
 import { messageOf } from '../../platform/errors/message-of';
+
+/**
+ * How long after signing a payout block a copy published earlier may still reach the node's ledger.
+ * A node processes a block it received within seconds; minutes cover a loaded one. Until then a
+ * refusal of a later copy leaves the attempt in flight (see mayStillLand).
+ */
+const LANDING_WINDOW_MS = 5 * 60_000;
 
 /** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
 const SIGNED_EVENT_NAMESPACE = '5b0c3f55-2a47-4d8e-9a0e-7c1f6d2b8e43';
@@ -169,7 +176,8 @@ export class BananoPayoutSender implements PayoutSender {
       return 'skipped';
     }
     const block = withWork(unworked, await this.rpc.workGenerate(info.frontier));
-    const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block };
+    const signedAt = this.now().toISOString();
+    const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block, signedAt };
     const event: PayoutBlockSigned = {
       type: 'PayoutBlockSigned',
       data: {
@@ -181,7 +189,7 @@ export class BananoPayoutSender implements PayoutSender {
         destination: payout.address,
         amountRaw: payout.amountRaw.toString(),
         block,
-        signedAt: this.now().toISOString(),
+        signedAt,
       },
     };
     try {
@@ -213,6 +221,9 @@ export class BananoPayoutSender implements PayoutSender {
    */
   private async publish(signed: SignedPayoutBlock, options: { readonly fresh: boolean }): Promise<SendOutcome> {
     if (!options.fresh && (await this.onChain(signed))) return this.recordSent(signed);
+    // A copy published before (in an earlier run, before a crash, or by a try of this run that got
+    // no clear answer) may still be on its way into the node's ledger.
+    let earlierCopy = !options.fresh;
     for (let tries = 1; tries <= this.options.publishTriesMax; tries += 1) {
       try {
         await this.rpc.process(signed.block, 'send');
@@ -222,12 +233,21 @@ export class BananoPayoutSender implements PayoutSender {
         if (isAmbiguous(error)) {
           this.log('publish ambiguous: asking block_info', { payoutId: signed.payoutId, blockHash: signed.blockHash, error: messageOf(error) });
           if (await this.onChain(signed)) return this.recordSent(signed);
+          earlierCopy = true;
           continue;
         }
         if (error instanceof BananoNodeRejectedError) {
           // "Old block" and its kin: the node refuses a block it already holds. Only a block that
           // is provably absent makes the attempt fail.
           if (await this.onChain(signed)) return this.recordSent(signed);
+          if (earlierCopy && (await this.mayStillLand(signed))) {
+            this.log('payout block refused, but an earlier copy may still land: left in flight', {
+              payoutId: signed.payoutId,
+              blockHash: signed.blockHash,
+              error: error.nodeError,
+            });
+            return 'unresolved';
+          }
           return this.recordFailure(signed, signed.attempt, error.nodeError, signed.blockHash);
         }
         // The node could not be reached at all: the block is still ours to publish next run.
@@ -236,6 +256,21 @@ export class BananoPayoutSender implements PayoutSender {
       }
     }
     return 'unresolved';
+  }
+
+  /**
+   * Whether a block the node has just refused may still land from a copy published before: its
+   * previous is still its account's frontier, and it was signed less than LANDING_WINDOW_MS ago. A
+   * refusal of one copy says nothing of another the node may not have processed yet (an answer
+   * that timed out, "Internal server error in RPC"), and failing the attempt would let a second
+   * block be signed, or the payout be cancelled and its kills paid again, while the first lands.
+   * Once the frontier has moved past its previous the block can never apply; once the window is
+   * over, a node that still does not hold it has dropped every copy.
+   */
+  private async mayStillLand(signed: SignedPayoutBlock): Promise<boolean> {
+    if (this.now().getTime() - Date.parse(signed.signedAt) >= LANDING_WINDOW_MS) return false;
+    const info = await this.rpc.accountInfo(signed.block.account);
+    return (info?.frontier ?? OPEN_PREVIOUS).toUpperCase() === signed.block.previous.toUpperCase();
   }
 
   private async onChain(signed: SignedPayoutBlock): Promise<boolean> {
