@@ -276,6 +276,35 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  it('refuses to cancel a failed payout while a block of its attempts is on the chain (409), or while the node cannot say (503)', async () => {
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      const [payout] = await settle(app);
+      // Recorded as refused, yet on the chain: the guard of last resort against paying it twice.
+      const onChain = node.accountChain(operator.address)[0].hash;
+      await runUserCommand(
+        app.store,
+        player.userId,
+        { type: 'RecordPayoutAttemptFailed', data: { payoutId: payout.payoutId, attempt: 1, error: 'Fork', blockHash: onChain, policy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 }, now: new Date() } },
+        ADMIN,
+      );
+      await synced(app);
+      const cancelPath = `/v1/admin/payouts/${payout.payoutId}/cancel`;
+
+      const landed = await call(app, 'POST', cancelPath, { reason: 'refused' });
+      await node.down();
+      const unknown = await call(app, 'POST', cancelPath, { reason: 'refused' });
+      await node.up();
+
+      expect(landed.status).toBe(409);
+      expect(landed.body).toMatchObject({ code: 'payout_block_on_chain' });
+      expect(String(landed.body.detail)).toContain(onChain);
+      expect(unknown.status).toBe(503);
+      expect(unknown.body).toMatchObject({ code: 'banano_node_unavailable' });
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutCancelled')).toEqual([]);
+    });
+  });
+
   it('fails an attempt without signing when the operator balance cannot cover the payout', async () => {
     await withLive({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);

@@ -18,16 +18,20 @@ export class CancelPayoutController {
 
   /**
    * Cancels a failed payout and releases its kills to later settlements.
-   * 200 `{payoutId, userId, status: 'cancelled', position}`; 409 payout_not_failed unless it failed.
+   * 200 `{payoutId, userId, status: 'cancelled', position}`; 409 payout_not_failed unless it failed;
+   * 409 payout_block_on_chain, or 503 banano_node_unavailable, unless the node shows none of its
+   * blocks on the chain.
    */
   @ApiOperation({
     summary: 'Cancel a failed payout',
-    description: 'Appends PayoutCancelled with the reason: the payout\'s kills are released, and a later settlement pays them in a new payout under a new key. Only a `failed` payout.',
+    description:
+      'Appends PayoutCancelled with the reason: the payout\'s kills are released, and a later settlement pays them in a new payout (under the same idempotency key). Only a `failed` payout, ' +
+      'and only once the Banano node shows none of the blocks its attempts signed on the chain.',
   })
   @ApiSuccess(200, 'The payout is cancelled', CancelPayoutResponse)
   @ApiProblems(404, ['payout_not_found'])
-  @ApiProblems(409, ['payout_not_failed', 'concurrency_conflict'])
-  @ApiProblems(503, ['event_store_unavailable'])
+  @ApiProblems(409, ['payout_not_failed', 'payout_block_on_chain', 'concurrency_conflict'])
+  @ApiProblems(503, ['banano_node_unavailable', 'event_store_unavailable'])
   @Post()
   @HttpCode(200)
   cancel(@Param() params: PayoutIdParams, @Body() body: CancelPayoutDto, @AdminCommandContext() metadata: CommandMetadata): Promise<CancelPayoutResult> {

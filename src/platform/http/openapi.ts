@@ -715,6 +715,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   operator_seed_unreadable: 'The stored operator seed cannot be decrypted with this master key, or its file cannot be read',
   operator_seed_not_configured: 'No operator seed is configured: store one with PUT /v1/admin/operator-seed',
   payout_not_failed: 'The payout is pending; only a failed payout can be retried or cancelled',
+  payout_block_on_chain: 'A block of one of the failed payout\'s attempts is on the chain: it was paid. Retry it instead; nothing was appended',
   reason_required: 'reason is required',
   invalid_reason: 'reason must be 1 to 500 characters, not counting surrounding whitespace',
   empty_config_change: 'Give at least one of the settings',
