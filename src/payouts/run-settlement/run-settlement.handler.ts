@@ -253,14 +253,16 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
       throw new DomainError(error.code, `${error.message}; settlement cannot run`, 503);
     }
     if (account === null) return { reason: 'operator_seed_not_configured', spendableRaw: 0n };
-    let balanceRaw: bigint;
-    try {
-      ({ balanceRaw } = await this.banano.rpc.accountBalance(account.address));
-    } catch (error) {
-      if (!(error instanceof BananoNodeError)) throw error;
-      throw new DomainError('banano_node_unavailable', `The Banano node could not tell the operator balance: ${error.message}`, 503);
-    }
-    return { reason: null, spendableRaw: await liveSpendable(connection, balanceRaw, floorRaw) };
+    const { rpc } = this.banano;
+    const readBalance = async (): Promise<bigint> => {
+      try {
+        return (await rpc.accountBalance(account.address)).balanceRaw;
+      } catch (error) {
+        if (!(error instanceof BananoNodeError)) throw error;
+        throw new DomainError('banano_node_unavailable', `The Banano node could not tell the operator balance: ${error.message}`, 503);
+      }
+    };
+    return { reason: null, spendableRaw: await liveSpendable(connection, readBalance, floorRaw) };
   }
 
   private async append(stream: string, expectedRevision: 'no_stream' | bigint, command: RunSettlementCommand, event: SettlementEvent): Promise<bigint> {

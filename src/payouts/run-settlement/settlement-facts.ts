@@ -96,12 +96,14 @@ export async function dryRunSpendable(connection: CommonQueryMethods, startRaw: 
 
 /**
  * What a live run may spend (SPEC §4.3): the operator balance the node confirms, minus the floor,
- * minus what payouts not yet sent are spoken for (pending and failed, as for dry-run). A payout
- * whose block left the balance before its PayoutSent was projected comes off twice, which only
- * makes a run request less, never more than the account holds.
+ * minus what payouts not yet sent are spoken for (pending and failed, as for dry-run). What is
+ * spoken for is read first and the balance (`readBalance`) after it, because the executor keeps
+ * sending meanwhile: a payout sent between the two reads then comes off twice, which only makes a
+ * run request less. Read the other way round, it would come off neither, and be spent again.
  */
-export async function liveSpendable(connection: CommonQueryMethods, balanceRaw: bigint, floorRaw: bigint): Promise<bigint> {
+export async function liveSpendable(connection: CommonQueryMethods, readBalance: () => Promise<bigint>, floorRaw: bigint): Promise<bigint> {
   const totals = await payoutTotals(connection);
+  const balanceRaw = await readBalance();
   return atLeastZero(balanceRaw - floorRaw - totals.spokenForRaw);
 }
 
