@@ -188,37 +188,86 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
-  it('never signs for a payout the very block already signed for another: two players sharing a wallet, paid the same amount', async () => {
-    // A send block names no payout, so two payouts of one amount to one address, signed on one
-    // frontier, are the same block. Recorded for both, one send on the chain would count as both.
-    await withLive({}, async ({ app, node, operator }) => {
-      const { address: shared } = await newBananoAccount();
-      const first = await earner(app, 10, { wallet: shared });
-      const second = await earner(app, 10, { wallet: shared });
-      const payouts = await settle(app);
-      expect(payouts.map((payout) => payout.amountRaw)).toEqual([payouts[0].amountRaw, payouts[0].amountRaw]);
-      node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+  describe('two payouts whose blocks are the same block (one amount, one address, one frontier)', () => {
+    // A send block names no payout: recorded for both, one send on the chain would count as both.
+    it('pays each with a send of its own: two players sharing a wallet, the first block refused', async () => {
+      await withLive({}, async ({ app, node, operator }) => {
+        const { address: shared } = await newBananoAccount();
+        const first = await earner(app, 10, { wallet: shared });
+        const second = await earner(app, 10, { wallet: shared });
+        const payouts = await settle(app);
+        expect(payouts.map((payout) => payout.amountRaw)).toEqual([payouts[0].amountRaw, payouts[0].amountRaw]);
+        node.failNext('process', 'reject', { error: 'Block work is insufficient' });
 
-      for (let run = 0; run < 4; run += 1) {
+        for (let run = 0; run < 4; run += 1) {
+          await app.workers.payoutExecutor.runOnce();
+          await synced(app);
+        }
+
+        const sent = [
+          ...(await eventsOf(app, toStreamName(first.userId), 'PayoutSent')),
+          ...(await eventsOf(app, toStreamName(second.userId), 'PayoutSent')),
+        ];
+        const sends = sendsFrom(node, operator.address);
+        expect(sent).toHaveLength(2);
+        expect(new Set(sent.map((event) => event.data.blockHash)).size).toBe(2);
+        expect(sends.map((block) => block.hash).sort()).toEqual(sent.map((event) => event.data.blockHash).sort());
+        expect(node.receivableOf(shared)).toHaveLength(2);
+      });
+    });
+
+    it('pays the other one when the first is failed for good, and pays it under its own block', async () => {
+      await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+        const { address: shared } = await newBananoAccount();
+        const players = [await earner(app, 10, { wallet: shared }), await earner(app, 10, { wallet: shared })];
+        await settle(app);
+        node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+
+        for (let run = 0; run < 3; run += 1) {
+          await app.workers.payoutExecutor.runOnce();
+          await synced(app);
+        }
+
+        const outcomes = await Promise.all(
+          players.map(async (player) => [
+            (await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).length,
+            (await eventsOf(app, toStreamName(player.userId), 'PayoutSent')).length,
+          ]),
+        );
+        expect(outcomes.sort()).toEqual([
+          [0, 1],
+          [1, 0],
+        ]);
+        expect(sendsFrom(node, operator.address)).toHaveLength(1);
+        // The failed one's block is on the chain as the other's: it may be cancelled.
+        const failed = (await Promise.all(players.map((player) => eventsOf(app, toStreamName(player.userId), 'PayoutFailed')))).flat();
+        expect((await call(app, 'POST', `/v1/admin/payouts/${String(failed[0].data.payoutId)}/cancel`, { reason: 'refused' })).status).toBe(200);
+      });
+    });
+
+    it('pays a payout cancelled and settled again, whose new block is the cancelled one', async () => {
+      await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+        const player = await earner(app, 10);
+        const [payout] = await settle(app);
+        node.failNext('process', 'reject', { error: 'Block work is insufficient' });
         await app.workers.payoutExecutor.runOnce();
         await synced(app);
-      }
+        expect((await call(app, 'POST', `/v1/admin/payouts/${payout.payoutId}/cancel`, { reason: 'refused' })).status).toBe(200);
+        const [again] = await settle(app);
 
-      const sent = [
-        ...(await eventsOf(app, toStreamName(first.userId), 'PayoutSent')),
-        ...(await eventsOf(app, toStreamName(second.userId), 'PayoutSent')),
-      ];
-      const sends = sendsFrom(node, operator.address);
-      expect(sent).toHaveLength(2);
-      expect(new Set(sent.map((event) => event.data.blockHash)).size).toBe(2);
-      expect(sends.map((block) => block.hash).sort()).toEqual(sent.map((event) => event.data.blockHash).sort());
-      expect(node.receivableOf(shared)).toHaveLength(2);
-      const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
-      const payoutOfBlock = new Map<unknown, unknown>();
-      for (const event of signed) {
-        expect(payoutOfBlock.get(event.data.blockHash) ?? event.data.payoutId).toBe(event.data.payoutId);
-        payoutOfBlock.set(event.data.blockHash, event.data.payoutId);
-      }
+        for (let run = 0; run < 3; run += 1) {
+          await app.workers.payoutExecutor.runOnce();
+          await synced(app);
+        }
+
+        const [sent] = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
+        expect(sent.data).toMatchObject({ payoutId: again.payoutId });
+        const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+        expect(signed.map((event) => event.data.blockHash)).toEqual([sent.data.blockHash, sent.data.blockHash]);
+        expect(sendsFrom(node, operator.address).map((block) => block.hash)).toEqual([sent.data.blockHash]);
+        // The cancelled payout's block is on the chain now, as the new payout's: its cancel stands.
+        expect((await call(app, 'GET', `/v1/payouts/${payout.payoutId}`)).body).toMatchObject({ status: 'cancelled' });
+      });
     });
   });
 

@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type DatabasePool } from 'slonik';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
 import { positionOf, runUserCommand } from '../../identity/user/run-user-command';
 import { userDecider } from '../../identity/user/user.decider';
 import { toStreamName } from '../../identity/user/user.stream';
@@ -52,6 +53,12 @@ export class CancelPayoutHandler implements ICommandHandler<CancelPayoutCommand,
         blocks.add(event.data.blockHash);
       }
     }
+    // A block another payout signed again since (one amount, one address, one frontier) and was
+    // sent with pays that payout, not this one (OperatorState.payoutOfBlock).
+    const paidOthers = await this.pool.anyFirst(sql.type(z.object({ block_hash: z.string() }))`
+      SELECT block_hash FROM payouts
+       WHERE block_hash = ANY(${sql.array([...blocks], 'text')}) AND status = 'sent' AND payout_id <> ${payoutId}`);
+    for (const blockHash of paidOthers) blocks.delete(blockHash);
     if (blocks.size === 0) return;
     if (this.banano === null) {
       throw new DomainError(

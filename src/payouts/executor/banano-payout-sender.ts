@@ -137,12 +137,16 @@ export class BananoPayoutSender implements PayoutSender {
     }
     const operator = await this.operatorReader.load(account.address);
     const attempt = payout.attempts + 1;
-    const blocks = [operator, ...this.former].flatMap((signer) => signer.signedByPayout.get(payout.payoutId) ?? []);
+    const signers = [operator, ...this.former];
+    const blocks = signers.flatMap((signer) => signer.signedByPayout.get(payout.payoutId) ?? []);
     const current = blocks.find((block) => block.attempt === attempt);
     if (current !== undefined) return this.publish(current, { fresh: false });
     if (payout.nextAttemptAt !== null && Date.parse(payout.nextAttemptAt) > this.now().getTime()) return 'skipped';
-    // Every earlier block of this payout was refused; make sure none is on the chain after all.
+    // Every earlier block of this payout was refused; make sure none is on the chain after all. A
+    // block another payout signed again since (the same amount, address and frontier) is that
+    // payout's now: its copy on the chain pays that one (see OperatorState.payoutOfBlock).
     for (const earlier of blocks) {
+      if (!signers.some((signer) => signer.payoutOfBlock.get(earlier.blockHash) === payout.payoutId)) continue;
       if ((await this.rpc.blockInfo(earlier.blockHash)) !== null) return this.recordSent(earlier);
     }
     return this.signAndPublish(account, operator, pending, payout, attempt);
@@ -168,13 +172,6 @@ export class BananoPayoutSender implements PayoutSender {
       amountRaw: payout.amountRaw,
       destination: payout.address,
     });
-    const holder = operator.payoutOfBlock.get(hash);
-    if (holder !== undefined && holder !== payout.payoutId) {
-      // The same amount to the same address on the same frontier: the very block of another
-      // payout, whose send on the chain would then count for both. It waits for the frontier to move.
-      this.log('payout not signed: its block would be the block already signed for another payout', { payoutId: payout.payoutId, otherPayoutId: holder, blockHash: hash });
-      return 'skipped';
-    }
     const block = withWork(unworked, await this.rpc.workGenerate(info.frontier));
     const signedAt = this.now().toISOString();
     const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block, signedAt };

@@ -111,9 +111,10 @@ export interface OperatorState {
   /** Every block signed for each payout, oldest first. */
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
   /**
-   * The payout each payout block was signed for, by block hash. A send block names no payout, so
-   * two payouts of one amount to one address on one frontier would be the same block; the
-   * executor signs no block already held by another payout.
+   * The payout each payout block stands for, by block hash: the payout it was signed for last. A
+   * send block names no payout, so two payouts of one amount to one address on one frontier are
+   * the same block. Each attempt that signed it ended (refused) before another payout signed it
+   * again, so a copy of it on the chain pays the payout that signed it last, and only that one.
    */
   readonly payoutOfBlock: ReadonlyMap<string, string>;
   /** Every send block already recorded (donation or funding), with the receive that stands for it now. */
@@ -161,7 +162,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
         lastSigned = signed;
         lastSignedBlock = { kind: 'payout', ...signed };
         signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
-        if (!payoutOfBlock.has(signed.blockHash)) payoutOfBlock.set(signed.blockHash, signed.payoutId);
+        payoutOfBlock.set(signed.blockHash, signed.payoutId);
         break;
       }
       case 'DonationReceived':
