@@ -248,6 +248,55 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  describe('a receive refused after a copy of it went out without a clear answer', () => {
+    // The first copy is only slow (the node takes it after the client's 1 s timeout); the copy
+    // published after it is answered with an error, which says nothing of the first.
+    it('stays in flight until that copy lands, so the next receive is signed on it and both are pocketed', async () => {
+      await withLive({ openWithBan: 10n }, async ({ app, node, operator, ingester }) => {
+        await node.fund(operator.address, 3n * BAN);
+        await node.fund(operator.address, 4n * BAN);
+        node.failNext('process', 'slow', { delayMs: 2_500 });
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+
+        const first = await ingester.runOnce();
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        const second = await ingester.runOnce();
+
+        expect(first).toEqual({ recorded: 1, pocketed: 0, stoppedBy: 'block_in_flight' });
+        expect(second).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+        const recorded = await eventsOf(app, operatorStream(operator.address), 'DonationReceived');
+        expect(new Set(recorded.map((event) => event.data.previous)).size).toBe(2);
+        expect(node.receivableOf(operator.address)).toEqual([]);
+        expect(node.balanceOf(operator.address)).toBe(17n * BAN);
+      });
+    });
+
+    it('keeps the payout executor from signing a payout on it meanwhile', async () => {
+      await withLive({ openWithBan: 100n }, async ({ app, node, operator, ingester }) => {
+        const player = await earner(app, 10);
+        await synced(app);
+        expect((await call(app, 'POST', '/v1/admin/settlements', {})).body.payoutsRequested).toBe(1);
+        await synced(app);
+        await node.fund(operator.address, 3n * BAN);
+        node.failNext('process', 'slow', { delayMs: 3_500 });
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+        expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: 'block_in_flight' });
+        // The executor's own copy of the receive is answered with an error too.
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+        await ingester.runOnce();
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+
+        const stream = await app.store.readStream(operatorStream(operator.address));
+        expect(new Set(stream.map((event) => event.data.previous)).size).toBe(stream.length);
+        expect(node.receivableOf(operator.address)).toEqual([]);
+        expect(node.receivableOf(player.address)).toHaveLength(1);
+      });
+    });
+  });
+
   it('pockets and counts a new send while more refused receives than one receivable page holds stay receivable', async () => {
     await withLive({ openWithBan: 1n }, async (live) => {
       const { app, node, operator } = live;

@@ -298,7 +298,7 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
-  it('fails such an attempt once no copy can land any more: five minutes after signing, with the block still absent', async () => {
+  it('fails such an attempt once no copy can land any more: five minutes after the last copy without a clear answer', async () => {
     await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
       await settle(app);
@@ -308,20 +308,66 @@ describe('live payouts on the Banano node double', () => {
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
 
-      // The same executor, six minutes on.
+      // A process started later (the same executor after a restart), on a clock the test moves. A
+      // copy the process before it may have published just before it stopped counts from its start.
+      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
+      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
+      let offsetMs = 60 * 60_000;
+      const restarted = new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
+        retryPolicy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 },
+        publishTriesMax: 3,
+        now: () => new Date(Date.now() + offsetMs),
+      });
+      const executor = new PayoutExecutor(app.pool, restarted, 1_000);
+      const atRestart = await executor.runOnce();
+      offsetMs += 4 * 60_000;
+      const fourMinutesOn = await executor.runOnce();
+      offsetMs += 2 * 60_000;
+      const sixMinutesOn = await executor.runOnce();
+      await synced(app);
+
+      expect([atRestart, fourMinutesOn, sixMinutesOn]).toEqual([
+        { sent: 0, failed: 0 },
+        { sent: 0, failed: 0 },
+        { sent: 0, failed: 1 },
+      ]);
+      expect((await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).map((event) => event.data.error)).toEqual(['Internal server error in RPC']);
+      expect(sendsFrom(node, operator.address)).toEqual([]);
+    });
+  });
+
+  it('keeps such an attempt in flight when its first copy goes out long after it was signed', async () => {
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // Signed and recorded, and not published: the node is down.
+      node.failNext('process', 'down');
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+      await node.up();
+      // An hour later the first copy goes out: slow (the node takes it 1.5 s later, after the
+      // client's timeout); the next copy is answered with an error.
       const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
       if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
       const later = new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
         retryPolicy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 },
         publishTriesMax: 3,
-        now: () => new Date(Date.now() + 6 * 60_000),
+        now: () => new Date(Date.now() + 60 * 60_000),
       });
-      const resumed = await new PayoutExecutor(app.pool, later, 1_000).runOnce();
+      const executor = new PayoutExecutor(app.pool, later, 1_000);
+      node.failNext('process', 'slow', { delayMs: 1_500 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+
+      const published = await executor.runOnce();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const landed = await executor.runOnce();
       await synced(app);
 
-      expect(resumed).toEqual({ sent: 0, failed: 1 });
-      expect((await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).map((event) => event.data.error)).toEqual(['Internal server error in RPC']);
-      expect(sendsFrom(node, operator.address)).toEqual([]);
+      expect([published, landed]).toEqual([
+        { sent: 0, failed: 0 },
+        { sent: 1, failed: 0 },
+      ]);
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).toEqual([]);
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
     });
   });
 

@@ -7,6 +7,7 @@ import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
+import { UnclearCopies } from '../payouts/banano/unclear-copies';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
 import { type DonationsElsewhere, OperatorAccounts } from '../payouts/operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../payouts/operator/operator-seed';
@@ -40,7 +41,8 @@ const SKIPPED_LOGGED_MAX = 20;
 /**
  * What became of a recorded receive block: `pocketed` (the node took it now); `already_pocketed`
  * (the node had it before this call, from an earlier run); `refused` (definitely
- * refused and provably absent: the block is dead, never published again, and may be replaced);
+ * refused, provably absent, and no copy published without a clear answer may still land: the
+ * block is dead, never published again, and may be replaced);
  * `unresolved` (the node did not say: the block may still land, so nothing else is signed).
  */
 export type ReceiveOutcome = 'pocketed' | 'already_pocketed' | 'refused' | 'unresolved';
@@ -56,25 +58,40 @@ type Log = (message: string, fields?: Record<string, unknown>) => void;
 export async function publishRecordedReceive(
   rpc: BananoRpcClient,
   signed: SignedReceiveBlock,
-  options: { readonly fresh: boolean; readonly publishTriesMax: number; readonly log: Log },
+  options: { readonly fresh: boolean; readonly publishTriesMax: number; readonly log: Log; readonly unclear: UnclearCopies },
 ): Promise<ReceiveOutcome> {
-  if (!options.fresh && (await rpc.blockInfo(signed.receiveHash)) !== null) return 'already_pocketed';
+  const { unclear } = options;
+  const landed = async (outcome: ReceiveOutcome): Promise<ReceiveOutcome> => {
+    unclear.settled(signed.receiveHash);
+    return outcome;
+  };
+  if (!options.fresh) {
+    // Recorded before: a copy published then, perhaps by a process since killed, may be on its way.
+    unclear.resumed(signed.receiveHash);
+    if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('already_pocketed');
+  }
   const subtype = signed.block.previous === OPEN_PREVIOUS ? 'open' : 'receive';
   for (let tries = 1; tries <= options.publishTriesMax; tries += 1) {
     try {
       await rpc.process(signed.block, subtype);
-      return 'pocketed';
+      return landed('pocketed');
     } catch (error) {
       if (isAmbiguous(error)) {
         options.log('receive publish ambiguous: asking block_info', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: messageOf(error) });
-        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return 'pocketed';
+        unclear.published(signed.receiveHash);
+        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
         continue;
       }
       if (error instanceof BananoNodeRejectedError) {
-        // "Old block" and its kin: only a block that is provably absent is refused.
-        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return 'pocketed';
+        // "Old block" and its kin: only a block that is provably absent is refused, and only once
+        // no copy published earlier without a clear answer may still land (UnclearCopies).
+        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
+        if (await unclear.mayStillLand(rpc, signed.receiveHash, signed.block)) {
+          options.log('receive refused, but an earlier copy may still land: left in flight', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
+          return 'unresolved';
+        }
         options.log('receive refused by the node', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
-        return 'refused';
+        return landed('refused');
       }
       if (error instanceof BananoNodeUnavailableError) {
         options.log('receive not published: node unavailable', { sendHash: signed.sendHash, error: messageOf(error) });
@@ -143,6 +160,8 @@ export class DonationIngester {
   private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
+  /** Receives this process published without a clear answer (SPEC §4.4.4): a refusal then needs more. */
+  private readonly unclear = new UnclearCopies();
   /** Recorded sends the last pass found still receivable: the room the next page makes for them. */
   private skippedLastPass = 0;
 
@@ -201,7 +220,7 @@ export class DonationIngester {
     // The block signed last may be in flight from before a crash: finish it before anything else.
     const last = operator.lastSignedBlock;
     if (last?.kind === 'receive' && !this.refused.has(last.receiveHash)) {
-      const outcome = await publishRecordedReceive(this.rpc, last, { fresh: false, publishTriesMax: this.options.publishTriesMax, log: this.log });
+      const outcome = await publishRecordedReceive(this.rpc, last, { fresh: false, publishTriesMax: this.options.publishTriesMax, log: this.log, unclear: this.unclear });
       if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
       if (outcome === 'pocketed') pocketed += 1;
       if (outcome === 'refused') this.refused.add(last.receiveHash);
@@ -219,7 +238,7 @@ export class DonationIngester {
       if (signed === null) return { recorded, pocketed, stoppedBy: 'stream_moved' };
       recorded += 1;
       failpoint('donation-recorded');
-      const outcome = await publishRecordedReceive(this.rpc, signed, { fresh: true, publishTriesMax: this.options.publishTriesMax, log: this.log });
+      const outcome = await publishRecordedReceive(this.rpc, signed, { fresh: true, publishTriesMax: this.options.publishTriesMax, log: this.log, unclear: this.unclear });
       if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
       if (outcome === 'pocketed') pocketed += 1;
       if (outcome === 'refused') this.refused.add(signed.receiveHash);

@@ -5,7 +5,8 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
-import { buildSendBlock, OPEN_PREVIOUS, withWork } from '../banano/state-block';
+import { buildSendBlock, withWork } from '../banano/state-block';
+import { UnclearCopies } from '../banano/unclear-copies';
 import { type OperatorAccounts } from '../operator/operator-accounts';
 import { type OperatorAccount, operatorAccount, type OperatorSeedSource } from '../operator/operator-seed';
 import {
@@ -19,13 +20,6 @@ import {
 import { publishRecordedReceive } from '../../treasury/donation-ingester';
 import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
 import { messageOf } from '../../platform/errors/message-of';
-
-/**
- * How long after signing a payout block a copy published earlier may still reach the node's ledger.
- * A node processes a block it received within seconds; minutes cover a loaded one. Until then a
- * refusal of a later copy leaves the attempt in flight (see mayStillLand).
- */
-const LANDING_WINDOW_MS = 5 * 60_000;
 
 /** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
 const SIGNED_EVENT_NAMESPACE = '5b0c3f55-2a47-4d8e-9a0e-7c1f6d2b8e43';
@@ -60,6 +54,8 @@ export class BananoPayoutSender implements PayoutSender {
   private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refusedReceives = new Set<string>();
+  /** Blocks this process published without a clear answer (SPEC §4.4.4): a refusal then needs more. */
+  private readonly unclear: UnclearCopies;
   /** The streams of the accounts the operator seed named before, as `prepare` read them. */
   private former: OperatorState[] = [];
   private readonly now: () => Date;
@@ -73,6 +69,7 @@ export class BananoPayoutSender implements PayoutSender {
     private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.unclear = new UnclearCopies(this.now);
     this.operatorReader = new OperatorStreamReader(store);
   }
 
@@ -110,6 +107,7 @@ export class BananoPayoutSender implements PayoutSender {
       // payouts go on, and this process does not offer it again (see DonationIngester).
       const received = await publishRecordedReceive(this.rpc, lastBlock, {
         fresh: false,
+        unclear: this.unclear,
         publishTriesMax: this.options.publishTriesMax,
         log: this.log,
       });
@@ -173,8 +171,7 @@ export class BananoPayoutSender implements PayoutSender {
       destination: payout.address,
     });
     const block = withWork(unworked, await this.rpc.workGenerate(info.frontier));
-    const signedAt = this.now().toISOString();
-    const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block, signedAt };
+    const signed: SignedPayoutBlock = { payoutId: payout.payoutId, userId: pending.userId, attempt, blockHash: hash, block };
     const event: PayoutBlockSigned = {
       type: 'PayoutBlockSigned',
       data: {
@@ -186,7 +183,7 @@ export class BananoPayoutSender implements PayoutSender {
         destination: payout.address,
         amountRaw: payout.amountRaw.toString(),
         block,
-        signedAt,
+        signedAt: this.now().toISOString(),
       },
     };
     try {
@@ -217,10 +214,11 @@ export class BananoPayoutSender implements PayoutSender {
    * earlier run may have reached the node already, so `block_info` is asked first (§4.4.4).
    */
   private async publish(signed: SignedPayoutBlock, options: { readonly fresh: boolean }): Promise<SendOutcome> {
-    if (!options.fresh && (await this.onChain(signed))) return this.recordSent(signed);
-    // A copy published before (in an earlier run, before a crash, or by a try of this run that got
-    // no clear answer) may still be on its way into the node's ledger.
-    let earlierCopy = !options.fresh;
+    if (!options.fresh) {
+      // Recorded before: a copy published then, perhaps by a process since killed, may be on its way.
+      this.unclear.resumed(signed.blockHash);
+      if (await this.onChain(signed)) return this.recordSent(signed);
+    }
     for (let tries = 1; tries <= this.options.publishTriesMax; tries += 1) {
       try {
         await this.rpc.process(signed.block, 'send');
@@ -229,15 +227,15 @@ export class BananoPayoutSender implements PayoutSender {
       } catch (error) {
         if (isAmbiguous(error)) {
           this.log('publish ambiguous: asking block_info', { payoutId: signed.payoutId, blockHash: signed.blockHash, error: messageOf(error) });
+          this.unclear.published(signed.blockHash);
           if (await this.onChain(signed)) return this.recordSent(signed);
-          earlierCopy = true;
           continue;
         }
         if (error instanceof BananoNodeRejectedError) {
           // "Old block" and its kin: the node refuses a block it already holds. Only a block that
           // is provably absent makes the attempt fail.
           if (await this.onChain(signed)) return this.recordSent(signed);
-          if (earlierCopy && (await this.mayStillLand(signed))) {
+          if (await this.unclear.mayStillLand(this.rpc, signed.blockHash, signed.block)) {
             this.log('payout block refused, but an earlier copy may still land: left in flight', {
               payoutId: signed.payoutId,
               blockHash: signed.blockHash,
@@ -245,6 +243,7 @@ export class BananoPayoutSender implements PayoutSender {
             });
             return 'unresolved';
           }
+          this.unclear.settled(signed.blockHash);
           return this.recordFailure(signed, signed.attempt, error.nodeError, signed.blockHash);
         }
         // The node could not be reached at all: the block is still ours to publish next run.
@@ -255,26 +254,12 @@ export class BananoPayoutSender implements PayoutSender {
     return 'unresolved';
   }
 
-  /**
-   * Whether a block the node has just refused may still land from a copy published before: its
-   * previous is still its account's frontier, and it was signed less than LANDING_WINDOW_MS ago. A
-   * refusal of one copy says nothing of another the node may not have processed yet (an answer
-   * that timed out, "Internal server error in RPC"), and failing the attempt would let a second
-   * block be signed, or the payout be cancelled and its kills paid again, while the first lands.
-   * Once the frontier has moved past its previous the block can never apply; once the window is
-   * over, a node that still does not hold it has dropped every copy.
-   */
-  private async mayStillLand(signed: SignedPayoutBlock): Promise<boolean> {
-    if (this.now().getTime() - Date.parse(signed.signedAt) >= LANDING_WINDOW_MS) return false;
-    const info = await this.rpc.accountInfo(signed.block.account);
-    return (info?.frontier ?? OPEN_PREVIOUS).toUpperCase() === signed.block.previous.toUpperCase();
-  }
-
   private async onChain(signed: SignedPayoutBlock): Promise<boolean> {
     return (await this.rpc.blockInfo(signed.blockHash)) !== null;
   }
 
   private async recordSent(signed: SignedPayoutBlock): Promise<SendOutcome> {
+    this.unclear.settled(signed.blockHash);
     try {
       const decision = await runUserCommand(
         this.store,

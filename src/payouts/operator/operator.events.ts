@@ -84,8 +84,6 @@ export interface SignedPayoutBlock {
   readonly attempt: number;
   readonly blockHash: string;
   readonly block: StateBlock;
-  /** When it was signed (ISO 8601): it was published, if at all, no earlier. */
-  readonly signedAt: string;
 }
 
 /** The receive block that currently stands for a recorded send. */
@@ -157,7 +155,6 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
           attempt: event.data.attempt,
           blockHash: event.data.blockHash,
           block: event.data.block,
-          signedAt: event.data.signedAt,
         };
         lastSigned = signed;
         lastSignedBlock = { kind: 'payout', ...signed };
