@@ -457,6 +457,33 @@ describe('POST /v1/admin/donations/rebuild', () => {
       });
     });
 
+    it('rebuilds past a block signed last that will never land: a payout block whose attempt failed, or one a block beside it replaced', async () => {
+      await withLive({ openWithBan: 100n, env: { PAYOUT_MAX_ATTEMPTS: '1' } }, async (live) => {
+        const { app, node, operator } = live;
+        await earner(app, 10);
+        await synced(app);
+        const [payout] = (await call(app, 'POST', '/v1/admin/settlements', {})).body.payouts as Array<{ payoutId: string }>;
+        await synced(app);
+        node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+        await synced(app);
+        // Its attempt is over (the user stream says so), with the account's frontier where it was.
+        const afterFailure = await rebuild(app);
+        expect((await call(app, 'POST', `/v1/admin/payouts/${payout.payoutId}/cancel`, { reason: 'refused' })).status).toBe(200);
+        // A wallet holding the seed pockets a donation beside it: only a rebuild can record it.
+        const giver = await donor(node, 30n);
+        await sendSignedBy(node, giver, operator.address, 20n * BAN);
+        await receiveWithoutTheLedger(live);
+
+        const afterPocketing = await rebuild(app);
+
+        // The first records the account's opening (funding from genesis, outside the ledger).
+        expect(afterFailure).toMatchObject({ status: 200, body: { appended: { donations: 0, funding: 1 } } });
+        expect(afterPocketing).toMatchObject({ status: 200, body: { appended: { donations: 1, funding: 0 } } });
+        expect(receivedOf(await operatorEvents(live)).map((event) => event.type)).toEqual(['FundingReceived', 'DonationReceived']);
+      });
+    });
+
     it('waits for a lock held briefly, and answers 409 operator_account_busy when another writer holds it too long', async () => {
       await withLive({ openWithBan: 10n }, async (live) => {
         const { app } = live;

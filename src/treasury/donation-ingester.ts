@@ -103,6 +103,19 @@ export async function publishRecordedReceive(
   return 'unresolved';
 }
 
+/**
+ * The payout block signed last is neither on the chain nor ended by a refusal the user stream
+ * records, so the executor may still publish it, and a block signed now would fork it. Shared by
+ * the ingester and the donations rebuild.
+ */
+export async function payoutBlockInFlight(rpc: BananoRpcClient, store: EventStore, signed: SignedPayoutBlock): Promise<boolean> {
+  if ((await rpc.blockInfo(signed.blockHash)) !== null) return false;
+  const user = await loadUser(store, signed.userId);
+  if (user.status !== 'registered') return false;
+  const payout = user.payouts.get(signed.payoutId);
+  return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
+}
+
 export interface DonationIngesterOptions {
   /** Senders whose sends are FundingReceived (treasury.fundingAddresses). */
   readonly fundingAddresses: readonly string[];
@@ -224,7 +237,7 @@ export class DonationIngester {
       if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
       if (outcome === 'pocketed') pocketed += 1;
       if (outcome === 'refused') this.refused.add(last.receiveHash);
-    } else if (last?.kind === 'payout' && (await this.payoutBlockInFlight(last))) {
+    } else if (last?.kind === 'payout' && (await payoutBlockInFlight(this.rpc, this.store, last))) {
       // The executor publishes it on its next run; a receive signed now would fork it.
       return { recorded, pocketed, stoppedBy: 'block_in_flight' };
     }
@@ -334,15 +347,6 @@ export class DonationIngester {
     const after = await this.operatorReader.load(account.address);
     if (after.receivedSends.get(send.hash)?.receiveHash !== receiveHash) return null;
     return { sendHash: send.hash, receiveHash, block };
-  }
-
-  /** The payout block signed last is neither on the chain nor ended by a refusal the user stream records. */
-  private async payoutBlockInFlight(signed: SignedPayoutBlock): Promise<boolean> {
-    if ((await this.rpc.blockInfo(signed.blockHash)) !== null) return false;
-    const user = await loadUser(this.store, signed.userId);
-    if (user.status !== 'registered') return false;
-    const payout = user.payouts.get(signed.payoutId);
-    return payout !== undefined && payout.status === 'requested' && payout.attempts + 1 === signed.attempt;
   }
 
 }

@@ -6,12 +6,13 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, type NewEvent } from '../../platform/event-store/event-store.port';
 import { BananoNodeError, type BananoRpcClient, type HistoryEntry } from '../../payouts/banano/banano-rpc.client';
 import { ChainTooLongError, InconsistentHistoryError, readAccountChain, stateBlockOf } from '../../payouts/banano/account-chain';
-import { hashOf } from '../../payouts/banano/state-block';
+import { hashOf, OPEN_PREVIOUS } from '../../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
 import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
 import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
+import { payoutBlockInFlight } from '../donation-ingester';
 import { appendReceiveRecord, receivedKind, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
@@ -106,7 +107,7 @@ export class DonationRebuilder {
     const elsewhere = await this.accounts.donationsElsewhere(account.address);
     let operator = await reader.load(account.address);
     const scan = await this.fromNode(async () => {
-      await this.refuseWhileBlockInFlight(operator);
+      await this.refuseWhileBlockInFlight(account.address, operator);
       return this.scan(account.address, operator, elsewhere.addresses);
     });
 
@@ -146,15 +147,21 @@ export class DonationRebuilder {
   }
 
   /**
-   * The block the operator signed last must be on the chain. If it is not, it may still be
-   * published (the ingester or the executor resolves it before signing anything else), and a
-   * receive recorded after it would become the block signed last and hide it from them.
+   * The block the operator signed last must not be in flight. If it may still be published (the
+   * ingester or the executor resolves it before signing anything else), a receive recorded after
+   * it would become the block signed last and hide it from them. It is not in flight when it is on
+   * the chain, when it can never apply (the account's frontier is no longer its previous: a block
+   * was signed beside it), or, for a payout block, when the user stream records its attempt ended.
+   * A receive the node refused, at the frontier still, is not told from one not yet published.
    */
-  private async refuseWhileBlockInFlight(operator: OperatorState): Promise<void> {
+  private async refuseWhileBlockInFlight(address: string, operator: OperatorState): Promise<void> {
     const last = operator.lastSignedBlock;
     if (last === null) return;
     const hash = last.kind === 'receive' ? last.receiveHash : last.blockHash;
     if ((await this.rpc.blockInfo(hash)) !== null) return;
+    const frontier = (await this.rpc.accountInfo(address))?.frontier ?? OPEN_PREVIOUS;
+    if (frontier.toUpperCase() !== last.block.previous.toUpperCase()) return;
+    if (last.kind === 'payout' && !(await payoutBlockInFlight(this.rpc, this.store, last))) return;
     throw new DomainError(
       'block_in_flight',
       `The block the operator signed last (${hash}) is not on the chain yet; nothing was appended. Try again once it is published`,
