@@ -53,6 +53,7 @@ export class CancelPayoutHandler implements ICommandHandler<CancelPayoutCommand,
         blocks.add(event.data.blockHash);
       }
     }
+    if (blocks.size === 0) return;
     // A block another payout signed again since (one amount, one address, one frontier) and was
     // sent with pays that payout, not this one (OperatorState.payoutOfBlock).
     const paidOthers = await this.pool.anyFirst(sql.type(z.object({ block_hash: z.string() }))`
