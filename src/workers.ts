@@ -19,6 +19,7 @@ import { OPERATOR_ACCOUNTS, type OperatorAccounts } from './payouts/operator/ope
 import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
 import { type BananoGateway, bananoGatewayFromConfig } from './payouts/banano/banano-gateway';
 import { BananoNodeError } from './payouts/banano/banano-rpc.client';
+import { UnclearCopies } from './payouts/banano/unclear-copies';
 import { type OperatorAccount, operatorAccount, OperatorSeedUnreadableError } from './payouts/operator/operator-seed';
 import { formatBan } from './platform/money';
 import { RunSettlementCommand } from './payouts/run-settlement/run-settlement.command';
@@ -184,6 +185,7 @@ export function startWorkers(
               backoffMaxMs: config.payout.retryBackoffMaxMs,
             },
             publishTriesMax: PUBLISH_TRIES_PER_RUN,
+            unclear: new UnclearCopies(pool),
           },
           executorLog,
         );

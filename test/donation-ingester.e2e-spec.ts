@@ -1,3 +1,4 @@
+import { sql } from 'slonik';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
@@ -8,6 +9,14 @@ import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
+
+async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 /**
  * The donation ingester against the Banano node double (SPEC §4.5): every receivable send is
@@ -293,6 +302,37 @@ describe('donation ingester on the Banano node double', () => {
         expect(new Set(stream.map((event) => event.data.previous)).size).toBe(stream.length);
         expect(node.receivableOf(operator.address)).toEqual([]);
         expect(node.receivableOf(player.address)).toHaveLength(1);
+      });
+    });
+
+    it('judges a refusal by the latest copy of any writer: the executor resumed it long before the ingester published it', async () => {
+      await withLive({ openWithBan: 100n }, async ({ app, node, operator, ingester }) => {
+        await earner(app, 10);
+        await synced(app);
+        expect((await call(app, 'POST', '/v1/admin/settlements', {})).body.payoutsRequested).toBe(1);
+        await synced(app);
+        await node.fund(operator.address, 3n * BAN);
+        // The ingester records the receive; the node goes away as it is published, and the executor
+        // tries to resume it while the node is still away.
+        node.failNext('process', 'down');
+        await expect(ingester.runOnce()).rejects.toThrow();
+        await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+        await node.up();
+        await app.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = doubt_at - interval '6 minutes'`);
+        // Six minutes on, the ingester's copy is slow (the node takes it 3 s later), its next copy an error.
+        node.failNext('process', 'slow', { delayMs: 3_000 });
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+        expect(await ingester.runOnce()).toMatchObject({ stoppedBy: 'block_in_flight' });
+
+        // The executor's copy is refused too: the ingester's copy is still on its way.
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+        await waitUntil(() => node.receivableOf(operator.address).length === 0);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+
+        const stream = await app.store.readStream(operatorStream(operator.address));
+        expect(new Set(stream.map((event) => event.data.previous)).size).toBe(stream.length);
+        expect(node.balanceOf(operator.address)).toBe(102n * BAN);
       });
     });
   });

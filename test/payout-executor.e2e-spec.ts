@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { BANANO_GATEWAY, type BananoGateway } from '../src/payouts/banano/banano-gateway';
+import { UnclearCopies } from '../src/payouts/banano/unclear-copies';
 import { BananoPayoutSender } from '../src/payouts/executor/banano-payout-sender';
 import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payout-executor';
 import { OPERATOR_ACCOUNTS, type OperatorAccounts } from '../src/payouts/operator/operator-accounts';
@@ -298,7 +300,11 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
-  it('fails such an attempt once no copy can land any more: five minutes after the last copy without a clear answer', async () => {
+  /** Every copy in doubt of the operator's blocks, published `minutes` earlier than the record says. */
+  const ageDoubts = (app: TestApp, minutes: number) =>
+    app.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = doubt_at - ${minutes} * interval '1 minute'`);
+
+  it('fails such an attempt once no copy can land any more: five minutes after the last copy in doubt', async () => {
     await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
       await settle(app);
@@ -306,60 +312,39 @@ describe('live payouts on the Banano node double', () => {
       node.failNext('process', 'answer', { status: 502, body: {} });
       node.failNext('process', 'reject', { error: 'Internal server error in RPC', count: 10 });
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
-      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
-
-      // A process started later (the same executor after a restart), on a clock the test moves. A
-      // copy the process before it may have published just before it stopped counts from its start.
-      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
-      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
-      let offsetMs = 60 * 60_000;
-      const restarted = new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
-        retryPolicy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 },
-        publishTriesMax: 3,
-        now: () => new Date(Date.now() + offsetMs),
-      });
-      const executor = new PayoutExecutor(app.pool, restarted, 1_000);
-      const atRestart = await executor.runOnce();
-      offsetMs += 4 * 60_000;
-      const fourMinutesOn = await executor.runOnce();
-      offsetMs += 2 * 60_000;
-      const sixMinutesOn = await executor.runOnce();
+      await ageDoubts(app, 4);
+      const fourMinutesOn = await app.workers.payoutExecutor.runOnce();
+      await ageDoubts(app, 2);
+      const sixMinutesOn = await app.workers.payoutExecutor.runOnce();
       await synced(app);
 
-      expect([atRestart, fourMinutesOn, sixMinutesOn]).toEqual([
-        { sent: 0, failed: 0 },
+      expect([fourMinutesOn, sixMinutesOn]).toEqual([
         { sent: 0, failed: 0 },
         { sent: 0, failed: 1 },
       ]);
       expect((await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).map((event) => event.data.error)).toEqual(['Internal server error in RPC']);
       expect(sendsFrom(node, operator.address)).toEqual([]);
+      expect(await app.pool.anyFirst(sql.unsafe`SELECT block_hash FROM operator_block_doubts`)).toEqual([]);
     });
   });
 
-  it('keeps such an attempt in flight when its first copy goes out long after it was signed', async () => {
+  it('counts the five minutes from the latest copy in doubt, not the first', async () => {
     await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
       await settle(app);
-      // Signed and recorded, and not published: the node is down.
+      // The first copy goes out as the node goes away: in doubt.
       node.failNext('process', 'down');
       await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
       await node.up();
-      // An hour later the first copy goes out: slow (the node takes it 1.5 s later, after the
-      // client's timeout); the next copy is answered with an error.
-      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
-      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
-      const later = new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
-        retryPolicy: { maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0 },
-        publishTriesMax: 3,
-        now: () => new Date(Date.now() + 60 * 60_000),
-      });
-      const executor = new PayoutExecutor(app.pool, later, 1_000);
+      await ageDoubts(app, 60);
+      // An hour later a copy goes out slowly (the node takes it 1.5 s later, after the client's
+      // timeout), and the next is answered with an error.
       node.failNext('process', 'slow', { delayMs: 1_500 });
       node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
 
-      const published = await executor.runOnce();
+      const published = await app.workers.payoutExecutor.runOnce();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const landed = await executor.runOnce();
+      const landed = await app.workers.payoutExecutor.runOnce();
       await synced(app);
 
       expect([published, landed]).toEqual([
@@ -367,6 +352,67 @@ describe('live payouts on the Banano node double', () => {
         { sent: 1, failed: 0 },
       ]);
       expect(await eventsOf(app, toStreamName(player.userId), 'PayoutFailed')).toEqual([]);
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+    });
+  });
+
+  it('keeps the attempt in flight for a copy another process published: one send across a seed change', async () => {
+    await withLive({}, async ({ app, node, seedFile }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // Another instance's executor, beside this one.
+      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
+      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
+      const other = new PayoutExecutor(
+        app.pool,
+        new BananoPayoutSender(app.store, gateway.rpc, gateway.seeds, app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS), {
+          retryPolicy: { maxAttempts: 3, backoffBaseMs: 0, backoffMaxMs: 0 },
+          publishTriesMax: 3,
+          unclear: new UnclearCopies(app.pool),
+        }),
+        1_000,
+      );
+      // This instance's copy is slow (the node takes it 6 s later); its next copy gets an error.
+      node.failNext('process', 'slow', { delayMs: 6_000 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
+      const next = await replaceOperatorSeed(node, seedFile, 1_000n * BAN);
+      // The other instance's copy is refused too, while this instance's is still on its way.
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+      expect(await other.runOnce()).toEqual({ sent: 0, failed: 0 });
+      await waitFor(() => node.receivableOf(player.address).length === 1);
+      expect(await other.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+
+      expect(node.receivableOf(player.address)).toHaveLength(1);
+      expect(sendsFrom(node, next.address)).toEqual([]);
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutAttemptFailed')).toEqual([]);
+    });
+  });
+
+  it('keeps the attempt in flight when its block lands between block_info and account_info', async () => {
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      const [payout] = await settle(app);
+      // Signed and recorded; the node goes away as it is published.
+      node.failNext('process', 'down');
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
+      await node.up();
+      // Resumed: the first copy is slow (it lands 1.5 s on), the next is refused, and account_info
+      // is answered 0.8 s later, once the first copy is in: the frontier is the block itself.
+      node.failNext('process', 'slow', { delayMs: 1_500 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+      node.failNext('account_info', 'slow', { delayMs: 800 });
+
+      const run = await app.workers.payoutExecutor.runOnce();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const next = await app.workers.payoutExecutor.runOnce();
+      await synced(app);
+
+      expect(run).toEqual({ sent: 0, failed: 0 });
+      expect(next).toEqual({ sent: 1, failed: 0 });
+      expect((await call(app, 'GET', `/v1/payouts/${payout.payoutId}`)).body).toMatchObject({ status: 'sent' });
+      expect(node.receivableOf(player.address)).toHaveLength(1);
       expect(sendsFrom(node, operator.address)).toHaveLength(1);
     });
   });

@@ -62,29 +62,27 @@ export async function publishRecordedReceive(
 ): Promise<ReceiveOutcome> {
   const { unclear } = options;
   const landed = async (outcome: ReceiveOutcome): Promise<ReceiveOutcome> => {
-    unclear.settled(signed.receiveHash);
+    await unclear.settled(signed.receiveHash);
     return outcome;
   };
-  if (!options.fresh) {
-    // Recorded before: a copy published then, perhaps by a process since killed, may be on its way.
-    unclear.resumed(signed.receiveHash);
-    if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('already_pocketed');
-  }
+  if (!options.fresh && (await rpc.blockInfo(signed.receiveHash)) !== null) return landed('already_pocketed');
   const subtype = signed.block.previous === OPEN_PREVIOUS ? 'open' : 'receive';
   for (let tries = 1; tries <= options.publishTriesMax; tries += 1) {
+    // In doubt until the node answers: a process killed meanwhile leaves it so for the next.
+    const prior = await unclear.publishing(signed.receiveHash);
     try {
       await rpc.process(signed.block, subtype);
       return landed('pocketed');
     } catch (error) {
       if (isAmbiguous(error)) {
         options.log('receive publish ambiguous: asking block_info', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: messageOf(error) });
-        unclear.published(signed.receiveHash);
         if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
         continue;
       }
       if (error instanceof BananoNodeRejectedError) {
         // "Old block" and its kin: only a block that is provably absent is refused, and only once
-        // no copy published earlier without a clear answer may still land (UnclearCopies).
+        // no copy in doubt may still land (UnclearCopies).
+        await unclear.answeredClearly(signed.receiveHash, prior);
         if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
         if (await unclear.mayStillLand(rpc, signed.receiveHash, signed.block)) {
           options.log('receive refused, but an earlier copy may still land: left in flight', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
@@ -94,6 +92,8 @@ export async function publishRecordedReceive(
         return landed('refused');
       }
       if (error instanceof BananoNodeUnavailableError) {
+        // This copy never reached the node (a refused connection, a 4xx).
+        await unclear.answeredClearly(signed.receiveHash, prior);
         options.log('receive not published: node unavailable', { sendHash: signed.sendHash, error: messageOf(error) });
         return 'unresolved';
       }
@@ -173,8 +173,8 @@ export class DonationIngester {
   private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refused = new Set<string>();
-  /** Receives this process published without a clear answer (SPEC §4.4.4): a refusal then needs more. */
-  private readonly unclear = new UnclearCopies();
+  /** The copies in doubt of the operator's blocks (SPEC §4.4.4): a refusal then needs more. */
+  private readonly unclear: UnclearCopies;
   /** Recorded sends the last pass found still receivable: the room the next page makes for them. */
   private skippedLastPass = 0;
 
@@ -189,6 +189,7 @@ export class DonationIngester {
     private readonly accounts: OperatorAccounts = new OperatorAccounts(pool, store),
   ) {
     this.now = options.now ?? (() => new Date());
+    this.unclear = new UnclearCopies(pool);
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
     this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>

@@ -1,3 +1,5 @@
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
 import { type BananoRpcClient } from './banano-rpc.client';
 import { OPEN_PREVIOUS, type StateBlock } from './state-block';
 
@@ -7,48 +9,71 @@ import { OPEN_PREVIOUS, type StateBlock } from './state-block';
  */
 export const LANDING_WINDOW_MS = 5 * 60_000;
 
+const doubtRow = z.object({ doubt_at: z.date() });
+
 /**
- * The blocks of the operator account that this process published without a clear answer, and
- * when it last did (SPEC §4.4.4). A refusal of one copy of a block says nothing of another copy the
- * node may not have processed yet (an answer that timed out, then "Internal server error in RPC"
- * for the next copy). Failing the block then would let another block be signed on the same
- * previous while the first copy lands: a payout paid twice, or a donation recorded and never
- * pocketed. So a refused block with such a copy stays in flight while it may still land.
+ * The copies of operator blocks whose fate is not known (SPEC §4.4.4), in `operator_block_doubts`
+ * (migrations/0022). A refusal of one copy of a block says nothing of another copy the node may not
+ * have processed yet (an answer that timed out, then "Internal server error in RPC" for the next
+ * copy). Failing the block then would let another block be signed on the same previous while the
+ * first copy lands: a payout paid twice, or a donation recorded and never pocketed. So a refused
+ * block with a copy in doubt stays in flight while it may still land.
  *
- * Kept in memory: a block recorded by an earlier process, whose copies that process may have
- * published just before it died, counts as published without a clear answer when this process
- * first publishes it. The window then runs from there, which is never earlier than the truth.
+ * Each copy is in doubt from just before it is published until its answer is known, so a process
+ * killed during the call leaves it in doubt for the next one. Times are the database's clock, one
+ * for every process. The record is in PostgreSQL, not in
+ * memory, because a copy in doubt may be another process's, or another writer's of this process
+ * (the executor resumes a receive the ingester published). Every caller holds the operator
+ * account's lock, so the writes of one block never interleave.
  */
 export class UnclearCopies {
-  private readonly since = new Map<string, number>();
+  constructor(private readonly pool: DatabasePool) {}
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
-
-  /** A copy was published and the answer left open whether the node took it. */
-  published(blockHash: string): void {
-    this.since.set(blockHash, this.now().getTime());
+  /**
+   * A copy is about to be published: in doubt until its answer is known. Answers the time of the
+   * copy in doubt before it (null: none), which `refusedClearly` restores.
+   */
+  async publishing(blockHash: string): Promise<Date | null> {
+    const prior = await this.doubtOf(blockHash);
+    await this.pool.query(sql.unsafe`
+      INSERT INTO operator_block_doubts (block_hash, doubt_at) VALUES (${blockHash.toUpperCase()}, clock_timestamp())
+      ON CONFLICT (block_hash) DO UPDATE SET doubt_at = EXCLUDED.doubt_at`);
+    return prior;
   }
 
-  /** This process publishes a block recorded before: an earlier process may have published it too. */
-  resumed(blockHash: string): void {
-    if (!this.since.has(blockHash)) this.published(blockHash);
+  /** The copy just published was answered clearly (refused, or never reached the node): the copies before it stay in doubt. */
+  async answeredClearly(blockHash: string, prior: Date | null): Promise<void> {
+    if (prior === null) {
+      await this.settled(blockHash);
+      return;
+    }
+    await this.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = ${prior.toISOString()}::timestamptz WHERE block_hash = ${blockHash.toUpperCase()}`);
   }
 
-  /** The block landed, or can never land: nothing more to remember. */
-  settled(blockHash: string): void {
-    this.since.delete(blockHash);
+  /** The block landed, or can never land: no copy of it is in doubt any more. */
+  async settled(blockHash: string): Promise<void> {
+    await this.pool.query(sql.unsafe`DELETE FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
   }
 
   /**
-   * Whether a block the node has just refused may still land from a copy published before: there
-   * is such a copy, from less than LANDING_WINDOW_MS ago, and the block's previous is still its
-   * account's frontier. Once the frontier has moved past its previous the block can never apply;
-   * once the window is over, a node that still does not hold it has dropped every copy.
+   * Whether a block the node has just refused (and `block_info` did not find) may still land from a
+   * copy in doubt: there is one, from less than LANDING_WINDOW_MS ago, and the block's previous is
+   * still its account's frontier. Once the frontier has moved past its previous the block can never
+   * apply, unless the frontier is the block itself, landed between the two questions: then it is
+   * in flight still, and the next run finds it on the chain. Once the window is over, a node that
+   * still does not hold it has dropped every copy.
    */
   async mayStillLand(rpc: BananoRpcClient, blockHash: string, block: StateBlock): Promise<boolean> {
-    const since = this.since.get(blockHash);
-    if (since === undefined || this.now().getTime() - since >= LANDING_WINDOW_MS) return false;
+    const inWindow = await this.pool.maybeOneFirst(sql.type(z.object({ in_window: z.boolean() }))`
+      SELECT doubt_at > clock_timestamp() - ${LANDING_WINDOW_MS} * interval '1 millisecond' AS in_window
+        FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
+    if (inWindow !== true) return false;
     const info = await rpc.accountInfo(block.account);
-    return (info?.frontier ?? OPEN_PREVIOUS).toUpperCase() === block.previous.toUpperCase();
+    if ((info?.frontier ?? OPEN_PREVIOUS).toUpperCase() === block.previous.toUpperCase()) return true;
+    return (await rpc.blockInfo(blockHash)) !== null;
+  }
+
+  private doubtOf(blockHash: string): Promise<Date | null> {
+    return this.pool.maybeOneFirst(sql.type(doubtRow)`SELECT doubt_at FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
   }
 }

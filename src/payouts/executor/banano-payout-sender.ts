@@ -4,7 +4,7 @@ import { loadUser, runUserCommand } from '../../identity/user/run-user-command';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
-import { BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
+import { BananoNodeError, BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { UnclearCopies } from '../banano/unclear-copies';
 import { type OperatorAccounts } from '../operator/operator-accounts';
@@ -28,6 +28,8 @@ export interface BananoPayoutSenderOptions {
   readonly retryPolicy: PayoutRetryPolicy;
   /** How many times one run publishes the same block after ambiguous failures before leaving it to the next run. */
   readonly publishTriesMax: number;
+  /** The copies in doubt of the operator's blocks, on the service's database. */
+  readonly unclear: UnclearCopies;
   readonly now?: () => Date;
 }
 
@@ -54,11 +56,11 @@ export class BananoPayoutSender implements PayoutSender {
   private readonly operatorReader: OperatorStreamReader;
   /** Recorded receives the node refused, not offered again by this process. */
   private readonly refusedReceives = new Set<string>();
-  /** Blocks this process published without a clear answer (SPEC §4.4.4): a refusal then needs more. */
-  private readonly unclear: UnclearCopies;
   /** The streams of the accounts the operator seed named before, as `prepare` read them. */
   private former: OperatorState[] = [];
   private readonly now: () => Date;
+  /** The copies in doubt of the operator's blocks (SPEC §4.4.4): a refusal then needs more. */
+  private readonly unclear: UnclearCopies;
 
   constructor(
     private readonly store: EventStore,
@@ -69,7 +71,7 @@ export class BananoPayoutSender implements PayoutSender {
     private readonly log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.unclear = new UnclearCopies(this.now);
+    this.unclear = options.unclear;
     this.operatorReader = new OperatorStreamReader(store);
   }
 
@@ -214,12 +216,10 @@ export class BananoPayoutSender implements PayoutSender {
    * earlier run may have reached the node already, so `block_info` is asked first (§4.4.4).
    */
   private async publish(signed: SignedPayoutBlock, options: { readonly fresh: boolean }): Promise<SendOutcome> {
-    if (!options.fresh) {
-      // Recorded before: a copy published then, perhaps by a process since killed, may be on its way.
-      this.unclear.resumed(signed.blockHash);
-      if (await this.onChain(signed)) return this.recordSent(signed);
-    }
+    if (!options.fresh && (await this.onChain(signed))) return this.recordSent(signed);
     for (let tries = 1; tries <= this.options.publishTriesMax; tries += 1) {
+      // In doubt until the node answers: a process killed meanwhile leaves it so for the next.
+      const prior = await this.unclear.publishing(signed.blockHash);
       try {
         await this.rpc.process(signed.block, 'send');
         failpoint('payout-block-published');
@@ -227,13 +227,13 @@ export class BananoPayoutSender implements PayoutSender {
       } catch (error) {
         if (isAmbiguous(error)) {
           this.log('publish ambiguous: asking block_info', { payoutId: signed.payoutId, blockHash: signed.blockHash, error: messageOf(error) });
-          this.unclear.published(signed.blockHash);
           if (await this.onChain(signed)) return this.recordSent(signed);
           continue;
         }
         if (error instanceof BananoNodeRejectedError) {
           // "Old block" and its kin: the node refuses a block it already holds. Only a block that
           // is provably absent makes the attempt fail.
+          await this.unclear.answeredClearly(signed.blockHash, prior);
           if (await this.onChain(signed)) return this.recordSent(signed);
           if (await this.unclear.mayStillLand(this.rpc, signed.blockHash, signed.block)) {
             this.log('payout block refused, but an earlier copy may still land: left in flight', {
@@ -243,10 +243,12 @@ export class BananoPayoutSender implements PayoutSender {
             });
             return 'unresolved';
           }
-          this.unclear.settled(signed.blockHash);
+          await this.unclear.settled(signed.blockHash);
           return this.recordFailure(signed, signed.attempt, error.nodeError, signed.blockHash);
         }
-        // The node could not be reached at all: the block is still ours to publish next run.
+        // The node could not be reached at all: the block is still ours to publish next run. This
+        // copy never reached it (a refused connection, a 4xx); anything else stays in doubt.
+        if (error instanceof BananoNodeError) await this.unclear.answeredClearly(signed.blockHash, prior);
         this.log('payout block not published: node unavailable', { payoutId: signed.payoutId, error: messageOf(error) });
         return 'unresolved';
       }
@@ -259,7 +261,7 @@ export class BananoPayoutSender implements PayoutSender {
   }
 
   private async recordSent(signed: SignedPayoutBlock): Promise<SendOutcome> {
-    this.unclear.settled(signed.blockHash);
+    await this.unclear.settled(signed.blockHash);
     try {
       const decision = await runUserCommand(
         this.store,
