@@ -20,18 +20,18 @@ const doubtRow = z.object({ doubt_at: z.date() });
  * block with a copy in doubt stays in flight while it may still land.
  *
  * Each copy is in doubt from just before it is published until its answer is known, so a process
- * killed during the call leaves it in doubt for the next one. Times are the database's clock, one
- * for every process. The record is in PostgreSQL, not in
+ * killed during the call leaves it in doubt for the next one. The record is in PostgreSQL, not in
  * memory, because a copy in doubt may be another process's, or another writer's of this process
- * (the executor resumes a receive the ingester published). Every caller holds the operator
- * account's lock, so the writes of one block never interleave.
+ * (the executor resumes a receive the ingester published), and its times are the database's
+ * clock, one for every process. Every caller holds the operator account's lock, so the writes of
+ * one block never interleave.
  */
 export class UnclearCopies {
   constructor(private readonly pool: DatabasePool) {}
 
   /**
    * A copy is about to be published: in doubt until its answer is known. Answers the time of the
-   * copy in doubt before it (null: none), which `refusedClearly` restores.
+   * copy in doubt before it (null: none), which `answeredClearly` restores.
    */
   async publishing(blockHash: string): Promise<Date | null> {
     const prior = await this.doubtOf(blockHash);
