@@ -104,12 +104,11 @@ export async function publishRecordedReceive(
 }
 
 /**
- * The payout block signed last is neither on the chain nor ended by a refusal the user stream
- * records, so the executor may still publish it, and a block signed now would fork it. Shared by
- * the ingester and the donations rebuild.
+ * The attempt `signed` was signed for is not ended by a refusal the user stream records, so the
+ * executor may still publish that block, and a block signed beside it would fork it. The caller
+ * has seen it absent from the chain. Shared by the ingester and the donations rebuild.
  */
-export async function payoutBlockInFlight(rpc: BananoRpcClient, store: EventStore, signed: SignedPayoutBlock): Promise<boolean> {
-  if ((await rpc.blockInfo(signed.blockHash)) !== null) return false;
+export async function payoutAttemptLive(store: EventStore, signed: SignedPayoutBlock): Promise<boolean> {
   const user = await loadUser(store, signed.userId);
   if (user.status !== 'registered') return false;
   const payout = user.payouts.get(signed.payoutId);
@@ -238,7 +237,7 @@ export class DonationIngester {
       if (outcome === 'unresolved') return { recorded, pocketed, stoppedBy: 'block_in_flight' };
       if (outcome === 'pocketed') pocketed += 1;
       if (outcome === 'refused') this.refused.add(last.receiveHash);
-    } else if (last?.kind === 'payout' && (await payoutBlockInFlight(this.rpc, this.store, last))) {
+    } else if (last?.kind === 'payout' && (await this.rpc.blockInfo(last.blockHash)) === null && (await payoutAttemptLive(this.store, last))) {
       // The executor publishes it on its next run; a receive signed now would fork it.
       return { recorded, pocketed, stoppedBy: 'block_in_flight' };
     }

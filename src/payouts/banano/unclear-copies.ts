@@ -9,8 +9,6 @@ import { OPEN_PREVIOUS, type StateBlock } from './state-block';
  */
 export const LANDING_WINDOW_MS = 5 * 60_000;
 
-const doubtRow = z.object({ doubt_at: z.date() });
-
 /**
  * The copies of operator blocks whose fate is not known (SPEC §4.4.4), in `operator_block_doubts`
  * (migrations/0022). A refusal of one copy of a block says nothing of another copy the node may not
@@ -34,11 +32,12 @@ export class UnclearCopies {
    * copy in doubt before it (null: none), which `answeredClearly` restores.
    */
   async publishing(blockHash: string): Promise<Date | null> {
-    const prior = await this.doubtOf(blockHash);
-    await this.pool.query(sql.unsafe`
+    // One statement: the CTE reads the row as it was before the upsert (one snapshot for both).
+    return this.pool.oneFirst(sql.type(z.object({ prior: z.date().nullable() }))`
+      WITH prior AS (SELECT doubt_at FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()})
       INSERT INTO operator_block_doubts (block_hash, doubt_at) VALUES (${blockHash.toUpperCase()}, clock_timestamp())
-      ON CONFLICT (block_hash) DO UPDATE SET doubt_at = EXCLUDED.doubt_at`);
-    return prior;
+      ON CONFLICT (block_hash) DO UPDATE SET doubt_at = EXCLUDED.doubt_at
+      RETURNING (SELECT doubt_at FROM prior) AS prior`);
   }
 
   /** The copy just published was answered clearly (refused, or never reached the node): the copies before it stay in doubt. */
@@ -71,9 +70,5 @@ export class UnclearCopies {
     const info = await rpc.accountInfo(block.account);
     if ((info?.frontier ?? OPEN_PREVIOUS).toUpperCase() === block.previous.toUpperCase()) return true;
     return (await rpc.blockInfo(blockHash)) !== null;
-  }
-
-  private doubtOf(blockHash: string): Promise<Date | null> {
-    return this.pool.maybeOneFirst(sql.type(doubtRow)`SELECT doubt_at FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
   }
 }

@@ -12,7 +12,7 @@ import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource }
 import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
 import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
-import { payoutBlockInFlight } from '../donation-ingester';
+import { payoutAttemptLive } from '../donation-ingester';
 import { appendReceiveRecord, receivedKind, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
@@ -161,7 +161,7 @@ export class DonationRebuilder {
     if ((await this.rpc.blockInfo(hash)) !== null) return;
     const frontier = (await this.rpc.accountInfo(address))?.frontier ?? OPEN_PREVIOUS;
     if (frontier.toUpperCase() !== last.block.previous.toUpperCase()) return;
-    if (last.kind === 'payout' && !(await payoutBlockInFlight(this.rpc, this.store, last))) return;
+    if (last.kind === 'payout' && !(await payoutAttemptLive(this.store, last))) return;
     throw new DomainError(
       'block_in_flight',
       `The block the operator signed last (${hash}) is not on the chain yet; nothing was appended. Try again once it is published`,
