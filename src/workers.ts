@@ -185,7 +185,7 @@ export function startWorkers(
               backoffMaxMs: config.payout.retryBackoffMaxMs,
             },
             publishTriesMax: PUBLISH_TRIES_PER_RUN,
-            unclear: new UnclearCopies(pool),
+            unclear: new UnclearCopies(pool, config.banano.landingWindowMs),
           },
           executorLog,
         );

@@ -2,6 +2,7 @@ import { sql } from 'slonik';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
+import { LANDING_WINDOW_MS } from '../src/payouts/banano/unclear-copies';
 import { DonationIngester } from '../src/treasury/donation-ingester';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { call, earner, type LiveApp, newBananoAccount, replaceOperatorSeed, sendSignedBy, withLiveApp } from './support/scenario';
@@ -40,7 +41,7 @@ describe('donation ingester on the Banano node double', () => {
       live.app.store,
       new BananoRpcClient({ url: live.node.url, timeoutMs: 1_000, retriesMax: 2 }),
       new FileOperatorSeedSource(live.seedFile),
-      { fundingAddresses, intervalMs: 30_000, receivableCountMax, publishTriesMax: 3, milestones: DEFAULT_MILESTONES },
+      { fundingAddresses, intervalMs: 30_000, receivableCountMax, publishTriesMax: 3, milestones: DEFAULT_MILESTONES, landingWindowMs: LANDING_WINDOW_MS },
     );
   }
 
@@ -302,6 +303,30 @@ describe('donation ingester on the Banano node double', () => {
         expect(new Set(stream.map((event) => event.data.previous)).size).toBe(stream.length);
         expect(node.receivableOf(operator.address)).toEqual([]);
         expect(node.receivableOf(player.address)).toHaveLength(1);
+      });
+    });
+
+    it('counts it refused once the landing window (BANANO_LANDING_WINDOW_SECONDS) is over and no copy landed', async () => {
+      await withLive({ openWithBan: 10n, env: { BANANO_LANDING_WINDOW_SECONDS: '60' } }, async ({ node, operator, ingester, app }) => {
+        const send = await node.fund(operator.address, 3n * BAN);
+        // The first copy is lost (a 502 from a proxy: the node never saw it); every later copy is refused.
+        node.failNext('process', 'answer', { status: 502, body: {} });
+        node.failNext('process', 'reject', { error: 'Internal server error in RPC', count: 10 });
+        const ageDoubts = (seconds: number) => app.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = doubt_at - ${seconds} * interval '1 second'`);
+
+        const published = await ingester.runOnce();
+        await ageDoubts(30);
+        const halfAMinuteOn = await ingester.runOnce();
+        await ageDoubts(60);
+        const oneAndAHalfMinutesOn = await ingester.runOnce();
+
+        expect([published, halfAMinuteOn, oneAndAHalfMinutesOn]).toEqual([
+          { recorded: 1, pocketed: 0, stoppedBy: 'block_in_flight' },
+          { recorded: 0, pocketed: 0, stoppedBy: 'block_in_flight' },
+          { recorded: 0, pocketed: 0, stoppedBy: null },
+        ]);
+        expect(node.receivableOf(operator.address).map((receivable) => receivable.hash)).toEqual([send]);
+        expect(await app.pool.anyFirst(sql.unsafe`SELECT block_hash FROM operator_block_doubts`)).toEqual([]);
       });
     });
 

@@ -304,21 +304,24 @@ describe('live payouts on the Banano node double', () => {
   const ageDoubts = (app: TestApp, minutes: number) =>
     app.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = doubt_at - ${minutes} * interval '1 minute'`);
 
-  it('fails such an attempt once no copy can land any more: five minutes after the last copy in doubt', async () => {
-    await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
+  it.each<{ window: string; env: Record<string, string>; before: number; after: number }>([
+    { window: 'five minutes by default', env: {}, before: 4, after: 6 },
+    { window: 'BANANO_LANDING_WINDOW_SECONDS=60', env: { BANANO_LANDING_WINDOW_SECONDS: '60' }, before: 0.5, after: 1.5 },
+  ])('fails such an attempt once no copy can land any more: $window after the last copy in doubt', async ({ env, before, after }) => {
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1', ...env }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
       await settle(app);
       // The first copy is lost (a 502 from a proxy, say: the node never saw it); every later copy is refused.
       node.failNext('process', 'answer', { status: 502, body: {} });
       node.failNext('process', 'reject', { error: 'Internal server error in RPC', count: 10 });
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 0 });
-      await ageDoubts(app, 4);
-      const fourMinutesOn = await app.workers.payoutExecutor.runOnce();
-      await ageDoubts(app, 2);
-      const sixMinutesOn = await app.workers.payoutExecutor.runOnce();
+      await ageDoubts(app, before);
+      const justBefore = await app.workers.payoutExecutor.runOnce();
+      await ageDoubts(app, after - before);
+      const justAfter = await app.workers.payoutExecutor.runOnce();
       await synced(app);
 
-      expect([fourMinutesOn, sixMinutesOn]).toEqual([
+      expect([justBefore, justAfter]).toEqual([
         { sent: 0, failed: 0 },
         { sent: 0, failed: 1 },
       ]);

@@ -128,6 +128,8 @@ export interface DonationIngesterOptions {
   readonly publishTriesMax: number;
   /** The milestone tiers a donation may reach (economics.milestones). */
   readonly milestones: readonly MilestoneTier[];
+  /** How long a receive's copy in doubt may still land (banano.landingWindowMs; UnclearCopies). */
+  readonly landingWindowMs: number;
   readonly now?: () => Date;
 }
 
@@ -188,7 +190,7 @@ export class DonationIngester {
     private readonly accounts: OperatorAccounts = new OperatorAccounts(pool, store),
   ) {
     this.now = options.now ?? (() => new Date());
-    this.unclear = new UnclearCopies(pool);
+    this.unclear = new UnclearCopies(pool, options.landingWindowMs);
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
     this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>

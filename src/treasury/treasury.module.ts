@@ -54,6 +54,7 @@ const RECEIVABLE_PER_RUN_MAX = 100;
                 receivableCountMax: RECEIVABLE_PER_RUN_MAX,
                 publishTriesMax: PUBLISH_TRIES_PER_RUN,
                 milestones: config.economics.milestones,
+                landingWindowMs: config.banano.landingWindowMs,
               },
               (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
               accounts,

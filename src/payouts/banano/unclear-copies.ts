@@ -4,8 +4,9 @@ import { type BananoRpcClient } from './banano-rpc.client';
 import { OPEN_PREVIOUS, type StateBlock } from './state-block';
 
 /**
- * How long a copy of a block, published without a clear answer, may still reach the node's ledger.
- * A node processes a block it received within seconds; minutes cover a loaded one.
+ * How long a copy of a block, published without a clear answer, may still reach the node's ledger,
+ * by default (BANANO_LANDING_WINDOW_SECONDS). A node processes a block it received within seconds;
+ * minutes cover a loaded one.
  */
 export const LANDING_WINDOW_MS = 5 * 60_000;
 
@@ -25,7 +26,11 @@ export const LANDING_WINDOW_MS = 5 * 60_000;
  * one block never interleave.
  */
 export class UnclearCopies {
-  constructor(private readonly pool: DatabasePool) {}
+  constructor(
+    private readonly pool: DatabasePool,
+    /** Every process writing the operator's blocks should use the same (banano.landingWindowMs). */
+    private readonly landingWindowMs: number = LANDING_WINDOW_MS,
+  ) {}
 
   /**
    * A copy is about to be published: in doubt until its answer is known. Answers the time of the
@@ -56,7 +61,7 @@ export class UnclearCopies {
 
   /**
    * Whether a block the node has just refused (and `block_info` did not find) may still land from a
-   * copy in doubt: there is one, from less than LANDING_WINDOW_MS ago, and the block's previous is
+   * copy in doubt: there is one, from less than `landingWindowMs` ago, and the block's previous is
    * still its account's frontier. Once the frontier has moved past its previous the block can never
    * apply, unless the frontier is the block itself, landed between the two questions: then it is
    * in flight still, and the next run finds it on the chain. Once the window is over, a node that
@@ -64,7 +69,7 @@ export class UnclearCopies {
    */
   async mayStillLand(rpc: BananoRpcClient, blockHash: string, block: StateBlock): Promise<boolean> {
     const inWindow = await this.pool.maybeOneFirst(sql.type(z.object({ in_window: z.boolean() }))`
-      SELECT doubt_at > clock_timestamp() - ${LANDING_WINDOW_MS} * interval '1 millisecond' AS in_window
+      SELECT doubt_at > clock_timestamp() - ${this.landingWindowMs} * interval '1 millisecond' AS in_window
         FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
     if (inWindow !== true) return false;
     const info = await rpc.accountInfo(block.account);

@@ -46,6 +46,17 @@ describe('loadConfig: economics and treasury', () => {
   });
 });
 
+describe('loadConfig: the landing window of a copy in doubt', () => {
+  it('defaults to five minutes and reads BANANO_LANDING_WINDOW_SECONDS', () => {
+    expect(loadConfig({}).banano.landingWindowMs).toBe(300_000);
+    expect(loadConfig({ BANANO_LANDING_WINDOW_SECONDS: '5' }).banano.landingWindowMs).toBe(5_000);
+  });
+
+  it.each(['4', '0', '86401', 'soon'])('refuses BANANO_LANDING_WINDOW_SECONDS=%s', (value) => {
+    expect(() => loadConfig({ BANANO_LANDING_WINDOW_SECONDS: value })).toThrow(ConfigError);
+  });
+});
+
 describe('loadConfig: rate limits', () => {
   it('defaults to 6000 requests a minute per key and 600 per IP, in one-minute windows, trusting no proxy', () => {
     expect(loadConfig({}).rateLimit).toEqual({ keyPerMinute: 6_000, ipPerMinute: 600, windowSeconds: 60, trustProxy: false });

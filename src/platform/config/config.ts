@@ -4,6 +4,7 @@ import { isValidBananoAddress } from '../banano/banano-address';
 import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier } from '../../rewards/economics/rate';
 import { parseBan } from '../money';
 import { InvalidMasterKeyError, MasterKey } from '../../security/secure-config/master-key';
+import { LANDING_WINDOW_MS } from '../../payouts/banano/unclear-copies';
 import { projectRoot } from './project-root';
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
@@ -62,6 +63,11 @@ export interface LedgerConfig {
     /** Sent verbatim as the Authorization header of every RPC call (BANANO_RPC_AUTH); never logged. */
     readonly rpcAuthHeader: string | null;
     readonly rpcTimeoutMs: number;
+    /**
+     * How long a copy of an operator block published without a clear answer may still land
+     * (BANANO_LANDING_WINDOW_SECONDS; see UnclearCopies): a block refused within it stays in flight.
+     */
+    readonly landingWindowMs: number;
     /** Where the operator seed is read from until it can be stored encrypted (BANANO_OPERATOR_SEED_FILE). */
     readonly operatorSeedFile: string | null;
     /**
@@ -221,6 +227,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       executorIntervalMs: read(() => envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000)),
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
       rpcTimeoutMs: read(() => envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000)),
+      landingWindowMs: read(() => envInteger(env, 'BANANO_LANDING_WINDOW_SECONDS', LANDING_WINDOW_MS / 1000, 5, 86_400) * 1000),
       operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
       explorerBlockUrl: read(() => envUrlPrefix(env, 'BANANO_EXPLORER_BLOCK_URL', 'https://creeper.banano.cc/hash/')),
     },
