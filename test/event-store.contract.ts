@@ -268,6 +268,55 @@ export function describeEventStoreContract(
       });
     });
 
+    describe('events that cannot be encoded as JSON', () => {
+      // A bigint (money is bigint in the domain) that reached an event unconverted: JSON.stringify
+      // throws on it. The append is a programmer error and must fail at once, not hang.
+      const amount = 123456789012345678901234567890n;
+
+      it('rejects a bigint in data at once, naming the event type and stream but not the data, and appends nothing', async () => {
+        const category = newCategory();
+        const stream = newStream(category);
+        const start = await startPosition();
+        await store.appendToStream(stream, [event('Opened')], { expectedRevision: 'no_stream' });
+
+        const error = await store
+          .appendToStream(stream, [event('Fine'), event('AmountCredited', { amount })], { expectedRevision: 0n })
+          .then(
+            () => new Error('the append was expected to fail'),
+            (rejection: unknown) => rejection,
+          );
+
+        expect(error).toBeInstanceOf(Error);
+        expect(error).not.toBeInstanceOf(WrongExpectedRevisionError);
+        const message = (error as Error).message;
+        expect(message).toContain('AmountCredited');
+        expect(message).toContain(stream);
+        expect(message).not.toContain(amount.toString());
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['Opened']);
+        expect((await readCategory(category, start)).map((e) => e.type)).toEqual(['Opened']);
+        const next = await store.appendToStream(stream, [event('AmountCredited', { amountRaw: amount.toString() })], { expectedRevision: 0n });
+        expect(next.nextRevision).toBe(1n);
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['Opened', 'AmountCredited']);
+      }, 10_000);
+
+      it('rejects a bigint in metadata, and appends made at the same time to other streams still land', async () => {
+        const category = newCategory();
+        const streams = Array.from({ length: 6 }, () => newStream(category));
+        const bad: NewEvent = { ...event('AmountCredited'), metadata: metadata({ amount }) };
+
+        const outcomes = await Promise.allSettled(
+          streams.map((stream, n) => store.appendToStream(stream, [n === 2 ? bad : event('Fine', { n })], { expectedRevision: 'no_stream' })),
+        );
+
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+        expect(String((outcomes[2] as PromiseRejectedResult).reason)).toContain(streams[2]);
+        expect(await store.readStream(streams[2])).toEqual([]);
+        for (const [n, stream] of streams.entries()) {
+          if (n !== 2) expect((await store.readStream(stream)).map((e) => e.data.n)).toEqual([n]);
+        }
+      }, 10_000);
+    });
+
     describe('idempotent re-append', () => {
       it('writes nothing when the same events are appended again at the same expected revision', async () => {
         const category = newCategory();

@@ -77,6 +77,23 @@ describe('PostgreSQL appends gathered into one statement', () => {
     expect((await store.readStream(`${prefix}a`)).map((event) => event.type)).toEqual(['Fine']);
   });
 
+  it('refuses only the append that cannot be encoded, and writes the others that went out with it', async () => {
+    const prefix = `unencodable${randomUUID().slice(0, 8)}-`;
+
+    // The first append goes out alone; the others wait for it, the bad one among them.
+    const outcomes = await Promise.allSettled([
+      store.appendToStream(`${prefix}a`, [probe('Fine')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(`${prefix}b`, [probe('Fine')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(`${prefix}bad`, [probe('Fine'), probe('AmountCredited', { amount: 5n })], { expectedRevision: 'no_stream' }),
+      store.appendToStream(`${prefix}c`, [probe('Fine')], { expectedRevision: 'no_stream' }),
+    ]);
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/AmountCredited.*unencodable.*-bad/);
+    expect(await store.readStream(`${prefix}bad`)).toEqual([]);
+    for (const stream of ['a', 'b', 'c']) expect((await store.readStream(`${prefix}${stream}`)).map((event) => event.type)).toEqual(['Fine']);
+  }, 10_000);
+
   it('keeps one stream\'s appends in the order they were made, each in its own statement', async () => {
     const stream = `ordered-${randomUUID()}`;
     const appends = Array.from({ length: 5 }, (_, n) =>

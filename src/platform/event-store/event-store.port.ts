@@ -168,6 +168,36 @@ export class EventStoreUnavailableError extends Error {
   }
 }
 
+/** An event's data and metadata as the JSON texts an append writes. */
+export interface EncodedEvent {
+  readonly data: string;
+  readonly metadata: string;
+}
+
+/**
+ * Encodes an event's data and metadata as JSON, as both stores must before they hand an append on:
+ * JSON.stringify throws on what JSON cannot hold (a bigint left unconverted, a cycle), and thrown
+ * inside a driver's or a group's callback it settled no caller. Such an event is a programmer
+ * error; the message names the event type and stream, never the data itself.
+ */
+export function encodeEvent(streamName: string, event: NewEvent): EncodedEvent {
+  return { data: encodeField(streamName, event, 'data'), metadata: encodeField(streamName, event, 'metadata') };
+}
+
+function encodeField(streamName: string, event: NewEvent, field: 'data' | 'metadata'): string {
+  const refusal = (cause?: unknown): Error =>
+    new Error(`Event ${event.type} for stream ${streamName} was not appended: its ${field} cannot be encoded as JSON`, { cause });
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(event[field]);
+  } catch (error) {
+    throw refusal(error);
+  }
+  // JSON.stringify answers undefined, not a text, for a value JSON has no form for (a function).
+  if (text === undefined) throw refusal();
+  return text;
+}
+
 export function categoryOf(streamName: string): string {
   const dash = streamName.indexOf('-');
   return dash === -1 ? streamName : streamName.slice(0, dash);

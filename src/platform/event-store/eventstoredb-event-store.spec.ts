@@ -346,6 +346,32 @@ describe('mapping helpers', () => {
       await store.close();
     }
   });
+
+  it('refuses an event JSON cannot hold before the client sees the append, and appends on afterwards', async () => {
+    // The client would throw inside its own Promise executor, where no caller hears of it.
+    const append = jest.spyOn(EventStoreDBClient.prototype, 'appendToStream').mockResolvedValue({
+      success: true,
+      nextExpectedRevision: 0n,
+      position: { commit: 100n, prepare: 100n },
+    });
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      const amount = 123456789012345678901234567890n;
+      const bad = { ...newEvent(), type: 'AmountCredited', data: { amount } };
+      const refusal = store.appendToStream('account-1', [newEvent(), bad], { expectedRevision: 'no_stream' });
+      await expect(refusal).rejects.toThrow('Event AmountCredited for stream account-1 was not appended: its data cannot be encoded as JSON');
+      await expect(refusal).rejects.not.toThrow(amount.toString());
+      const badMetadata = { ...newEvent(), metadata: { ...newEvent().metadata, amount } };
+      await expect(store.appendToStream('account-1', [badMetadata], { expectedRevision: 'no_stream' })).rejects.toThrow(/its metadata cannot/);
+      expect(append).not.toHaveBeenCalled();
+
+      expect(await store.appendToStream('account-1', [newEvent()], { expectedRevision: 'no_stream' })).toEqual({ nextRevision: 0n, position: 100n });
+      expect(append).toHaveBeenCalledTimes(1);
+    } finally {
+      append.mockRestore();
+      await store.close();
+    }
+  });
 });
 
 describe('readAll and headPosition paging over a simulated $all', () => {

@@ -29,6 +29,7 @@ import {
 import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
+  encodeEvent,
   matchesFilter,
   type AppendResult,
   type EventData,
@@ -548,6 +549,13 @@ export class EventStoreDbEventStore implements EventStore {
     // EventStoreDB answers an empty append with "no position", and with revision 0 for a missing
     // stream, so there is no truthful AppendResult to return.
     if (events.length === 0) throw new RangeError(`appendToStream(${streamName}) needs at least one event`);
+    // The client (6.2) encodes each event with JSON.stringify inside an async Promise executor, so
+    // what JSON cannot hold (a bigint) throws where nothing catches it: the append never settles
+    // (our timer would answer "unavailable" after timeoutMs), the rejection is unhandled and ends
+    // the process, and a batch already written may stay open on the server. Encoding every event
+    // first refuses such an append before the client sees any of it. The client encodes the
+    // events again; that is the price of handing it objects, as its jsonEvent wants.
+    for (const event of events) encodeEvent(streamName, event);
     const expected = options.expectedRevision;
     let result: EsdbAppendResult;
     try {

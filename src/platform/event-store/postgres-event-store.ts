@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig, DatabaseError, Pool } from 'pg';
 import {
   type AppendResult,
+  type EncodedEvent,
+  encodeEvent,
   type EventFilter,
   type EventMetadata,
   type EventStore,
@@ -50,6 +52,8 @@ export interface PostgresEventStoreOptions {
 interface QueuedAppend {
   readonly streamName: string;
   readonly events: readonly NewEvent[];
+  /** The events' data and metadata as JSON, one entry per event. */
+  readonly encoded: readonly EncodedEvent[];
   readonly expected: ExpectedRevision;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
@@ -195,22 +199,32 @@ export class PostgresEventStore implements EventStore {
     if (events.length > this.appendSizeMax) return Promise.reject(new Error(`appendToStream takes at most ${this.appendSizeMax} events`));
     if (streamName.length === 0) return Promise.reject(new Error('streamName must not be empty'));
     if (this.closed) return Promise.reject(new Error('The event store is closed'));
+    // Encoded here, before the append is queued: an event that cannot be encoded fails its own
+    // caller at once and never joins a group, so the appends it would have gone out with are
+    // written (or refused) exactly as without it. Encoded in the statement, it would throw where
+    // no caller of the group is answered, and every one of them would wait forever.
+    let encoded: EncodedEvent[];
+    try {
+      encoded = events.map((event) => encodeEvent(streamName, event));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
-      this.appends.push({ streamName, events, expected: options.expectedRevision, resolve, reject });
+      this.appends.push({ streamName, events, encoded, expected: options.expectedRevision, resolve, reject });
     });
   }
 
   /** One append with append_events. */
   private async appendAlone(queued: QueuedAppend): Promise<void> {
-    const { streamName, events, expected } = queued;
+    const { streamName, events, encoded, expected } = queued;
     const parameters = [
       streamName,
       typeof expected === 'bigint' ? 'exact' : expected,
       typeof expected === 'bigint' ? expected.toString() : null,
       events.map((event) => event.id),
       events.map((event) => event.type),
-      events.map((event) => JSON.stringify(event.data)),
-      events.map((event) => JSON.stringify(event.metadata)),
+      encoded.map((event) => event.data),
+      encoded.map((event) => event.metadata),
     ];
     const text =
       'SELECT next_revision, last_position FROM append_events($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])';
@@ -245,15 +259,9 @@ export class PostgresEventStore implements EventStore {
    */
   private async appendTogether(group: readonly QueuedAppend[]): Promise<void> {
     // One JSON document for the whole group: the driver sends it as it is, where arrays of JSON
-    // texts would cost it an escaped copy of every event.
-    const appends = JSON.stringify(
-      group.map((queued) => ({
-        stream: queued.streamName,
-        expected: typeof queued.expected === 'bigint' ? 'exact' : queued.expected,
-        revision: typeof queued.expected === 'bigint' ? queued.expected.toString() : null,
-        events: queued.events.map((event) => ({ id: event.id, type: event.type, data: event.data, metadata: event.metadata })),
-      })),
-    );
+    // texts would cost it an escaped copy of every event. Each event's data and metadata go in as
+    // appendToStream encoded them, so no event is encoded twice.
+    const appends = `[${group.map(toGroupEntry).join(',')}]`;
     let rows: GroupRow[];
     try {
       ({ rows } = await this.query<GroupRow>(
@@ -606,6 +614,17 @@ class GatheringQueue<Item> {
       });
     }
   }
+}
+
+/** One append as an entry of append_to_streams' document (migration 0016). */
+function toGroupEntry(queued: QueuedAppend): string {
+  const expected = typeof queued.expected === 'bigint' ? 'exact' : queued.expected;
+  const revision = typeof queued.expected === 'bigint' ? queued.expected.toString() : null;
+  const events = queued.events.map(
+    (event, index) =>
+      `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"data":${queued.encoded[index].data},"metadata":${queued.encoded[index].metadata}}`,
+  );
+  return `{"stream":${JSON.stringify(queued.streamName)},"expected":${JSON.stringify(expected)},"revision":${JSON.stringify(revision)},"events":[${events.join(',')}]}`;
 }
 
 /**
