@@ -128,6 +128,23 @@ describe('user decider', () => {
       expect(accrual.data).toMatchObject({ kills: 10, fromKillCount: 40, toKillCount: 50 });
     });
 
+    it('links an account again from no lower than it accrued before, whatever the baseline states', () => {
+      // 30 kills accrued of the first account (100 → 130), then another account, then the first
+      // again with a stale count: its kills up to 130 never accrue twice, and those past it do.
+      const events = history([register(), linkEpic(100n), observe(130n, at(60)), linkEpic(5n, otherEpicId), linkEpic(100n), observe(140n, at(120))]);
+      expect(ofType(events, 'EpicAccountLinked').map((event) => event.data.baselineKills)).toEqual([100, 5, 130]);
+      expect(ofType(events, 'AccrualRecorded').map((event) => event.data)).toMatchObject([
+        { kills: 30, fromKillCount: 100, toKillCount: 130 },
+        { kills: 10, fromKillCount: 130, toKillCount: 140 },
+      ]);
+    });
+
+    it('takes a higher baseline when an account is linked again: kills made while another was linked are not paid', () => {
+      const events = history([register(), linkEpic(100n), observe(130n, at(60)), linkEpic(5n, otherEpicId), linkEpic(150n), observe(155n, at(120))]);
+      expect(ofType(events, 'EpicAccountLinked').map((event) => event.data.baselineKills)).toEqual([100, 5, 150]);
+      expect(ofType(events, 'AccrualRecorded').map((event) => event.data.kills)).toEqual([30, 5]);
+    });
+
     it('refuses an Epic id linked to another user with 409 epic_account_already_linked', () => {
       expect(rejection(linkEpic(100n, epicId, true), given(history([register()])))).toMatchObject({
         code: 'epic_account_already_linked',
@@ -168,6 +185,12 @@ describe('user decider', () => {
       const events = decide(linked(otherEpicId, { kills: 5n }), given(history([register(), linkEpic(100n)])));
       expect(ofType(events, 'VerificationRecorded')[0].data).toMatchObject({ status: 'epic_changed', epicAccountId: otherEpicId });
       expect(ofType(events, 'EpicAccountLinked')[0].data).toMatchObject({ epicAccountId: otherEpicId, baselineKills: 5 });
+    });
+
+    it('links an account it finds again from no lower than the user accrued of it before', () => {
+      const before = history([register(), linkEpic(100n), observe(130n, at(60)), linkEpic(5n, otherEpicId)]);
+      const events = decide(linked(epicId, { kills: 120n }), given(before));
+      expect(ofType(events, 'EpicAccountLinked')[0].data).toMatchObject({ epicAccountId: epicId, baselineKills: 130, source: 'yunite' });
     });
 
     it('records error and links nothing when the new account’s baseline cannot be read', () => {

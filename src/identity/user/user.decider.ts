@@ -37,6 +37,11 @@ export interface RegisteredUser {
   readonly wallet: { readonly address: string; readonly verified: boolean } | null;
   /** A: baseline + every kill accrued (or skipped) since; new kills are L − A (SPEC §4.2). */
   readonly accruedHighWater: bigint | null;
+  /**
+   * A as it stood when each Epic account the user linked before was replaced: its kills up to
+   * there were accrued (or skipped) already, whatever baseline a later link of it states.
+   */
+  readonly formerHighWater: ReadonlyMap<string, bigint>;
   readonly lastObservedKills: bigint | null;
   readonly lastObservedAt: string | null;
   readonly lastAccrualMinute: number | null;
@@ -254,6 +259,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       verification: null,
       wallet: null,
       accruedHighWater: null,
+      formerHighWater: new Map(),
       lastObservedKills: null,
       lastObservedAt: null,
       lastAccrualMinute: null,
@@ -268,7 +274,11 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'EpicAccountLinked': {
       const baseline = BigInt(event.data.baselineKills);
       // A new account starts from its own baseline; what the old one accrued stays accrued.
-      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline };
+      const formerHighWater =
+        state.epic === null || state.accruedHighWater === null
+          ? state.formerHighWater
+          : new Map(state.formerHighWater).set(state.epic.epicAccountId, state.accruedHighWater);
+      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline, formerHighWater };
     }
     case 'VerificationRecorded':
       return { ...state, verification: event.data.status };
@@ -718,7 +728,14 @@ function updatePayout(state: RegisteredUser, payoutId: string, change: (payout: 
   return payout === undefined ? state : { ...state, payouts: state.payouts.set(payoutId, change(payout)) };
 }
 
-function epicLinked(state: RegisteredUser, epicAccountId: string, baseline: bigint, source: VerificationSource, at: string): UserEvent {
+/**
+ * The link of an Epic account. Its baseline is the count read at link time, but never below what
+ * the user already accrued of that account when it was linked before: a lifetime count never
+ * falls, so a lower one is a stale reading, and it would accrue those kills a second time.
+ */
+function epicLinked(state: RegisteredUser, epicAccountId: string, baselineRead: bigint, source: VerificationSource, at: string): UserEvent {
+  const accruedBefore = state.formerHighWater.get(epicAccountId) ?? 0n;
+  const baseline = baselineRead > accruedBefore ? baselineRead : accruedBefore;
   return { type: 'EpicAccountLinked', data: { userId: state.userId, epicAccountId, baselineKills: Number(baseline), source, linkedAt: at } };
 }
 
