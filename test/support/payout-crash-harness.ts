@@ -5,7 +5,7 @@ import { type RecordedEvent } from '../../src/platform/event-store/event-store.p
 import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
 import { call, earner, liveOperator, replaceOperatorSeed } from './scenario';
-import { type TestApp } from './test-app';
+import { synced, type TestApp } from './test-app';
 
 const BAN = 10n ** 29n;
 
@@ -39,9 +39,15 @@ export interface CrashRig {
 /**
  * An operator funded on the node double, `playerCount` players with kills, and the environment
  * the payout workers run with: settlement at start and every second, the executor every 50 ms,
- * the read side left to the test app's projector.
+ * the read side left to the test app's projector; `envOverrides` on top.
  */
-export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, directory: string, playerCount: number): Promise<CrashRig> {
+export async function setUpCrashRig(
+  app: TestApp,
+  node: BananoNodeDouble,
+  directory: string,
+  playerCount: number,
+  envOverrides: Record<string, string> = {},
+): Promise<CrashRig> {
   const { seedFile, address: operatorAddress } = await liveOperator(node, directory, 1_000_000n * BAN);
   const players: CrashRig['players'] = [];
   for (let index = 0; index < playerCount; index += 1) {
@@ -62,6 +68,7 @@ export async function setUpCrashRig(app: TestApp, node: BananoNodeDouble, direct
     PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0',
     PAYOUT_DAILY_KILL_CAP: '1000000',
     PAYOUT_WEEKLY_KILL_CAP: '1000000',
+    ...envOverrides,
   });
   return { app, node, operatorAddress, laterOperatorAddresses: [], seedFile, players, env };
 }
@@ -123,6 +130,42 @@ export async function runUntilKilled(rig: CrashRig, options: { failpoint?: strin
 
 const userRow = z.object({ user_id: z.string(), accrued: z.bigint(), settled: z.bigint() });
 
+/**
+ * The node faults a random run may meet when it publishes. `ambiguous`: the node takes the block,
+ * then times out or drops the connection. `wide` adds the answers that refuse a copy or lose it: a
+ * slow copy (taken 1.5 s later, after the workers' 1 s timeout) whose next copy is answered
+ * "Internal server error in RPC", a definite refusal ("Block work is insufficient"), and a 502
+ * from a proxy that never passed the copy on.
+ */
+export type NodeFaults = 'ambiguous' | 'wide';
+
+const AMBIGUOUS_FAULTS = ['accept_then_timeout', 'accept_then_drop'] as const;
+const WIDE_FAULTS = [...AMBIGUOUS_FAULTS, 'slow_then_error', 'work_refused', 'lost_502'] as const;
+type NodeFault = (typeof WIDE_FAULTS)[number];
+
+function injectFault(node: BananoNodeDouble, fault: NodeFault): void {
+  switch (fault) {
+    case 'accept_then_timeout':
+    case 'accept_then_drop':
+      node.failNext('process', fault);
+      return;
+    case 'slow_then_error':
+      node.failNext('process', 'slow', { delayMs: 1_500 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+      return;
+    case 'work_refused':
+      node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+      return;
+    case 'lost_502':
+      node.failNext('process', 'answer', { status: 502, body: {} });
+      return;
+    default: {
+      const unknownFault: never = fault;
+      throw new Error(`unknown node fault ${String(unknownFault)}`);
+    }
+  }
+}
+
 export interface RandomCrashSummary {
   readonly runs: number;
   readonly crashes: number;
@@ -130,24 +173,31 @@ export interface RandomCrashSummary {
   readonly atRandomInstants: number;
   readonly nodeFaults: number;
   readonly seedSwitches: number;
+  /** Failed payouts cancelled, and retried, between runs (`wide` only). */
+  readonly cancelled: number;
+  readonly retried: number;
 }
 
 /**
- * `runs` times: a few players earn more, the node may be told to take the next block and then
- * time out or drop the connection, the operator seed may name a new account, and the payout
- * workers run until they are killed at a random step boundary (a failpoint and hit count) or at a
- * random instant. After every run the chains are checked: no payout has two blocks, on any
- * account, and every block on them was recorded before it was published.
+ * `runs` times: a few players earn more, the node may be told to fail the next publish (`faults`),
+ * the operator seed may name a new account, and the payout workers run until they are killed at a
+ * random step boundary (a failpoint and hit count) or at a random instant. With `wide` faults the
+ * failed payouts are then cancelled or retried, as an operator would. After every run the chains
+ * are checked: no payout has two blocks, on any account, every block on them was recorded before
+ * it was published, and no cancelled payout was paid.
  */
-export async function crashRandomly(rig: CrashRig, runs: number, random: () => number): Promise<RandomCrashSummary> {
+export async function crashRandomly(rig: CrashRig, runs: number, random: () => number, faults: NodeFaults = 'ambiguous'): Promise<RandomCrashSummary> {
   let crashes = 0;
   let atFailpoints = 0;
   let nodeFaults = 0;
   let seedSwitches = 0;
+  let cancelled = 0;
+  let retried = 0;
+  const kinds = faults === 'wide' ? WIDE_FAULTS : AMBIGUOUS_FAULTS;
   for (let run = 0; run < runs; run += 1) {
     await earnMore(rig, random);
-    if (random() < 0.2) {
-      rig.node.failNext('process', random() < 0.5 ? 'accept_then_timeout' : 'accept_then_drop');
+    if (random() < (faults === 'wide' ? 0.3 : 0.2)) {
+      injectFault(rig.node, kinds[Math.floor(random() * kinds.length)]);
       nodeFaults += 1;
     }
     if (random() < 0.1) {
@@ -162,17 +212,61 @@ export async function crashRandomly(rig: CrashRig, runs: number, random: () => n
     if (!result.crashed) throw new Error(`run ${run} ended without a crash:\n${result.output}`);
     crashes += 1;
     if (result.atFailpoint) atFailpoints += 1;
+    if (faults === 'wide') {
+      const resolved = await resolveFailedPayouts(rig, random, { workersRunning: false });
+      cancelled += resolved.cancelled;
+      retried += resolved.retried;
+    }
     const report = await checkExactlyOnce(rig);
-    if (report.doublePaid.length > 0 || report.unrecordedBlocks.length > 0 || report.lostPayouts.length > 0) {
+    if (report.doublePaid.length > 0 || report.unrecordedBlocks.length > 0 || report.lostPayouts.length > 0 || report.paidButCancelled.length > 0) {
       throw new Error(`run ${run} (${JSON.stringify(options)}) broke exactly-once: ${JSON.stringify(report)}`);
     }
   }
-  return { runs, crashes, atFailpoints, atRandomInstants: crashes - atFailpoints, nodeFaults, seedSwitches };
+  return { runs, crashes, atFailpoints, atRandomInstants: crashes - atFailpoints, nodeFaults, seedSwitches, cancelled, retried };
+}
+
+/**
+ * What an operator does with the failed payouts the read model shows: cancels each (its kills go
+ * to the next settlement) or, at random, retries it. A cancel refused because a block of the payout
+ * is on the chain after all (409 `payout_block_on_chain`) is followed by a retry, as the answer
+ * says. Any other refusal is a fault, except, while the workers run, a payout the read model shows
+ * failed a moment too long or a stream the workers wrote to meanwhile: those wait for the next look.
+ */
+export async function resolveFailedPayouts(
+  rig: CrashRig,
+  random: () => number,
+  options: { workersRunning: boolean },
+): Promise<{ cancelled: number; retried: number }> {
+  await synced(rig.app);
+  const failed = await rig.app.pool.anyFirst(sql.type(z.object({ payout_id: z.string() }))`
+    SELECT payout_id FROM payouts WHERE status = 'failed' ORDER BY payout_id`);
+  const laterCodes = options.workersRunning ? ['payout_not_failed', 'concurrency_conflict'] : [];
+  let cancelled = 0;
+  let retried = 0;
+  for (const payoutId of failed) {
+    if (random() < 0.7) {
+      const cancel = await call(rig.app, 'POST', `/v1/admin/payouts/${payoutId}/cancel`, { reason: 'crash harness' });
+      if (cancel.status === 200) {
+        cancelled += 1;
+        continue;
+      }
+      if (laterCodes.includes(String(cancel.body.code))) continue;
+      if (cancel.body.code !== 'payout_block_on_chain') throw new Error(`cancel of ${payoutId}: ${cancel.status} ${JSON.stringify(cancel.body)}`);
+    }
+    const retry = await call(rig.app, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+    if (retry.status === 200) retried += 1;
+    else if (!laterCodes.includes(String(retry.body.code))) throw new Error(`retry of ${payoutId}: ${retry.status} ${JSON.stringify(retry.body)}`);
+  }
+  return { cancelled, retried };
 }
 
 /**
  * A fresh rig of 12 players, `runs` random crashes (see crashRandomly), then a clean run to the
  * end; answers what happened and the final exactly-once report, printing both.
+ *
+ * With `wide` faults the workers run with PAYOUT_MAX_ATTEMPTS=1, so a refused attempt fails its
+ * payout and the operator's cancels and retries are part of every scenario, and with the shortest
+ * landing window (5 s), which the slow copies (1.5 s) stay within.
  */
 export async function randomizedCrashScenario(
   app: TestApp,
@@ -180,12 +274,15 @@ export async function randomizedCrashScenario(
   directory: string,
   runs: number,
   seed: number,
+  faults: NodeFaults = 'ambiguous',
 ): Promise<{ summary: RandomCrashSummary; report: ExactlyOnceReport }> {
-  const rig = await setUpCrashRig(app, node, directory, 12);
-  const summary = await crashRandomly(rig, runs, seededRandom(seed));
-  await runToCompletion(rig);
+  const env: Record<string, string> = faults === 'wide' ? { PAYOUT_MAX_ATTEMPTS: '1', BANANO_LANDING_WINDOW_SECONDS: '5' } : {};
+  const rig = await setUpCrashRig(app, node, directory, 12, env);
+  const random = seededRandom(seed);
+  const summary = await crashRandomly(rig, runs, random, faults);
+  await runToCompletion(rig, { resolveFailed: faults === 'wide' ? random : undefined });
   const report = await checkExactlyOnce(rig);
-  process.stdout.write(`payout crash injection (seed ${seed}): ${JSON.stringify(summary)}; ${JSON.stringify(report)}\n`);
+  process.stdout.write(`payout crash injection (seed ${seed}, ${faults} faults): ${JSON.stringify(summary)}; ${JSON.stringify(report)}\n`);
   return { summary, report };
 }
 
@@ -197,20 +294,24 @@ export function crashSeed(): number {
 /**
  * Runs the payout workers without failpoints until every kill is paid, then stops them with
  * SIGTERM. They pay a few dozen payouts in seconds, but a machine loaded many times over has taken
- * more than a minute, hence the three.
+ * more than a minute, hence the three. With `resolveFailed`, failed payouts are cancelled or
+ * retried meanwhile (resolveFailedPayouts), and a cancelled payout counts as done: its kills are
+ * paid by another.
  */
-export async function runToCompletion(rig: CrashRig, timeoutMs = 180_000): Promise<void> {
+export async function runToCompletion(rig: CrashRig, options: { timeoutMs?: number; resolveFailed?: () => number } = {}): Promise<void> {
   const { child, output } = startBuiltEntry('payouts.main.js', { ...rig.env, LEDGER_FAILPOINTS: '' });
+  const { resolveFailed } = options;
   try {
     await eventually(
       'every kill paid',
       async () => {
+        if (resolveFailed !== undefined) await resolveFailedPayouts(rig, resolveFailed, { workersRunning: true });
         const users = await rig.app.pool.any(sql.type(userRow)`
           SELECT user_id, accrued_kill_count::bigint AS accrued, last_settled_kill_count::bigint AS settled FROM users`);
-        const pending = await rig.app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM payouts WHERE status <> 'sent'`);
+        const pending = await rig.app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM payouts WHERE status NOT IN ('sent', 'cancelled')`);
         return users.every((user) => user.accrued === user.settled) && pending === 0 ? true : undefined;
       },
-      timeoutMs,
+      options.timeoutMs ?? 180_000,
       100,
     );
   } catch (error) {
@@ -230,6 +331,7 @@ async function stop(child: ChildProcess): Promise<void> {
 export interface ExactlyOnceReport {
   readonly payoutsRequested: number;
   readonly payoutsSent: number;
+  readonly payoutsCancelled: number;
   readonly blocksOnNode: number;
   /** Payouts with more than one send block on the node; must be empty. */
   readonly doublePaid: readonly string[];
@@ -239,6 +341,11 @@ export interface ExactlyOnceReport {
   readonly lostPayouts: readonly string[];
   /** Players whose received total differs from what their PayoutSent events say; must be empty. */
   readonly mismatchedPlayers: readonly string[];
+  /**
+   * Cancelled payouts that a block on the node pays: the last to sign it (see
+   * OperatorState.payoutOfBlock), whose kills were released to be paid again; must be empty.
+   */
+  readonly paidButCancelled: readonly string[];
 }
 
 /**
@@ -246,8 +353,9 @@ export interface ExactlyOnceReport {
  * block per payout, each recorded before it was published.
  */
 export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport> {
-  const history = await readAllOf(rig.app, ['PayoutRequested', 'PayoutSent', 'PayoutBlockSigned']);
+  const history = await readAllOf(rig.app, ['PayoutRequested', 'PayoutSent', 'PayoutBlockSigned', 'PayoutCancelled']);
   const requested = history.filter((event) => event.type === 'PayoutRequested').length;
+  const cancelled = new Set(history.filter((event) => event.type === 'PayoutCancelled').map((event) => String(event.data.payoutId)));
   const sent = history
     .filter((event) => event.type === 'PayoutSent')
     .map((event) => ({
@@ -284,6 +392,7 @@ export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport
   return {
     payoutsRequested: requested,
     payoutsSent: sentPerPayout.size,
+    payoutsCancelled: cancelled.size,
     blocksOnNode: sends.length,
     doublePaid: [
       ...[...blocksPerPayout].filter(([, count]) => count > 1).map(([payoutId]) => payoutId),
@@ -292,6 +401,7 @@ export async function checkExactlyOnce(rig: CrashRig): Promise<ExactlyOnceReport
     unrecordedBlocks,
     lostPayouts: sent.filter((row) => !onNode.has(row.block_hash)).map((row) => row.payout_id),
     mismatchedPlayers,
+    paidButCancelled: [...blocksPerPayout.keys()].filter((payoutId) => cancelled.has(payoutId)),
   };
 }
 
