@@ -4,7 +4,7 @@ import { type FastifyRequest } from 'fastify';
 import { DomainError } from '../platform/errors/domain-error';
 import { type Access, ACCESS_METADATA, DEFAULT_ACCESS } from './access';
 import { type ApiKeyRecord, type ApiKeys } from './api-keys';
-import { authenticateRequest } from './request-authentication';
+import { authenticateRequestNow } from './request-authentication';
 
 export const API_KEYS = Symbol('API_KEYS');
 
@@ -27,8 +27,8 @@ export class ApiKeyGuard implements CanActivate {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ?? DEFAULT_ACCESS;
     if (access.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    // The rate limiter has usually looked the key up already, for this same request.
-    const presented = await authenticateRequest(request, this.keys);
+    // The rate limiter looked the key up when the headers came in; it is judged again now.
+    const presented = await authenticateRequestNow(request, this.keys);
     if (presented.kind === 'none') {
       throw new DomainError('api_key_required', 'This route needs an API key: send Authorization: Bearer <key>', 401);
     }

@@ -15,8 +15,9 @@ export type Presented =
 const BEARER = /^bearer +([!-~]{1,200})$/i;
 
 /**
- * One answer per request. The rate limiter asks first (in an onRequest hook, to know whose bucket
- * the request counts against) and the guard asks later; the key is looked up once.
+ * The latest answer per request. The rate limiter asks first (in an onRequest hook, to know whose
+ * bucket the request counts against), as soon as the headers are in; the guard asks again once the
+ * body is in (authenticateRequestNow).
  */
 const answers = new WeakMap<FastifyRequest, Promise<Presented>>();
 
@@ -27,6 +28,20 @@ export function authenticateRequest(request: FastifyRequest, keys: ApiKeys): Pro
     answer = authenticate(request.headers.authorization, keys);
     answers.set(request, answer);
   }
+  return answer;
+}
+
+/**
+ * Who is calling, judged now: what the guard acts on. A body may arrive any time after the headers
+ * the first answer was given on, and a key live then may have been revoked or have expired since,
+ * so a live key is looked up again (from the cache of live keys as a rule: no round trip). No key
+ * and a wrong key stay so: a key is never made live after it was first presented.
+ */
+export async function authenticateRequestNow(request: FastifyRequest, keys: ApiKeys): Promise<Presented> {
+  const earlier = answers.get(request);
+  if (earlier === undefined || (await earlier).kind !== 'key') return authenticateRequest(request, keys);
+  const answer = authenticate(request.headers.authorization, keys);
+  answers.set(request, answer);
   return answer;
 }
 
