@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DEFAULT_MILESTONES } from '../../rewards/economics/rate';
 import { RAW_PER_BAN } from '../money';
 import { loadServiceConfig } from '../../service-config';
@@ -54,6 +55,28 @@ describe('loadConfig: the landing window of a copy in doubt', () => {
 
   it.each(['4', '0', '86401', 'soon'])('refuses BANANO_LANDING_WINDOW_SECONDS=%s', (value) => {
     expect(() => loadConfig({ BANANO_LANDING_WINDOW_SECONDS: value })).toThrow(ConfigError);
+  });
+});
+
+describe('loadConfig: the operator seed file', () => {
+  it('refuses the seed itself in BANANO_OPERATOR_SEED_FILE, and never quotes it', () => {
+    const seed = randomBytes(32).toString('hex');
+    for (const value of [seed, seed.toUpperCase(), ` 0x${seed}\n`]) {
+      let problems: readonly string[] = [];
+      try {
+        loadConfig({ BANANO_OPERATOR_SEED_FILE: value });
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems = error.problems;
+      }
+      expect(problems).toEqual(['BANANO_OPERATOR_SEED_FILE must name a file that holds the seed, and looks like the seed itself (not shown)']);
+      expect(problems.join('').toLowerCase()).not.toContain(seed.slice(0, 16));
+    }
+  });
+
+  it('takes a path, even one named in hexadecimal', () => {
+    const path = `/run/secrets/${'a'.repeat(64)}`;
+    expect(loadConfig({ BANANO_OPERATOR_SEED_FILE: path }).banano.operatorSeedFile).toBe(path);
   });
 });
 

@@ -228,7 +228,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
       rpcTimeoutMs: read(() => envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000)),
       landingWindowMs: read(() => envInteger(env, 'BANANO_LANDING_WINDOW_SECONDS', LANDING_WINDOW_MS / 1000, 5, 86_400) * 1000),
-      operatorSeedFile: envText(env, 'BANANO_OPERATOR_SEED_FILE'),
+      operatorSeedFile: read(() => seedFilePath(env, 'BANANO_OPERATOR_SEED_FILE')),
       explorerBlockUrl: read(() => envUrlPrefix(env, 'BANANO_EXPLORER_BLOCK_URL', 'https://creeper.banano.cc/hash/')),
     },
     treasury: {
@@ -441,6 +441,19 @@ const URL_PREFIX_LENGTH_MAX = 512;
  * envUrl, a trailing slash stays, since it separates the prefix from what follows. A query
  * (`?hash=`) or fragment (`#/block/`) may end it. It is published in every link (see publicUrl).
  */
+/**
+ * The path of a file holding the operator seed. The seed itself put there by mistake (64
+ * hexadecimal characters) is refused without being quoted: every message about the file names its
+ * path, so it would reach logs and problem bodies.
+ */
+function seedFilePath(env: Env, name: string): string | null {
+  const value = envText(env, name);
+  if (value !== null && /^(0x)?[0-9A-Fa-f]{64}$/.test(value)) {
+    throw new ConfigError(`${name} must name a file that holds the seed, and looks like the seed itself (not shown)`);
+  }
+  return value;
+}
+
 function envUrlPrefix(env: Env, name: string, fallback: string): string {
   return publicUrl(name, envText(env, name) ?? fallback, URL_PREFIX_LENGTH_MAX);
 }
