@@ -299,6 +299,29 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     expect(await accrual(accrualIds[0])).toEqual({ claimed: 20, settled: 20, settledWhole: true, payoutId });
   });
 
+  it('keeps the attempts made when the block of a refused attempt turns out on chain while the payout waits for its next attempt', async () => {
+    // The executor, before signing attempt 2, finds attempt 1's block on the chain after all
+    // (banano-payout-sender.ts send(): "make sure none is on the chain after all") and records
+    // PayoutSent with that block: no second attempt was made, as when a failed payout's block
+    // confirms (the case above).
+    const { userId, accrualIds } = await earner([20]);
+    const payoutId = await request(userId, [{ accrualId: accrualIds[0], kills: 20 }], idempotencyKey([accrualIds[0]]), 600, 'live');
+    await run(userId, {
+      type: 'RecordPayoutAttemptFailed',
+      data: { payoutId, attempt: 1, error: 'Fork', blockHash: 'A'.repeat(64), policy: POLICY, now: at(700) },
+    });
+    const events = await run(userId, { type: 'RecordPayoutSent', data: { payoutId, gateway: 'live', blockHash: 'A'.repeat(64), now: at(760) } });
+
+    expect(events.map((event) => event.type)).toEqual(['PayoutSent']);
+    expect(await payout(payoutId)).toMatchObject({
+      status: 'sent',
+      blockHash: 'A'.repeat(64),
+      attemptCount: 1,
+      firstAttemptAt: at(700).toISOString(),
+      lastAttemptAt: at(700).toISOString(),
+    });
+  });
+
   it('takes only what dry runs sent off the simulated balance: a live payout left a real account', async () => {
     await synced();
     const before = await dryRunSpendable(pool, DRY_RUN_START_RAW, 0n);

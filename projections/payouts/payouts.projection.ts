@@ -45,14 +45,15 @@ export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'pa
   },
   PayoutAttemptFailed: async (transaction, events) => {
     // Attempt numbers count across retries, so attempt_count is the highest one seen, and the
-    // guard on it makes a replay of this attempt change nothing.
+    // guard on it makes a replay of this attempt change nothing (its block is kept once).
     await transaction.query(sql.unsafe`
       UPDATE payouts p SET attempt_count = v.attempt, last_error = v.error, next_attempt_at = v.next_attempt_at,
-             first_attempt_at = COALESCE(p.first_attempt_at, v.failed_at), last_attempt_at = v.failed_at
+             first_attempt_at = COALESCE(p.first_attempt_at, v.failed_at), last_attempt_at = v.failed_at,
+             failed_block_hashes = CASE WHEN v.block_hash IS NULL THEN p.failed_block_hashes ELSE array_append(p.failed_block_hashes, v.block_hash) END
         FROM ${sql.unnest(
-          events.map(({ event: { data: failed } }) => [failed.payoutId, failed.attempt, failed.error, failed.nextAttemptAt, failed.failedAt]),
-          ['uuid', 'int4', 'text', 'timestamptz', 'timestamptz'],
-        )} AS v (payout_id, attempt, error, next_attempt_at, failed_at)
+          events.map(({ event: { data: failed } }) => [failed.payoutId, failed.attempt, failed.error, failed.nextAttemptAt, failed.failedAt, failed.blockHash]),
+          ['uuid', 'int4', 'text', 'timestamptz', 'timestamptz', 'text'],
+        )} AS v (payout_id, attempt, error, next_attempt_at, failed_at, block_hash)
        WHERE p.payout_id = v.payout_id AND p.status = 'pending' AND p.attempt_count < v.attempt`);
   },
   PayoutFailed: async (transaction, events) => {
@@ -90,16 +91,19 @@ export const payoutsProjection = userStreamProjection('payouts', ['payouts', 'pa
   PayoutSent: async (transaction, events) => {
     // The status guard makes a replayed PayoutSent update nothing, so the total is raised once,
     // also when the payout was failed before (its block was found on the chain after all).
-    // Sent while pending, the send was one more attempt after the failed ones. Sent while
-    // failed, no attempt was running: the block of an attempt recorded as failed confirmed, so
-    // the attempts made stay as they were. The total is raised once for all the round's sends.
+    // Sent with a new block, the send was one more attempt after the failed ones. Sent with the
+    // block of an attempt recorded as failed (found on the chain after all, by the executor
+    // before it signs another, or while the payout is failed) or while failed, no new attempt was
+    // made, so the attempts stay as they were. The total is raised once for all the round's sends.
     await transaction.query(sql.unsafe`
       WITH sent AS (
         UPDATE payouts p SET status = 'sent', block_hash = v.block_hash, sent_at = v.sent_at,
                next_attempt_at = NULL,
-               attempt_count = CASE WHEN p.status = 'failed' THEN GREATEST(p.attempt_count, 1) ELSE p.attempt_count + 1 END,
+               attempt_count = CASE WHEN p.status = 'failed' OR v.block_hash = ANY(p.failed_block_hashes)
+                                    THEN GREATEST(p.attempt_count, 1) ELSE p.attempt_count + 1 END,
                first_attempt_at = COALESCE(p.first_attempt_at, v.sent_at),
-               last_attempt_at = CASE WHEN p.status = 'failed' THEN COALESCE(p.last_attempt_at, v.sent_at) ELSE v.sent_at END
+               last_attempt_at = CASE WHEN p.status = 'failed' OR v.block_hash = ANY(p.failed_block_hashes)
+                                      THEN COALESCE(p.last_attempt_at, v.sent_at) ELSE v.sent_at END
           FROM ${sql.unnest(
             events.map(({ event: { data: sent } }) => [sent.payoutId, sent.blockHash, sent.sentAt]),
             ['uuid', 'text', 'timestamptz'],
