@@ -3,6 +3,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { LinkEpicAccountCommand } from '../src/identity/link-epic-account/link-epic-account.command';
 import { LinkEpicAccountHandler } from '../src/identity/link-epic-account/link-epic-account.handler';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { RateFactorsSource } from '../src/rewards/economics/rate-factors.source';
 import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
 import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
 import { openTransaction } from './support/open-transaction';
@@ -199,7 +200,7 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       // A PUT of X for the user, held after its append, just before it frees the user's other claims.
       const gate = gatedStatement(app.pool, /DELETE FROM epic_account_claims WHERE user_id = .* AND epic_account_id <>/);
       const metadata = { correlationId: randomUUID(), causationId: null, actor: { kind: 'integration' as const, name: 'test' } };
-      const put = new LinkEpicAccountHandler(app.store, gate.pool, null).execute(new LinkEpicAccountCommand(u.userId, x, 10n, metadata));
+      const put = new LinkEpicAccountHandler(app.store, gate.pool, null, app.app.get(RateFactorsSource)).execute(new LinkEpicAccountCommand(u.userId, x, 10n, metadata));
       await gate.reached;
       // Meanwhile the user is verified, and Yunite knows another account, Y.
       const verifying = call('POST', `/v1/users/${u.userId}/verify`);

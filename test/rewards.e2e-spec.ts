@@ -146,6 +146,25 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     expect((accruals.body.items as Array<{ kills: number }>).map((item) => item.kills)).toEqual([11, 10]);
   });
 
+  it('accrues deferred kills of the old account when another is linked before a later observation', async () => {
+    const userId = await linkedUser(100);
+    const minute = Math.floor(Date.now() / 60_000) - 3;
+    const at = (offsetSeconds: number): string => new Date(minute * 60_000 + offsetSeconds * 1000).toISOString();
+    await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 110, observedAt: at(1) });
+    const deferred = await call('POST', `/v1/users/${userId}/kills`, { lifetimeKills: 130, observedAt: at(20) });
+
+    const relinked = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId: randomEpicId(), lifetimeKills: 0 });
+    const accruals = await call('GET', `/v1/users/${userId}/accruals?minPosition=${String(relinked.body.position)}`);
+
+    expect(deferred.body.accrual).toBeNull();
+    expect(relinked.status).toBe(200);
+    const items = accruals.body.items as Array<{ kills: number; fromKillCount: number; toKillCount: number }>;
+    expect(items.map((item) => [item.kills, item.fromKillCount, item.toKillCount])).toEqual([
+      [20, 110, 130],
+      [10, 100, 110],
+    ]);
+  });
+
   it('stamps an observation sent without a time, and never refuses one for a time it did not send', async () => {
     const userId = await linkedUser(100);
     const observedTimes = async (): Promise<string[]> => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RewardsModule } from '../rewards/rewards.module';
 import { GetUserHistoryController } from './get-user-history/get-user-history.controller';
 import { GetUserHistoryHandler } from './get-user-history/get-user-history.handler';
 import { GetUserController } from './get-user/get-user.controller';
@@ -15,6 +16,7 @@ import { VerifyWalletController } from './verify-wallet/verify-wallet.controller
 import { VerifyWalletHandler } from './verify-wallet/verify-wallet.handler';
 
 @Module({
+  imports: [RewardsModule],
   controllers: [
     RegisterUserController,
     GetUserController,

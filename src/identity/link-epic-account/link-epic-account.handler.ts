@@ -5,6 +5,8 @@ import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
+import { type RateFactors } from '../../rewards/economics/rate';
+import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailure } from '../../rewards/fortnite-stats/lifetime-kills.port';
 import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
@@ -16,13 +18,17 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LIFETIME_KILLS_SOURCE) private readonly stats: LifetimeKillsSource | null,
+    private readonly rates: RateFactorsSource,
   ) {}
 
   async execute(command: LinkEpicAccountCommand): Promise<LinkEpicAccountResult> {
-    return withEpicLinkLock(this.pool, command.userId, (connection) => this.link(command, connection));
+    // Kills of the account linked now that still wait for a later minute accrue at this rate. Read
+    // before the lock, whose connection is held meanwhile: a pool full of links would wait for ever.
+    const rate = await this.rates.current();
+    return withEpicLinkLock(this.pool, command.userId, (connection) => this.link(command, rate, connection));
   }
 
-  private async link(command: LinkEpicAccountCommand, connection: DatabasePoolConnection): Promise<LinkEpicAccountResult> {
+  private async link(command: LinkEpicAccountCommand, rate: RateFactors, connection: DatabasePoolConnection): Promise<LinkEpicAccountResult> {
     const epicAccountId = command.epicAccountId.toLowerCase();
     // Only a registered user may claim an Epic id, or anyone could squat ids with made-up users.
     const current = await loadUser(this.store, command.userId);
@@ -38,7 +44,7 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
       decision = await runUserCommand(
         this.store,
         command.userId,
-        { type: 'LinkEpicAccount', data: { epicAccountId, baselineKills: baseline, linkedToAnotherUser: claim === 'taken', now: new Date() } },
+        { type: 'LinkEpicAccount', data: { epicAccountId, baselineKills: baseline, linkedToAnotherUser: claim === 'taken', rate, now: new Date() } },
         command.metadata,
       );
     } catch (error) {

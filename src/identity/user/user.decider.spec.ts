@@ -38,9 +38,9 @@ const register = (regionCode: string | null = 'EU', now = t0): UserCommand => ({
   type: 'RegisterUser',
   data: { userId, discordUserId: '123456789012345678', regionCode, now },
 });
-const linkEpic = (baselineKills: bigint, epicAccountId = epicId, linkedToAnotherUser = false): UserCommand => ({
+const linkEpic = (baselineKills: bigint, epicAccountId = epicId, linkedToAnotherUser = false, now = t0): UserCommand => ({
   type: 'LinkEpicAccount',
-  data: { epicAccountId, baselineKills, linkedToAnotherUser, now: t0 },
+  data: { epicAccountId, baselineKills, linkedToAnotherUser, rate, now },
 });
 const observe = (lifetimeKills: bigint, observedAt: Date, now = observedAt, limits = abuse): UserCommand => ({
   type: 'ObserveKills',
@@ -145,6 +145,56 @@ describe('user decider', () => {
       expect(ofType(events, 'AccrualRecorded').map((event) => event.data.kills)).toEqual([30, 5]);
     });
 
+    describe('kills of the old account that a same-minute observation deferred', () => {
+      // 10 kills accrue in minute 10:00; 20 more, observed in that minute, wait for a later one.
+      const deferred = [register(), linkEpic(100n), observe(110n, at(1)), observe(130n, at(20))];
+
+      it('accrue before the link, in the next minute when the link comes in the same one, at the rate in force', () => {
+        const events = history([...deferred, linkEpic(0n, otherEpicId, false, at(30)), observe(0n, at(90)), observe(5n, at(150))]);
+        const accruals = ofType(events, 'AccrualRecorded').map((event) => event.data);
+        expect(accruals).toMatchObject([
+          { kills: 10, fromKillCount: 100, toKillCount: 110, epochMinute: minuteOf(at(1)) },
+          { kills: 20, fromKillCount: 110, toKillCount: 130, epochMinute: minuteOf(at(1)) + 1, ratePerKillRaw: (10n ** 28n).toString(), recordedAt: at(30).toISOString() },
+          { kills: 5, fromKillCount: 0, toKillCount: 5, epochMinute: minuteOf(at(150)) },
+        ]);
+        // The link's accrual comes first: then the new account's baseline.
+        expect(events.slice(-6, -2).map((event) => event.type)).toEqual(['AccrualRecorded', 'EpicAccountLinked', 'VerificationRecorded', 'KillsObserved']);
+        expect(new Set(accruals.map((accrual) => accrual.accrualId)).size).toBe(3);
+      });
+
+      it('leave the new account’s kills of the same minute waiting: no two accruals share a minute', () => {
+        const events = history([...deferred, linkEpic(0n, otherEpicId, false, at(30)), observe(4n, at(50)), observe(6n, at(125))]);
+        const accruals = ofType(events, 'AccrualRecorded').map((event) => event.data);
+        expect(accruals.map((accrual) => [accrual.kills, accrual.epochMinute - minuteOf(t0)])).toEqual([
+          [10, 0],
+          [20, 1],
+          [6, 2],
+        ]);
+      });
+
+      it('accrue in the minute of a link that comes later', () => {
+        const events = history([...deferred, linkEpic(0n, otherEpicId, false, at(200))]);
+        expect(ofType(events, 'AccrualRecorded').at(-1)?.data).toMatchObject({ kills: 20, toKillCount: 130, epochMinute: minuteOf(at(200)) });
+      });
+
+      it('accrue before a change Yunite finds, too', () => {
+        const finding = { kind: 'linked' as const, epicAccountId: otherEpicId, baseline: { kills: 7n }, linkedToAnotherUser: false };
+        const events = decide({ type: 'RecordVerification', data: { finding, rate, now: at(40) } }, given(history(deferred)));
+        expect(events.map((event) => event.type)).toEqual(['AccrualRecorded', 'VerificationRecorded', 'EpicAccountLinked']);
+        expect(ofType(events, 'AccrualRecorded')[0].data).toMatchObject({ kills: 20, fromKillCount: 110, toKillCount: 130 });
+      });
+
+      it('are not accrued twice when the old account is linked again', () => {
+        const events = history([...deferred, linkEpic(0n, otherEpicId, false, at(30)), linkEpic(0n, epicId, false, at(100)), observe(135n, at(200))]);
+        expect(ofType(events, 'AccrualRecorded').map((event) => event.data.kills)).toEqual([10, 20, 5]);
+      });
+
+      it('leave nothing to accrue when none wait: a link after every observed kill accrued adds no accrual', () => {
+        const events = history([register(), linkEpic(100n), observe(110n, at(1)), linkEpic(0n, otherEpicId, false, at(30)), linkEpic(3n, 'c'.repeat(32), false, at(40))]);
+        expect(ofType(events, 'AccrualRecorded').map((event) => event.data.kills)).toEqual([10]);
+      });
+    });
+
     it('refuses an Epic id linked to another user with 409 epic_account_already_linked', () => {
       expect(rejection(linkEpic(100n, epicId, true), given(history([register()])))).toMatchObject({
         code: 'epic_account_already_linked',
@@ -156,7 +206,7 @@ describe('user decider', () => {
   describe('Yunite verification', () => {
     const verify = (finding: Extract<UserCommand, { type: 'RecordVerification' }>['data']['finding']): UserCommand => ({
       type: 'RecordVerification',
-      data: { finding, now: t0 },
+      data: { finding, rate, now: t0 },
     });
     const linked = (epicAccountId: string, baseline: { kills: bigint } | { error: string } | null, linkedToAnotherUser = false) =>
       verify({ kind: 'linked', epicAccountId, baseline, linkedToAnotherUser });
@@ -483,7 +533,7 @@ describe('user decider', () => {
       const after = (command: UserCommand): UserEvent[] => [...events, ...decide(command, given(events))];
       const moved = {
         newWallet: after(linkWallet(other)),
-        notLinked: after({ type: 'RecordVerification', data: { finding: { kind: 'not_linked' }, now: at(90) } }),
+        notLinked: after({ type: 'RecordVerification', data: { finding: { kind: 'not_linked' }, rate, now: at(90) } }),
         flagged: after(observe(700n, at(90))),
       };
       for (const history of Object.values(moved)) {

@@ -43,6 +43,8 @@ export interface RegisteredUser {
    */
   readonly formerHighWater: ReadonlyMap<string, bigint>;
   readonly lastObservedKills: bigint | null;
+  /** The last lifetime count observed of the account linked now; null until one is. */
+  readonly observedOfLinked: bigint | null;
   readonly lastObservedAt: string | null;
   readonly lastAccrualMinute: number | null;
   /** Accruals of the last SPIKE_WINDOW_MINUTES minutes, for kill_rate_spike. */
@@ -100,6 +102,8 @@ export interface LinkEpicAccount {
     readonly baselineKills: bigint;
     /** Outside fact: another user holds this Epic id. */
     readonly linkedToAnotherUser: boolean;
+    /** The rate in force: kills of the account linked now that wait for a later minute accrue at it. */
+    readonly rate: RateFactors;
     readonly now: Date;
   };
 }
@@ -117,7 +121,8 @@ export type YuniteFinding =
 
 export interface RecordVerification {
   readonly type: 'RecordVerification';
-  readonly data: { readonly finding: YuniteFinding; readonly now: Date };
+  /** `rate` as in LinkEpicAccount, for a changed account. */
+  readonly data: { readonly finding: YuniteFinding; readonly rate: RateFactors; readonly now: Date };
 }
 
 export interface LinkWallet {
@@ -261,6 +266,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       accruedHighWater: null,
       formerHighWater: new Map(),
       lastObservedKills: null,
+      observedOfLinked: null,
       lastObservedAt: null,
       lastAccrualMinute: null,
       recentAccruals: [],
@@ -278,7 +284,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         state.epic === null || state.accruedHighWater === null
           ? state.formerHighWater
           : new Map(state.formerHighWater).set(state.epic.epicAccountId, state.accruedHighWater);
-      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline, formerHighWater };
+      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline, formerHighWater, observedOfLinked: null };
     }
     case 'VerificationRecorded':
       return { ...state, verification: event.data.status };
@@ -292,7 +298,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const skipped = event.data.skippedUpToKillCount === null ? null : BigInt(event.data.skippedUpToKillCount);
       const accruedHighWater =
         skipped !== null && state.accruedHighWater !== null && skipped > state.accruedHighWater ? skipped : state.accruedHighWater;
-      return { ...state, lastObservedKills: BigInt(event.data.lifetimeKills), lastObservedAt: event.data.observedAt, accruedHighWater };
+      const lifetimeKills = BigInt(event.data.lifetimeKills);
+      return { ...state, lastObservedKills: lifetimeKills, observedOfLinked: lifetimeKills, lastObservedAt: event.data.observedAt, accruedHighWater };
     }
     case 'AccrualRecorded': {
       const minute = event.data.epochMinute;
@@ -397,6 +404,7 @@ function linkEpicAccount(command: LinkEpicAccount['data'], state: RegisteredUser
   }
   const at = command.now.toISOString();
   return [
+    ...accrueDeferredKills(state, command.now, command.rate),
     epicLinked(state, command.epicAccountId, command.baselineKills, 'integration', at),
     verification(state, 'integration', 'ok', command.epicAccountId, null, at),
   ];
@@ -419,6 +427,7 @@ function recordVerification(command: RecordVerification['data'], state: Register
   }
   const status: VerificationStatus = state.epic === null ? 'ok' : 'epic_changed';
   return [
+    ...accrueDeferredKills(state, command.now, command.rate),
     verification(state, 'yunite', status, finding.epicAccountId, state.epic === null ? null : `was ${state.epic.epicAccountId}`, at),
     epicLinked(state, finding.epicAccountId, finding.baseline.kills, 'yunite', at),
   ];
@@ -508,26 +517,10 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
     return events;
   }
   // One accrual per (user, minute): a second observation in that minute only waits. A does not
-  // move, so its kills are counted by the next observation in a later minute.
-  if (state.lastAccrualMinute === minute) return events;
-  const rate = ratePerKillRaw(command.rate);
-  events.push({
-    type: 'AccrualRecorded',
-    data: {
-      accrualId: accrualIdFor(state.userId, minute),
-      userId: state.userId,
-      epochMinute: minute,
-      kills: Number(delta),
-      fromKillCount: Number(highWater),
-      toKillCount: Number(lifetime),
-      ratePerKillRaw: rate.toString(),
-      baseRatePerKillRaw: command.rate.baseRaw.toString(),
-      milestoneMultiplier: command.rate.milestoneMultiplier,
-      sustainabilityFactor: command.rate.sustainabilityFactor,
-      amountRaw: (delta * rate).toString(),
-      recordedAt: at,
-    },
-  });
+  // move, so its kills are counted by the next observation in a later minute. (The last accrual's
+  // minute can be later than the observation's: see accrueDeferredKills.)
+  if (state.lastAccrualMinute !== null && minute <= state.lastAccrualMinute) return events;
+  events.push(accrualRecorded(state, minute, highWater, lifetime, command.rate, at));
   const windowKills =
     state.recentAccruals.filter((accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES).reduce((sum, accrual) => sum + accrual.kills, 0n) +
     delta;
@@ -536,6 +529,44 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
     events.push(...raiseFlag(state, 'kill_rate_spike', 'med', `${windowKills} kills in ${SPIKE_WINDOW_MINUTES} minutes (limit ${spikeKills})`, at));
   }
   return events;
+}
+
+/** The accrual of the kills from `fromKillCount` to `toKillCount` in `minute`, at the rate of the moment. */
+function accrualRecorded(state: RegisteredUser, minute: number, fromKillCount: bigint, toKillCount: bigint, factors: RateFactors, at: string): UserEvent {
+  const kills = toKillCount - fromKillCount;
+  const rate = ratePerKillRaw(factors);
+  return {
+    type: 'AccrualRecorded',
+    data: {
+      accrualId: accrualIdFor(state.userId, minute),
+      userId: state.userId,
+      epochMinute: minute,
+      kills: Number(kills),
+      fromKillCount: Number(fromKillCount),
+      toKillCount: Number(toKillCount),
+      ratePerKillRaw: rate.toString(),
+      baseRatePerKillRaw: factors.baseRaw.toString(),
+      milestoneMultiplier: factors.milestoneMultiplier,
+      sustainabilityFactor: factors.sustainabilityFactor,
+      amountRaw: (kills * rate).toString(),
+      recordedAt: at,
+    },
+  };
+}
+
+/**
+ * The kills of the account linked now that an observation in the minute of the last accrual
+ * deferred (SPEC §4.2: they accrue with the next observation in a later minute), accrued before
+ * another account is linked: every later observation is of the new account, so they would never
+ * accrue. The accrual takes the first minute from now that has none (the next minute when the last
+ * accrual is of this one) and the rate in force.
+ */
+function accrueDeferredKills(state: RegisteredUser, now: Date, rate: RateFactors): UserEvent[] {
+  const { observedOfLinked, accruedHighWater, lastAccrualMinute } = state;
+  if (observedOfLinked === null || accruedHighWater === null || observedOfLinked <= accruedHighWater) return [];
+  const nowMinute = epochMinute(now);
+  const minute = lastAccrualMinute !== null && lastAccrualMinute >= nowMinute ? lastAccrualMinute + 1 : nowMinute;
+  return [accrualRecorded(state, minute, accruedHighWater, observedOfLinked, rate, now.toISOString())];
 }
 
 /**

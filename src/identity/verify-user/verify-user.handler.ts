@@ -4,6 +4,8 @@ import { type DatabasePool, type DatabasePoolConnection } from 'slonik';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { type RateFactors } from '../../rewards/economics/rate';
+import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailureCode } from '../../rewards/fortnite-stats/lifetime-kills.port';
 import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
@@ -24,13 +26,18 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(YUNITE) private readonly yunite: YuniteLookupPort | null,
     @Inject(LIFETIME_KILLS_SOURCE) private readonly stats: LifetimeKillsSource | null,
+    private readonly rates: RateFactorsSource,
   ) {}
 
   async execute(command: VerifyUserCommand): Promise<VerifyUserResult> {
-    return withEpicLinkLock(this.pool, command.userId, (connection) => this.verify(command, connection));
+    // Kills of the account linked now that still wait for a later minute accrue at this rate when
+    // the account changed. Read before the lock, whose connection is held meanwhile (see
+    // LinkEpicAccountHandler).
+    const rate = await this.rates.current();
+    return withEpicLinkLock(this.pool, command.userId, (connection) => this.verify(command, rate, connection));
   }
 
-  private async verify(command: VerifyUserCommand, connection: DatabasePoolConnection): Promise<VerifyUserResult> {
+  private async verify(command: VerifyUserCommand, rate: RateFactors, connection: DatabasePoolConnection): Promise<VerifyUserResult> {
     // An unknown user is a 404 whatever the configuration: a 503 would invite a retry that can never succeed.
     const user = await loadUser(this.store, command.userId);
     if (user.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
@@ -56,7 +63,7 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
     }
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
     try {
-      decision = await runUserCommand(this.store, command.userId, { type: 'RecordVerification', data: { finding, now: new Date() } }, command.metadata);
+      decision = await runUserCommand(this.store, command.userId, { type: 'RecordVerification', data: { finding, rate, now: new Date() } }, command.metadata);
     } catch (error) {
       if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
       throw error;
