@@ -4,6 +4,7 @@ import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { LANDING_WINDOW_MS } from '../src/payouts/banano/unclear-copies';
 import { DonationIngester } from '../src/treasury/donation-ingester';
+import { journalBalances } from '../src/treasury/journal/journal-balances';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { call, earner, type LiveApp, newBananoAccount, replaceOperatorSeed, sendSignedBy, withLiveApp } from './support/scenario';
 import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
@@ -176,7 +177,7 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
-  it("records the former account's balance moved to the new one as funding: no donation, no tier", async () => {
+  it("records the former account's balance moved to the new one as FundingReceived, and counts it once: no donation, no tier, no funding", async () => {
     await withLive({}, async ({ app, node, operator, seedFile, ingester }) => {
       await node.fund(operator.address, 150n * BAN);
       expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
@@ -191,7 +192,10 @@ describe('donation ingester on the Banano node double', () => {
       expect((await eventsOf(app, stream, 'FundingReceived')).map((event) => [event.data.sendHash, event.data.sender])).toEqual([[sweep, operator.address]]);
       await synced(app);
       const donations = await call(app, 'GET', '/v1/donations');
-      expect(donations.body).toMatchObject({ totalDonatedRaw: (150n * BAN).toString(), multiplier: '1.05' });
+      expect(donations.body).toMatchObject({ totalDonatedRaw: (150n * BAN).toString(), multiplier: '1.05', totalFundingRaw: '0' });
+      // The 150 BAN moved between two accounts of the operator: the books hold them once, as the
+      // donation they came in as, and count no funding.
+      expect(await journalBalances(app.pool)).toMatchObject({ operatorWalletRaw: 150n * BAN, donationsRaw: 150n * BAN, fundingRaw: 0n });
     });
   });
 

@@ -85,6 +85,42 @@ describe('forward-only migrations', () => {
     }
   });
 
+  it('seeds the operator accounts the journal and treasury projections have seen, and admits a transfer', async () => {
+    // The schema as it was before migration 0024.
+    for (const name of await readdir(dir)) if (name >= '0024') await rm(join(dir, name));
+    await migrate(database.url, dir);
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      // An operator stream in the PostgreSQL event store, and, as with EventStoreDB, accounts only the
+      // read models show receiving: a journal entry of another operator stream, a treasury row of a
+      // third account. A user stream is no operator account.
+      await client.query(`INSERT INTO event_streams (stream_name, stream_revision) VALUES ('operator-ban_1stream', 3), ('user-ban_1notoperator', 0)`);
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO journal_entries (entry_id, position, stream_name, event_type, kind, occurred_at, description)
+        VALUES ('00000000-0000-7000-8000-000000000001', 1, 'operator-ban_1journal', 'DonationReceived', 'standard', now(), 'Donation')`);
+      await client.query(`INSERT INTO journal_postings (entry_id, line, account, amount_raw)
+        VALUES ('00000000-0000-7000-8000-000000000001', 1, 'asset:operator_wallet', 5), ('00000000-0000-7000-8000-000000000001', 2, 'equity:donations', -5)`);
+      await client.query('COMMIT');
+      await client.query(`INSERT INTO donation_ledger (send_block_hash, operator_address, kind, sender, amount_raw, amount_ban, receive_block_hash, received_at, event_id, position)
+        VALUES ('S1', 'ban_1treasury', 'donation', 'ban_1sender', 1, 0, 'R1', now(), gen_random_uuid(), 1)`);
+      await cp(join(migrationsDir(), '0024_create_projection_operator_accounts.sql'), join(dir, '0024_create_projection_operator_accounts.sql'));
+
+      expect((await migrate(database.url, dir)).applied).toEqual(['0024_create_projection_operator_accounts']);
+      const addresses = async (table: string) => (await client.query<{ address: string }>(`SELECT address FROM ${table} ORDER BY address`)).rows.map((row) => row.address);
+      expect(await addresses('journal_operator_accounts')).toEqual(['ban_1journal', 'ban_1stream']);
+      expect(await addresses('treasury_operator_accounts')).toEqual(['ban_1stream', 'ban_1treasury']);
+      await client.query(`INSERT INTO donation_ledger (send_block_hash, operator_address, kind, sender, amount_raw, amount_ban, receive_block_hash, received_at, event_id, position)
+        VALUES ('S2', 'ban_1stream', 'transfer', 'ban_1treasury', 1, 0, 'R2', now(), gen_random_uuid(), 2)`);
+      await expect(
+        client.query(`INSERT INTO donation_ledger (send_block_hash, operator_address, kind, sender, amount_raw, amount_ban, receive_block_hash, received_at, event_id, position)
+          VALUES ('S3', 'ban_1stream', 'gift', 'ban_1sender', 1, 0, 'R3', now(), gen_random_uuid(), 3)`),
+      ).rejects.toThrow(/donation_ledger_kind_check/);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('migrates once when several processes start together', async () => {
     const results = await Promise.all([migrate(database.url, dir), migrate(database.url, dir), migrate(database.url, dir)]);
     expect(results.map((result) => result.applied.length > 0).filter(Boolean)).toHaveLength(1);

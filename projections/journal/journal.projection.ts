@@ -5,6 +5,7 @@ import { decodeOperatorEvent, type OperatorEvent } from '../../src/payouts/opera
 import { categoryOf, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { formatBan } from '../../src/platform/money';
 import { type Projection } from '../runtime/projection';
+import { operatorTransfers } from '../runtime/operator-transfers';
 import { inRounds } from '../runtime/user-stream-projection';
 
 /**
@@ -13,7 +14,8 @@ import { inRounds } from '../runtime/user-stream-projection';
  * event's id) of signed postings, debit positive and credit negative, that sum to zero.
  *
  * Chart of accounts (normal balance in brackets):
- * - `asset:operator_wallet` [debit]: the BAN the operator account holds, as far as the events tell.
+ * - `asset:operator_wallet` [debit]: the BAN the operator accounts hold, as far as the events tell
+ *   (every account a seed has named, together).
  *   It has no opening balance: what the account held before its first recorded receive (and the
  *   simulated balance of a dry run) is not an event, so the balance can be negative.
  * - `expense:rewards` [debit]: every reward accrued to players, the cost of the faucet.
@@ -31,7 +33,10 @@ import { inRounds } from '../runtime/user-stream-projection';
  * - PayoutCancelled: a reversal of the payout's claim: its postings negated, in a new entry that
  *   names the claim's entry (reverses_entry_id). The claim's entry stays as it was.
  * - DonationReceived: Dr asset:operator_wallet / Cr equity:donations.
- * - FundingReceived: Dr asset:operator_wallet / Cr equity:funding.
+ * - FundingReceived: Dr asset:operator_wallet / Cr equity:funding. From another account of the
+ *   operator (projections/runtime/operator-transfers.ts) it is a transfer between the operator's own
+ *   accounts: Dr asset:operator_wallet / Cr asset:operator_wallet, an entry that moves nothing, since
+ *   the BAN were booked when they first came in.
  * - Every other event books nothing, and so does an event whose amount is zero.
  *
  * So, at any position: wallet = donations + funding − sent, and for each user accrued = payable +
@@ -86,8 +91,9 @@ interface Reversal {
 export const journalProjection: Projection = {
   name: 'journal',
   filter: { kind: 'category', categories: ['user', 'operator'] },
-  tables: ['journal_entries', 'journal_postings'],
+  tables: ['journal_entries', 'journal_postings', 'journal_operator_accounts'],
   async apply(transaction, events) {
+    const transfers = await operatorTransfers(transaction, 'journal_operator_accounts', events);
     const decoded: Decoded[] = [];
     for (const recorded of events) {
       const category = categoryOf(recorded.streamName);
@@ -99,17 +105,18 @@ export const journalProjection: Projection = {
         if (event !== null) decoded.push({ category, event, recorded });
       }
     }
-    for (const round of inRounds(decoded, (item) => item.recorded.streamName)) await bookRound(transaction, round);
+    for (const round of inRounds(decoded, (item) => item.recorded.streamName)) await bookRound(transaction, round, transfers);
   },
 };
 
-async function bookRound(transaction: DatabaseTransactionConnection, round: readonly Decoded[]): Promise<void> {
+/** `operatorTransfers` are the ids of the FundingReceived events that record a transfer between the operator's accounts. */
+async function bookRound(transaction: DatabaseTransactionConnection, round: readonly Decoded[], operatorTransfers: ReadonlySet<string>): Promise<void> {
   const transfers: Transfer[] = [];
   const reversals: Reversal[] = [];
   const settlements: Array<{ readonly recorded: RecordedEvent; readonly event: UserEvent & { readonly type: 'PayoutSent' | 'PayoutCancelled' } }> = [];
   for (const item of round) {
     if (item.category === 'operator') {
-      const transfer = operatorTransfer(item.event, item.recorded);
+      const transfer = operatorTransfer(item.event, item.recorded, operatorTransfers.has(item.recorded.id));
       if (transfer !== null) transfers.push(transfer);
       continue;
     }
@@ -215,23 +222,26 @@ function userTransfer(event: UserEvent, recorded: RecordedEvent): Transfer | nul
   }
 }
 
-function operatorTransfer(event: OperatorEvent, recorded: RecordedEvent): Transfer | null {
+/** `betweenOperatorAccounts`: a FundingReceived whose sender is another account of the operator. */
+function operatorTransfer(event: OperatorEvent, recorded: RecordedEvent, betweenOperatorAccounts: boolean): Transfer | null {
   switch (event.type) {
     case 'DonationReceived':
     case 'FundingReceived': {
       const received = event.data;
       const donation = event.type === 'DonationReceived';
+      const internal = !donation && betweenOperatorAccounts;
       const amountRaw = BigInt(received.amountRaw);
+      const what = donation ? 'Donation' : internal ? 'Transfer between the operator\'s accounts' : 'Funding';
       return checkedTransfer({
         recorded,
         header: {
           userId: null,
           payoutId: null,
           occurredAt: received.receivedAt,
-          description: `${donation ? 'Donation' : 'Funding'} of ${formatBan(amountRaw)} BAN from ${received.sender} (send block ${received.sendHash})`,
+          description: `${what} of ${formatBan(amountRaw)} BAN from ${received.sender} (send block ${received.sendHash})`,
         },
         debit: OPERATOR_WALLET,
-        credit: donation ? DONATIONS_EQUITY : FUNDING_EQUITY,
+        credit: donation ? DONATIONS_EQUITY : internal ? OPERATOR_WALLET : FUNDING_EQUITY,
         amountRaw,
       });
     }

@@ -1,19 +1,23 @@
 import { sql } from 'slonik';
 import { decodeOperatorEvent } from '../../src/payouts/operator/operator.events';
 import { formatBan } from '../../src/platform/money';
+import { operatorTransfers } from '../runtime/operator-transfers';
 import { type Projection } from '../runtime/projection';
 
 /**
  * The inflow read models of the operator streams: `donation_ledger` (one row per received send,
  * unique by its hash), `donor_totals` and `treasury_totals` (running sums, raised only by the insert
  * of a new donation_ledger row, so a replayed batch raises nothing), and `milestones` (the tiers
- * reached). Payout blocks signed are the executor's business and book nothing here.
+ * reached). Payout blocks signed are the executor's business and book nothing here. A send from
+ * another account of the operator (projections/runtime/operator-transfers.ts) is listed with kind
+ * 'transfer' and counted in no total: its BAN were counted when they first came in.
  */
 export const treasuryProjection: Projection = {
   name: 'treasury',
   filter: { kind: 'category', categories: ['operator'] },
-  tables: ['donation_ledger', 'donor_totals', 'treasury_totals', 'milestones'],
+  tables: ['donation_ledger', 'donor_totals', 'treasury_totals', 'milestones', 'treasury_operator_accounts'],
   async apply(transaction, events) {
+    const transfers = await operatorTransfers(transaction, 'treasury_operator_accounts', events);
     for (const recorded of events) {
       const event = decodeOperatorEvent(recorded.type, recorded.data);
       if (event === null) continue;
@@ -22,7 +26,7 @@ export const treasuryProjection: Projection = {
         case 'DonationReceived':
         case 'FundingReceived': {
           const received = event.data;
-          const kind = event.type === 'DonationReceived' ? 'donation' : 'funding';
+          const kind = event.type === 'DonationReceived' ? 'donation' : transfers.has(recorded.id) ? 'transfer' : 'funding';
           const amountRaw = BigInt(received.amountRaw);
           await transaction.query(sql.unsafe`
             WITH inserted AS (
@@ -40,7 +44,7 @@ export const treasuryProjection: Projection = {
                      donation_count = donor_totals.donation_count + 1,
                      last_donation_at = GREATEST(donor_totals.last_donation_at, EXCLUDED.last_donation_at))
             INSERT INTO treasury_totals (total_name, amount_raw, entry_count)
-            SELECT CASE kind WHEN 'donation' THEN 'donated' ELSE 'funded' END, amount_raw, 1 FROM inserted
+            SELECT CASE kind WHEN 'donation' THEN 'donated' ELSE 'funded' END, amount_raw, 1 FROM inserted WHERE kind <> 'transfer'
             ON CONFLICT (total_name) DO UPDATE SET amount_raw = treasury_totals.amount_raw + EXCLUDED.amount_raw,
                    entry_count = treasury_totals.entry_count + 1`);
           break;

@@ -80,7 +80,12 @@ export class DonationsResponse implements DonationsView {
   @ApiProperty({ type: 'integer', example: 1 })
   readonly donorCount!: number;
 
-  @ApiProperty({ description: 'Sends from the treasury\'s funding addresses: operator funding, never counted as donations.', example: '0' })
+  @ApiProperty({
+    description:
+      "Operator funding, never counted as donations: sends from the treasury's funding addresses, and payouts to the operator's own address that came back. " +
+      'BAN moved from another operator account are not counted: they were counted when they first came in.',
+    example: '0',
+  })
   readonly totalFundingRaw!: string;
 
   @ApiProperty({ example: '0.00000000' })
