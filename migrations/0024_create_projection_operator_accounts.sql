@@ -18,17 +18,27 @@ CREATE TABLE treasury_operator_accounts (
 ALTER TABLE donation_ledger DROP CONSTRAINT donation_ledger_kind_check;
 ALTER TABLE donation_ledger ADD CONSTRAINT donation_ledger_kind_check CHECK (kind IN ('donation', 'funding', 'transfer'));
 
--- The accounts the projections have already seen: the operator streams, when the events are in
--- PostgreSQL, and the accounts their own rows show receiving, when they are in EventStoreDB. A
--- transfer recorded before this migration stays counted as funding until
--- `npm run cli -- projections rebuild journal treasury`.
+-- The accounts the projections have already seen, each as of its own checkpoint: the operator
+-- streams whose first event the projection has applied, when the events are in PostgreSQL, and the
+-- accounts its own rows show receiving. Where the events are in EventStoreDB, the database cannot
+-- see an account whose events were all PayoutBlockSigned (no row of either projection comes from
+-- one), so such deployments run `npm run cli -- projections rebuild journal treasury` after this
+-- migration. So does every deployment to count as transfers the ones recorded before it.
 INSERT INTO journal_operator_accounts (address)
-SELECT substr(stream_name, length('operator-') + 1) FROM event_streams WHERE stream_name LIKE 'operator-%'
+SELECT substr(s.stream_name, length('operator-') + 1)
+  FROM event_streams s
+  JOIN events e ON e.stream_name = s.stream_name AND e.stream_revision = 0
+ WHERE s.stream_name LIKE 'operator-%'
+   AND e.global_position <= (SELECT position FROM projection_checkpoints WHERE projection_name = 'journal')
 UNION
 SELECT substr(stream_name, length('operator-') + 1) FROM journal_entries WHERE stream_name LIKE 'operator-%'
 ON CONFLICT DO NOTHING;
 INSERT INTO treasury_operator_accounts (address)
-SELECT substr(stream_name, length('operator-') + 1) FROM event_streams WHERE stream_name LIKE 'operator-%'
+SELECT substr(s.stream_name, length('operator-') + 1)
+  FROM event_streams s
+  JOIN events e ON e.stream_name = s.stream_name AND e.stream_revision = 0
+ WHERE s.stream_name LIKE 'operator-%'
+   AND e.global_position <= (SELECT position FROM projection_checkpoints WHERE projection_name = 'treasury')
 UNION
 SELECT operator_address FROM donation_ledger
 ON CONFLICT DO NOTHING;

@@ -92,10 +92,24 @@ describe('forward-only migrations', () => {
     const client = new Client({ connectionString: database.url });
     await client.connect();
     try {
-      // An operator stream in the PostgreSQL event store, and, as with EventStoreDB, accounts only the
-      // read models show receiving: a journal entry of another operator stream, a treasury row of a
-      // third account. A user stream is no operator account.
-      await client.query(`INSERT INTO event_streams (stream_name, stream_revision) VALUES ('operator-ban_1stream', 3), ('user-ban_1notoperator', 0)`);
+      // Operator streams in the PostgreSQL event store: one whose first event both projections have
+      // applied, one whose first event only the journal has, and a user stream, no operator
+      // account. As with EventStoreDB, accounts only the read models show receiving: a journal
+      // entry of another operator stream, a treasury row of another account.
+      const streams: Array<[string, number]> = [
+        ['operator-ban_1stream', 1],
+        ['operator-ban_1ahead', 5],
+        ['user-ban_1notoperator', 2],
+      ];
+      for (const [stream, position] of streams) {
+        await client.query(`INSERT INTO event_streams (stream_name, stream_revision) VALUES ($1, 0)`, [stream]);
+        await client.query(
+          `INSERT INTO events (global_position, stream_name, stream_category, stream_revision, event_id, event_type, data, metadata, transaction_id)
+           VALUES ($1, $2, split_part($2, '-', 1), 0, gen_random_uuid(), 'Probe', '{}', '{}', pg_current_xact_id())`,
+          [position, stream],
+        );
+      }
+      await client.query(`INSERT INTO projection_checkpoints (projection_name, position) VALUES ('journal', 5), ('treasury', 4)`);
       await client.query('BEGIN');
       await client.query(`INSERT INTO journal_entries (entry_id, position, stream_name, event_type, kind, occurred_at, description)
         VALUES ('00000000-0000-7000-8000-000000000001', 1, 'operator-ban_1journal', 'DonationReceived', 'standard', now(), 'Donation')`);
@@ -108,7 +122,9 @@ describe('forward-only migrations', () => {
 
       expect((await migrate(database.url, dir)).applied).toEqual(['0024_create_projection_operator_accounts']);
       const addresses = async (table: string) => (await client.query<{ address: string }>(`SELECT address FROM ${table} ORDER BY address`)).rows.map((row) => row.address);
-      expect(await addresses('journal_operator_accounts')).toEqual(['ban_1journal', 'ban_1stream']);
+      expect(await addresses('journal_operator_accounts')).toEqual(['ban_1ahead', 'ban_1journal', 'ban_1stream']);
+      // The treasury projection has not applied ban_1ahead's first event yet: it meets it as it
+      // would in a rebuild, after the receives before it.
       expect(await addresses('treasury_operator_accounts')).toEqual(['ban_1stream', 'ban_1treasury']);
       await client.query(`INSERT INTO donation_ledger (send_block_hash, operator_address, kind, sender, amount_raw, amount_ban, receive_block_hash, received_at, event_id, position)
         VALUES ('S2', 'ban_1stream', 'transfer', 'ban_1treasury', 1, 0, 'R2', now(), gen_random_uuid(), 2)`);

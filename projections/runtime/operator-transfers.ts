@@ -19,6 +19,12 @@ export type OperatorAccountsTable = 'journal_operator_accounts' | 'treasury_oper
  * the operator's address, which the books counted as paid out and which came back. A send from an
  * account with no event before it stays funding too: nothing recorded its BAN before.
  *
+ * Known limit: a payout that a former account sent to a player whose wallet is the account a later
+ * seed names comes back to that account as a transfer, so the books count it paid out and never
+ * back in, and the wallet is short by it. Telling it from a moved balance would take every payout
+ * block hash in each projection, for a case that needs the operator's own account as a player's
+ * wallet.
+ *
  * It adds the batch's operator accounts to `table`, the projection's own, so the next batch knows
  * them; replaying a batch finds them there and decides the same.
  */
