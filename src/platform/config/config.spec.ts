@@ -58,6 +58,17 @@ describe('loadConfig: the landing window of a copy in doubt', () => {
   });
 });
 
+describe('loadConfig: the time a request may take to arrive', () => {
+  it('defaults to a minute and reads HTTP_REQUEST_TIMEOUT_SECONDS', () => {
+    expect(loadConfig({}).http.requestTimeoutMs).toBe(60_000);
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_SECONDS: '2' }).http.requestTimeoutMs).toBe(2_000);
+  });
+
+  it.each(['0', '3601', '1.5', 'never'])('refuses HTTP_REQUEST_TIMEOUT_SECONDS=%s', (value) => {
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_SECONDS: value })).toThrow(ConfigError);
+  });
+});
+
 describe('loadConfig: the operator seed file', () => {
   it('refuses the seed itself in BANANO_OPERATOR_SEED_FILE, and never quotes it', () => {
     const seed = randomBytes(32).toString('hex');

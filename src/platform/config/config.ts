@@ -27,6 +27,11 @@ export interface LedgerConfig {
   };
   readonly http: {
     readonly bodyLimitBytes: number;
+    /**
+     * How long a request may take to arrive, headers and body (HTTP_REQUEST_TIMEOUT_SECONDS); a
+     * request still arriving then is answered 408 `request_timeout` and its connection closed.
+     */
+    readonly requestTimeoutMs: number;
     /** Upper bound on `?minPosition=` waits (SPEC §5: at most 5 s). */
     readonly minPositionWaitMs: number;
   };
@@ -203,6 +208,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     },
     http: {
       bodyLimitBytes: read(() => envInteger(env, 'HTTP_BODY_LIMIT_BYTES', 1_048_576, 1_024, 16_777_216)),
+      requestTimeoutMs: read(() => envInteger(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3_600) * 1_000),
       minPositionWaitMs: read(() => envInteger(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000)),
     },
     payout: {

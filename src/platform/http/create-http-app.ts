@@ -24,6 +24,9 @@ import {
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Node's defaults: how often the server looks for requests past their time limit, and how long the headers may take. */
+const CONNECTIONS_CHECKING_INTERVAL_MAX_MS = 30_000;
+const HEADERS_TIMEOUT_MAX_MS = 60_000;
 
 /**
  * Builds the HTTP application on Fastify. Every error, including those Fastify raises before a
@@ -35,6 +38,20 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   const { config, logger } = dependencies;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
+    // Fastify sets no limit on how long a request may take to arrive, so a client could hold a
+    // connection open for ever by sending its body a byte at a time. Node's server answers a
+    // request still arriving after requestTimeout with 408 (clientErrorHandler makes it
+    // problem+json) and closes the connection. It checks the open connections every
+    // connectionsCheckingInterval, so the 408 comes within a quarter of the limit after it. The
+    // limits go to the server as it is created too: fastify sets requestTimeout only afterwards,
+    // when headersTimeout already has its default of 60 s, and Node does not apply a
+    // requestTimeout shorter than headersTimeout to a body (seen on Node 20).
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MAX_MS, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MAX_MS, Math.ceil(config.http.requestTimeoutMs / 4)),
+    },
     routerOptions: { maxParamLength: PATH_PARAMETER_LENGTH_MAX },
     // Behind a proxy, the client is whom the trusted proxies name, for the per-IP rate limit and the audit.
     trustProxy: config.rateLimit.trustProxy === false ? false : typeof config.rateLimit.trustProxy === 'number' ? config.rateLimit.trustProxy : [...config.rateLimit.trustProxy],

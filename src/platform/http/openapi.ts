@@ -332,7 +332,7 @@ const API_DESCRIPTION = [
   '- **Keys.** Every route but the public ones needs `Authorization: Bearer <key>` with the scope the operation names (`x-required-scope`). No key: 401 `api_key_required`; a wrong, expired or revoked one: 401 `api_key_invalid`; a key without the scope: 403 `insufficient_scope`.',
   '- **Money.** Amounts are decimal strings in pairs: `…Raw` (integer raw, 1 BAN = 10^29 raw) and `…Ban` (8 decimals). Kill counts are JSON integers; times are ISO-8601 UTC.',
   '- **Eventual consistency.** A command answers with the `position` of its event; a query given `?minPosition=<position>` waits (at most 5 s) until its read model has applied it, else 503 `read_model_behind`.',
-  '- **Errors** are `application/problem+json` with a stable `code`; each operation lists its codes by status. Besides those: 400 `invalid_url` (a percent-encoding that does not decode), 414 `url_too_long` (over 4,096 characters), 431 `request_headers_too_large`, 404 `route_not_found`. A 503 carries `Retry-After: 1`, a 429 `Retry-After` in seconds.',
+  '- **Errors** are `application/problem+json` with a stable `code`; each operation lists its codes by status. Besides those: 400 `invalid_url` (a percent-encoding that does not decode), 414 `url_too_long` (over 4,096 characters), 431 `request_headers_too_large`, 408 `request_timeout` (a request still arriving after `HTTP_REQUEST_TIMEOUT_SECONDS`), 404 `route_not_found`. A 503 carries `Retry-After: 1`, a 429 `Retry-After` in seconds.',
   '- **Correlation.** A command\'s `X-Request-Id` (1–128 of `A-Za-z0-9._:-`) becomes the correlation id of the events it appends, and is echoed back; otherwise one is generated.',
 ].join('\n');
 
