@@ -14,6 +14,8 @@ const minuteOf = (date: Date): number => Math.floor(date.getTime() / 60_000);
 
 const rate: RateFactors = { baseRaw: parseBan('0.05') as bigint, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
 const abuse = { killRatePerMinute: 10n, maxKillsPerObservation: 500n };
+/** Intervals of observed kills a user's state holds at most: one a minute of the 15-minute window, and one reaching into it. */
+const SPIKE_INTERVALS_MAX = 17;
 
 const given = (events: UserEvent[]): UserState => events.reduce(evolve, initialState);
 
@@ -401,6 +403,62 @@ describe('user decider', () => {
       const events = history([register(), linkEpic(0n), observe(500n, at(0))]);
       expect(ofType(events, 'AccrualRecorded')[0].data.kills).toBe(500);
       expect(ofType(events, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+    });
+
+    it('judges for kill_rate_spike an observation that waits for a later minute: 151 kills within a minute are flagged at once', () => {
+      const events = history([register(), linkEpic(100n), observe(101n, at(1)), observe(251n, at(59))]);
+      // The second observation accrues nothing yet (same minute), and is flagged with its kills.
+      expect(ofType(events, 'AccrualRecorded')).toHaveLength(1);
+      expect(events.map((event) => event.type).slice(-2)).toEqual(['KillsObserved', 'AbuseFlagRaised']);
+      expect(ofType(events, 'AbuseFlagRaised')[0].data).toMatchObject({ flagType: 'kill_rate_spike', severity: 'med' });
+    });
+
+    it('flags a burst whose deferred kills accrue only after the window has passed', () => {
+      // 200 kills in 50 s; the last 100 accrue with an observation 16 minutes later.
+      const events = history([register(), linkEpic(100n), observe(200n, at(5)), observe(300n, at(50)), observe(300n, at(16 * 60))]);
+      expect(ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.kills)).toEqual([100, 100]);
+      expect(ofType(events, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+    });
+
+    it('spreads the kills of a long gap between observations over it: 160 kills over a day are no spike', () => {
+      const events = history([register(), linkEpic(100n), observe(110n, at(0)), observe(270n, at(24 * 3600))]);
+      expect(ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.kills)).toEqual([10, 160]);
+      expect(ofType(events, 'AbuseFlagRaised')).toEqual([]);
+    });
+
+    it('does not flag a steady 8 kills a minute observed every 20 minutes, and flags 11 a minute', () => {
+      const polled = (perMinute: number): UserEvent[] => {
+        const commands: UserCommand[] = [register(), linkEpic(100n)];
+        for (let poll = 1; poll <= 4; poll += 1) commands.push(observe(100n + BigInt(poll * 20 * perMinute), at(poll * 20 * 60)));
+        return history(commands);
+      };
+      expect(ofType(polled(8), 'AbuseFlagRaised')).toEqual([]);
+      // 11 a minute: 220 kills over 20 minutes, 165 of them in the last 15.
+      expect(ofType(polled(11), 'AbuseFlagRaised').map((flag) => [flag.data.flagType, flag.data.detail])).toEqual([
+        ['kill_rate_spike', `165 kills in the 15 minutes to ${at(20 * 60).toISOString()} (limit 150)`],
+      ]);
+    });
+
+    it('keeps a player observed every few seconds to a few dozen intervals, and still tells 6 kills a minute from 12', () => {
+      const everyFewSeconds = (secondsPerKill: number): UserEvent[] => {
+        const commands: UserCommand[] = [register(), linkEpic(0n)];
+        for (let second = 5; second <= 20 * 60; second += 5) commands.push(observe(BigInt(Math.floor(second / secondsPerKill)), at(second)));
+        return history(commands);
+      };
+      const slow = everyFewSeconds(10);
+      expect(ofType(slow, 'AbuseFlagRaised')).toEqual([]);
+      expect(given(slow)).toMatchObject({ killPoint: { count: 120n } });
+      expect((given(slow) as Extract<UserState, { status: 'registered' }>).recentKills.length).toBeLessThanOrEqual(SPIKE_INTERVALS_MAX);
+      // 12 a minute: more than 150 by minute 13 (a kill every 5 s from the link).
+      expect(ofType(everyFewSeconds(5), 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+    });
+
+    it('counts in full the kills observed at the instant of the link, and those of a stale lower count not at all', () => {
+      // 151 at the link's instant; then a stale 120 and 151 again add nothing.
+      const atLink = history([register(), linkEpic(0n), observe(151n, at(0))]);
+      expect(ofType(atLink, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+      const stale = history([register(), linkEpic(0n), observe(100n, at(0)), observe(90n, at(60)), observe(150n, at(120))]);
+      expect(ofType(stale, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kills_decreased']);
     });
 
     it('flags kill_rate_spike (med) above killRatePerMinute × 15 kills in 15 minutes, still accruing', () => {

@@ -17,8 +17,11 @@ import {
 const USER_DERIVED_ID_NAMESPACE = '0f9d5a8e-6c2b-5e4f-9a71-3b8c2d1e4f60';
 /** An observation may be stamped at most this far ahead of the service's clock (SPEC §4.2). */
 const OBSERVED_AT_FUTURE_MAX_MS = 60_000;
-/** kill_rate_spike looks at the accruals of this many minutes, the current one included. */
+/** kill_rate_spike counts the kills observed in this many minutes up to an observation. */
 const SPIKE_WINDOW_MINUTES = 15;
+const SPIKE_WINDOW_MS = SPIKE_WINDOW_MINUTES * 60_000;
+/** Observed kills within this span of the start of the interval before them are added to it. */
+const SPIKE_MERGE_SPAN_MS = 60_000;
 
 export interface Flag {
   readonly flagId: string;
@@ -47,8 +50,13 @@ export interface RegisteredUser {
   readonly observedOfLinked: bigint | null;
   readonly lastObservedAt: string | null;
   readonly lastAccrualMinute: number | null;
-  /** Accruals of the last SPIKE_WINDOW_MINUTES minutes, for kill_rate_spike. */
-  readonly recentAccruals: ReadonlyArray<{ readonly epochMinute: number; readonly kills: bigint }>;
+  /**
+   * For kill_rate_spike: the last count known of the linked account and when (its baseline at the
+   * link, then each observation that did not go down), and the kills observed since each such point
+   * that may fall in the window of a later observation.
+   */
+  readonly killPoint: KillPoint | null;
+  readonly recentKills: readonly ObservedKills[];
   readonly flags: readonly Flag[];
   /**
    * Every accrual's kills and how many of them live payouts claim, in the order recorded. A
@@ -63,6 +71,18 @@ export interface RegisteredUser {
    * (20,000 payouts, a settlement every 20 minutes for most of a year, took 6 s to fold).
    */
   readonly payouts: OrderedMap<string, PayoutState>;
+}
+
+export interface KillPoint {
+  readonly count: bigint;
+  readonly atMs: number;
+}
+
+/** `kills` new kills, made at some time between `fromMs` and `toMs` (the observation). */
+export interface ObservedKills {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly kills: bigint;
 }
 
 export interface AccrualClaims {
@@ -269,7 +289,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       observedOfLinked: null,
       lastObservedAt: null,
       lastAccrualMinute: null,
-      recentAccruals: [],
+      killPoint: null,
+      recentKills: [],
       flags: [],
       accruals: OrderedMap(),
       payouts: OrderedMap(),
@@ -284,7 +305,14 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         state.epic === null || state.accruedHighWater === null
           ? state.formerHighWater
           : new Map(state.formerHighWater).set(state.epic.epicAccountId, state.accruedHighWater);
-      return { ...state, epic: { epicAccountId: event.data.epicAccountId, baseline }, accruedHighWater: baseline, formerHighWater, observedOfLinked: null };
+      return {
+        ...state,
+        epic: { epicAccountId: event.data.epicAccountId, baseline },
+        accruedHighWater: baseline,
+        formerHighWater,
+        observedOfLinked: null,
+        killPoint: { count: baseline, atMs: Date.parse(event.data.linkedAt) },
+      };
     }
     case 'VerificationRecorded':
       return { ...state, verification: event.data.status };
@@ -299,15 +327,21 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       const accruedHighWater =
         skipped !== null && state.accruedHighWater !== null && skipped > state.accruedHighWater ? skipped : state.accruedHighWater;
       const lifetimeKills = BigInt(event.data.lifetimeKills);
-      return { ...state, lastObservedKills: lifetimeKills, observedOfLinked: lifetimeKills, lastObservedAt: event.data.observedAt, accruedHighWater };
+      const observed = observedKills(state, lifetimeKills, Date.parse(event.data.observedAt));
+      return {
+        ...state,
+        lastObservedKills: lifetimeKills,
+        observedOfLinked: lifetimeKills,
+        lastObservedAt: event.data.observedAt,
+        accruedHighWater,
+        killPoint: observed.point,
+        recentKills: observed.recent,
+      };
     }
     case 'AccrualRecorded': {
       const minute = event.data.epochMinute;
-      const recentAccruals = [...state.recentAccruals, { epochMinute: minute, kills: BigInt(event.data.kills) }].filter(
-        (accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES,
-      );
       const accruals = state.accruals.set(event.data.accrualId, { kills: BigInt(event.data.kills), claimed: 0n });
-      return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, recentAccruals, accruals };
+      return { ...state, accruedHighWater: BigInt(event.data.toKillCount), lastAccrualMinute: minute, accruals };
     }
     case 'AbuseFlagRaised': {
       const flag: Flag = { flagId: event.data.flagId, flagType: event.data.flagType, severity: event.data.severity, open: true };
@@ -516,19 +550,64 @@ function observeKills(command: ObserveKills['data'], state: RegisteredUser): Use
     events.push(...raiseFlag(state, 'impossible_delta', 'high', `${delta} kills in one observation (limit ${command.abuse.maxKillsPerObservation}); skipped up to ${lifetime}`, at));
     return events;
   }
+  // Every observation is judged, the one that only waits for a later minute too: its kills were
+  // made by now, whenever they accrue.
+  const spike = killRateSpike(state, lifetime, observedAt, command.abuse.killRatePerMinute, at);
   // One accrual per (user, minute): a second observation in that minute only waits. A does not
   // move, so its kills are counted by the next observation in a later minute. (The last accrual's
   // minute can be later than the observation's: see accrueDeferredKills.)
-  if (state.lastAccrualMinute !== null && minute <= state.lastAccrualMinute) return events;
+  if (state.lastAccrualMinute !== null && minute <= state.lastAccrualMinute) return [...events, ...spike];
   events.push(accrualRecorded(state, minute, highWater, lifetime, command.rate, at));
-  const windowKills =
-    state.recentAccruals.filter((accrual) => accrual.epochMinute > minute - SPIKE_WINDOW_MINUTES).reduce((sum, accrual) => sum + accrual.kills, 0n) +
-    delta;
-  const spikeKills = command.abuse.killRatePerMinute * BigInt(SPIKE_WINDOW_MINUTES);
-  if (windowKills > spikeKills) {
-    events.push(...raiseFlag(state, 'kill_rate_spike', 'med', `${windowKills} kills in ${SPIKE_WINDOW_MINUTES} minutes (limit ${spikeKills})`, at));
+  return [...events, ...spike];
+}
+
+/**
+ * kill_rate_spike (SPEC §4.2): more than killRatePerMinute × 15 kills in the 15 minutes up to the
+ * observation. The ledger knows a player's count only when it is observed, so the kills new since
+ * the last count known (the previous observation, or the link's baseline) were made at some time in
+ * between: they are spread evenly over that interval, and the part inside the window counts. So a
+ * burst between two close observations is counted in full, and the kills of a day observed after a
+ * day without a poll count for 15 minutes of it, not all at once. Kills observed at the instant of
+ * the previous count, or before the link (a poller backfilling), count in full.
+ */
+function killRateSpike(state: RegisteredUser, lifetime: bigint, observedAt: Date, killRatePerMinute: bigint, at: string): UserEvent[] {
+  const observedAtMs = observedAt.getTime();
+  const windowKills = killsInWindow(observedKills(state, lifetime, observedAtMs).recent, observedAtMs - SPIKE_WINDOW_MS);
+  const limit = killRatePerMinute * BigInt(SPIKE_WINDOW_MINUTES);
+  if (windowKills <= limit) return [];
+  return raiseFlag(state, 'kill_rate_spike', 'med', `${windowKills} kills in the ${SPIKE_WINDOW_MINUTES} minutes to ${observedAt.toISOString()} (limit ${limit})`, at);
+}
+
+/**
+ * The last count known and the recent kills after an observation of `lifetime` at `atMs`. A count
+ * below the last one known (a stale reading) tells nothing of when kills were made, and changes
+ * neither. Kills that can no longer fall in the window of a later observation are dropped, and
+ * the kills of an interval that ends within SPIKE_MERGE_SPAN_MS of the start of the one before are
+ * added to it, so a player observed every second holds a few dozen intervals, not thousands.
+ */
+function observedKills(state: RegisteredUser, lifetime: bigint, atMs: number): { readonly point: KillPoint | null; readonly recent: readonly ObservedKills[] } {
+  const recent = state.recentKills.filter((kills) => kills.toMs > atMs - SPIKE_WINDOW_MS);
+  const point = state.killPoint;
+  if (point === null) return { point: { count: lifetime, atMs }, recent };
+  if (lifetime < point.count) return { point, recent };
+  const kills = lifetime - point.count;
+  const next = { count: lifetime, atMs: Math.max(point.atMs, atMs) };
+  if (kills === 0n) return { point: next, recent };
+  const last = recent.at(-1);
+  if (last !== undefined && atMs - last.fromMs <= SPIKE_MERGE_SPAN_MS) {
+    return { point: next, recent: [...recent.slice(0, -1), { fromMs: last.fromMs, toMs: atMs, kills: last.kills + kills }] };
   }
-  return events;
+  return { point: next, recent: [...recent, { fromMs: point.atMs, toMs: atMs, kills }] };
+}
+
+/** The kills made from `windowStartMs` on, each interval's kills spread evenly over it (rounded down). */
+function killsInWindow(recent: readonly ObservedKills[], windowStartMs: number): bigint {
+  let total = 0n;
+  for (const { fromMs, toMs, kills } of recent) {
+    if (toMs <= windowStartMs) continue;
+    total += fromMs >= windowStartMs || toMs <= fromMs ? kills : (kills * BigInt(toMs - windowStartMs)) / BigInt(toMs - fromMs);
+  }
+  return total;
 }
 
 /** The accrual of the kills from `fromKillCount` to `toKillCount` in `minute`, at the rate of the moment. */
