@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { sql } from 'slonik';
 import { BananoRpcClient } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
@@ -199,6 +200,39 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it('records a payout of the former account that came back to the new one as funding with its payout, and counts it back in', async () => {
+    await withLive({ env: { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' } }, async ({ app, node, operator, seedFile, ingester }) => {
+      await node.fund(operator.address, 150n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      // A player's wallet is the account the next seed names; the current account pays them.
+      const next = await newBananoAccount();
+      await earner(app, 30, { wallet: next.address });
+      await synced(app);
+      const settlement = await call(app, 'POST', '/v1/admin/settlements', {});
+      const [{ payoutId }] = settlement.body.payouts as Array<{ payoutId: string }>;
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      const paidRaw = 150n * BAN - node.balanceOf(operator.address);
+      const [payoutSend] = node.receivableOf(next.address);
+      // The new seed names that account, and the operator moves the former account's balance to it.
+      await writeFile(seedFile, next.seed, { mode: 0o600 });
+      const sweep = await sendSignedBy(node, operator, next.address, 150n * BAN - paidRaw);
+
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 2, pocketed: 2 });
+      const funding = await eventsOf(app, operatorStream(next.address), 'FundingReceived');
+      expect(Object.fromEntries(funding.map((event) => [event.data.sendHash, event.data.returnedPayoutId ?? null]))).toEqual({
+        [payoutSend.hash]: payoutId,
+        [sweep]: null,
+      });
+      await synced(app);
+      // The operator's accounts hold the 150 BAN again, and so do the books: the payout came back
+      // as funding, the rest moved as a transfer.
+      expect(node.balanceOf(operator.address) + node.balanceOf(next.address)).toBe(150n * BAN);
+      expect(await journalBalances(app.pool)).toMatchObject({ operatorWalletRaw: 150n * BAN, donationsRaw: 150n * BAN, fundingRaw: paidRaw });
+      expect((await call(app, 'GET', '/v1/donations')).body).toMatchObject({ totalDonatedRaw: (150n * BAN).toString(), totalFundingRaw: paidRaw.toString() });
+    });
+  });
+
   it('tells funding from donations by the sender', async () => {
     const donor = await newBananoAccount();
     const node = await startBananoNodeDouble();
@@ -236,9 +270,9 @@ describe('donation ingester on the Banano node double', () => {
       const donations = await call(app, 'GET', '/v1/donations');
 
       expect(await eventsOf(app, stream, 'DonationReceived')).toEqual([]);
-      expect((await eventsOf(app, stream, 'FundingReceived')).map((event) => [event.data.sendHash, event.data.sender, event.data.amountRaw])).toEqual([
-        [payoutSend.hash, operator.address, (3n * BAN).toString()],
-      ]);
+      expect(
+        (await eventsOf(app, stream, 'FundingReceived')).map((event) => [event.data.sendHash, event.data.sender, event.data.amountRaw, event.data.returnedPayoutId]),
+      ).toEqual([[payoutSend.hash, operator.address, (3n * BAN).toString(), expect.any(String)]]);
       expect(donations.body).toMatchObject({ totalDonatedRaw: '0', donationCount: 0 });
       expect(node.balanceOf(operator.address)).toBe(100n * BAN);
     });

@@ -252,7 +252,9 @@ describe('POST /v1/admin/donations/rebuild', () => {
         const { app, node, operator } = live;
         await earner(app, 30, { wallet: operator.address });
         await synced(app);
-        expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+        const settlement = await call(app, 'POST', '/v1/admin/settlements', {});
+        expect(settlement.status).toBe(200);
+        const [{ payoutId }] = settlement.body.payouts as Array<{ payoutId: string }>;
         await synced(app);
         expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
         const [payoutSend] = node.receivableOf(operator.address);
@@ -261,8 +263,10 @@ describe('POST /v1/admin/donations/rebuild', () => {
         const answer = await rebuild(app);
 
         expect(answer.body).toMatchObject({ receivesFound: 2, alreadyRecorded: 0, appended: { donations: 0, funding: 2, milestones: 0 } });
-        const received = receivedOf(await operatorEvents(live)).map((event) => [event.type, event.data.sender, event.data.sendHash]);
-        expect(received).toContainEqual(['FundingReceived', operator.address, payoutSend.hash]);
+        const received = receivedOf(await operatorEvents(live)).map((event) => [event.type, event.data.sender, event.data.sendHash, event.data.returnedPayoutId ?? null]);
+        // The payout that came back is named; the opening funding is not a payout.
+        expect(received).toContainEqual(['FundingReceived', operator.address, payoutSend.hash, payoutId]);
+        expect(received.filter(([, , , returned]) => returned !== null)).toHaveLength(1);
         expect(received.filter(([type]) => type === 'DonationReceived')).toEqual([]);
       });
     });

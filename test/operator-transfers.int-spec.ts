@@ -22,8 +22,9 @@ const BAN = RAW_PER_BAN;
 /**
  * A send from one account of the operator to another, recorded as FundingReceived, moves BAN the
  * books already hold: the journal books it as a transfer that changes no balance, and the treasury
- * read model lists it as 'transfer' in no total. Whether the sender is an operator account is
- * judged by the events before the receive, the same in one batch as across many.
+ * read model lists it as 'transfer' in no total, unless it names the payout it is (a payout that
+ * came back). Whether the sender is an operator account is judged by the events before the
+ * receive, the same in one batch as across many.
  */
 describe('projections: sends between the operator accounts', () => {
   let database: TestDatabase;
@@ -31,7 +32,14 @@ describe('projections: sends between the operator accounts', () => {
   let store: PostgresEventStore;
   const sendHashes: Record<string, string> = {};
 
-  async function receive(address: string, kind: 'DonationReceived' | 'FundingReceived', sender: string, amountRaw: bigint, name: string): Promise<void> {
+  async function receive(
+    address: string,
+    kind: 'DonationReceived' | 'FundingReceived',
+    sender: string,
+    amountRaw: bigint,
+    name: string,
+    returnedPayoutId?: string,
+  ): Promise<void> {
     const operator = foldOperator(await store.readStream(operatorStream(address)), emptyOperatorState);
     const sendHash = randomBytes(32).toString('hex').toUpperCase();
     const receiveHash = randomBytes(32).toString('hex').toUpperCase();
@@ -51,6 +59,7 @@ describe('projections: sends between the operator accounts', () => {
         // Never published: only its fields' shape matters to the readers of the event.
         block: { type: 'state', account: address, previous, representative: address, balance: '0', link: sendHash, signature: '0'.repeat(128), work: '0'.repeat(16) },
         receivedAt: new Date().toISOString(),
+        ...(returnedPayoutId === undefined ? {} : { returnedPayoutId }),
       },
       tiers: DEFAULT_MILESTONES,
       actor: { kind: 'system', name: 'operator-transfers-test' },
@@ -96,6 +105,8 @@ describe('projections: sends between the operator accounts', () => {
     await receive(b.address, 'FundingReceived', a.address, 150n * BAN, 'A to B');
     await receive(b.address, 'FundingReceived', b.address, 3n * BAN, 'B to B');
     await receive(b.address, 'FundingReceived', funder.address, 50n * BAN, 'funder to B');
+    // a payout A sent to a player whose wallet is B, come back to B once B is the operator's,
+    await receive(b.address, 'FundingReceived', a.address, 2n * BAN, 'payout of A back to B', randomUUID());
     // C then receives a donation, and sends to B again.
     await receive(c.address, 'DonationReceived', donor.address, 7n * BAN, 'donation to C');
     await receive(b.address, 'FundingReceived', c.address, 5n * BAN, 'C to B, C known');
@@ -113,6 +124,7 @@ describe('projections: sends between the operator accounts', () => {
     'A to B': 'transfer',
     'B to B': 'funding',
     'funder to B': 'funding',
+    'payout of A back to B': 'funding',
     'donation to C': 'donation',
     'C to B, C known': 'transfer',
   };
@@ -124,8 +136,9 @@ describe('projections: sends between the operator accounts', () => {
     await project(batchSizeMax);
 
     // The books hold what came in from outside the operator's accounts: 157 BAN of donations and
-    // 63 of funding (10 + 3 + 50), not the 155 moved from A and C.
-    expect(await journalBalances(pool)).toMatchObject({ operatorWalletRaw: 220n * BAN, donationsRaw: 157n * BAN, fundingRaw: 63n * BAN });
+    // 65 of funding (10 + 3 + 50, and the 2 of A's payout that came back), not the 155 moved from A
+    // and C.
+    expect(await journalBalances(pool)).toMatchObject({ operatorWalletRaw: 222n * BAN, donationsRaw: 157n * BAN, fundingRaw: 65n * BAN });
     expect(await trialBalance(pool)).toBe(0n);
     const transferEntries = await pool.anyFirst(sql.type(z.object({ description: z.string() }))`
       SELECT description FROM journal_entries WHERE description LIKE 'Transfer between%' ORDER BY position`);
@@ -135,7 +148,7 @@ describe('projections: sends between the operator accounts', () => {
     ]);
     expect(await treasuryRows()).toEqual({
       kinds: expectedKinds,
-      totals: { donated: (157n * BAN).toString(), funded: (63n * BAN).toString() },
+      totals: { donated: (157n * BAN).toString(), funded: (65n * BAN).toString() },
     });
   });
 
@@ -151,10 +164,10 @@ describe('projections: sends between the operator accounts', () => {
     } finally {
       await projector.stop();
     }
-    expect(await journalBalances(pool)).toMatchObject({ operatorWalletRaw: 220n * BAN, donationsRaw: 157n * BAN, fundingRaw: 63n * BAN });
+    expect(await journalBalances(pool)).toMatchObject({ operatorWalletRaw: 222n * BAN, donationsRaw: 157n * BAN, fundingRaw: 65n * BAN });
     expect(await treasuryRows()).toEqual({
       kinds: expectedKinds,
-      totals: { donated: (157n * BAN).toString(), funded: (63n * BAN).toString() },
+      totals: { donated: (157n * BAN).toString(), funded: (65n * BAN).toString() },
     });
   });
 });

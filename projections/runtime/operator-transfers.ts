@@ -15,15 +15,13 @@ export type OperatorAccountsTable = 'journal_operator_accounts' | 'treasury_oper
  * it), but the BAN were counted when they first came in, so a read model that counted them again
  * would hold them twice.
  *
- * A send from the receiving account itself stays funding: that is a payout to a player who linked
- * the operator's address, which the books counted as paid out and which came back. A send from an
- * account with no event before it stays funding too: nothing recorded its BAN before.
+ * A payout that came back stays funding: a payout to a player whose wallet is an operator account,
+ * which the books counted as paid out. The receiving account's own payout is told by the sender,
+ * another account's by the payout the ingester found the send to be (`returnedPayoutId`). A send
+ * from an account with no event before it stays funding too: nothing recorded its BAN before.
  *
- * Known limit: a payout that a former account sent to a player whose wallet is the account a later
- * seed names comes back to that account as a transfer, so the books count it paid out and never
- * back in, and the wallet is short by it. Telling it from a moved balance would take every payout
- * block hash in each projection, for a case that needs the operator's own account as a player's
- * wallet.
+ * A payout of another account that came back before the ingester kept `returnedPayoutId` is
+ * counted as a transfer, so the wallet is short by it; the event does not say what it was.
  *
  * It adds the batch's operator accounts to `table`, the projection's own, so the next batch knows
  * them; replaying a batch finds them there and decides the same.
@@ -43,9 +41,10 @@ export async function operatorTransfers(
   }
   const receives = operatorEvents.flatMap((recorded) => {
     if (recorded.type !== 'FundingReceived') return [];
-    const sender = (recorded.data as { readonly sender?: unknown }).sender;
+    const data = recorded.data as { readonly sender?: unknown; readonly returnedPayoutId?: unknown };
     const receiver = recorded.streamName.slice(OPERATOR_STREAM_PREFIX.length);
-    return typeof sender === 'string' && sender !== receiver ? [{ recorded, sender }] : [];
+    if (typeof data.returnedPayoutId === 'string') return [];
+    return typeof data.sender === 'string' && data.sender !== receiver ? [{ recorded, sender: data.sender }] : [];
   });
   const known = new Set(
     receives.length === 0

@@ -35,6 +35,21 @@ export function receivedKind(
 }
 
 /**
+ * The payout whose block `sendHash` is, when `sender` is an operator account (the receiving one or
+ * another) that signed it as a payout block: a payout to a player whose wallet is an operator
+ * account, come back to the operator. Undefined for any other send.
+ */
+export function returnedPayoutId(
+  sendHash: string,
+  sender: string,
+  receiving: { readonly address: string; readonly operator: OperatorState },
+  elsewhere: DonationsElsewhere,
+): string | undefined {
+  const blocks = sender === receiving.address ? receiving.operator.payoutOfBlock : elsewhere.payoutOfBlockBy.get(sender);
+  return blocks?.get(sendHash);
+}
+
+/**
  * The events that record one received send: DonationReceived (or FundingReceived when the sender is
  * a funding address), then a MilestoneReached for each tier the new donated total reaches first.
  * They go in one append, so a tier is recorded with the donation that reached it or not at all.

@@ -82,7 +82,7 @@ export class DonationsResponse implements DonationsView {
 
   @ApiProperty({
     description:
-      "Operator funding, never counted as donations: sends from the treasury's funding addresses, and payouts to the operator's own address that came back. " +
+      "Operator funding, never counted as donations: sends from the treasury's funding addresses, and payouts to an operator account that came back. " +
       'BAN moved from another operator account are not counted: they were counted when they first came in.',
     example: '0',
   })

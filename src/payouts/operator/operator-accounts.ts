@@ -14,10 +14,12 @@ export interface DonationsElsewhere {
   readonly milestonesReachedRaw: ReadonlySet<bigint>;
   /** The other accounts: money they send to this one is the operator's own, never a donation. */
   readonly addresses: ReadonlySet<string>;
+  /** For each of them, the payout each payout block it signed stands for (OperatorState.payoutOfBlock). */
+  readonly payoutOfBlockBy: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** Where the operator seed has only ever named one account. */
-export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, milestonesReachedRaw: new Set(), addresses: new Set() };
+export const NO_DONATIONS_ELSEWHERE: DonationsElsewhere = { donatedRaw: 0n, milestonesReachedRaw: new Set(), addresses: new Set(), payoutOfBlockBy: new Map() };
 
 /**
  * Every operator account the ledger signs blocks for (migrations/0019_create_operator_accounts.sql).
@@ -78,10 +80,13 @@ export class OperatorAccounts {
     const addresses = await this.addressesBut(current);
     let donatedRaw = 0n;
     const milestonesReachedRaw = new Set<bigint>();
-    for (const operator of await this.statesOf(addresses)) {
+    const payoutOfBlockBy = new Map<string, ReadonlyMap<string, string>>();
+    const states = await this.statesOf(addresses);
+    states.forEach((operator, index) => {
       donatedRaw += operator.donatedRaw;
       for (const threshold of operator.milestonesReachedRaw) milestonesReachedRaw.add(threshold);
-    }
-    return { donatedRaw, milestonesReachedRaw, addresses: new Set(addresses) };
+      payoutOfBlockBy.set(addresses[index], operator.payoutOfBlock);
+    });
+    return { donatedRaw, milestonesReachedRaw, addresses: new Set(addresses), payoutOfBlockBy };
   }
 }

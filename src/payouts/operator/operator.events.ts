@@ -44,6 +44,13 @@ export type ReceiveRecordedData = {
   readonly previous: string;
   readonly block: StateBlock;
   readonly receivedAt: string;
+  /**
+   * In a FundingReceived, when the send is a payout block an operator account signed (a payout to
+   * a player whose wallet is an operator account, come back to the operator): that payout. The
+   * read models then count it as funding, not as a transfer between the operator's accounts.
+   * Absent otherwise, and in records made before it was kept.
+   */
+  readonly returnedPayoutId?: string;
 };
 
 /** A donation to the operator account: counted once per send block, by its hash (SPEC §4.5). */
@@ -242,6 +249,7 @@ export function decodeOperatorEvent(type: string, data: Data): OperatorEvent | n
           previous: str(data, 'previous'),
           block: stateBlock(data),
           receivedAt: str(data, 'receivedAt'),
+          ...(typeof data.returnedPayoutId === 'string' ? { returnedPayoutId: data.returnedPayoutId } : {}),
         },
       };
     case 'MilestoneReached':

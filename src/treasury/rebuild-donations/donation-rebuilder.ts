@@ -13,7 +13,7 @@ import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } fr
 import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
 import { payoutAttemptLive } from '../donation-ingester';
-import { appendReceiveRecord, receivedKind, receiveRecordEvents } from '../receive-record';
+import { appendReceiveRecord, receivedKind, receiveRecordEvents, returnedPayoutId } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
 /** How long a rebuild waits for the operator lock (as the ingester does). */
@@ -108,7 +108,7 @@ export class DonationRebuilder {
     let operator = await reader.load(account.address);
     const scan = await this.fromNode(async () => {
       await this.refuseWhileBlockInFlight(account.address, operator);
-      return this.scan(account.address, operator, elsewhere.addresses);
+      return this.scan(account.address, operator, elsewhere);
     });
 
     const appended = { donations: 0, funding: 0, milestones: 0 };
@@ -171,7 +171,7 @@ export class DonationRebuilder {
   }
 
   /** Reads the chain from the frontier back to the opening block and keeps the receives the stream does not record. */
-  private async scan(address: string, operator: OperatorState, formerAddresses: ReadonlySet<string>): Promise<Scan> {
+  private async scan(address: string, operator: OperatorState, elsewhere: DonationsElsewhere): Promise<Scan> {
     let chain: HistoryEntry[];
     try {
       chain = await readAccountChain(this.rpc, address, { pageSize: this.pageSizeMax, blocksMax: this.blocksMax });
@@ -185,13 +185,18 @@ export class DonationRebuilder {
     const receives = chain.filter(isReceive);
     const missing: MissingReceive[] = [];
     for (const entry of receives) {
-      if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive(address, entry, formerAddresses));
+      if (!operator.receivedSends.has(entry.link)) missing.push(await this.missingReceive({ address, operator }, entry, elsewhere));
     }
     return { blocksScanned: chain.length, receivesFound: receives.length, missing: missing.reverse() };
   }
 
   /** The record of a receive the chain holds, with the block as the node stored it. */
-  private async missingReceive(address: string, entry: HistoryEntry, formerAddresses: ReadonlySet<string>): Promise<MissingReceive> {
+  private async missingReceive(
+    receiving: { readonly address: string; readonly operator: OperatorState },
+    entry: HistoryEntry,
+    elsewhere: DonationsElsewhere,
+  ): Promise<MissingReceive> {
+    const { address } = receiving;
     const block = stateBlockOf(address, entry);
     if (hashOf(block) !== entry.hash) throw inconsistentHistory(`the fields of block ${entry.hash} do not hash to it`);
     if (entry.amountRaw <= 0n) throw inconsistentHistory(`receive ${entry.hash} has no positive amount`);
@@ -200,8 +205,10 @@ export class DonationRebuilder {
     if (sender === null) throw inconsistentHistory(`the sender of receive ${entry.hash} is unknown`);
     // A node that does not know when it took a block says 0; the rebuild's own time is nearer.
     const receivedAt = entry.localTimestamp === 0n ? this.now() : new Date(Number(entry.localTimestamp) * 1000);
+    const kind = receivedKind(sender, address, elsewhere.addresses, this.fundingAddresses);
+    const returned = kind === 'FundingReceived' ? returnedPayoutId(entry.link, sender, receiving, elsewhere) : undefined;
     return {
-      kind: receivedKind(sender, address, formerAddresses, this.fundingAddresses),
+      kind,
       data: {
         sendHash: entry.link,
         sender,
@@ -210,6 +217,7 @@ export class DonationRebuilder {
         previous: entry.previous,
         block,
         receivedAt: receivedAt.toISOString(),
+        ...(returned === undefined ? {} : { returnedPayoutId: returned }),
       },
     };
   }
