@@ -1,4 +1,5 @@
 import { startFortniteStatsDouble, type FortniteStatsDouble } from '../../../test/doubles/fortnite-stats.double';
+import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
 import {
   FortniteAccountNotFoundError,
   FortniteStatsClient,
@@ -51,12 +52,12 @@ describe('FortniteStatsClient', () => {
       expect(double.requests().at(-1)?.accountId).toBe(accountId);
     });
 
-    it('answers zero kills as 0n, and the largest safe integer exactly', async () => {
+    it('answers zero kills as 0n, and the highest count the ledger takes (LIFETIME_KILLS_MAX) exactly', async () => {
       double.setKills('a0', 0);
-      double.setKills('a1', Number.MAX_SAFE_INTEGER);
+      double.setKills('a1', LIFETIME_KILLS_MAX);
 
       await expect(client.getLifetimeKills('a0')).resolves.toBe(0n);
-      await expect(client.getLifetimeKills('a1')).resolves.toBe(9007199254740991n);
+      await expect(client.getLifetimeKills('a1')).resolves.toBe(10_000_000n);
     });
 
     it('copes with a base URL written with a trailing slash', async () => {
@@ -175,6 +176,8 @@ describe('FortniteStatsClient', () => {
     it.each([
       ['negative', -1],
       ['fractional', 1.5],
+      ['above LIFETIME_KILLS_MAX, which the HTTP API refuses too', LIFETIME_KILLS_MAX + 1],
+      ['the largest safe integer', Number.MAX_SAFE_INTEGER],
       ['beyond the safe integers', Number.MAX_SAFE_INTEGER + 2],
       ['not a number (NaN is sent as null)', Number.NaN],
     ])('rejects a kill count that is %s with stats_unavailable', async (_case, kills) => {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
+import { LIFETIME_KILLS_MAX } from '../../identity/link-epic-account/link-epic-account.dto';
 import { parseRetryAfterMs } from '../../platform/http/retry-after';
 
 /**
@@ -209,6 +210,10 @@ export class FortniteStatsClient {
     if (typeof kills !== 'number' || !Number.isSafeInteger(kills) || kills < 0) {
       throw malformed('a kill count that is not a non-negative safe integer');
     }
+    // The count the HTTP API refuses as a broken integration's is a broken upstream's here: taken,
+    // it would be an impossible_delta whose skip moves the user's high-water mark there for good,
+    // and no real count would ever accrue again (or, as a link's baseline, none would from the start).
+    if (kills > LIFETIME_KILLS_MAX) throw malformed(`a kill count above ${LIFETIME_KILLS_MAX}`);
     return BigInt(kills);
   }
 }
