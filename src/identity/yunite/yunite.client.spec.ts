@@ -61,6 +61,24 @@ describe('YuniteClient against the Yunite double', () => {
     });
   });
 
+  it('given an Epic id in upper case, when looked up, then answers it in lower case, as the integration links it', async () => {
+    yunite.link(player, epicId.toUpperCase());
+
+    await expect(client().lookupEpicAccount(player)).resolves.toMatchObject({ kind: 'linked', epicAccountId: epicId });
+  });
+
+  it.each([
+    ['holds a NUL byte', `${epicId.slice(0, 31)}\u0000`],
+    ['is a path', 'not an epic id / ../x'],
+    ['is 31 hex characters', epicId.slice(1)],
+    ['is 33 hex characters', `${epicId}0`],
+  ])('given an Epic id that %s, when looked up, then fails as unavailable: nothing is linked', async (_case, epicID) => {
+    yunite.link(player, epicID);
+
+    const error = await failureOf(client().lookupEpicAccount(player));
+    expect(error).toBeInstanceOf(YuniteUnavailableError);
+  });
+
   it('given a guild member without a link, when looked up, then answers not linked', async () => {
     yunite.link(player, epicId, 'MonkeSlayer');
     yunite.unlink(player);

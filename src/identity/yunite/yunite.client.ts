@@ -85,13 +85,19 @@ export type YuniteError = YuniteUnavailableError | YuniteRateLimitedError | Yuni
 const responseBytesMax = 1_048_576;
 /** Discord snowflakes, as RegisterUserDto accepts them. */
 const discordSnowflake = /^[0-9]{17,20}$/;
+/**
+ * Epic account ids, as the integration's PUT accepts them. Another string would be linked as an id
+ * no stats lookup knows, or, with a NUL byte, refused by PostgreSQL as a 500: an answer Yunite
+ * cannot mean, so unavailable, and nothing is recorded.
+ */
+const epicAccountIdPattern = /^[0-9a-fA-F]{32}$/;
 
 const linksResponseSchema = z.object({
   users: z.array(
     z.object({
       discord: z.object({ id: z.string().min(1) }),
       epic: z.object({
-        epicID: z.string().min(1).max(64),
+        epicID: z.string().regex(epicAccountIdPattern),
         epicName: z.string().nullish(),
       }),
     }),
@@ -199,7 +205,8 @@ export class YuniteClient {
     const body = parsed.data;
     const user = body.users.find((candidate) => candidate.discord.id === discordUserId);
     if (user !== undefined) {
-      return { kind: 'linked', epicAccountId: user.epic.epicID, epicDisplayName: user.epic.epicName ?? null };
+      // Lower case, as the integration's PUT links it, so one account is one id whichever path linked it.
+      return { kind: 'linked', epicAccountId: user.epic.epicID.toLowerCase(), epicDisplayName: user.epic.epicName ?? null };
     }
     if (body.notLinked?.includes(discordUserId) === true || body.notFound?.includes(discordUserId) === true) {
       return { kind: 'not_linked' };
