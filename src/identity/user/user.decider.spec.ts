@@ -174,6 +174,16 @@ describe('user decider', () => {
         ]);
       });
 
+      it('accrue even when a stale lower count of the old account came between', () => {
+        // 50 is below the 130 observed: stale (kills_decreased), and it says nothing of the 20 waiting.
+        const events = history([...deferred, observe(50n, at(40)), linkEpic(0n, otherEpicId, false, at(200))]);
+        expect(ofType(events, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kills_decreased']);
+        expect(ofType(events, 'AccrualRecorded').map((event) => [event.data.kills, event.data.toKillCount])).toEqual([
+          [10, 110],
+          [20, 130],
+        ]);
+      });
+
       it('accrue in the minute of a link that comes later', () => {
         const events = history([...deferred, linkEpic(0n, otherEpicId, false, at(200))]);
         expect(ofType(events, 'AccrualRecorded').at(-1)?.data).toMatchObject({ kills: 20, toKillCount: 130, epochMinute: minuteOf(at(200)) });

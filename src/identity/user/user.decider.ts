@@ -46,7 +46,11 @@ export interface RegisteredUser {
    */
   readonly formerHighWater: ReadonlyMap<string, bigint>;
   readonly lastObservedKills: bigint | null;
-  /** The last lifetime count observed of the account linked now; null until one is. */
+  /**
+   * The highest lifetime count observed of the account linked now; null until one is. A lower one
+   * is stale (a lifetime count never falls), and must not hide kills a same-minute observation
+   * deferred when the link changes (accrueDeferredKills).
+   */
   readonly observedOfLinked: bigint | null;
   readonly lastObservedAt: string | null;
   readonly lastAccrualMinute: number | null;
@@ -331,7 +335,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       return {
         ...state,
         lastObservedKills: lifetimeKills,
-        observedOfLinked: lifetimeKills,
+        observedOfLinked: state.observedOfLinked !== null && state.observedOfLinked > lifetimeKills ? state.observedOfLinked : lifetimeKills,
         lastObservedAt: event.data.observedAt,
         accruedHighWater,
         killPoint: observed.point,
