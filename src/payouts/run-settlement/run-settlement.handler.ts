@@ -9,7 +9,8 @@ import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { toNewEvents } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { EVENT_STORE, type EventStore, EventStoreUnavailableError } from '../../platform/event-store/event-store.port';
+import { toStreamName } from '../../identity/user/user.stream';
 import { LOGGER, type Logger } from '../../platform/logging/logger';
 import { METRICS, type Metrics } from '../../platform/metrics/metrics';
 import { formatBan } from '../../platform/money';
@@ -196,6 +197,17 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
           failpoint('settlement-payout-requested');
         }
       } catch (error) {
+        if (error instanceof EventStoreUnavailableError) {
+          // The append's answer was lost, so it may have been stored: the user's stream tells. Not
+          // stored, the user rolls over to the next run; the run goes on and records its summary.
+          if (await this.payoutRecorded(runId, payout.userId, payoutId, error)) {
+            outcomes[index] = { payoutId, ...plannedAmounts(payout) };
+            return;
+          }
+          skipped += 1;
+          this.logger.warn({ runId, userId: payout.userId, error: messageOf(error) }, 'planned payout not recorded: the event store failed; the user rolls over');
+          return;
+        }
         if (!(error instanceof DomainError)) throw error;
         // The user's stream knew better than the read model (a payout in flight, kills claimed, a
         // new wallet, a high flag): this user rolls over to the next run.
@@ -222,6 +234,29 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     });
     this.logger.info({ runId, payoutsRequested: result.payoutsRequested, killsRequested: result.killsRequested }, 'settlement run completed');
     return { ...result, position: position.toString() };
+  }
+
+  /**
+   * Whether the user's stream holds the PayoutRequested of `payoutId`, after an append that failed
+   * without a clear answer. When the stream cannot be read either, the event store is down: the
+   * run stops, and its answer says what stays recorded (a run's payouts requested so far are sent)
+   * rather than the generic "nothing was recorded".
+   */
+  private async payoutRecorded(runId: string, userId: string, payoutId: string, appendError: EventStoreUnavailableError): Promise<boolean> {
+    let events;
+    try {
+      events = await this.store.readStream(toStreamName(userId));
+    } catch (error) {
+      if (!(error instanceof EventStoreUnavailableError)) throw error;
+      this.logger.error({ runId, error: messageOf(appendError) }, 'settlement run interrupted: the event store is unavailable');
+      throw new DomainError(
+        'event_store_unavailable',
+        `The event store became unavailable during settlement run ${runId}. The payouts it requested before stay requested and will be sent; ` +
+          'its summary was not recorded, and the other users roll over to the next run. Retry shortly',
+        503,
+      );
+    }
+    return events.some((event) => event.type === 'PayoutRequested' && (event.data as { payoutId?: unknown }).payoutId === payoutId);
   }
 
   /**
