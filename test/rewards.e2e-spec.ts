@@ -2,6 +2,7 @@ import bananojsModule = require('@bananocoin/bananojs');
 import { sql } from 'slonik';
 import { claimEpicAccount } from '../src/identity/epic-account-claims';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { openTransaction } from './support/open-transaction';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 interface TestKeys {
@@ -244,6 +245,25 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
     const shared = await call('PUT', `/v1/users/${second}/wallet`, { address });
     const user = await call('GET', `/v1/users/${second}?minPosition=${shared.body.position as string}`);
     expect(linked.status).toBe(200);
+    expect(user.body.openFlags).toEqual([{ flagId: expect.any(String), flagType: 'shared_wallet', severity: 'low' }]);
+  });
+
+  it('flags a wallet shared with another user who linked it a moment before, while the wallet read model lags', async () => {
+    const { address } = await wallet('4');
+    const first = await newUser();
+    const second = await newUser();
+    await synced(app);
+    // The wallet_links projection is held back, as under load: its checkpoint row is locked.
+    const frozen = await openTransaction(app.database.url);
+    await frozen.client.query(`SELECT 1 FROM projection_checkpoints WHERE projection_name = 'wallet_links' FOR UPDATE`);
+    const linked = await call('PUT', `/v1/users/${first}/wallet`, { address });
+    const shared = call('PUT', `/v1/users/${second}/wallet`, { address });
+    // The projection moves on while the second link waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await frozen.end('ROLLBACK');
+    const sharedAnswer = await shared;
+    const user = await call('GET', `/v1/users/${second}?minPosition=${sharedAnswer.body.position as string}`);
+    expect([linked.status, sharedAnswer.status]).toEqual([200, 200]);
     expect(user.body.openFlags).toEqual([{ flagId: expect.any(String), flagType: 'shared_wallet', severity: 'low' }]);
   });
 
