@@ -135,6 +135,21 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       expect(verified).toMatchObject({ status: 200, body: { userId, source: 'yunite', status: 'no_epic_link', epicAccountId: null } });
     });
 
+    it('makes a user payable again when the trusted integration links the same Epic account after Yunite said no link', async () => {
+      const { userId, discordUserId } = await newUser();
+      const epicAccountId = newEpicId();
+      expect((await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 40 })).status).toBe(200);
+      yunite.unlink(discordUserId);
+      expect((await call('POST', `/v1/users/${userId}/verify`)).body).toMatchObject({ status: 'no_epic_link' });
+
+      const again = await call('PUT', `/v1/users/${userId}/epic-account`, { epicAccountId, lifetimeKills: 90 });
+      const user = await call('GET', `/v1/users/${userId}?minPosition=${again.body.position as string}`);
+
+      // Nothing is linked again: the baseline stays 40. The integration's word makes it ok.
+      expect(again.body).toMatchObject({ epicAccountId, baselineKills: 40 });
+      expect(user.body).toMatchObject({ epicAccountId, verificationStatus: 'ok' });
+    });
+
     it('links the Epic account Yunite knows with the stats baseline, then notices a change', async () => {
       const { userId, discordUserId } = await newUser();
       const first = newEpicId();

@@ -33,7 +33,8 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     // Only a registered user may claim an Epic id, or anyone could squat ids with made-up users.
     const current = await loadUser(this.store, command.userId);
     if (current.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
-    // Linking the same id again decides nothing, so there is no baseline to fetch for it.
+    // Linking the same id again links nothing (at most it records an ok verification), so there is
+    // no baseline to fetch for it.
     const baseline =
       command.lifetimeKills ??
       (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));

@@ -124,6 +124,21 @@ describe('user decider', () => {
       expect(decide(linkEpic(999n), given(history([register(), linkEpic(100n)])))).toEqual([]);
     });
 
+    it('records an ok verification when the same Epic id is linked again after Yunite said otherwise, and links nothing', () => {
+      const notLinked: UserCommand = { type: 'RecordVerification', data: { finding: { kind: 'not_linked' }, rate, now: at(30) } };
+      const events = decide(linkEpic(999n, epicId, false, at(60)), given(history([register(), linkEpic(100n), notLinked])));
+      expect(events).toEqual([
+        {
+          type: 'VerificationRecorded',
+          data: { userId, source: 'integration', status: 'ok', epicAccountId: epicId, detail: null, verifiedAt: at(60).toISOString() },
+        },
+      ]);
+      expect(given(history([register(), linkEpic(100n), notLinked, linkEpic(999n, epicId, false, at(60))]))).toMatchObject({
+        verification: 'ok',
+        accruedHighWater: 100n,
+      });
+    });
+
     it('gives a changed Epic id a new baseline, from which new kills count', () => {
       const events = history([register(), linkEpic(100n), linkEpic(40n, otherEpicId), observe(50n, at(60))]);
       const [accrual] = ofType(events, 'AccrualRecorded');

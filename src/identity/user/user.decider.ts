@@ -436,11 +436,17 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
 }
 
 function linkEpicAccount(command: LinkEpicAccount['data'], state: RegisteredUser): UserEvent[] {
-  if (state.epic?.epicAccountId === command.epicAccountId) return [];
+  const at = command.now.toISOString();
+  if (state.epic?.epicAccountId === command.epicAccountId) {
+    // Linked already: nothing is linked again, and the baseline stays. But the trusted integration
+    // vouches for the link (SPEC §4.1), so a last verification that is not ok (Yunite said
+    // otherwise since) becomes ok again: without it, only a link of another account could make the
+    // user payable again, say while Yunite is switched off.
+    return state.verification === 'ok' ? [] : [verification(state, 'integration', 'ok', command.epicAccountId, null, at)];
+  }
   if (command.linkedToAnotherUser) {
     throw new DomainError('epic_account_already_linked', 'This Epic account is linked to another user', 409);
   }
-  const at = command.now.toISOString();
   return [
     ...accrueDeferredKills(state, command.now, command.rate),
     epicLinked(state, command.epicAccountId, command.baselineKills, 'integration', at),
