@@ -1,17 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type CommonQueryMethods, sql } from 'slonik';
 import { allProjections, Projector, resetProjection } from '../projections';
 import { journalProjection } from '../projections/journal/journal.projection';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { toStreamName } from '../src/identity/user/user.stream';
-import { emptyOperatorState, foldOperator, operatorStream } from '../src/payouts/operator/operator.events';
+import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { RAW_PER_BAN } from '../src/platform/money';
 import { waitForCheckpoint } from '../src/platform/read-models/checkpoints';
-import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { journalBalances, trialBalance, unbalancedEntries, userJournalBalances } from '../src/treasury/journal/journal-balances';
-import { NO_DONATIONS_ELSEWHERE } from '../src/payouts/operator/operator-accounts';
-import { appendReceiveRecord, receiveRecordEvents } from '../src/treasury/receive-record';
+import { recordReceive } from './support/receive-record';
 import { call, newBananoAccount } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
@@ -56,40 +54,8 @@ describe('journal: the double-entry read model', () => {
 
   /** Records a send to the operator account as the donation ingester would, without a node. */
   async function receive(kind: 'DonationReceived' | 'FundingReceived', amountRaw: bigint): Promise<void> {
-    const address = operatorAddress;
-    const operator = foldOperator(await app.store.readStream(operatorStream(address)), emptyOperatorState);
-    const sendHash = randomBytes(32).toString('hex').toUpperCase();
-    const receiveHash = randomBytes(32).toString('hex').toUpperCase();
-    const previous = operator.lastSignedBlock?.kind === 'receive' ? operator.lastSignedBlock.receiveHash : '0'.repeat(64);
-    const events = receiveRecordEvents({
-      address,
-      operator,
-      elsewhere: NO_DONATIONS_ELSEWHERE,
-      kind,
-      data: {
-        sendHash,
-        sender: (await newBananoAccount()).address,
-        amountRaw: amountRaw.toString(),
-        receiveHash,
-        previous,
-        // Never published: only its fields' shape matters to the readers of the event.
-        block: {
-          type: 'state',
-          account: address,
-          previous,
-          representative: address,
-          balance: amountRaw.toString(),
-          link: sendHash,
-          signature: '0'.repeat(128),
-          work: '0'.repeat(16),
-        },
-        receivedAt: new Date().toISOString(),
-      },
-      tiers: DEFAULT_MILESTONES,
-      actor: { kind: 'system', name: 'journal-test' },
-      correlationId: randomUUID(),
-    });
-    expect(await appendReceiveRecord(app.store, address, operator, events)).toBe(true);
+    const sender = (await newBananoAccount()).address;
+    await recordReceive(app.store, { address: operatorAddress, kind, sender, amountRaw, actorName: 'journal-test' });
   }
 
   beforeAll(async () => {

@@ -1,18 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { Projector, resetProjection } from '../projections';
 import { journalProjection } from '../projections/journal/journal.projection';
 import { treasuryProjection } from '../projections/treasury/treasury.projection';
-import { NO_DONATIONS_ELSEWHERE } from '../src/payouts/operator/operator-accounts';
-import { emptyOperatorState, foldOperator, operatorStream } from '../src/payouts/operator/operator.events';
 import { createDatabasePool } from '../src/platform/database/database';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { RAW_PER_BAN } from '../src/platform/money';
 import { waitForCheckpoint } from '../src/platform/read-models/checkpoints';
-import { DEFAULT_MILESTONES } from '../src/rewards/economics/rate';
 import { journalBalances, trialBalance } from '../src/treasury/journal/journal-balances';
-import { appendReceiveRecord, receiveRecordEvents } from '../src/treasury/receive-record';
+import { recordReceive } from './support/receive-record';
 import { newBananoAccount } from './support/scenario';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -40,32 +37,7 @@ describe('projections: sends between the operator accounts', () => {
     name: string,
     returnedPayoutId?: string,
   ): Promise<void> {
-    const operator = foldOperator(await store.readStream(operatorStream(address)), emptyOperatorState);
-    const sendHash = randomBytes(32).toString('hex').toUpperCase();
-    const receiveHash = randomBytes(32).toString('hex').toUpperCase();
-    const previous = operator.lastSignedBlock?.kind === 'receive' ? operator.lastSignedBlock.receiveHash : '0'.repeat(64);
-    sendHashes[name] = sendHash;
-    const events = receiveRecordEvents({
-      address,
-      operator,
-      elsewhere: NO_DONATIONS_ELSEWHERE,
-      kind,
-      data: {
-        sendHash,
-        sender,
-        amountRaw: amountRaw.toString(),
-        receiveHash,
-        previous,
-        // Never published: only its fields' shape matters to the readers of the event.
-        block: { type: 'state', account: address, previous, representative: address, balance: '0', link: sendHash, signature: '0'.repeat(128), work: '0'.repeat(16) },
-        receivedAt: new Date().toISOString(),
-        ...(returnedPayoutId === undefined ? {} : { returnedPayoutId }),
-      },
-      tiers: DEFAULT_MILESTONES,
-      actor: { kind: 'system', name: 'operator-transfers-test' },
-      correlationId: randomUUID(),
-    });
-    expect(await appendReceiveRecord(store, address, operator, events)).toBe(true);
+    sendHashes[name] = await recordReceive(store, { address, kind, sender, amountRaw, returnedPayoutId, actorName: 'operator-transfers-test' });
   }
 
   /** Projects the whole history with the journal and treasury projections, `batchSizeMax` events a batch. */
