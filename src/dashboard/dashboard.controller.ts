@@ -7,6 +7,7 @@ import { Public } from '../security/access';
 import { type DonationsView } from '../treasury/donations/donations.view';
 import { GetDonationsQuery } from '../treasury/donations/get-donations.query';
 import { DASHBOARD_FILES, type DashboardFiles, notModified, type StaticFile } from './dashboard-files';
+import { AcceptsAnyQuery } from '../platform/http/query-parameters.interceptor';
 import { OperatorQrCodes } from './operator-qr';
 
 /**
@@ -16,6 +17,7 @@ import { OperatorQrCodes } from './operator-qr';
  */
 @ApiExcludeController()
 @Public()
+@AcceptsAnyQuery()
 @Controller()
 export class DashboardController {
   private readonly qrCodes = new OperatorQrCodes();

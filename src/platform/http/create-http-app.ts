@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type IncomingMessage } from 'node:http';
 import secureJson from 'secure-json-parse';
@@ -21,6 +21,7 @@ import {
   PATH_PARAMETER_LENGTH_MAX,
   URL_LENGTH_MAX,
 } from './request-bounds';
+import { QueryParametersInterceptor } from './query-parameters.interceptor';
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -105,6 +106,7 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     done(null, parsed);
   });
   app.useGlobalPipes(new RequestValidationPipe());
+  app.useGlobalInterceptors(new QueryParametersInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setUpOpenApi(app);
   return app;

@@ -1,0 +1,59 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { DashboardController } from '../src/dashboard/dashboard.controller';
+import { concrete, type Route, routeTable } from './support/route-table';
+import { call, earner } from './support/scenario';
+import { startTestApp, synced, type TestApp } from './support/test-app';
+
+/**
+ * README "HTTP API": a query parameter a route does not take is 422 `unknown_property`, also on the
+ * routes that take none. Checked on every route of the route table that declares no `@Query()`,
+ * with a key of every scope, so a route added later cannot drop a parameter without a word.
+ */
+describe('a query parameter a route does not take', () => {
+  let app: TestApp;
+  let routes: Route[];
+
+  beforeAll(async () => {
+    app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    routes = routeTable(app).filter((route) => route.query.length === 0 && route.controller !== DashboardController);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const eventCount = async (): Promise<number> => Number(await app.pool.oneFirst(sql.type(z.object({ count: z.string() }))`SELECT count(*)::text AS count FROM events`));
+
+  it('is refused 422 unknown_property on every route that takes none, and appends nothing', async () => {
+    expect(routes.map((route) => `${route.method} ${route.path}`)).toEqual(expect.arrayContaining(['POST /v1/admin/settlements', 'POST /v1/users', 'GET /health', 'GET /ready']));
+    const before = await eventCount();
+    const wrong: string[] = [];
+    for (const route of routes) {
+      const answer = await call(app, route.method, `${concrete(route.path)}?stray=1`, route.method === 'GET' ? undefined : {});
+      if (answer.status !== 422 || answer.body.code !== 'unknown_property') wrong.push(`${route.method} ${route.path}: ${answer.status} ${String(answer.body.code)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('refuses POST /v1/admin/settlements?preview=true instead of running a real settlement', async () => {
+    await earner(app, 10);
+    await synced(app);
+    const before = await eventCount();
+
+    const answer = await call(app, 'POST', '/v1/admin/settlements?preview=true', {});
+
+    expect(answer).toMatchObject({ status: 422, body: { code: 'unknown_property' } });
+    expect(await eventCount()).toBe(before);
+    // As the README says, a preview is asked in the body.
+    expect((await call(app, 'POST', '/v1/admin/settlements', { preview: true })).body).toMatchObject({ preview: true, payoutsRequested: 1 });
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('leaves the dashboard page and its files alone: their ?v= is a cache key', async () => {
+    for (const path of ['/?utm_source=discord', '/dashboard/dashboard.css?v=1', '/dashboard/dashboard.js?v=2', '/dashboard/favicon.svg?v=3']) {
+      expect({ path, status: (await fetch(`${app.baseUrl}${path}`)).status }).toEqual({ path, status: 200 });
+    }
+  });
+});
