@@ -59,6 +59,23 @@ describe('clearing an abuse flag', () => {
     expect(await eventsOf(userId)).toHaveLength(before);
   });
 
+  it('refuses 400 nul_character a reason holding the NUL character on an open flag, which PostgreSQL cannot store, appending nothing', async () => {
+    const { userId, flagId } = await flaggedPlayer();
+    const before = (await eventsOf(userId)).length;
+
+    for (const body of [{ reason: 'checked\u0000' }, { 'reason\u0000': 'checked' }]) {
+      const refused = await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, body);
+      expect({ status: refused.status, code: refused.body.code, contentType: refused.contentType }).toEqual({
+        status: 400,
+        code: 'nul_character',
+        contentType: expect.stringContaining('application/problem+json'),
+      });
+    }
+
+    expect(await eventsOf(userId)).toHaveLength(before);
+    expect((await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'checked' })).status).toBe(200);
+  });
+
   it.each([
     ['an unknown flag', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: 'x' }, 404, 'abuse_flag_not_found'],
     ['a flag id that is not a UUID', () => '/v1/admin/abuse-flags/not-a-flag/clear', { reason: 'x' }, 422, 'invalid_flag_id'],

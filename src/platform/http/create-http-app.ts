@@ -18,6 +18,7 @@ import {
   frameworkErrorHandler,
   JSON_DEPTH_MAX,
   jsonDepthExceeds,
+  jsonHoldsNul,
   PATH_PARAMETER_LENGTH_MAX,
   URL_LENGTH_MAX,
 } from './request-bounds';
@@ -102,6 +103,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     }
     if (jsonDepthExceeds(parsed, JSON_DEPTH_MAX)) {
       return done(new DomainError('json_too_deep', `The request body nests arrays and objects more than ${JSON_DEPTH_MAX} levels deep`, 400), undefined);
+    }
+    if (jsonHoldsNul(parsed)) {
+      return done(new DomainError('nul_character', 'The request body holds the NUL character (\\u0000), which no field accepts', 400), undefined);
     }
     done(null, parsed);
   });

@@ -586,7 +586,7 @@ function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; 
   ]);
   for (const { code, field } of [...route.params, ...route.query, ...route.body].flatMap((dto) => validationCodes(dto))) if (!validation.has(code)) validation.set(code, field);
   if (route.body.length > 0) {
-    add(400, ['malformed_json', 'json_too_deep']);
+    add(400, ['malformed_json', 'json_too_deep', 'nul_character']);
     add(413, ['payload_too_large']);
     add(415, ['unsupported_media_type']);
     add(422, ['invalid_request_body', 'unknown_property']);
@@ -656,6 +656,7 @@ const TITLES: Readonly<Record<number, string>> = {
 export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   malformed_json: 'The request body is not valid JSON',
   json_too_deep: 'The request body nests arrays and objects more than 16 levels deep',
+  nul_character: 'The request body holds the NUL character (\\u0000), which no field accepts',
   payload_too_large: 'The request body is larger than HTTP_BODY_LIMIT_BYTES',
   unsupported_media_type: 'The request body must be application/json',
   invalid_request_body: 'The request body must be a JSON object',

@@ -31,6 +31,27 @@ export function jsonDepthExceeds(value: unknown, depthMax: number): boolean {
 }
 
 /**
+ * Whether a string or key anywhere in `value` holds the NUL character (U+0000). JSON may carry it
+ * (as \u0000), but PostgreSQL can hold it in neither text nor jsonb, so a field that reached a
+ * column or an event with it failed in the database, as a 500. Call it after jsonDepthExceeds.
+ */
+export function jsonHoldsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next === 'string') {
+      if (next.includes('\u0000')) return true;
+      continue;
+    }
+    if (typeof next !== 'object' || next === null) continue;
+    for (const [key, child] of Object.entries(next)) {
+      if (key.includes('\u0000')) return true;
+      pending.push(child);
+    }
+  }
+  return false;
+}
+
+/**
  * Errors the router raises before any hook, guard or filter runs; Fastify would answer them with
  * its own JSON. They leave as problem+json with a stable code like everything else.
  */
