@@ -186,6 +186,7 @@ export function startWorkers(
             },
             publishTriesMax: PUBLISH_TRIES_PER_RUN,
             unclear: new UnclearCopies(pool, config.banano.landingWindowMs),
+            minOperatorBalanceRaw: async () => (await app.get(FaucetSettings).current()).payout.minOperatorBalanceRaw,
           },
           executorLog,
         );

@@ -11,7 +11,7 @@ import { DryRunPayoutSender, PayoutExecutor } from '../src/payouts/executor/payo
 import { OPERATOR_ACCOUNTS, type OperatorAccounts } from '../src/payouts/operator/operator-accounts';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
-import { call, earner, liveOperator, newBananoAccount, replaceOperatorSeed, requestPayoutPlannedInDryRun } from './support/scenario';
+import { call, earner, liveOperator, newBananoAccount, replaceOperatorSeed, requestPayoutPlannedInDryRun, sendSignedBy } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -372,6 +372,7 @@ describe('live payouts on the Banano node double', () => {
           retryPolicy: { maxAttempts: 3, backoffBaseMs: 0, backoffMaxMs: 0 },
           publishTriesMax: 3,
           unclear: new UnclearCopies(app.pool),
+          minOperatorBalanceRaw: async () => 0n,
         }),
         1_000,
       );
@@ -462,6 +463,53 @@ describe('live payouts on the Banano node double', () => {
       expect(failure.data).toMatchObject({ attempt: 1, blockHash: null });
       expect(String(failure.data.error)).toMatch(/^insufficient_operator_balance/);
       expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(0);
+    });
+  });
+
+  describe('the minimum operator balance (PAYOUT_MIN_OPERATOR_BALANCE_BAN 50), held when a payout is sent', () => {
+    // One player of 10 kills: a payout of 1 BAN, planned while the operator held 1,000 BAN.
+    const floorEnv = { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '50', PAYOUT_MAX_ATTEMPTS: '1' };
+
+    async function expectRefusedAtTheFloor(app: TestApp, userId: string, balanceRaw: bigint): Promise<void> {
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+      const [failure] = await eventsOf(app, toStreamName(userId), 'PayoutAttemptFailed');
+      expect(failure.data).toMatchObject({ attempt: 1, blockHash: null });
+      expect(String(failure.data.error)).toBe(`insufficient_operator_balance: ${balanceRaw} raw, payout ${BAN} raw, floor ${50n * BAN} raw`);
+    }
+
+    it('does not send when the balance fell since planning so that the payout would go below the floor', async () => {
+      await withLive(floorEnv, async ({ app, node, operator }) => {
+        const player = await earner(app, 10);
+        await settle(app);
+        // The operator spends all but 50.5 BAN elsewhere between the settlement and the executor.
+        await sendSignedBy(node, operator, (await newBananoAccount()).address, 1_000n * BAN - (505n * BAN) / 10n);
+
+        await expectRefusedAtTheFloor(app, player.userId, (505n * BAN) / 10n);
+        expect(node.balanceOf(operator.address)).toBe((505n * BAN) / 10n);
+        expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(0);
+      });
+    });
+
+    it('does not send from the account a new seed names when its balance would go below the floor', async () => {
+      await withLive(floorEnv, async ({ app, node, seedFile }) => {
+        const player = await earner(app, 10);
+        await settle(app);
+        const next = await replaceOperatorSeed(node, seedFile, (505n * BAN) / 10n);
+
+        await expectRefusedAtTheFloor(app, player.userId, (505n * BAN) / 10n);
+        expect(node.balanceOf(next.address)).toBe((505n * BAN) / 10n);
+      });
+    });
+
+    it('sends when exactly the floor remains', async () => {
+      await withLive(floorEnv, async ({ app, node, seedFile }) => {
+        await earner(app, 10);
+        await settle(app);
+        const next = await replaceOperatorSeed(node, seedFile, 51n * BAN);
+
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        expect(node.balanceOf(next.address)).toBe(50n * BAN);
+      });
     });
   });
 

@@ -30,6 +30,8 @@ export interface BananoPayoutSenderOptions {
   readonly publishTriesMax: number;
   /** The copies in doubt of the operator's blocks, on the service's database. */
   readonly unclear: UnclearCopies;
+  /** The operator balance no payout may spend (payout.minOperatorBalanceBan, as an admin set it last), read once a run. */
+  readonly minOperatorBalanceRaw: () => Promise<bigint>;
   readonly now?: () => Date;
 }
 
@@ -61,6 +63,8 @@ export class BananoPayoutSender implements PayoutSender {
   private readonly now: () => Date;
   /** The copies in doubt of the operator's blocks (SPEC §4.4.4): a refusal then needs more. */
   private readonly unclear: UnclearCopies;
+  /** The floor in force, as `prepare` read it. */
+  private floorRaw = 0n;
 
   constructor(
     private readonly store: EventStore,
@@ -84,6 +88,7 @@ export class BananoPayoutSender implements PayoutSender {
       return { ready: false, resumed: [] };
     }
     this.waitingForSeed = false;
+    this.floorRaw = await this.options.minOperatorBalanceRaw();
     await this.accounts.signingFor(this.account.address);
     // A block an account the seed named before signed may be in flight too: finished first, by
     // the same rules, so the current account never signs a second block for its payout.
@@ -161,8 +166,16 @@ export class BananoPayoutSender implements PayoutSender {
   ): Promise<SendOutcome> {
     const info = await this.rpc.accountInfo(account.address);
     const balance = info?.balanceRaw ?? 0n;
-    if (info === null || balance < payout.amountRaw) {
-      return this.recordFailure(pending, attempt, `insufficient_operator_balance: ${balance} raw, payout ${payout.amountRaw} raw`, null);
+    // The floor holds when the payout is sent too, not only when a run planned it (SPEC §4.3): the
+    // balance may have fallen since (spent outside the ledger), or the account be another one (a
+    // seed changed after planning, or between two attempts), whose balance no run looked at.
+    if (info === null || balance - payout.amountRaw < this.floorRaw) {
+      return this.recordFailure(
+        pending,
+        attempt,
+        `insufficient_operator_balance: ${balance} raw, payout ${payout.amountRaw} raw, floor ${this.floorRaw} raw`,
+        null,
+      );
     }
     const { block: unworked, hash } = await buildSendBlock({
       privateKey: account.privateKey,
