@@ -513,6 +513,10 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       const userId = userIdFromDiscordId('499999999999999995');
       expect((await call('GET', `/v1/users/${userId}/accruals`)).body.code).toBe('user_not_found');
       expect((await call('GET', `/v1/users/${userId}/history`)).body.code).toBe('user_not_found');
+      // A cursor of another user's history does not make an unknown user's an empty page.
+      const known = await linkedUser(1);
+      const { nextCursor } = (await call('GET', `/v1/users/${known}/history?limit=1`)).body;
+      expect(await call('GET', `/v1/users/${userId}/history?cursor=${nextCursor as string}`)).toMatchObject({ status: 404, body: { code: 'user_not_found' } });
     });
 
     it('pages the history by revision', async () => {

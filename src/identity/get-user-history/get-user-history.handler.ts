@@ -18,7 +18,11 @@ export class GetUserHistoryHandler implements IQueryHandler<GetUserHistoryQuery,
     const after = decodeCursor(query.cursor, ['r'] as const);
     const fromRevision = after === null ? 0n : BigInt(after.r) + 1n;
     const events = await this.store.readStream(toStreamName(query.userId), { fromRevision, maxCount: query.limit + 1 });
-    if (events.length === 0 && after === null) throw new NotFoundError('user_not_found', `No user ${query.userId}`);
+    // An empty page after a cursor is the end of a user's history, or no user at all: the stream's
+    // first event tells, as the accruals and payouts routes tell by the user's row.
+    if (events.length === 0 && (after === null || (await this.store.readStream(toStreamName(query.userId), { maxCount: 1 })).length === 0)) {
+      throw new NotFoundError('user_not_found', `No user ${query.userId}`);
+    }
     const page = events.slice(0, query.limit);
     return {
       items: page.map((event) => ({
