@@ -1,4 +1,6 @@
 import { sql } from 'slonik';
+import { publicId } from '../src/dashboard-queries/public-ids';
+import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { ConfigError, loadConfig } from '../src/platform/config/config';
 import { call, earner, type Earner, requestPayoutPlannedInDryRun, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -14,6 +16,12 @@ async function publicGet(app: TestApp, path: string): Promise<{ status: number; 
 }
 
 const masked = (discordUserId: string): string => `••••${discordUserId.slice(-4)}`;
+
+/** The public ids the routes give users and accruals, under the key of `app`'s database (migrations/0025). */
+async function publicIds(app: TestApp): Promise<{ player: (userId: string) => string; accrual: (accrualId: string) => string }> {
+  const key = String(await app.pool.oneFirst(sql.unsafe`SELECT key FROM public_id_key`));
+  return { player: (userId) => publicId(key, 'player', userId), accrual: (accrualId) => publicId(key, 'accrual', accrualId) };
+}
 
 /** The settlement run now, then the dry-run (or live) executor once: every payout it requested is sent. */
 async function settleAndSend(app: TestApp, sent: number): Promise<Array<{ payoutId: string; userId: string }>> {
@@ -74,7 +82,7 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       const leaderboard = (await publicGet(app, '/v1/leaderboard')).body.items as Json[];
       expect(leaderboard).toHaveLength(10);
       expect(leaderboard.map((entry) => entry.rank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-      expect(leaderboard[0]).toMatchObject({ userId: busy.userId, kills: 21 });
+      expect(leaderboard[0]).toMatchObject({ playerId: (await publicIds(app)).player(busy.userId), kills: 21 });
       expect((await publicGet(app, '/v1/leaderboard?limit=100')).body.items).toHaveLength(12);
       expect((await publicGet(app, '/v1/leaderboard?limit=1')).body.items).toHaveLength(1);
       expect((await publicGet(app, '/v1/feed')).body.items).toHaveLength(20);
@@ -159,14 +167,15 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       const answer = await publicGet(app, '/v1/leaderboard?by=kills');
       expect(answer.status).toBe(200);
       const [first, second] = [a, b].sort(byUserId);
+      const ids = await publicIds(app);
       expect(answer.body).toEqual({
         by: 'kills',
         items: [
-          { rank: 1, userId: c.userId, displayName: masked(c.discordUserId), kills: 100, earnedRaw: (10n * BAN).toString(), earnedBan: '10.00000000', paidRaw: (10n * BAN).toString(), paidBan: '10.00000000' },
-          { rank: 2, userId: first.userId, displayName: masked(first.discordUserId), kills: 30, earnedRaw: (3n * BAN).toString(), earnedBan: '3.00000000', paidRaw: (3n * BAN).toString(), paidBan: '3.00000000' },
-          { rank: 3, userId: second.userId, displayName: masked(second.discordUserId), kills: 30, earnedRaw: (3n * BAN).toString(), earnedBan: '3.00000000', paidRaw: (3n * BAN).toString(), paidBan: '3.00000000' },
-          { rank: 4, userId: f.userId, displayName: masked(f.discordUserId), kills: 20, earnedRaw: (20n * BAN).toString(), earnedBan: '20.00000000', paidRaw: '0', paidBan: '0.00000000' },
-          { rank: 5, userId: d.userId, displayName: masked(d.discordUserId), kills: 9, earnedRaw: ((9n * BAN) / 10n).toString(), earnedBan: '0.90000000', paidRaw: '0', paidBan: '0.00000000' },
+          { rank: 1, playerId: ids.player(c.userId), displayName: masked(c.discordUserId), kills: 100, earnedRaw: (10n * BAN).toString(), earnedBan: '10.00000000', paidRaw: (10n * BAN).toString(), paidBan: '10.00000000' },
+          { rank: 2, playerId: ids.player(first.userId), displayName: masked(first.discordUserId), kills: 30, earnedRaw: (3n * BAN).toString(), earnedBan: '3.00000000', paidRaw: (3n * BAN).toString(), paidBan: '3.00000000' },
+          { rank: 3, playerId: ids.player(second.userId), displayName: masked(second.discordUserId), kills: 30, earnedRaw: (3n * BAN).toString(), earnedBan: '3.00000000', paidRaw: (3n * BAN).toString(), paidBan: '3.00000000' },
+          { rank: 4, playerId: ids.player(f.userId), displayName: masked(f.discordUserId), kills: 20, earnedRaw: (20n * BAN).toString(), earnedBan: '20.00000000', paidRaw: '0', paidBan: '0.00000000' },
+          { rank: 5, playerId: ids.player(d.userId), displayName: masked(d.discordUserId), kills: 9, earnedRaw: ((9n * BAN) / 10n).toString(), earnedBan: '0.90000000', paidRaw: '0', paidBan: '0.00000000' },
         ],
       });
       // The default measure is kills.
@@ -177,26 +186,30 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       const answer = await publicGet(app, '/v1/leaderboard?by=earned');
       expect(answer.status).toBe(200);
       const [first, second] = [a, b].sort(byUserId);
+      const { player } = await publicIds(app);
       expect(answer.body.by).toBe('earned');
-      expect((answer.body.items as Json[]).map((entry) => [entry.rank, entry.userId, entry.earnedBan])).toEqual([
-        [1, f.userId, '20.00000000'],
-        [2, c.userId, '10.00000000'],
-        [3, first.userId, '3.00000000'],
-        [4, second.userId, '3.00000000'],
-        [5, d.userId, '0.90000000'],
+      expect((answer.body.items as Json[]).map((entry) => [entry.rank, entry.playerId, entry.earnedBan])).toEqual([
+        [1, player(f.userId), '20.00000000'],
+        [2, player(c.userId), '10.00000000'],
+        [3, player(first.userId), '3.00000000'],
+        [4, player(second.userId), '3.00000000'],
+        [5, player(d.userId), '0.90000000'],
       ]);
       const top2 = await publicGet(app, '/v1/leaderboard?by=earned&limit=2');
-      expect((top2.body.items as Json[]).map((entry) => [entry.rank, entry.userId])).toEqual([
-        [1, f.userId],
-        [2, c.userId],
+      expect((top2.body.items as Json[]).map((entry) => [entry.rank, entry.playerId])).toEqual([
+        [1, player(f.userId)],
+        [2, player(c.userId)],
       ]);
     });
 
     it('reports as paid what GET /v1/users/:userId reports as totalPaidRaw', async () => {
       const items = (await publicGet(app, '/v1/leaderboard?limit=100')).body.items as Json[];
+      const { player } = await publicIds(app);
+      const userOf = new Map([a, b, c, d, f].map((earned) => [player(earned.userId), earned.userId]));
+      expect(items.map((entry) => userOf.has(String(entry.playerId)))).toEqual(items.map(() => true));
       for (const entry of items) {
-        const user = await call(app, 'GET', `/v1/users/${String(entry.userId)}`);
-        expect([entry.userId, entry.paidRaw, entry.kills]).toEqual([entry.userId, user.body.totalPaidRaw, user.body.accruedKillCount]);
+        const user = await call(app, 'GET', `/v1/users/${String(userOf.get(String(entry.playerId)))}`);
+        expect([entry.playerId, entry.paidRaw, entry.kills]).toEqual([entry.playerId, user.body.totalPaidRaw, user.body.accruedKillCount]);
       }
     });
 
@@ -210,26 +223,31 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
 
       const payouts = await Promise.all([pendingPayout, ...sentPayouts].map(async ({ payoutId }) => (await call(app, 'GET', `/v1/payouts/${payoutId}`)).body));
       const accruals = await app.pool.any(sql.unsafe`SELECT accrual_id, user_id, recorded_at FROM reward_accruals ORDER BY recorded_at DESC`);
+      const ids = await publicIds(app);
+      // Ties are broken by the real id; an accrual shows its public id.
       const expected = [
-        ...payouts.map((payout) => ({ kind: 'payout', id: payout.payoutId, at: payout.sentAt ?? payout.requestedAt })),
-        ...accruals.map((row) => ({ kind: 'accrual', id: row.accrual_id, at: (row.recorded_at as Date).toISOString() })),
-      ].sort((x, y) => Date.parse(String(y.at)) - Date.parse(String(x.at)) || (x.kind < y.kind ? 1 : x.kind > y.kind ? -1 : 0) || (String(x.id) < String(y.id) ? 1 : -1));
-      expect(items.map((item) => ({ kind: item.kind, id: item.kind === 'accrual' ? item.accrualId : item.payoutId, at: item.at }))).toEqual(expected);
+        ...payouts.map((payout) => ({ kind: 'payout', id: payout.payoutId, shown: payout.payoutId, at: payout.sentAt ?? payout.requestedAt })),
+        ...accruals.map((row) => ({ kind: 'accrual', id: row.accrual_id, shown: ids.accrual(String(row.accrual_id)), at: (row.recorded_at as Date).toISOString() })),
+      ]
+        .sort((x, y) => Date.parse(String(y.at)) - Date.parse(String(x.at)) || (x.kind < y.kind ? 1 : x.kind > y.kind ? -1 : 0) || (String(x.id) < String(y.id) ? 1 : -1))
+        .map(({ kind, shown, at }) => ({ kind, id: shown, at }));
+      expect(items.map((item) => ({ kind: item.kind, id: item.kind === 'accrual' ? item.accrualKey : item.payoutId, at: item.at }))).toEqual(expected);
       // F's payout was requested after F's accrual, and both after the three payouts were sent,
       // which were sent after every other accrual: the kinds interleave.
       expect(items.map((item) => item.kind)).toEqual(['payout', 'accrual', 'payout', 'payout', 'payout', 'accrual', 'accrual', 'accrual', 'accrual']);
-      expect(items[0]).toMatchObject({ payoutId: pendingPayout.payoutId, userId: f.userId, at: payouts[0].requestedAt });
-      expect(items[1]).toMatchObject({ userId: f.userId });
-      expect(items.slice(5).map((item) => item.userId)).toEqual([d.userId, c.userId, b.userId, a.userId]);
+      expect(items[0]).toMatchObject({ payoutId: pendingPayout.payoutId, playerId: ids.player(f.userId), at: payouts[0].requestedAt });
+      expect(items[1]).toMatchObject({ playerId: ids.player(f.userId) });
+      expect(items.slice(5).map((item) => item.playerId)).toEqual([d, c, b, a].map((earned) => ids.player(earned.userId)));
     });
 
     it('marks dry-run payouts dryRun, with their dryrun- hash and no explorer link', async () => {
       const items = (await publicGet(app, '/v1/feed')).body.items as Json[];
       const [pending, ...sent] = items.filter((item) => item.kind === 'payout');
+      const { player } = await publicIds(app);
       expect(pending).toEqual({
         kind: 'payout',
         at: expect.any(String),
-        userId: f.userId,
+        playerId: player(f.userId),
         displayName: masked(f.discordUserId),
         payoutId: pendingPayout.payoutId,
         status: 'pending',
@@ -244,15 +262,15 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       for (const payout of sent) {
         expect(payout).toMatchObject({ status: 'sent', blockHash: `dryrun-${String(payout.payoutId)}`, blockUrl: null, dryRun: true });
       }
-      const cPayout = sent.find((payout) => payout.userId === c.userId);
+      const cPayout = sent.find((payout) => payout.playerId === player(c.userId));
       expect(cPayout).toMatchObject({ displayName: masked(c.discordUserId), kills: 100, amountRaw: (10n * BAN).toString(), amountBan: '10.00000000' });
-      const accrual = items.find((item) => item.kind === 'accrual' && item.userId === d.userId);
+      const accrual = items.find((item) => item.kind === 'accrual' && item.playerId === player(d.userId));
       expect(accrual).toEqual({
         kind: 'accrual',
         at: expect.any(String),
-        userId: d.userId,
+        playerId: player(d.userId),
         displayName: masked(d.discordUserId),
-        accrualId: expect.any(String),
+        accrualKey: expect.stringMatching(/^[0-9a-f]{32}$/),
         kills: 9,
         amountRaw: ((9n * BAN) / 10n).toString(),
         amountBan: '0.90000000',
@@ -279,13 +297,32 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
     });
   });
 
+  it('gives the public no id a Discord id leads to: neither the user id (a UUID v5 of it) nor the accrual id (one of the user id)', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      const player = await earner(app, 10);
+      await settleAndSend(app, 1);
+      const accrualIds = await app.pool.anyFirst(sql.unsafe`SELECT accrual_id::text FROM reward_accruals WHERE user_id = ${player.userId}`);
+      expect(accrualIds).toHaveLength(1);
+      const answers = JSON.stringify([(await publicGet(app, '/v1/leaderboard')).body, (await publicGet(app, '/v1/feed')).body]);
+      // What someone who knows the Discord id can compute, never in a public answer.
+      expect(userIdFromDiscordId(player.discordUserId)).toBe(player.userId);
+      for (const derived of [player.userId, ...accrualIds]) expect(answers).not.toContain(String(derived));
+      // The player is still one player on both lists.
+      const playerId = (await publicIds(app)).player(player.userId);
+      expect(answers.split(playerId).length - 1).toBe(3);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('shows Discord ids in full with DASHBOARD_SHOW_DISCORD_IDS=true', async () => {
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', DASHBOARD_SHOW_DISCORD_IDS: 'true' });
     try {
       const player = await earner(app, 10);
       await settleAndSend(app, 1);
       const leaderboard = await publicGet(app, '/v1/leaderboard');
-      expect(leaderboard.body.items).toEqual([expect.objectContaining({ userId: player.userId, displayName: player.discordUserId })]);
+      expect(leaderboard.body.items).toEqual([expect.objectContaining({ playerId: (await publicIds(app)).player(player.userId), displayName: player.discordUserId })]);
       const feed = (await publicGet(app, '/v1/feed')).body.items as Json[];
       expect(feed.map((item) => [item.kind, item.displayName])).toEqual([
         ['payout', player.discordUserId],
@@ -314,11 +351,12 @@ describe('GET /v1/leaderboard and GET /v1/feed', () => {
       expect(sentView).toMatchObject({ status: 'sent', gateway: 'live' });
       const hash = String(sentView.blockHash);
       expect(hash).toMatch(/^[0-9A-Fa-f]{64}$/);
+      const ids = await publicIds(app);
       expect(payouts).toEqual([
-        expect.objectContaining({ payoutId: dryPayoutId, userId: dry.userId, status: 'pending', blockHash: null, blockUrl: null, dryRun: true }),
+        expect.objectContaining({ payoutId: dryPayoutId, playerId: ids.player(dry.userId), status: 'pending', blockHash: null, blockUrl: null, dryRun: true }),
         expect.objectContaining({
           payoutId: live.payoutId,
-          userId: player.userId,
+          playerId: ids.player(player.userId),
           status: 'sent',
           kills: 10,
           blockHash: hash,

@@ -16,13 +16,19 @@ const DISPLAY_NAME = {
 
 const EXPLORER_BLOCK_URL = 'https://creeper.banano.cc/hash/';
 
+const PLAYER_ID = {
+  description:
+    "The player's public id: stable for this deployment, the same on the leaderboard and in the feed, and not their user id, which anyone who knows their Discord id could derive.",
+  example: '5f0c7a2e9b41d8c36e2a7f10b4d95c88',
+} as const;
+
 @ApiSchema({ name: 'LeaderboardEntry' })
 export class LeaderboardEntryResponse implements LeaderboardEntryView {
   @ApiProperty({ description: '1-based position in the list.', type: 'integer', example: 1 })
   readonly rank!: number;
 
-  @ApiProperty({ format: 'uuid', example: EXAMPLE.userId })
-  readonly userId!: string;
+  @ApiProperty(PLAYER_ID)
+  readonly playerId!: string;
 
   @ApiProperty(DISPLAY_NAME)
   readonly displayName!: string;
@@ -60,14 +66,14 @@ export class FeedAccrualResponse implements FeedAccrualView {
   @ApiProperty({ description: 'When the accrual was recorded.', format: 'date-time', example: EXAMPLE.time })
   readonly at!: string;
 
-  @ApiProperty({ format: 'uuid', example: EXAMPLE.userId })
-  readonly userId!: string;
+  @ApiProperty(PLAYER_ID)
+  readonly playerId!: string;
 
   @ApiProperty(DISPLAY_NAME)
   readonly displayName!: string;
 
-  @ApiProperty({ format: 'uuid', example: EXAMPLE.accrualId })
-  readonly accrualId!: string;
+  @ApiProperty({ description: "The accrual's public id, unique in the feed; not its accrual id, which is derived from the user id.", example: '0e9d31c4a87b25f6d1c0e4a3b2f79d18' })
+  readonly accrualKey!: string;
 
   @ApiProperty({ type: 'integer', example: 12 })
   readonly kills!: number;
@@ -87,8 +93,8 @@ export class FeedPayoutResponse implements FeedPayoutView {
   @ApiProperty({ description: 'When the payout was sent; while it is not, when it was requested.', format: 'date-time', example: EXAMPLE.time })
   readonly at!: string;
 
-  @ApiProperty({ format: 'uuid', example: EXAMPLE.userId })
-  readonly userId!: string;
+  @ApiProperty(PLAYER_ID)
+  readonly playerId!: string;
 
   @ApiProperty(DISPLAY_NAME)
   readonly displayName!: string;
@@ -128,7 +134,7 @@ const FEED_EXAMPLE: ReadonlyArray<FeedPayoutView | FeedAccrualView> = [
   {
     kind: 'payout',
     at: '2026-01-15T18:50:00.000Z',
-    userId: EXAMPLE.userId,
+    playerId: PLAYER_ID.example,
     displayName: DISPLAY_NAME.example,
     payoutId: EXAMPLE.payoutId,
     status: 'sent',
@@ -142,9 +148,9 @@ const FEED_EXAMPLE: ReadonlyArray<FeedPayoutView | FeedAccrualView> = [
   {
     kind: 'accrual',
     at: EXAMPLE.time,
-    userId: EXAMPLE.userId,
+    playerId: PLAYER_ID.example,
     displayName: DISPLAY_NAME.example,
-    accrualId: EXAMPLE.accrualId,
+    accrualKey: '0e9d31c4a87b25f6d1c0e4a3b2f79d18',
     kills: 12,
     amountRaw: '120000000000000000000000000000',
     amountBan: '1.20000000',

@@ -5,7 +5,8 @@ export type GatewayMode = 'dry-run' | 'live';
 interface FeedItemBase {
   /** ISO-8601 UTC: an accrual's recording time; a payout's sent time once sent, else its request time. */
   readonly at: string;
-  readonly userId: string;
+  /** The player's public id (public-ids.ts): stable, never their user id, which a Discord id gives away. */
+  readonly playerId: string;
   /** `••••` and the Discord id's last 4 characters, or the whole id when the operator chose so. */
   readonly displayName: string;
   readonly kills: number;
@@ -15,7 +16,8 @@ interface FeedItemBase {
 
 export interface FeedAccrualView extends FeedItemBase {
   readonly kind: 'accrual';
-  readonly accrualId: string;
+  /** The accrual's public id: its accrual id is derived from the user id and the minute. */
+  readonly accrualKey: string;
 }
 
 export interface FeedPayoutView extends FeedItemBase {

@@ -7,6 +7,7 @@ import { DATABASE_POOL } from '../../platform/database/database';
 import { formatBan } from '../../platform/money';
 import { displayName } from '../display-name';
 import { type FeedItemView, type FeedView, type GatewayMode } from './feed.view';
+import { type PublicIdKind, PublicIds } from '../public-ids';
 import { GetFeedQuery } from './get-feed.query';
 
 /** The hash the dry-run gateway gives a payout it sends (`dryrun-<payoutId>`, SPEC §4.4). */
@@ -40,6 +41,7 @@ export class GetFeedHandler implements IQueryHandler<GetFeedQuery, FeedView> {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly publicIds: PublicIds,
   ) {}
 
   async execute(query: GetFeedQuery): Promise<FeedView> {
@@ -60,13 +62,14 @@ export class GetFeedHandler implements IQueryHandler<GetFeedQuery, FeedView> {
        ORDER BY f.at DESC, f.kind DESC, f.item_id DESC
        LIMIT ${query.limit}`);
     const gateway: GatewayMode = this.config.banano.rpcUrl === null ? 'dry-run' : 'live';
-    return { gateway, items: rows.map((row) => this.item(row)) };
+    const publicId = await this.publicIds.issuer();
+    return { gateway, items: rows.map((row) => this.item(row, publicId)) };
   }
 
-  private item(row: z.infer<typeof itemRow>): FeedItemView {
-    const who = { at: row.at.toISOString(), userId: row.user_id, displayName: displayName(row.discord_user_id, this.config.dashboard.showDiscordIds) };
+  private item(row: z.infer<typeof itemRow>, publicId: (kind: PublicIdKind, id: string) => string): FeedItemView {
+    const who = { at: row.at.toISOString(), playerId: publicId('player', row.user_id), displayName: displayName(row.discord_user_id, this.config.dashboard.showDiscordIds) };
     const amount = { kills: Number(row.kills), amountRaw: row.amount_raw, amountBan: formatBan(BigInt(row.amount_raw)) };
-    if (row.kind === 'accrual') return { kind: 'accrual', ...who, accrualId: row.item_id, ...amount };
+    if (row.kind === 'accrual') return { kind: 'accrual', ...who, accrualKey: publicId('accrual', row.item_id), ...amount };
     if (row.status === null) throw new Error(`Payout ${row.item_id} has no status: payouts.status is NOT NULL`);
     // A payout keeps the gateway it was planned for (PayoutRequested.gateway): a dry-run one is
     // never signed on chain, whatever the service runs with now. The hash says the same once sent.

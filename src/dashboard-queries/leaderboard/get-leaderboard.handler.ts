@@ -6,6 +6,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
 import { formatBan } from '../../platform/money';
 import { displayName } from '../display-name';
+import { PublicIds } from '../public-ids';
 import { GetLeaderboardQuery } from './get-leaderboard.query';
 import { type LeaderboardMeasure, type LeaderboardView } from './leaderboard.view';
 
@@ -40,6 +41,7 @@ export class GetLeaderboardHandler implements IQueryHandler<GetLeaderboardQuery,
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly publicIds: PublicIds,
   ) {}
 
   async execute(query: GetLeaderboardQuery): Promise<LeaderboardView> {
@@ -50,11 +52,12 @@ export class GetLeaderboardHandler implements IQueryHandler<GetLeaderboardQuery,
        ORDER BY ${ORDER[query.by]}
        LIMIT ${query.limit}`);
     const { showDiscordIds } = this.config.dashboard;
+    const publicId = await this.publicIds.issuer();
     return {
       by: query.by,
       items: rows.map((row, index) => ({
         rank: index + 1,
-        userId: row.user_id,
+        playerId: publicId('player', row.user_id),
         displayName: displayName(row.discord_user_id, showDiscordIds),
         kills: Number(row.accrued_kill_count),
         earnedRaw: row.accrued_raw,

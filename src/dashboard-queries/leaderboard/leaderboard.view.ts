@@ -6,7 +6,8 @@ export type LeaderboardMeasure = (typeof LEADERBOARD_MEASURES)[number];
 export interface LeaderboardEntryView {
   /** 1-based position in the list. */
   readonly rank: number;
-  readonly userId: string;
+  /** The player's public id (public-ids.ts): stable, never their user id, which a Discord id gives away. */
+  readonly playerId: string;
   /** `••••` and the Discord id's last 4 characters, or the whole id when the operator chose so. */
   readonly displayName: string;
   /** Every kill accrued to the player (users.accrued_kill_count). */

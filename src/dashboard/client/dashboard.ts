@@ -16,7 +16,7 @@ type LeaderboardOrder = 'kills' | 'earned';
 
 interface LeaderboardItem {
   readonly rank: number;
-  readonly userId: string;
+  readonly playerId: string;
   readonly displayName: string;
   readonly kills: number;
   readonly earnedBan: string;
@@ -32,7 +32,7 @@ interface AccrualFeedItem {
   readonly kind: 'accrual';
   readonly at: string;
   readonly displayName: string;
-  readonly accrualId: string;
+  readonly accrualKey: string;
   readonly kills: number;
   readonly amountBan: string;
 }
@@ -447,7 +447,7 @@ function renderFeed(feed: Feed): void {
   const list = byId('feed-items');
   const shown = new Map<string, { readonly signature: string; readonly node: HTMLLIElement }>();
   const nodes = feed.items.map((item) => {
-    const key = item.kind === 'payout' ? `payout:${item.payoutId}` : `accrual:${item.accrualId}`;
+    const key = item.kind === 'payout' ? `payout:${item.payoutId}` : `accrual:${item.accrualKey}`;
     const signature = JSON.stringify(item);
     const known = feedNodes.get(key);
     const node = known !== undefined && known.signature === signature ? known.node : item.kind === 'payout' ? payoutItem(item) : accrualItem(item);
