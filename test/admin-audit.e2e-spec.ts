@@ -146,6 +146,9 @@ describe('the admin audit', () => {
 
       expect(all.length).toBeGreaterThanOrEqual(7);
       expect(pages).toEqual(all);
+      // A cursor pages the list it came from: with other filters it is refused, not followed.
+      const first = (await call(app, 'GET', '/v1/admin/audit?limit=1')).body.nextCursor as string;
+      expect((await call(app, 'GET', `/v1/admin/audit?action=payout.cancel&cursor=${first}`)).body).toMatchObject({ status: 422, code: 'invalid_cursor' });
       expect(cancelled.map((item) => item.target.type)).toEqual(['payout']);
       expect((bySecond.body.items as Array<{ action: string }>).map((item) => item.action)).toEqual(['settlement.run']);
       expect((byTarget.body.items as Array<{ action: string }>).map((item) => item.action)).toEqual(['payout.cancel']);

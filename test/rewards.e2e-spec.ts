@@ -3,6 +3,7 @@ import { sql } from 'slonik';
 import { claimEpicAccount } from '../src/identity/epic-account-claims';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { openTransaction } from './support/open-transaction';
+import { encodeCursor } from '../src/platform/http/paging';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 interface TestKeys {
@@ -513,10 +514,28 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       const userId = userIdFromDiscordId('499999999999999995');
       expect((await call('GET', `/v1/users/${userId}/accruals`)).body.code).toBe('user_not_found');
       expect((await call('GET', `/v1/users/${userId}/history`)).body.code).toBe('user_not_found');
-      // A cursor of another user's history does not make an unknown user's an empty page.
-      const known = await linkedUser(1);
-      const { nextCursor } = (await call('GET', `/v1/users/${known}/history?limit=1`)).body;
-      expect(await call('GET', `/v1/users/${userId}/history?cursor=${nextCursor as string}`)).toMatchObject({ status: 404, body: { code: 'user_not_found' } });
+      // A cursor of its own list does not make an unknown user's history an empty page.
+      const own = encodeCursor(`history:${userId}`, { r: '0' });
+      expect(await call('GET', `/v1/users/${userId}/history?cursor=${own}`)).toMatchObject({ status: 404, body: { code: 'user_not_found' } });
+    });
+
+    it('refuses a cursor of another list with 422 invalid_cursor: another user, another route', async () => {
+      const [one, other] = [await linkedUser(1), await linkedUser(1)];
+      await synced(app);
+      const cursors = {
+        history: (await call('GET', `/v1/users/${one}/history?limit=1`)).body.nextCursor as string,
+        accruals: encodeCursor(`accruals:${one}`, { m: '99999999' }),
+      };
+      const refused = [
+        `/v1/users/${other}/history?cursor=${cursors.history}`,
+        `/v1/users/${other}/accruals?cursor=${cursors.accruals}`,
+        `/v1/users/${one}/accruals?cursor=${cursors.history}`,
+        `/v1/users/${one}/payouts?cursor=${cursors.accruals}`,
+      ];
+      for (const path of refused) expect([path, (await call('GET', path)).body.code]).toEqual([path, 'invalid_cursor']);
+      // On their own list they page on.
+      expect((await call('GET', `/v1/users/${one}/history?cursor=${cursors.history}`)).status).toBe(200);
+      expect((await call('GET', `/v1/users/${one}/accruals?cursor=${cursors.accruals}`)).status).toBe(200);
     });
 
     it('pages the history by revision', async () => {
@@ -530,7 +549,7 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
 
     it('answers a history cursor at the largest revision a cursor can name with an empty page, not a 5xx', async () => {
       const userId = await linkedUser(1);
-      const cursor = Buffer.from(JSON.stringify({ r: (2n ** 63n - 1n).toString() })).toString('base64url');
+      const cursor = encodeCursor(`history:${userId}`, { r: (2n ** 63n - 1n).toString() });
       const page = await call('GET', `/v1/users/${userId}/history?cursor=${cursor}`);
       expect({ status: page.status, body: page.body }).toEqual({ status: 200, body: { items: [], nextCursor: null } });
     });

@@ -64,7 +64,10 @@ export class ListAdminAuditController {
   @Get()
   async list(@Query() query: ListAdminAuditQueryDto): Promise<Page<AdminAuditEntry>> {
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
-    const after = decodeCursor(query.cursor, ['p'] as const);
+    // The filters are part of the list a cursor pages: with others it would start from a wrong place.
+    const { action, actor, targetType, targetId, since, until } = query;
+    const scope = `admin-audit:${JSON.stringify([action, actor, targetType, targetId, since, until])}`;
+    const after = decodeCursor(query.cursor, scope, ['p'] as const);
     await awaitReadModels(this.pool, this.store, ['admin_audit'], minPositionOf(query), this.config.http.minPositionWaitMs);
     // The DTO let only instants from 1970 to 9999 through as since and until (parseInstant).
     const conditions = [
@@ -96,7 +99,7 @@ export class ListAdminAuditController {
         streamName: row.stream_name,
         occurredAt: row.occurred_at.toISOString(),
       })),
-      nextCursor: rows.length > limit ? encodeCursor({ p: page[page.length - 1].position.toString() }) : null,
+      nextCursor: rows.length > limit ? encodeCursor(scope, { p: page[page.length - 1].position.toString() }) : null,
     };
   }
 }

@@ -15,7 +15,8 @@ export class GetUserHistoryHandler implements IQueryHandler<GetUserHistoryQuery,
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(query: GetUserHistoryQuery): Promise<Page<HistoryItem>> {
-    const after = decodeCursor(query.cursor, ['r'] as const);
+    const scope = `history:${query.userId}`;
+    const after = decodeCursor(query.cursor, scope, ['r'] as const);
     const fromRevision = after === null ? 0n : BigInt(after.r) + 1n;
     const events = await this.store.readStream(toStreamName(query.userId), { fromRevision, maxCount: query.limit + 1 });
     // An empty page after a cursor is the end of a user's history, or no user at all: the stream's
@@ -35,7 +36,7 @@ export class GetUserHistoryHandler implements IQueryHandler<GetUserHistoryQuery,
         actor: { kind: event.metadata.actor.kind, name: event.metadata.actor.name },
         recordedAt: event.createdAt.toISOString(),
       })),
-      nextCursor: events.length > query.limit ? encodeCursor({ r: page[page.length - 1].revision.toString() }) : null,
+      nextCursor: events.length > query.limit ? encodeCursor(scope, { r: page[page.length - 1].revision.toString() }) : null,
     };
   }
 }

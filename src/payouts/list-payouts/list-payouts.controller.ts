@@ -31,7 +31,8 @@ export class ListPayoutsController {
   async list(@Param() params: UserIdParams, @Query() query: PageQueryDto): Promise<Page<PayoutView>> {
     const userId = params.userId.toLowerCase();
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
-    const after = decodeCursor(query.cursor, ['p'] as const);
+    const scope = `payouts:${userId}`;
+    const after = decodeCursor(query.cursor, scope, ['p'] as const);
     await awaitReadModels(this.pool, this.store, ['users', 'payouts'], minPositionOf(query), this.config.http.minPositionWaitMs);
     if (!(await this.pool.exists(sql.unsafe`SELECT 1 FROM users WHERE user_id = ${userId}`))) {
       throw new NotFoundError('user_not_found', `No user ${userId}`);
@@ -43,7 +44,7 @@ export class ListPayoutsController {
     const page = rows.slice(0, limit);
     return {
       items: page.map(payoutView),
-      nextCursor: rows.length > limit ? encodeCursor({ p: page[page.length - 1].requested_position.toString() }) : null,
+      nextCursor: rows.length > limit ? encodeCursor(scope, { p: page[page.length - 1].requested_position.toString() }) : null,
     };
   }
 }

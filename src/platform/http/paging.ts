@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
@@ -107,16 +108,22 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-/** Cursors are base64url JSON, opaque to callers; a tampered one is a 422, never a 500. */
-export function encodeCursor(value: Record<string, string | number>): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+/**
+ * Cursors are base64url JSON, opaque to callers; a tampered one is a 422, never a 500. Each names
+ * the list it pages (`scope`: the route, and the user or filters it lists, as a digest), so a
+ * cursor of one list is refused on another, where it would silently page from a wrong place (a
+ * page that leaves items out and says it is the last).
+ */
+export function encodeCursor(scope: string, value: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify({ ...value, s: scopeDigest(scope) }), 'utf8').toString('base64url');
 }
 
-export function decodeCursor<K extends string>(cursor: string | undefined, keys: readonly K[]): Record<K, string> | null {
+export function decodeCursor<K extends string>(cursor: string | undefined, scope: string, keys: readonly K[]): Record<K, string> | null {
   if (cursor === undefined) return null;
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
     if (typeof value !== 'object' || value === null) throw new Error('not an object');
+    if (value.s !== scopeDigest(scope)) throw new Error('a cursor of another list');
     const decoded = {} as Record<K, string>;
     for (const key of keys) {
       const field = value[key];
@@ -129,4 +136,9 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
   } catch {
     throw new DomainError('invalid_cursor', 'cursor is not one this API returned');
   }
+}
+
+/** The first 16 hexadecimal characters of the scope's SHA-256: enough to tell lists apart, and it keeps cursors short. */
+function scopeDigest(scope: string): string {
+  return createHash('sha256').update(scope).digest('hex').slice(0, 16);
 }

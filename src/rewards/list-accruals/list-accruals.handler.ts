@@ -37,7 +37,8 @@ export class ListAccrualsHandler implements IQueryHandler<ListAccrualsQuery, Pag
   ) {}
 
   async execute(query: ListAccrualsQuery): Promise<Page<AccrualView>> {
-    const after = decodeCursor(query.cursor, ['m'] as const);
+    const scope = `accruals:${query.userId}`;
+    const after = decodeCursor(query.cursor, scope, ['m'] as const);
     await awaitReadModels(this.pool, this.store, ['users', 'reward_accruals'], query.minPosition, this.config.http.minPositionWaitMs);
     const known = await this.pool.exists(sql.unsafe`SELECT 1 FROM users WHERE user_id = ${query.userId}`);
     if (!known) throw new NotFoundError('user_not_found', `No user ${query.userId}`);
@@ -68,7 +69,7 @@ export class ListAccrualsHandler implements IQueryHandler<ListAccrualsQuery, Pag
           recordedAt: row.recorded_at.toISOString(),
         }),
       ),
-      nextCursor: rows.length > query.limit ? encodeCursor({ m: page[page.length - 1].epoch_minute.toString() }) : null,
+      nextCursor: rows.length > query.limit ? encodeCursor(scope, { m: page[page.length - 1].epoch_minute.toString() }) : null,
     };
   }
 }
