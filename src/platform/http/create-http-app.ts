@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NestFactory, Reflector } from '@nestjs/core';
+import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type IncomingMessage } from 'node:http';
 import secureJson from 'secure-json-parse';
@@ -22,7 +22,7 @@ import {
   PATH_PARAMETER_LENGTH_MAX,
   URL_LENGTH_MAX,
 } from './request-bounds';
-import { QueryParametersInterceptor } from './query-parameters.interceptor';
+import { refuseUnexpectedQueryParameters } from './query-parameters';
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -109,8 +109,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     }
     done(null, parsed);
   });
+  // After the body is parsed, so a malformed body is still its own problem; before the handler.
+  fastify.addHook('preHandler', refuseUnexpectedQueryParameters(app));
   app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalInterceptors(new QueryParametersInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setUpOpenApi(app);
   return app;
