@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import { ModulesContainer } from '@nestjs/core';
+import { controllersOf, declaredRoutes, type Metatype } from '../../src/platform/http/declared-routes';
 import { type Access, ACCESS_METADATA } from '../../src/security/access';
 import { type TestApp } from './test-app';
 
-/** RequestMethod enum values of @nestjs/common, in order. */
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD', 'SEARCH'];
-
-/** A class, as Nest records the declared type of a handler's parameter. */
-export type Metatype = abstract new (...args: never[]) => unknown;
+export { type Metatype } from '../../src/platform/http/declared-routes';
 
 /** One `@Param()`, `@Query()` or `@Body()` of a handler: the type it is validated as, and the name it picks, if any. */
 export interface RouteInput {
@@ -35,42 +31,28 @@ export interface Route {
 
 /** The route table, read from the application's own controllers and their decorators. */
 export function routeTable(app: TestApp): Route[] {
-  const controllers: Metatype[] = [];
-  for (const module of app.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      if (wrapper.metatype !== null) controllers.push(wrapper.metatype as Metatype);
-    }
-  }
-  return routesOf(controllers);
+  return routesOf(controllersOf(app.app));
 }
 
 /** The routes `controllers` declare, sorted by path then method. */
 export function routesOf(controllers: readonly Metatype[]): Route[] {
-  const routes: Route[] = [];
-  for (const controller of controllers) {
-    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-    const prototype = controller.prototype as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(prototype)) {
-      const handler = prototype[name];
-      if (name === 'constructor' || typeof handler !== 'function') continue;
-      const method = Reflect.getMetadata(METHOD_METADATA, handler) as number | undefined;
-      if (method === undefined) continue;
-      const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '');
-      const access = (Reflect.getMetadata(ACCESS_METADATA, handler) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? null) as Access | null;
-      const inputs = inputsOf(controller, name);
-      routes.push({
-        method: METHODS[method],
-        path: `/${path.join('/')}`,
+  return declaredRoutes(controllers)
+    .map(({ method, path, controller, handler }) => {
+      const inputs = inputsOf(controller, handler);
+      const handlerFunction = (controller.prototype as Record<string, object>)[handler];
+      const access = (Reflect.getMetadata(ACCESS_METADATA, handlerFunction) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? null) as Access | null;
+      return {
+        method,
+        path,
         access,
         controller,
-        handler: name,
+        handler,
         params: inputs(RouteParamtypes.PARAM),
         query: inputs(RouteParamtypes.QUERY),
         body: inputs(RouteParamtypes.BODY),
-      });
-    }
-  }
-  return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+      };
+    })
+    .sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
 }
 
 /** The handler's parameters of one kind, with the types TypeScript declared for them. */

@@ -1,13 +1,11 @@
 import { type INestApplication, SetMetadata } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import { ModulesContainer } from '@nestjs/core';
 import { type FastifyRequest } from 'fastify';
+import { controllersOf, declaredRoutes } from './declared-routes';
 import { NoQueryParametersPipe } from './no-query-parameters.pipe';
 
 const ANY_QUERY = 'ledger:any-query';
-/** RequestMethod of @nestjs/common, by its values in order. */
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD', 'SEARCH'];
 
 /**
  * Marks a controller whose query string is not an API's to judge: the dashboard's page and files,
@@ -26,34 +24,18 @@ export const AcceptsAnyQuery = (): ClassDecorator => SetMetadata(ANY_QUERY, true
  * a Fastify hook: a Nest interceptor doing the same cost every request 250 to 400 µs of CPU (P4).
  */
 export function refuseUnexpectedQueryParameters(app: INestApplication): (request: FastifyRequest) => Promise<void> {
-  const routes = routesTakingNoQuery(app);
+  const routes = new Set(
+    declaredRoutes(controllersOf(app).filter((controller) => Reflect.getMetadata(ANY_QUERY, controller) !== true))
+      .filter(({ controller, handler }) => !takesQuery(controller, handler))
+      .map(({ method, path }) => `${method} ${path}`),
+  );
   const pipe = new NoQueryParametersPipe();
   return async (request) => {
-    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
-    if (routes.has(route)) pipe.transform(request.query);
+    if (routes.has(`${request.method} ${request.routeOptions.url ?? ''}`)) pipe.transform(request.query);
   };
 }
 
-/** `METHOD /path` of every handler that declares no `@Query()`, as Fastify names its route. */
-function routesTakingNoQuery(app: INestApplication): ReadonlySet<string> {
-  const routes = new Set<string>();
-  for (const module of app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null;
-      if (controller === null || Reflect.getMetadata(ANY_QUERY, controller) === true) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      const prototype = controller.prototype as Record<string, unknown>;
-      for (const name of Object.getOwnPropertyNames(prototype)) {
-        const handler = prototype[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as number | undefined;
-        if (method === undefined) continue;
-        const parameters = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, unknown>;
-        if (Object.keys(parameters).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY))) continue;
-        const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '');
-        routes.add(`${METHODS[method]} /${path.join('/')}`);
-      }
-    }
-  }
-  return routes;
+function takesQuery(controller: object, handler: string): boolean {
+  const parameters = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<string, unknown>;
+  return Object.keys(parameters).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY));
 }
