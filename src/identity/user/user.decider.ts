@@ -46,17 +46,13 @@ export interface RegisteredUser {
    */
   readonly formerHighWater: ReadonlyMap<string, bigint>;
   readonly lastObservedKills: bigint | null;
-  /**
-   * The highest lifetime count observed of the account linked now; null until one is. A lower one
-   * is stale (a lifetime count never falls), and must not hide kills a same-minute observation
-   * deferred when the link changes (accrueDeferredKills).
-   */
-  readonly observedOfLinked: bigint | null;
   readonly lastObservedAt: string | null;
   readonly lastAccrualMinute: number | null;
   /**
-   * For kill_rate_spike: the last count known of the linked account and when (its baseline at the
-   * link, then each observation that did not go down), and the kills observed since each such point
+   * The last count known of the linked account and when: its baseline at the link, then each
+   * observation that did not go down, so the highest count seen (a lower one is stale: a lifetime
+   * count never falls). Kills it holds above A are those a same-minute observation deferred
+   * (accrueDeferredKills). With it, for kill_rate_spike, the kills observed since each such point
    * that may fall in the window of a later observation.
    */
   readonly killPoint: KillPoint | null;
@@ -290,7 +286,6 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       accruedHighWater: null,
       formerHighWater: new Map(),
       lastObservedKills: null,
-      observedOfLinked: null,
       lastObservedAt: null,
       lastAccrualMinute: null,
       killPoint: null,
@@ -314,7 +309,6 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         epic: { epicAccountId: event.data.epicAccountId, baseline },
         accruedHighWater: baseline,
         formerHighWater,
-        observedOfLinked: null,
         killPoint: { count: baseline, atMs: Date.parse(event.data.linkedAt) },
       };
     }
@@ -335,7 +329,6 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       return {
         ...state,
         lastObservedKills: lifetimeKills,
-        observedOfLinked: state.observedOfLinked !== null && state.observedOfLinked > lifetimeKills ? state.observedOfLinked : lifetimeKills,
         lastObservedAt: event.data.observedAt,
         accruedHighWater,
         killPoint: observed.point,
@@ -651,11 +644,11 @@ function accrualRecorded(state: RegisteredUser, minute: number, fromKillCount: b
  * accrual is of this one) and the rate in force.
  */
 function accrueDeferredKills(state: RegisteredUser, now: Date, rate: RateFactors): UserEvent[] {
-  const { observedOfLinked, accruedHighWater, lastAccrualMinute } = state;
-  if (observedOfLinked === null || accruedHighWater === null || observedOfLinked <= accruedHighWater) return [];
+  const { killPoint, accruedHighWater, lastAccrualMinute } = state;
+  if (killPoint === null || accruedHighWater === null || killPoint.count <= accruedHighWater) return [];
   const nowMinute = epochMinute(now);
   const minute = lastAccrualMinute !== null && lastAccrualMinute >= nowMinute ? lastAccrualMinute + 1 : nowMinute;
-  return [accrualRecorded(state, minute, accruedHighWater, observedOfLinked, rate, now.toISOString())];
+  return [accrualRecorded(state, minute, accruedHighWater, killPoint.count, rate, now.toISOString())];
 }
 
 /**
