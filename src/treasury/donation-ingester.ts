@@ -19,7 +19,7 @@ import {
   type SignedPayoutBlock,
   type SignedReceiveBlock,
 } from '../payouts/operator/operator.events';
-import { appendReceiveRecord, receivedKind, receiveRecordEvents, returnedPayoutId } from './receive-record';
+import { appendReceiveRecord, classifyReceive, receiveRecordEvents } from './receive-record';
 import { messageOf } from '../platform/errors/message-of';
 
 /** The process's DonationIngester, or null in dry-run (TreasuryModule). */
@@ -324,8 +324,7 @@ export class DonationIngester {
       sendBlockHash: send.hash,
     });
     const block = withWork(unworked, await this.rpc.workGenerate(info === null ? publicKeyOfAccount(account.address) : info.frontier));
-    const kind = receivedKind(send.source, account.address, elsewhere.addresses, this.fundingAddresses);
-    const returned = kind === 'FundingReceived' ? returnedPayoutId(send.hash, send.source, { address: account.address, operator }, elsewhere) : undefined;
+    const { kind, returned } = classifyReceive({ hash: send.hash, sender: send.source }, { address: account.address, operator }, elsewhere, this.fundingAddresses);
     const data: ReceiveRecordedData = {
       sendHash: send.hash,
       sender: send.source,
@@ -334,7 +333,7 @@ export class DonationIngester {
       previous,
       block,
       receivedAt: this.now().toISOString(),
-      ...(returned === undefined ? {} : { returnedPayoutId: returned }),
+      ...returned,
     };
     const events = receiveRecordEvents({
       address: account.address,

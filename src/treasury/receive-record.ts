@@ -18,35 +18,30 @@ const RECEIVED_EVENT_NAMESPACE = '0d5e6a1c-93f4-4b7e-8c21-5f0a9e3d7b64';
 const MILESTONE_EVENT_NAMESPACE = '6f1c2b8e-4d7a-4e35-9b0c-2a8e5d3f71c9';
 
 /**
- * What a received send is: FundingReceived when it comes from a funding address
- * (treasury.fundingAddresses), from the operator account itself or from an account a former seed
- * named, DonationReceived otherwise. The operator's own send comes back to it when a player linked
- * the operator's address as their wallet and was paid there, and a former account's balance is
- * moved to the new one after a seed change: that is the operator's money, and counted as a donation
- * it would move the milestones and the sustainability factor of every player's rate.
+ * How a received send is recorded, by the ingester and the donations rebuild alike.
+ *
+ * Its kind: FundingReceived when it comes from a funding address (treasury.fundingAddresses), from
+ * the receiving operator account itself or from an account a former seed named, DonationReceived
+ * otherwise. The operator's own send comes back to it when a player linked the operator's address
+ * as their wallet and was paid there, and a former account's balance is moved to the new one after
+ * a seed change: that is the operator's money, and counted as a donation it would move the
+ * milestones and the sustainability factor of every player's rate.
+ *
+ * `returned`, to spread into the event's data: the payout the send is, when its sender is an
+ * operator account (the receiving one or another) that signed it as a payout block, a payout to a
+ * player whose wallet is an operator account, come back to the operator; empty for any other send.
  */
-export function receivedKind(
-  sender: string,
-  operatorAddress: string,
-  formerOperatorAddresses: ReadonlySet<string>,
-  fundingAddresses: ReadonlySet<string>,
-): 'DonationReceived' | 'FundingReceived' {
-  return sender === operatorAddress || formerOperatorAddresses.has(sender) || fundingAddresses.has(sender) ? 'FundingReceived' : 'DonationReceived';
-}
-
-/**
- * The payout whose block `sendHash` is, when `sender` is an operator account (the receiving one or
- * another) that signed it as a payout block: a payout to a player whose wallet is an operator
- * account, come back to the operator. Undefined for any other send.
- */
-export function returnedPayoutId(
-  sendHash: string,
-  sender: string,
+export function classifyReceive(
+  send: { readonly hash: string; readonly sender: string },
   receiving: { readonly address: string; readonly operator: OperatorState },
   elsewhere: DonationsElsewhere,
-): string | undefined {
-  const blocks = sender === receiving.address ? receiving.operator.payoutOfBlock : elsewhere.payoutOfBlockBy.get(sender);
-  return blocks?.get(sendHash);
+  fundingAddresses: ReadonlySet<string>,
+): { readonly kind: 'DonationReceived' | 'FundingReceived'; readonly returned: { readonly returnedPayoutId?: string } } {
+  const { hash, sender } = send;
+  const ownAccount = sender === receiving.address;
+  if (!ownAccount && !elsewhere.addresses.has(sender) && !fundingAddresses.has(sender)) return { kind: 'DonationReceived', returned: {} };
+  const returnedPayoutId = (ownAccount ? receiving.operator.payoutOfBlock : elsewhere.payoutOfBlockBy.get(sender))?.get(hash);
+  return { kind: 'FundingReceived', returned: returnedPayoutId === undefined ? {} : { returnedPayoutId } };
 }
 
 /**

@@ -13,7 +13,7 @@ import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } fr
 import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
 import { payoutAttemptLive } from '../donation-ingester';
-import { appendReceiveRecord, receivedKind, receiveRecordEvents, returnedPayoutId } from '../receive-record';
+import { appendReceiveRecord, classifyReceive, receiveRecordEvents } from '../receive-record';
 import { type DonationRebuildReport } from './rebuild-donations.command';
 
 /** How long a rebuild waits for the operator lock (as the ingester does). */
@@ -205,8 +205,7 @@ export class DonationRebuilder {
     if (sender === null) throw inconsistentHistory(`the sender of receive ${entry.hash} is unknown`);
     // A node that does not know when it took a block says 0; the rebuild's own time is nearer.
     const receivedAt = entry.localTimestamp === 0n ? this.now() : new Date(Number(entry.localTimestamp) * 1000);
-    const kind = receivedKind(sender, address, elsewhere.addresses, this.fundingAddresses);
-    const returned = kind === 'FundingReceived' ? returnedPayoutId(entry.link, sender, receiving, elsewhere) : undefined;
+    const { kind, returned } = classifyReceive({ hash: entry.link, sender }, receiving, elsewhere, this.fundingAddresses);
     return {
       kind,
       data: {
@@ -217,7 +216,7 @@ export class DonationRebuilder {
         previous: entry.previous,
         block,
         receivedAt: receivedAt.toISOString(),
-        ...(returned === undefined ? {} : { returnedPayoutId: returned }),
+        ...returned,
       },
     };
   }
