@@ -155,6 +155,51 @@ describe('Banano node double', () => {
     });
   });
 
+  describe('confirmation', () => {
+    it('given held confirmations, then account_balance and receivable count confirmed blocks only, unless asked for all, until confirmAll', async () => {
+      const frontier = await openOperator(1000n);
+      node.holdConfirmations();
+      const paid = await send(operator, frontier, 1000n, 300n, player);
+      expect(await publish(paid.block, 'send')).toEqual({ hash: paid.hash });
+      const donation = await node.fund(operator.address, 50n);
+
+      // The frontier and its balance, confirmed or not; the confirmed ones beside them on request.
+      expect(await rpc({ action: 'account_info', account: operator.address, receivable: true, include_confirmed: true })).toMatchObject({
+        frontier: paid.hash,
+        balance: '700',
+        confirmation_height: '1',
+        confirmation_height_frontier: frontier,
+        confirmed_balance: '1000',
+        confirmed_height: '1',
+        confirmed_frontier: frontier,
+        receivable: '50',
+        confirmed_receivable: '0',
+      });
+      expect(await rpc({ action: 'account_balance', account: operator.address })).toEqual({ balance: '1000', pending: '0', receivable: '0' });
+      expect(await rpc({ action: 'account_balance', account: operator.address, include_only_confirmed: 'false' })).toEqual({
+        balance: '700',
+        pending: '50',
+        receivable: '50',
+      });
+      expect(await rpc({ action: 'account_balance', account: player.address })).toEqual({ balance: '0', pending: '0', receivable: '0' });
+      expect(await rpc({ action: 'receivable', account: operator.address, count: '10', source: true })).toEqual({ blocks: '' });
+      expect(await rpc({ action: 'receivable', account: operator.address, count: '10', include_only_confirmed: false })).toEqual({ blocks: [donation] });
+      expect(await rpc({ action: 'block_info', hash: paid.hash })).toMatchObject({ confirmed: 'false' });
+      expect(await rpc({ action: 'block_info', hash: frontier })).toMatchObject({ confirmed: 'true' });
+      const history = (await rpc({ action: 'account_history', account: operator.address, count: '10' })).history as Json[];
+      expect(history.map((entry) => entry.confirmed)).toEqual(['false', 'true']);
+
+      node.confirmAll();
+      expect(await rpc({ action: 'account_balance', account: operator.address })).toEqual({ balance: '700', pending: '50', receivable: '50' });
+      expect(await rpc({ action: 'account_info', account: operator.address })).toMatchObject({ confirmation_height: '2', confirmation_height_frontier: paid.hash });
+      expect(await rpc({ action: 'block_info', hash: paid.hash })).toMatchObject({ confirmed: 'true' });
+      // Blocks applied after confirmAll confirm at once again.
+      const next = await send(operator, paid.hash, 700n, 100n, player);
+      expect(await publish(next.block, 'send')).toEqual({ hash: next.hash });
+      expect(await rpc({ action: 'account_balance', account: operator.address })).toMatchObject({ balance: '600' });
+    });
+  });
+
   describe('process: rejections leave the ledger unchanged', () => {
     let frontier: string;
     let blocksBefore: number;

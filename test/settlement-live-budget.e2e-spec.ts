@@ -34,4 +34,38 @@ describe('the live settlement budget', () => {
       expect(second.body.payoutsRequested).toBe(0);
     });
   });
+
+  it('counts a payout sent but not yet confirmed as spent, and a donation pocketed but not yet confirmed as not there yet', async () => {
+    // 60 BAN and a floor of 50: 10 BAN to spend, 8 BAN a payout. account_balance counts confirmed
+    // blocks only, as the node's does by default; the double confirms nothing until confirmAll.
+    await withLiveApp({ openWithRaw: 60n * BAN }, async ({ app, node, operator }) => {
+      node.holdConfirmations();
+      await earner(app, 80);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).body.payoutsRequested).toBe(1);
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+      expect(node.balanceOf(operator.address)).toBe(52n * BAN);
+
+      // The send is not confirmed, so the confirmed balance is still 60 BAN; but only 2 are left.
+      await earner(app, 80);
+      await synced(app);
+      const sendUnconfirmed = await call(app, 'POST', '/v1/admin/settlements', {});
+      expect(sendUnconfirmed.status).toBe(200);
+      expect(sendUnconfirmed.body).toMatchObject({ payoutsRequested: 0, deferredByBudget: 1 });
+
+      // A donation of 20 BAN (its send confirmed), pocketed by the run: until the receive is
+      // confirmed, the 20 BAN are not spendable.
+      node.confirmAll();
+      await node.fund(operator.address, 20n * BAN);
+      node.holdConfirmations();
+      const receiveUnconfirmed = await call(app, 'POST', '/v1/admin/settlements', {});
+      expect(node.balanceOf(operator.address)).toBe(72n * BAN);
+      expect(receiveUnconfirmed.body).toMatchObject({ payoutsRequested: 0, deferredByBudget: 1 });
+
+      node.confirmAll();
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).body).toMatchObject({ payoutsRequested: 1, deferredByBudget: 0 });
+    });
+  });
 });

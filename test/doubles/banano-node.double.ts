@@ -10,14 +10,24 @@ import bananojsModule = require('@bananocoin/bananojs');
  *
  *   POST /   {"action": "...", ...}   → 200 with the result, or 200 {"error": "<text>"}
  *
- *   account_info     {account, representative?}           "Account not found" when not opened
- *   account_balance  {account}                             {balance, pending, receivable}; zeros when not opened
- *   block_info       {hash, json_block?}                   "Block not found"; confirmed is "true" (all blocks confirm at once)
- *   receivable       {account, count?, threshold?, source?} blocks: {hash: amount} or {hash: {amount, source}}; "" when none
+ *   account_info     {account, representative?, receivable?, include_confirmed?}
+ *                                                          "Account not found" when not opened; the frontier
+ *                                                          and its balance, confirmed or not
+ *   account_balance  {account, include_only_confirmed?}    {balance, pending, receivable}; zeros when not opened
+ *   block_info       {hash, json_block?}                   "Block not found"; confirmed "true" or "false"
+ *   receivable       {account, count?, threshold?, source?, include_only_confirmed?}
+ *                                                          blocks: {hash: amount} or {hash: {amount, source}}; "" when none
  *   account_history  {account, count?, head?, raw?}        newest first; `previous` when more remain; history "" when none
  *   work_generate    {hash}                                a dummy work value at once (proof of work is never computed)
  *   process          {block, json_block?, subtype?}        {hash} or the node's error text (below)
  *   anything else → {"error": "Unknown command"}
+ *
+ * Confirmation: every block confirms the moment it is applied, unless `holdConfirmations` was
+ * called; then the blocks applied since stay unconfirmed until `confirmAll`. As on the node (V22+),
+ * `account_balance` and `receivable` count only confirmed blocks unless `include_only_confirmed`
+ * is false: the balance is the one at the account's last confirmed block, and a receivable send
+ * counts once the send is confirmed. `account_info` answers the frontier and its balance, confirmed
+ * or not, with `confirmation_height`, and the `confirmed_*` fields when `include_confirmed` is true.
  *
  * `process` checks what the node checks, in the node's order:
  *   1. With a subtype, the node's pre-check: an unknown non-zero `previous` → "Gap previous block";
@@ -132,6 +142,10 @@ export interface BananoNodeDouble {
   accountChain(address: string): DoubleLedgerBlock[];
   /** The balance at the account's frontier; 0 when not opened. */
   balanceOf(address: string): bigint;
+  /** Blocks applied from now on stay unconfirmed until `confirmAll` (see Confirmation above). */
+  holdConfirmations(): void;
+  /** Confirms every block, and blocks applied from now on confirm at once again. */
+  confirmAll(): void;
   /** The sends to `address` it has not received yet, oldest first. */
   receivableOf(address: string): Array<{ hash: string; amountRaw: bigint; source: string }>;
   /** The next `options.count` (default 1) calls of `action` ("*": any action) fail as `mode` says. */
@@ -153,6 +167,7 @@ interface Fault {
 
 interface StoredBlock extends DoubleLedgerBlock {
   height: number;
+  confirmed: boolean;
   amountRaw: bigint;
   localTimestamp: number;
   successor: string | null;
@@ -210,6 +225,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
   const timers = new Set<NodeJS.Timeout>();
   let listening = false;
   let closed = false;
+  let holdingConfirmations = false;
 
   const genesisPrivateKey = bananojs.getPrivateKey(genesisSeed, 0);
   const genesisAddress = bananojs.getBananoAccount(await bananojs.getPublicKey(genesisPrivateKey));
@@ -328,15 +344,25 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
       modified_timestamp: String(account.modifiedTimestamp),
       block_count: String(account.chain.length),
       account_version: '2',
-      // Every block confirms at once here, so the confirmation height is the chain's height.
-      confirmation_height: String(account.chain.length),
-      confirmation_height_frontier: frontier,
+      confirmation_height: String(confirmedHeight(account)),
+      confirmation_height_frontier: confirmedFrontier(account),
     };
     if (isTrue(body.representative)) answer.representative = account.representative;
-    if (isTrue(body.receivable) || isTrue(body.pending)) {
-      const sum = receivableSum(address).toString();
+    const withReceivable = isTrue(body.receivable) || isTrue(body.pending);
+    if (withReceivable) {
+      const sum = receivableSum(address, false).toString();
       answer.receivable = sum;
       answer.pending = sum;
+    }
+    if (isTrue(body.include_confirmed)) {
+      answer.confirmed_balance = confirmedBalance(account).toString();
+      answer.confirmed_height = String(confirmedHeight(account));
+      answer.confirmed_frontier = confirmedFrontier(account);
+      if (withReceivable) {
+        const sum = receivableSum(address, true).toString();
+        answer.confirmed_receivable = sum;
+        answer.confirmed_pending = sum;
+      }
     }
     return answer;
   }
@@ -344,8 +370,11 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
   function accountBalance(body: Record<string, unknown>): Answer {
     const address = accountParam(body.account);
     if (address === null) return { error: 'Bad account number' };
-    const receivableRaw = receivableSum(address).toString();
-    return { balance: (accounts.get(address)?.balanceRaw ?? 0n).toString(), pending: receivableRaw, receivable: receivableRaw };
+    const onlyConfirmed = !isFalse(body.include_only_confirmed);
+    const account = accounts.get(address);
+    const balanceRaw = account === undefined ? 0n : onlyConfirmed ? confirmedBalance(account) : account.balanceRaw;
+    const receivableRaw = receivableSum(address, onlyConfirmed).toString();
+    return { balance: balanceRaw.toString(), pending: receivableRaw, receivable: receivableRaw };
   }
 
   function blockInfo(body: Record<string, unknown>): Answer {
@@ -359,7 +388,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
       height: String(stored.height),
       local_timestamp: String(stored.localTimestamp),
       successor: stored.successor ?? zeroHash,
-      confirmed: 'true',
+      confirmed: String(stored.confirmed),
       contents: isTrue(body.json_block) ? { ...stored.block, link_as_account: linkAsAccount(stored.block.link) } : JSON.stringify(stored.block),
       // The node's state_subtype has no "open": an opening receive is a receive.
       subtype: stored.subtype === 'open' ? 'receive' : stored.subtype,
@@ -377,12 +406,14 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
       threshold = BigInt(body.threshold);
     }
     const source = isTrue(body.source);
+    const onlyConfirmed = !isFalse(body.include_only_confirmed);
     const simple = threshold === 0n && !source;
     const list: string[] = [];
     const map: Record<string, unknown> = {};
     let size = 0n;
     for (const [hash, entry] of receivables.get(address) ?? []) {
       if (size >= count) break;
+      if (onlyConfirmed && !confirmedSend(hash)) continue;
       if (simple) list.push(hash);
       else if (entry.amountRaw >= threshold) map[hash] = source ? { amount: entry.amountRaw.toString(), source: entry.source } : entry.amountRaw.toString();
       else continue;
@@ -441,7 +472,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
     entry.local_timestamp = String(stored.localTimestamp);
     entry.height = String(stored.height);
     entry.hash = stored.hash;
-    entry.confirmed = 'true';
+    entry.confirmed = String(stored.confirmed);
     if (raw) {
       entry.work = stored.block.work;
       entry.signature = stored.block.signature;
@@ -550,7 +581,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
     account.balanceRaw = BigInt(block.balance);
     account.representative = block.representative;
     account.modifiedTimestamp = now;
-    blocksByHash.set(hash, { hash, block, subtype, amountRaw, height: account.chain.length, localTimestamp: now, successor: null });
+    blocksByHash.set(hash, { hash, block, subtype, amountRaw, height: account.chain.length, confirmed: !holdingConfirmations, localTimestamp: now, successor: null });
     order.push(hash);
     if (subtype === 'send') {
       const destination = linkAsAccount(block.link);
@@ -602,10 +633,30 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
     });
   }
 
-  function receivableSum(address: string): bigint {
+  function receivableSum(address: string, onlyConfirmed: boolean): bigint {
     let sum = 0n;
-    for (const entry of receivables.get(address)?.values() ?? []) sum += entry.amountRaw;
+    for (const [hash, entry] of receivables.get(address) ?? []) if (!onlyConfirmed || confirmedSend(hash)) sum += entry.amountRaw;
     return sum;
+  }
+
+  function confirmedSend(hash: string): boolean {
+    return blocksByHash.get(hash)?.confirmed === true;
+  }
+
+  /** Blocks confirm in chain order (a held block and everything after it wait for `confirmAll`). */
+  function confirmedHeight(account: Account): number {
+    const unconfirmed = account.chain.findIndex((hash) => !confirmedSend(hash));
+    return unconfirmed === -1 ? account.chain.length : unconfirmed;
+  }
+
+  function confirmedFrontier(account: Account): string {
+    const height = confirmedHeight(account);
+    return height === 0 ? zeroHash : (account.chain[height - 1] as string);
+  }
+
+  function confirmedBalance(account: Account): bigint {
+    const height = confirmedHeight(account);
+    return height === 0 ? 0n : BigInt((blocksByHash.get(account.chain[height - 1] as string) as StoredBlock).block.balance);
   }
 
   function publicView(stored: StoredBlock): DoubleLedgerBlock {
@@ -660,6 +711,13 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
     },
     balanceOf(address) {
       return accounts.get(address)?.balanceRaw ?? 0n;
+    },
+    holdConfirmations() {
+      holdingConfirmations = true;
+    },
+    confirmAll() {
+      holdingConfirmations = false;
+      for (const stored of blocksByHash.values()) stored.confirmed = true;
     },
     receivableOf(address) {
       return [...(receivables.get(address) ?? [])].map(([hash, entry]) => ({ hash, amountRaw: entry.amountRaw, source: entry.source }));
@@ -754,6 +812,10 @@ function linkAsAccount(link: string): string {
 /** The node reads booleans from a property tree, where "true" and true are the same text. */
 function isTrue(value: unknown): boolean {
   return value === true || value === 'true';
+}
+
+function isFalse(value: unknown): boolean {
+  return value === false || value === 'false';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -289,9 +289,16 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     }
     if (account === null) return { reason: 'operator_seed_not_configured', spendableRaw: 0n };
     const { rpc } = this.banano;
+    // The confirmed balance (account_balance counts confirmed blocks only, as the node does by
+    // default) still holds a payout that was sent but is not confirmed yet, which the payouts read
+    // model no longer speaks for. The frontier's balance (account_info) has every send out,
+    // confirmed or not, and is what the executor builds on, but it also has receives not yet
+    // confirmed. The lower of the two spends neither.
     const readBalance = async (): Promise<bigint> => {
       try {
-        return (await rpc.accountBalance(account.address)).balanceRaw;
+        const [confirmed, frontier] = await Promise.all([rpc.accountBalance(account.address), rpc.accountInfo(account.address)]);
+        const frontierRaw = frontier?.balanceRaw ?? 0n;
+        return frontierRaw < confirmed.balanceRaw ? frontierRaw : confirmed.balanceRaw;
       } catch (error) {
         if (!(error instanceof BananoNodeError)) throw error;
         throw new DomainError('banano_node_unavailable', `The Banano node could not tell the operator balance: ${error.message}`, 503);
