@@ -143,6 +143,8 @@ describe('the admin audit', () => {
       const byTarget = await call(app, 'GET', `/v1/admin/audit?targetType=payout&targetId=${cancelled[0]?.target.id}`);
       const future = await call(app, 'GET', `/v1/admin/audit?since=${new Date(Date.now() + 60_000).toISOString()}`);
       const past = await call(app, 'GET', '/v1/admin/audit?until=2000-01-01T00:00:00Z');
+      const instant = all.map((item) => item.occurredAt as string).at(-1) as string;
+      const empty = await call(app, 'GET', `/v1/admin/audit?since=${instant}&until=${instant}`);
 
       expect(all.length).toBeGreaterThanOrEqual(7);
       expect(pages).toEqual(all);
@@ -154,6 +156,9 @@ describe('the admin audit', () => {
       expect((byTarget.body.items as Array<{ action: string }>).map((item) => item.action)).toEqual(['payout.cancel']);
       expect(future.body.items).toEqual([]);
       expect(past.body.items).toEqual([]);
+      // since is inclusive and until exclusive, so a range that starts where it ends holds nothing.
+      expect(empty.status).toBe(200);
+      expect(empty.body.items).toEqual([]);
     });
 
     it('rebuilds to the same rows when its events are applied again', async () => {
@@ -179,6 +184,9 @@ describe('the admin audit', () => {
       ['since=9999-12-31T23:59:59-23:59', 'invalid_since'],
       ['until=2026-12-06', 'invalid_until'],
       ['until=2026-02-30T00:00:00Z', 'invalid_until'],
+      // A range that ends before it starts is a mistake, not an empty answer; an empty one is fine.
+      ['since=2026-12-07T00:00:00Z&until=2026-12-06T23:59:59Z', 'invalid_until'],
+      ['since=2026-12-07T01:00:00%2B01:00&until=2026-12-06T23:59:59.999Z', 'invalid_until'],
       ['limit=101', 'invalid_limit'],
       ['cursor=not-a-cursor', 'invalid_cursor'],
     ])('refuses ?%s with 422', async (query, code) => {

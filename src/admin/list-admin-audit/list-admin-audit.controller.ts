@@ -3,6 +3,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { DomainError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { decodeCursor, encodeCursor, minPositionOf, type Page, PAGE_LIMIT_DEFAULT } from '../../platform/http/paging';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
@@ -63,6 +64,11 @@ export class ListAdminAuditController {
   @ApiProblems(422, ['invalid_since', 'invalid_until'])
   @Get()
   async list(@Query() query: ListAdminAuditQueryDto): Promise<Page<AdminAuditEntry>> {
+    // since is inclusive and until exclusive, so since = until is an empty range; an until before
+    // since is a caller's mistake (swapped bounds, a zone lost), told rather than answered empty.
+    if (query.since !== undefined && query.until !== undefined && Date.parse(query.until) < Date.parse(query.since)) {
+      throw new DomainError('invalid_until', `until (${query.until}) is before since (${query.since})`, 422);
+    }
     const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
     // The filters are part of the list a cursor pages: with others it would start from a wrong place.
     const { action, actor, targetType, targetId, since, until } = query;
