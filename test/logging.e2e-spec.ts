@@ -1,20 +1,8 @@
-import { Writable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { createLogger, withCorrelationId } from '../src/platform/logging/logger';
+import { captured } from './support/captured-log';
 import { call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
-
-/** A destination that keeps every JSON line written to it. */
-function captured(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { stream, lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
 
 /** Structured logs carry the correlation id the events of the same request carry (issue: logs). */
 describe('structured logs', () => {

@@ -4,9 +4,11 @@ import { PostgresEventStore } from '../src/platform/event-store/postgres-event-s
 import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { parseBan } from '../src/platform/money';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
+import { captured } from './support/captured-log';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { donateFrom, newBananoAccount } from './support/scenario';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { startTestApp } from './support/test-app';
 
 const ban = (text: string): bigint => parseBan(text) as bigint;
 
@@ -182,4 +184,51 @@ describe('secrets never leave the service', () => {
     }
     expect(found).toEqual([]);
   }, 240_000);
+});
+
+/**
+ * /ready is public, and a readiness check that throws does so with its driver's message, which
+ * names internal hosts, ports, databases and users. The answer says which check failed and that it
+ * threw or hung; the message goes to the log, without whatever else the error object carries.
+ */
+describe('/ready, when a check throws or hangs', () => {
+  it('answers 503 naming the check, not what its error said, and logs the message', async () => {
+    const log = captured();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { connectionString: 'postgres://ledger:hunter2@10.0.0.5:5432/ledger_internal' });
+    const app = await startTestApp({ LOG_LEVEL: 'warn' }, {
+      logDestination: log.stream,
+      readinessChecks: [
+        { name: 'database', check: () => Promise.reject(refused) },
+        { name: 'eventStore', check: () => Promise.reject(new Error('password authentication failed for user "ledger_internal"')) },
+        { name: 'projections', check: () => new Promise(() => undefined) },
+        { name: 'payouts', check: async () => ({ ok: true, detail: { mode: 'dry-run' } }) },
+      ],
+    });
+    try {
+      const response = await fetch(`${app.baseUrl}/ready`);
+      const text = await response.text();
+
+      expect(response.status).toBe(503);
+      expect(JSON.parse(text)).toEqual({
+        status: 'not_ready',
+        checks: {
+          database: { ok: false, detail: { reason: 'check_failed' } },
+          eventStore: { ok: false, detail: { reason: 'check_failed' } },
+          projections: { ok: false, detail: { reason: 'check_timed_out', timeoutMs: 2000 } },
+          payouts: { ok: true, detail: { mode: 'dry-run' } },
+        },
+      });
+      for (const revealing of ['10.0.0.5', '5432', 'ECONNREFUSED', 'ledger_internal', 'password']) expect(text).not.toContain(revealing);
+      expect(log.lines().filter((line) => line.check !== undefined)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ level: 40, msg: 'readiness check failed', check: 'database', error: 'connect ECONNREFUSED 10.0.0.5:5432' }),
+          expect.objectContaining({ level: 40, msg: 'readiness check failed', check: 'eventStore', error: 'password authentication failed for user "ledger_internal"' }),
+          expect.objectContaining({ level: 40, msg: 'readiness check did not answer in time', check: 'projections', timeoutMs: 2000 }),
+        ]),
+      );
+      expect(log.text()).not.toContain('hunter2');
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/platform/config/config';
 import { createDatabasePool } from '../../src/platform/database/database';
 import { type EventStore } from '../../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
+import { type ReadinessCheck } from '../../src/platform/health/health.controller';
 import { createHttpApp } from '../../src/platform/http/create-http-app';
 import { createLogger } from '../../src/platform/logging/logger';
 import { waitForCheckpoint } from '../../src/platform/read-models/checkpoints';
@@ -37,7 +38,7 @@ export interface TestApp {
  * balance must be 0 and every entry balanced (SPEC §4.5), whatever the scenario did. A test whose
  * event store or projector is broken on purpose passes `checkBooks: false`.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean; logDestination?: DestinationStream } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean; logDestination?: DestinationStream; readinessChecks?: readonly ReadinessCheck[] } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   // Every app gets its own master key, made now and never written down; `LEDGER_MASTER_KEY: ''`
   // in `env` starts one without a key.
@@ -54,7 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     logger,
     pool,
     eventStore: options.eventStore ?? store,
-    readinessChecks: [],
+    readinessChecks: options.readinessChecks ?? [],
     lifetimeKillsSource: integrations.lifetimeKillsSource,
     yunite: integrations.yunite,
     banano: integrations.banano,

@@ -4,6 +4,7 @@ import { Public } from '../../security/access';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiSuccessExample, EXAMPLE, type OpenApiSchema } from '../http/openapi';
 import { messageOf } from '../errors/message-of';
+import { LOGGER, type Logger } from '../logging/logger';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -30,7 +31,14 @@ const READINESS_SCHEMA: OpenApiSchema = {
       additionalProperties: {
         type: 'object',
         required: ['ok'],
-        properties: { ok: { type: 'boolean' }, detail: { description: 'What the check found.' } },
+        properties: {
+          ok: { type: 'boolean' },
+          detail: {
+            description:
+              'What the check found. A check that threw gives `{ reason: "check_failed" }` and one that gave no answer in time `{ reason: "check_timed_out", timeoutMs }`: ' +
+              'why it failed is in the log, not here.',
+          },
+        },
       },
     },
   },
@@ -49,11 +57,22 @@ const READY_EXAMPLE = {
 /** Bounds each check, so a hung dependency makes /ready answer "not ready" instead of hanging. */
 const CHECK_TIMEOUT_MS = 2_000;
 
+/**
+ * What /ready says of a check that threw or did not answer. The error's own message stays in the
+ * log: /ready is public, and a driver's message can name an internal host and port, a database or
+ * a user ("connect ECONNREFUSED 10.0.0.5:5432", "password authentication failed for user …").
+ */
+const CHECK_FAILED: CheckResult = { ok: false, detail: { reason: 'check_failed' } };
+const CHECK_TIMED_OUT: CheckResult = { ok: false, detail: { reason: 'check_timed_out', timeoutMs: CHECK_TIMEOUT_MS } };
+
 @ApiTags('operations')
 @Public()
 @Controller()
 export class HealthController {
-  constructor(@Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[]) {}
+  constructor(
+    @Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[],
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   /** Liveness: the process serves HTTP. */
   @ApiOperation({ summary: 'Liveness: the process serves HTTP' })
@@ -69,7 +88,8 @@ export class HealthController {
     summary: 'Readiness: the database, the event store, the projections and payouts',
     description:
       '200 when every check passes: the database and event store answer, every projection is at most READY_PROJECTION_LAG_SECONDS_MAX behind, and payouts can go out ' +
-      '(dry-run, or a readable operator seed and a node that answers). 503 otherwise, with the same body naming the failing check. Each check has 2 s to answer.',
+      '(dry-run, or a readable operator seed and a node that answers). 503 otherwise, with the same body naming the failing check. Each check has 2 s to answer; ' +
+      'one that throws or does not answer says only that (`check_failed`, `check_timed_out`), and the service logs why.',
   })
   @ApiResponse({ status: 200, description: 'Ready', content: { 'application/json': { schema: READINESS_SCHEMA, example: READY_EXAMPLE } } })
   @ApiResponse({
@@ -84,24 +104,29 @@ export class HealthController {
   })
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, CheckResult> }> {
-    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check)] as const));
+    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check, this.logger)] as const));
     const ready = results.every(([, result]) => result.ok);
     void reply.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
   }
 }
 
-async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
+async function runCheck(check: ReadinessCheck, logger: Logger): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
+    const result = await Promise.race([
       check.check(),
       new Promise<CheckResult>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS);
+        timer = setTimeout(() => resolve(CHECK_TIMED_OUT), CHECK_TIMEOUT_MS);
       }),
     ]);
+    if (result === CHECK_TIMED_OUT) logger.warn({ check: check.name, timeoutMs: CHECK_TIMEOUT_MS }, 'readiness check did not answer in time');
+    return result;
   } catch (error) {
-    return { ok: false, detail: messageOf(error) };
+    // The message only: an error object can carry more than its message (a driver's connection
+    // parameters), and the message is what an operator needs to find the failing dependency.
+    logger.warn({ check: check.name, error: messageOf(error) }, 'readiness check failed');
+    return CHECK_FAILED;
   } finally {
     clearTimeout(timer);
   }
