@@ -76,6 +76,20 @@ describe('clearing an abuse flag', () => {
     expect((await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'checked' })).status).toBe(200);
   });
 
+  it('refuses 400 json_too_deep, not nul_character, a body that both nests too deep and holds the NUL character', async () => {
+    const before = await app.store.headPosition();
+    const tooDeep = `${'['.repeat(40)}${']'.repeat(40)}`;
+
+    const refused = await fetch(`${app.baseUrl}/v1/admin/abuse-flags/${randomUUID()}/clear`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+      body: `{"reason":"checked\\u0000","deep":${tooDeep}}`,
+    });
+
+    expect({ status: refused.status, code: ((await refused.json()) as { code?: string }).code }).toEqual({ status: 400, code: 'json_too_deep' });
+    expect(await app.store.headPosition()).toBe(before);
+  });
+
   it.each([
     ['an unknown flag', () => `/v1/admin/abuse-flags/${randomUUID()}/clear`, { reason: 'x' }, 404, 'abuse_flag_not_found'],
     ['a flag id that is not a UUID', () => '/v1/admin/abuse-flags/not-a-flag/clear', { reason: 'x' }, 422, 'invalid_flag_id'],

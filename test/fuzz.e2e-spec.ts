@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { getMetadataStorage } from 'class-validator';
 import secureJson from 'secure-json-parse';
-import { JSON_DEPTH_MAX, jsonDepthExceeds, PATH_PARAMETER_LENGTH_MAX, URL_LENGTH_MAX } from '../src/platform/http/request-bounds';
+import { JSON_DEPTH_MAX, jsonBoundBroken, PATH_PARAMETER_LENGTH_MAX, URL_LENGTH_MAX } from '../src/platform/http/request-bounds';
 import { RequestValidationPipe } from '../src/platform/http/validation.pipe';
 import { ApiKeys } from '../src/security/api-keys';
 import { type Metatype, pathParameters, type Route, routeTable } from './support/route-table';
@@ -207,7 +207,7 @@ async function bodyRefused(route: Route, text: string): Promise<boolean> {
   } catch {
     return true;
   }
-  if (jsonDepthExceeds(parsed, JSON_DEPTH_MAX)) return true;
+  if (jsonBoundBroken(parsed, JSON_DEPTH_MAX) === 'json_too_deep') return true;
   return refusedBy(route.body[0]?.metatype ?? null, 'body', parsed);
 }
 

@@ -17,8 +17,7 @@ import {
   clientErrorHandler,
   frameworkErrorHandler,
   JSON_DEPTH_MAX,
-  jsonDepthExceeds,
-  jsonHoldsNul,
+  jsonBoundBroken,
   PATH_PARAMETER_LENGTH_MAX,
   URL_LENGTH_MAX,
 } from './request-bounds';
@@ -101,10 +100,11 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     } catch {
       return done(new DomainError('malformed_json', 'The request body is not valid JSON', 400), undefined);
     }
-    if (jsonDepthExceeds(parsed, JSON_DEPTH_MAX)) {
+    const broken = jsonBoundBroken(parsed, JSON_DEPTH_MAX);
+    if (broken === 'json_too_deep') {
       return done(new DomainError('json_too_deep', `The request body nests arrays and objects more than ${JSON_DEPTH_MAX} levels deep`, 400), undefined);
     }
-    if (jsonHoldsNul(parsed)) {
+    if (broken === 'nul_character') {
       return done(new DomainError('nul_character', 'The request body holds the NUL character (\\u0000), which no field accepts', 400), undefined);
     }
     done(null, parsed);

@@ -16,39 +16,43 @@ export const PATH_PARAMETER_LENGTH_MAX = 100;
 export const JSON_DEPTH_MAX = 16;
 
 /**
- * Whether `value` nests deeper than `depthMax` arrays and objects. Iterative, so a hostile body of
- * a million brackets is measured without a stack overflow (the transformer and validator after the
- * parser recurse, and would overflow on it: a 500 instead of a 400).
+ * The bound a parsed JSON body breaks, if any, in one walk:
+ *
+ * - `json_too_deep` when it nests deeper than `depthMax` arrays and objects. The transformer and
+ *   validator after the parser recurse, and a hostile body of a million brackets would overflow
+ *   their stack: a 500 instead of a 400.
+ * - `nul_character` when a string or key anywhere holds the NUL character (U+0000). JSON may carry
+ *   it (as \u0000), but PostgreSQL can hold it in neither text nor jsonb, so a field that reached a
+ *   column or an event with it failed in the database, as a 500.
+ *
+ * A body that breaks both is `json_too_deep`, the first bound the parser has always checked: a NUL
+ * is remembered and the walk goes on, and only a walk that ends within the depth answers it.
+ * Iterative, with one frame (the entries of an array or object) per level open on the way down
+ * from the root, so its stack never holds more than `depthMax` frames however deep the body is, and
+ * each value is visited once.
  */
-export function jsonDepthExceeds(value: unknown, depthMax: number): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    if (next.depth >= depthMax) return true;
-    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
-  }
-  return false;
-}
-
-/**
- * Whether a string or key anywhere in `value` holds the NUL character (U+0000). JSON may carry it
- * (as \u0000), but PostgreSQL can hold it in neither text nor jsonb, so a field that reached a
- * column or an event with it failed in the database, as a 500. Call it after jsonDepthExceeds.
- */
-export function jsonHoldsNul(value: unknown): boolean {
-  const pending: unknown[] = [value];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next === 'string') {
-      if (next.includes('\u0000')) return true;
-      continue;
+export function jsonBoundBroken(value: unknown, depthMax: number): 'json_too_deep' | 'nul_character' | null {
+  const open: Array<Iterator<[string, unknown]>> = [];
+  let holdsNul = false;
+  let current = value;
+  for (;;) {
+    if (typeof current === 'string') {
+      holdsNul ||= current.includes('\u0000');
+    } else if (typeof current === 'object' && current !== null) {
+      if (open.length >= depthMax) return 'json_too_deep';
+      open.push(Object.entries(current)[Symbol.iterator]());
     }
-    if (typeof next !== 'object' || next === null) continue;
-    for (const [key, child] of Object.entries(next)) {
-      if (key.includes('\u0000')) return true;
-      pending.push(child);
+    // The next entry of the innermost open array or object that has one left.
+    let entry = open.at(-1)?.next();
+    while (entry !== undefined && entry.done === true) {
+      open.pop();
+      entry = open.at(-1)?.next();
     }
+    if (entry === undefined) return holdsNul ? 'nul_character' : null;
+    const [key, child] = entry.value;
+    holdsNul ||= key.includes('\u0000');
+    current = child;
   }
-  return false;
 }
 
 /**
