@@ -232,3 +232,32 @@ describe('/ready, when a check throws or hangs', () => {
     }
   });
 });
+
+describe('an operator seed file named after the seed', () => {
+  it('is never quoted: not in the status answer, a settlement problem or the log', async () => {
+    // A path the configuration takes (the seed as a directory name, say a secrets mount's), which
+    // every message about the file used to quote.
+    const seed = randomBytes(32).toString('hex').toUpperCase();
+    const log = captured();
+    const app = await startTestApp(
+      { LOG_LEVEL: 'debug', SETTLEMENT_INTERVAL_SECONDS: '0', BANANO_RPC_URL: 'http://127.0.0.1:9', BANANO_OPERATOR_SEED_FILE: `/nonexistent/${seed}/seed` },
+      { logDestination: log.stream },
+    );
+    try {
+      const status = await fetch(`${app.baseUrl}/v1/admin/operator-seed/status`, { headers: { authorization: `Bearer ${app.apiKey}` } });
+      const settlement = await fetch(`${app.baseUrl}/v1/admin/settlements`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const answers = [await status.text(), await settlement.text()];
+
+      expect([status.status, settlement.status]).toEqual([503, 503]);
+      expect(answers.map((text) => (JSON.parse(text) as { code: string }).code)).toEqual(['operator_seed_unreadable', 'operator_seed_unreadable']);
+      expect(answers[0]).toContain('BANANO_OPERATOR_SEED_FILE');
+      for (const text of [...answers, log.text()]) expect(text.toUpperCase()).not.toContain(seed);
+    } finally {
+      await app.close();
+    }
+  });
+});

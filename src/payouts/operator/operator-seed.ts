@@ -61,7 +61,8 @@ export async function requireOperatorAccount(source: OperatorSeedSource, whatCan
 /**
  * The seed from a file readable by the service alone (BANANO_OPERATOR_SEED_FILE): 64 hex
  * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
- * message never quotes it. The service reads it only while secure_config holds no seed
+ * message never quotes it, nor the file's path: a seed written into the variable by mistake (in
+ * quotes, say, which config.ts cannot tell from a path for sure) would be that path. The service reads it only while secure_config holds no seed
  * (StoredOperatorSeedSource in src/security/secure-config/); tests and the devnode read it directly.
  */
 export class FileOperatorSeedSource implements OperatorSeedSource {
@@ -74,10 +75,10 @@ export class FileOperatorSeedSource implements OperatorSeedSource {
       text = (await readFile(this.path, 'utf8')).trim();
     } catch (error) {
       const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-      throw new OperatorSeedUnreadableError(`The operator seed file ${this.path} cannot be read (${reason})`);
+      throw new OperatorSeedUnreadableError(`The operator seed file (BANANO_OPERATOR_SEED_FILE) cannot be read (${reason})`);
     }
     if (!/^[0-9A-Fa-f]{64}$/.test(text)) {
-      throw new OperatorSeedUnreadableError(`The operator seed file ${this.path} does not hold 64 hexadecimal characters`);
+      throw new OperatorSeedUnreadableError('The operator seed file (BANANO_OPERATOR_SEED_FILE) does not hold 64 hexadecimal characters');
     }
     return text.toUpperCase();
   }

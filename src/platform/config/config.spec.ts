@@ -72,7 +72,8 @@ describe('loadConfig: the time a request may take to arrive', () => {
 describe('loadConfig: the operator seed file', () => {
   it('refuses the seed itself in BANANO_OPERATOR_SEED_FILE, and never quotes it', () => {
     const seed = randomBytes(32).toString('hex');
-    for (const value of [seed, seed.toUpperCase(), ` 0x${seed}\n`]) {
+    // Bare, with 0x, and as an env file may leave it: in quotes, or followed by a comment.
+    for (const value of [seed, seed.toUpperCase(), ` 0x${seed}\n`, `0X${seed}`, `"${seed}"`, `'${seed}'`, `${seed} # operator seed`, `${seed}#`]) {
       let problems: readonly string[] = [];
       try {
         loadConfig({ BANANO_OPERATOR_SEED_FILE: value });

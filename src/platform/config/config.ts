@@ -449,12 +449,15 @@ const URL_PREFIX_LENGTH_MAX = 512;
  */
 /**
  * The path of a file holding the operator seed. The seed itself put there by mistake (64
- * hexadecimal characters) is refused without being quoted: every message about the file names its
- * path, so it would reach logs and problem bodies.
+ * hexadecimal characters, bare, with 0x, in quotes as an env file may keep them, or followed by a
+ * comment) is refused at start-up without being quoted. No message about the file quotes its path
+ * either (FileOperatorSeedSource), whatever form such a mistake takes.
  */
+const SEED_LIKE_PATH = /^["']?(0[xX])?[0-9A-Fa-f]{64}(["'\s#]|$)/;
+
 function seedFilePath(env: Env, name: string): string | null {
   const value = envText(env, name);
-  if (value !== null && /^(0x)?[0-9A-Fa-f]{64}$/.test(value)) {
+  if (value !== null && SEED_LIKE_PATH.test(value)) {
     throw new ConfigError(`${name} must name a file that holds the seed, and looks like the seed itself (not shown)`);
   }
   return value;
