@@ -405,10 +405,19 @@ describe('secure_config on PostgreSQL', () => {
       expect(await refusal(storeOperatorSeed({ store, key: fresh.key, seed: later, metadata: ADMIN, now: new Date() }))).toMatchObject({ code: 'master_key_retired' });
     });
 
-    it('on an empty table re-encrypts nothing and says so', async () => {
-      const result = await rotateSecureConfig(store, { oldKey: newKey().key, newKey: newKey().key });
+    it('on an empty table re-encrypts nothing, retires the old key all the same, and says both', async () => {
+      const old = newKey();
+      const next = newKey();
+      const result = await rotateSecureConfig(store, { oldKey: old.key, newKey: next.key });
       expect(result).toMatchObject({ rotated: [], alreadyRotated: [] });
-      expect(formatRotation(result, { oldKeyFrom: 'a', newKeyFrom: 'b' })).toBe('secure_config holds no entries: there was nothing to re-encrypt.\n');
+      expect(formatRotation(result, { oldKeyFrom: 'a', newKeyFrom: 'b' })).toBe(
+        'secure_config holds no entries: there was nothing to re-encrypt.\n' +
+          `Master key ${old.key.keyId} (a) is retired all the same, for ${next.key.keyId} (b): give every service and payout worker the new key ` +
+          '(LEDGER_MASTER_KEY, or the data-directory master.key on the embedded defaults) and restart them. Until then they cannot store an operator seed.\n',
+      );
+      const seed = (await newSeed()).seed;
+      expect(await refusal(storeOperatorSeed({ store, key: old.key, seed, metadata: ADMIN, now: new Date() }))).toMatchObject({ code: 'master_key_retired' });
+      await storeOperatorSeed({ store, key: next.key, seed, metadata: ADMIN, now: new Date() });
     });
 
     it('takes its keys from files or the environment, never as arguments, and prints key ids and sources, never keys', async () => {

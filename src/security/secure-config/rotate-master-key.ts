@@ -74,12 +74,19 @@ export function rotateSecureConfig(store: SecureConfigStore, keys: Pick<Rotation
 
 /** What the command prints: which entries moved to which key id, and what the operator must do next. */
 export function formatRotation(result: RotationResult, keys: Pick<RotationKeys, 'oldKeyFrom' | 'newKeyFrom'>): string {
-  if (result.rotated.length === 0 && result.alreadyRotated.length === 0) return 'secure_config holds no entries: there was nothing to re-encrypt.\n';
+  const from = `${result.previousKeyId} (${keys.oldKeyFrom})`;
+  const to = `${result.keyId} (${keys.newKeyFrom})`;
+  const restart = 'give every service and payout worker the new key (LEDGER_MASTER_KEY, or the data-directory master.key on the embedded defaults) and restart them';
+  // The old key is retired even when there was nothing to re-encrypt: a rotation is the way to
+  // stop a key (one that leaked, say) from sealing a seed, with or without a seed stored yet.
+  if (result.rotated.length === 0 && result.alreadyRotated.length === 0) {
+    return (
+      'secure_config holds no entries: there was nothing to re-encrypt.\n' +
+      `Master key ${from} is retired all the same, for ${to}: ${restart}. Until then they cannot store an operator seed.\n`
+    );
+  }
   const count = `${result.rotated.length} secure_config ${result.rotated.length === 1 ? 'entry' : 'entries'}`;
-  const lines = [
-    `Re-encrypted ${count}${result.rotated.length === 0 ? '' : ` (${result.rotated.join(', ')})`} from master key ${result.previousKeyId} ` +
-      `(${keys.oldKeyFrom}) to ${result.keyId} (${keys.newKeyFrom}).`,
-  ];
+  const lines = [`Re-encrypted ${count}${result.rotated.length === 0 ? '' : ` (${result.rotated.join(', ')})`} from master key ${from} to ${to}.`];
   if (result.alreadyRotated.length > 0) lines.push(`Already under the new key, left as they were: ${result.alreadyRotated.join(', ')}.`);
   if (result.eventsPending !== null) {
     lines.push(
@@ -87,9 +94,6 @@ export function formatRotation(result: RotationResult, keys: Pick<RotationKeys, 
         'they wait in the outbox and are appended by the next start-up, change or rotation.',
     );
   }
-  lines.push(
-    'Now give every service and payout worker the new key (LEDGER_MASTER_KEY, or the data-directory master.key on the embedded ' +
-      'defaults) and restart them: until then they cannot decrypt the operator seed, and the old key opens no entry any more.',
-  );
+  lines.push(`Now ${restart}: until then they cannot decrypt the operator seed, and the old key opens no entry any more.`);
   return `${lines.join('\n')}\n`;
 }
