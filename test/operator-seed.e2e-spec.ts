@@ -85,13 +85,27 @@ describe('PUT /v1/admin/operator-seed and GET /v1/admin/operator-seed/status', (
       const unknownProperty = await putSeed(app, JSON.stringify({ seed: hex, note: 'x' }));
       const notAnObject = await putSeed(app, JSON.stringify(hex));
       const malformed = await putSeed(app, `{"seed": "${hex}"`);
+      // The seed in the wrong place: as a property's name, in the path (a route there is none of,
+      // whose 404 quoted the path), and inherited-key names too.
+      const asPropertyName = await putSeed(app, JSON.stringify({ [hex]: true }));
+      const asNestedName = await putSeed(app, JSON.stringify({ seed: hex.slice(1), [`${hex}${hex}`]: { [hex.toUpperCase()]: 1 } }));
+      const inPath = await fetch(`${app.baseUrl}/v1/admin/operator-seed/${hex}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const inPathText = await inPath.text();
 
       expect(answers).toEqual(cases.map(([name]) => [name, 422, 'invalid_seed']));
       expect([missing.status, (JSON.parse(missing.text) as { code: string }).code]).toEqual([422, 'invalid_seed']);
       expect([unknownProperty.status, (JSON.parse(unknownProperty.text) as { code: string }).code]).toEqual([422, 'unknown_property']);
       expect([notAnObject.status, (JSON.parse(notAnObject.text) as { code: string }).code]).toEqual([422, 'invalid_request_body']);
       expect([malformed.status, (JSON.parse(malformed.text) as { code: string }).code]).toEqual([400, 'malformed_json']);
-      for (const answer of [unknownProperty, notAnObject, malformed]) expect(answer.text.toLowerCase()).not.toContain(hex);
+      expect([asPropertyName.status, (JSON.parse(asPropertyName.text) as { code: string }).code]).toEqual([422, 'unknown_property']);
+      expect([inPath.status, (JSON.parse(inPathText) as { code: string }).code]).toEqual([404, 'route_not_found']);
+      for (const text of [unknownProperty.text, notAnObject.text, malformed.text, asPropertyName.text, asNestedName.text, inPathText]) {
+        expect(text.toLowerCase()).not.toContain(hex.slice(0, 32));
+      }
       expect(await eventCount(app)).toBe(events);
       expect(await rowCount(app)).toBe(0);
       expect((await call(app, 'GET', '/v1/admin/operator-seed/status')).body).toEqual({ configured: false, address: null, keyId: null });

@@ -80,18 +80,29 @@ export function problem(status: number, code: string, detail: string, extensions
   };
 }
 
+/**
+ * What a problem echoes of the request (its path, a property name it did not expect) with every
+ * run of 64 or more hexadecimal characters left out: the operator seed and a private key are 64 of
+ * them, and one sent in the wrong place (a path segment, a property name) must not come back.
+ */
+export function withoutHexRuns(text: string): string {
+  return text.replace(/[0-9A-Fa-f]{64,}/g, '(64 or more hexadecimal characters, not shown)');
+}
+
 /** Maps anything thrown while serving a request to a problem. Unknown errors are 500s. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError) return problem(error.status, error.code, error.message, { ...error.extensions });
   if (error instanceof RequestValidationError) {
-    return problem(error.status, error.errors[0]?.code ?? 'invalid_request', error.message, { errors: error.errors });
+    const errors = error.errors.map((field) => ({ ...field, field: withoutHexRuns(field.field), message: withoutHexRuns(field.message) }));
+    return problem(error.status, error.errors[0]?.code ?? 'invalid_request', withoutHexRuns(error.message), { errors });
   }
   if (error instanceof EventStoreUnavailableError) {
     return problem(503, 'event_store_unavailable', 'The event store is unavailable; nothing was recorded. Retry shortly');
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), error.message);
+    // Nest's own messages quote the request ("Cannot PUT /v1/…" for a route it does not know).
+    return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), withoutHexRuns(error.message));
   }
   const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
   if (fastify !== null && typeof fastify === 'object' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
