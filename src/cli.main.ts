@@ -6,7 +6,7 @@ import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { instantMessage, parseInstant } from './platform/http/instant';
-import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope } from './security/api-keys';
+import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
 import { operatorSeedStatus } from './security/secure-config/stored-operator-seed';
@@ -70,11 +70,17 @@ const listKeysCommand: LedgerCommand<{ json?: boolean }> = async (context, optio
   return EXIT_OK;
 };
 
+/** Revokes a key by its name, or by the key itself (a leaked key in hand), which is never echoed. */
 const revokeKeyCommand: LedgerCommand<{ name: string }> = async (context, options) => {
-  if (!(await new ApiKeys(context.infrastructure.pool).revoke(options.name))) {
+  const keys = new ApiKeys(context.infrastructure.pool);
+  let name: string | null = options.name;
+  if (looksLikeApiKey(options.name)) {
+    name = (await keys.revokeKey(options.name)) ?? ((await keys.revoke(options.name)) ? options.name : null);
+    if (name === null) throw new DomainError('api_key_not_found', 'No API key is that key or has that name (not shown)', 404);
+  } else if (!(await keys.revoke(options.name))) {
     throw new DomainError('api_key_not_found', `No API key is named ${options.name}`, 404);
   }
-  await write(process.stdout, `Revoked API key ${options.name}: it opens nothing from now on.\n`);
+  await write(process.stdout, `Revoked API key ${name}: it opens nothing from now on.\n`);
   return EXIT_OK;
 };
 
@@ -129,7 +135,7 @@ export function buildProgram(): Command {
   apiKeys.command('list').description('Every key: name, state, scopes, times (never the key).').option('--json', 'as JSON').action(withLedger(listKeysCommand));
   apiKeys
     .command('revoke')
-    .description('Revoke the key named <name>.')
+    .description('Revoke the key named <name>, or the key itself given in its place (it is never printed).')
     .argument('<name>')
     .action((name: string) => withLedger(revokeKeyCommand)({ name }));
 

@@ -54,6 +54,13 @@ describe('API keys on PostgreSQL', () => {
     expect(await keys.revoke('to-revoke')).toBe(true);
     expect(await keys.authenticate(revoked.key)).toBeNull();
     expect(await keys.revoke('no-such-key')).toBe(false);
+    // By the key itself, for an operator who holds a leaked key and not its name.
+    const leaked = await keys.create({ name: 'leaked', scopes: ['queries:read'] });
+    expect(await keys.revokeKey(leaked.key)).toBe('leaked');
+    expect(await keys.authenticate(leaked.key)).toBeNull();
+    expect(await keys.revokeKey(leaked.key)).toBe('leaked');
+    expect(await keys.revokeKey(`p2s_${'A'.repeat(43)}`)).toBeNull();
+    expect(await keys.revokeKey('leaked')).toBeNull();
 
     const expiresAt = new Date(Date.now() + 60_000);
     const expiring = await keys.create({ name: 'expiring', scopes: ['admin'], expiresAt });

@@ -92,6 +92,16 @@ describe('the service on the embedded defaults, restarted', () => {
       expect(await afterRevoke.json()).toMatchObject({ code: 'api_key_invalid' });
       expect(await cli(['api-keys', 'list'])).toMatchObject({ output: expect.stringMatching(/restart-test\s+revoked/) });
       expect(await cli(['api-keys', 'revoke', 'no-such-key'])).toMatchObject({ code: 1, output: expect.stringContaining('api_key_not_found') });
+      // A leaked key in hand revokes itself, and is never printed back, found or not.
+      const made = await cli(['api-keys', 'create', '--name', 'leaked', '--scopes', 'queries:read']);
+      const leaked = made.output.trim().split('\n').at(-1) ?? '';
+      const byKey = await cli(['api-keys', 'revoke', leaked]);
+      expect(byKey).toMatchObject({ code: 0, output: expect.stringContaining('Revoked API key leaked') });
+      expect((await fetch(`${third.baseUrl}/v1/users/${userId}`, { headers: { authorization: `Bearer ${leaked}` } })).status).toBe(401);
+      const unknownKey = `p2s_${'A'.repeat(43)}`;
+      const notFound = await cli(['api-keys', 'revoke', unknownKey]);
+      expect(notFound).toMatchObject({ code: 1, output: expect.stringContaining('api_key_not_found') });
+      for (const run of [byKey, notFound]) expect(run.output).not.toMatch(/p2s_[A-Za-z0-9_-]{8}/);
       expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'root'])).toMatchObject({ code: 1, output: expect.stringContaining('invalid_api_key_scopes') });
       // A time without a zone would be read on this machine's clock: refused, as over HTTP.
       expect(await cli(['api-keys', 'create', '--name', 'bad', '--scopes', 'admin', '--expires-at', '2099-01-01T00:00:00'])).toMatchObject({

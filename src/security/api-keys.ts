@@ -26,6 +26,11 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/** Whether `text` has a key's form, so that a message must not quote it. */
+export function looksLikeApiKey(text: string): boolean {
+  return text.startsWith(KEY_PREFIX);
+}
+
 export function isApiKeyScope(value: string): value is ApiKeyScope {
   return (API_KEY_SCOPES as readonly string[]).includes(value);
 }
@@ -92,6 +97,16 @@ export class ApiKeys {
     return row !== null;
   }
 
+  /**
+   * Revokes the key itself, for an operator who holds a leaked key and not its name. Answers the
+   * key's name; null when no key is that one.
+   */
+  async revokeKey(key: string, now: Date = new Date()): Promise<string | null> {
+    if (!KEY_SHAPE.test(key)) return null;
+    return this.db.maybeOneFirst(sql.type(z.object({ name: z.string() }))`
+      UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now.toISOString()}::timestamptz) WHERE key_hash = ${hashApiKey(key)} RETURNING name`);
+  }
+
   /** The record of a live key (not revoked, not expired); null for anything else. */
   async authenticate(key: string, now: Date = new Date()): Promise<ApiKeyRecord | null> {
     if (!KEY_SHAPE.test(key)) return null;
@@ -151,5 +166,11 @@ export class CachingApiKeys extends ApiKeys {
     const revoked = await super.revoke(name, now);
     for (const [hash, entry] of this.live) if (entry.record.name === name) this.live.delete(hash);
     return revoked;
+  }
+
+  override async revokeKey(key: string, now: Date = new Date()): Promise<string | null> {
+    const name = await super.revokeKey(key, now);
+    this.live.delete(hashApiKey(key));
+    return name;
   }
 }
