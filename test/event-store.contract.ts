@@ -328,6 +328,7 @@ export function describeEventStoreContract(
         const again = await store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
 
         expect(again.nextRevision).toBe(first.nextRevision);
+        expect(again.position).toBe(first.position);
         expect(await store.readStream(stream)).toHaveLength(2);
         expect(await readCategory(category, start)).toHaveLength(2);
       });
@@ -447,6 +448,25 @@ export function describeEventStoreContract(
         const head = await store.headPosition();
         expect(head).not.toBeNull();
         expect((head as bigint) >= result.position).toBe(true);
+      });
+
+      it('shows each append to the next headPosition and readAll at once, every time', async () => {
+        // Read-your-writes, asked again and again: a store reading from a replica behind the
+        // writer, or a head cached for a moment, would miss one of these.
+        const category = newCategory();
+        for (let round = 0; round < 10; round += 1) {
+          const before = await startPosition();
+          const result = await store.appendToStream(newStream(category), [event('Mine', { round })], { expectedRevision: 'no_stream' });
+          const head = await store.headPosition();
+          const read = await readCategory(category, before);
+          expect([head !== null && head >= result.position, read.map((e) => e.data.round)]).toEqual([true, [round]]);
+        }
+      });
+
+      it('refuses a maxCount that is not a positive whole number', async () => {
+        for (const maxCount of [0, -1, 1.5, Number.NaN]) {
+          await expect(store.readAll({ fromPosition: null, maxCount })).rejects.toThrow(/maxCount/);
+        }
       });
     });
 

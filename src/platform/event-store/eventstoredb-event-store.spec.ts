@@ -4,9 +4,12 @@ import { Readable } from 'node:stream';
 import {
   EventStoreDBClient,
   NotLeaderError,
+  TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
+  type ReadStreamOptions as EsdbReadStreamOptions,
   type ReadAllOptions as EsdbReadAllOptions,
   type StreamingRead,
 } from '@eventstore/db-client';
@@ -302,6 +305,14 @@ describe('mapping helpers', () => {
     expect((mappedNotLeader as Error).message).toBe('event store unavailable: not the leader; the client reconnects to esdb-2:2113');
     expect((mappedNotLeader as Error).cause).toBe(notLeader);
 
+    // gRPC ABORTED (the server's own timeouts) and a status the client does not recognise (a node
+    // not ready during an election; an append cancelled by dispose): the outcome is unknown.
+    const aborted = new TimeoutError(undefined, '10 ABORTED: Operation timed out');
+    expect(toEventStoreError(aborted)).toMatchObject({ message: 'event store unavailable: 10 ABORTED: Operation timed out', cause: aborted });
+    expect(toEventStoreError(aborted)).toBeInstanceOf(EventStoreUnavailableError);
+    const notReady = new UnknownError(undefined, 'Could not recognize Server Is Not Ready');
+    expect(toEventStoreError(notReady)).toBeInstanceOf(EventStoreUnavailableError);
+
     const alreadyMapped = new EventStoreUnavailableError('event store unavailable: x');
     expect(toEventStoreError(alreadyMapped)).toBe(alreadyMapped);
 
@@ -335,6 +346,55 @@ describe('mapping helpers', () => {
       expect(jest.getTimerCount()).toBe(0);
     } finally {
       jest.useRealTimers();
+    }
+  });
+
+  it('reads past the largest revision the server takes as nothing, without asking it, and asks the leader for what it reads', async () => {
+    const requests: EsdbReadStreamOptions[] = [];
+    const read = jest.spyOn(EventStoreDBClient.prototype, 'readStream').mockImplementation((_stream, options) => {
+      requests.push(options ?? {});
+      return Object.assign(Readable.from([]), { cancel: async () => undefined }) as unknown as ReturnType<EventStoreDBClient['readStream']>;
+    });
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      expect(await store.readStream('account-1', { fromRevision: 2n ** 63n })).toEqual([]);
+      expect(await store.readStream('account-1', { fromRevision: 2n ** 64n })).toEqual([]);
+      expect(read).not.toHaveBeenCalled();
+      expect(await store.readStream('account-1', { fromRevision: 2n ** 63n - 1n })).toEqual([]);
+      // A follower may lag: a read that must see the caller's own appends goes to the leader.
+      expect(requests).toEqual([expect.objectContaining({ fromRevision: 2n ** 63n - 1n, requiresLeader: true })]);
+    } finally {
+      read.mockRestore();
+      await store.close();
+    }
+  });
+
+  it('lets an append accepted before close() finish before the client is disposed, and refuses one after', async () => {
+    const order: string[] = [];
+    const append = jest.spyOn(EventStoreDBClient.prototype, 'appendToStream').mockImplementation(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      order.push('appended');
+      return { success: true, nextExpectedRevision: 0n, position: { commit: 100n, prepare: 100n } };
+    });
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    // dispose is an arrow property of each client, not on the prototype.
+    const { client } = store as unknown as { client: EventStoreDBClient };
+    const dispose = jest.spyOn(client, 'dispose');
+    dispose.mockImplementation(async () => {
+      order.push('disposed');
+    });
+    try {
+      const pending = store.appendToStream('account-1', [newEvent()], { expectedRevision: 'no_stream' });
+      const closing = store.close();
+      await expect(store.appendToStream('account-2', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toThrow('closed');
+      await expect(store.readStream('account-1')).rejects.toThrow('closed');
+      expect(await pending).toEqual({ nextRevision: 0n, position: 100n });
+      await closing;
+      expect(order).toEqual(['appended', 'disposed']);
+      expect(append).toHaveBeenCalledTimes(1);
+    } finally {
+      append.mockRestore();
+      dispose.mockRestore();
     }
   });
 
@@ -446,6 +506,7 @@ describe('readAll and headPosition paging over a simulated $all', () => {
     expect(read.map((e) => e.position)).toEqual([200n, 300n, 500n, 600n, 700n, 800n]);
     expect(requests.length).toBeGreaterThan(1);
     expect(requests.every((r) => Number(r.maxCount) <= 3)).toBe(true);
+    expect(requests.every((r) => r.requiresLeader === true)).toBe(true);
 
     const two = await store.readAll({ fromPosition: null, maxCount: 2 });
     expect(two.map((e) => e.position)).toEqual([200n, 300n]);
@@ -467,6 +528,7 @@ describe('readAll and headPosition paging over a simulated $all', () => {
 
   it('finds the head behind a full page of trailing system events', async () => {
     expect(await store.headPosition()).toBe(800n);
+    expect(requests.every((r) => r.requiresLeader === true)).toBe(true);
     expect(requests.map((r) => r.fromPosition)).toEqual(['end', { commit: 900n, prepare: 900n }]);
     expect(requests.every((r) => r.direction === 'backwards')).toBe(true);
   });

@@ -84,6 +84,8 @@ const CONNECTION_ERROR_CODES = new Set([
  * 64-bit value; such a position must never be handed out as if it were real.
  */
 const ESDB_UNKNOWN_POSITION = 2n ** 64n - 1n;
+/** The largest stream revision the server takes (a signed 64-bit one). */
+const ESDB_REVISION_MAX = 2n ** 63n - 1n;
 /**
  * Position reported for an event read from a stream when the server did not say where the event is
  * in `$all` (servers older than 22.6). It is negative so it can never be mistaken for a checkpoint.
@@ -212,8 +214,12 @@ function isConnectionFailure(error: Record<string, unknown>): boolean {
  * kept as `cause`), so callers can answer 503 and retry. A gRPC deadline is the server not answering
  * in time, the same condition as our own timer, so it is mapped too, and so is a follower's
  * NotLeaderError (a cluster's leader changed, or the connection reached a follower), after which
- * the client reconnects to the leader by itself. Everything else (wrong expected version, access
- * denied, deleted stream, bugs) is returned unchanged.
+ * the client reconnects to the leader by itself. So are the client's TimeoutError (its name for
+ * gRPC ABORTED, which the server answers for its own timeouts, a slow subscriber dropped among
+ * them) and UnknownError (a status it does not recognise, such as a node not ready yet during an
+ * election, and an append cancelled by dispose()): for an append both mean "may or may not have
+ * been written", which is what the port's unavailable error says. Everything else (wrong
+ * expected version, access denied, deleted stream, bugs) is returned unchanged.
  */
 export function toEventStoreError(error: unknown): unknown {
   if (error instanceof EventStoreUnavailableError) return error;
@@ -236,6 +242,9 @@ export function toEventStoreError(error: unknown): unknown {
     return new EventStoreUnavailableError(`event store unavailable: deadline exceeded: ${describeError(error)}`, {
       cause: error,
     });
+  }
+  if (fields.type === ErrorType.TIMEOUT || fields.type === ErrorType.UNKNOWN) {
+    return new EventStoreUnavailableError(`event store unavailable: ${describeError(error)}`, { cause: error });
   }
   return error;
 }
@@ -526,6 +535,8 @@ export class EventStoreDbEventStore implements EventStore {
   private readonly timeoutMs: number;
   private readonly pageSizeMax: number;
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
+  /** Appends and reads accepted and not yet settled, which close() lets finish (each is bounded by timeoutMs). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(connectionString: string, options: EventStoreDbEventStoreOptions = {}) {
@@ -540,12 +551,15 @@ export class EventStoreDbEventStore implements EventStore {
     this.client = EventStoreDBClient.connectionString(connectionString);
   }
 
-  async appendToStream(
+  appendToStream(streamName: string, events: readonly NewEvent[], options: { readonly expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    return this.tracked(() => this.append(streamName, events, options));
+  }
+
+  private async append(
     streamName: string,
     events: readonly NewEvent[],
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    this.assertOpen();
     // EventStoreDB answers an empty append with "no position", and with revision 0 for a missing
     // stream, so there is no truthful AppendResult to return.
     if (events.length === 0) throw new RangeError(`appendToStream(${streamName}) needs at least one event`);
@@ -586,8 +600,11 @@ export class EventStoreDbEventStore implements EventStore {
     return { nextRevision, position: await this.positionOfRevision(streamName, nextRevision) };
   }
 
-  async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    this.assertOpen();
+  readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    return this.tracked(() => this.read(streamName, options));
+  }
+
+  private async read(streamName: string, options: ReadStreamOptions): Promise<RecordedEvent[]> {
     const countMax = options.maxCount ?? Number.POSITIVE_INFINITY;
     const events: RecordedEvent[] = [];
     let fromRevision = options.fromRevision ?? 0n;
@@ -595,6 +612,9 @@ export class EventStoreDbEventStore implements EventStore {
     if (options.maxCount !== undefined && (!Number.isSafeInteger(options.maxCount) || options.maxCount < 0)) {
       throw new RangeError(`maxCount must be a whole number of at least 0, got ${options.maxCount}`);
     }
+    // The server refuses a revision past a signed 64-bit one (its StreamRevision), and no stream
+    // reaches one: reading on from there finds nothing, as on PostgreSQL.
+    if (fromRevision > ESDB_REVISION_MAX) return events;
     while (events.length < countMax) {
       const wanted = Math.min(this.pageSizeMax, countMax - events.length);
       let page: ResolvedEvent[];
@@ -605,6 +625,7 @@ export class EventStoreDbEventStore implements EventStore {
             maxCount: wanted,
             direction: FORWARDS,
             deadline: this.timeoutMs,
+            requiresLeader: true,
           }),
           this.timeoutMs,
         );
@@ -626,11 +647,15 @@ export class EventStoreDbEventStore implements EventStore {
     return events;
   }
 
-  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.assertOpen();
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.tracked(() => this.readAllEvents(options));
+  }
+
+  private async readAllEvents(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const countMax = options.maxCount;
     const events: RecordedEvent[] = [];
-    if (!(countMax > 0)) return events;
+    // As on PostgreSQL; a fraction would otherwise reach the server as the count.
+    if (!Number.isSafeInteger(countMax) || countMax <= 0) throw new RangeError(`maxCount must be a positive integer, got ${countMax}`);
     const fromPosition = options.fromPosition ?? null;
     // Reads of $all include the event at the start position (the server reads forward "from"
     // a position inclusively), so every page starts at the last seen event and drops it again.
@@ -669,6 +694,7 @@ export class EventStoreDbEventStore implements EventStore {
           fromPosition: toReadPosition(fromPosition),
           filter: toEsdbFilter(filter),
           resolveLinkTos: false,
+          requiresLeader: true,
         }),
       fromPosition,
       filter,
@@ -679,8 +705,11 @@ export class EventStoreDbEventStore implements EventStore {
     return subscription;
   }
 
-  async headPosition(): Promise<bigint | null> {
-    this.assertOpen();
+  headPosition(): Promise<bigint | null> {
+    return this.tracked(() => this.head());
+  }
+
+  private async head(): Promise<bigint | null> {
     // $all keeps system events (statistics, metadata, projections) after the last one of ours, so
     // the log is scanned backwards page by page until a non-system event turns up.
     const pageSize = Math.min(this.pageSizeMax, HEAD_PAGE_SIZE_MAX);
@@ -706,8 +735,24 @@ export class EventStoreDbEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
-    // dispose() cancels the client's open gRPC streams; it never waits on the server.
+    // dispose() cancels the client's open gRPC calls, the shared batch-append stream among them:
+    // an append already sent would be rejected as unknown though it may be written, and a read
+    // would hang until its timer. So what was accepted before close() is let finish first; each
+    // is bounded by timeoutMs.
+    await Promise.allSettled([...this.inFlight]);
     await this.client.dispose();
+  }
+
+  /** Runs an append or read that close() waits for; refused once the store is closing. */
+  private tracked<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('The EventStoreDB event store is closed'));
+    const running = work();
+    this.inFlight.add(running);
+    const forget = (): void => {
+      this.inFlight.delete(running);
+    };
+    running.then(forget, forget);
+    return running;
   }
 
   private async readAllPage(
@@ -717,7 +762,7 @@ export class EventStoreDbEventStore implements EventStore {
   ): Promise<AllStreamResolvedEvent[]> {
     try {
       return await collect(
-        this.client.readAll({ fromPosition, direction, maxCount, resolveLinkTos: false, deadline: this.timeoutMs }),
+        this.client.readAll({ fromPosition, direction, maxCount, resolveLinkTos: false, deadline: this.timeoutMs, requiresLeader: true }),
         this.timeoutMs,
       );
     } catch (error) {
@@ -727,7 +772,8 @@ export class EventStoreDbEventStore implements EventStore {
 
   /** The `$all` position of one stream event, for appends that came back without a position. */
   private async positionOfRevision(streamName: string, revision: bigint): Promise<bigint> {
-    const [event] = await this.readStream(streamName, { fromRevision: revision, maxCount: 1 });
+    // Untracked: the append that asks is tracked already, and a close() begun meanwhile waits for it.
+    const [event] = await this.read(streamName, { fromRevision: revision, maxCount: 1 });
     if (event === undefined || event.revision !== revision || event.position === UNKNOWN_POSITION) {
       throw new Error(
         `EventStoreDB accepted the append to ${streamName} but reported no position for revision ${revision.toString()}`,
