@@ -93,11 +93,11 @@ export class PayoutExecutor {
   }
 
   private async sendDue(): Promise<ExecutorRunResult> {
-    const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, async (connection) => {
+    const result = await withTryAdvisoryLock(this.pool, OPERATOR_ACCOUNT_LOCK, async (connection, held) => {
       const { ready, resumed } = await this.sender.prepare();
       let sent = resumed.filter((outcome) => outcome === 'sent').length;
       let failed = resumed.filter((outcome) => outcome === 'failed').length;
-      if (!ready) return { sent, failed };
+      if (!ready || held.aborted) return { sent, failed };
       const due = await connection.any(sql.type(pendingRow)`
         SELECT payout_id, user_id FROM payouts
          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
@@ -113,7 +113,8 @@ export class PayoutExecutor {
           else if (outcome === 'failed') failed += 1;
           else if (outcome === 'unresolved') unresolved = true;
         },
-        { stopped: () => this.schedule.stopping || unresolved },
+        // A lock lost on the way (its session ended) may be another executor's now: no new send.
+        { stopped: () => this.schedule.stopping || unresolved || held.aborted },
       );
       return { sent, failed };
     });

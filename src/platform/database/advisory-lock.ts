@@ -1,29 +1,74 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
 
+/** How often a held lock's session is asked whether it still holds the lock. */
+export const LOCK_HEARTBEAT_MS = 5_000;
+
 /**
  * Runs `work` while holding a session advisory lock on one pooled connection, or returns null at
  * once when another session holds it. Keys have two integers: one-bigint keys are reserved for
  * the event store's in-flight appends (migrations/0001_create_event_store.sql).
+ *
+ * The lock lasts as long as its session, and the work mostly runs on other connections (the event
+ * store's, the node's), so the session sits idle for a long hold: PostgreSQL's
+ * idle_session_timeout, or a proxy that cuts idle connections, would end it and free the lock
+ * while the holder goes on, and a second holder would work beside it. So the session's
+ * idle_session_timeout is switched off, and every LOCK_HEARTBEAT_MS it is asked whether it still
+ * holds the lock, which also keeps it busy for a proxy. Should it not (the session ended after
+ * all), `held` is aborted: the work must stop taking on anything new. `work` must not open a
+ * transaction on `connection`, where a failed statement would fail the heartbeat too.
  */
 export async function withTryAdvisoryLock<T>(
   pool: DatabasePool,
   key: readonly [number, number],
-  work: (connection: DatabasePoolConnection) => Promise<T>,
+  work: (connection: DatabasePoolConnection, held: AbortSignal) => Promise<T>,
 ): Promise<T | null> {
-  return pool.connect(async (connection) => {
-    const locked = await connection.oneFirst(sql.unsafe`SELECT pg_try_advisory_lock(${key[0]}, ${key[1]}) AS locked`);
-    if (locked !== true) return null;
-    try {
-      return await work(connection);
-    } finally {
-      // The pool does not reset connections (database.ts): the lock must not go back with this one.
-      await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`).catch(async (error: unknown) => {
-        await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
-        throw error;
-      });
-    }
-  });
+  const lost = new AbortController();
+  let running: Promise<T> | null = null;
+  try {
+    return await pool.connect(async (connection) => {
+      const locked = await connection.oneFirst(sql.unsafe`SELECT pg_try_advisory_lock(${key[0]}, ${key[1]}) AS locked`);
+      if (locked !== true) return null;
+      let heartbeat: NodeJS.Timeout | undefined;
+      try {
+        await connection.query(sql.unsafe`SET idle_session_timeout = 0`);
+        heartbeat = setInterval(() => {
+          void stillHeld(connection, key).then(
+            (held) => {
+              if (!held) lost.abort(new Error(`advisory lock ${key.join(',')} lost: its session no longer holds it`));
+            },
+            (error: unknown) => lost.abort(error),
+          );
+        }, LOCK_HEARTBEAT_MS);
+        running = work(connection, lost.signal);
+        return await running;
+      } finally {
+        clearInterval(heartbeat);
+        // The pool does not reset connections (database.ts): the lock must not go back with this one.
+        await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`).catch(async (error: unknown) => {
+          await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+          throw error;
+        });
+      }
+    });
+  } catch (error) {
+    // slonik rejects at once when the lock's session is terminated, while the work goes on: it is
+    // told, and this answers only once it has ended, so that no caller starts another beside it.
+    lost.abort(error);
+    if (running !== null) await (running as Promise<T>).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Whether this session holds the two-integer advisory lock `key` (pg_locks: classid, objid, objsubid 2). */
+async function stillHeld(connection: DatabasePoolConnection, key: readonly [number, number]): Promise<boolean> {
+  return (
+    (await connection.oneFirst(sql.unsafe`
+      SELECT EXISTS (
+        SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+           AND classid = ${key[0]}::int::oid AND objid = ${key[1]}::int::oid AND objsubid = 2) AS held`)) === true
+  );
 }
 
 /** How often `withAdvisoryLockWithin` asks for the lock again. */

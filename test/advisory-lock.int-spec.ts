@@ -1,0 +1,82 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { type DatabasePool } from 'slonik';
+import { PayoutExecutor, type PayoutSender, type SendOutcome } from '../src/payouts/executor/payout-executor';
+import { LOCK_HEARTBEAT_MS, withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
+import { createDatabasePool } from '../src/platform/database/database';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+/**
+ * A session advisory lock lasts as long as its session, and the holder's work runs on other
+ * connections, so the session sits idle: what ends idle sessions (idle_session_timeout, a proxy)
+ * must not free the lock under a holder that goes on, and a holder whose session ends anyway
+ * must hear of it.
+ */
+describe('a held advisory lock', () => {
+  let database: TestDatabase;
+  let admin: Client;
+  let pools: DatabasePool[] = [];
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    // Sessions idle for a second end, as a server or proxy that reaps idle sessions would end them.
+    await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database.name)} SET idle_session_timeout = '1s'`);
+    pools = [await createDatabasePool(database.url), await createDatabasePool(database.url)];
+  });
+
+  afterEach(async () => {
+    await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
+    await admin.end();
+    await database.drop();
+  });
+
+  it('keeps a second payout executor out while the first works, however long its session sits idle', async () => {
+    let working = 0;
+    let mostAtOnce = 0;
+    // A live sender whose prepare (finishing a block left in flight) takes 3 s, past the idle timeout.
+    const sender = (): PayoutSender => ({
+      mode: 'live',
+      looksAt: ['live'],
+      sendsAtOnceMax: 1,
+      prepare: async () => {
+        working += 1;
+        mostAtOnce = Math.max(mostAtOnce, working);
+        await sleep(3_000);
+        working -= 1;
+        return { ready: false, resumed: [] as SendOutcome[] };
+      },
+      send: async () => 'skipped',
+    });
+    const first = new PayoutExecutor(pools[0], sender(), 60_000);
+    const second = new PayoutExecutor(pools[1], sender(), 60_000);
+
+    const firstRun = first.runOnce();
+    await sleep(1_800);
+    const outcomes = await Promise.all([firstRun, second.runOnce()]);
+
+    expect({ mostAtOnce, outcomes }).toEqual({ mostAtOnce: 1, outcomes: [{ sent: 0, failed: 0 }, { sent: 0, failed: 0 }] });
+  });
+
+  it('tells the holder when its session ends all the same, within a heartbeat', async () => {
+    let abortedAfterMs: number | null = null;
+    let workEnded = false;
+    const outcome = withTryAdvisoryLock(pools[0], [7358, 99], async (_connection, held) => {
+      const startedAt = Date.now();
+      // The session holding the lock is ended from outside (an administrator, a failover).
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7358 AND objid = 99`);
+      while (!held.aborted && Date.now() - startedAt < LOCK_HEARTBEAT_MS * 3) await sleep(50);
+      abortedAfterMs = held.aborted ? Date.now() - startedAt : null;
+      workEnded = true;
+      return 'done';
+    }).catch((error: Error) => `failed: ${error.message} (the work ${workEnded ? 'had ended' : 'still ran'})`);
+
+    // The lock's function answers only once the work has ended, having told it the lock was lost.
+    expect(await outcome).toBe('failed: Backend has been terminated. (the work had ended)');
+    expect(abortedAfterMs).not.toBeNull();
+    expect(abortedAfterMs as unknown as number).toBeLessThanOrEqual(LOCK_HEARTBEAT_MS + 2_000);
+    // Another session takes the lock at once: the first one's is gone.
+    expect(await withTryAdvisoryLock(pools[1], [7358, 99], async () => 'second')).toBe('second');
+  });
+});
