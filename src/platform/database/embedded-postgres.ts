@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,10 @@ export interface RunningEmbeddedPostgres {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 const STOP_TIMEOUT_MS = 30_000;
+/** How long a start waits for another to finish claiming the data directory (a few milliseconds' work). */
+const CLAIM_WAIT_MS = 10_000;
+/** A claim lock older than this was left by a process killed while it held it. */
+const CLAIM_LOCK_STALE_MS = 30_000;
 
 /**
  * Starts (initialising on first use) a PostgreSQL cluster whose files are kept under `dataDir`,
@@ -62,27 +66,39 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
   const settings = { listen_addresses: '127.0.0.1', max_connections: '200', ...options.settings };
   const EmbeddedPostgres = loadEmbeddedPostgres();
-  const instance = new EmbeddedPostgres({
+  const clusterOptions = {
     databaseDir: clusterDir,
     port,
     user: USER,
     password: PASSWORD,
-    authMethod: 'scram-sha-256',
+    authMethod: 'scram-sha-256' as const,
     persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
     onLog: (message: string) => log(message.trimEnd()),
     onError: (error: unknown) => log(`embedded postgres: ${messageOf(error)}`),
-  });
+  };
+  const instance = new EmbeddedPostgres(clusterOptions);
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+    // initdb writes PG_VERSION early, so a first start killed during it would leave a directory
+    // that looks initialised and never starts. The cluster is made beside it and moved in whole;
+    // what a killed initialisation left there is removed first (this process owns the directory).
+    const initDir = `${clusterDir}.init`;
     log(`initialising a new PostgreSQL cluster in ${clusterDir}`);
-    await instance.initialise();
+    await rm(initDir, { recursive: true, force: true });
+    try {
+      await new EmbeddedPostgres({ ...clusterOptions, databaseDir: initDir }).initialise();
+      await rename(initDir, clusterDir);
+    } catch (error) {
+      await releaseDataDir(ownerFile);
+      throw error;
+    }
   }
   try {
     await instance.start();
   } catch (error) {
-    await rm(ownerFile, { force: true });
+    await releaseDataDir(ownerFile);
     throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}`);
   }
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
@@ -100,7 +116,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         // directory, so a live process named there and working in it is this cluster's postmaster.
         const pid = await readPid(join(clusterDir, 'postmaster.pid'));
         if (pid !== null && isAlive(pid) && (await worksIn(pid, clusterDir))) await stopPostmaster(pid, clusterDir);
-        await rm(ownerFile, { force: true });
+        await releaseDataDir(ownerFile);
       })()),
   };
 }
@@ -144,8 +160,9 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<st
 
 /** The owner and port of a cluster a live process runs on the data directory; null when none does. */
 async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<{ owner: number; port: number } | null> {
-  const owner = await readPid(ownerFile);
-  if (owner === null || owner === process.pid || !isAlive(owner)) return null;
+  const record = await readOwner(ownerFile);
+  if (record === null || record.pid === process.pid || !(await ownerAlive(record))) return null;
+  const owner = record.pid;
   const postmaster = await readPid(join(clusterDir, 'postmaster.pid'));
   if (postmaster === null || !isAlive(postmaster)) return null;
   try {
@@ -157,15 +174,96 @@ async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<
   }
 }
 
+/**
+ * Records this process as the data directory's owner, unless a live process is. The check and the
+ * record are made under a claim lock (a directory made beside owner.pid, which only one process
+ * can make), so two processes starting at once cannot both pass the check and both own it.
+ */
 async function claimDataDir(ownerFile: string): Promise<void> {
-  const owner = await readPid(ownerFile);
-  if (owner !== null && owner !== process.pid && isAlive(owner)) {
-    throw new StartupRefusal(
-      `Another process (pid ${owner}) is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` +
-        'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
-    );
+  const mine = `${process.pid}\n${(await startTimeOf(process.pid)) ?? ''}\n`;
+  await underClaimLock(ownerFile, async () => {
+    const owner = await readOwner(ownerFile);
+    if (owner !== null && owner.pid !== process.pid && (await ownerAlive(owner))) {
+      throw new StartupRefusal(
+        `Another process (pid ${owner.pid}) is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` +
+          'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
+      );
+    }
+    await writeFile(ownerFile, mine);
+  });
+}
+
+/** Gives the data directory up: owner.pid goes, if it still names this process and no other. */
+async function releaseDataDir(ownerFile: string): Promise<void> {
+  await underClaimLock(ownerFile, async () => {
+    if ((await readOwner(ownerFile))?.pid === process.pid) await rm(ownerFile, { force: true });
+  });
+}
+
+async function underClaimLock<T>(ownerFile: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${ownerFile}.lock`;
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const made = await stat(lock).then((found) => found.mtimeMs, () => null);
+    if (made !== null && Date.now() - made > CLAIM_LOCK_STALE_MS) {
+      // Held for milliseconds only: one this old was left by a process killed while it held it.
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new StartupRefusal(`Another process has been claiming the embedded database for ${CLAIM_WAIT_MS} ms (${lock}); try again, or remove ${lock} if none runs.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  await writeFile(ownerFile, `${process.pid}\n`);
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+interface OwnerRecord {
+  readonly pid: number;
+  /** The owner's start time as /proc gives it (clock ticks since boot); null where there is no /proc, or in a record of an older version. */
+  readonly startTime: string | null;
+}
+
+async function readOwner(ownerFile: string): Promise<OwnerRecord | null> {
+  const pid = await readPid(ownerFile);
+  if (pid === null) return null;
+  const second = await readFile(ownerFile, 'utf8').then((text) => text.split('\n')[1]?.trim() ?? '', () => '');
+  return { pid, startTime: /^[0-9]+$/.test(second) ? second : null };
+}
+
+/**
+ * Whether the recorded owner still runs. After a crash of the machine or the container, its pid
+ * may have gone to an unrelated process: with /proc, a process of that pid started at another time
+ * is not the owner.
+ */
+async function ownerAlive(owner: OwnerRecord): Promise<boolean> {
+  if (!isAlive(owner.pid)) return false;
+  if (owner.startTime === null) return true;
+  const now = await startTimeOf(owner.pid);
+  return now === null || now === owner.startTime;
+}
+
+/** Field 22 of /proc/<pid>/stat, the process's start time; null without /proc or the process. */
+async function startTimeOf(pid: number): Promise<string | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the last ")".
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const startTime = fields[19];
+    return startTime !== undefined && /^[0-9]+$/.test(startTime) ? startTime : null;
+  } catch {
+    return null;
+  }
 }
 
 async function stopOrphanedPostmaster(clusterDir: string, log: (line: string) => void): Promise<void> {
