@@ -421,6 +421,47 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  it('fails the run with a fault of its own node client, not calling it the node unavailable, and publishes the same block next run', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      await earner(app, 10);
+      await settle(app);
+      // Another executor beside this one, whose node client fails once before the request leaves.
+      const gateway = app.app.get<BananoGateway | null>(BANANO_GATEWAY);
+      if (gateway === null) throw new Error('BANANO_RPC_URL makes a live gateway');
+      let thrown = false;
+      const rpc = overriding(gateway.rpc, 'process', (process) => async (block, subtype) => {
+        if (!thrown) {
+          thrown = true;
+          throw new TypeError('a fault in the client');
+        }
+        return process(block, subtype);
+      });
+      const lines: string[] = [];
+      const faulty = new PayoutExecutor(
+        app.pool,
+        new BananoPayoutSender(
+          app.store,
+          rpc,
+          gateway.seeds,
+          app.app.get<OperatorAccounts>(OPERATOR_ACCOUNTS),
+          { retryPolicy: { maxAttempts: 3, backoffBaseMs: 0, backoffMaxMs: 0 }, publishTriesMax: 3, unclear: new UnclearCopies(app.pool), minOperatorBalanceRaw: async () => 0n },
+          (message) => lines.push(message),
+        ),
+        1_000,
+      );
+
+      await expect(faulty.runOnce()).rejects.toThrow('a fault in the client');
+      expect(lines.filter((line) => line.includes('node unavailable'))).toEqual([]);
+      const [signed] = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+      // Whether the copy left is not known: it stays in doubt, as after a crash during the call.
+      expect(await app.pool.anyFirst(sql.unsafe`SELECT block_hash FROM operator_block_doubts`)).toEqual([String(signed.data.blockHash).toUpperCase()]);
+      expect(processCalls(node)).toBe(0);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(sendsFrom(node, operator.address).map((block) => block.hash)).toEqual([signed.data.blockHash]);
+    });
+  });
+
   it('refuses to cancel a failed payout while a block of its attempts is on the chain (409), or while the node cannot say (503)', async () => {
     await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);
@@ -637,4 +678,17 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** `target` with one method replaced; every other property is the target's own, its methods bound to it. */
+function overriding<T extends object, K extends keyof T>(target: T, key: K, replace: (original: T[K]) => T[K]): T {
+  const original = (target[key] as (...args: unknown[]) => unknown).bind(target) as T[K];
+  const replaced = replace(original);
+  return new Proxy(target, {
+    get: (object, property) => {
+      if (property === key) return replaced;
+      const value: unknown = Reflect.get(object, property, object);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+    },
+  });
 }

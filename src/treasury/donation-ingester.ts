@@ -5,7 +5,8 @@ import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
-import { BananoNodeRejectedError, BananoNodeUnavailableError, type BananoRpcClient, isAmbiguous, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
+import { type BananoRpcClient, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
+import { publishBlock } from '../payouts/banano/publish-block';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { UnclearCopies } from '../payouts/banano/unclear-copies';
 import { OPERATOR_ACCOUNT_LOCK } from '../payouts/executor/payout-executor';
@@ -51,56 +52,26 @@ type Log = (message: string, fields?: Record<string, unknown>) => void;
 
 /**
  * Publishes a recorded receive block until the node has it or refuses it, by the payout rules of
- * SPEC §4.4.4: a block recorded in an earlier run may have reached the node already, so
- * `block_info` is asked first, and after an ambiguous failure only this same block is published
- * again. Shared by the ingester and by the payout sender's resume of the block signed last.
+ * SPEC §4.4.4 (publishBlock, the payout sender's loop too): a block recorded in an earlier run may
+ * have reached the node already, so `block_info` is asked first, and after an ambiguous failure
+ * only this same block is published again. Shared by the ingester and by the payout sender's resume
+ * of the block signed last.
  */
 export async function publishRecordedReceive(
   rpc: BananoRpcClient,
   signed: SignedReceiveBlock,
   options: { readonly fresh: boolean; readonly publishTriesMax: number; readonly log: Log; readonly unclear: UnclearCopies },
 ): Promise<ReceiveOutcome> {
-  const { unclear } = options;
-  const landed = async (outcome: ReceiveOutcome): Promise<ReceiveOutcome> => {
-    await unclear.settled(signed.receiveHash);
-    return outcome;
-  };
-  if (!options.fresh && (await rpc.blockInfo(signed.receiveHash)) !== null) return landed('already_pocketed');
-  const subtype = signed.block.previous === OPEN_PREVIOUS ? 'open' : 'receive';
-  for (let tries = 1; tries <= options.publishTriesMax; tries += 1) {
-    // In doubt until the node answers: a process killed meanwhile leaves it so for the next.
-    const prior = await unclear.publishing(signed.receiveHash);
-    try {
-      await rpc.process(signed.block, subtype);
-      return landed('pocketed');
-    } catch (error) {
-      if (isAmbiguous(error)) {
-        options.log('receive publish ambiguous: asking block_info', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: messageOf(error) });
-        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
-        continue;
-      }
-      if (error instanceof BananoNodeRejectedError) {
-        // "Old block" and its kin: only a block that is provably absent is refused, and only once
-        // no copy in doubt may still land (UnclearCopies).
-        await unclear.answeredClearly(signed.receiveHash, prior);
-        if ((await rpc.blockInfo(signed.receiveHash)) !== null) return landed('pocketed');
-        if (await unclear.mayStillLand(rpc, signed.receiveHash, signed.block)) {
-          options.log('receive refused, but an earlier copy may still land: left in flight', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
-          return 'unresolved';
-        }
-        options.log('receive refused by the node', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: error.nodeError });
-        return landed('refused');
-      }
-      if (error instanceof BananoNodeUnavailableError) {
-        // This copy never reached the node (a refused connection, a 4xx).
-        await unclear.answeredClearly(signed.receiveHash, prior);
-        options.log('receive not published: node unavailable', { sendHash: signed.sendHash, error: messageOf(error) });
-        return 'unresolved';
-      }
-      throw error;
-    }
-  }
-  return 'unresolved';
+  const outcome = await publishBlock(
+    rpc,
+    { hash: signed.receiveHash, block: signed.block, subtype: signed.block.previous === OPEN_PREVIOUS ? 'open' : 'receive' },
+    { ...options, logAs: { subject: 'receive', fields: { sendHash: signed.sendHash, receiveHash: signed.receiveHash } } },
+  );
+  if (outcome === 'already_landed') return 'already_pocketed';
+  if (outcome === 'landed') return 'pocketed';
+  if (outcome === 'unresolved') return 'unresolved';
+  options.log('receive refused by the node', { sendHash: signed.sendHash, receiveHash: signed.receiveHash, error: outcome.refused });
+  return 'refused';
 }
 
 /**

@@ -4,7 +4,8 @@ import { loadUser, runUserCommand } from '../../identity/user/run-user-command';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
-import { BananoNodeError, BananoNodeRejectedError, type BananoRpcClient, isAmbiguous } from '../banano/banano-rpc.client';
+import { type BananoRpcClient } from '../banano/banano-rpc.client';
+import { publishBlock } from '../banano/publish-block';
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { UnclearCopies } from '../banano/unclear-copies';
 import { type OperatorAccounts } from '../operator/operator-accounts';
@@ -19,7 +20,6 @@ import {
 } from '../operator/operator.events';
 import { publishRecordedReceive } from '../../treasury/donation-ingester';
 import { executorMetadata, type PayoutSender, type PendingPayout, type SendOutcome } from './payout-executor';
-import { messageOf } from '../../platform/errors/message-of';
 
 /** Namespace of the PayoutBlockSigned event ids: one id per payout attempt, so a repeated append is the same event. */
 const SIGNED_EVENT_NAMESPACE = '5b0c3f55-2a47-4d8e-9a0e-7c1f6d2b8e43';
@@ -225,55 +225,32 @@ export class BananoPayoutSender implements PayoutSender {
   }
 
   /**
-   * Publishes the signed block until the node says it has it or refuses it. A block recorded in an
-   * earlier run may have reached the node already, so `block_info` is asked first (§4.4.4).
+   * Publishes the signed block until the node says it has it or refuses it (publishBlock). A block
+   * recorded in an earlier run may have reached the node already, so `block_info` is asked first
+   * (§4.4.4). Only a definite refusal, with the block provably absent, fails the attempt.
    */
   private async publish(signed: SignedPayoutBlock, options: { readonly fresh: boolean }): Promise<SendOutcome> {
-    if (!options.fresh && (await this.onChain(signed))) return this.recordSent(signed);
-    for (let tries = 1; tries <= this.options.publishTriesMax; tries += 1) {
-      // In doubt until the node answers: a process killed meanwhile leaves it so for the next.
-      const prior = await this.unclear.publishing(signed.blockHash);
-      try {
-        await this.rpc.process(signed.block, 'send');
-        failpoint('payout-block-published');
-        return this.recordSent(signed);
-      } catch (error) {
-        if (isAmbiguous(error)) {
-          this.log('publish ambiguous: asking block_info', { payoutId: signed.payoutId, blockHash: signed.blockHash, error: messageOf(error) });
-          if (await this.onChain(signed)) return this.recordSent(signed);
-          continue;
-        }
-        if (error instanceof BananoNodeRejectedError) {
-          // "Old block" and its kin: the node refuses a block it already holds. Only a block that
-          // is provably absent makes the attempt fail.
-          await this.unclear.answeredClearly(signed.blockHash, prior);
-          if (await this.onChain(signed)) return this.recordSent(signed);
-          if (await this.unclear.mayStillLand(this.rpc, signed.blockHash, signed.block)) {
-            this.log('payout block refused, but an earlier copy may still land: left in flight', {
-              payoutId: signed.payoutId,
-              blockHash: signed.blockHash,
-              error: error.nodeError,
-            });
-            return 'unresolved';
-          }
-          await this.unclear.settled(signed.blockHash);
-          return this.recordFailure(signed, signed.attempt, error.nodeError, signed.blockHash);
-        }
-        // The node could not be reached at all: the block is still ours to publish next run. This
-        // copy never reached it (a refused connection, a 4xx); anything else stays in doubt.
-        if (error instanceof BananoNodeError) await this.unclear.answeredClearly(signed.blockHash, prior);
-        this.log('payout block not published: node unavailable', { payoutId: signed.payoutId, error: messageOf(error) });
-        return 'unresolved';
-      }
-    }
-    return 'unresolved';
-  }
-
-  private async onChain(signed: SignedPayoutBlock): Promise<boolean> {
-    return (await this.rpc.blockInfo(signed.blockHash)) !== null;
+    const outcome = await publishBlock(
+      this.rpc,
+      { hash: signed.blockHash, block: signed.block, subtype: 'send' },
+      {
+        fresh: options.fresh,
+        publishTriesMax: this.options.publishTriesMax,
+        unclear: this.unclear,
+        log: this.log,
+        logAs: { subject: 'payout block', fields: { payoutId: signed.payoutId, blockHash: signed.blockHash } },
+        // Killed here, the block is on the chain and the ledger does not say so yet: the next run finds it.
+        onPublished: () => failpoint('payout-block-published'),
+      },
+    );
+    if (outcome === 'already_landed' || outcome === 'landed') return this.recordSent(signed);
+    if (outcome === 'unresolved') return 'unresolved';
+    return this.recordFailure(signed, signed.attempt, outcome.refused, signed.blockHash);
   }
 
   private async recordSent(signed: SignedPayoutBlock): Promise<SendOutcome> {
+    // publishBlock has settled a block it saw land; an earlier attempt's block found on the chain
+    // by `send` has not been.
     await this.unclear.settled(signed.blockHash);
     try {
       const decision = await runUserCommand(
