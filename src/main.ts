@@ -4,6 +4,7 @@ import { serviceLogger } from './platform/logging/logger';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
+import { StartupRefusal } from './platform/runtime/startup-refusal';
 import { createProjector, projectionLagCheck } from './read-side';
 import { loadServiceConfig } from './service-config';
 import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
@@ -26,7 +27,12 @@ async function main(): Promise<() => Promise<void>> {
     yunite: integrations.yunite,
     banano: integrations.banano,
   });
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'EADDRINUSE') throw new StartupRefusal(`PORT ${config.port} on ${config.host} is in use by another process. Stop it, or set PORT to a free one.`);
+    if (code === 'EACCES') throw new StartupRefusal(`PORT ${config.port} on ${config.host} needs privileges this process does not have. Set PORT to one above 1023.`);
+    throw error;
+  });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;

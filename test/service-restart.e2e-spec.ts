@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
@@ -210,4 +211,43 @@ describe('a service started with a misconfigured environment', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  /** The service's first lines when it cannot start, leaving out Nest's and the master key's. */
+  async function refusalOf(env: Record<string, string>): Promise<{ code: number | null; output: string[] }> {
+    const service = startBuiltEntry('main.js', childEnv({ LOG_LEVEL: 'silent', ...env }));
+    const { code } = await waitForExit(service.child, 90_000);
+    return { code, output: service.output().trim().split('\n').filter((line) => !line.includes('[Nest]') && !line.includes('master key')) };
+  }
+
+  it.each([
+    ['a DATABASE_URL that is no postgres:// URL', 'ledger:secret@db:5432/ledger', /^Pay2Slay Ledger cannot start: the environment is misconfigured\.$/],
+    [
+      'a DATABASE_URL whose server is not there',
+      'postgres://ledger:secret@127.0.0.1:1/ledger',
+      /^Pay2Slay Ledger cannot start: the PostgreSQL of DATABASE_URL \(127\.0\.0\.1:1\/ledger\) cannot be used: connect ECONNREFUSED 127\.0\.0\.1:1\. Check DATABASE_URL/,
+    ],
+  ])('refuses %s in a message naming the variable, without its password or a stack trace', async (_what, url, first) => {
+    const { code, output } = await refusalOf({ DATABASE_URL: url, PORT: String(await freePort()) });
+    expect(code).toBe(1);
+    expect(output[0]).toMatch(first);
+    expect(output.join('\n')).toMatch(/DATABASE_URL/);
+    expect(output.join('\n')).not.toMatch(/secret|\n\s+at /);
+  });
+
+  it('refuses a PORT another process listens on, naming it, without a stack trace', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-port-taken-'));
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const { code, output } = await refusalOf({ LEDGER_DATA_DIR: dataDir, PORT: String(port) });
+      expect({ code, output }).toEqual({ code: 1, output: [`Pay2Slay Ledger cannot start: PORT ${port} on 127.0.0.1 is in use by another process. Stop it, or set PORT to a free one.`] });
+    } finally {
+      taken.close();
+      const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+      const orphan = await readPid(pidFile);
+      if (orphan !== null && existsSync(pidFile) && isAlive(orphan)) process.kill(orphan, 'SIGINT');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -198,7 +198,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
   const config: LedgerConfig = {
     port: read(() => envInteger(env, 'PORT', 3000, 0, 65_535)),
     host: envText(env, 'HOST') ?? '127.0.0.1',
-    databaseUrl: envText(env, 'DATABASE_URL'),
+    databaseUrl: read(() => databaseUrl(env, 'DATABASE_URL')),
     eventStoreConnectionString: envText(env, 'EVENTSTORE_CONNECTION_STRING'),
     dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
     projector: {
@@ -427,6 +427,20 @@ function ban(env: Env, name: string, fallback: string): bigint {
 }
 
 /** An absolute http(s) URL, without a trailing slash. */
+/**
+ * A PostgreSQL connection URL (postgres://, postgresql://, or socket: for a Unix socket). It may
+ * hold a password, so a message about it never quotes it.
+ */
+function databaseUrl(env: Env, name: string): string | null {
+  const value = envText(env, name);
+  if (value === null) return null;
+  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:' && protocol !== 'socket:') {
+    throw new ConfigError(`${name} must be a postgres://user:password@host:port/database URL (not shown: it may hold a password)`);
+  }
+  return value;
+}
+
 export function envUrl(env: Env, name: string, fallback: string): string {
   const value = envText(env, name) ?? fallback;
   let protocol: string;

@@ -8,6 +8,8 @@ import { EventStoreDbEventStore } from '../event-store/eventstoredb-event-store'
 import { PostgresEventStore } from '../event-store/postgres-event-store';
 import { type ReadinessCheck } from '../health/health.controller';
 import { type Logger } from '../logging/logger';
+import { messageOf } from '../errors/message-of';
+import { StartupRefusal } from './startup-refusal';
 
 /** The service's outside world: its database, its event store, and how to let go of them. */
 export interface Infrastructure {
@@ -20,6 +22,35 @@ export interface Infrastructure {
 }
 
 const EMBEDDED_DATABASE_NAME = 'ledger';
+
+/** Failures to reach or enter the server of DATABASE_URL, which are the operator's to put right. */
+const UNUSABLE_DATABASE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  '28P01', // invalid_password
+  '28000', // invalid_authorization_specification (no pg_hba.conf entry)
+  '3D000', // invalid_catalog_name: the database does not exist
+  '57P03', // cannot_connect_now: the server is starting or shutting down
+]);
+
+/**
+ * The first contact with DATABASE_URL's server failed in a way an operator puts right (a server
+ * that is not there, a wrong host, password or database): told as a refusal naming the variable,
+ * the host and the database, never the password, and without a stack trace. Anything else is
+ * thrown as it was.
+ */
+function unusableDatabase(url: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !UNUSABLE_DATABASE_CODES.has(code)) return error;
+  const parsed = new URL(url);
+  const where = parsed.protocol === 'socket:' ? parsed.pathname : `${parsed.hostname}:${parsed.port === '' ? '5432' : parsed.port}${parsed.pathname}`;
+  return new StartupRefusal(`the PostgreSQL of DATABASE_URL (${where}) cannot be used: ${messageOf(error)}. Check DATABASE_URL, or leave it unset for the embedded PostgreSQL.`);
+}
 
 /**
  * Connects to (or, with no DATABASE_URL, starts) PostgreSQL, applies the migrations, and opens
@@ -45,7 +76,9 @@ export async function startInfrastructure(
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
   }
   try {
-    const migrated = await migrate(databaseUrl);
+    const migrated = await migrate(databaseUrl).catch((error: unknown) => {
+      throw config.databaseUrl === null ? error : unusableDatabase(config.databaseUrl, error);
+    });
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
     const pool = await createDatabasePool(databaseUrl);
     const eventStore: EventStore =
