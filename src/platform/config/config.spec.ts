@@ -144,6 +144,28 @@ describe('a misconfigured environment', () => {
     ]);
   });
 
+  it('never quotes a refused URL that may hold a password or a key, nor a DATABASE_URL', () => {
+    const problems = problemsOf(() =>
+      loadServiceConfig({
+        BANANO_RPC_URL: 'ftp://node:hunter2@rpc.example',
+        FORTNITE_STATS_BASE_URL: 'stats.example/v2?apikey=hunter2',
+        YUNITE_BASE_URL: 'yunite',
+        DATABASE_URL: 'ledger:hunter2@db/ledger',
+        FORTNITE_STATS_API_KEY: 'k',
+        YUNITE_API_KEY: 'k',
+        YUNITE_GUILD_ID: '123456789012345678',
+      }),
+    );
+
+    expect(problems).toEqual([
+      'DATABASE_URL must be a postgres://user:password@host:port/database URL (not shown: it may hold a password)',
+      'BANANO_RPC_URL must be an absolute http(s) URL (not shown: it may hold a password or a key)',
+      'FORTNITE_STATS_BASE_URL must be an absolute http(s) URL (not shown: it may hold a password or a key)',
+      // One without an @ or a query is quoted, to help whoever typed it.
+      'YUNITE_BASE_URL must be an absolute http(s) URL (got yunite)',
+    ]);
+  });
+
   it('includes the integrations and the production master key rule in the same list', () => {
     const problems = problemsOf(() =>
       loadServiceConfig({ NODE_ENV: 'production', YUNITE_API_KEY: 'k', YUNITE_GUILD_ID: 'guild', YUNITE_TIMEOUT_MS: '0', YUNITE_REVERIFY_USERS_PER_RUN: '0', PORT: '-1' }),

@@ -441,15 +441,15 @@ function databaseUrl(env: Env, name: string): string | null {
   return value;
 }
 
+/**
+ * An absolute http(s) URL. A node's or an API's URL may carry credentials (user:password@, a
+ * ?key= or ?token=), so one refused is quoted only when it holds neither an @ nor a query.
+ */
 export function envUrl(env: Env, name: string, fallback: string): string {
   const value = envText(env, name) ?? fallback;
-  let protocol: string;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    throw new ConfigError(`${name} must be an absolute http(s) URL (got ${value})`);
-  }
-  if (protocol !== 'https:' && protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL (got ${value})`);
+  const shown = /[@?]/.test(value) ? 'not shown: it may hold a password or a key' : `got ${value}`;
+  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
+  if (protocol !== 'https:' && protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL (${shown})`);
   return value.replace(/\/+$/, '');
 }
 
