@@ -458,8 +458,13 @@ export function describeEventStoreContract(
           const before = await startPosition();
           const result = await store.appendToStream(newStream(category), [event('Mine', { round })], { expectedRevision: 'no_stream' });
           const head = await store.headPosition();
+          const last = await store.lastPosition();
           const read = await readCategory(category, before);
-          expect([head !== null && head >= result.position, read.map((e) => e.data.round)]).toEqual([true, [round]]);
+          expect([head !== null && head >= result.position, last !== null && last >= result.position, read.map((e) => e.data.round)]).toEqual([
+            true,
+            true,
+            [round],
+          ]);
         }
       });
 

@@ -79,6 +79,7 @@ describe('cached user commands and the writers they race', () => {
       readAll: (options) => store.readAll(options),
       subscribeToAll: (options) => store.subscribeToAll(options),
       headPosition: () => store.headPosition(),
+      lastPosition: () => store.lastPosition(),
       close: () => store.close(),
     };
     return { store: raced, appends: () => appends };

@@ -144,6 +144,14 @@ export interface EventStore {
   /** Position of the last event in `$all`, or `null` when the store is empty. */
   headPosition(): Promise<bigint | null>;
 
+  /**
+   * Position of the last event stored, or `null` when the store is empty. Unlike `headPosition`,
+   * it counts an event committed after an append still in flight (on PostgreSQL the head stops
+   * before such an append, so that nothing read up to it can be passed by a late commit). No
+   * append has answered a position above it: a position above it came from no command.
+   */
+  lastPosition(): Promise<bigint | null>;
+
   close(): Promise<void>;
 }
 

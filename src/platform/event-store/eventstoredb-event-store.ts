@@ -731,6 +731,11 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /** The head: an EventStoreDB event is in $all, at its position, once its append is answered. */
+  lastPosition(): Promise<bigint | null> {
+    return this.headPosition();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

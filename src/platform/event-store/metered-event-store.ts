@@ -46,6 +46,10 @@ export class MeteredEventStore implements EventStore {
     return this.inner.headPosition();
   }
 
+  lastPosition(): Promise<bigint | null> {
+    return this.inner.lastPosition();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

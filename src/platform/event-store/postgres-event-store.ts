@@ -381,6 +381,11 @@ export class PostgresEventStore implements EventStore {
     return rows[0].position === null ? null : BigInt(rows[0].position);
   }
 
+  async lastPosition(): Promise<bigint | null> {
+    const { rows } = await this.query<{ position: string | null }>('SELECT max(global_position)::text AS position FROM events', []);
+    return rows[0].position === null ? null : BigInt(rows[0].position);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -77,13 +77,13 @@ export async function waitForCheckpoint(
  * one `timeoutMs`, and refuses with 503 `read_model_behind` if one has not caught up by then: a
  * state that passes. A position beyond the last event stored never passes, because no command
  * returned it: that is bad input, 422 `invalid_min_position`, not a 503 inviting the caller to
- * retry forever. The head is compared only after the wait has run out; compared before, it would
- * refuse honest callers, since a command's event can be committed while the store's head still
- * hides it behind an older append in flight.
+ * retry forever. It is compared with the last position stored, not the head, which stops before an
+ * older append still in flight while a command's event after it is committed and answered; and
+ * only after the wait has run out, as the usual case costs nothing then.
  */
 export async function awaitReadModels(
   connection: CommonQueryMethods,
-  store: Pick<EventStore, 'headPosition'>,
+  store: Pick<EventStore, 'lastPosition'>,
   names: readonly string[],
   minPosition: bigint | null,
   timeoutMs: number,
@@ -92,11 +92,11 @@ export async function awaitReadModels(
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     if (!(await waitForCheckpoint(connection, name, minPosition, Math.max(0, deadline - Date.now())))) {
-      const head = await store.headPosition().catch(() => undefined);
-      if (head !== undefined && (head === null || minPosition > head)) {
+      const last = await store.lastPosition().catch(() => undefined);
+      if (last !== undefined && (last === null || minPosition > last)) {
         throw new DomainError(
           'invalid_min_position',
-          `minPosition ${minPosition.toString()} is beyond the last event stored (${head?.toString() ?? 'none yet'}): no command returned it`,
+          `minPosition ${minPosition.toString()} is beyond the last event stored (${last?.toString() ?? 'none yet'}): no command returned it`,
           422,
         );
       }
