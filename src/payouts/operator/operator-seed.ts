@@ -62,8 +62,9 @@ export async function requireOperatorAccount(source: OperatorSeedSource, whatCan
  * The seed from a file readable by the service alone (BANANO_OPERATOR_SEED_FILE): 64 hex
  * characters, surrounding whitespace ignored. A file that holds anything else is an error whose
  * message never quotes it, nor the file's path: a seed written into the variable by mistake (in
- * quotes, say, which config.ts cannot tell from a path for sure) would be that path. The service reads it only while secure_config holds no seed
- * (StoredOperatorSeedSource in src/security/secure-config/); tests and the devnode read it directly.
+ * a form config.ts cannot tell from a path for sure) would be that path. The service reads it only
+ * while secure_config holds no seed (StoredOperatorSeedSource in src/security/secure-config/);
+ * tests and the devnode read it directly.
  */
 export class FileOperatorSeedSource implements OperatorSeedSource {
   constructor(private readonly path: string | null) {}

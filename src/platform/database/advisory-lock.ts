@@ -32,13 +32,21 @@ export async function withTryAdvisoryLock<T>(
       let heartbeat: NodeJS.Timeout | undefined;
       try {
         await connection.query(sql.unsafe`SET idle_session_timeout = 0`);
+        let asking = false;
         heartbeat = setInterval(() => {
-          void stillHeld(connection, key).then(
-            (held) => {
-              if (!held) lost.abort(new Error(`advisory lock ${key.join(',')} lost: its session no longer holds it`));
-            },
-            (error: unknown) => lost.abort(error),
-          );
+          // One question at a time: a connection that stopped answering is not asked again and again.
+          if (asking) return;
+          asking = true;
+          void stillHeld(connection, key)
+            .then(
+              (held) => {
+                if (!held) lost.abort(new Error(`advisory lock ${key.join(',')} lost: its session no longer holds it`));
+              },
+              (error: unknown) => lost.abort(error),
+            )
+            .finally(() => {
+              asking = false;
+            });
         }, LOCK_HEARTBEAT_MS);
         running = work(connection, lost.signal);
         return await running;

@@ -33,10 +33,12 @@ export interface RunningEmbeddedPostgres {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 const STOP_TIMEOUT_MS = 30_000;
-/** How long a start waits for another to finish claiming the data directory (a few milliseconds' work). */
-const CLAIM_WAIT_MS = 10_000;
-/** A claim lock older than this was left by a process killed while it held it. */
-const CLAIM_LOCK_STALE_MS = 30_000;
+/**
+ * A claim lock older than this was left by a process killed while it held it (a claim is a few
+ * milliseconds' work). A start waits longer than that, so such a lock delays it but never refuses it.
+ */
+const CLAIM_LOCK_STALE_MS = 10_000;
+const CLAIM_WAIT_MS = 15_000;
 
 /**
  * Starts (initialising on first use) a PostgreSQL cluster whose files are kept under `dataDir`,
@@ -234,11 +236,14 @@ interface OwnerRecord {
   readonly startTime: string | null;
 }
 
+/** owner.pid: the owner's pid, then its start time (absent from records of older versions). */
 async function readOwner(ownerFile: string): Promise<OwnerRecord | null> {
-  const pid = await readPid(ownerFile);
-  if (pid === null) return null;
-  const second = await readFile(ownerFile, 'utf8').then((text) => text.split('\n')[1]?.trim() ?? '', () => '');
-  return { pid, startTime: /^[0-9]+$/.test(second) ? second : null };
+  const text = await readFile(ownerFile, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const [first, second = ''] = text.split('\n');
+  const pid = Number.parseInt(first, 10);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  return { pid, startTime: /^[0-9]+$/.test(second.trim()) ? second.trim() : null };
 }
 
 /**
