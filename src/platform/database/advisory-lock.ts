@@ -31,7 +31,10 @@ export async function withTryAdvisoryLock<T>(
       if (locked !== true) return null;
       let heartbeat: NodeJS.Timeout | undefined;
       try {
-        await connection.query(sql.unsafe`SET idle_session_timeout = 0`);
+        // idle_session_timeout is PostgreSQL 14's; an older server has none to switch off (and the
+        // WHERE keeps set_config from being called there, where it would fail).
+        await connection.query(sql.unsafe`
+          SELECT set_config('idle_session_timeout', '0', false) WHERE current_setting('server_version_num')::int >= 140000`);
         let asking = false;
         heartbeat = setInterval(() => {
           // One question at a time: a connection that stopped answering is not asked again and again.
