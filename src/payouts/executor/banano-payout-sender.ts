@@ -152,7 +152,10 @@ export class BananoPayoutSender implements PayoutSender {
     // payout's now: its copy on the chain pays that one (see OperatorState.payoutOfBlock).
     for (const earlier of blocks) {
       if (!signers.some((signer) => signer.payoutOfBlock.get(earlier.blockHash) === payout.payoutId)) continue;
-      if ((await this.rpc.blockInfo(earlier.blockHash)) !== null) return this.recordSent(earlier);
+      if ((await this.rpc.blockInfo(earlier.blockHash)) !== null) {
+        await this.unclear.settled(earlier.blockHash);
+        return this.recordSent(earlier);
+      }
     }
     return this.signAndPublish(account, operator, pending, payout, attempt);
   }
@@ -248,10 +251,8 @@ export class BananoPayoutSender implements PayoutSender {
     return this.recordFailure(signed, signed.attempt, outcome.refused, signed.blockHash);
   }
 
+  /** Records a block on the chain as the payout sent; its copies in doubt are settled already. */
   private async recordSent(signed: SignedPayoutBlock): Promise<SendOutcome> {
-    // publishBlock has settled a block it saw land; an earlier attempt's block found on the chain
-    // by `send` has not been.
-    await this.unclear.settled(signed.blockHash);
     try {
       const decision = await runUserCommand(
         this.store,
