@@ -240,9 +240,9 @@ interface OwnerRecord {
 async function readOwner(ownerFile: string): Promise<OwnerRecord | null> {
   const text = await readFile(ownerFile, 'utf8').catch(() => null);
   if (text === null) return null;
-  const [first, second = ''] = text.split('\n');
-  const pid = Number.parseInt(first, 10);
-  if (!Number.isInteger(pid) || pid <= 0) return null;
+  const pid = pidOnFirstLine(text);
+  if (pid === null) return null;
+  const second = text.split('\n')[1] ?? '';
   return { pid, startTime: /^[0-9]+$/.test(second.trim()) ? second.trim() : null };
 }
 
@@ -337,12 +337,13 @@ async function directoryOf(pid: number): Promise<string | null> {
 
 /** The pid on the first line of a pid file (postmaster.pid, owner.pid); null when there is none. */
 export async function readPid(file: string): Promise<number | null> {
-  try {
-    const pid = Number.parseInt((await readFile(file, 'utf8')).split('\n')[0], 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
+  const text = await readFile(file, 'utf8').catch(() => null);
+  return text === null ? null : pidOnFirstLine(text);
+}
+
+function pidOnFirstLine(text: string): number | null {
+  const pid = Number.parseInt(text.split('\n')[0], 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
 /** Whether a process of this pid exists, one of another user included (EPERM). */

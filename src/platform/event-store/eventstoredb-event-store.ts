@@ -750,8 +750,10 @@ export class EventStoreDbEventStore implements EventStore {
 
   /** Runs an append or read that close() waits for; refused once the store is closing. */
   private tracked<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('The EventStoreDB event store is closed'));
-    const running = work();
+    const running = (async () => {
+      this.assertOpen();
+      return work();
+    })();
     this.inFlight.add(running);
     const forget = (): void => {
       this.inFlight.delete(running);
