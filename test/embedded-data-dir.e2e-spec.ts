@@ -5,15 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../src/platform/config/project-root';
-import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, eventually, startBuiltEntry, type StartedService, startService, waitForExit } from './support/processes';
-
-/** Stops a postmaster a killed service left on `dataDir`, so no test leaves a PostgreSQL behind. */
-async function stopLeftPostmaster(dataDir: string): Promise<void> {
-  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-  const pid = await readPid(pidFile);
-  if (pid !== null && existsSync(pidFile) && isAlive(pid)) process.kill(pid, 'SIGINT');
-}
+import { freePort, readPid } from '../src/platform/database/embedded-postgres';
+import { childEnv, eventually, startBuiltEntry, type StartedService, startService, stopLeftPostmaster, waitForExit } from './support/processes';
 
 /**
  * The embedded data directory's ownership (owner.pid) and first initialisation, against what a

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, eventually, startBuiltEntry, type StartedService, startService, waitForExit } from './support/processes';
+import { childEnv, eventually, startBuiltEntry, type StartedService, startService, stopLeftPostmaster, waitForExit } from './support/processes';
 
 /** The service on the embedded defaults in `dataDir`, once it answers /health. */
 function serviceOn(dataDir: string): Promise<StartedService> {
@@ -244,9 +244,7 @@ describe('a service started with a misconfigured environment', () => {
       expect({ code, output }).toEqual({ code: 1, output: [`Pay2Slay Ledger cannot start: PORT ${port} on 127.0.0.1 is in use by another process. Stop it, or set PORT to a free one.`] });
     } finally {
       taken.close();
-      const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-      const orphan = await readPid(pidFile);
-      if (orphan !== null && existsSync(pidFile) && isAlive(orphan)) process.kill(orphan, 'SIGINT');
+      await stopLeftPostmaster(dataDir);
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);

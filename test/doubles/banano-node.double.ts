@@ -413,7 +413,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
     let size = 0n;
     for (const [hash, entry] of receivables.get(address) ?? []) {
       if (size >= count) break;
-      if (onlyConfirmed && !confirmedSend(hash)) continue;
+      if (onlyConfirmed && !isConfirmed(hash)) continue;
       if (simple) list.push(hash);
       else if (entry.amountRaw >= threshold) map[hash] = source ? { amount: entry.amountRaw.toString(), source: entry.source } : entry.amountRaw.toString();
       else continue;
@@ -635,17 +635,17 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
 
   function receivableSum(address: string, onlyConfirmed: boolean): bigint {
     let sum = 0n;
-    for (const [hash, entry] of receivables.get(address) ?? []) if (!onlyConfirmed || confirmedSend(hash)) sum += entry.amountRaw;
+    for (const [hash, entry] of receivables.get(address) ?? []) if (!onlyConfirmed || isConfirmed(hash)) sum += entry.amountRaw;
     return sum;
   }
 
-  function confirmedSend(hash: string): boolean {
+  function isConfirmed(hash: string): boolean {
     return blocksByHash.get(hash)?.confirmed === true;
   }
 
   /** Blocks confirm in chain order (a held block and everything after it wait for `confirmAll`). */
   function confirmedHeight(account: Account): number {
-    const unconfirmed = account.chain.findIndex((hash) => !confirmedSend(hash));
+    const unconfirmed = account.chain.findIndex((hash) => !isConfirmed(hash));
     return unconfirmed === -1 ? account.chain.length : unconfirmed;
   }
 

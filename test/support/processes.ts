@@ -2,7 +2,14 @@ import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/platform/config/project-root';
-import { freePort } from '../../src/platform/database/embedded-postgres';
+import { freePort, isAlive, readPid } from '../../src/platform/database/embedded-postgres';
+
+/** Stops a postmaster a killed or refused service left on `dataDir`, so no test leaves a PostgreSQL behind. */
+export async function stopLeftPostmaster(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+  const pid = await readPid(pidFile);
+  if (pid !== null && existsSync(pidFile) && isAlive(pid)) process.kill(pid, 'SIGINT');
+}
 
 /** Starts a compiled entry point (`npm test` builds first) as a child process. */
 export function startBuiltEntry(entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): { child: ChildProcess; output: () => string } {
