@@ -89,6 +89,33 @@ describe('the service killed between an Epic link claim and its append', () => {
     }
   });
 
+  it('killed after a new link\'s append, before the old id is freed: the next user of the old id starts from what the holder accrued of it', async () => {
+    const oldEpic = 'c0ffee00c0ffee00c0ffee00c0ffee02';
+    // The second link passes the point: the holder's link of another account.
+    const doomed = await service('epic-account-linked@2');
+    const holder = (await doomed.call('POST', '/v1/users', { discordUserId: '700000000000000004' })).body.userId as string;
+    const other = (await doomed.call('POST', '/v1/users', { discordUserId: '700000000000000005' })).body.userId as string;
+    expect((await doomed.call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: oldEpic, lifetimeKills: 10 })).status).toBe(200);
+    expect((await doomed.call('POST', `/v1/users/${holder}/kills`, { lifetimeKills: 70 })).body).toMatchObject({ accrual: { kills: 60 } });
+    await expect(doomed.call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: 'c0ffee00c0ffee00c0ffee00c0ffee03', lifetimeKills: 0 })).rejects.toThrow('fetch failed');
+    expect(await doomed.exited()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await linkEvents(holder)).toBe(2);
+    expect(await pool.maybeOneFirst(sql.unsafe`SELECT user_id FROM epic_account_claims WHERE epic_account_id = ${oldEpic}`)).toBe(holder);
+
+    const restarted = await service('');
+    try {
+      await pool.query(sql.unsafe`UPDATE epic_account_claims SET claimed_at = now() - interval '11 minutes' WHERE epic_account_id = ${oldEpic}`);
+      // A stale count: the holder accrued the account up to 70.
+      expect(await restarted.call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: oldEpic, lifetimeKills: 40 })).toMatchObject({
+        status: 200,
+        body: { epicAccountId: oldEpic, baselineKills: 70 },
+      });
+      expect((await restarted.call('POST', `/v1/users/${other}/kills`, { lifetimeKills: 75 })).body).toMatchObject({ accrual: { kills: 5, fromKillCount: 70 } });
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   it('lets the user whose link was cut off link the id after the restart', async () => {
     const epicAccountId = 'c0ffee00c0ffee00c0ffee00c0ffee01';
     const doomed = await service('epic-account-claimed');

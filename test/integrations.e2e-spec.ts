@@ -173,6 +173,28 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       expect(links.map((item) => item.data.baselineKills)).toEqual([300, 12]);
     });
 
+    it('links an account another user let go of from no lower than that user accrued of it, whatever the stats API says', async () => {
+      const [holder, next] = [await newUser(), await newUser()];
+      const passed = newEpicId();
+      stats.setKills(passed, 300);
+      yunite.link(holder.discordUserId, passed);
+      expect((await call('POST', `/v1/users/${holder.userId}/verify`)).body).toMatchObject({ status: 'ok', epicAccountId: passed });
+      expect((await call('POST', `/v1/users/${holder.userId}/kills`, { lifetimeKills: 340 })).body).toMatchObject({ accrual: { kills: 40 } });
+      const replacement = newEpicId();
+      stats.setKills(replacement, 0);
+      yunite.link(holder.discordUserId, replacement);
+      expect((await call('POST', `/v1/users/${holder.userId}/verify`)).body).toMatchObject({ status: 'epic_changed', epicAccountId: replacement });
+
+      // The stats API answers a stale 320 for the account the holder accrued up to 340.
+      stats.setKills(passed, 320);
+      yunite.link(next.discordUserId, passed);
+      const verified = await call('POST', `/v1/users/${next.userId}/verify`);
+      const kills = await call('POST', `/v1/users/${next.userId}/kills`, { lifetimeKills: 345 });
+
+      expect(verified.body).toMatchObject({ status: 'ok', epicAccountId: passed });
+      expect(kills.body).toMatchObject({ accrual: { kills: 5, fromKillCount: 340, toKillCount: 345 } });
+    });
+
     it('records error and links nothing when the new account’s baseline cannot be read', async () => {
       const { userId, discordUserId } = await newUser();
       const epicAccountId = newEpicId();

@@ -66,7 +66,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     await run(userId, { type: 'RegisterUser', data: { userId, discordUserId: discordSequence.toString(), regionCode: null, now: at(0) } });
     await run(userId, {
       type: 'LinkEpicAccount',
-      data: { epicAccountId: discordSequence.toString(16).padStart(32, 'e'), baselineKills: 0n, linkedToAnotherUser: false, rate: RATE, now: at(0) },
+      data: { epicAccountId: discordSequence.toString(16).padStart(32, 'e'), baselineKills: 0n, linkedToAnotherUser: false, formerHolderMark: null, rate: RATE, now: at(0) },
     });
     await run(userId, { type: 'LinkWallet', data: { address: `ban_1payout-of-${userId}`, primaryForAnotherUser: false, now: at(0) } });
     const accrualIds: string[] = [];

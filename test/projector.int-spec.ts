@@ -318,7 +318,7 @@ describe('projection runtime', () => {
       const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
       const commands: UserCommand[] = [
         { type: 'RegisterUser', data: { userId, discordUserId: `70000000000000${1000 + n}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
-        { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n * 10), linkedToAnotherUser: false, rate, now: at(0) } },
+        { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n * 10), linkedToAnotherUser: false, formerHolderMark: null, rate, now: at(0) } },
         { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: n % 5 === 4, now: at(1) } },
         { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + 7), observedAt: at(2), now: at(2), rate, abuse } },
         { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + 9), observedAt: at(2), now: at(2), rate, abuse } },

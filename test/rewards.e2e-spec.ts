@@ -1,5 +1,6 @@
 import bananojsModule = require('@bananocoin/bananojs');
 import { sql } from 'slonik';
+import { userAuditOutput } from '../src/cli/user-audit.commands';
 import { claimEpicAccount } from '../src/identity/epic-account-claims';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { openTransaction } from './support/open-transaction';
@@ -165,6 +166,26 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       [20, 110, 130],
       [10, 100, 110],
     ]);
+  });
+
+  it('links an Epic account another user held from no lower than that user accrued of it: its kills are never paid twice', async () => {
+    const passed = randomEpicId();
+    const holder = await linkedUser(10, passed);
+    const minute = Math.floor(Date.now() / 60_000) - 3;
+    expect((await call('POST', `/v1/users/${holder}/kills`, { lifetimeKills: 50, observedAt: new Date(minute * 60_000).toISOString() })).status).toBe(202);
+    expect((await call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: randomEpicId(), lifetimeKills: 0 })).status).toBe(200);
+    const next = await newUser();
+
+    // 30 is a stale count of the account: the holder accrued it up to 50.
+    const linked = await call('PUT', `/v1/users/${next}/epic-account`, { epicAccountId: passed, lifetimeKills: 30 });
+    const kills = await call('POST', `/v1/users/${next}/kills`, { lifetimeKills: 60 });
+
+    expect(linked).toMatchObject({ status: 200, body: { epicAccountId: passed, baselineKills: 50 } });
+    expect(kills.body.accrual).toMatchObject({ kills: 10, fromKillCount: 50, toKillCount: 60 });
+    const history = await call('GET', `/v1/users/${next}/history`);
+    const link = (history.body.items as Array<{ type: string; data: Record<string, unknown> }>).find((item) => item.type === 'EpicAccountLinked');
+    expect(link?.data).toMatchObject({ baselineKills: 50, baselineFloor: { userId: holder, killCount: 50 } });
+    expect(await userAuditOutput(app.store, next, {})).toContain(`epic ${passed}, baseline 50 kills (integration), no lower than user ${holder} accrued of it  |`);
   });
 
   it('stamps an observation sent without a time, and never refuses one for a time it did not send', async () => {
@@ -334,6 +355,22 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
         const other = await newUser();
 
         expect((await call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: oldEpic, lifetimeKills: 5 })).status).toBe(200);
+        expect(await claimHolder(oldEpic)).toBe(other);
+      });
+
+      it('takes the old id over from no lower than its holder accrued of it, when the old claim was never released', async () => {
+        const oldEpic = randomEpicId();
+        const holder = await linkedUser(5, oldEpic);
+        expect((await call('POST', `/v1/users/${holder}/kills`, { lifetimeKills: 25 })).status).toBe(202);
+        expect((await call('PUT', `/v1/users/${holder}/epic-account`, { epicAccountId: randomEpicId(), lifetimeKills: 6 })).status).toBe(200);
+        // A process killed between the new link's append and the release: the old claim stays, and
+        // no mark of the old account was left with it.
+        await app.pool.query(sql.unsafe`DELETE FROM epic_account_marks WHERE epic_account_id = ${oldEpic}`);
+        await leaveClaim(oldEpic, holder, '1 hour');
+        const other = await newUser();
+
+        const linked = await call('PUT', `/v1/users/${other}/epic-account`, { epicAccountId: oldEpic, lifetimeKills: 5 });
+        expect(linked).toMatchObject({ status: 200, body: { baselineKills: 25 } });
         expect(await claimHolder(oldEpic)).toBe(other);
       });
 

@@ -316,7 +316,7 @@ describe('as-of a position after a cap change on a later day', () => {
       const run = async (command: UserCommand) => (await runUserCommand(app.store, userId, command, metadata)).events;
       await run({ type: 'RegisterUser', data: { userId, discordUserId: '812345678901234567', regionCode: null, now: yesterday } });
       const rate = { baseRaw: 5n * 10n ** 27n, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
-      await run({ type: 'LinkEpicAccount', data: { epicAccountId: 'e'.repeat(32), baselineKills: 0n, linkedToAnotherUser: false, rate, now: yesterday } });
+      await run({ type: 'LinkEpicAccount', data: { epicAccountId: 'e'.repeat(32), baselineKills: 0n, linkedToAnotherUser: false, formerHolderMark: null, rate, now: yesterday } });
       await run({ type: 'LinkWallet', data: { address, primaryForAnotherUser: false, now: yesterday } });
       const observed = await run({ type: 'ObserveKills', data: { lifetimeKills: 40n, observedAt: yesterday, now: yesterday, rate, abuse: { killRatePerMinute: 10n, maxKillsPerObservation: 500n } } });
       const accrual = observed.find((event) => event.type === 'AccrualRecorded');

@@ -44,7 +44,7 @@ describe('cached user commands and the writers they race', () => {
     const userId = userIdFromDiscordId(discordSequence.toString());
     const now = new Date();
     await runCachedUserCommand(store, cache, userId, { type: 'RegisterUser', data: { userId, discordUserId: discordSequence.toString(), regionCode: null, now } }, METADATA);
-    await runCachedUserCommand(store, cache, userId, { type: 'LinkEpicAccount', data: { epicAccountId: EPIC, baselineKills: BigInt(BASELINE), linkedToAnotherUser: false, rate: RATE, now } }, METADATA);
+    await runCachedUserCommand(store, cache, userId, { type: 'LinkEpicAccount', data: { epicAccountId: EPIC, baselineKills: BigInt(BASELINE), linkedToAnotherUser: false, formerHolderMark: null, rate: RATE, now } }, METADATA);
     return userId;
   }
 

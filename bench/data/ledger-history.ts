@@ -261,7 +261,7 @@ export class LedgerHistory {
         return;
       case Kind.LinkEpic:
         if (user === null) return;
-        this.userCommand(user, at, { type: 'LinkEpicAccount', data: { epicAccountId: user.epicAccountId, baselineKills: BigInt(user.lifetime), linkedToAnotherUser: false, rate: this.rate(), now: new Date(at) } }, integration('discord-bot'));
+        this.userCommand(user, at, { type: 'LinkEpicAccount', data: { epicAccountId: user.epicAccountId, baselineKills: BigInt(user.lifetime), linkedToAnotherUser: false, formerHolderMark: null, rate: this.rate(), now: new Date(at) } }, integration('discord-bot'));
         return;
       case Kind.LinkWallet:
         if (user === null) return;

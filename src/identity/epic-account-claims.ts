@@ -1,9 +1,10 @@
-import { type CommonQueryMethods, type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
+import { type CommonQueryMethods, type DatabasePool, type DatabasePoolConnection, type FragmentSqlToken, sql } from 'slonik';
 import { z } from 'zod';
 import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
 import { DomainError } from '../platform/errors/domain-error';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { loadUser } from './user/run-user-command';
+import { type EpicAccountMark } from './user/user.decider';
 
 /** The first integer of a user's link lock; the second comes from the user id (advisory-lock.ts). */
 const EPIC_LINK_LOCK_CLASS = 7360;
@@ -73,7 +74,13 @@ export async function claimEpicAccount(connection: CommonQueryMethods, store: Ev
       SELECT user_id, claimed_at < now() - ${STALE_CLAIM_AGE}::interval AS stale
       FROM epic_account_claims WHERE epic_account_id = ${epicAccountId}`);
     if (holder === null) continue;
-    if (!holder.stale || (await linksEpicAccount(store, holder.user_id, epicAccountId))) return 'taken';
+    if (!holder.stale) return 'taken';
+    const holderState = await loadUser(store, holder.user_id);
+    if (holderState.status === 'registered' && holderState.epic?.epicAccountId === epicAccountId) return 'taken';
+    // The holder linked another account but was stopped before it freed this claim, and so before
+    // it left its mark of this account: it is left here, before the claim can change hands.
+    const heldTo = holderState.status === 'registered' ? holderState.formerHighWater.get(epicAccountId) : undefined;
+    if (heldTo !== undefined) await leaveMarks(connection, holder.user_id, [[epicAccountId, heldTo]]);
     const takenOver = await connection.maybeOne(sql.type(claimRow)`
       UPDATE epic_account_claims SET user_id = ${userId}, claimed_at = now()
       WHERE epic_account_id = ${epicAccountId} AND user_id = ${holder.user_id}
@@ -84,14 +91,56 @@ export async function claimEpicAccount(connection: CommonQueryMethods, store: Ev
   return 'taken';
 }
 
-async function linksEpicAccount(store: EventStore, userId: string, epicAccountId: string): Promise<boolean> {
-  const holder = await loadUser(store, userId);
-  return holder.status === 'registered' && holder.epic?.epicAccountId === epicAccountId;
+const markRow = z.object({ user_id: z.string(), kill_count: z.bigint() });
+
+/**
+ * The mark a former holder left of an Epic account (migrations/0026), or null when none did since
+ * marks are kept. Read once the account is claimed, so no other user can leave one meanwhile.
+ */
+export async function markOfEpicAccount(connection: CommonQueryMethods, epicAccountId: string): Promise<EpicAccountMark | null> {
+  const row = await connection.maybeOne(sql.type(markRow)`SELECT user_id, kill_count FROM epic_account_marks WHERE epic_account_id = ${epicAccountId}`);
+  return row === null ? null : { userId: row.user_id, killCount: row.kill_count };
 }
 
-/** Frees the user's other claims once its link to `epicAccountId` is recorded. */
-export async function releaseOtherClaims(connection: CommonQueryMethods, userId: string, epicAccountId: string): Promise<void> {
-  await connection.query(sql.unsafe`DELETE FROM epic_account_claims WHERE user_id = ${userId} AND epic_account_id <> ${epicAccountId}`);
+/** Marks as a table of (epic_account_id, kill_count) for a statement's FROM. */
+function marksTable(marks: ReadonlyArray<readonly [string, bigint]>): FragmentSqlToken {
+  return sql.fragment`unnest(${sql.array(marks.map(([id]) => id), 'text')}::text[], ${sql.array(marks.map(([, count]) => count.toString()), 'text')}::text[])
+    AS mark (epic_account_id, kill_count)`;
+}
+
+/** A mark recorded already keeps the higher count: a lifetime count never falls. */
+const KEEP_HIGHER_MARK = sql.fragment`
+  ON CONFLICT (epic_account_id) DO UPDATE SET kill_count = EXCLUDED.kill_count, user_id = EXCLUDED.user_id, recorded_at = now()
+    WHERE epic_account_marks.kill_count < EXCLUDED.kill_count`;
+
+/** Records marks a user left. */
+async function leaveMarks(connection: CommonQueryMethods, userId: string, marks: ReadonlyArray<readonly [string, bigint]>): Promise<void> {
+  await connection.query(sql.unsafe`
+    INSERT INTO epic_account_marks (epic_account_id, kill_count, user_id)
+    SELECT mark.epic_account_id, mark.kill_count::bigint, ${userId} FROM ${marksTable(marks)}
+    ${KEEP_HIGHER_MARK}`);
+}
+
+/**
+ * Frees the user's other claims once its link to `epicAccountId` is recorded, and leaves in the
+ * same statement the mark of each account it frees: `formerHighWater`, the user's fold's counts up
+ * to which it accrued each account it linked before. One statement, so no other user can claim a
+ * freed account before its mark is there.
+ */
+export async function releaseOtherClaims(
+  connection: CommonQueryMethods,
+  userId: string,
+  epicAccountId: string,
+  formerHighWater: ReadonlyMap<string, bigint>,
+): Promise<void> {
+  await connection.query(sql.unsafe`
+    WITH released AS (
+      DELETE FROM epic_account_claims WHERE user_id = ${userId} AND epic_account_id <> ${epicAccountId} RETURNING epic_account_id
+    )
+    INSERT INTO epic_account_marks (epic_account_id, kill_count, user_id)
+    SELECT released.epic_account_id, mark.kill_count::bigint, ${userId}
+      FROM released JOIN ${marksTable([...formerHighWater])} USING (epic_account_id)
+    ${KEEP_HIGHER_MARK}`);
 }
 
 /** Frees one claim of the user, after an attempt to link that id failed. */

@@ -8,7 +8,7 @@ import { failpoint } from '../../platform/runtime/failpoint';
 import { type RateFactors } from '../../rewards/economics/rate';
 import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailure } from '../../rewards/fortnite-stats/lifetime-kills.port';
-import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
+import { claimEpicAccount, markOfEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
 import { LinkEpicAccountCommand, type LinkEpicAccountResult } from './link-epic-account.command';
 
@@ -40,12 +40,14 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
       (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));
     const claim = await claimEpicAccount(connection, this.store, epicAccountId, command.userId);
     failpoint('epic-account-claimed');
+    // What a user who held the account before accrued of it: the baseline is no lower.
+    const formerHolderMark = claim === 'taken' ? null : await markOfEpicAccount(connection, epicAccountId);
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
     try {
       decision = await runUserCommand(
         this.store,
         command.userId,
-        { type: 'LinkEpicAccount', data: { epicAccountId, baselineKills: baseline, linkedToAnotherUser: claim === 'taken', rate, now: new Date() } },
+        { type: 'LinkEpicAccount', data: { epicAccountId, baselineKills: baseline, linkedToAnotherUser: claim === 'taken', formerHolderMark, rate, now: new Date() } },
         command.metadata,
       );
     } catch (error) {
@@ -54,8 +56,10 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
       if (claim === 'claimed') await releaseClaim(connection, command.userId, epicAccountId);
       throw error;
     }
-    await releaseOtherClaims(connection, command.userId, epicAccountId);
-    const epic = decision.state.status === 'registered' ? decision.state.epic : null;
+    if (decision.state.status !== 'registered') throw new Error('A link left its user unregistered');
+    failpoint('epic-account-linked');
+    await releaseOtherClaims(connection, command.userId, epicAccountId, decision.state.formerHighWater);
+    const epic = decision.state.epic;
     return {
       userId: command.userId,
       epicAccountId,

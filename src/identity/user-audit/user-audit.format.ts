@@ -23,7 +23,9 @@ export function describeUserEvent(event: UserEvent): string {
     case 'UserRegistered':
       return `discord ${event.data.discordUserId}, region ${event.data.regionCode ?? '-'}`;
     case 'EpicAccountLinked':
-      return `epic ${event.data.epicAccountId}, baseline ${event.data.baselineKills} kills (${event.data.source})`;
+      return `epic ${event.data.epicAccountId}, baseline ${event.data.baselineKills} kills (${event.data.source})${
+        event.data.baselineFloor === undefined ? '' : `, no lower than user ${event.data.baselineFloor.userId} accrued of it`
+      }`;
     case 'VerificationRecorded':
       return `${event.data.status} via ${event.data.source}${event.data.epicAccountId === null ? '' : `, epic ${event.data.epicAccountId}`}${
         event.data.detail === null ? '' : `: ${text(event.data.detail)}`

@@ -59,7 +59,7 @@ const zero: Balances = {
 describe('the audit fold of a user stream (balances after each event)', () => {
   const setUp: UserCommand[] = [
     { type: 'RegisterUser', data: { userId, discordUserId: '123456789012345678', regionCode: 'EU', now: t0 } },
-    { type: 'LinkEpicAccount', data: { epicAccountId: '0123456789abcdef0123456789abcdef', baselineKills: 100n, linkedToAnotherUser: false, rate, now: t0 } },
+    { type: 'LinkEpicAccount', data: { epicAccountId: '0123456789abcdef0123456789abcdef', baselineKills: 100n, linkedToAnotherUser: false, formerHolderMark: null, rate, now: t0 } },
     { type: 'LinkWallet', data: { address, primaryForAnotherUser: false, now: t0 } },
     { type: 'ObserveKills', data: { lifetimeKills: 130n, observedAt: at(1), now: at(1), rate, abuse } },
   ];

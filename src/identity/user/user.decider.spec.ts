@@ -1,7 +1,7 @@
 import { DomainError } from '../../platform/errors/domain-error';
 import { parseBan } from '../../platform/money';
 import { type RateFactors } from '../../rewards/economics/rate';
-import { accrualIdFor, decide, evolve, initialState, type UserCommand, type UserState } from './user.decider';
+import { accrualIdFor, decide, type EpicAccountMark, evolve, initialState, type UserCommand, type UserState } from './user.decider';
 import { type UserEvent } from './user.events';
 
 const userId = '1c7c4c0e-0f5e-5d8e-9d1a-1a2b3c4d5e6f';
@@ -40,9 +40,9 @@ const register = (regionCode: string | null = 'EU', now = t0): UserCommand => ({
   type: 'RegisterUser',
   data: { userId, discordUserId: '123456789012345678', regionCode, now },
 });
-const linkEpic = (baselineKills: bigint, epicAccountId = epicId, linkedToAnotherUser = false, now = t0): UserCommand => ({
+const linkEpic = (baselineKills: bigint, epicAccountId = epicId, linkedToAnotherUser = false, now = t0, formerHolderMark: EpicAccountMark | null = null): UserCommand => ({
   type: 'LinkEpicAccount',
-  data: { epicAccountId, baselineKills, linkedToAnotherUser, rate, now },
+  data: { epicAccountId, baselineKills, linkedToAnotherUser, formerHolderMark, rate, now },
 });
 const observe = (lifetimeKills: bigint, observedAt: Date, now = observedAt, limits = abuse): UserCommand => ({
   type: 'ObserveKills',
@@ -162,6 +162,37 @@ describe('user decider', () => {
       expect(ofType(events, 'AccrualRecorded').map((event) => event.data.kills)).toEqual([30, 5]);
     });
 
+    describe('an account another user held before (its mark: that user accrued it up to 130)', () => {
+      const formerHolder = '5b1d7f3e-2c4a-5e6f-8a9b-0c1d2e3f4a5b';
+      const mark: EpicAccountMark = { userId: formerHolder, killCount: 130n };
+
+      it('is linked from the mark when the count read is lower, and the event names that user', () => {
+        const events = history([register(), linkEpic(100n, epicId, false, t0, mark), observe(140n, at(60))]);
+        expect(ofType(events, 'EpicAccountLinked')[0].data).toEqual({
+          userId,
+          epicAccountId: epicId,
+          baselineKills: 130,
+          source: 'integration',
+          linkedAt: t0.toISOString(),
+          baselineFloor: { userId: formerHolder, killCount: 130 },
+        });
+        expect(ofType(events, 'AccrualRecorded').map((event) => event.data)).toMatchObject([{ kills: 10, fromKillCount: 130, toKillCount: 140 }]);
+      });
+
+      it('is linked from the count read when it is higher, with no floor named', () => {
+        const [linked] = ofType(history([register(), linkEpic(150n, epicId, false, t0, mark)]), 'EpicAccountLinked');
+        expect(linked.data.baselineKills).toBe(150);
+        expect(linked.data).not.toHaveProperty('baselineFloor');
+      });
+
+      it('names no floor when the user\'s own earlier link of the account sets the baseline', () => {
+        const events = history([register(), linkEpic(100n), observe(140n, at(60)), linkEpic(5n, otherEpicId), linkEpic(100n, epicId, false, t0, mark)]);
+        const relinked = ofType(events, 'EpicAccountLinked').at(-1);
+        expect(relinked?.data.baselineKills).toBe(140);
+        expect(relinked?.data).not.toHaveProperty('baselineFloor');
+      });
+    });
+
     describe('kills of the old account that a same-minute observation deferred', () => {
       // 10 kills accrue in minute 10:00; 20 more, observed in that minute, wait for a later one.
       const deferred = [register(), linkEpic(100n), observe(110n, at(1)), observe(130n, at(20))];
@@ -205,7 +236,7 @@ describe('user decider', () => {
       });
 
       it('accrue before a change Yunite finds, too', () => {
-        const finding = { kind: 'linked' as const, epicAccountId: otherEpicId, baseline: { kills: 7n }, linkedToAnotherUser: false };
+        const finding = { kind: 'linked' as const, epicAccountId: otherEpicId, baseline: { kills: 7n }, linkedToAnotherUser: false, formerHolderMark: null };
         const events = decide({ type: 'RecordVerification', data: { finding, rate, now: at(40) } }, given(history(deferred)));
         expect(events.map((event) => event.type)).toEqual(['AccrualRecorded', 'VerificationRecorded', 'EpicAccountLinked']);
         expect(ofType(events, 'AccrualRecorded')[0].data).toMatchObject({ kills: 20, fromKillCount: 110, toKillCount: 130 });
@@ -235,8 +266,14 @@ describe('user decider', () => {
       type: 'RecordVerification',
       data: { finding, rate, now: t0 },
     });
-    const linked = (epicAccountId: string, baseline: { kills: bigint } | { error: string } | null, linkedToAnotherUser = false) =>
-      verify({ kind: 'linked', epicAccountId, baseline, linkedToAnotherUser });
+    const linked = (epicAccountId: string, baseline: { kills: bigint } | { error: string } | null, linkedToAnotherUser = false, formerHolderMark: EpicAccountMark | null = null) =>
+      verify({ kind: 'linked', epicAccountId, baseline, linkedToAnotherUser, formerHolderMark });
+
+    it('links a new account from no lower than the mark a former holder left of it', () => {
+      const mark: EpicAccountMark = { userId: '5b1d7f3e-2c4a-5e6f-8a9b-0c1d2e3f4a5b', killCount: 90n };
+      const events = decide(linked(epicId, { kills: 70n }, false, mark), given(history([register()])));
+      expect(ofType(events, 'EpicAccountLinked')[0].data).toMatchObject({ baselineKills: 90, source: 'yunite', baselineFloor: { killCount: 90 } });
+    });
 
     it('records no_epic_link when Yunite knows no Epic account for the Discord user', () => {
       const events = decide(verify({ kind: 'not_linked' }), given(history([register()])));

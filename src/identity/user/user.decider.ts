@@ -122,10 +122,21 @@ export interface LinkEpicAccount {
     readonly baselineKills: bigint;
     /** Outside fact: another user holds this Epic id. */
     readonly linkedToAnotherUser: boolean;
+    /** Outside fact: the count a former holder of this Epic id accrued it up to (epic_account_marks), if any. */
+    readonly formerHolderMark: EpicAccountMark | null;
     /** The rate in force: kills of the account linked now that wait for a later minute accrue at it. */
     readonly rate: RateFactors;
     readonly now: Date;
   };
+}
+
+/**
+ * The count up to which a former holder of an Epic account (another user) accrued its kills, as
+ * epic_account_marks keeps it. A link takes no lower a baseline.
+ */
+export interface EpicAccountMark {
+  readonly userId: string;
+  readonly killCount: bigint;
 }
 
 /** The outcome of asking Yunite, as the handler found it. */
@@ -137,6 +148,8 @@ export type YuniteFinding =
       /** The new account's lifetime kills, or why it could not be read. Only read when needed. */
       readonly baseline: { readonly kills: bigint } | { readonly error: string } | null;
       readonly linkedToAnotherUser: boolean;
+      /** As in LinkEpicAccount; null also when the account is not new to the user. */
+      readonly formerHolderMark: EpicAccountMark | null;
     };
 
 export interface RecordVerification {
@@ -442,7 +455,7 @@ function linkEpicAccount(command: LinkEpicAccount['data'], state: RegisteredUser
   }
   return [
     ...accrueDeferredKills(state, command.now, command.rate),
-    epicLinked(state, command.epicAccountId, command.baselineKills, 'integration', at),
+    epicLinked(state, command.epicAccountId, command.baselineKills, command.formerHolderMark, 'integration', at),
     verification(state, 'integration', 'ok', command.epicAccountId, null, at),
   ];
 }
@@ -466,7 +479,7 @@ function recordVerification(command: RecordVerification['data'], state: Register
   return [
     ...accrueDeferredKills(state, command.now, command.rate),
     verification(state, 'yunite', status, finding.epicAccountId, state.epic === null ? null : `was ${state.epic.epicAccountId}`, at),
-    epicLinked(state, finding.epicAccountId, finding.baseline.kills, 'yunite', at),
+    epicLinked(state, finding.epicAccountId, finding.baseline.kills, finding.formerHolderMark, 'yunite', at),
   ];
 }
 
@@ -846,10 +859,24 @@ function updatePayout(state: RegisteredUser, payoutId: string, change: (payout: 
  * the user already accrued of that account when it was linked before: a lifetime count never
  * falls, so a lower one is a stale reading, and it would accrue those kills a second time.
  */
-function epicLinked(state: RegisteredUser, epicAccountId: string, baselineRead: bigint, source: VerificationSource, at: string): UserEvent {
+function epicLinked(
+  state: RegisteredUser,
+  epicAccountId: string,
+  baselineRead: bigint,
+  formerHolderMark: EpicAccountMark | null,
+  source: VerificationSource,
+  at: string,
+): UserEvent {
   const accruedBefore = state.formerHighWater.get(epicAccountId) ?? 0n;
   const baseline = baselineRead > accruedBefore ? baselineRead : accruedBefore;
-  return { type: 'EpicAccountLinked', data: { userId: state.userId, epicAccountId, baselineKills: Number(baseline), source, linkedAt: at } };
+  const data = { userId: state.userId, epicAccountId, baselineKills: Number(baseline), source, linkedAt: at };
+  // The same holds across users: another user accrued the account's kills up to its mark. The
+  // event names that user, since the count comes from their stream, not this one.
+  if (formerHolderMark !== null && formerHolderMark.userId !== state.userId && formerHolderMark.killCount > baseline) {
+    const killCount = Number(formerHolderMark.killCount);
+    return { type: 'EpicAccountLinked', data: { ...data, baselineKills: killCount, baselineFloor: { userId: formerHolderMark.userId, killCount } } };
+  }
+  return { type: 'EpicAccountLinked', data };
 }
 
 function verification(

@@ -35,6 +35,11 @@ export interface EpicAccountLinked {
     readonly baselineKills: number;
     readonly source: VerificationSource;
     readonly linkedAt: string;
+    /**
+     * Only when another user who held the account before had accrued its kills up to more than the
+     * count read: that user, and that count, which is the baseline (a lifetime count never falls).
+     */
+    readonly baselineFloor?: { readonly userId: string; readonly killCount: number };
   };
 }
 
@@ -241,6 +246,7 @@ export function decodeUserEvent(type: string, data: Data): UserEvent | null {
           baselineKills: int(data, 'baselineKills'),
           source: oneOf(data, 'source', ['integration', 'yunite'] as const),
           linkedAt: str(data, 'linkedAt'),
+          ...(data.baselineFloor === undefined ? {} : { baselineFloor: baselineFloor(data.baselineFloor) }),
         },
       };
     case 'VerificationRecorded':
@@ -396,4 +402,10 @@ function coveredAccruals(data: Data): CoveredAccrualData[] {
     const entry = (item ?? {}) as Data;
     return { accrualId: str(entry, 'accrualId'), kills: int(entry, 'kills') };
   });
+}
+
+function baselineFloor(value: unknown): { userId: string; killCount: number } {
+  if (typeof value !== 'object' || value === null) throw new Error('Stored event field baselineFloor is not an object');
+  const entry = value as Data;
+  return { userId: str(entry, 'userId'), killCount: int(entry, 'killCount') };
 }

@@ -7,7 +7,7 @@ import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-s
 import { type RateFactors } from '../../rewards/economics/rate';
 import { RateFactorsSource } from '../../rewards/economics/rate-factors.source';
 import { LIFETIME_KILLS_SOURCE, type LifetimeKillsSource, statsFailureCode } from '../../rewards/fortnite-stats/lifetime-kills.port';
-import { claimEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
+import { claimEpicAccount, markOfEpicAccount, releaseClaim, releaseOtherClaims, withEpicLinkLock } from '../epic-account-claims';
 import { loadUser, positionOf, runUserCommand } from '../user/run-user-command';
 import { type YuniteFinding } from '../user/user.decider';
 import { YUNITE, type YuniteLookupPort } from '../yunite/yunite.port';
@@ -54,11 +54,13 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
       const taken = claim === 'taken';
       // Only a claim this call made is released when nothing gets linked.
       if (claim === 'claimed') claimed = epicAccountId;
+      const linkable = isNew && !taken;
       finding = {
         kind: 'linked',
         epicAccountId,
         linkedToAnotherUser: taken,
-        baseline: isNew && !taken ? await this.baseline(epicAccountId) : null,
+        baseline: linkable ? await this.baseline(epicAccountId) : null,
+        formerHolderMark: linkable ? await markOfEpicAccount(connection, epicAccountId) : null,
       };
     }
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
@@ -68,9 +70,10 @@ export class VerifyUserHandler implements ICommandHandler<VerifyUserCommand, Ver
       if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
       throw error;
     }
-    const linked = decision.state.status === 'registered' ? decision.state.epic : null;
-    if (linked !== null) await releaseOtherClaims(connection, command.userId, linked.epicAccountId);
-    else if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
+    const { state } = decision;
+    if (state.status === 'registered' && state.epic !== null) {
+      await releaseOtherClaims(connection, command.userId, state.epic.epicAccountId, state.formerHighWater);
+    } else if (claimed !== null) await releaseClaim(connection, command.userId, claimed);
     const record = decision.events.find((event) => event.type === 'VerificationRecorded');
     if (record?.type !== 'VerificationRecorded') throw new Error('A verification decided no VerificationRecorded');
     return { ...record.data, position: positionOf(decision) };
