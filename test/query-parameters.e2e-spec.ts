@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { DashboardController } from '../src/dashboard/dashboard.controller';
+import { ApiKeys } from '../src/security/api-keys';
 import { concrete, type Route, routeTable } from './support/route-table';
 import { call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -32,6 +33,29 @@ describe('a query parameter a route does not take', () => {
     for (const route of routes) {
       const answer = await call(app, route.method, `${concrete(route.path)}?stray=1`, route.method === 'GET' ? undefined : {});
       if (answer.status !== 422 || answer.body.code !== 'unknown_property') wrong.push(`${route.method} ${route.path}: ${answer.status} ${String(answer.body.code)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('is the guard\'s to answer first on a route that needs a key: 401 without a live key, 403 without the scope', async () => {
+    const guarded = routes.filter((route) => route.access?.kind !== 'public');
+    expect(guarded.length).toBeGreaterThan(10);
+    const keys = new ApiKeys(app.pool);
+    const readOnly = (await keys.create({ name: 'stray-reader', scopes: ['queries:read'] })).key;
+    const writeOnly = (await keys.create({ name: 'stray-writer', scopes: ['commands:write'] })).key;
+    const before = await eventCount();
+    const wrong: string[] = [];
+    for (const route of guarded) {
+      const scope = route.access?.kind === 'scope' ? route.access.scope : 'admin';
+      const otherScope = scope === 'queries:read' ? writeOnly : readOnly;
+      const asked = async (authorization: string): Promise<string> => {
+        const answer = await call(app, route.method, `${concrete(route.path)}?stray=1`, route.method === 'GET' ? undefined : {}, { authorization });
+        return `${answer.status} ${String(answer.body.code)}`;
+      };
+      const answers = [await asked(''), await asked('Bearer p2s_not-a-key'), await asked(`Bearer ${otherScope}`)];
+      const expected = ['401 api_key_required', '401 api_key_invalid', '403 insufficient_scope'];
+      if (answers.join() !== expected.join()) wrong.push(`${route.method} ${route.path}: ${answers.join(', ')}`);
     }
     expect(wrong).toEqual([]);
     expect(await eventCount()).toBe(before);

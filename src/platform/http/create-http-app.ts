@@ -110,7 +110,7 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     done(null, parsed);
   });
   // After the body is parsed, so a malformed body is still its own problem; before the handler.
-  fastify.addHook('preHandler', refuseUnexpectedQueryParameters(app));
+  fastify.addHook('preHandler', refuseUnexpectedQueryParameters(app, app.get<ApiKeys>(API_KEYS)));
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setUpOpenApi(app);
