@@ -405,6 +405,25 @@ describe('secure_config on PostgreSQL', () => {
       expect(await refusal(storeOperatorSeed({ store, key: fresh.key, seed: later, metadata: ADMIN, now: new Date() }))).toMatchObject({ code: 'master_key_retired' });
     });
 
+    it('retires the key of a seed a PUT under another key replaced: an instance still on it cannot seal the seed under it again', async () => {
+      const lost = newKey();
+      const fresh = newKey();
+      await storeOperatorSeed({ store, key: lost.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() });
+      const { seed } = await newSeed();
+      // The way back from a lost key: a new key, and the seed stored again under it.
+      await storeOperatorSeed({ store, key: fresh.key, seed, metadata: ADMIN, now: new Date() });
+
+      // An instance still running on the lost key serves a PUT.
+      const stale = await refusal(storeOperatorSeed({ store, key: lost.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() }));
+
+      expect(stale).toMatchObject({ code: 'master_key_retired', status: 409 });
+      expect(await sourceWith(fresh.key).operatorSeed()).toBe(seed);
+      // Storing again under the key in force retires nothing.
+      await storeOperatorSeed({ store, key: fresh.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() });
+      await storeOperatorSeed({ store, key: fresh.key, seed, metadata: ADMIN, now: new Date() });
+      expect(await sourceWith(fresh.key).operatorSeed()).toBe(seed);
+    });
+
     it('on an empty table re-encrypts nothing, retires the old key all the same, and says both', async () => {
       const old = newKey();
       const next = newKey();

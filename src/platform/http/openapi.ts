@@ -728,7 +728,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   invalid_settlement_batch_size: 'settlementBatchSize must be a whole number from 0 to 1000000',
   invalid_seed: 'seed must be exactly 64 hexadecimal characters',
   master_key_not_configured: 'LEDGER_MASTER_KEY is not set, so the operator seed cannot be stored encrypted',
-  master_key_retired: 'This instance runs with a master key that a rotation retired; restart it with the current key',
+  master_key_retired: 'This instance runs with a master key that a rotation, or a seed stored under another key, retired; restart it with the current key',
   gateway_dry_run: 'Payouts run dry (no BANANO_RPC_URL): there is no chain to rebuild donations from',
   block_in_flight: 'The operator\'s last signed block is not on the chain yet; nothing was appended',
   operator_account_busy: 'Another writer of the operator account holds its lock; nothing was appended. Try again shortly',

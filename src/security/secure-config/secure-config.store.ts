@@ -111,7 +111,8 @@ export class SecureConfigStore extends SecureConfigEntries {
   /**
    * Stores `plaintext` as entry `name`, encrypted under `key`, and records SecureConfigChanged
    * `set`. Storing what is already stored, under the same key, changes nothing and records
-   * nothing. Answers whether it changed the entry. A key that a rotation retired is refused with
+   * nothing. Answers whether it changed the entry. A key that was retired (a rotation, or a PUT
+   * under another key that replaced an entry sealed under it) is refused with
    * 409 `master_key_retired`: that is a process not yet restarted with the new key.
    */
   async put(input: {
@@ -130,7 +131,7 @@ export class SecureConfigStore extends SecureConfigEntries {
       if (retiredAt !== null) {
         throw new DomainError(
           'master_key_retired',
-          `This process's master key (${key.keyId}) was rotated away from on ${retiredAt.toISOString()}; nothing was stored. ` +
+          `This process's master key (${key.keyId}) was retired on ${retiredAt.toISOString()} (rotated away from, or replaced by a seed stored under another key); nothing was stored. ` +
             'Restart it with the current master key',
           409,
         );
@@ -141,6 +142,10 @@ export class SecureConfigStore extends SecureConfigEntries {
         return false;
       }
       const sealed = key.seal(plaintext, associatedDataOf(name, address));
+      // The entry was sealed under another key: this one replaces it, as a rotation does (the way
+      // back from a lost key). A process still on that key must not seal the entry under it again,
+      // where the processes on this key could not open it: it is retired like a rotated-from key.
+      if (existing !== null && existing.key_id !== key.keyId) await retireKey(transaction, existing.key_id, now);
       await transaction.query(sql.unsafe`
         INSERT INTO secure_config (name, ciphertext, auth_tag, nonce, key_id, address, updated_at)
         VALUES (${name}, ${sql.binary(sealed.ciphertext)}, ${sql.binary(sealed.authTag)}, ${sql.binary(sealed.nonce)}, ${sealed.keyId},
@@ -199,9 +204,7 @@ export class SecureConfigStore extends SecureConfigEntries {
       }
       // A process still on the old key must not seal a seed under it again; see migrations/0021.
       await transaction.query(sql.unsafe`DELETE FROM secure_config_retired_keys WHERE key_id = ${newKey.keyId}`);
-      await transaction.query(sql.unsafe`
-        INSERT INTO secure_config_retired_keys (key_id, retired_at) VALUES (${oldKey.keyId}, ${now.toISOString()}::timestamptz)
-        ON CONFLICT (key_id) DO NOTHING`);
+      await retireKey(transaction, oldKey.keyId, now);
       return { previousKeyId: oldKey.keyId, keyId: newKey.keyId, rotated, alreadyRotated };
     });
     return { ...result, eventsPending: await this.appendAfterCommit() };
@@ -312,4 +315,11 @@ async function enqueueChange(
   await transaction.query(sql.unsafe`
     INSERT INTO secure_config_outbox (event_id, event_type, data, metadata, created_at)
     VALUES (${newEventId()}, ${event.type}, ${asJson(event.data)}::jsonb, ${asJson(stored)}::jsonb, ${change.now.toISOString()}::timestamptz)`);
+}
+
+/** From now on `put` refuses `keyId` (409 master_key_retired); see migrations/0021. */
+async function retireKey(transaction: DatabaseTransactionConnection, keyId: string, now: Date): Promise<void> {
+  await transaction.query(sql.unsafe`
+    INSERT INTO secure_config_retired_keys (key_id, retired_at) VALUES (${keyId}, ${now.toISOString()}::timestamptz)
+    ON CONFLICT (key_id) DO NOTHING`);
 }
