@@ -345,6 +345,29 @@ export function describeEventStoreContract(
         expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
       });
 
+      // A retry after a lost answer can come after other writers have moved the stream on. It is
+      // answered with the original append's result, as EventStoreDB answers it (its idempotent
+      // write reports the batch's own last event number), not with the stream's current end.
+      it.each([
+        ['no_stream', 'no_stream'],
+        ['an exact revision', 0n],
+        ['any', 'any'],
+      ] as const)('answers a repeat at %s with the original append\'s revision and position after the stream moved on', async (_name, expected) => {
+        const stream = newStream();
+        if (typeof expected === 'bigint') await store.appendToStream(stream, [event('Before')], { expectedRevision: 'no_stream' });
+        const a = [event('A1'), event('A2')];
+        const first = await store.appendToStream(stream, a, { expectedRevision: expected });
+        await store.appendToStream(stream, [event('B')], { expectedRevision: first.nextRevision });
+
+        const again = await store.appendToStream(stream, a, { expectedRevision: expected });
+
+        const stored = await store.readStream(stream);
+        const lastOfA = stored.find((e) => e.id === a[1].id);
+        expect(stored.map((e) => e.type)).toEqual([...(typeof expected === 'bigint' ? ['Before'] : []), 'A1', 'A2', 'B']);
+        expect(again).toEqual({ nextRevision: lastOfA?.revision, position: lastOfA?.position });
+        expect(again).toEqual(first);
+      });
+
       it('writes nothing when the same event is appended again with any', async () => {
         const stream = newStream();
         const once = event('A');

@@ -122,6 +122,24 @@ describe('PostgreSQL appends gathered into one statement', () => {
     expect(await store.readStream(stream)).toHaveLength(2);
   });
 
+  it('answers a repeat among other appends with the original append\'s result after the stream moved on', async () => {
+    const stream = `moved-${randomUUID()}`;
+    const events = [probe('Once'), probe('Twice')];
+    const first = await store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
+    await store.appendToStream(stream, [probe('Later')], { expectedRevision: first.nextRevision });
+
+    // The first append goes out alone; the two after it wait for it and go out together.
+    const [, again, other] = await Promise.all([
+      store.appendToStream(`moved-blocker-${randomUUID()}`, [probe('Blocker')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream, events, { expectedRevision: 'no_stream' }),
+      store.appendToStream(`moved-other-${randomUUID()}`, [probe('Other')], { expectedRevision: 'no_stream' }),
+    ]);
+
+    expect(again).toEqual({ nextRevision: 1n, position: first.position });
+    expect(other.nextRevision).toBe(0n);
+    expect((await store.readStream(stream)).map((event) => event.type)).toEqual(['Once', 'Twice', 'Later']);
+  });
+
   it('delivers every event of gathered appends exactly once and in position order to a reader', async () => {
     const writers = 30;
     const appendsPerWriter = 40;

@@ -45,11 +45,11 @@ export type EventData = Readonly<Record<string, unknown>>;
 export interface NewEvent {
   /**
    * A UUID chosen by the writer. Appending the same events again to the same stream at the same
-   * expected revision (a retry after a timeout) writes nothing: both stores keep that, and the
-   * contract suite pins it. No more is promised: EventStoreDB compares ids only within a stream,
-   * and for `any` only with appends it still holds in memory, where PostgreSQL refuses an id it
-   * stored anywhere. So no write path relies on ids beyond that; each appends at the exact revision
-   * of the state it decided on.
+   * expected revision (a retry after a timeout) writes nothing and answers as the first append
+   * did (`AppendResult`): both stores keep that, and the contract suite pins it. No more is
+   * promised: EventStoreDB compares ids only within a stream, and for `any` only with appends it
+   * still holds in memory, where PostgreSQL refuses an id it stored anywhere. So no write path
+   * relies on ids beyond that; each appends at the exact revision of the state it decided on.
    */
   readonly id: string;
   readonly type: string;
@@ -76,10 +76,18 @@ export interface RecordedEvent {
  */
 export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | bigint;
 
+/**
+ * What an append wrote: the revision and position of its own last event. An append repeated with
+ * the same event ids (see `NewEvent.id`) writes nothing and answers what the append that wrote them
+ * answered, even when the stream has moved on since: EventStoreDB reports an idempotent write with
+ * the batch's own last event number, and the PostgreSQL store answers the same (migration 0027). So
+ * a writer that retries after a lost answer learns where its own events ended, never a revision
+ * that would take the events appended in between for part of the state it decided on.
+ */
 export interface AppendResult {
-  /** Revision of the last event now in the stream. */
+  /** Revision of this append's last event (for a repeat, of the original append's last event). */
   readonly nextRevision: bigint;
-  /** Position in `$all` of the last appended event. */
+  /** Position in `$all` of this append's last event (for a repeat, of the original append's). */
   readonly position: bigint;
 }
 
