@@ -398,6 +398,38 @@ describe('mapping helpers', () => {
     }
   });
 
+  it('answers an idempotent write reported without a position with its own last event, not the stream\'s end', async () => {
+    // The server answers a repeated append with the original batch's last event number (here 1,
+    // while the stream has moved on to 2); older servers send no position with it.
+    const append = jest.spyOn(EventStoreDBClient.prototype, 'appendToStream').mockResolvedValue({ success: true, nextExpectedRevision: 1n });
+    const stream = [100n, 200n, 300n].map((position, revision) => ({
+      event: {
+        streamId: 'account-1',
+        id: `e${revision}`,
+        isJson: true,
+        revision: BigInt(revision),
+        type: 'KillsCredited',
+        created: new Date('2024-01-02T03:04:05.000Z'),
+        data: {},
+        metadata: newEvent().metadata,
+        position: { commit: position, prepare: position },
+      },
+    }));
+    const read = jest.spyOn(EventStoreDBClient.prototype, 'readStream').mockImplementation((_name, options) => {
+      const from = options?.fromRevision;
+      const events = stream.filter((resolved) => typeof from !== 'bigint' || resolved.event.revision >= from).slice(0, Number(options?.maxCount ?? 3));
+      return Object.assign(Readable.from(events), { cancel: async () => undefined }) as unknown as ReturnType<EventStoreDBClient['readStream']>;
+    });
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      expect(await store.appendToStream('account-1', [newEvent()], { expectedRevision: 'no_stream' })).toEqual({ nextRevision: 1n, position: 200n });
+    } finally {
+      append.mockRestore();
+      read.mockRestore();
+      await store.close();
+    }
+  });
+
   it('rejects an empty append without calling the server', async () => {
     const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
     try {

@@ -596,7 +596,9 @@ export class EventStoreDbEventStore implements EventStore {
     if (commit !== undefined && commit >= 0n && commit < ESDB_UNKNOWN_POSITION) {
       return { nextRevision, position: commit };
     }
-    // An idempotent re-append is answered without a position, so it is looked up from the event.
+    // The server answers an idempotent re-append with the revision of the repeated batch's last
+    // event, not the stream's end (AppendResult), and older servers without a position, so it is
+    // looked up from that event.
     return { nextRevision, position: await this.positionOfRevision(streamName, nextRevision) };
   }
 
