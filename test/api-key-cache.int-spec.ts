@@ -3,6 +3,41 @@ import { createDatabasePool } from '../src/platform/database/database';
 import { API_KEY_CACHE_TTL_MS, ApiKeys, CachingApiKeys } from '../src/security/api-keys';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
+/** A lookup's answer held after PostgreSQL gave it: `read` once the row is read, `release` to deliver it. */
+interface HeldAnswer {
+  readonly read: Promise<void>;
+  readonly release: () => void;
+}
+
+/**
+ * The pool, except that the answer to the next maybeOne is held, once PostgreSQL has given it,
+ * until the test lets it go: a key read live and heard of by the service only after a revocation
+ * (a slow network, a busy event loop). Every query still goes to PostgreSQL and back.
+ */
+function holdingPool(pool: DatabasePool): { readonly db: DatabasePool; holdNextAnswer(): HeldAnswer } {
+  let next: { readonly read: () => void; readonly released: Promise<void> } | null = null;
+  const maybeOne = (async (...args: Parameters<DatabasePool['query']>) => {
+    const hold = next;
+    next = null;
+    const row = await pool.maybeOne(...args);
+    if (hold !== null) {
+      hold.read();
+      await hold.released;
+    }
+    return row;
+  }) as DatabasePool['maybeOne'];
+  return {
+    db: new Proxy(pool, { get: (target, property, receiver) => (property === 'maybeOne' ? maybeOne : Reflect.get(target, property, receiver)) }),
+    holdNextAnswer(): HeldAnswer {
+      let read = (): void => undefined;
+      let release = (): void => undefined;
+      const readPromise = new Promise<void>((resolve) => (read = resolve));
+      next = { read, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { read: readPromise, release };
+    },
+  };
+}
+
 /**
  * The request path remembers a live key for API_KEY_CACHE_TTL_MS (src/security/api-keys.ts): a
  * revocation made by another process (the CLI) takes effect within that bound, one made through
@@ -48,6 +83,25 @@ describe('the API key cache of the request path', () => {
     const { key } = await cli.create({ name: 'revoked-here', scopes: ['queries:read'] });
     expect(await service.authenticate(key)).not.toBeNull();
     expect(await service.revoke('revoked-here')).toBe(true);
+    expect(await service.authenticate(key)).toBeNull();
+  });
+
+  it('refuses a key revoked elsewhere within the cache bound of when it was read, however late the answer came', async () => {
+    const held = holdingPool(pool);
+    service = new CachingApiKeys(held.db, API_KEY_CACHE_TTL_MS, () => nowMs);
+    const { key } = await cli.create({ name: 'read-before-the-cli-revoked', scopes: ['commands:write'] });
+
+    const answer = held.holdNextAnswer();
+    const lookup = service.authenticate(key);
+    await answer.read; // PostgreSQL has answered: live
+    expect(await cli.revoke('read-before-the-cli-revoked')).toBe(true);
+    nowMs += API_KEY_CACHE_TTL_MS / 2; // the answer reaches the service half the bound late
+    answer.release();
+    expect(await lookup).toMatchObject({ name: 'read-before-the-cli-revoked' });
+
+    nowMs += API_KEY_CACHE_TTL_MS / 2 - 1;
+    expect(await service.authenticate(key)).toMatchObject({ name: 'read-before-the-cli-revoked' });
+    nowMs += 1; // the bound after the revocation, and after the read
     expect(await service.authenticate(key)).toBeNull();
   });
 

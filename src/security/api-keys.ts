@@ -129,10 +129,10 @@ const API_KEY_CACHE_ENTRIES_MAX = 1_000;
 
 /**
  * The request path's ApiKeys: `authenticate` remembers a live key's record for
- * API_KEY_CACHE_TTL_MS, so a key revoked by another process is refused at most that long after its
- * revocation (expiry is still checked on every request, against the record). Refusals are never
- * remembered, so a wrong key costs a lookup every time, and a key revoked through this instance is
- * forgotten at once.
+ * API_KEY_CACHE_TTL_MS from when its lookup began, so a key revoked by another process is refused
+ * at most that long after its revocation, however late the lookup's answer arrived (expiry is
+ * still checked on every request, against the record). Refusals are never remembered, so a wrong
+ * key costs a lookup every time, and a key revoked through this instance is forgotten at once.
  */
 export class CachingApiKeys extends ApiKeys {
   private readonly live = new Map<string, { readonly record: ApiKeyRecord; readonly untilMs: number }>();
@@ -154,10 +154,13 @@ export class CachingApiKeys extends ApiKeys {
       return expiresAt !== null && expiresAt.getTime() <= now.getTime() ? null : cached.record;
     }
     this.live.delete(hash);
+    // The row is read some time after this, and its answer may arrive much later still (a busy pool
+    // or event loop), so the bound counts from here.
+    const untilMs = this.clock() + this.ttlMs;
     const record = await super.authenticate(key, now);
-    if (record !== null) {
+    if (record !== null && untilMs > this.clock()) {
       if (this.live.size >= API_KEY_CACHE_ENTRIES_MAX) this.live.clear();
-      this.live.set(hash, { record, untilMs: this.clock() + this.ttlMs });
+      this.live.set(hash, { record, untilMs });
     }
     return record;
   }
