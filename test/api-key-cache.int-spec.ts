@@ -105,6 +105,25 @@ describe('the API key cache of the request path', () => {
     expect(await service.authenticate(key)).toBeNull();
   });
 
+  it.each([
+    ['its name', (keys: CachingApiKeys, name: string): Promise<unknown> => keys.revoke(name)],
+    ['the key', (keys: CachingApiKeys, _name: string, key: string): Promise<unknown> => keys.revokeKey(key)],
+  ])('refuses a key revoked through itself by %s at once, also when a lookup had read it live just before', async (way, revoke) => {
+    const held = holdingPool(pool);
+    service = new CachingApiKeys(held.db, API_KEY_CACHE_TTL_MS, () => nowMs);
+    const name = `read-before-revoked-here-${way.replaceAll(' ', '-')}`;
+    const { key } = await cli.create({ name, scopes: ['queries:read'] });
+
+    const answer = held.holdNextAnswer();
+    const lookup = service.authenticate(key);
+    await answer.read; // PostgreSQL has answered: live
+    expect(await revoke(service, name, key)).toBeTruthy();
+    answer.release();
+    await lookup; // began before the revocation: either answer is right for it
+
+    expect(await service.authenticate(key)).toBeNull();
+  });
+
   it('checks expiry on every request, also for a remembered key', async () => {
     const expiresAt = new Date(Date.now() + 60_000);
     const { key } = await cli.create({ name: 'expiring-cached', scopes: ['admin'], expiresAt });

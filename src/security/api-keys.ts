@@ -136,6 +136,8 @@ const API_KEY_CACHE_ENTRIES_MAX = 1_000;
  */
 export class CachingApiKeys extends ApiKeys {
   private readonly live = new Map<string, { readonly record: ApiKeyRecord; readonly untilMs: number }>();
+  /** Revocations through this instance so far: a lookup that saw one finish does not remember its answer. */
+  private revocations = 0;
 
   constructor(
     db: CommonQueryMethods,
@@ -155,25 +157,36 @@ export class CachingApiKeys extends ApiKeys {
     }
     this.live.delete(hash);
     // The row is read some time after this, and its answer may arrive much later still (a busy pool
-    // or event loop), so the bound counts from here.
+    // or event loop), so the bound counts from here. A revocation through this instance that
+    // finished meanwhile may have come after the read: its answer is then not remembered at all.
     const untilMs = this.clock() + this.ttlMs;
+    const revocationsBefore = this.revocations;
     const record = await super.authenticate(key, now);
-    if (record !== null && untilMs > this.clock()) {
+    if (record !== null && this.revocations === revocationsBefore && untilMs > this.clock()) {
       if (this.live.size >= API_KEY_CACHE_ENTRIES_MAX) this.live.clear();
       this.live.set(hash, { record, untilMs });
     }
     return record;
   }
 
+  // The count goes up after the UPDATE, never before, so that a lookup that read the row live has
+  // either remembered it already (and is forgotten here) or sees the count change; and also after
+  // an UPDATE that failed, which may have committed before the connection broke.
   override async revoke(name: string, now: Date = new Date()): Promise<boolean> {
-    const revoked = await super.revoke(name, now);
-    for (const [hash, entry] of this.live) if (entry.record.name === name) this.live.delete(hash);
-    return revoked;
+    try {
+      return await super.revoke(name, now);
+    } finally {
+      this.revocations += 1;
+      for (const [hash, entry] of this.live) if (entry.record.name === name) this.live.delete(hash);
+    }
   }
 
   override async revokeKey(key: string, now: Date = new Date()): Promise<string | null> {
-    const name = await super.revokeKey(key, now);
-    this.live.delete(hashApiKey(key));
-    return name;
+    try {
+      return await super.revokeKey(key, now);
+    } finally {
+      this.revocations += 1;
+      this.live.delete(hashApiKey(key));
+    }
   }
 }
