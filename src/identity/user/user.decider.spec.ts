@@ -666,6 +666,16 @@ describe('user decider', () => {
       expect(ofType(decide(request(cleared), given(cleared)), 'PayoutRequested')).toHaveLength(1);
     });
 
+    it('pays a user whose open flags are medium or low: only a high one stops settlement', () => {
+      // The wallet is primary for someone else too (shared_wallet, low); 50 is below the 60 accrued (kills_decreased, med).
+      const flagged = history([register(), linkEpic(0n), linkWallet(address, true), observe(20n, at(0)), observe(60n, at(60)), observe(50n, at(90))]);
+      expect(ofType(flagged, 'AbuseFlagRaised').map((flag) => [flag.data.flagType, flag.data.severity])).toEqual([
+        ['shared_wallet', 'low'],
+        ['kills_decreased', 'med'],
+      ]);
+      expect(ofType(decide(request(flagged), given(flagged)), 'PayoutRequested')).toHaveLength(1);
+    });
+
     it('refuses a payout to an unverified wallet when payout.requireVerifiedWallet is on, and requests it once the wallet is verified', () => {
       const events = earned();
       expect(rejection(request(events, { requireVerifiedWallet: true }), given(events))).toMatchObject({ code: 'stale_settlement_plan' });

@@ -67,6 +67,40 @@ describe('settlement plan', () => {
     expect(rest.payouts[0]).toMatchObject({ kills: 15n, idempotencyKey: sha256('acc-2:30') });
   });
 
+  it('pays the rest of a split accrual later at its own rate, not at the rate of the accrual after it', () => {
+    // acc-2 (30 kills at 0.3) was split 10/20 by a 10-kill cap; acc-3 (10 kills at 0.1) came after.
+    const first = planSettlement([user('u1', [accrual('acc-2', 2, 30n, 3n * tenth), accrual('acc-3', 3, 10n, tenth)])], { ...limits, dailyKillCap: 10n }, 'seed');
+    const later = planSettlement(
+      [user('u1', [accrual('acc-3', 3, 10n, tenth), accrual('acc-2', 2, 20n, 3n * tenth, 10n)], 10n)],
+      { ...limits, dailyKillCap: 35n },
+      'seed',
+    );
+
+    expect(first.payouts[0]).toMatchObject({ kills: 10n, amountRaw: 30n * tenth, accruals: [{ accrualId: 'acc-2', kills: 10n }], idempotencyKey: sha256('acc-2:10') });
+    // 25 more kills today: the 20 left of acc-2 at 0.3, then 5 of acc-3 at 0.1 = 6.5 BAN.
+    expect(later.payouts[0]).toMatchObject({
+      kills: 25n,
+      amountRaw: 20n * 3n * tenth + 5n * tenth,
+      accruals: [
+        { accrualId: 'acc-2', kills: 20n },
+        { accrualId: 'acc-3', kills: 5n },
+      ],
+      idempotencyKey: sha256('acc-2:30,acc-3:5'),
+    });
+  });
+
+  it('takes the smallest of the unsettled kills, the day left and the week left', () => {
+    const debt = (claimedToday: bigint, claimedThisWeek: bigint) => user('u1', [accrual('acc-1', 1, 100n)], claimedToday, claimedThisWeek);
+    const kills = (u: EligibleUser, caps: Partial<SettlementLimits> = {}) => planSettlement([u], { ...limits, ...caps }, 'seed').payouts[0]?.kills ?? 0n;
+
+    expect(kills(debt(0n, 0n), { dailyKillCap: 150n, weeklyKillCap: 750n })).toBe(100n);
+    expect(kills(debt(60n, 60n), { dailyKillCap: 150n, weeklyKillCap: 750n })).toBe(90n);
+    expect(kills(debt(0n, 700n), { dailyKillCap: 150n, weeklyKillCap: 750n })).toBe(50n);
+    expect(kills(debt(150n, 150n))).toBe(0n);
+    // A cap lowered below what was claimed already leaves nothing, never a negative take.
+    expect(kills(debt(40n, 40n), { dailyKillCap: 30n })).toBe(0n);
+  });
+
   it('claims kills a cancelled payout gave back under the key it had, the covered ids alone (a cancelled payout is not live)', () => {
     // Before the cancel, acc-3's 20 kills were claimed whole, or 5 of them by an earlier sent payout
     // and 15 by the cancelled one; the cancel gave those back, so the plan sees the same as before.
