@@ -89,7 +89,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     userId: string,
     covered: ReadonlyArray<{ accrualId: string; kills: number }>,
     key: string,
-    seconds = 600,
+    seconds: number | Date = 600,
     gateway: 'dry-run' | 'live' = 'dry-run',
   ): Promise<string> {
     const payoutId = randomUUID();
@@ -106,7 +106,7 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
         idempotencyKey: key,
         accruals: covered.map((accrual) => ({ accrualId: accrual.accrualId, kills: BigInt(accrual.kills) })),
         requireVerifiedWallet: false,
-        now: at(seconds),
+        now: typeof seconds === 'number' ? at(seconds) : seconds,
       },
     });
     expect(events.map((event) => event.type)).toEqual(['PayoutRequested']);
@@ -150,9 +150,9 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     pool.one(sql.unsafe`SELECT claimed_kills::int AS claimed, settled_kills::int AS settled, settled AS "settledWhole", payout_id AS "payoutId"
       FROM reward_accruals WHERE accrual_id = ${accrualId}`);
   const claimsOf = (payoutId: string) => pool.anyFirst(sql.unsafe`SELECT accrual_id FROM accrual_claims WHERE payout_id = ${payoutId}`);
-  const eligible = async (userId: string) => {
+  const eligible = async (userId: string, now = at(3_600)) => {
     await synced();
-    const users = await loadEligibleUsers(pool, { requireVerifiedWallet: false, now: at(3_600) });
+    const users = await loadEligibleUsers(pool, { requireVerifiedWallet: false, now });
     return users.find((user) => user.userId === userId) ?? null;
   };
   const sentTotal = async () => {
@@ -397,6 +397,77 @@ describe('payout read models: attempts, failure, retry and cancel', () => {
     expect(afterCancel).toEqual({ claimed: 15, settled: 15, settledWhole: false, payoutId: head });
     expect(eligibleAgain).toMatchObject({ accruals: [{ accrualId: id, unclaimedKills: 25n, claimedKills: 15n }], claimedToday: 15n });
     expect(await accrual(id)).toEqual(afterCancel);
+  });
+
+  it('counts claims in the UTC day and ISO week they were requested in, each payout once: a retried one, and kills cancelled and claimed again', async () => {
+    // t0 is Wednesday 2026-11-04; the week after it begins on Monday 2026-11-09 00:00 UTC.
+    const sunday = new Date('2026-11-08T23:59:59.999Z');
+    const monday = new Date('2026-11-09T00:00:00.000Z');
+    const tuesday = new Date('2026-11-10T08:00:00.000Z');
+    const after = (date: Date, seconds: number): number => (date.getTime() - t0) / 1_000 + seconds;
+    const { userId, accrualIds } = await earner([20, 20, 20]);
+    const lastWeek = await request(userId, [{ accrualId: accrualIds[0], kills: 7 }], idempotencyKey([`${accrualIds[0]}:7`]), sunday);
+    await send(userId, lastWeek, after(monday, 1));
+    // Requested on Monday, retried and sent on Tuesday: one payout, claimed once, on Monday.
+    const retried = await request(userId, [{ accrualId: accrualIds[0], kills: 13 }], idempotencyKey([`${accrualIds[0]}:20`]), monday);
+    await failOut(userId, retried, 1, after(monday, 10));
+    await retry(userId, retried, after(tuesday, 0));
+    await send(userId, retried, after(tuesday, 10));
+    // Cancelled, then the same kills claimed again: only the second claim counts.
+    const key = idempotencyKey([accrualIds[1]]);
+    const cancelled = await request(userId, [{ accrualId: accrualIds[1], kills: 20 }], key, new Date(tuesday.getTime() + 100_000));
+    await failOut(userId, cancelled, 1, after(tuesday, 110));
+    await cancel(userId, cancelled, after(tuesday, 150));
+    const again = await request(userId, [{ accrualId: accrualIds[1], kills: 20 }], key, new Date(tuesday.getTime() + 200_000));
+    await send(userId, again, after(tuesday, 210));
+
+    const tuesdayNoon = await eligible(userId, new Date('2026-11-10T12:00:00.000Z'));
+    const sundayEnd = await eligible(userId, new Date('2026-11-15T23:59:59.999Z'));
+    const nextMonday = await eligible(userId, new Date('2026-11-16T00:00:00.000Z'));
+
+    expect(tuesdayNoon).toMatchObject({ claimedToday: 20n, claimedThisWeek: 33n, accruals: [{ accrualId: accrualIds[2], unclaimedKills: 20n }] });
+    expect(sundayEnd).toMatchObject({ claimedToday: 0n, claimedThisWeek: 33n });
+    expect(nextMonday).toMatchObject({ claimedToday: 0n, claimedThisWeek: 0n });
+  });
+
+  it('counts the claims of an ISO week that spans two years in that one week: Monday 2026-12-28 to Sunday 2027-01-03', async () => {
+    const { userId, accrualIds } = await earner([60]);
+    const [id] = accrualIds;
+    const requestedAt = ['2026-12-27T23:59:59.999Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00.000Z'].map((iso) => new Date(iso));
+    const kills = [7, 11, 13];
+    let claimed = 0;
+    for (const [index, date] of requestedAt.entries()) {
+      claimed += kills[index];
+      const payoutId = await request(userId, [{ accrualId: id, kills: kills[index] }], idempotencyKey([`${id}:${claimed}`]), date);
+      await send(userId, payoutId, (date.getTime() - t0) / 1_000 + 1);
+    }
+
+    // 2027-01-01 is a Friday: its week began on Monday 2026-12-28, so Thursday's 11 kills count, Sunday's 7 do not.
+    expect(await eligible(userId, new Date('2027-01-01T12:00:00.000Z'))).toMatchObject({ claimedToday: 13n, claimedThisWeek: 24n });
+    expect(await eligible(userId, new Date('2027-01-03T23:59:59.999Z'))).toMatchObject({ claimedToday: 0n, claimedThisWeek: 24n });
+    expect(await eligible(userId, new Date('2027-01-04T00:00:00.000Z'))).toMatchObject({ claimedToday: 0n, claimedThisWeek: 0n });
+  });
+
+  it('leaves a user with open medium and low flags eligible, and takes out one with an open high flag', async () => {
+    const { userId } = await earner([20]);
+    const shared = `ban_1shared-by-${userId}`;
+    // 15 is below the 20 accrued (kills_decreased, med); the new wallet is another user's primary too (shared_wallet, low).
+    await run(userId, { type: 'ObserveKills', data: { lifetimeKills: 15n, observedAt: at(120), now: at(120), rate: RATE, abuse: ABUSE } });
+    await run(userId, { type: 'LinkWallet', data: { address: shared, primaryForAnotherUser: true, now: at(130) } });
+    await synced();
+    const flags = await pool.any(sql.unsafe`SELECT flag_type, severity FROM abuse_flags WHERE user_id = ${userId} AND status = 'open' ORDER BY raised_at`);
+    const withMediumAndLow = await eligible(userId);
+
+    // 600 new kills in one observation (impossible_delta, high).
+    await run(userId, { type: 'ObserveKills', data: { lifetimeKills: 620n, observedAt: at(180), now: at(180), rate: RATE, abuse: ABUSE } });
+    const withHigh = await eligible(userId);
+
+    expect(flags).toEqual([
+      { flag_type: 'kills_decreased', severity: 'med' },
+      { flag_type: 'shared_wallet', severity: 'low' },
+    ]);
+    expect(withMediumAndLow).toMatchObject({ userId, address: shared });
+    expect(withHigh).toBeNull();
   });
 
   it('rebuilds the same rows from position zero after a history of failures, retries, cancels and sends', async () => {
