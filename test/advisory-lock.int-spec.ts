@@ -79,4 +79,16 @@ describe('a held advisory lock', () => {
     // Another session takes the lock at once: the first one's is gone.
     expect(await withTryAdvisoryLock(pools[1], [7358, 99], async () => 'second')).toBe('second');
   });
+
+  it('answers with the error of a holder that, told, stops with one of its own', async () => {
+    const outcome = withTryAdvisoryLock(pools[0], [7358, 98], async (_connection, held) => {
+      const startedAt = Date.now();
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7358 AND objid = 98`);
+      while (!held.aborted && Date.now() - startedAt < LOCK_HEARTBEAT_MS * 3) await sleep(50);
+      throw new Error(held.aborted ? 'stopped: the lock was lost' : 'never told');
+    }).catch((error: Error) => `failed: ${error.message}`);
+
+    // The holder's own error says what it left done; the session's says only that it ended.
+    expect(await outcome).toBe('failed: stopped: the lock was lost');
+  });
 });

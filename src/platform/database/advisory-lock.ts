@@ -15,7 +15,8 @@ export const LOCK_HEARTBEAT_MS = 5_000;
  * while the holder goes on, and a second holder would work beside it. So the session's
  * idle_session_timeout is switched off, and every LOCK_HEARTBEAT_MS it is asked whether it still
  * holds the lock, which also keeps it busy for a proxy. Should it not (the session ended after
- * all), `held` is aborted: the work must stop taking on anything new. `work` must not open a
+ * all), `held` is aborted: the work must stop taking on anything new, and may end with an error of
+ * its own that says what it left done (thrown rather than the session's). `work` must not open a
  * transaction on `connection`, where a failed statement would fail the heartbeat too.
  */
 export async function withTryAdvisoryLock<T>(
@@ -65,8 +66,12 @@ export async function withTryAdvisoryLock<T>(
   } catch (error) {
     // slonik rejects at once when the lock's session is terminated, while the work goes on: it is
     // told, and this answers only once it has ended, so that no caller starts another beside it.
+    // A work that stopped with an error of its own says better than the session's what it left done.
     lost.abort(error);
-    if (running !== null) await (running as Promise<T>).catch(() => undefined);
+    if (running !== null) {
+      const failure = await (running as Promise<T>).then(() => null, (workError: unknown) => ({ workError }));
+      if (failure !== null) throw failure.workError;
+    }
     throw error;
   }
 }
