@@ -24,7 +24,7 @@ export class RunSettlementController {
   })
   @ApiSuccess(200, 'The run summary', SettlementRunResponse)
   @ApiProblems(409, ['settlement_in_progress'])
-  @ApiProblems(503, ['banano_node_unavailable', 'operator_seed_unreadable', 'read_model_behind', 'event_store_unavailable'])
+  @ApiProblems(503, ['banano_node_unavailable', 'operator_seed_unreadable', 'read_model_behind', 'event_store_unavailable', 'settlement_lock_lost'])
   @Post()
   @HttpCode(200)
   run(@Body() body: RunSettlementDto, @AdminCommandContext() metadata: CommandMetadata): Promise<SettlementRunSummary> {

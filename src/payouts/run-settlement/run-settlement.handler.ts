@@ -41,7 +41,7 @@ const SETTLEMENT_LOCK = [7358, 3] as const;
  * Other writers' appends meanwhile wait for at most one gathered statement ahead of theirs (at
  * most 500 streams, GROUP_STREAMS_MAX of the PostgreSQL event store).
  */
-const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 512;
+export const PAYOUT_REQUESTS_IN_FLIGHT_MAX = 512;
 /** The read models a plan is made from (settlement-facts.ts). */
 const PLAN_READ_MODELS = ['users', 'wallet_links', 'abuse_flags', 'reward_accruals', 'payouts'] as const;
 
@@ -69,7 +69,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     const startedAt = performance.now();
     // Donations pocketed first (SPEC §4.5), so the budget counts them. A preview appends nothing.
     if (!command.preview) await this.ingestDonations();
-    const summary = await withTryAdvisoryLock(this.pool, SETTLEMENT_LOCK, (connection) => this.run(connection, command));
+    const summary = await withTryAdvisoryLock(this.pool, SETTLEMENT_LOCK, (connection, held) => this.run(connection, command, held));
     if (summary === null) throw new DomainError('settlement_in_progress', 'Another settlement run is in progress; try again when it ends', 409);
     // Only runs that appended are measured; a preview is a query. Failed runs show in ledger_commands_total.
     if (!command.preview) {
@@ -94,7 +94,7 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     }
   }
 
-  private async run(connection: DatabasePoolConnection, command: RunSettlementCommand): Promise<SettlementRunSummary> {
+  private async run(connection: DatabasePoolConnection, command: RunSettlementCommand, held: AbortSignal): Promise<SettlementRunSummary> {
     const now = new Date();
     const runId = randomUUID();
     const seed = randomBytes(16).toString('hex');
@@ -164,7 +164,8 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
     });
     // Each planned payout is one user's command (the state cached or read, decide, append with the
     // expected revision), independent of every other user's, so several are in flight at once.
-    // The summary lists them in the plan's order whatever order they finish in.
+    // The summary lists them in the plan's order whatever order they finish in. A lock lost on the
+    // way (its session ended) may be another run's now, planning from the same budget: no new user.
     const outcomes = new Array<SettlementRunSummary['payouts'][number] | null>(plan.payouts.length).fill(null);
     let skipped = 0;
     await forEachInFlight(plan.payouts, PAYOUT_REQUESTS_IN_FLIGHT_MAX, async (payout, index) => {
@@ -214,8 +215,19 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
         skipped += 1;
         this.logger.info({ runId, userId: payout.userId, code: error.code, reason: error.message }, 'planned payout skipped');
       }
-    });
+    }, { stopped: () => held.aborted });
     const requested = outcomes.filter((outcome): outcome is SettlementRunSummary['payouts'][number] => outcome !== null);
+    if (held.aborted) {
+      // As when the event store fails mid-run: the payouts requested stay requested, and no summary
+      // of a run that did not go through its plan is recorded.
+      this.logger.error({ runId, payoutsRequested: requested.length, error: messageOf(held.reason) }, 'settlement run stopped: it lost its lock');
+      throw new DomainError(
+        'settlement_lock_lost',
+        `Settlement run ${runId} lost its lock (its database session ended or no longer holds it) after requesting ${requested.length} payouts, and stopped so as not to run beside another. ` +
+          'The payouts it requested stay requested and will be sent; its summary was not recorded, and the other users roll over to the next run. Retry shortly',
+        503,
+      );
+    }
     const result = summary(requested, skipped, null);
     const position = await this.append(stream, 0n, command, {
       type: 'SettlementRunCompleted',

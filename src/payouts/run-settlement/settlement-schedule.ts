@@ -14,6 +14,11 @@ const SETTLEMENT_SCHEDULE_LOCK = [7358, 5] as const;
  * due at the same moment make one run. A run that fails counts as run, as it always has: the next
  * one waits for the interval. Admin triggers do not go through here: they run when asked.
  *
+ * That lock keeps the schedule, not the runs apart: a run holds the settlement lock of its own and
+ * stops when it loses that one (run-settlement.handler.ts). So `held` is not asked here: a run goes
+ * on when this lock is lost under it, and another instance that then finds a run due early gets
+ * settlement_in_progress, or runs after it, never beside it.
+ *
  * Before any scheduled run, the first instance to ask starts the schedule: its time is recorded as
  * if a run had ended then, so the first run is due an interval after the ledger's first start (as
  * with `SETTLEMENT_ON_START=false` on one instance), and restarts do not put it off.

@@ -712,6 +712,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   batch_too_large: 'at most 1000 observations per batch',
   invalid_preview: 'preview must be true or false',
   settlement_in_progress: 'Another settlement run is in progress; try again when it ends',
+  settlement_lock_lost: 'The run lost its lock and stopped after requesting 12 payouts, which stay requested and will be sent; its summary was not recorded. Retry shortly',
   banano_node_unavailable: 'The Banano node could not be read; nothing was requested or appended',
   operator_seed_unreadable: 'The stored operator seed cannot be decrypted with this master key, or its file cannot be read',
   operator_seed_not_configured: 'No operator seed is configured: store one with PUT /v1/admin/operator-seed',
