@@ -192,6 +192,26 @@ describe('the public surface', () => {
     });
   }, 120_000);
 
+  it('tells browsers not to sniff any public answer, and lets no other site frame a public page', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      for (const path of [...PUBLIC_PATHS, '/docs/', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/v1/feed?limit=0', '/no-such-page', '/v1/feed%ZZ']) {
+        const response = await fetch(`${app.baseUrl}${path}`);
+        await response.arrayBuffer();
+        expect([path, response.status, response.headers.get('x-content-type-options')]).toEqual([path, response.status, 'nosniff']);
+        if (!(response.headers.get('content-type') ?? '').startsWith('text/html')) continue;
+        // A page another site may frame can be clicked through without the visitor seeing it.
+        expect([path, response.headers.get('x-frame-options'), response.headers.get('content-security-policy')]).toEqual([
+          path,
+          'DENY',
+          expect.stringContaining("frame-ancestors 'none'"),
+        ]);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keeps the metrics to route patterns: random paths and ids add no series', async () => {
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
     try {

@@ -23,5 +23,5 @@ export function sendProblem(logger: Logger, request: FastifyRequest, reply: Fast
   if (reply.sent) return;
   // Only 503s here are transient (a read model catching up, a dependency down): ask to come back.
   if (body.status === 503) void reply.header('retry-after', '1');
-  void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);
+  void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').header('x-content-type-options', 'nosniff').send(body);
 }

@@ -82,6 +82,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   });
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Every answer says its type (see sendProblem for those refused before routing); a problem
+    // quotes the request's path, so no browser may read an answer as anything else.
+    void reply.header('x-content-type-options', 'nosniff');
     if (request.url.length > URL_LENGTH_MAX) throw new DomainError('url_too_long', `The URL is longer than ${URL_LENGTH_MAX} characters`, 414);
   });
   fastify.addHook('onRequest', rateLimitHook(app.get<RateLimits>(RATE_LIMITS), app.get<ApiKeys>(API_KEYS)));

@@ -254,6 +254,16 @@ const UI_HTML = `<!DOCTYPE html>
 </html>
 `;
 
+/**
+ * The page takes an API key ("Authorize") and sends commands with it: no other site may frame it,
+ * where a visitor could be led to click through it unseen. Only framing is restricted: Swagger UI
+ * is not checked against a stricter policy here.
+ */
+const UI_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+};
+
 const UI_INIT_JS = `window.ui = SwaggerUIBundle(${JSON.stringify({
   url: `/${OPENAPI_JSON_PATH}`,
   dom_id: '#swagger-ui',
@@ -284,7 +294,9 @@ export function setUpOpenApi(app: NestFastifyApplication): OpenAPIObject {
   }
   const fastify = app.getHttpAdapter().getInstance();
   fastify.get(`/${OPENAPI_JSON_PATH}`, (_request, reply) => reply.type('application/json; charset=utf-8').send(json));
-  for (const path of [`/${OPENAPI_UI_PATH}`, `/${OPENAPI_UI_PATH}/`]) fastify.get(path, (_request, reply) => reply.type('text/html; charset=utf-8').send(UI_HTML));
+  for (const path of [`/${OPENAPI_UI_PATH}`, `/${OPENAPI_UI_PATH}/`]) {
+    fastify.get(path, (_request, reply) => reply.type('text/html; charset=utf-8').headers(UI_PAGE_HEADERS).send(UI_HTML));
+  }
   fastify.get(`/${OPENAPI_UI_PATH}/swagger-ui-init.js`, (_request, reply) => reply.type('application/javascript; charset=utf-8').send(UI_INIT_JS));
   for (const [file, type] of Object.entries(UI_ASSETS)) {
     fastify.get(`/${OPENAPI_UI_PATH}/${file}`, (_request, reply) =>
