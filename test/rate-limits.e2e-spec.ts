@@ -100,6 +100,22 @@ describe('rate limits', () => {
     expect((await send('GET', '/v1/donations', { client: newClient() })).status).toBe(200);
   });
 
+  it('counts an IPv6 client by its /64, whose other 64 bits a host picks itself, and an IPv4 client however its address is written', async () => {
+    clients += 1;
+    const prefix = `2001:db8:${clients.toString(16)}:7`;
+    expect((await send('GET', '/v1/donations', { client: `${prefix}::1` })).status).toBe(200);
+    expect((await send('GET', '/v1/donations', { client: `${prefix}:0:0:0:2` })).status).toBe(200);
+    expectRateLimited(await send('GET', '/v1/donations', { client: `${prefix.toUpperCase()}:FFFF:FFFF:FFFF:FFFF` }), 'ip');
+    expect((await send('GET', '/v1/donations', { client: `${prefix}1::1` })).status).toBe(200);
+
+    const [ipv4, otherIpv4] = [newClient(), newClient()];
+    expect((await send('GET', '/v1/donations', { client: `::ffff:${ipv4}` })).status).toBe(200);
+    expect((await send('GET', '/v1/donations', { client: ipv4 })).status).toBe(200);
+    expectRateLimited(await send('GET', '/v1/donations', { client: `::ffff:${ipv4}` }), 'ip');
+    // An IPv4 address in IPv6 form is still one client, not the /64 every such address shares.
+    expect((await send('GET', '/v1/donations', { client: `::ffff:${otherIpv4}` })).status).toBe(200);
+  });
+
   it('lets a key in again once its window has passed', async () => {
     const key = await newKey();
     const client = newClient();
