@@ -1,5 +1,5 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { type LedgerConfig } from '../platform/config/config';
 import { DomainError } from '../platform/errors/domain-error';
@@ -86,7 +86,7 @@ export function rateLimitHook(limits: RateLimits, keys: ApiKeys): (request: Fast
   };
 }
 
-/** The bits of an IPv6 address that name its network: a /64 is what one host or home is given. */
+/** The 16-bit groups of an IPv6 address that name its network: a /64 is what one host or home is given. */
 const IPV6_NETWORK_GROUPS = 4;
 
 /**
@@ -94,24 +94,12 @@ const IPV6_NETWORK_GROUPS = 4;
  * 64 bits itself (SLAAC, privacy addresses), so counted address by address, one client could make
  * as many requests as it liked. An IPv4 address counts as itself, also when written as an
  * IPv4-mapped IPv6 address (a dual-stack socket, a proxy), whose /64 every IPv4 client shares.
- * Anything else (no address at all) is its own bucket, as before.
+ * Anything else (no address at all) is its own bucket, as before. Parsed by ipaddr.js (Fastify's
+ * proxy-addr uses it too), which reads every IPv6 form: `::`, a dotted IPv4 tail, a zone.
  */
 export function clientBucket(address: string): string {
-  const text = address.split('%')[0];
-  if (isIPv4(text) || !isIPv6(text)) return text;
-  const groups = ipv6Groups(text);
-  const mapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
-  if (mapped) return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
-  return `${groups.slice(0, IPV6_NETWORK_GROUPS).map((group) => group.toString(16)).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail read as two groups). */
-function ipv6Groups(address: string): number[] {
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  const text = dotted === null ? address : `${address.slice(0, dotted.index)}${((Number(dotted[1]) << 8) | Number(dotted[2])).toString(16)}:${((Number(dotted[3]) << 8) | Number(dotted[4])).toString(16)}`;
-  const [head, tail] = text.split('::');
-  const parts = (part: string | undefined): string[] => (part === undefined || part === '' ? [] : part.split(':'));
-  const groups = tail === undefined ? parts(head) : [...parts(head), ...Array<string>(8 - parts(head).length - parts(tail).length).fill('0'), ...parts(tail)];
-  if (groups.length !== 8) throw new Error(`${address} passed isIPv6 but does not have 8 groups`);
-  return groups.map((group) => parseInt(group, 16));
+  if (!ipaddr.IPv6.isValid(address)) return address;
+  const parsed = ipaddr.IPv6.parse(address);
+  if (parsed.isIPv4MappedAddress()) return parsed.toIPv4Address().toString();
+  return `${parsed.parts.slice(0, IPV6_NETWORK_GROUPS).map((group) => group.toString(16)).join(':')}::/64`;
 }
