@@ -36,11 +36,15 @@ describe('reconciliation of the ledger with the chain', () => {
     };
   }
 
-  async function settleAndPay(app: TestApp): Promise<void> {
+  async function settleOnly(app: TestApp): Promise<void> {
     await synced(app);
     const run = await call(app, 'POST', '/v1/admin/settlements', {});
     expect(run.status).toBe(200);
     await synced(app);
+  }
+
+  async function settleAndPay(app: TestApp): Promise<void> {
+    await settleOnly(app);
     await app.workers.payoutExecutor.runOnce();
     await synced(app);
   }
@@ -149,6 +153,53 @@ describe('reconciliation of the ledger with the chain', () => {
 
       expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
       expect(await reconciliation(app)).toMatchObject({ inBalance: true, differences: [] });
+    });
+  });
+
+  it('counts once a refused payout block signed again, the same block, by its payout on retry or by the payout that took its kills after a cancel', async () => {
+    // One attempt per payout, so a refusal fails the payout at once and an admin decides.
+    await withLiveApp({ env: (node) => ({ ...liveEnv(node), PAYOUT_MAX_ATTEMPTS: '1' }) }, async ({ app, node, operator }) => {
+      await node.fund(operator.address, 100n * BAN);
+      const signedBlocks = async (payoutId: string): Promise<string[]> =>
+        (await app.store.readStream(operatorStream(operator.address)))
+          .filter((event) => event.type === 'PayoutBlockSigned' && event.data.payoutId === payoutId)
+          .map((event) => String(event.data.blockHash));
+      const payoutOf = async (userId: string, status: string): Promise<string> =>
+        String(await app.pool.oneFirst(sql.unsafe`SELECT payout_id FROM payouts WHERE user_id = ${userId} AND status = ${status}`));
+      const refuseNextPayout = async (): Promise<void> => {
+        // A definite refusal that leaves the frontier where it was, so the next block signed there for
+        // the same amount and address is the very same block.
+        node.failNext('process', 'reject', { error: 'Block work is insufficient' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+        await synced(app);
+      };
+
+      // The same payout: refused, retried by an admin, signed again on the same frontier, sent.
+      const retried = await earner(app, 10);
+      await settleOnly(app);
+      const retriedPayout = await payoutOf(retried.userId, 'pending');
+      await refuseNextPayout();
+      expect((await call(app, 'POST', `/v1/admin/payouts/${retriedPayout}/retry`)).status).toBe(200);
+      await synced(app);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+      const [first, second] = await signedBlocks(retriedPayout);
+      expect(second).toBe(first);
+      expect(await reconciliation(app)).toMatchObject({ inBalance: true, differences: [] });
+
+      // Another payout: refused and cancelled; its kills are settled again for the same amount and
+      // address on the same frontier, so the new payout signs the cancelled one's block and sends it.
+      const cancelled = await earner(app, 7);
+      await settleOnly(app);
+      const cancelledPayout = await payoutOf(cancelled.userId, 'pending');
+      await refuseNextPayout();
+      expect((await call(app, 'POST', `/v1/admin/payouts/${cancelledPayout}/cancel`, { reason: 'refused by the node' })).status).toBe(200);
+      await settleAndPay(app);
+      const resettled = await payoutOf(cancelled.userId, 'sent');
+      expect(await signedBlocks(resettled)).toEqual(await signedBlocks(cancelledPayout));
+
+      const report = await reconciliation(app);
+      expect(report).toMatchObject({ inBalance: true, differences: [], ledger: { balanceRaw: node.balanceOf(operator.address).toString() } });
     });
   });
 

@@ -119,6 +119,16 @@ describe('compareLive', () => {
     });
   });
 
+  it('given a refused block signed again, the same block, by the next attempt and sent, counts it once', () => {
+    // The node refused attempt 1 and the frontier did not move, so attempt 2 is the very same block.
+    const payouts = foldPayouts([requested(0, 'live'), attemptFailed(1, hash(2)), sent(2, hash(2))]);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1), 1), payoutBlock(hash(2), 2, hash(1), 2)];
+
+    const result = compareLive({ blocks, payouts }, chainOf([entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN));
+
+    expect(result).toEqual({ ledgerBalanceRaw: 8n * BAN, ledgerFrontier: hash(2), differences: [] });
+  });
+
   it('given receives a donations rebuild recorded after the blocks above them, takes the head of the recorded chain as the frontier in every stream order', () => {
     // The chain: the opening receive, a receive, then a payout's send, the frontier.
     const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(3))]);

@@ -230,6 +230,12 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
   const recordedSends = new Set<string>();
   let balanceRaw = 0n;
   const counted = new Set<string>();
+  // A send block names no payout: one the node refused, on a frontier that did not move, is signed
+  // again as the very same block by its payout's next attempt, or by the payout that claimed its
+  // kills after a cancel. Each earlier signing ended with its refusal, so the block stands for the
+  // signing recorded last (OperatorState.payoutOfBlock), and is counted and checked for that alone.
+  const lastSigningOf = new Map<string, RecordedPayoutBlock>();
+  for (const block of ledger.blocks) if (block.kind === 'payout') lastSigningOf.set(block.payout.blockHash, block.payout);
 
   for (const block of ledger.blocks) {
     if (block.kind === 'receive') {
@@ -270,6 +276,7 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
     const entry = onChain.get(signed.blockHash);
     // The signed block follows the payout's request (its first event) and precedes what became of it.
     const payoutEvents = payout === undefined ? [signed.event] : [...payout.events.slice(0, 1), signed.event, ...payout.events.slice(1)];
+    if (lastSigningOf.get(signed.blockHash) !== signed && payout?.refusedBlocks.has(signed.blockHash) === true) continue;
     if (payout?.sent?.blockHash === signed.blockHash) {
       balanceRaw -= payout.sent.amountRaw;
       counted.add(signed.blockHash);
