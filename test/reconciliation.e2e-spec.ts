@@ -7,6 +7,10 @@ import { sql } from 'slonik';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { operatorStream } from '../src/payouts/operator/operator.events';
 import { projectRoot } from '../src/platform/config/project-root';
+import { BananoRpcObservers } from '../src/payouts/banano/banano-gateway';
+import { BananoRpcClient, type HistoryEntry } from '../src/payouts/banano/banano-rpc.client';
+import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
+import { reconcile } from '../src/treasury/reconciliation/reconcile';
 import { type Difference, type ReconciliationReport } from '../src/treasury/reconciliation/reconciliation';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { childEnv, waitForExit } from './support/processes';
@@ -224,6 +228,80 @@ describe('reconciliation of the ledger with the chain', () => {
     });
   });
 
+  describe('reading the chain', () => {
+    /** reconcile() itself, against the node through `rpc`, with the live app's events and seed. */
+    const reconcileWith = (live: LiveApp, rpc: BananoRpcClient): Promise<ReconciliationReport> =>
+      reconcile({
+        store: live.app.store,
+        pool: live.app.pool,
+        banano: { rpc, probe: rpc, seeds: new FileOperatorSeedSource(live.seedFile), observers: new BananoRpcObservers() },
+        dryRunBalanceRaw: 0n,
+      });
+    const historyHeads = (node: BananoNodeDouble, since: number): unknown[] =>
+      node.requests().slice(since).filter((request) => request.action === 'account_history').map((request) => request.body.head ?? null);
+
+    /** A node whose account_history pages hold at most two blocks, and which can fail or grow the chain on a given page. */
+    class ShortPages extends BananoRpcClient {
+      pages = 0;
+      onPage: (page: number) => Promise<void> = async () => undefined;
+      override async accountHistory(account: string, countMax: number, head?: string): Promise<HistoryEntry[]> {
+        this.pages += 1;
+        await this.onPage(this.pages);
+        return super.accountHistory(account, Math.min(countMax, 2), head);
+      }
+    }
+
+    it('follows the history page by page from the frontier down to the opening block', async () => {
+      await withLive(async (live) => {
+        const { node, operator } = live;
+        await fundedAndPaid(live);
+        const chain = node.accountChain(operator.address).map((block) => block.hash);
+        const since = node.requests().length;
+
+        const report = await reconcileWith(live, new ShortPages({ url: node.url, timeoutMs: 2_000, retriesMax: 0 }));
+
+        expect(report).toMatchObject({ inBalance: true, differences: [], ledger: { frontier: chain[4] }, chain: { frontier: chain[4] } });
+        // Five blocks, two a page: each page starts at the block the last one ended above.
+        expect(historyHeads(node, since)).toEqual([chain[4], chain[2], chain[0]]);
+      });
+    });
+
+    it('reads chain and ledger again when a block went out while it read, and reports the chain as it ends', async () => {
+      await withLive(async (live) => {
+        const { node, operator } = live;
+        await fundedAndPaid(live);
+        const rpc = new ShortPages({ url: node.url, timeoutMs: 2_000, retriesMax: 0 });
+        let outside: string | null = null;
+        // A send signed with the operator key outside the ledger, made while the first reading is on its second page.
+        rpc.onPage = async (page) => {
+          if (page === 2) outside = await sendSignedBy(node, operator, (await newBananoAccount()).address, 1n * BAN);
+        };
+
+        const report = await reconcileWith(live, rpc);
+
+        expect(outside).not.toBeNull();
+        expect(report.inBalance).toBe(false);
+        expect(report.chain.frontier).toBe(outside);
+        expect(kinds(report)).toEqual(['balance_mismatch', 'frontier_mismatch', 'unknown_block']);
+        expect(differenceOf(report, 'unknown_block')).toMatchObject({ blockHash: outside, amountRaw: (1n * BAN).toString() });
+      });
+    });
+
+    it('fails with banano_node_unavailable, and no report, when the node stops answering on a later page', async () => {
+      await withLive(async (live) => {
+        const { node } = live;
+        await fundedAndPaid(live);
+        const rpc = new ShortPages({ url: node.url, timeoutMs: 2_000, retriesMax: 0 });
+        rpc.onPage = async (page) => {
+          if (page === 2) await node.down();
+        };
+
+        await expect(reconcileWith(live, rpc)).rejects.toMatchObject({ code: 'banano_node_unavailable', status: 503 });
+        await node.up();
+      });
+    });
+  });
+
   it('answers 503 when the node is down, the seed is unreadable, or no seed is configured, and 422 to a query parameter', async () => {
     await withLive(async ({ app, node, seedFile }) => {
       await node.down();
@@ -318,7 +396,7 @@ describe('reconciliation of the ledger with the chain', () => {
       return { code, stdout, stderr };
     }
 
-    it('exits 0 in balance (and the journal agrees), 2 with differences, 1 when it cannot check, and never prints the seed', async () => {
+    it('exits 0 in balance (and the journal agrees), 2 with differences, 1 when it cannot check (seed unreadable, node down), and never prints the seed', async () => {
       await withLive(async (live) => {
         const { app, node, operator, seedFile } = live;
         await fundedAndPaid(live);
@@ -372,7 +450,15 @@ describe('reconciliation of the ledger with the chain', () => {
         expect(unreadable.stdout).toBe('');
         expect(unreadable.stderr).toContain('operator_seed_unreadable');
 
-        for (const output of [inBalance, books, booksText, found, human, unreadable]) expect(output.stdout + output.stderr).not.toContain(seed);
+        // A node that cannot be read is an error, never a report: nothing on stdout, exit 1.
+        await node.down();
+        const nodeDown = await runCli(['reconcile'], env);
+        await node.up();
+        expect({ code: nodeDown.code, stdout: nodeDown.stdout }).toEqual({ code: 1, stdout: '' });
+        expect(nodeDown.stderr).toContain('banano_node_unavailable');
+        expect(nodeDown.stderr).not.toContain('In balance');
+
+        for (const output of [inBalance, books, booksText, found, human, unreadable, nodeDown]) expect(output.stdout + output.stderr).not.toContain(seed);
       });
     // Six CLI runs, each a fresh Node process: more than jest's default minute on a busy machine.
     }, 240_000);
