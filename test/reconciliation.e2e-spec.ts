@@ -10,11 +10,12 @@ import { projectRoot } from '../src/platform/config/project-root';
 import { BananoRpcObservers } from '../src/payouts/banano/banano-gateway';
 import { BananoRpcClient, type HistoryEntry } from '../src/payouts/banano/banano-rpc.client';
 import { FileOperatorSeedSource } from '../src/payouts/operator/operator-seed';
+import { journalBalances } from '../src/treasury/journal/journal-balances';
 import { reconcile } from '../src/treasury/reconciliation/reconcile';
 import { type Difference, type ReconciliationReport } from '../src/treasury/reconciliation/reconciliation';
 import { type BananoNodeDouble, startBananoNodeDouble } from './doubles/banano-node.double';
 import { childEnv, waitForExit } from './support/processes';
-import { call, donateFrom, earner, type LiveApp, newBananoAccount, sendSignedBy, withLiveApp } from './support/scenario';
+import { call, donateFrom, earner, type LiveApp, newBananoAccount, replaceOperatorSeed, sendSignedBy, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
 const BAN = 10n ** 29n;
@@ -204,6 +205,29 @@ describe('reconciliation of the ledger with the chain', () => {
 
       const report = await reconciliation(app);
       expect(report).toMatchObject({ inBalance: true, differences: [], ledger: { balanceRaw: node.balanceOf(operator.address).toString() } });
+    });
+  });
+
+  it('after a new seed, reconciles the account in force, in balance once the former one moved BAN to it; the journal wallet counts both', async () => {
+    await withLive(async (live) => {
+      const { app, node, operator, seedFile, ingester } = live;
+      await node.fund(operator.address, 100n * BAN);
+      await earner(app, 10);
+      await settleAndPay(app);
+      const formerHolds = node.balanceOf(operator.address);
+      const next = await replaceOperatorSeed(node, seedFile, null);
+      // The operator moves part of the former balance with a wallet; the ingester records it (a transfer).
+      const moved = 60n * BAN;
+      await sendSignedBy(node, operator, next.address, moved);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+      await synced(app);
+
+      const report = await reconciliation(app);
+
+      expect(report).toMatchObject({ operatorAddress: next.address, inBalance: true, differences: [], ledger: { balanceRaw: moved.toString() } });
+      // The journal's wallet is every account's: the one in force, plus what the former one holds.
+      expect(node.balanceOf(operator.address)).toBe(formerHolds - moved);
+      expect((await journalBalances(app.pool)).operatorWalletRaw).toBe(moved + (formerHolds - moved));
     });
   });
 
