@@ -205,6 +205,15 @@ describe('reconciliation of the ledger with the chain', () => {
 
       const report = await reconciliation(app);
       expect(report).toMatchObject({ inBalance: true, differences: [], ledger: { balanceRaw: node.balanceOf(operator.address).toString() } });
+
+      // The books: each payout claimed once, and paid once or given back once; the wallet is the chain's.
+      await synced(app);
+      const booked = async (payoutId: string): Promise<readonly unknown[]> =>
+        app.pool.anyFirst(sql.unsafe`SELECT event_type FROM journal_entries WHERE payout_id = ${payoutId} ORDER BY position`);
+      expect(await booked(retriedPayout)).toEqual(['PayoutRequested', 'PayoutSent']);
+      expect(await booked(cancelledPayout)).toEqual(['PayoutRequested', 'PayoutCancelled']);
+      expect(await booked(resettled)).toEqual(['PayoutRequested', 'PayoutSent']);
+      expect((await journalBalances(app.pool)).operatorWalletRaw).toBe(node.balanceOf(operator.address));
     });
   });
 
