@@ -180,6 +180,23 @@ describe('compareLive', () => {
     expect(result.differences[0]).toMatchObject({ amountRaw: (-1n * BAN).toString(), events: [ref(OPERATOR, 0, 'DonationReceived')] });
   });
 
+  it('given a PayoutSent whose block is not on the chain, or is a send of another amount, names it with the payout events, to the raw', () => {
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1))];
+    const payoutEvents = [ref(USER, 0, 'PayoutRequested'), ref(OPERATOR, 1, 'PayoutBlockSigned'), ref(USER, 1, 'PayoutSent')];
+
+    const missing = compareLive({ blocks, payouts }, chainOf([entry('receive', hash(1), 10n * BAN, 1)], 10n * BAN));
+    expect(missing.differences.map((difference) => difference.kind)).toEqual(['payout_sent_not_on_chain', 'balance_mismatch', 'frontier_mismatch']);
+    expect(missing.differences[0]).toMatchObject({ blockHash: hash(2), amountRaw: (2n * BAN).toString(), events: payoutEvents });
+    expect(missing.differences[1]).toMatchObject({ amountRaw: (2n * BAN).toString() });
+
+    // One raw more on the chain than the event says is a difference.
+    const oneRawMore = compareLive({ blocks, payouts }, chainOf([entry('send', hash(2), 2n * BAN + 1n, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN - 1n));
+    expect(oneRawMore.differences.map((difference) => difference.kind)).toEqual(['amount_mismatch', 'balance_mismatch']);
+    expect(oneRawMore.differences[0]).toMatchObject({ blockHash: hash(2), amountRaw: '1', events: payoutEvents });
+    expect(oneRawMore.differences[1]).toMatchObject({ amountRaw: '-1' });
+  });
+
   it('given a PayoutSent naming a block the operator stream never signed, gives its events to the unknown block', () => {
     const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
     const chain = chainOf([entry('send', hash(2), 2n * BAN, 2), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
