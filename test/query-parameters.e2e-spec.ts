@@ -75,6 +75,26 @@ describe('a query parameter a route does not take', () => {
     expect(await eventCount()).toBe(before);
   });
 
+  it('echoes no API key in a problem: a key sent in the query string, in a path or as a property name', async () => {
+    const key = app.apiKey;
+    const answers = [
+      await call(app, 'GET', `/v1/nothing-here?api_key=${key}`),
+      await call(app, 'GET', `/v1/users?token=${key}`),
+      await call(app, 'GET', `/v1/admin/${key}`),
+      await call(app, 'POST', '/v1/users', { discordUserId: '123456789012345678', [key]: true }),
+    ];
+
+    expect(answers.map((answer) => [answer.status, answer.body.code])).toEqual([
+      [404, 'route_not_found'],
+      [404, 'route_not_found'],
+      [404, 'route_not_found'],
+      [422, 'unknown_property'],
+    ]);
+    for (const answer of answers) expect(JSON.stringify(answer.body)).not.toContain(key.slice(4, 24));
+    // Nest's 404 names the method and the path, not the query string.
+    expect(answers[0].body.detail).toBe('Cannot GET /v1/nothing-here');
+  });
+
   it('leaves the dashboard page and its files alone: their ?v= is a cache key', async () => {
     for (const path of ['/?utm_source=discord', '/dashboard/dashboard.css?v=1', '/dashboard/dashboard.js?v=2', '/dashboard/favicon.svg?v=3']) {
       expect({ path, status: (await fetch(`${app.baseUrl}${path}`)).status }).toEqual({ path, status: 200 });

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs/common';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { LOGGER, type Logger } from '../logging/logger';
-import { toProblem, withoutHexRuns } from './problem';
+import { toProblem, withoutSecretShapes } from './problem';
 
 /** The one place where errors become responses: `application/problem+json` with a stable code. */
 @Catch()
@@ -16,7 +16,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 }
 
 export function sendProblem(logger: Logger, request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
-  const body = { ...toProblem(exception), instance: withoutHexRuns(request.url.split('?')[0] ?? '') };
+  const body = { ...toProblem(exception), instance: withoutSecretShapes(request.url.split('?')[0] ?? '') };
   if (body.status >= 500) {
     logger.error({ err: exception, requestId: request.id, method: request.method, url: body.instance }, 'request failed');
   }

@@ -81,28 +81,33 @@ export function problem(status: number, code: string, detail: string, extensions
 }
 
 /**
- * What a problem echoes of the request (its path, a property name it did not expect) with every
- * run of 64 or more hexadecimal characters left out: the operator seed and a private key are 64 of
- * them, and one sent in the wrong place (a path segment, a property name) must not come back.
+ * What a problem echoes of the request (its path, a property name it did not expect) with the
+ * shapes of secrets left out: every run of 64 or more hexadecimal characters (the operator seed
+ * and a private key are 64 of them) and every API key (`p2s_` and 43 base64url characters). One
+ * sent in the wrong place (a path segment, a property name) must not come back.
  */
-export function withoutHexRuns(text: string): string {
-  return text.replace(/[0-9A-Fa-f]{64,}/g, '(64 or more hexadecimal characters, not shown)');
+export function withoutSecretShapes(text: string): string {
+  return text
+    .replace(/[0-9A-Fa-f]{64,}/g, '(64 or more hexadecimal characters, not shown)')
+    .replace(/p2s_[A-Za-z0-9_-]{43}/g, '(an API key, not shown)');
 }
 
 /** Maps anything thrown while serving a request to a problem. Unknown errors are 500s. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError) return problem(error.status, error.code, error.message, { ...error.extensions });
   if (error instanceof RequestValidationError) {
-    const errors = error.errors.map((field) => ({ ...field, field: withoutHexRuns(field.field), message: withoutHexRuns(field.message) }));
-    return problem(error.status, error.errors[0]?.code ?? 'invalid_request', withoutHexRuns(error.message), { errors });
+    const errors = error.errors.map((field) => ({ ...field, field: withoutSecretShapes(field.field), message: withoutSecretShapes(field.message) }));
+    return problem(error.status, error.errors[0]?.code ?? 'invalid_request', withoutSecretShapes(error.message), { errors });
   }
   if (error instanceof EventStoreUnavailableError) {
     return problem(503, 'event_store_unavailable', 'The event store is unavailable; nothing was recorded. Retry shortly');
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    // Nest's own messages quote the request ("Cannot PUT /v1/…" for a route it does not know).
-    return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), withoutHexRuns(error.message));
+    // Nest's own messages quote the request ("Cannot PUT /v1/…?…" for a route it does not know):
+    // its query string is left out, as from `instance`, where a key or a token may have been put.
+    const message = withoutSecretShapes(error.message.replace(/^(Cannot [A-Z]+ [^?\s]*)\?\S*/, '$1'));
+    return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), message);
   }
   const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
   if (fastify !== null && typeof fastify === 'object' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
