@@ -349,3 +349,47 @@ describe('as-of a position after a cap change on a later day', () => {
     }
   });
 });
+
+describe('as-of uses the caps an admin had set by the cut, not the environment defaults', () => {
+  it('answers each moment with the daily cap in force then: the default, the first change, the second (HTTP time and CLI position)', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      // Given a player whose 30 kills a settlement claimed today, under the default daily cap 150.
+      const player = await earner(app, 30);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+      const moment = async (): Promise<{ at: string; position: string }> => {
+        await pause(20);
+        const at = new Date().toISOString();
+        await pause(20);
+        return { at, position: String(await app.store.headPosition()) };
+      };
+      const underDefault = await moment();
+
+      // When an admin lowers the daily cap to 100, and later to 60.
+      const first = await call(app, 'PUT', '/v1/admin/config/payout', { dailyKillCap: 100 });
+      expect(first.status).toBe(200);
+      const underFirst = await moment();
+      const second = await call(app, 'PUT', '/v1/admin/config/payout', { dailyKillCap: 60 });
+      expect(second.status).toBe(200);
+      const underSecond = await moment();
+
+      // Then each as-of answer subtracts the 30 claimed from the cap in force at its cut.
+      const today = async (asOf: string): Promise<unknown> => {
+        const { status, body } = await call(app, 'GET', `/v1/users/${player.userId}?asOf=${encodeURIComponent(asOf)}`);
+        expect(status).toBe(200);
+        return (body.capsRemaining as { today: number }).today;
+      };
+      expect([await today(underDefault.at), await today(underFirst.at), await today(underSecond.at)]).toEqual([120, 70, 30]);
+      const byPosition = async (position: string): Promise<number> => (await userAsOf(app.store, position, player.userId, PAYOUT_DEFAULTS)).capsRemaining.today;
+      expect([await byPosition(underDefault.position), await byPosition(first.body.position as string), await byPosition(second.body.position as string)]).toEqual([120, 70, 30]);
+      // And after the last change the answer is the live one.
+      await synced(app);
+      const live = await call(app, 'GET', `/v1/users/${player.userId}`);
+      expect(live.body.capsRemaining).toEqual({ today: 30, thisWeek: 720 });
+    } finally {
+      await app.close();
+    }
+  });
+});
