@@ -197,27 +197,82 @@ describe('projection runtime', () => {
     expect(await rowCount()).toBe(30);
   });
 
-  it('waits the shortest delay again after a failure that follows a committed batch, however long the outage before it', async () => {
-    let failuresLeft = 3;
+  it('commits the events before a poison event in its batch, retries the poison one alone, and holds back no other projection', async () => {
+    await pool.query(sql.unsafe`CREATE TABLE probe_other_rows (position bigint PRIMARY KEY)`);
+    // One append, before the projector starts: the seven events reach it as a single batch.
+    const stream = `probe-${randomUUID()}`;
+    await store.appendToStream(stream, [0, 1, 2, 3, 4, -1, 6].map(newEvent), { expectedRevision: 'no_stream' });
+    const positions = (await store.readStream(stream)).map((event) => event.position);
+    let poisoned = true;
     const projection = probe({
       async apply(transaction, events: readonly RecordedEvent[]) {
-        if (failuresLeft > 0) {
-          failuresLeft -= 1;
-          throw new Error('read model briefly unavailable');
+        for (const event of events) {
+          if (poisoned && (event.data.n as number) < 0) throw new Error(`cannot apply n=${String(event.data.n)}`);
+          // Plain INSERTs: a prefix applied twice would fail here rather than hide behind ON CONFLICT.
+          await transaction.query(sql.unsafe`INSERT INTO probe_rows (position, stream, n)
+            VALUES (${event.position.toString()}::bigint, ${event.streamName}, ${event.data.n as number})`);
         }
+      },
+    });
+    const other: Projection = {
+      name: 'probe_other',
+      filter: { kind: 'category', categories: ['probe'] },
+      tables: ['probe_other_rows'],
+      async apply(transaction, events) {
+        for (const event of events) await transaction.query(sql.unsafe`INSERT INTO probe_other_rows (position) VALUES (${event.position.toString()}::bigint)`);
+      },
+    };
+    const delays: unknown[] = [];
+    const log = (_message: string, fields?: Record<string, unknown>): void => {
+      if (fields?.retryInMs !== undefined) delays.push(fields.retryInMs);
+    };
+    const projector = projectorOf(pool, store, [projection, other], { retryDelayMinMs: 20, retryDelayMaxMs: 5_000, log });
+
+    projector.start();
+    // The good events before the poison one are visible, with their checkpoint: a ?minPosition= of
+    // any of them is reached while the poison event is retried.
+    await eventually('the events before the poison one to commit', caughtUpTo('probe', positions[4]), 10_000);
+    await eventually('the poison event to be retried with a growing delay', async () => (delays.length >= 3 ? true : undefined), 10_000);
+    await eventually('the other projection to apply every event', caughtUpTo('probe_other', positions[6]), 10_000);
+    const [retrying, running] = projector.status();
+    const held = await checkpointOf('probe');
+    const rowsMeanwhile = await pool.anyFirst(sql.unsafe`SELECT n FROM probe_rows ORDER BY position`);
+
+    poisoned = false;
+    await eventually('the poison event to apply once it can', caughtUpTo('probe', positions[6]), 10_000);
+    await projector.stop();
+
+    expect(held).toMatchObject({ position: positions[4], events_applied: 5n });
+    expect(rowsMeanwhile).toEqual([0, 1, 2, 3, 4]);
+    expect(retrying).toMatchObject({ name: 'probe', state: 'retrying', checkpoint: positions[4], lastError: 'cannot apply n=-1' });
+    expect(running).toMatchObject({ name: 'probe_other', state: 'running', lastError: null });
+    expect(delays.slice(0, 3)).toEqual([20, 40, 80]);
+    expect(await rowCount()).toBe(7);
+    expect((await checkpointOf('probe'))?.events_applied).toBe(7n);
+  });
+
+  it('waits the shortest delay again after a failure that follows a committed batch, however long the outage before it', async () => {
+    // The outage lasts a number of retries, not of apply calls: a failed batch is also tried
+    // event by event before its retry waits.
+    let retriesLeft = 3;
+    const projection = probe({
+      async apply(transaction, events: readonly RecordedEvent[]) {
+        if (retriesLeft > 0) throw new Error('read model briefly unavailable');
         await probe().apply(transaction, events);
       },
     });
     const delays: unknown[] = [];
     const log = (_message: string, fields?: Record<string, unknown>): void => {
-      if (fields?.retryInMs !== undefined) delays.push(fields.retryInMs);
+      if (fields?.retryInMs === undefined) return;
+      delays.push(fields.retryInMs);
+      retriesLeft -= 1;
     };
     const projector = projectorOf(pool, store, [projection], { retryDelayMinMs: 20, retryDelayMaxMs: 5_000, log });
 
     const first = await appendProbes(10);
     projector.start();
     await eventually('the batch after the outage to commit', caughtUpTo('probe', first), 10_000);
-    failuresLeft = 1;
+    retriesLeft = 1;
     const second = await appendProbes(10);
     await eventually('the batch after one more failure to commit', caughtUpTo('probe', second), 10_000);
 

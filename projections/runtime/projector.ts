@@ -230,10 +230,29 @@ class ProjectionRunner {
     return Math.max(this.batchWaitMs, this.lastCommit.startedAt + spacingMs - performance.now());
   }
 
+  /**
+   * Commits the batch; when it fails, commits its events one at a time, so the events before one
+   * the projection cannot apply (a poison event) are committed with their checkpoint, and only
+   * the failing event, with everything after it, waits for the retries. Otherwise one bad event
+   * would keep the whole batch, and every `?minPosition=` in it, back until it could be applied.
+   */
   private async commit(batch: readonly RecordedEvent[]): Promise<void> {
     const startedAt = performance.now();
     try {
-      await this.commitBatch(batch);
+      try {
+        await this.commitBatch(batch);
+      } catch (error) {
+        if (batch.length === 1 || this.stopping || error instanceof CheckpointMovedError) throw error;
+        this.log('projection batch failed; applying its events one at a time', {
+          projection: this.projection.name,
+          events: batch.length,
+          error: messageOf(error),
+        });
+        for (const event of batch) {
+          if (this.stopping) return;
+          await this.commitBatch([event]);
+        }
+      }
     } finally {
       this.lastCommit = { startedAt, durationMs: performance.now() - startedAt };
     }
