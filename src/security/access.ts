@@ -15,3 +15,11 @@ export const RequiresScope = (scope: ApiKeyScope): ClassDecorator & MethodDecora
 
 /** When a route says nothing, it is an admin route, so a forgotten decorator never opens one. */
 export const DEFAULT_ACCESS: Access = { kind: 'scope', scope: 'admin' };
+
+/**
+ * The access a route declares: its handler's decorator, else its controller's, else admin. The
+ * guard, the query-parameter check and the OpenAPI document all read it here, so they agree.
+ */
+export function accessOf(handler: object, controller: object): Access {
+  return (Reflect.getMetadata(ACCESS_METADATA, handler) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? DEFAULT_ACCESS) as Access;
+}

@@ -18,7 +18,7 @@ import {
 } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
 import { type ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
-import { type Access, ACCESS_METADATA, DEFAULT_ACCESS } from '../../security/access';
+import { type Access, accessOf } from '../../security/access';
 import { problem } from '../errors/problem';
 import { instantMessage } from './instant';
 
@@ -369,7 +369,7 @@ function controllerRoutes(app: INestApplication): ControllerRoute[] {
       for (const handler of Object.getOwnPropertyNames(prototype)) {
         const method = prototype[handler];
         if (handler === 'constructor' || typeof method !== 'function' || Reflect.getMetadata(METHOD_METADATA, method) === undefined) continue;
-        const access = (Reflect.getMetadata(ACCESS_METADATA, method) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? DEFAULT_ACCESS) as Access;
+        const access = accessOf(method, controller);
         const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<string, { index: number }>;
         const types = (Reflect.getMetadata('design:paramtypes', prototype, handler) ?? []) as Array<Type<unknown> | undefined>;
         const dtos = (kind: RouteParamtypes): Type<unknown>[] =>

@@ -2,10 +2,11 @@ import { type INestApplication, SetMetadata } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { type FastifyRequest } from 'fastify';
-import { type Access, ACCESS_METADATA, DEFAULT_ACCESS } from '../../security/access';
+import { accessOf } from '../../security/access';
+import { refusalOf } from '../../security/api-key.guard';
 import { type ApiKeys } from '../../security/api-keys';
 import { authenticateRequest } from '../../security/request-authentication';
-import { controllersOf, declaredRoutes, type Metatype } from './declared-routes';
+import { controllersOf, declaredRoutes } from './declared-routes';
 import { NoQueryParametersPipe } from './no-query-parameters.pipe';
 
 const ANY_QUERY = 'ledger:any-query';
@@ -30,7 +31,7 @@ export function refuseUnexpectedQueryParameters(app: INestApplication, keys: Api
   const routes = new Map(
     declaredRoutes(controllersOf(app).filter((controller) => Reflect.getMetadata(ANY_QUERY, controller) !== true))
       .filter(({ controller, handler }) => !takesQuery(controller, handler))
-      .map(({ method, path, controller, handler }) => [`${method} ${path}`, accessOf(controller, handler)] as const),
+      .map(({ method, path, controller, handler }) => [`${method} ${path}`, accessOf((controller.prototype as Record<string, object>)[handler], controller)] as const),
   );
   const pipe = new NoQueryParametersPipe();
   return async (request) => {
@@ -42,19 +43,10 @@ export function refuseUnexpectedQueryParameters(app: INestApplication, keys: Api
       // A caller the guard will refuse (no live key, 401; not the route's scope, 403) hears that
       // first, as on the routes whose @Query() DTO a pipe checks after the guard: what a route
       // takes is not told to whoever may not call it. The guard judges the key again.
-      if (access.kind === 'scope') {
-        const presented = await authenticateRequest(request, keys);
-        if (presented.kind !== 'key' || !presented.record.scopes.includes(access.scope)) return;
-      }
+      if (refusalOf(access, await authenticateRequest(request, keys)) !== null) return;
       throw refusal;
     }
   };
-}
-
-/** The access a route declares, as ApiKeyGuard reads it: the handler's, else the controller's, else admin. */
-function accessOf(controller: Metatype, handler: string): Access {
-  const handlerFunction = (controller.prototype as Record<string, object>)[handler];
-  return (Reflect.getMetadata(ACCESS_METADATA, handlerFunction) ?? Reflect.getMetadata(ACCESS_METADATA, controller) ?? DEFAULT_ACCESS) as Access;
 }
 
 function takesQuery(controller: object, handler: string): boolean {
