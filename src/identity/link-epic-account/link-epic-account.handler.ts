@@ -34,14 +34,13 @@ export class LinkEpicAccountHandler implements ICommandHandler<LinkEpicAccountCo
     const current = await loadUser(this.store, command.userId);
     if (current.status !== 'registered') throw new NotFoundError('user_not_found', 'No such user');
     // Linking the same id again links nothing (at most it records an ok verification), so there is
-    // no baseline to fetch for it.
-    const baseline =
-      command.lifetimeKills ??
-      (current.epic?.epicAccountId === epicAccountId ? current.epic.baseline : await this.readBaseline(epicAccountId));
+    // no baseline to fetch for it, nor a former holder's mark to read.
+    const linkedAlready = current.epic?.epicAccountId === epicAccountId ? current.epic : null;
+    const baseline = command.lifetimeKills ?? (linkedAlready !== null ? linkedAlready.baseline : await this.readBaseline(epicAccountId));
     const claim = await claimEpicAccount(connection, this.store, epicAccountId, command.userId);
     failpoint('epic-account-claimed');
-    // What a user who held the account before accrued of it: the baseline is no lower.
-    const formerHolderMark = claim === 'taken' ? null : await markOfEpicAccount(connection, epicAccountId);
+    // What a user who held the account before accrued of it: the baseline of a new link is no lower.
+    const formerHolderMark = claim === 'taken' || linkedAlready !== null ? null : await markOfEpicAccount(connection, epicAccountId);
     let decision: Awaited<ReturnType<typeof runUserCommand>>;
     try {
       decision = await runUserCommand(
