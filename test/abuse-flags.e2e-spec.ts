@@ -76,6 +76,29 @@ describe('clearing an abuse flag', () => {
     expect((await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'checked' })).status).toBe(200);
   });
 
+  it('refuses 400 lone_surrogate a reason holding half a UTF-16 surrogate pair, which PostgreSQL cannot store, appending nothing', async () => {
+    const { userId, flagId } = await flaggedPlayer();
+    const before = (await eventsOf(userId)).length;
+
+    // Valid JSON text, but no Unicode text: the event's jsonb refused it, and the clear was a 500.
+    for (const text of ['{"reason":"checked \\ud83d"}', '{"reason":"\\udc00 checked"}']) {
+      const refused = await fetch(`${app.baseUrl}/v1/admin/abuse-flags/${flagId}/clear`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: text,
+      });
+      expect({ status: refused.status, code: ((await refused.json()) as { code?: string }).code, contentType: refused.headers.get('content-type') }).toEqual({
+        status: 400,
+        code: 'lone_surrogate',
+        contentType: expect.stringContaining('application/problem+json'),
+      });
+    }
+
+    expect(await eventsOf(userId)).toHaveLength(before);
+    // A whole pair is text like any other.
+    expect((await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'checked \ud83d\ude00' })).status).toBe(200);
+  });
+
   it('refuses 400 json_too_deep, not nul_character, a body that both nests too deep and holds the NUL character', async () => {
     const before = await app.store.headPosition();
     const tooDeep = `${'['.repeat(40)}${']'.repeat(40)}`;

@@ -110,6 +110,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     if (broken === 'nul_character') {
       return done(new DomainError('nul_character', 'The request body holds the NUL character (\\u0000), which no field accepts', 400), undefined);
     }
+    if (broken === 'lone_surrogate') {
+      return done(new DomainError('lone_surrogate', 'The request body holds half a UTF-16 surrogate pair (such as \\ud83d alone), which is no Unicode text', 400), undefined);
+    }
     done(null, parsed);
   });
   // After the body is parsed, so a malformed body is still its own problem; before the handler.

@@ -598,7 +598,7 @@ function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; 
   ]);
   for (const { code, field } of [...route.params, ...route.query, ...route.body].flatMap((dto) => validationCodes(dto))) if (!validation.has(code)) validation.set(code, field);
   if (route.body.length > 0) {
-    add(400, ['malformed_json', 'json_too_deep', 'nul_character']);
+    add(400, ['malformed_json', 'json_too_deep', 'nul_character', 'lone_surrogate']);
     add(413, ['payload_too_large']);
     add(415, ['unsupported_media_type']);
     add(422, ['invalid_request_body', 'unknown_property']);
@@ -669,6 +669,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   malformed_json: 'The request body is not valid JSON',
   json_too_deep: 'The request body nests arrays and objects more than 16 levels deep',
   nul_character: 'The request body holds the NUL character (\\u0000), which no field accepts',
+  lone_surrogate: 'The request body holds half a UTF-16 surrogate pair (such as \\ud83d alone), which is no Unicode text',
   payload_too_large: 'The request body is larger than HTTP_BODY_LIMIT_BYTES',
   unsupported_media_type: 'The request body must be application/json',
   invalid_request_body: 'The request body must be a JSON object',

@@ -15,6 +15,9 @@ export const PATH_PARAMETER_LENGTH_MAX = 100;
 /** How deep a JSON body may nest; the deepest DTO is three levels ({observations: [{...}]}). */
 export const JSON_DEPTH_MAX = 16;
 
+/** Half a surrogate pair: with the u flag a whole pair is one code point, so only a lone half matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
  * The bound a parsed JSON body breaks, if any, in one walk:
  *
@@ -24,20 +27,29 @@ export const JSON_DEPTH_MAX = 16;
  * - `nul_character` when a string or key anywhere holds the NUL character (U+0000). JSON may carry
  *   it (as \u0000), but PostgreSQL can hold it in neither text nor jsonb, so a field that reached a
  *   column or an event with it failed in the database, as a 500.
+ * - `lone_surrogate` when a string or key holds half a UTF-16 surrogate pair (\ud83d alone). JSON
+ *   text may carry it as an escape, but it is no Unicode text: jsonb refuses it, so an event with
+ *   it failed to append, as a 500 (an abuse flag's or a payout's `reason`).
  *
- * A body that breaks both is `json_too_deep`, the first bound the parser has always checked: a NUL
- * is remembered and the walk goes on, and only a walk that ends within the depth answers it.
+ * A body that breaks the depth and another bound is `json_too_deep`, the first bound the parser has
+ * always checked, and one with both the NUL and a lone surrogate is `nul_character`: what a string
+ * holds is remembered and the walk goes on, and only a walk that ends within the depth answers it.
  * Iterative, with one frame (the entries of an array or object) per level open on the way down
  * from the root, so its stack never holds more than `depthMax` frames however deep the body is, and
  * each value is visited once.
  */
-export function jsonBoundBroken(value: unknown, depthMax: number): 'json_too_deep' | 'nul_character' | null {
+export function jsonBoundBroken(value: unknown, depthMax: number): 'json_too_deep' | 'nul_character' | 'lone_surrogate' | null {
   const open: Array<Iterator<[string, unknown]>> = [];
   let holdsNul = false;
+  let holdsLoneSurrogate = false;
+  const remember = (text: string): void => {
+    holdsNul ||= text.includes('\u0000');
+    holdsLoneSurrogate ||= LONE_SURROGATE.test(text);
+  };
   let current = value;
   for (;;) {
     if (typeof current === 'string') {
-      holdsNul ||= current.includes('\u0000');
+      remember(current);
     } else if (typeof current === 'object' && current !== null) {
       if (open.length >= depthMax) return 'json_too_deep';
       open.push(Object.entries(current)[Symbol.iterator]());
@@ -48,9 +60,9 @@ export function jsonBoundBroken(value: unknown, depthMax: number): 'json_too_dee
       open.pop();
       entry = open.at(-1)?.next();
     }
-    if (entry === undefined) return holdsNul ? 'nul_character' : null;
+    if (entry === undefined) return holdsNul ? 'nul_character' : holdsLoneSurrogate ? 'lone_surrogate' : null;
     const [key, child] = entry.value;
-    holdsNul ||= key.includes('\u0000');
+    remember(key);
     current = child;
   }
 }
