@@ -85,6 +85,27 @@ describe('administration: settings and stats', () => {
       expect(await eventCount()).toBe(before);
     });
 
+    it('loses no change when admins change the same setting at once: each event was decided on the one before it', async () => {
+      const caps = [201, 202, 203, 204, 205, 206];
+      const before = (await app.store.readStream('faucet-config')).length;
+
+      const answers = await Promise.all(caps.map((cap) => call(app, 'PUT', '/v1/admin/config/payout', { dailyKillCap: cap })));
+      const events = (await app.store.readStream('faucet-config')).slice(before);
+      const stats = await call(app, 'GET', '/v1/admin/stats');
+
+      // A change that kept meeting others may be refused (SPEC §3: bounded retries, then 409); none is dropped unsaid.
+      const accepted = caps.filter((_cap, index) => answers[index].status === 200);
+      expect(answers.map((answer) => (answer.status === 200 ? answer.body.changed : answer.body.code))).toEqual(
+        answers.map((answer) => (answer.status === 200 ? ['dailyKillCap'] : 'concurrency_conflict')),
+      );
+      const changes = events.map((event) => (event.data.changes as { dailyKillCap: number }).dailyKillCap);
+      expect([...changes].sort()).toEqual(accepted);
+      expect(accepted.length).toBeGreaterThan(0);
+      // The faucet-config stream's expected revision: every change names as previous the value the one before it left.
+      expect(events.slice(1).map((event) => (event.data.previous as { dailyKillCap: number }).dailyKillCap)).toEqual(changes.slice(0, -1));
+      expect(stats.body).toMatchObject({ config: { payout: { dailyKillCap: changes.at(-1) } } });
+    });
+
     it.each([
       ['an empty body', {}, 'empty_config_change'],
       ['a base given as a JSON number', { banPerKill: 0.1 }, 'invalid_ban_per_kill'],
