@@ -193,6 +193,21 @@ describe('the admin audit', () => {
       expect(refusal(await call(app, 'GET', `/v1/admin/audit?${query}`))).toEqual({ status: 422, problem: true, code });
     });
   });
+
+  it('answers 404 user_not_found to a re-verification of a user never registered, asking Yunite nothing and leaving no row', async () => {
+    await synced(app);
+    const before = { head: await head(), yunite: yunite.requests().length, audit: (await call(app, 'GET', '/v1/admin/audit?action=user.reverify')).body.items };
+    const unknown = randomUUID();
+
+    const refused = await call(app, 'POST', `/v1/admin/users/${unknown.toUpperCase()}/reverify`);
+    await synced(app);
+
+    expect(refusal(refused)).toEqual({ status: 404, problem: true, code: 'user_not_found' });
+    expect(await head()).toBe(before.head);
+    expect(yunite.requests()).toHaveLength(before.yunite);
+    expect(await app.store.readStream(`user-${unknown}`)).toEqual([]);
+    expect((await call(app, 'GET', '/v1/admin/audit?action=user.reverify')).body.items).toEqual(before.audit);
+  });
 });
 
 describe('the admin audit of an operator seed change appended late', () => {
