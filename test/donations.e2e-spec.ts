@@ -98,6 +98,20 @@ describe('GET /v1/donations and the rate donations set', () => {
     });
   });
 
+  it('ranks the top donors by the amount they gave, not by its digits: 10 BAN above 9 BAN', async () => {
+    await withLive({}, async ({ app, node, operator, ingester }) => {
+      const [nine, ten] = await Promise.all([newBananoAccount(), newBananoAccount()]);
+      await donateFrom(node, nine, operator.address, 9n * BAN);
+      await donateFrom(node, ten, operator.address, 10n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 2, stoppedBy: null });
+      const { topDonors } = (await donations(app)) as { topDonors: Array<Record<string, unknown>> };
+      expect(topDonors.map((donor) => [donor.address, donor.totalBan])).toEqual([
+        [ten.address, '10.00000000'],
+        [nine.address, '9.00000000'],
+      ]);
+    });
+  });
+
   it('funding from a funding address is counted apart: no donation, no milestone, no donor', async () => {
     const funder = await newBananoAccount();
     await withLive({ TREASURY_FUNDING_ADDRESSES: funder.address }, async ({ app, node, operator, ingester }) => {

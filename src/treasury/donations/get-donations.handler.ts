@@ -72,9 +72,11 @@ export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, Don
     const [totals, reached, donors, donorCount, rate, operatorAddress] = await Promise.all([
       this.pool.any(sql.type(totalsRow)`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
       this.pool.any(sql.type(reachedRow)`SELECT threshold_raw::text, reached_at FROM milestones`),
+      // Qualified: unqualified, `amount_raw` would name the output column, the text the SELECT
+      // casts it to, and "9" would rank above "10".
       this.pool.any(sql.type(donorRow)`
-        SELECT sender, amount_raw::text, donation_count, last_donation_at FROM donor_totals
-         ORDER BY amount_raw DESC, sender LIMIT ${TOP_DONORS}`),
+        SELECT d.sender, d.amount_raw::text, d.donation_count, d.last_donation_at FROM donor_totals d
+         ORDER BY d.amount_raw DESC, d.sender LIMIT ${TOP_DONORS}`),
       this.pool.one(sql.type(countRow)`SELECT count(*) AS donors FROM donor_totals`),
       this.rates.current(),
       this.operatorAddress(),
