@@ -1,3 +1,4 @@
+import { sql } from 'slonik';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { operatorStream } from '../src/payouts/operator/operator.events';
@@ -108,6 +109,45 @@ describe('GET /v1/donations and the rate donations set', () => {
       expect(topDonors.map((donor) => [donor.address, donor.totalBan])).toEqual([
         [ten.address, '10.00000000'],
         [nine.address, '9.00000000'],
+      ]);
+    });
+  });
+
+  it('counts donations near the whole supply to the raw, digits below 10^-8 BAN too, and reaches a tier their sum meets exactly', async () => {
+    // 2 × 10^9 BAN: 2 × 10^38 raw, far past what a JS number holds exactly; the BAN columns keep 10 whole digits.
+    const milestones = '0:1.00:Start;1000:1.10:Kilo;2000000000:1.50:Whale';
+    await withLive({ ECONOMICS_MILESTONES: milestones }, async ({ app, node, operator, ingester }) => {
+      const [whale, topUp] = await Promise.all([newBananoAccount(), newBananoAccount()]);
+      const fraction = 12_345_678_901_234_567_890_123_456_789n;
+      const big = 1_999_999_999n * BAN + fraction;
+      const rest = BAN - fraction;
+      const bigSend = await donateFrom(node, whale, operator.address, big);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      const restSend = await donateFrom(node, topUp, operator.address, rest);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+
+      const total = 2_000_000_000n * BAN;
+      expect((await milestonesOf(app, operator.address)).map((event) => [event.data.name, event.data.sendHash, event.data.totalDonatedRaw])).toEqual([
+        ['Kilo', bigSend, big.toString()],
+        ['Whale', restSend, total.toString()],
+      ]);
+      expect(await donations(app)).toMatchObject({
+        totalDonatedRaw: total.toString(),
+        totalDonatedBan: '2000000000.00000000',
+        donationCount: 2,
+        progress: '1.0000',
+        currentMilestone: { name: 'Whale', thresholdRaw: total.toString(), reached: true },
+        nextMilestone: null,
+        multiplier: '1.50',
+        topDonors: [
+          { address: whale.address, totalRaw: big.toString(), totalBan: '1999999999.12345678', donationCount: 1 },
+          { address: topUp.address, totalRaw: rest.toString(), totalBan: '0.87654321', donationCount: 1 },
+        ],
+      });
+      const ledger = await app.pool.any(sql.unsafe`SELECT amount_raw::text AS raw, amount_ban::text AS ban FROM donation_ledger ORDER BY position`);
+      expect(ledger).toEqual([
+        { raw: big.toString(), ban: '1999999999.12345678' },
+        { raw: rest.toString(), ban: '0.87654321' },
       ]);
     });
   });
