@@ -120,8 +120,8 @@ export const QUERIES: readonly DashboardQuery[] = [
         pools.db.query(`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
         pools.db.query(`SELECT threshold_raw::text, reached_at FROM milestones`),
         pools.db.query(
-          `SELECT sender, amount_raw::text, donation_count, last_donation_at FROM donor_totals
-         ORDER BY amount_raw DESC, sender LIMIT $1`,
+          `SELECT d.sender, d.amount_raw::text, d.donation_count, d.last_donation_at FROM donor_totals d
+         ORDER BY d.amount_raw DESC, d.sender LIMIT $1`,
           [50],
         ),
         pools.db.query(`SELECT count(*) AS donors FROM donor_totals`),
