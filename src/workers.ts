@@ -150,7 +150,8 @@ export function startWorkers(
         log: (message, fields) => logger.warn({ worker: 'stats-poller', ...fields }, message),
         turn: new WorkerLease(pool, 'stats-poller', (message, fields) => logger.info(fields, message)),
       },
-      { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs },
+      // A random place to begin (user ids are UUIDs): see StatsPollerOptions.startAfterUserId.
+      { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs, startAfterUserId: randomUUID() },
     );
   }
   let reverification: ReverificationScheduler | null = null;
@@ -165,7 +166,7 @@ export function startWorkers(
         log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
         turn: new WorkerLease(pool, 'yunite-reverification', (message, fields) => logger.info(fields, message)),
       },
-      reverificationOptions,
+      { ...reverificationOptions, startAfterUserId: randomUUID() },
     );
   }
   // Without BANANO_RPC_URL payouts are sent dry; with it, as signed blocks once the seed is there.

@@ -391,3 +391,69 @@ describe('POST /v1/users/:userId/verify without Yunite', () => {
     expect(await response.json()).toMatchObject({ code: 'user_not_found' });
   });
 });
+
+describe('the stats poller and the re-verification across restarts', () => {
+  let stats: FortniteStatsDouble;
+  let yunite: YuniteDouble;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stats = await startFortniteStatsDouble();
+    yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
+    app = await startTestApp({
+      FORTNITE_STATS_BASE_URL: stats.baseUrl,
+      FORTNITE_STATS_API_KEY: stats.apiKey,
+      FORTNITE_STATS_TIMEOUT_MS: '1000',
+      // One user per run, and the app's own poller (which ran at its start, with nobody linked) not again.
+      STATS_POLL_CALLS_PER_MINUTE: '1',
+      STATS_POLL_INTERVAL_SECONDS: '86400',
+      YUNITE_BASE_URL: yunite.baseUrl,
+      YUNITE_API_KEY: YUNITE_KEY,
+      YUNITE_GUILD_ID: GUILD,
+      YUNITE_TIMEOUT_MS: '1000',
+      YUNITE_REVERIFY_USERS_PER_RUN: '1',
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await stats.close();
+    await yunite.close();
+  });
+
+  it('reach every linked user when the service restarts after each run, not only the first ones in id order', async () => {
+    // Three users spread over the id space (ids starting 2, 7 and c), so each has a fair share of
+    // the places a restarted worker may begin at.
+    const discordIds: string[] = [];
+    for (let discord = 810_000_000_000_000_000n; discordIds.length < 3; discord += 1n) {
+      if (userIdFromDiscordId(discord.toString()).startsWith(['2', '7', 'c'][discordIds.length] as string)) discordIds.push(discord.toString());
+    }
+    const headers = { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' };
+    const epicIds = discordIds.map((_, index) => String(index + 1).padStart(32, 'e'));
+    for (const [index, discordUserId] of discordIds.entries()) {
+      const registered = await fetch(`${app.baseUrl}/v1/users`, { method: 'POST', headers, body: JSON.stringify({ discordUserId }) });
+      const { userId } = (await registered.json()) as { userId: string };
+      const epicAccountId = epicIds[index] as string;
+      const linked = await fetch(`${app.baseUrl}/v1/users/${userId}/epic-account`, { method: 'PUT', headers, body: JSON.stringify({ epicAccountId, lifetimeKills: 10 }) });
+      expect(linked.status).toBe(200);
+      stats.setKills(epicAccountId, 10);
+      yunite.link(discordUserId, epicAccountId);
+    }
+    await synced(app);
+
+    // Each restart is a new instance's workers, which run once and stop (giving their leases up).
+    const polled = new Set<string>();
+    const reverified = new Set<string>();
+    for (let restart = 0; restart < 100 && (polled.size < 3 || reverified.size < 3); restart += 1) {
+      const instance = app.otherInstanceWorkers();
+      const [statsAsked, yuniteAsked] = [stats.requests().length, yunite.requests().length];
+      await instance.statsPoller?.runOnce();
+      await instance.reverification?.runOnce();
+      await instance.stop();
+      for (const request of stats.requests().slice(statsAsked)) polled.add(request.accountId);
+      for (const request of yunite.requests().slice(yuniteAsked)) for (const id of request.discordIds) reverified.add(id);
+    }
+
+    expect({ polled: [...polled].sort(), reverified: [...reverified].sort() }).toEqual({ polled: [...epicIds].sort(), reverified: [...discordIds].sort() });
+  });
+});

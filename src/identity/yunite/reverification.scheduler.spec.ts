@@ -101,6 +101,13 @@ describe('ReverificationScheduler with the real client against the Yunite double
     expect(askedUserIds()).toEqual([1, 2, 3, 4, 1, 2, 3, 4].map(userIdOf));
   });
 
+  it('given startAfterUserId, when it first runs, then it begins after that user and wraps round to it', async () => {
+    const scheduler = new ReverificationScheduler(ports(5), { intervalMs: 60_000, usersPerRunMax: 10, pageSize: 2, startAfterUserId: userIdOf(3) });
+
+    expect(await scheduler.runOnce()).toEqual({ verified: 5, failed: 0 });
+    expect(askedUserIds()).toEqual([4, 5, 1, 2, 3].map(userIdOf));
+  });
+
   it('given a run that stopped mid-list, when fewer users than the budget remain, then it wraps but stops before repeating anyone', async () => {
     const scheduler = new ReverificationScheduler(ports(5), { intervalMs: 60_000, usersPerRunMax: 3 });
 

@@ -30,6 +30,13 @@ export interface ReverificationOptions {
   intervalMs: number;
   usersPerRunMax: number;
   pageSize?: number;
+  /**
+   * Where a scheduler that has not run yet begins: strictly after this user id (null, the default:
+   * at the first linked user). The service gives a random id. Its cursor lives in memory only, so a
+   * service restarted (or handed over) more often than it goes once round every linked user would
+   * otherwise re-verify the first users in id order again and again, and never the others.
+   */
+  startAfterUserId?: string | null;
 }
 
 export interface ReverificationRunResult {
@@ -73,6 +80,7 @@ export class ReverificationScheduler {
     );
     this.pageSize = options.pageSize ?? pageSizeDefault;
     assert(Number.isInteger(this.pageSize) && this.pageSize > 0, 'ReverificationOptions.pageSize must be a positive integer');
+    this.cursor = options.startAfterUserId ?? null;
   }
 
   /** Runs every `intervalMs`, measured from the end of one run to the start of the next. */

@@ -99,6 +99,16 @@ describe('StatsPoller', () => {
       ]);
     });
 
+    it.each([
+      ['a user in the middle', 'u01', ['epic-02', 'epic-03', 'epic-00', 'epic-01']],
+      ['a place after everyone', 'zz', ['epic-00', 'epic-01', 'epic-02', 'epic-03']],
+    ])('begins after startAfterUserId (%s), goes round once, and polls each user once', async (_case, startAfterUserId, served) => {
+      const { poller, calls } = world(linkedUsers(4), { callsPerMinute: 50, pageSize: 3, startAfterUserId });
+
+      await expect(poller.runOnce()).resolves.toEqual({ polled: 4, recorded: 4, failed: 0 });
+      expect(calls.map((call) => call.epicAccountId)).toEqual(served);
+    });
+
     it('does nothing when nobody is linked, asking for the list only once', async () => {
       const { poller, ports, calls } = world([]);
       const listLinkedUsers = jest.spyOn(ports, 'listLinkedUsers');

@@ -41,6 +41,13 @@ export interface StatsPollerOptions {
    * clock stepped back cannot open the window early; tests pass a fake one.
    */
   limiterClockMs?: () => number;
+  /**
+   * Where a poller that has not run yet begins: strictly after this user id (null, the default: at
+   * the first linked user). The service gives a random id. Its cursor lives in memory only, so a
+   * service restarted (or handed over) more often than it goes once round every linked user would
+   * otherwise poll the first users in id order again and again, and never the others.
+   */
+  startAfterUserId?: string | null;
 }
 
 export interface StatsPollerRunResult {
@@ -125,6 +132,7 @@ export class StatsPoller {
     assert(Number.isSafeInteger(this.pageSize) && this.pageSize > 0 && this.pageSize <= pageSizeMax, `pageSize must be 1 to ${pageSizeMax}`);
     this.limiterClockMs = options.limiterClockMs ?? (() => performance.now());
     this.limiter = new SlidingWindowRateLimiter(options.callsPerMinute, windowMs, this.limiterClockMs);
+    this.cursor = options.startAfterUserId ?? null;
   }
 
   /** Runs now, then again `intervalMs` after each run began (or at once if a run took longer). */
