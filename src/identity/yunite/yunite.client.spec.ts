@@ -184,10 +184,17 @@ describe('YuniteClient against the Yunite double', () => {
 });
 
 describe('YuniteClient against a server that breaks the contract', () => {
-  it('given an answer that does not mention the asked id, when looked up, then fails as unavailable rather than not linked', async () => {
+  const linkOf = (epicID: string): unknown => ({ discord: { id: player }, epic: { epicID, epicName: 'p' } });
+
+  it.each([
+    ['does not mention the asked id', { users: [], notLinked: [], notFound: [] }],
+    ['links the asked id to two Epic accounts', { users: [linkOf(epicId), linkOf('0'.repeat(32))], notLinked: [], notFound: [] }],
+    ['says the asked id is linked and not linked', { users: [linkOf(epicId)], notLinked: [player], notFound: [] }],
+    ['says the asked id is linked and not in the guild', { users: [linkOf(epicId)], notLinked: [], notFound: [player] }],
+  ])('given an answer that %s, when looked up, then fails as unavailable rather than picking one', async (_case, answer) => {
     const { createServer } = await import('node:http');
     const server = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ users: [], notLinked: [], notFound: [] }));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

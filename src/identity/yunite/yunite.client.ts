@@ -203,14 +203,20 @@ export class YuniteClient {
       throw new YuniteUnavailableError('Yunite answered with JSON that does not match the registration links schema', 200);
     }
     const body = parsed.data;
-    const user = body.users.find((candidate) => candidate.discord.id === discordUserId);
+    const links = body.users.filter((candidate) => candidate.discord.id === discordUserId);
+    const notLinked = body.notLinked?.includes(discordUserId) === true || body.notFound?.includes(discordUserId) === true;
+    // Lower case, as the integration's PUT links it, so one account is one id whichever path linked it.
+    const epicAccountIds = new Set(links.map((link) => link.epic.epicID.toLowerCase()));
+    // An answer that says two things of the asked id (two Epic accounts, or linked and not) says
+    // nothing we can act on: taking either could link, or stop paying, on the strength of a Yunite bug.
+    if (epicAccountIds.size > 1 || (epicAccountIds.size === 1 && notLinked)) {
+      throw new YuniteUnavailableError('Yunite answered with contradictory links for the requested Discord user', 200);
+    }
+    const user = links[0];
     if (user !== undefined) {
-      // Lower case, as the integration's PUT links it, so one account is one id whichever path linked it.
       return { kind: 'linked', epicAccountId: user.epic.epicID.toLowerCase(), epicDisplayName: user.epic.epicName ?? null };
     }
-    if (body.notLinked?.includes(discordUserId) === true || body.notFound?.includes(discordUserId) === true) {
-      return { kind: 'not_linked' };
-    }
+    if (notLinked) return { kind: 'not_linked' };
     // An answer that does not mention the asked id says nothing about it; calling that "not
     // linked" would stop a player's payouts on the strength of a Yunite bug.
     throw new YuniteUnavailableError('Yunite answered without mentioning the requested Discord user', 200);
