@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type CommonQueryMethods, type DatabasePool, type DatabaseTransactionConnection, sql } from 'slonik';
 import { z } from 'zod';
 import { type EventStore, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { messageOf } from '../../src/platform/errors/message-of';
 import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
 
@@ -497,6 +498,8 @@ export interface BuildResult {
  *
  * `transaction` given: every batch goes into it (the catch-up under a swap or a comparison lock).
  * Otherwise each batch commits in its own transaction, so an interrupted build keeps what it did.
+ * A batch that fails is named in the error (cannotApply); in its own transaction it is applied again
+ * one event at a time first, keeping the events before the one that fails, which the error names.
  * The next batch is read while one is applied.
  */
 export async function buildShadow(
@@ -529,7 +532,29 @@ export async function buildShadow(
       // The last batch also moves the checkpoint on to `to`, past events the projection does not read.
       const next = last ? to : wanted[wanted.length - 1].position;
       const expected = position;
-      await commit((connection) => applyToShadow(connection, schema, projection, wanted, expected, next));
+      try {
+        await commit((connection) => applyToShadow(connection, schema, projection, wanted, expected, next));
+      } catch (error) {
+        // In a transaction of the caller's, a failed statement ends it: the batch is named whole.
+        if (wanted.length === 0) throw error;
+        if (transaction !== undefined || wanted.length === 1) throw cannotApply(projection, wanted, error);
+        // Otherwise the events one at a time, as the projector does: those before the one that
+        // fails are kept (a rebuild resumes after them), and the message names that one.
+        for (const event of wanted) {
+          const before = position;
+          await pool.transaction((connection) => applyToShadow(connection, schema, projection, [event], before, event.position)).catch((failure: unknown) => {
+            throw cannotApply(projection, [event], failure);
+          });
+          position = event.position;
+          events += 1;
+          options.onBatch?.({ position, events });
+        }
+        const before = position;
+        await pool.transaction((connection) => applyToShadow(connection, schema, projection, [], before, next));
+        position = next;
+        options.onBatch?.({ position, events });
+        continue;
+      }
       position = next;
       events += wanted.length;
       options.onBatch?.({ position, events });
@@ -539,6 +564,18 @@ export async function buildShadow(
     pending?.catch(() => undefined);
   }
   return { position, events, interrupted: false };
+}
+
+/**
+ * A batch the projection failed to apply, named for the operator: the projection, and the event
+ * (position, type, stream) when the batch is that one event, else the batch's first and last positions.
+ */
+function cannotApply(projection: Projection, events: readonly RecordedEvent[], error: unknown): Error {
+  const what =
+    events.length === 1
+      ? `the event at position ${events[0].position.toString()} (${events[0].type} of ${events[0].streamName})`
+      : `one of the ${events.length} events at positions ${events[0].position.toString()} to ${events[events.length - 1].position.toString()}`;
+  return new Error(`${projection.name} cannot apply ${what}: ${messageOf(error)}`, { cause: error });
 }
 
 /** Rows in each of `tables` of `schema`. */

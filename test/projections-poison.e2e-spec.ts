@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { createDatabasePool } from '../src/platform/database/database';
+import { type EventMetadata } from '../src/platform/event-store/event-store.port';
+import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
+import { toStreamName } from '../src/identity/user/user.stream';
+import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
+import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+/**
+ * `npm run cli -- projections rebuild|verify` on a store holding a poison event, one a projection
+ * cannot apply: the command fails with exit 1 and a message naming the projection and the event
+ * (position, type, stream), never a bare database error nor a stack trace. No projector runs here:
+ * the live read models are left as the test sets them.
+ */
+describe('projections rebuild and verify on a poison event', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+  let store: PostgresEventStore;
+  let poison: { position: bigint; stream: string };
+  /** The last event before the poison one. */
+  let lastGood: bigint;
+
+  const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'poison-test' }, schemaVersion: 1 });
+
+  async function register(userId: string, data: Record<string, unknown> = {}): Promise<bigint> {
+    const stream = toStreamName(userId);
+    const result = await store.appendToStream(
+      stream,
+      [{ id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: `poison-${userId}`, regionCode: null, registeredAt: new Date().toISOString(), ...data }, metadata: metadata() }],
+      { expectedRevision: 'no_stream' },
+    );
+    return result.position;
+  }
+
+  async function cli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+    const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url }), args);
+    const { code } = await waitForExit(run.child, 60_000);
+    return { code, output: run.output() };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
+    for (let index = 0; index < 3; index += 1) lastGood = await register(randomUUID());
+    // A UserRegistered whose userId is no UUID: the users table's uuid column refuses it.
+    const userId = randomUUID();
+    poison = { position: await register(userId, { userId: 'not-a-uuid' }), stream: toStreamName(userId) };
+    for (let index = 0; index < 2; index += 1) await register(randomUUID());
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it('rebuild exits 1 naming the projection and the event it cannot apply, and keeps the live tables', async () => {
+    const { code, output } = await cli(['projections', 'rebuild', 'users']);
+
+    expect(code).toBe(1);
+    expect(output).toContain(`error: users cannot apply the event at position ${poison.position.toString()} (UserRegistered of ${poison.stream}): `);
+    expect(output).toContain('invalid input syntax for type uuid');
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(await pool.oneFirst(sql.type(z.object({ rows: z.number() }))`SELECT count(*)::int AS rows FROM users`)).toBe(0);
+    // The events before it are kept by the interrupted rebuild, which resumes from there.
+    expect(await pool.oneFirst(sql.type(z.object({ position: z.bigint().nullable() }))`
+      SELECT position FROM ${sql.identifier([REBUILD_SCHEMA, 'shadow_checkpoints'])} WHERE projection_name = 'users'`)).toBe(lastGood);
+  }, 90_000);
+
+  it('verify exits 1 naming the event when a live checkpoint lies past one the projection cannot apply', async () => {
+    // As if an older version of the projection had applied it.
+    await pool.query(sql.unsafe`INSERT INTO projection_checkpoints (projection_name, position) VALUES ('users', ${poison.position.toString()}::bigint)
+      ON CONFLICT (projection_name) DO UPDATE SET position = EXCLUDED.position`);
+
+    const { code, output } = await cli(['projections', 'verify']);
+
+    expect(code).toBe(1);
+    expect(output).toContain(`error: users cannot apply the event at position ${poison.position.toString()} (UserRegistered of ${poison.stream}): `);
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(output).not.toContain('Verified');
+  }, 90_000);
+});
