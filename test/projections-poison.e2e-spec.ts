@@ -9,6 +9,66 @@ import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
 import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
+/** The built CLI (`npm test` builds first) on `database`; its exit code and its stdout and stderr together. */
+async function cli(database: TestDatabase, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url }), args);
+  const { code } = await waitForExit(run.child, 60_000);
+  return { code, output: run.output() };
+}
+
+const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'poison-test' }, schemaVersion: 1 });
+
+async function register(store: PostgresEventStore, userId: string, data: Record<string, unknown> = {}): Promise<bigint> {
+  const result = await store.appendToStream(
+    toStreamName(userId),
+    [{ id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: `poison-${userId}`, regionCode: null, registeredAt: new Date().toISOString(), ...data }, metadata: metadata() }],
+    { expectedRevision: 'no_stream' },
+  );
+  return result.position;
+}
+
+/**
+ * The exit codes the README documents for `projections rebuild|verify`, from the built CLI: 0 done
+ * or in agreement, 2 differences found, 1 a bad argument (with its message, no stack trace).
+ */
+describe('projections rebuild and verify exit codes', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
+    for (let index = 0; index < 2; index += 1) await register(store, randomUUID());
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it('rebuild exits 0, verify 0 in agreement and 2 on a tampered row (text and --json), and an unknown projection 1', async () => {
+    const rebuilt = await cli(database, ['projections', 'rebuild', 'users']);
+    expect(rebuilt).toEqual({ code: 0, output: expect.stringContaining('Rebuilt 1 projection.') });
+    const clean = await cli(database, ['projections', 'verify']);
+    expect(clean).toEqual({ code: 0, output: expect.stringContaining('the live read models equal a rebuild from the events') });
+
+    await pool.query(sql.unsafe`UPDATE users SET accrued_kill_count = 5 WHERE user_id = (SELECT user_id FROM users LIMIT 1)`);
+    const dirty = await cli(database, ['projections', 'verify']);
+    const json = await cli(database, ['projections', 'verify', '--json']);
+    const unknown = await cli(database, ['projections', 'rebuild', 'users', 'nope']);
+
+    expect(dirty).toEqual({ code: 2, output: expect.stringContaining('Verification FAILED: 1 difference in 1 of') });
+    expect(json.code).toBe(2);
+    expect(json.output).toMatch(/"differences": 1,/);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/^error: unknown_projection: Unknown projection nope; the projections are users \(users\)/m);
+    expect(unknown.output).not.toMatch(/^\s+at /m);
+  }, 120_000);
+});
+
 /**
  * `npm run cli -- projections rebuild|verify` on a store holding a poison event, one a projection
  * cannot apply: the command fails with exit 1 and a message naming the projection and the event
@@ -23,33 +83,15 @@ describe('projections rebuild and verify on a poison event', () => {
   /** The last event before the poison one. */
   let lastGood: bigint;
 
-  const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'poison-test' }, schemaVersion: 1 });
-
-  async function register(userId: string, data: Record<string, unknown> = {}): Promise<bigint> {
-    const stream = toStreamName(userId);
-    const result = await store.appendToStream(
-      stream,
-      [{ id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: `poison-${userId}`, regionCode: null, registeredAt: new Date().toISOString(), ...data }, metadata: metadata() }],
-      { expectedRevision: 'no_stream' },
-    );
-    return result.position;
-  }
-
-  async function cli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-    const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url }), args);
-    const { code } = await waitForExit(run.child, 60_000);
-    return { code, output: run.output() };
-  }
-
   beforeAll(async () => {
     database = await createTestDatabase();
     pool = await createDatabasePool(database.url);
     store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
-    for (let index = 0; index < 3; index += 1) lastGood = await register(randomUUID());
+    for (let index = 0; index < 3; index += 1) lastGood = await register(store, randomUUID());
     // A UserRegistered whose userId is no UUID: the users table's uuid column refuses it.
     const userId = randomUUID();
-    poison = { position: await register(userId, { userId: 'not-a-uuid' }), stream: toStreamName(userId) };
-    for (let index = 0; index < 2; index += 1) await register(randomUUID());
+    poison = { position: await register(store, userId, { userId: 'not-a-uuid' }), stream: toStreamName(userId) };
+    for (let index = 0; index < 2; index += 1) await register(store, randomUUID());
   }, 60_000);
 
   afterAll(async () => {
@@ -59,7 +101,7 @@ describe('projections rebuild and verify on a poison event', () => {
   });
 
   it('rebuild exits 1 naming the projection and the event it cannot apply, and keeps the live tables', async () => {
-    const { code, output } = await cli(['projections', 'rebuild', 'users']);
+    const { code, output } = await cli(database, ['projections', 'rebuild', 'users']);
 
     expect(code).toBe(1);
     expect(output).toContain(`error: users cannot apply the event at position ${poison.position.toString()} (UserRegistered of ${poison.stream}): `);
@@ -76,7 +118,7 @@ describe('projections rebuild and verify on a poison event', () => {
     await pool.query(sql.unsafe`INSERT INTO projection_checkpoints (projection_name, position) VALUES ('users', ${poison.position.toString()}::bigint)
       ON CONFLICT (projection_name) DO UPDATE SET position = EXCLUDED.position`);
 
-    const { code, output } = await cli(['projections', 'verify']);
+    const { code, output } = await cli(database, ['projections', 'verify']);
 
     expect(code).toBe(1);
     expect(output).toContain(`error: users cannot apply the event at position ${poison.position.toString()} (UserRegistered of ${poison.stream}): `);
