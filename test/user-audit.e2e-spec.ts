@@ -7,10 +7,12 @@ import { tailEvents } from '../src/cli/events.commands';
 import { type AuditEntryJson } from '../src/identity/user-audit/user-audit-trail';
 import { runUserCommand } from '../src/identity/user/run-user-command';
 import { type UserCommand } from '../src/identity/user/user.decider';
-import { userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { toStreamName, userIdFromDiscordId } from '../src/identity/user/user.stream';
+import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { DomainError } from '../src/platform/errors/domain-error';
 import { call, earner, type Earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
 
 /** Only the caps matter to an as-of answer; these are the environment's defaults. */
 const PAYOUT_DEFAULTS: PayoutSettings = { banPerKillRaw: '5000000000000000000000000000', dailyKillCap: 150, weeklyKillCap: 750, minOperatorBalanceRaw: '0' };
@@ -390,6 +392,36 @@ describe('as-of uses the caps an admin had set by the cut, not the environment d
       expect(live.body.capsRemaining).toEqual({ today: 30, thisWeek: 720 });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('audit user and as-of on an event that cannot be read', () => {
+  it('fail naming the event (position, revision, type, stream), not with the decoder\'s message alone', async () => {
+    // No projector: it would retry the malformed event forever.
+    const database = await createTestDatabase();
+    const store = new PostgresEventStore(database.url);
+    try {
+      // Given a user whose second event lacks its epicAccountId.
+      const userId = randomUUID();
+      const metadata = { correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'audit-test' }, schemaVersion: 1 };
+      const at = new Date().toISOString();
+      await store.appendToStream(
+        toStreamName(userId),
+        [
+          { id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: '812345678901234599', regionCode: null, registeredAt: at }, metadata },
+          { id: randomUUID(), type: 'EpicAccountLinked', data: { userId, baselineKills: 0, source: 'integration', linkedAt: at }, metadata },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+      const position = (await store.headPosition()) as bigint;
+      const named = `The event at position ${position.toString()} (#1 EpicAccountLinked of ${toStreamName(userId)}) cannot be read: Stored event field epicAccountId is not a string`;
+
+      await expect(userAuditOutput(store, userId, {})).rejects.toThrow(named);
+      await expect(userAsOf(store, position.toString(), userId, PAYOUT_DEFAULTS)).rejects.toThrow(named);
+    } finally {
+      await store.close();
+      await database.drop();
     }
   });
 });

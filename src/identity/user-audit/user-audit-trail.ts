@@ -1,4 +1,5 @@
 import { NotFoundError } from '../../platform/errors/domain-error';
+import { messageOf } from '../../platform/errors/message-of';
 import { type EventStore, type RecordedEvent } from '../../platform/event-store/event-store.port';
 import { formatBan } from '../../platform/money';
 import { type Balances, balancesOf, evolveTimeline, initialTimelineState } from '../user/user-timeline';
@@ -53,11 +54,26 @@ export function resolveUserRef(text: string): string | null {
   return null;
 }
 
+/**
+ * The user event a recorded one holds; null for a type this service does not know. One it cannot
+ * read (a field missing or of the wrong type) fails naming it, so the operator can find it.
+ */
+export function decodeRecorded(recorded: RecordedEvent): UserEvent | null {
+  try {
+    return decodeUserEvent(recorded.type, recorded.data);
+  } catch (error) {
+    throw new Error(
+      `The event at position ${recorded.position.toString()} (#${recorded.revision.toString()} ${recorded.type} of ${recorded.streamName}) cannot be read: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** The recorded events with the balances after each one, by the pure audit fold. */
 export function auditTrailOf(history: readonly RecordedEvent[]): AuditEntry[] {
   let state = initialTimelineState;
   return history.map((recorded) => {
-    const event = decodeUserEvent(recorded.type, recorded.data);
+    const event = decodeRecorded(recorded);
     if (event !== null) state = evolveTimeline(state, event);
     return { recorded, event, balances: balancesOf(state) };
   });

@@ -7,9 +7,9 @@ import { moneyPair } from '../../platform/money';
 import { capWindows } from '../../payouts/run-settlement/settlement-facts';
 import { type UserView } from '../get-user/get-user.query';
 import { balancesOf, claimedKillsSince, evolveTimeline, initialTimelineState, type TimelineState } from '../user/user-timeline';
-import { decodeUserEvent } from '../user/user.events';
 import { toStreamName } from '../user/user.stream';
 import { cutHistory, type HistoryCut } from './as-of-cut';
+import { decodeRecorded } from './user-audit-trail';
 
 /** A user's status as it was: GET /v1/users/:userId's shape, plus where the answer was cut. */
 export interface UserAsOfView extends UserView {
@@ -32,7 +32,7 @@ export interface KillCaps {
 export function foldTimeline(history: readonly RecordedEvent[]): TimelineState {
   let state = initialTimelineState;
   for (const recorded of history) {
-    const event = decodeUserEvent(recorded.type, recorded.data);
+    const event = decodeRecorded(recorded);
     if (event !== null) state = evolveTimeline(state, event);
   }
   return state;
