@@ -10,6 +10,7 @@ import { ReverificationScheduler, reverificationFromEnv } from './identity/yunit
 import { YuniteClient, yuniteConfigFromEnv } from './identity/yunite/yunite.client';
 import { type CommandMetadata } from './platform/decider';
 import { type Env, type LedgerConfig } from './platform/config/config';
+import { StoredWorkerCursor } from './platform/database/worker-cursor';
 import { WorkerLease } from './platform/database/worker-lease';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
@@ -149,9 +150,9 @@ export function startWorkers(
         now: () => new Date(),
         log: (message, fields) => logger.warn({ worker: 'stats-poller', ...fields }, message),
         turn: new WorkerLease(pool, 'stats-poller', (message, fields) => logger.info(fields, message)),
+        cursor: new StoredWorkerCursor(pool, 'stats-poller', (message, fields) => logger.warn(fields, message)),
       },
-      // A random place to begin (user ids are UUIDs): see StatsPollerOptions.startAfterUserId.
-      { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs, startAfterUserId: randomUUID() },
+      { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs },
     );
   }
   let reverification: ReverificationScheduler | null = null;
@@ -165,8 +166,9 @@ export function startWorkers(
         },
         log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
         turn: new WorkerLease(pool, 'yunite-reverification', (message, fields) => logger.info(fields, message)),
+        cursor: new StoredWorkerCursor(pool, 'yunite-reverification', (message, fields) => logger.warn(fields, message)),
       },
-      { ...reverificationOptions, startAfterUserId: randomUUID() },
+      reverificationOptions,
     );
   }
   // Without BANANO_RPC_URL payouts are sent dry; with it, as signed blocks once the seed is there.

@@ -4,6 +4,7 @@ import { LinkEpicAccountCommand } from '../src/identity/link-epic-account/link-e
 import { LinkEpicAccountHandler } from '../src/identity/link-epic-account/link-epic-account.handler';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
 import { RateFactorsSource } from '../src/rewards/economics/rate-factors.source';
+import { type Workers } from '../src/workers';
 import { type FortniteStatsDouble, startFortniteStatsDouble } from './doubles/fortnite-stats.double';
 import { startYuniteDouble, type YuniteDouble } from './doubles/yunite.double';
 import { openTransaction } from './support/open-transaction';
@@ -392,6 +393,40 @@ describe('POST /v1/users/:userId/verify without Yunite', () => {
   });
 });
 
+/**
+ * Registers one user per Discord id and links each to an Epic account the stats API and Yunite
+ * know, then waits for the read model. Returns the Epic accounts and Discord ids in user id order:
+ * the order the workers walk.
+ */
+async function linkedUsers(app: TestApp, stats: FortniteStatsDouble, yunite: YuniteDouble, discordIds: readonly string[]): Promise<{ epicIds: string[]; discordIds: string[] }> {
+  const headers = { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' };
+  const users: Array<{ userId: string; epicAccountId: string; discordUserId: string }> = [];
+  for (const [index, discordUserId] of discordIds.entries()) {
+    const registered = await fetch(`${app.baseUrl}/v1/users`, { method: 'POST', headers, body: JSON.stringify({ discordUserId }) });
+    const { userId } = (await registered.json()) as { userId: string };
+    const epicAccountId = String(index + 1).padStart(32, 'e');
+    const linked = await fetch(`${app.baseUrl}/v1/users/${userId}/epic-account`, { method: 'PUT', headers, body: JSON.stringify({ epicAccountId, lifetimeKills: 10 }) });
+    expect(linked.status).toBe(200);
+    stats.setKills(epicAccountId, 10);
+    yunite.link(discordUserId, epicAccountId);
+    users.push({ userId, epicAccountId, discordUserId });
+  }
+  await synced(app);
+  users.sort((a, b) => (a.userId < b.userId ? -1 : 1));
+  return { epicIds: users.map((user) => user.epicAccountId), discordIds: users.map((user) => user.discordUserId) };
+}
+
+/** Who an instance's workers served in one run each: Epic accounts polled, Discord ids re-verified. */
+async function runOnceEach(instance: Workers, stats: FortniteStatsDouble, yunite: YuniteDouble): Promise<{ polled: string[]; reverified: string[] }> {
+  const [statsAsked, yuniteAsked] = [stats.requests().length, yunite.requests().length];
+  await instance.statsPoller?.runOnce();
+  await instance.reverification?.runOnce();
+  return {
+    polled: stats.requests().slice(statsAsked).map((request) => request.accountId),
+    reverified: yunite.requests().slice(yuniteAsked).flatMap((request) => request.discordIds),
+  };
+}
+
 describe('the stats poller and the re-verification across restarts', () => {
   let stats: FortniteStatsDouble;
   let yunite: YuniteDouble;
@@ -421,39 +456,74 @@ describe('the stats poller and the re-verification across restarts', () => {
     await yunite.close();
   });
 
-  it('reach every linked user when the service restarts after each run, not only the first ones in id order', async () => {
-    // Three users spread over the id space (ids starting 2, 7 and c), so each has a fair share of
-    // the places a restarted worker may begin at.
-    const discordIds: string[] = [];
-    for (let discord = 810_000_000_000_000_000n; discordIds.length < 3; discord += 1n) {
-      if (userIdFromDiscordId(discord.toString()).startsWith(['2', '7', 'c'][discordIds.length] as string)) discordIds.push(discord.toString());
-    }
-    const headers = { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' };
-    const epicIds = discordIds.map((_, index) => String(index + 1).padStart(32, 'e'));
-    for (const [index, discordUserId] of discordIds.entries()) {
-      const registered = await fetch(`${app.baseUrl}/v1/users`, { method: 'POST', headers, body: JSON.stringify({ discordUserId }) });
-      const { userId } = (await registered.json()) as { userId: string };
-      const epicAccountId = epicIds[index] as string;
-      const linked = await fetch(`${app.baseUrl}/v1/users/${userId}/epic-account`, { method: 'PUT', headers, body: JSON.stringify({ epicAccountId, lifetimeKills: 10 }) });
-      expect(linked.status).toBe(200);
-      stats.setKills(epicAccountId, 10);
-      yunite.link(discordUserId, epicAccountId);
-    }
-    await synced(app);
+  it('reach every linked user in turn when the service restarts after each run, not only the first ones in id order', async () => {
+    const users = await linkedUsers(app, stats, yunite, ['810000000000000001', '810000000000000002', '810000000000000003']);
 
-    // Each restart is a new instance's workers, which run once and stop (giving their leases up).
-    const polled = new Set<string>();
-    const reverified = new Set<string>();
-    for (let restart = 0; restart < 100 && (polled.size < 3 || reverified.size < 3); restart += 1) {
+    // Each restart is a new instance's workers, which run once and stop (giving their leases up):
+    // each goes on after the user the last one served, as stored in worker_cursors.
+    const polled: string[] = [];
+    const reverified: string[] = [];
+    for (let restart = 0; restart < 6; restart += 1) {
       const instance = app.otherInstanceWorkers();
-      const [statsAsked, yuniteAsked] = [stats.requests().length, yunite.requests().length];
-      await instance.statsPoller?.runOnce();
-      await instance.reverification?.runOnce();
+      const served = await runOnceEach(instance, stats, yunite);
       await instance.stop();
-      for (const request of stats.requests().slice(statsAsked)) polled.add(request.accountId);
-      for (const request of yunite.requests().slice(yuniteAsked)) for (const id of request.discordIds) reverified.add(id);
+      polled.push(...served.polled);
+      reverified.push(...served.reverified);
     }
 
-    expect({ polled: [...polled].sort(), reverified: [...reverified].sort() }).toEqual({ polled: [...epicIds].sort(), reverified: [...discordIds].sort() });
+    expect({ polled, reverified }).toEqual({ polled: [...users.epicIds, ...users.epicIds], reverified: [...users.discordIds, ...users.discordIds] });
+  });
+});
+
+describe('the stats poller and the re-verification handed over between instances', () => {
+  let stats: FortniteStatsDouble;
+  let yunite: YuniteDouble;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stats = await startFortniteStatsDouble();
+    yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
+    app = await startTestApp({
+      FORTNITE_STATS_BASE_URL: stats.baseUrl,
+      FORTNITE_STATS_API_KEY: stats.apiKey,
+      FORTNITE_STATS_TIMEOUT_MS: '1000',
+      // Two users per run, and the app's own poller (which ran at its start, with nobody linked) not again.
+      STATS_POLL_CALLS_PER_MINUTE: '2',
+      STATS_POLL_INTERVAL_SECONDS: '86400',
+      YUNITE_BASE_URL: yunite.baseUrl,
+      YUNITE_API_KEY: YUNITE_KEY,
+      YUNITE_GUILD_ID: GUILD,
+      YUNITE_TIMEOUT_MS: '1000',
+      YUNITE_REVERIFY_USERS_PER_RUN: '2',
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await stats.close();
+    await yunite.close();
+  });
+
+  it('go on where the last holder of the lease stopped: nobody skipped, nobody served twice in a round', async () => {
+    const discordIds = Array.from({ length: 5 }, (_, index) => `82000000000000000${index}`);
+    const { epicIds, discordIds: inOrder } = await linkedUsers(app, stats, yunite, discordIds);
+    const first = app.otherInstanceWorkers();
+    const second = app.otherInstanceWorkers();
+    const third = app.otherInstanceWorkers();
+    const steps: Array<{ polled: string[]; reverified: string[] }> = [];
+    try {
+      steps.push(await runOnceEach(first, stats, yunite)); // the first takes the leases: users 1 and 2
+      steps.push(await runOnceEach(second, stats, yunite)); // the first holds them: nobody
+      await first.stop();
+      steps.push(await runOnceEach(second, stats, yunite)); // handed over: users 3 and 4
+      steps.push(await runOnceEach(third, stats, yunite)); // the second holds them: nobody
+      await second.stop();
+      steps.push(await runOnceEach(third, stats, yunite)); // handed over: user 5, then round to 1
+    } finally {
+      await Promise.all([first.stop(), second.stop(), third.stop()]);
+    }
+
+    const expected = (ids: string[]) => [ids.slice(0, 2), [], ids.slice(2, 4), [], [ids[4] as string, ids[0] as string]];
+    expect({ polled: steps.map((step) => step.polled), reverified: steps.map((step) => step.reverified) }).toEqual({ polled: expected(epicIds), reverified: expected(inOrder) });
   });
 });

@@ -101,11 +101,65 @@ describe('ReverificationScheduler with the real client against the Yunite double
     expect(askedUserIds()).toEqual([1, 2, 3, 4, 1, 2, 3, 4].map(userIdOf));
   });
 
-  it('given startAfterUserId, when it first runs, then it begins after that user and wraps round to it', async () => {
-    const scheduler = new ReverificationScheduler(ports(5), { intervalMs: 60_000, usersPerRunMax: 10, pageSize: 2, startAfterUserId: userIdOf(3) });
+  /** A stored cursor holding `stored`, noting each load and save among `events`. */
+  function storedCursor(stored: string | null, events: string[]) {
+    const cursor = { stored };
+    return {
+      cursor,
+      port: {
+        load: async () => {
+          events.push(`load ${String(cursor.stored)}`);
+          return cursor.stored;
+        },
+        save: async (afterUserId: string) => {
+          events.push(`save ${afterUserId}`);
+          cursor.stored = afterUserId;
+        },
+      },
+    };
+  }
+
+  it.each([
+    ['a user in the middle', userIdOf(3), [4, 5, 1, 2, 3]],
+    ['a user no longer listed, after everyone', 'zz', [1, 2, 3, 4, 5]],
+    ['none stored', null, [1, 2, 3, 4, 5]],
+  ])('given a stored cursor (%s), when it holds the turn, then it reads it, goes round once from there, and saves it after each user', async (_case, stored, served) => {
+    const events: string[] = [];
+    const turn = { acquire: async () => events.push('acquire') > 0, release: async () => undefined };
+    const scheduler = new ReverificationScheduler(ports(5, { turn, cursor: storedCursor(stored, events).port }), { intervalMs: 60_000, usersPerRunMax: 10, pageSize: 2 });
 
     expect(await scheduler.runOnce()).toEqual({ verified: 5, failed: 0 });
-    expect(askedUserIds()).toEqual([4, 5, 1, 2, 3].map(userIdOf));
+    expect(askedUserIds()).toEqual(served.map(userIdOf));
+    expect(events.filter((event) => event !== 'acquire')).toEqual([`load ${String(stored)}`, ...served.map((index) => `save ${userIdOf(index)}`)]);
+    expect(events.slice(0, 2)).toEqual(['acquire', `load ${String(stored)}`]);
+  });
+
+  it('given another instance went on meanwhile, when it runs again, then it goes on from the cursor that instance saved, not from its own', async () => {
+    const events: string[] = [];
+    const { cursor, port } = storedCursor(null, events);
+    const scheduler = new ReverificationScheduler(ports(6, { cursor: port }), { intervalMs: 60_000, usersPerRunMax: 2 });
+
+    await scheduler.runOnce(); // 1, 2
+    cursor.stored = userIdOf(4); // another instance held the turn meanwhile and re-verified 3 and 4
+    await scheduler.runOnce();
+
+    expect(askedUserIds()).toEqual([1, 2, 5, 6].map(userIdOf));
+    expect(cursor.stored).toBe(userIdOf(6));
+  });
+
+  it('given another instance holds the turn, or Yunite rate-limits, when it runs, then no cursor is read or saved for a user not asked about', async () => {
+    const events: string[] = [];
+    let ours = false;
+    const turn = { acquire: async () => ours, release: async () => undefined };
+    const scheduler = new ReverificationScheduler(ports(3, { turn, cursor: storedCursor(userIdOf(1), events).port }), { intervalMs: 60_000, usersPerRunMax: 3 });
+
+    expect(await scheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
+    expect(events).toEqual([]);
+
+    ours = true;
+    yunite.failNext('429');
+    expect(await scheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
+    expect(events).toEqual([`load ${userIdOf(1)}`]);
   });
 
   it('given a run that stopped mid-list, when fewer users than the budget remain, then it wraps but stops before repeating anyone', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { configProblems, type Env, envInteger, envText } from '../../platform/config/config';
 import { RETRY_AFTER_HONOURED_MS_MAX } from '../../platform/http/retry-after';
+import { type WorkerCursor } from '../../platform/runtime/worker-cursor';
 import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 
 // Both halves of the Yunite configuration are read from the environment by the same rules; the
@@ -24,19 +25,18 @@ export interface ReverificationPorts {
    * each user once per instance. Asked before each user. Absent, this process re-verifies alone.
    */
   turn?: WorkerTurn;
+  /**
+   * Where the instances' round-robin has got to: read once this instance holds the turn in a run,
+   * saved after each user, so a handover or a restart goes on where the last holder stopped. Absent,
+   * the cursor lives in this process only.
+   */
+  cursor?: WorkerCursor;
 }
 
 export interface ReverificationOptions {
   intervalMs: number;
   usersPerRunMax: number;
   pageSize?: number;
-  /**
-   * Where a scheduler that has not run yet begins: strictly after this user id (null, the default:
-   * at the first linked user). The service gives a random id. Its cursor lives in memory only, so a
-   * service restarted (or handed over) more often than it goes once round every linked user would
-   * otherwise re-verify the first users in id order again and again, and never the others.
-   */
-  startAfterUserId?: string | null;
 }
 
 export interface ReverificationRunResult {
@@ -55,7 +55,10 @@ const envUsersPerRunMax = 100_000;
 const runEndingCodes: ReadonlySet<string> = new Set(['yunite_rate_limited', 'yunite_unauthorized']);
 
 export class ReverificationScheduler {
-  /** The last user this scheduler got to; the next run starts strictly after them. */
+  /**
+   * The last user this scheduler got to; the next run starts strictly after them. With a cursor
+   * port, the stored one replaces it once this instance holds the turn in a run.
+   */
   private cursor: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private started = false;
@@ -80,7 +83,6 @@ export class ReverificationScheduler {
     );
     this.pageSize = options.pageSize ?? pageSizeDefault;
     assert(Number.isInteger(this.pageSize) && this.pageSize > 0, 'ReverificationOptions.pageSize must be a positive integer');
-    this.cursor = options.startAfterUserId ?? null;
   }
 
   /** Runs every `intervalMs`, measured from the end of one run to the start of the next. */
@@ -155,16 +157,30 @@ export class ReverificationScheduler {
     // set stops it there, so nobody is verified twice in one run. It holds at most
     // `usersPerRunMax` ids, and it relies on nothing but the port's own order.
     const seen = new Set<string>();
+    // The stored cursor is read once this instance holds the turn, so that it is the one the last
+    // holder saved; the page listed before from this process's own cursor is then listed again.
+    let cursorLoaded = false;
 
-    while (budget > 0 && !this.stopRequested) {
+    pages: while (budget > 0 && !this.stopRequested) {
       const limit = Math.min(this.pageSize, budget);
-      const page = (await this.ports.listLinkedUsers(this.cursor, limit)).slice(0, limit);
+      const listedFrom = this.cursor;
+      const page = (await this.ports.listLinkedUsers(listedFrom, limit)).slice(0, limit);
       const reachedEnd = page.length < limit;
 
       for (const { userId } of page) {
         if (seen.has(userId) || this.stopRequested) return { verified, failed };
-        // Another instance re-verifies, from its own cursor: this one stops here.
+        // Another instance re-verifies, from the stored cursor: this one stops here.
         if (this.ports.turn !== undefined && !(await this.ports.turn.acquire())) return { verified, failed };
+        if (!cursorLoaded && this.ports.cursor !== undefined) {
+          cursorLoaded = true;
+          const stored = await this.ports.cursor.load();
+          if (stored !== listedFrom) {
+            // Nobody was asked about yet: the walk begins afresh from the stored cursor.
+            this.cursor = stored;
+            wrapped = false;
+            continue pages;
+          }
+        }
         seen.add(userId);
         try {
           await this.ports.verifyUser(userId);
@@ -181,6 +197,7 @@ export class ReverificationScheduler {
           this.ports.log?.('reverification of a user failed; skipped until the next round', { userId, ...fields });
         }
         this.cursor = userId;
+        await this.ports.cursor?.save(userId);
         budget -= 1;
       }
 

@@ -99,16 +99,6 @@ describe('StatsPoller', () => {
       ]);
     });
 
-    it.each([
-      ['a user in the middle', 'u01', ['epic-02', 'epic-03', 'epic-00', 'epic-01']],
-      ['a place after everyone', 'zz', ['epic-00', 'epic-01', 'epic-02', 'epic-03']],
-    ])('begins after startAfterUserId (%s), goes round once, and polls each user once', async (_case, startAfterUserId, served) => {
-      const { poller, calls } = world(linkedUsers(4), { callsPerMinute: 50, pageSize: 3, startAfterUserId });
-
-      await expect(poller.runOnce()).resolves.toEqual({ polled: 4, recorded: 4, failed: 0 });
-      expect(calls.map((call) => call.epicAccountId)).toEqual(served);
-    });
-
     it('does nothing when nobody is linked, asking for the list only once', async () => {
       const { poller, ports, calls } = world([]);
       const listLinkedUsers = jest.spyOn(ports, 'listLinkedUsers');
@@ -266,6 +256,70 @@ describe('StatsPoller', () => {
       asked.acquired = 0;
       expect(await poller.runOnce()).toEqual({ polled: 2, recorded: 2, failed: 0 });
       expect(calls.map((call) => call.epicAccountId)).toEqual(['epic-00', 'epic-01', 'epic-02', 'epic-03']);
+    });
+
+    /** A stored cursor holding `stored`, noting each load and save among `events`. */
+    function storedCursor(stored: string | null, events: string[]) {
+      const cursor = { stored };
+      return {
+        cursor,
+        port: {
+          load: async () => {
+            events.push(`load ${String(cursor.stored)}`);
+            return cursor.stored;
+          },
+          save: async (afterUserId: string) => {
+            events.push(`save ${afterUserId}`);
+            cursor.stored = afterUserId;
+          },
+        },
+      };
+    }
+
+    it.each([
+      ['a user in the middle', 'u01', ['u02', 'u03', 'u00', 'u01']],
+      ['a user no longer listed, after everyone', 'zz', ['u00', 'u01', 'u02', 'u03']],
+      ['none stored', null, ['u00', 'u01', 'u02', 'u03']],
+    ])('reads the stored cursor once the turn is held (%s), goes round once from there, and saves it after each user', async (_case, stored, served) => {
+      const { poller, ports, recorded } = world(linkedUsers(4), { callsPerMinute: 50, pageSize: 3 });
+      const events: string[] = [];
+      ports.turn = { acquire: async () => events.push('acquire') > 0, release: async () => undefined };
+      ports.cursor = storedCursor(stored, events).port;
+
+      await expect(poller.runOnce()).resolves.toEqual({ polled: 4, recorded: 4, failed: 0 });
+      expect(recorded.map((row) => row.userId)).toEqual(served);
+      expect(events.filter((event) => event !== 'acquire')).toEqual([`load ${String(stored)}`, ...served.map((userId) => `save ${userId}`)]);
+      expect(events.slice(0, 2)).toEqual(['acquire', `load ${String(stored)}`]);
+    });
+
+    it('goes on from the cursor another instance saved while it held the turn, not from its own', async () => {
+      const { poller, ports, clock, recorded } = world(linkedUsers(6), { callsPerMinute: 2 });
+      const events: string[] = [];
+      const { cursor, port } = storedCursor(null, events);
+      ports.cursor = port;
+
+      await poller.runOnce(); // u00, u01
+      cursor.stored = 'u03'; // another instance held the turn meanwhile and served u02 and u03
+      clock.ms += 60_000;
+      await poller.runOnce();
+
+      expect(recorded.map((row) => row.userId)).toEqual(['u00', 'u01', 'u04', 'u05']);
+      expect(cursor.stored).toBe('u05');
+    });
+
+    it('reads no cursor while another instance holds the turn, and saves none for a user the rate limit kept', async () => {
+      const { poller, ports } = world(linkedUsers(3), { callsPerMinute: 50 });
+      const events: string[] = [];
+      ports.cursor = storedCursor('u00', events).port;
+      ports.turn = turn(() => false).port;
+
+      expect(await poller.runOnce()).toEqual({ polled: 0, recorded: 0, failed: 0 });
+      expect(events).toEqual([]);
+
+      ports.turn = turn(() => true).port;
+      double.failNext('429');
+      expect(await poller.runOnce()).toMatchObject({ polled: 1, recorded: 0 });
+      expect(events).toEqual(['load u00']);
     });
 
     it('gives the turn up when it stops', async () => {

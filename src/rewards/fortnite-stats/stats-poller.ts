@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { RETRY_AFTER_HONOURED_MS_MAX } from '../../platform/http/retry-after';
+import { type WorkerCursor } from '../../platform/runtime/worker-cursor';
 import { type WorkerTurn } from '../../platform/runtime/worker-turn';
 import { FortniteStatsError, FortniteStatsRateLimitedError } from './fortnite-stats.client';
 
@@ -30,6 +31,12 @@ export interface StatsPollerPorts {
    * polls alone.
    */
   turn?: WorkerTurn;
+  /**
+   * Where the instances' round-robin has got to: read once this instance holds the turn in a run,
+   * saved after each user, so a handover or a restart goes on where the last holder stopped. Absent,
+   * the cursor lives in this process only.
+   */
+  cursor?: WorkerCursor;
 }
 
 export interface StatsPollerOptions {
@@ -41,13 +48,6 @@ export interface StatsPollerOptions {
    * clock stepped back cannot open the window early; tests pass a fake one.
    */
   limiterClockMs?: () => number;
-  /**
-   * Where a poller that has not run yet begins: strictly after this user id (null, the default: at
-   * the first linked user). The service gives a random id. Its cursor lives in memory only, so a
-   * service restarted (or handed over) more often than it goes once round every linked user would
-   * otherwise poll the first users in id order again and again, and never the others.
-   */
-  startAfterUserId?: string | null;
 }
 
 export interface StatsPollerRunResult {
@@ -108,7 +108,10 @@ export class StatsPoller {
   private readonly pageSize: number;
   private readonly limiterClockMs: () => number;
   private readonly limiter: SlidingWindowRateLimiter;
-  /** The last user served. It survives runs so that each run continues where the last one stopped. */
+  /**
+   * The last user served. It survives runs so that each run continues where the last one stopped;
+   * with a cursor port, the stored one replaces it once this instance holds the turn in a run.
+   */
   private cursor: string | null = null;
   /** Set after a 429: no call is made before this time on the limiter's clock. */
   private pausedUntilMs: number | null = null;
@@ -132,7 +135,6 @@ export class StatsPoller {
     assert(Number.isSafeInteger(this.pageSize) && this.pageSize > 0 && this.pageSize <= pageSizeMax, `pageSize must be 1 to ${pageSizeMax}`);
     this.limiterClockMs = options.limiterClockMs ?? (() => performance.now());
     this.limiter = new SlidingWindowRateLimiter(options.callsPerMinute, windowMs, this.limiterClockMs);
-    this.cursor = options.startAfterUserId ?? null;
   }
 
   /** Runs now, then again `intervalMs` after each run began (or at once if a run took longer). */
@@ -204,15 +206,26 @@ export class StatsPoller {
     // second reading within the same run would spend a call and learn next to nothing. The set
     // holds at most callsPerMinute ids, since each entry cost one rate-limit slot.
     const servedThisRun = new Set<string>();
-    while (!this.stopping && this.limiter.available() > 0) {
+    // The stored cursor is read once this instance holds the turn, so that it is the one the last
+    // holder saved; the page listed before from this process's own cursor is then listed again.
+    let cursorLoaded = false;
+    pages: while (!this.stopping && this.limiter.available() > 0) {
       const listedFrom = this.cursor;
       const page = await this.ports.listLinkedUsers(listedFrom, this.pageSize);
       assert(page.length <= this.pageSize, 'listLinkedUsers returned more users than asked for');
 
       for (const user of page) {
         if (this.stopping || servedThisRun.has(user.userId)) return result;
-        // Another instance polls: its own cursor and rate limit carry on, so this one stops here.
+        // Another instance polls, from the stored cursor and with its own rate limit: this one stops here.
         if (this.ports.turn !== undefined && !(await this.ports.turn.acquire())) return result;
+        if (!cursorLoaded && this.ports.cursor !== undefined) {
+          cursorLoaded = true;
+          const stored = await this.ports.cursor.load();
+          if (stored !== listedFrom) {
+            this.cursor = stored;
+            continue pages;
+          }
+        }
         if (!this.limiter.tryAcquire()) return result;
         servedThisRun.add(user.userId);
         result.polled += 1;
@@ -220,6 +233,7 @@ export class StatsPoller {
         // A rate-limited user keeps its place: it is the first served when the pause ends.
         if (outcome === 'rate_limited') return result;
         this.cursor = user.userId;
+        await this.ports.cursor?.save(user.userId);
       }
 
       if (page.length < this.pageSize) {

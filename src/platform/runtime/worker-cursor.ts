@@ -1,0 +1,15 @@
+/**
+ * Where a worker that walks the linked users round-robin has got to, kept where every instance of
+ * the service reads it, so that the next one to take the worker's turn (after a handover or a
+ * restart) goes on from there. StoredWorkerCursor (src/platform/database/worker-cursor.ts) keeps it
+ * in PostgreSQL; the workers themselves know nothing of the database.
+ */
+export interface WorkerCursor {
+  /** The last user served; the walk goes on strictly after it. Null when none was saved yet. */
+  load(): Promise<string | null>;
+  /**
+   * Notes `afterUserId` as the last user served. It never fails: a cursor that could not be saved
+   * is logged, and the next holder repeats the users served since the last one saved.
+   */
+  save(afterUserId: string): Promise<void>;
+}
