@@ -31,6 +31,22 @@ describe('worker cursors', () => {
     expect(await pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM worker_cursors WHERE updated_at > now() - interval '1 minute'`)).toBe(1);
   });
 
+  it('says how long ago, by the database clock, it was last saved: null before the first save', async () => {
+    const cursor = new StoredWorkerCursor(pool, 'yunite-reverification');
+    expect(await cursor.sinceSavedMs()).toBeNull();
+
+    await cursor.save(randomUUID());
+    const justSaved = await cursor.sinceSavedMs();
+    await pool.query(sql.unsafe`UPDATE worker_cursors SET updated_at = updated_at - interval '40 days' WHERE worker = 'yunite-reverification'`);
+    const longAgo = await cursor.sinceSavedMs();
+
+    expect(justSaved).toBeGreaterThanOrEqual(0);
+    expect(justSaved).toBeLessThan(60_000);
+    // More than an int4 of milliseconds holds (24.8 days).
+    expect(longAgo).toBeGreaterThanOrEqual(40 * 86_400_000);
+    expect(longAgo).toBeLessThan(40 * 86_400_000 + 60_000);
+  });
+
   it('is kept apart per worker', async () => {
     const [stats, yunite] = [randomUUID(), randomUUID()];
     await new StoredWorkerCursor(pool, 'stats-poller').save(stats);

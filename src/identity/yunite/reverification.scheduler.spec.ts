@@ -115,6 +115,7 @@ describe('ReverificationScheduler with the real client against the Yunite double
           events.push(`save ${afterUserId}`);
           cursor.stored = afterUserId;
         },
+        sinceSavedMs: async () => null,
       },
     };
   }
@@ -269,6 +270,62 @@ describe('ReverificationScheduler with the real client against the Yunite double
       expect(afterLimited).toBe(1);
       expect(beforeCap).toBe(1);
       expect(calls).toBe(4); // the user it could not ask about, then the two others
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it.each([
+    ['saved 59.7 s before, of a 60 s interval', 59_700, 300],
+    ['saved two intervals before', 120_000, 0],
+    ['never saved', null, 60_000],
+  ])('given the cursor was %s, when it is started, then its first run comes an interval after that save, not after the start', async (_case, sinceSavedMs, firstRunAfterMs) => {
+    // A service restarted more often than the interval would otherwise never re-verify anyone.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let calls = 0;
+      const cursor = { load: async () => null, save: async () => undefined, sinceSavedMs: async () => sinceSavedMs };
+      const scheduler = new ReverificationScheduler(
+        { listLinkedUsers: linkedUsers(1), verifyUser: async () => void (calls += 1), cursor },
+        { intervalMs: 60_000, usersPerRunMax: 1 },
+      );
+      scheduler.start();
+      if (firstRunAfterMs > 0) await jest.advanceTimersByTimeAsync(firstRunAfterMs - 1);
+      const before = calls;
+      await jest.advanceTimersByTimeAsync(1);
+      const after = calls;
+      await scheduler.stop();
+
+      expect([before, after]).toEqual([0, 1]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('given the cursor cannot be read, when it is started, then its first run comes an interval after the start, and the log says why', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let calls = 0;
+      const cursor = {
+        load: async () => null,
+        save: async () => undefined,
+        sinceSavedMs: async () => {
+          throw new Error('connection terminated');
+        },
+      };
+      const scheduler = new ReverificationScheduler(
+        { listLinkedUsers: linkedUsers(1), verifyUser: async () => void (calls += 1), cursor, log: (message, fields) => logs.push({ message, fields }) },
+        { intervalMs: 60_000, usersPerRunMax: 1 },
+      );
+      scheduler.start();
+      await jest.advanceTimersByTimeAsync(59_999);
+      const before = calls;
+      await jest.advanceTimersByTimeAsync(1);
+      const after = calls;
+      await scheduler.stop();
+
+      expect([before, after]).toEqual([0, 1]);
+      expect(logs[0]).toEqual({ message: 'reverification: when the last run was is unknown', fields: expect.objectContaining({ error: 'connection terminated' }) });
     } finally {
       jest.useRealTimers();
     }

@@ -85,12 +85,35 @@ export class ReverificationScheduler {
     assert(Number.isInteger(this.pageSize) && this.pageSize > 0, 'ReverificationOptions.pageSize must be a positive integer');
   }
 
-  /** Runs every `intervalMs`, measured from the end of one run to the start of the next. */
+  /**
+   * Runs every `intervalMs`, measured from the end of one run to the start of the next. The first
+   * run comes `intervalMs` after the stored cursor was last saved (by this instance or another,
+   * before a restart), or after the start when none was: counted from the start alone, a service
+   * restarted more often than the interval would never re-verify anyone, and a crash loop still
+   * asks Yunite no more often than the interval allows.
+   */
   start(): void {
     if (this.started) return;
     this.started = true;
     this.stopRequested = false;
-    this.schedule(this.options.intervalMs);
+    const { cursor } = this.ports;
+    if (cursor === undefined) {
+      this.schedule(this.options.intervalMs);
+      return;
+    }
+    void cursor
+      .sinceSavedMs()
+      .then(
+        (sinceMs) => (sinceMs === null ? this.options.intervalMs : Math.max(0, this.options.intervalMs - sinceMs)),
+        (error: unknown) => {
+          this.ports.log?.('reverification: when the last run was is unknown', errorFields(error));
+          return this.options.intervalMs;
+        },
+      )
+      .then((delayMs) => {
+        // Stopped meanwhile, or started again and already scheduled: nothing to do.
+        if (this.started && this.timer === null) this.schedule(delayMs);
+      });
   }
 
   /** No further runs start; a run in flight ends after its current user and is waited for. */

@@ -22,6 +22,12 @@ export class StoredWorkerCursor implements WorkerCursor {
       SELECT after_user_id FROM worker_cursors WHERE worker = ${this.worker}`);
   }
 
+  async sinceSavedMs(): Promise<number | null> {
+    // float8: a cursor older than 24.8 days holds more milliseconds than an int4.
+    return this.pool.maybeOneFirst(sql.type(z.object({ since_ms: z.number() }))`
+      SELECT (extract(epoch FROM now() - updated_at) * 1000)::float8 AS since_ms FROM worker_cursors WHERE worker = ${this.worker}`);
+  }
+
   async save(afterUserId: string): Promise<void> {
     try {
       await this.pool.query(sql.unsafe`

@@ -12,4 +12,10 @@ export interface WorkerCursor {
    * is logged, and the next holder repeats the users served since the last one saved.
    */
   save(afterUserId: string): Promise<void>;
+  /**
+   * How long ago it was last saved, by the store's clock, in milliseconds; null when never. A worker
+   * that runs every so often reads it when it starts, so that a restart does not put its next run
+   * off by a whole interval again.
+   */
+  sinceSavedMs(): Promise<number | null>;
 }

@@ -272,6 +272,7 @@ describe('StatsPoller', () => {
             events.push(`save ${afterUserId}`);
             cursor.stored = afterUserId;
           },
+          sinceSavedMs: async () => null,
         },
       };
     }
