@@ -427,27 +427,35 @@ async function runOnceEach(instance: Workers, stats: FortniteStatsDouble, yunite
   };
 }
 
+/**
+ * The doubles and an app whose stats poller and re-verification each serve `usersPerRun` users a
+ * run; the app's own poller (which ran at its start, with nobody linked) does not run again.
+ */
+async function startWalkingWorkers(usersPerRun: number): Promise<{ stats: FortniteStatsDouble; yunite: YuniteDouble; app: TestApp }> {
+  const stats = await startFortniteStatsDouble();
+  const yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
+  const app = await startTestApp({
+    FORTNITE_STATS_BASE_URL: stats.baseUrl,
+    FORTNITE_STATS_API_KEY: stats.apiKey,
+    FORTNITE_STATS_TIMEOUT_MS: '1000',
+    STATS_POLL_CALLS_PER_MINUTE: String(usersPerRun),
+    STATS_POLL_INTERVAL_SECONDS: '86400',
+    YUNITE_BASE_URL: yunite.baseUrl,
+    YUNITE_API_KEY: YUNITE_KEY,
+    YUNITE_GUILD_ID: GUILD,
+    YUNITE_TIMEOUT_MS: '1000',
+    YUNITE_REVERIFY_USERS_PER_RUN: String(usersPerRun),
+  });
+  return { stats, yunite, app };
+}
+
 describe('the stats poller and the re-verification across restarts', () => {
   let stats: FortniteStatsDouble;
   let yunite: YuniteDouble;
   let app: TestApp;
 
   beforeAll(async () => {
-    stats = await startFortniteStatsDouble();
-    yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
-    app = await startTestApp({
-      FORTNITE_STATS_BASE_URL: stats.baseUrl,
-      FORTNITE_STATS_API_KEY: stats.apiKey,
-      FORTNITE_STATS_TIMEOUT_MS: '1000',
-      // One user per run, and the app's own poller (which ran at its start, with nobody linked) not again.
-      STATS_POLL_CALLS_PER_MINUTE: '1',
-      STATS_POLL_INTERVAL_SECONDS: '86400',
-      YUNITE_BASE_URL: yunite.baseUrl,
-      YUNITE_API_KEY: YUNITE_KEY,
-      YUNITE_GUILD_ID: GUILD,
-      YUNITE_TIMEOUT_MS: '1000',
-      YUNITE_REVERIFY_USERS_PER_RUN: '1',
-    });
+    ({ stats, yunite, app } = await startWalkingWorkers(1));
   });
 
   afterAll(async () => {
@@ -481,21 +489,7 @@ describe('the stats poller and the re-verification handed over between instances
   let app: TestApp;
 
   beforeAll(async () => {
-    stats = await startFortniteStatsDouble();
-    yunite = await startYuniteDouble({ apiKey: YUNITE_KEY, guildId: GUILD });
-    app = await startTestApp({
-      FORTNITE_STATS_BASE_URL: stats.baseUrl,
-      FORTNITE_STATS_API_KEY: stats.apiKey,
-      FORTNITE_STATS_TIMEOUT_MS: '1000',
-      // Two users per run, and the app's own poller (which ran at its start, with nobody linked) not again.
-      STATS_POLL_CALLS_PER_MINUTE: '2',
-      STATS_POLL_INTERVAL_SECONDS: '86400',
-      YUNITE_BASE_URL: yunite.baseUrl,
-      YUNITE_API_KEY: YUNITE_KEY,
-      YUNITE_GUILD_ID: GUILD,
-      YUNITE_TIMEOUT_MS: '1000',
-      YUNITE_REVERIFY_USERS_PER_RUN: '2',
-    });
+    ({ stats, yunite, app } = await startWalkingWorkers(2));
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startYuniteDouble, type YuniteDouble } from '../../../test/doubles/yunite.double';
 import { ReverificationScheduler, reverificationFromEnv, type ReverificationPorts, yuniteConfigFromEnv } from './reverification.scheduler';
 import { YuniteClient, YuniteRateLimitedError } from './yunite.client';
+import { recordedCursor } from '../../../test/support/recorded-cursor';
 
 const apiKey = 'test-yunite-token-9a8b7c6d';
 const guildId = '401234567890123456';
@@ -101,25 +102,6 @@ describe('ReverificationScheduler with the real client against the Yunite double
     expect(askedUserIds()).toEqual([1, 2, 3, 4, 1, 2, 3, 4].map(userIdOf));
   });
 
-  /** A stored cursor holding `stored`, noting each load and save among `events`. */
-  function storedCursor(stored: string | null, events: string[]) {
-    const cursor = { stored };
-    return {
-      cursor,
-      port: {
-        load: async () => {
-          events.push(`load ${String(cursor.stored)}`);
-          return cursor.stored;
-        },
-        save: async (afterUserId: string) => {
-          events.push(`save ${afterUserId}`);
-          cursor.stored = afterUserId;
-        },
-        sinceSavedMs: async () => null,
-      },
-    };
-  }
-
   it.each([
     ['a user in the middle', userIdOf(3), [4, 5, 1, 2, 3]],
     ['a user no longer listed, after everyone', 'zz', [1, 2, 3, 4, 5]],
@@ -127,7 +109,7 @@ describe('ReverificationScheduler with the real client against the Yunite double
   ])('given a stored cursor (%s), when it holds the turn, then it reads it, goes round once from there, and saves it after each user', async (_case, stored, served) => {
     const events: string[] = [];
     const turn = { acquire: async () => events.push('acquire') > 0, release: async () => undefined };
-    const scheduler = new ReverificationScheduler(ports(5, { turn, cursor: storedCursor(stored, events).port }), { intervalMs: 60_000, usersPerRunMax: 10, pageSize: 2 });
+    const scheduler = new ReverificationScheduler(ports(5, { turn, cursor: recordedCursor(stored, events).port }), { intervalMs: 60_000, usersPerRunMax: 10, pageSize: 2 });
 
     expect(await scheduler.runOnce()).toEqual({ verified: 5, failed: 0 });
     expect(askedUserIds()).toEqual(served.map(userIdOf));
@@ -137,7 +119,7 @@ describe('ReverificationScheduler with the real client against the Yunite double
 
   it('given another instance went on meanwhile, when it runs again, then it goes on from the cursor that instance saved, not from its own', async () => {
     const events: string[] = [];
-    const { cursor, port } = storedCursor(null, events);
+    const { cursor, port } = recordedCursor(null, events);
     const scheduler = new ReverificationScheduler(ports(6, { cursor: port }), { intervalMs: 60_000, usersPerRunMax: 2 });
 
     await scheduler.runOnce(); // 1, 2
@@ -152,7 +134,7 @@ describe('ReverificationScheduler with the real client against the Yunite double
     const events: string[] = [];
     let ours = false;
     const turn = { acquire: async () => ours, release: async () => undefined };
-    const scheduler = new ReverificationScheduler(ports(3, { turn, cursor: storedCursor(userIdOf(1), events).port }), { intervalMs: 60_000, usersPerRunMax: 3 });
+    const scheduler = new ReverificationScheduler(ports(3, { turn, cursor: recordedCursor(userIdOf(1), events).port }), { intervalMs: 60_000, usersPerRunMax: 3 });
 
     expect(await scheduler.runOnce()).toEqual({ verified: 0, failed: 0 });
     expect(events).toEqual([]);

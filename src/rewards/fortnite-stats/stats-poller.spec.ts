@@ -1,6 +1,7 @@
 import { startFortniteStatsDouble, type FortniteStatsDouble } from '../../../test/doubles/fortnite-stats.double';
 import { FortniteStatsClient } from './fortnite-stats.client';
 import { StatsPoller, type LinkedUser, type StatsPollerOptions, type StatsPollerPorts } from './stats-poller';
+import { recordedCursor } from '../../../test/support/recorded-cursor';
 
 const apiKey = 'poller-key-that-must-never-leak-91c3';
 const epochMs = Date.UTC(2024, 0, 1);
@@ -258,25 +259,6 @@ describe('StatsPoller', () => {
       expect(calls.map((call) => call.epicAccountId)).toEqual(['epic-00', 'epic-01', 'epic-02', 'epic-03']);
     });
 
-    /** A stored cursor holding `stored`, noting each load and save among `events`. */
-    function storedCursor(stored: string | null, events: string[]) {
-      const cursor = { stored };
-      return {
-        cursor,
-        port: {
-          load: async () => {
-            events.push(`load ${String(cursor.stored)}`);
-            return cursor.stored;
-          },
-          save: async (afterUserId: string) => {
-            events.push(`save ${afterUserId}`);
-            cursor.stored = afterUserId;
-          },
-          sinceSavedMs: async () => null,
-        },
-      };
-    }
-
     it.each([
       ['a user in the middle', 'u01', ['u02', 'u03', 'u00', 'u01']],
       ['a user no longer listed, after everyone', 'zz', ['u00', 'u01', 'u02', 'u03']],
@@ -285,7 +267,7 @@ describe('StatsPoller', () => {
       const { poller, ports, recorded } = world(linkedUsers(4), { callsPerMinute: 50, pageSize: 3 });
       const events: string[] = [];
       ports.turn = { acquire: async () => events.push('acquire') > 0, release: async () => undefined };
-      ports.cursor = storedCursor(stored, events).port;
+      ports.cursor = recordedCursor(stored, events).port;
 
       await expect(poller.runOnce()).resolves.toEqual({ polled: 4, recorded: 4, failed: 0 });
       expect(recorded.map((row) => row.userId)).toEqual(served);
@@ -296,7 +278,7 @@ describe('StatsPoller', () => {
     it('goes on from the cursor another instance saved while it held the turn, not from its own', async () => {
       const { poller, ports, clock, recorded } = world(linkedUsers(6), { callsPerMinute: 2 });
       const events: string[] = [];
-      const { cursor, port } = storedCursor(null, events);
+      const { cursor, port } = recordedCursor(null, events);
       ports.cursor = port;
 
       await poller.runOnce(); // u00, u01
@@ -311,7 +293,7 @@ describe('StatsPoller', () => {
     it('reads no cursor while another instance holds the turn, and saves none for a user the rate limit kept', async () => {
       const { poller, ports } = world(linkedUsers(3), { callsPerMinute: 50 });
       const events: string[] = [];
-      ports.cursor = storedCursor('u00', events).port;
+      ports.cursor = recordedCursor('u00', events).port;
       ports.turn = turn(() => false).port;
 
       expect(await poller.runOnce()).toEqual({ polled: 0, recorded: 0, failed: 0 });
