@@ -90,4 +90,15 @@ describe('PRODUCT_NAME and PRODUCT_BANNER_URL', () => {
     expect(withPassword).toEqual(['PRODUCT_BANNER_URL must not carry a user name or password']);
     expect(withPassword.join()).not.toContain('hunter2');
   });
+
+  it('refuse a banner URL whose host is not a plain domain name or IP address, which the page policy could not name as an origin', () => {
+    // The banner's origin goes into the Content-Security-Policy header, whose directives ';' ends
+    // and whose policies ',' separates: a host holding either would add its own.
+    for (const url of ['https://cdn.example.com;sandbox;x.example/a.png', 'https://cdn%3Bscript-src-elem.example/a.png', 'https://cdn.example.com,default-src.example/a.png', 'https://cdn_1.example.com/a.png']) {
+      expect([url, problems({ PRODUCT_BANNER_URL: url })]).toEqual([url, [expect.stringMatching(/^PRODUCT_BANNER_URL must name its host as a domain name or an IP address/)]]);
+    }
+    for (const url of ['https://cdn.example.com:8443/img/banner.png', 'http://127.0.0.1:8080/banner.svg', 'https://[2001:db8::1]/banner.png', 'https://xn--bcher-kva.example/b.png']) {
+      expect([url, problems({ PRODUCT_BANNER_URL: url })]).toEqual([url, []]);
+    }
+  });
 });

@@ -359,10 +359,20 @@ function productName(env: Env, name: string): string {
 
 const BANNER_URL_LENGTH_MAX = 2_048;
 
-/** The dashboard's banner image: a public URL (see publicUrl), or null. */
+/** A domain name (letters, digits, dots and hyphens) or an IPv6 address in brackets, as parsed by URL. */
+const PLAIN_HOST = /^([a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[[0-9a-f:.]+\]$/;
+
+/**
+ * The dashboard's banner image: a public URL (see publicUrl), or null. Its origin goes into the
+ * page's Content-Security-Policy header, so its host must be a plain one: URL accepts `;` and `,`
+ * in a host (also percent-encoded), which there would end the directive or the policy.
+ */
 function bannerUrl(env: Env, name: string): string | null {
   const value = envText(env, name);
-  return value === null ? null : publicUrl(name, value, BANNER_URL_LENGTH_MAX);
+  if (value === null) return null;
+  const url = new URL(publicUrl(name, value, BANNER_URL_LENGTH_MAX));
+  if (!PLAIN_HOST.test(url.hostname)) throw new ConfigError(`${name} must name its host as a domain name or an IP address (got ${url.hostname})`);
+  return value;
 }
 
 /** Forwarding proxies are one or two hops; a longer chain is a mistake in the environment. */
