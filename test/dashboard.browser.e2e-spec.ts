@@ -422,6 +422,60 @@ describe('the public dashboard at / in headless Chromium', () => {
       await page.close();
     });
   }, 180_000);
+
+  it('writes whatever the API answers as text: markup in names, hashes, addresses and labels is shown, never run or inserted', async () => {
+    const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+    try {
+      const { page, errors } = await newPage(browser);
+      // Each text field the page shows, as an API that was not this ledger (or a hostile proxy) might answer it.
+      const hostile = (field: string): string => `<img src="/x" id="injected-${field}"><b>${field}</b>`;
+      const answers: Record<string, unknown> = {
+        '/v1/leaderboard': { by: 'kills', items: [{ rank: 1, playerId: 'p', displayName: hostile('name'), kills: 1, earnedBan: '1.00000000', paidBan: '0.00000000' }] },
+        '/v1/feed': {
+          gateway: 'live',
+          items: [
+            { kind: 'payout', at: '2026-01-15T18:50:00.000Z', displayName: hostile('payee'), payoutId: 'x', status: hostile('status'), kills: 1, amountBan: hostile('amount'), blockHash: hostile('hash'), blockUrl: 'javascript:alert(1)', dryRun: false },
+            { kind: 'accrual', at: hostile('at'), displayName: hostile('earner'), accrualKey: 'k', kills: 1, amountBan: '1.00000000' },
+          ],
+        },
+        '/v1/donations': {
+          totalDonatedBan: '0.00000000',
+          donationCount: 0,
+          goalBan: '10000.00000000',
+          progress: '0.0000',
+          currentMilestone: { thresholdBan: '0.00000000', multiplier: '1.00', name: hostile('tier'), reached: true },
+          nextMilestone: null,
+          milestones: [{ thresholdBan: '0.00000000', multiplier: '1.00', name: hostile('tier'), reached: true }],
+          multiplier: '1.00',
+          sustainabilityFactor: '1.00',
+          effectiveRatePerKillBan: '0.05000000',
+          topDonors: [{ address: hostile('donor'), totalBan: '1.00000000', donationCount: 1 }],
+          operatorAddress: hostile('operator'),
+        },
+      };
+      await page.route(
+        (url) => url.pathname in answers,
+        (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(answers[new URL(route.request().url()).pathname]) }),
+      );
+      // The server has no operator address to draw: the page's QR image is answered here too.
+      await page.route(
+        (url) => url.pathname === '/dashboard/operator-qr.svg',
+        (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>' }),
+      );
+      await openDashboard(page, app);
+
+      expect(await page.$$eval('[id^="injected-"], main b, a[href^="javascript:"]', (nodes) => nodes.length)).toBe(0);
+      expect((await leaderboardRows(page))[0][1]).toBe(hostile('name'));
+      const shown = await page.evaluate(() => document.body.innerText);
+      for (const field of ['payee', 'status', 'amount', 'earner', 'tier', 'operator']) expect([field, shown.includes(hostile(field))]).toEqual([field, true]);
+      expect(await page.getAttribute('#feed-items .payout .block code', 'title')).toBe(hostile('hash'));
+      expect(await page.getAttribute('#top-donors code', 'title')).toBe(hostile('donor'));
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });
 
 /** The page's files as any client gets them: no key, the right types, caching and policy headers. */
