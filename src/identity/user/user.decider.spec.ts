@@ -613,6 +613,18 @@ describe('user decider', () => {
     it('refuses to verify an address that is not the linked primary with wallet_not_linked', () => {
       expect(rejection(verifyWallet(), given(history([register()])))).toMatchObject({ code: 'wallet_not_linked' });
     });
+
+    it('refuses a proof of the wallet linked before once another is primary, and unverifies an address linked again', () => {
+      const other = 'ban_3sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+      const replaced = history([register(), linkWallet(), linkWallet(other)]);
+      expect(rejection(verifyWallet(), given(replaced))).toMatchObject({ code: 'wallet_not_linked', status: 422 });
+      // A proof recorded for the old address while it was primary does not verify the new one.
+      const verifiedThenReplaced = history([register(), linkWallet(), verifyWallet(), linkWallet(other)]);
+      expect(given([...verifiedThenReplaced, ...ofType(verifiedThenReplaced, 'WalletVerified')])).toMatchObject({ wallet: { address: other, verified: false } });
+      // Linked again, the old address needs a proof again: payouts may require one (payout.requireVerifiedWallet).
+      const relinked = history([register(), linkWallet(), verifyWallet(), linkWallet(other), linkWallet()]);
+      expect(given(relinked)).toMatchObject({ wallet: { address, verified: false } });
+    });
   });
 
   describe('payouts', () => {
