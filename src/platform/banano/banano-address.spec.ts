@@ -26,7 +26,11 @@ describe('Banano addresses and message signatures (bananojs)', () => {
   it.each([
     ['a wrong checksum', (a: string) => `${a.slice(0, -1)}${a.endsWith('1') ? '3' : '1'}`],
     ['a nano_ prefix', (a: string) => a.replace('ban_', 'nano_')],
+    ['an xrb_ prefix', (a: string) => a.replace('ban_', 'xrb_')],
     ['upper case', (a: string) => a.toUpperCase()],
+    ['an upper-case prefix', (a: string) => a.replace('ban_', 'BAN_')],
+    ['a leading space', (a: string) => ` ${a}`],
+    ['a trailing newline', (a: string) => `${a}\n`],
     ['a character outside the alphabet', (a: string) => `${a.slice(0, 10)}l${a.slice(11)}`],
     ['one character short', (a: string) => a.slice(0, -1)],
     ['one character long', (a: string) => `${a}1`],
@@ -41,5 +45,13 @@ describe('Banano addresses and message signatures (bananojs)', () => {
     expect(isValidMessageSignature(address, 'I own that wallet', signature)).toBe(false);
     expect(isValidMessageSignature(address, 'I own this wallet', 'zz')).toBe(false);
     expect(isValidMessageSignature(address, 'I own this wallet', '0'.repeat(128))).toBe(false);
+    // bananojs writes signatures in upper case; hexadecimal in lower case is the same signature.
+    expect(isValidMessageSignature(address, 'I own this wallet', signature.toLowerCase())).toBe(true);
+    // bananojs reads each byte with parseInt, which takes `+5` or ` 5` for `05`: only hexadecimal passes.
+    const zero = [...signature].findIndex((digit, index) => index % 2 === 0 && digit === '0');
+    expect(zero).toBeGreaterThanOrEqual(0);
+    for (const spelling of ['+', ' ']) {
+      expect(isValidMessageSignature(address, 'I own this wallet', `${signature.slice(0, zero)}${spelling}${signature.slice(zero + 1)}`)).toBe(false);
+    }
   });
 });
