@@ -435,6 +435,16 @@ describe('rewards over HTTP: Epic link, wallet, kills, accruals, flags, history'
       await expectRefused('POST', path, { address, message: '', signature: await sign('') }, 422, 'invalid_wallet_message');
       await expectRefused('POST', path, { address, signature: await sign(message) }, 422, 'message_required');
     });
+
+    it('a signature forged without a key, for an address whose key has small order: 422 invalid_wallet_signature', async () => {
+      // The address of the identity point has a valid checksum, and no one holds its key: the
+      // signature R = identity, S = 0 verifies for it over any message with bananojs alone.
+      const userId = await newUser();
+      const address = 'ban_11a11111111111111111111111111111111111111111111111116iq5p4i8';
+      expect((await call('PUT', `/v1/users/${userId}/wallet`, { address })).status).toBe(200);
+      const forged = { address, message: `Pay2Slay: ${userId} owns this wallet`, signature: `01${'00'.repeat(63)}` };
+      await expectRefused('POST', `/v1/users/${userId}/wallet/verify`, forged, 422, 'invalid_wallet_signature');
+    });
   });
 
   describe('kill observation refusals append nothing', () => {

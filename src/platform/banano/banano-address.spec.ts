@@ -6,6 +6,7 @@ interface TestKeys {
   getPublicKey(privateKey: string): Promise<string>;
   getBananoAccount(publicKey: string): string;
   signMessage(privateKey: string, message: string): Promise<string>;
+  verifyMessage(publicKey: string, message: string, signature: string): boolean;
 }
 const bananojs = bananojsModule as unknown as TestKeys;
 
@@ -52,6 +53,26 @@ describe('Banano addresses and message signatures (bananojs)', () => {
     expect(zero).toBeGreaterThanOrEqual(0);
     for (const spelling of ['+', ' ']) {
       expect(isValidMessageSignature(address, 'I own this wallet', `${signature.slice(0, zero)}${spelling}${signature.slice(zero + 1)}`)).toBe(false);
+    }
+  });
+
+  it.each([
+    ['the identity (order 1)', `01${'00'.repeat(31)}`],
+    ['the identity, y = p + 1', `ee${'ff'.repeat(30)}7f`],
+    ['y = -1 (order 2)', `ec${'ff'.repeat(30)}7f`],
+    ['y = 0 (order 4)', '00'.repeat(32)],
+    ['y = 0, y = p', `ed${'ff'.repeat(30)}7f`],
+    ['a point of order 8', '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05'],
+    ['the other point of order 8', 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a'],
+  ])('refuses a signature forged without a key for an address of a small-order key: %s', (_case, key) => {
+    // No one holds such a key, and R = the identity, S = 0 verifies for every message whose hash
+    // is a multiple of the point's order: one in 1 to 8. Either sign of x.
+    const forged = `01${'00'.repeat(63)}`;
+    for (const publicKey of [key, `${key.slice(0, 62)}${(parseInt(key.slice(62), 16) | 0x80).toString(16)}`]) {
+      const smallOrderAddress = bananojs.getBananoAccount(publicKey.toUpperCase());
+      const message = Array.from({ length: 200 }, (_, index) => `Pay2Slay: user ${index}`).find((text) => bananojs.verifyMessage(publicKey, text, forged));
+      expect({ valid: isValidBananoAddress(smallOrderAddress), forgeable: message !== undefined }).toEqual({ valid: true, forgeable: true });
+      expect(isValidMessageSignature(smallOrderAddress, message as string, forged)).toBe(false);
     }
   });
 });

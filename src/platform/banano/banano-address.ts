@@ -22,11 +22,34 @@ export function isValidBananoAddress(address: string): boolean {
   return bananojs.getBananoAccountValidationInfo(address).valid === true;
 }
 
+/**
+ * The public keys of small order (libsodium's list, y alone: the top bit, x's sign, is left out).
+ * Their addresses pass the checksum, but no one holds such a key, and bananojs (tweetnacl) checks
+ * no order: the signature R = identity, S = 0 verifies for every message whose hash is a multiple
+ * of the point's order (every message, for the identity), so a proof for them is forged by anyone.
+ */
+const SMALL_ORDER_KEYS = new Set([
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+]);
+
+function hasSmallOrder(publicKey: string): boolean {
+  const key = publicKey.toLowerCase();
+  return SMALL_ORDER_KEYS.has(`${key.slice(0, 62)}${(parseInt(key.slice(62), 16) & 0x7f).toString(16).padStart(2, '0')}`);
+}
+
 /** True when `signature` (128 hex characters) is the address key's signature of `message`. */
 export function isValidMessageSignature(address: string, message: string, signature: string): boolean {
   if (!isValidBananoAddress(address) || !/^[0-9a-fA-F]{128}$/.test(signature)) return false;
   try {
-    return bananojs.verifyMessage(bananojs.getAccountPublicKey(address), message, signature) === true;
+    const publicKey = bananojs.getAccountPublicKey(address);
+    if (hasSmallOrder(publicKey)) return false;
+    return bananojs.verifyMessage(publicKey, message, signature) === true;
   } catch {
     // tweetnacl throws on malformed input rather than answering false.
     return false;
