@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'slonik';
 import { toStreamName } from '../src/identity/user/user.stream';
-import { operatorStream } from '../src/payouts/operator/operator.events';
+import { OPERATOR_EVENT_SCHEMA_VERSION, operatorStream } from '../src/payouts/operator/operator.events';
+import { executorMetadata } from '../src/payouts/executor/payout-executor';
+import { buildSendBlock, withWork } from '../src/payouts/banano/state-block';
 import { projectRoot } from '../src/platform/config/project-root';
 import { BananoRpcObservers } from '../src/payouts/banano/banano-gateway';
 import { BananoRpcClient, type HistoryEntry } from '../src/payouts/banano/banano-rpc.client';
@@ -495,5 +498,76 @@ describe('reconciliation of the ledger with the chain', () => {
       });
     // Six CLI runs, each a fresh Node process: more than jest's default minute on a busy machine.
     }, 240_000);
+
+    it('reports a payout whose block went to another account than its own, over HTTP and in the CLI (exit 2)', async () => {
+      await withLive(async ({ app, node, operator, seedFile, ingester }) => {
+        await node.fund(operator.address, 100n * BAN);
+        expect(await ingester.runOnce()).toMatchObject({ recorded: 1, pocketed: 1 });
+        const player = await earner(app, 10);
+        await settleOnly(app);
+        const [requested] = (await app.store.readStream(toStreamName(player.userId))).filter((event) => event.type === 'PayoutRequested');
+        const payoutId = String(requested.data.payoutId);
+        const amountRaw = BigInt(String(requested.data.amountRaw));
+        expect(requested.data.address).toBe(player.address);
+
+        // A bug (or a tampered record): the block recorded for the payout, with the payout's address as
+        // its destination, is signed with the operator key to a stranger. The executor publishes it
+        // as recorded and, the node having it, records the payout sent: the amount is the payout's.
+        const stranger = await newBananoAccount();
+        const rpc = new BananoRpcClient({ url: node.url, timeoutMs: 5_000, retriesMax: 0 });
+        const info = await rpc.accountInfo(operator.address);
+        if (info === null) throw new Error('the operator account is opened');
+        const { block, hash } = await buildSendBlock({
+          privateKey: operator.privateKey,
+          previous: info.frontier,
+          representative: info.representative,
+          balanceBeforeRaw: info.balanceRaw,
+          amountRaw,
+          destination: stranger.address,
+        });
+        const operatorEvents = await app.store.readStream(operatorStream(operator.address));
+        await app.store.appendToStream(
+          operatorStream(operator.address),
+          [
+            {
+              id: randomUUID(),
+              type: 'PayoutBlockSigned',
+              data: {
+                payoutId,
+                userId: player.userId,
+                attempt: 1,
+                blockHash: hash,
+                previous: info.frontier,
+                destination: player.address,
+                amountRaw: amountRaw.toString(),
+                block: withWork(block, await rpc.workGenerate(info.frontier)),
+                signedAt: new Date().toISOString(),
+              },
+              metadata: { ...executorMetadata(payoutId), schemaVersion: OPERATOR_EVENT_SCHEMA_VERSION },
+            },
+          ],
+          { expectedRevision: BigInt(operatorEvents.length - 1) },
+        );
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        await synced(app);
+        expect(node.balanceOf(stranger.address) + node.receivableOf(stranger.address).reduce((sum, send) => sum + send.amountRaw, 0n)).toBe(amountRaw);
+
+        const report = await reconciliation(app);
+
+        // Amount, balance and frontier agree: only the destination tells.
+        expect(kinds(report)).toEqual(['destination_mismatch']);
+        const mismatch = differenceOf(report, 'destination_mismatch');
+        expect(mismatch).toMatchObject({ blockHash: hash, amountRaw: amountRaw.toString() });
+        expect(mismatch.events.map((event) => event.type)).toEqual(['PayoutRequested', 'PayoutBlockSigned', 'PayoutSent']);
+        for (const named of [payoutId, player.address, stranger.address]) expect(mismatch.message).toContain(named);
+
+        const env = { DATABASE_URL: app.database.url, BANANO_OPERATOR_SEED_FILE: seedFile, ...liveEnv(node) };
+        const human = await runCli(['reconcile'], env);
+        expect(human.code).toBe(2);
+        expect(human.stdout).toContain('NOT in balance: 1 difference.');
+        expect(human.stdout).toContain(`destination_mismatch: ${mismatch.message}`);
+        expect(human.stdout).toContain(`block ${hash}`);
+      });
+    }, 120_000);
   });
 });

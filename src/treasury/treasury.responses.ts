@@ -186,6 +186,7 @@ const DIFFERENCE_KINDS: readonly DifferenceKind[] = [
   'payout_signed_unconfirmed',
   'payout_sent_not_on_chain',
   'amount_mismatch',
+  'destination_mismatch',
   'balance_mismatch',
   'frontier_mismatch',
   'read_model_mismatch',

@@ -8,6 +8,7 @@ import bananojsModule = require('@bananocoin/bananojs');
 interface BananoJs {
   getBananoAccountValidationInfo(account: string): { valid: boolean; message: string };
   getAccountPublicKey(account: string): string;
+  getBananoAccount(publicKey: string): string;
   verifyMessage(publicKey: string, message: string, signature: string): boolean;
 }
 
@@ -20,6 +21,23 @@ const bananojs = bananojsModule as unknown as BananoJs;
 export function isValidBananoAddress(address: string): boolean {
   if (!/^ban_[13][13456789abcdefghijkmnopqrstuwxyz]{59}$/.test(address)) return false;
   return bananojs.getBananoAccountValidationInfo(address).valid === true;
+}
+
+/**
+ * The account's public key, 64 upper-case hex characters, or null when `address` names none. The
+ * same key is written `ban_`, `nano_` or `xrb_` + the same 60 characters, so all three are taken:
+ * two addresses name one account exactly when their keys are equal.
+ */
+export function accountPublicKey(address: string): string | null {
+  const match = /^(?:ban|nano|xrb)_([0-9a-z]{60})$/i.exec(address);
+  if (match === null) return null;
+  const canonical = `ban_${match[1].toLowerCase()}`;
+  return isValidBananoAddress(canonical) ? bananojs.getAccountPublicKey(canonical).toUpperCase() : null;
+}
+
+/** The ban_ address of a public key (64 hex characters). */
+export function bananoAddressOf(publicKey: string): string {
+  return bananojs.getBananoAccount(publicKey.toUpperCase());
 }
 
 /**

@@ -15,6 +15,13 @@ const OPERATOR = 'operator-ban_operator';
 const USER = 'user-00000000-0000-4000-8000-000000000001';
 const USER_ID = '00000000-0000-4000-8000-000000000001';
 const PAYOUT = '00000000-0000-4000-8000-0000000000aa';
+/** The player's wallet and a stranger's, each with its public key: the `link` of a send to it. */
+const PLAYER = 'ban_3d78japo7ziqqcsptk47eonzwzwjyaydcywq5ebzowjpxgyehynnjc9pd5zj';
+const STRANGER = 'ban_1iwamgozb5ckj9zzojbnb79485dfiw8jegedzwzuzy5b4a19cbs8b4tsdzo3';
+const KEYS: Readonly<Record<string, string>> = {
+  [PLAYER]: 'ACA68A2D52FE17BAB36D48456569FE7F91F23CB57B971B13FAF236EBBCC7FA94',
+  [STRANGER]: '43889BABF48D5289FFFAC534494E230D6D870D16398BFF3FBFF8691200752726',
+};
 
 const hash = (n: number): string => n.toString(16).toUpperCase().padStart(64, '0');
 /** The previous of a block that opens the account. */
@@ -36,11 +43,11 @@ function userEvent(type: string, revision: number, data: Record<string, unknown>
   };
 }
 
-const requested = (revision: number, gateway: 'live' | 'dry-run') =>
+const requested = (revision: number, gateway: 'live' | 'dry-run', address = PLAYER) =>
   userEvent('PayoutRequested', revision, {
     runId: 'r',
     gateway,
-    address: 'ban_player',
+    address,
     kills: 10,
     amountRaw: (2n * BAN).toString(),
     idempotencyKey: 'k',
@@ -52,16 +59,17 @@ const sent = (revision: number, blockHash: string) =>
 const attemptFailed = (revision: number, blockHash: string) =>
   userEvent('PayoutAttemptFailed', revision, { attempt: 1, error: 'Fork', blockHash, failedAt: '2025-01-01T00:00:01.000Z', nextAttemptAt: null });
 
-function entry(type: string, blockHash: string, amountRaw: bigint, height: number): HistoryEntry {
+/** A history entry; a send goes to `destination` (its `link` is that account's key). */
+function entry(type: string, blockHash: string, amountRaw: bigint, height: number, destination = PLAYER): HistoryEntry {
   const fields = {
     hash: blockHash,
     type,
-    account: type === 'epoch' ? null : 'ban_other',
+    account: type === 'epoch' ? null : type === 'send' ? destination : 'ban_other',
     amountRaw,
     balanceRaw: 0n,
     height: BigInt(height),
     previous: height === 1 ? '0'.repeat(64) : hash(900 + height - 1),
-    link: hash(0),
+    link: type === 'send' ? KEYS[destination.replace(/^(nano|xrb)_/, 'ban_')] : hash(0),
     representative: 'ban_rep',
     localTimestamp: 0n,
     confirmed: true,
@@ -195,6 +203,45 @@ describe('compareLive', () => {
     expect(oneRawMore.differences.map((difference) => difference.kind)).toEqual(['amount_mismatch', 'balance_mismatch']);
     expect(oneRawMore.differences[0]).toMatchObject({ blockHash: hash(2), amountRaw: '1', events: payoutEvents });
     expect(oneRawMore.differences[1]).toMatchObject({ amountRaw: '-1' });
+  });
+
+  it('given a PayoutSent whose block on chain sends to another account than the payout\'s, reports destination_mismatch with the payout events', () => {
+    const payouts = foldPayouts([requested(0, 'live'), sent(1, hash(2))]);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1))];
+    const payoutEvents = [ref(USER, 0, 'PayoutRequested'), ref(OPERATOR, 1, 'PayoutBlockSigned'), ref(USER, 1, 'PayoutSent')];
+
+    // The amount is right, so the balances and the frontiers agree: only the destination tells.
+    const elsewhere = compareLive({ blocks, payouts }, chainOf([entry('send', hash(2), 2n * BAN, 2, STRANGER), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN));
+    expect(elsewhere.differences.map((difference) => difference.kind)).toEqual(['destination_mismatch']);
+    expect(elsewhere.differences[0]).toMatchObject({ blockHash: hash(2), amountRaw: (2n * BAN).toString(), amountBan: '2.00000000', events: payoutEvents });
+    for (const named of [PAYOUT, PLAYER, STRANGER]) expect(elsewhere.differences[0].message).toContain(named);
+
+    // Another amount to another account: both are said.
+    const both = compareLive({ blocks, payouts }, chainOf([entry('send', hash(2), 3n * BAN, 2, STRANGER), entry('receive', hash(1), 10n * BAN, 1)], 7n * BAN));
+    expect(both.differences.map((difference) => difference.kind)).toEqual(['amount_mismatch', 'destination_mismatch', 'balance_mismatch']);
+  });
+
+  it('compares destinations by key: the same account under a nano_ or xrb_ prefix, on either side, is no difference', () => {
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1))];
+    const forms = [PLAYER, PLAYER.replace('ban_', 'nano_'), PLAYER.replace('ban_', 'xrb_')];
+    for (const recorded of forms) {
+      for (const reported of forms) {
+        const payouts = foldPayouts([requested(0, 'live', recorded), sent(1, hash(2))]);
+        const chain = chainOf([entry('send', hash(2), 2n * BAN, 2, reported), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
+        expect(compareLive({ blocks, payouts }, chain).differences).toEqual([]);
+      }
+    }
+  });
+
+  it('given a payout block on chain to another account whose PayoutSent is not read yet, says so beside payout_signed_unconfirmed', () => {
+    const payouts = foldPayouts([requested(0, 'live')]);
+    const chain = chainOf([entry('send', hash(2), 2n * BAN, 2, STRANGER), entry('receive', hash(1), 10n * BAN, 1)], 8n * BAN);
+    const blocks = [receiveBlock(hash(1), 10n * BAN, 0), payoutBlock(hash(2), 1, hash(1))];
+
+    const result = compareLive({ blocks, payouts }, chain);
+
+    expect(result.differences.map((difference) => difference.kind)).toEqual(['payout_signed_unconfirmed', 'destination_mismatch', 'balance_mismatch', 'frontier_mismatch']);
+    expect(result.differences[1]).toMatchObject({ blockHash: hash(2), events: [ref(USER, 0, 'PayoutRequested'), ref(OPERATOR, 1, 'PayoutBlockSigned')] });
   });
 
   it('given a PayoutSent naming a block the operator stream never signed, gives its events to the unknown block', () => {

@@ -1,4 +1,5 @@
 import { decodeUserEvent, type PayoutGateway } from '../../identity/user/user.events';
+import { accountPublicKey, bananoAddressOf } from '../../platform/banano/banano-address';
 import { type RecordedEvent } from '../../platform/event-store/event-store.port';
 import { formatBan } from '../../platform/money';
 import { type HistoryEntry, type ReceivableBlock } from '../../payouts/banano/banano-rpc.client';
@@ -31,6 +32,8 @@ export type DifferenceKind =
   | 'payout_sent_not_on_chain'
   /** A block both sides know, whose amount on the chain differs from the recorded one. */
   | 'amount_mismatch'
+  /** A payout's block on the chain, a send to another account than the payout's recorded address. */
+  | 'destination_mismatch'
   /** The ledger's wallet balance is not the chain's (in dry-run: not the simulated balance). */
   | 'balance_mismatch'
   /** The head of the chain the ledger's counted blocks make is not the chain's frontier. */
@@ -81,6 +84,8 @@ export interface PayoutRecord {
   readonly userId: string;
   /** Null when its PayoutRequested was not among the events read. */
   readonly gateway: PayoutGateway | null;
+  /** The wallet address it is to be sent to (PayoutRequested); null as `gateway`. */
+  readonly address: string | null;
   readonly status: 'requested' | 'sent' | 'failed' | 'cancelled';
   readonly sent: { readonly blockHash: string; readonly amountRaw: bigint; readonly event: EventRef } | null;
   /** Blocks an attempt was refused with (PayoutAttemptFailed.blockHash), each with its event. */
@@ -110,6 +115,7 @@ export function foldPayouts(events: readonly RecordedEvent[]): Map<string, Payou
         payoutId,
         userId,
         gateway: null,
+        address: null,
         status: 'requested',
         sent: null,
         refusedBlocks: new Map(),
@@ -119,7 +125,7 @@ export function foldPayouts(events: readonly RecordedEvent[]): Map<string, Payou
     };
     switch (event.type) {
       case 'PayoutRequested':
-        change(event.data.payoutId, event.data.userId, () => ({ gateway: event.data.gateway, status: 'requested' }));
+        change(event.data.payoutId, event.data.userId, () => ({ gateway: event.data.gateway, address: event.data.address, status: 'requested' }));
         break;
       case 'PayoutSent':
         // The user stream takes one PayoutSent per payout; should a second ever be read, the first stands.
@@ -297,6 +303,8 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
           events: payoutEvents,
         });
       }
+      const misdirected = entry === undefined ? null : destinationMismatch(signed, payout, entry, payoutEvents);
+      if (misdirected !== null) differences.push(misdirected);
       continue;
     }
     // A block refused by the node and absent from the chain ended its attempt: nothing to say.
@@ -317,6 +325,8 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
       onChain: entry !== undefined,
       events: payoutEvents,
     });
+    const misdirected = entry === undefined || payout === undefined ? null : destinationMismatch(signed, payout, entry, payoutEvents);
+    if (misdirected !== null) differences.push(misdirected);
   }
 
   // A user stream may name a block the operator stream never signed: its events explain an unknown block.
@@ -371,6 +381,26 @@ export function compareLive(ledger: LiveLedgerFacts, chain: ChainSnapshot): Comp
     });
   }
   return { ledgerBalanceRaw: balanceRaw, ledgerFrontier: frontier?.hash ?? null, differences };
+}
+
+/**
+ * A payout block the chain holds as a send must go to the payout's recorded address. A send's
+ * `link` is its destination's public key, which the block hash commits to; the recorded address
+ * is compared by its key, so the prefix either side writes (ban_, nano_, xrb_) makes no difference.
+ * Null when the send goes there, or when the block is no send (amount_mismatch says that) or the
+ * payout's request was not read (no address to compare with).
+ */
+function destinationMismatch(signed: RecordedPayoutBlock, payout: PayoutRecord, entry: HistoryEntry, events: readonly EventRef[]): Difference | null {
+  if (entry.type !== 'send' || payout.address === null) return null;
+  const foundKey = entry.link.toUpperCase();
+  if (accountPublicKey(payout.address) === foundKey) return null;
+  return {
+    kind: 'destination_mismatch',
+    message: `payout ${signed.payoutId} is to ${payout.address}; its block on the chain is a send of ${ban(entry.amountRaw)} to ${bananoAddressOf(foundKey)}`,
+    blockHash: signed.blockHash,
+    ...amount(entry.amountRaw),
+    events,
+  };
 }
 
 /**
