@@ -45,7 +45,10 @@ import {
  * its lock, so it reads the new table, complete. (A REPEATABLE READ transaction that read the old
  * table before the swap and reads it again after would fail rather than see a mix; the query API
  * reads with single statements.) The lock is taken with `lock_timeout`, so a long reader never
- * makes every query wait behind the swap: the swap gives up, waits and tries again.
+ * makes every query wait behind the swap: the swap gives up, waits and tries again. After its last
+ * attempt (5 of 5 s, about 29 s with the waits between) it stops with rebuild_swap_lock_timeout,
+ * naming what it waited for; a `projections verify` holds the checkpoint row and reads the tables
+ * for as long as it compares the projection. The copies are kept, so running it again resumes.
  *
  * The running projector needs nothing from us: every batch it commits first locks its checkpoint
  * row and compares it with the position it holds, and finding it moved, it re-reads it and
@@ -211,10 +214,14 @@ async function swapIn(
 ): Promise<Swapped> {
   const attemptsMax = options.swapAttemptsMax ?? 5;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  const startedAt = Date.now();
+  // What the attempt was waiting for when it gave up, for the operator.
+  let waitingFor = `the checkpoint row of ${projection.name}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await pool.transaction(async (transaction) => {
         await setLocal(transaction, 'lock_timeout', `${lockTimeoutMs}ms`);
+        waitingFor = `the checkpoint row of ${projection.name}`;
         // First, as in the projector's batches: the same lock order, so neither waits on the other in a cycle.
         const live = await lockCheckpoint(transaction, projection.name);
         const head = await store.headPosition();
@@ -228,6 +235,7 @@ async function swapIn(
         // The catch-up's deferred constraint triggers fire now, while the search path is still the
         // shadow's; ALTER TABLE also refuses a table with trigger events pending.
         await transaction.query(sql.unsafe`SET CONSTRAINTS ALL IMMEDIATE`);
+        waitingFor = `the live tables of ${projection.name} (${projection.tables.join(', ')})`;
         await transaction.query(sql.unsafe`DROP TABLE ${sql.join(
           projection.tables.map((table) => sql.identifier([liveSchema, table])),
           sql.fragment`, `,
@@ -244,11 +252,28 @@ async function swapIn(
         return { position: shadow.position, eventsApplied: shadow.eventsApplied, eventsUnderLock: caughtUp.events };
       });
     } catch (error) {
-      if (sqlStateOf(error) !== '55P03' || attempt >= attemptsMax) throw error;
+      if (sqlStateOf(error) !== '55P03') throw error;
+      if (attempt >= attemptsMax) throw swapGaveUp(projection, waitingFor, attempt, lockTimeoutMs, Date.now() - startedAt);
       // lock_not_available: a long query or batch held a table; let it finish, then try again.
       await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000));
     }
   }
+}
+
+/**
+ * The swap's last attempt could not take its locks either. Nothing is lost: the swap rolled back
+ * (the live tables and checkpoint are as they were) and the copies keep their shadow checkpoint,
+ * so the same command run again resumes there, catches up the events since and swaps.
+ */
+function swapGaveUp(projection: Projection, waitingFor: string, attempts: number, lockTimeoutMs: number, elapsedMs: number): DomainError {
+  return new DomainError(
+    'rebuild_swap_lock_timeout',
+    `The swap of ${projection.name} gave up after ${attempts} attempts of ${(lockTimeoutMs / 1000).toFixed(1)} s each ` +
+      `(${(elapsedMs / 1000).toFixed(1)} s in all): it could not lock ${waitingFor}, which a \`projections verify\` ` +
+      `holds while it compares ${projection.name} (a long query or batch can too). ` +
+      'The rebuilt copies are kept: run the same command again once that has ended, and it resumes where it stopped.',
+    409,
+  );
 }
 
 /**
