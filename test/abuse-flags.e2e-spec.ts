@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { openTransaction } from './support/open-transaction';
 import { call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
@@ -45,6 +46,24 @@ describe('clearing an abuse flag', () => {
     await synced(app);
     expect((await call(app, 'GET', `/v1/users/${userId}`)).body.openFlags).toEqual([]);
     expect((await call(app, 'POST', '/v1/admin/settlements', { preview: true })).body).toMatchObject({ eligible: 1 });
+  });
+
+  it('clears a flag just raised while the abuse_flags read model lags, by the flagId the observation answered', async () => {
+    const { userId } = await earner(app, 10);
+    await synced(app);
+    // The abuse_flags projection is held back, as under load: its checkpoint row is locked.
+    const frozen = await openTransaction(app.database.url);
+    await frozen.client.query(`SELECT 1 FROM projection_checkpoints WHERE projection_name = 'abuse_flags' FOR UPDATE`);
+    const jump = await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 900 });
+    const [raised] = jump.body.flags as Array<{ flagId: string }>;
+    const clearing = call(app, 'POST', `/v1/admin/abuse-flags/${raised.flagId}/clear`, { reason: 'checked at once' });
+    // The projection moves on while the clear waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await frozen.end('ROLLBACK');
+    const cleared = await clearing;
+
+    expect({ status: cleared.status, body: cleared.body }).toMatchObject({ status: 200, body: { flagId: raised.flagId, userId, status: 'cleared' } });
+    expect((await eventsOf(userId)).filter((recorded) => recorded.type === 'AbuseFlagCleared')).toHaveLength(1);
   });
 
   it('answers a flag cleared before as cleared, appending nothing', async () => {

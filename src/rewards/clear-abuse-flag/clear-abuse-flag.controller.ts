@@ -35,7 +35,7 @@ export class ClearAbuseFlagController {
   @ApiSuccess(200, 'The flag is cleared (now, or before)', ClearAbuseFlagResponse)
   @ApiProblems(404, ['abuse_flag_not_found'])
   @ApiProblems(409, ['concurrency_conflict'])
-  @ApiProblems(503, ['event_store_unavailable'])
+  @ApiProblems(503, ['read_model_behind', 'event_store_unavailable'])
   @Post()
   @HttpCode(200)
   clear(@Param() params: FlagIdParams, @Body() body: ReasonDto, @AdminCommandContext() metadata: CommandMetadata): Promise<ClearAbuseFlagResult> {
