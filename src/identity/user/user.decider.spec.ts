@@ -467,6 +467,17 @@ describe('user decider', () => {
       expect(ofType(events, 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
     });
 
+    it('flags impossible_delta one kill above maxKillsPerObservation, measured from the accrued high-water mark', () => {
+      // The 10 accrued first move the mark: 510 is 500 new kills (accrued), 511 is 501 (one too many).
+      const upTo = (lifetime: bigint): UserEvent[] => history([register(), linkEpic(0n), observe(10n, at(0)), observe(lifetime, at(20 * 60))]);
+      expect(ofType(upTo(510n), 'AccrualRecorded').map((accrual) => accrual.data.kills)).toEqual([10, 500]);
+      expect(ofType(upTo(510n), 'AbuseFlagRaised').map((flag) => flag.data.flagType)).toEqual(['kill_rate_spike']);
+      const events = upTo(511n);
+      expect(ofType(events, 'AbuseFlagRaised').map((flag) => [flag.data.flagType, flag.data.severity])).toEqual([['impossible_delta', 'high']]);
+      expect(ofType(events, 'AccrualRecorded').map((accrual) => accrual.data.kills)).toEqual([10]);
+      expect(ofType(events, 'KillsObserved').map((observed) => observed.data.skippedUpToKillCount)).toEqual([null, 511]);
+    });
+
     it('judges for kill_rate_spike an observation that waits for a later minute: 151 kills within a minute are flagged at once', () => {
       const events = history([register(), linkEpic(100n), observe(101n, at(1)), observe(251n, at(59))]);
       // The second observation accrues nothing yet (same minute), and is flagged with its kills.
