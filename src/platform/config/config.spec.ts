@@ -40,6 +40,23 @@ describe('loadConfig: economics and treasury', () => {
     expect(() => loadConfig({ ECONOMICS_DONATION_GOAL_BAN: value })).toThrow(ConfigError);
   });
 
+  it('refuses a PAYOUT_BAN_PER_KILL above the 1000 BAN an admin may set', () => {
+    expect(loadConfig({ PAYOUT_BAN_PER_KILL: '1000' }).payout.banPerKillRaw).toBe(1_000n * RAW_PER_BAN);
+    // 10^11 BAN is 10^40 raw: one kill at it does not fit NUMERIC(40,0), so the accrual's read model stops.
+    for (const value of ['1000.00000001', '100000000000', '999999999999.99999999']) {
+      expect(() => loadConfig({ PAYOUT_BAN_PER_KILL: value })).toThrow(ConfigError);
+    }
+  });
+
+  it('refuses a milestone multiplier above 10', () => {
+    // 999.9999 × 2.0 × 1000 BAN per kill × 10^6 kills (one observation, or one payout, at the
+    // largest limits) is 2 × 10^41 raw; at ×10 it is 2 × 10^39, within NUMERIC(40,0).
+    expect(loadConfig({ ECONOMICS_MILESTONES: '0:1:A;1:10.0000:B' }).economics.milestones[1].multiplier).toBe('10.0000');
+    for (const value of ['0:1:A;1:10.0001:B', '0:999.9999:A']) {
+      expect(() => loadConfig({ ECONOMICS_MILESTONES: value })).toThrow(ConfigError);
+    }
+  });
+
   it('reads funding addresses and refuses one that is not a Banano address', () => {
     const address = 'ban_1ka1ium4pfue3uxtntqsrib8mumxgazsjf58gidh1xeo5te3whsq8z476goo';
     expect(loadConfig({ TREASURY_FUNDING_ADDRESSES: ` ${address}, ${address} ` }).treasury.fundingAddresses).toEqual([address]);

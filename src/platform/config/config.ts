@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
+import { FAUCET_CONFIG_BOUNDS } from '../../admin/faucet-config/faucet-config.decider';
 import { isValidBananoAddress } from '../banano/banano-address';
-import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier } from '../../rewards/economics/rate';
-import { parseBan } from '../money';
+import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier, parseDecimal } from '../../rewards/economics/rate';
+import { parseBan, RAW_PER_BAN } from '../money';
 import { InvalidMasterKeyError, MasterKey } from '../../security/secure-config/master-key';
 import { LANDING_WINDOW_MS } from '../../payouts/banano/unclear-copies';
 import { projectRoot } from './project-root';
@@ -212,7 +213,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       minPositionWaitMs: read(() => envInteger(env, 'MIN_POSITION_WAIT_MS', 5_000, 0, 5_000)),
     },
     payout: {
-      banPerKillRaw: read(() => ban(env, 'PAYOUT_BAN_PER_KILL', '0.05')),
+      banPerKillRaw: read(() => banPerKill(env, 'PAYOUT_BAN_PER_KILL', '0.05')),
       dailyKillCap: read(() => envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000)),
       weeklyKillCap: read(() => envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000)),
       minOperatorBalanceRaw: read(() => ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50')),
@@ -310,6 +311,12 @@ function bananoAddressList(env: Env, name: string): readonly string[] {
 
 const MILESTONES_MAX = 50;
 const MILESTONE_NAME_MAX = 60;
+/**
+ * A multiplier above this is a typo, not a policy. It keeps every amount within NUMERIC(40,0):
+ * ×10 × 2.0 × 1000 BAN per kill (the most banPerKill may be) × 10^6 kills (the most one
+ * observation or one payout covers) is 2 × 10^39 raw.
+ */
+const MILESTONE_MULTIPLIER_MAX = 10n;
 
 /**
  * Milestone tiers as `thresholdBan:multiplier:name` entries separated by `;`, e.g.
@@ -327,6 +334,10 @@ function milestoneTiers(env: Env, name: string): readonly MilestoneTier[] {
     const tierName = match?.[3].trim() ?? '';
     if (match === null || thresholdRaw === null || tierName === '' || tierName.length > MILESTONE_NAME_MAX) {
       throw new ConfigError(`${name} entries must be thresholdBan:multiplier:name, e.g. 100:1.05:First Blood (got ${entry})`);
+    }
+    const multiplier = parseDecimal(match[2]);
+    if (multiplier.numerator > MILESTONE_MULTIPLIER_MAX * multiplier.denominator) {
+      throw new ConfigError(`${name} multipliers must be at most ${MILESTONE_MULTIPLIER_MAX} (got ${entry})`);
     }
     return { thresholdRaw, multiplier: match[2], name: tierName };
   });
@@ -427,6 +438,14 @@ export function envInteger(env: Env, name: string, fallback: number, min: number
   const parsed = Number.parseInt(value, 10);
   if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${value})`);
   return parsed;
+}
+
+/** The base reward per kill, within the bounds an admin may set it to (PUT /v1/admin/config/payout). */
+function banPerKill(env: Env, name: string, fallback: string): bigint {
+  const raw = ban(env, name, fallback);
+  const max = FAUCET_CONFIG_BOUNDS.banPerKillRawMax;
+  if (raw > max) throw new ConfigError(`${name} must be at most ${max / RAW_PER_BAN} BAN (got ${envText(env, name)})`);
+  return raw;
 }
 
 function ban(env: Env, name: string, fallback: string): bigint {
