@@ -44,6 +44,46 @@ describe('projections verify and rebuild at the same time', () => {
   const other = allProjections.find((projection) => projection.name !== 'users') as Projection;
   const userRows = (): Promise<number> => pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM users`);
 
+  /**
+   * A verification of users held in the middle of its comparison: its copy is locked away by another
+   * connection, so it waits there with the checkpoint row of users locked and the live users table
+   * read. `release` lets it finish (and may be called again); `verifying` is its report.
+   */
+  async function verificationHeldInComparison(): Promise<{ verifying: ReturnType<typeof verifyProjections>; release(): Promise<void> }> {
+    const blocker = new Client({ connectionString: database.url });
+    await blocker.connect();
+    let held: Promise<unknown> | null = null;
+    const verifying = verifyProjections(pool, store, [users, other], {
+      lockTimeoutMs: 60_000,
+      progress: {
+        start: (name) => {
+          if (name === other.name) held ??= blocker.query('BEGIN').then(() => blocker.query('LOCK TABLE projection_verify.users IN ACCESS EXCLUSIVE MODE'));
+        },
+        update: () => undefined,
+        stop: () => undefined,
+      },
+    });
+    let released = false;
+    const release = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+      await verifying.catch(() => undefined);
+    };
+    try {
+      await eventually('the verification to wait in its comparison of users', async () => {
+        const waiting = await pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
+          SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FULL JOIN%') AS waiting`);
+        return waiting ? true : undefined;
+      });
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return { verifying, release };
+  }
+
   beforeAll(async () => {
     database = await createTestDatabase();
     pool = await createDatabasePool(database.url);
@@ -83,28 +123,8 @@ describe('projections verify and rebuild at the same time', () => {
 
   it('a swap waits for a verification comparing its projection, gives up after its attempts saying so, and resumes when run again', async () => {
     last = await register(store);
-    // A verification held in the middle of its comparison of users: its copy is locked away, so it
-    // waits there with the checkpoint row of users locked and the live users table read.
-    const blocker = new Client({ connectionString: database.url });
-    await blocker.connect();
-    let held: Promise<unknown> | null = null;
-    const verifying = verifyProjections(pool, store, [users, other], {
-      lockTimeoutMs: 60_000,
-      progress: {
-        start: (name) => {
-          if (name === other.name) held ??= blocker.query('BEGIN').then(() => blocker.query('LOCK TABLE projection_verify.users IN ACCESS EXCLUSIVE MODE'));
-        },
-        update: () => undefined,
-        stop: () => undefined,
-      },
-    });
+    const { verifying, release } = await verificationHeldInComparison();
     try {
-      await eventually('the verification to wait in its comparison of users', async () => {
-        const waiting = await pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
-          SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FULL JOIN%') AS waiting`);
-        return waiting ? true : undefined;
-      });
-
       const startedAt = Date.now();
       const failure = await rebuildProjections(pool, store, [users], { lockTimeoutMs: 200, swapAttemptsMax: 3 }).then(
         () => new Error('the swap did not give up'),
@@ -125,9 +145,7 @@ describe('projections verify and rebuild at the same time', () => {
         SELECT position FROM ${sql.identifier([REBUILD_SCHEMA, 'shadow_checkpoints'])} WHERE projection_name = 'users'`);
       expect(shadow).toBe(last);
     } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-      await verifying.catch(() => undefined);
+      await release();
     }
     // The verification compared at the checkpoint it held, untouched by the swap that gave up.
     const report = await verifying;
@@ -164,41 +182,22 @@ describe('projections verify and rebuild at the same time', () => {
   it('the live projector of a projection waits while a verification compares it, and carries on when it ends', async () => {
     const projector = new Projector(pool, store, [users], { idleCheckMs: 50 });
     projector.start();
-    const blocker = new Client({ connectionString: database.url });
-    await blocker.connect();
-    let held: Promise<unknown> | null = null;
-    const verifying = verifyProjections(pool, store, [users, other], {
-      lockTimeoutMs: 60_000,
-      progress: {
-        start: (name) => {
-          if (name === other.name) held ??= blocker.query('BEGIN').then(() => blocker.query('LOCK TABLE projection_verify.users IN ACCESS EXCLUSIVE MODE'));
-        },
-        update: () => undefined,
-        stop: () => undefined,
-      },
-    });
+    const { verifying, release } = await verificationHeldInComparison();
     try {
-      await eventually('the verification to wait in its comparison of users', async () => {
-        const waiting = await pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
-          SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FULL JOIN%') AS waiting`);
-        return waiting ? true : undefined;
-      });
       const next = await register(store);
       // The projector's batch waits for the checkpoint row the comparison holds: nothing moves.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(await readCheckpoint(pool, 'users')).toBe(last);
       expect(await userRows()).toBe(23);
 
-      await blocker.query('ROLLBACK');
+      await release();
       const report = await verifying;
       expect(report.differences).toBe(0);
       expect(report.projections[0]).toMatchObject({ name: 'users', position: last });
       await eventually('the projector to apply the event appended during the comparison', async () => ((await readCheckpoint(pool, 'users')) === next ? true : undefined), 10_000);
       expect(await userRows()).toBe(24);
     } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-      await verifying.catch(() => undefined);
+      await release();
       await projector.stop();
     }
   });
