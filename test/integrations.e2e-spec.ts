@@ -110,6 +110,24 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       ['the API timing out', () => stats.failNext('timeout'), 503, 'stats_unavailable'],
       ['the API dropping the connection', () => stats.failNext('drop'), 503, 'stats_unavailable'],
       ['the API rate-limiting', () => stats.failNext('429'), 503, 'stats_rate_limited'],
+      [
+        'a count the API answers for another account',
+        (id: string) => {
+          stats.setKills(id, 500);
+          stats.setAnsweredAccount(id, { id: 'c'.repeat(32), name: 'someone-else' });
+        },
+        503,
+        'stats_unavailable',
+      ],
+      [
+        'a count the API answers naming no account',
+        (id: string) => {
+          stats.setKills(id, 500);
+          stats.setAnsweredAccount(id, undefined);
+        },
+        503,
+        'stats_unavailable',
+      ],
       ['an account the API does not know', () => undefined, 422, 'epic_account_not_found'],
       ['an account with private stats', (id: string) => stats.setPrivate(id), 422, 'stats_private'],
     ] as Array<[string, (epicAccountId: string) => void, number, string]>)('refuses the link, never assuming 0, on %s', async (_case, arrange, status, code) => {

@@ -26,6 +26,11 @@ export interface FortniteStatsDouble {
   setKills(accountId: string, kills: number): void;
   /** Makes the account known and its stats private: it answers 403. */
   setPrivate(accountId: string): void;
+  /**
+   * Makes the account's 200 answers carry this as `data.account` instead of its own `{id, name}`,
+   * as an upstream that mixes accounts up (a proxy or a cache) would; undefined leaves it out.
+   */
+  setAnsweredAccount(accountId: string, account: unknown): void;
   /** The next `count` stats requests fail this way, in order, before normal answers resume. */
   failNext(mode: FortniteStatsFailureMode, count?: number): void;
   setRetryAfter(value: string | null): void;
@@ -35,6 +40,8 @@ export interface FortniteStatsDouble {
 }
 
 interface Account {
+  /** The id as the account was made known, which the API answers with whatever case was asked. */
+  id: string;
   kills: number;
   private: boolean;
 }
@@ -47,6 +54,7 @@ export async function startFortniteStatsDouble(options: FortniteStatsDoubleOptio
   const apiKey = options.apiKey ?? defaultFortniteStatsApiKey;
   let retryAfter = options.retryAfter === undefined ? '1' : options.retryAfter;
   const accounts = new Map<string, Account>();
+  const answeredAccounts = new Map<string, unknown>();
   const failures: FortniteStatsFailureMode[] = [];
   const received: Array<{ accountId: string; at: number }> = [];
 
@@ -108,7 +116,10 @@ export async function startFortniteStatsDouble(options: FortniteStatsDoubleOptio
       send(res, 403, { status: 403, error: "the requested account's stats are not public" });
       return;
     }
-    send(res, 200, statsBody(accountId, account.kills));
+    const body = statsBody(account.id, account.kills);
+    const key = accountId.toLowerCase();
+    if (answeredAccounts.has(key)) body.data.account = answeredAccounts.get(key);
+    send(res, 200, body);
   };
 
   const server = createServer(handle);
@@ -128,11 +139,14 @@ export async function startFortniteStatsDouble(options: FortniteStatsDoubleOptio
     apiKey,
     setKills(accountId, kills) {
       const account = accounts.get(accountId.toLowerCase());
-      accounts.set(accountId.toLowerCase(), { kills, private: account?.private ?? false });
+      accounts.set(accountId.toLowerCase(), { id: account?.id ?? accountId, kills, private: account?.private ?? false });
     },
     setPrivate(accountId) {
       const account = accounts.get(accountId.toLowerCase());
-      accounts.set(accountId.toLowerCase(), { kills: account?.kills ?? 0, private: true });
+      accounts.set(accountId.toLowerCase(), { id: account?.id ?? accountId, kills: account?.kills ?? 0, private: true });
+    },
+    setAnsweredAccount(accountId, account) {
+      answeredAccounts.set(accountId.toLowerCase(), account);
     },
     failNext(mode, count = 1) {
       if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) throw new Error('count must be 1 to 10000');
@@ -151,8 +165,11 @@ export async function startFortniteStatsDouble(options: FortniteStatsDoubleOptio
   };
 }
 
-/** The shape fortnite-api.com answers with; only `overall.kills` matters to the ledger. */
-function statsBody(accountId: string, kills: number): unknown {
+/**
+ * The shape fortnite-api.com answers with; the ledger reads `overall.kills`, and `account.id` to
+ * check that the count is of the account it asked about.
+ */
+function statsBody(accountId: string, kills: number): { status: number; data: Record<string, unknown> } {
   const block = {
     score: 0,
     scorePerMin: 0,

@@ -188,6 +188,30 @@ describe('FortniteStatsClient', () => {
     });
   });
 
+  describe('when the answer does not name the account asked about', () => {
+    it.each([
+      ['another account (an upstream proxy or cache mixing accounts up)', { id: 'ffffffffffffffffffffffffffffffff', name: 'someone-else' }],
+      ['no account', undefined],
+      ['a null account', null],
+      ['an account without an id', { name: 'player' }],
+      ['an account id that is not a string', { id: 4735, name: 'player' }],
+      ['an empty account id', { id: '', name: 'player' }],
+    ])('rejects an answer naming %s with stats_unavailable, so no count is taken', async (_case, account) => {
+      double.setKills('named-account', 42);
+      double.setAnsweredAccount('named-account', account);
+
+      const error = await rejectionOf(client.getLifetimeKills('named-account'), FortniteStatsUnavailableError, 'stats_unavailable');
+      expect(error.reason).toBe('malformed');
+    });
+
+    it('takes an answer naming the account in another case, as Epic ids are compared', async () => {
+      // The double answers with the id as the account was made known, whatever case is asked.
+      double.setKills('ABCDEF0123456789ABCDEF0123456789', 8);
+
+      await expect(client.getLifetimeKills('abcdef0123456789abcdef0123456789')).resolves.toBe(8n);
+    });
+  });
+
   describe('when our API key is wrong or missing', () => {
     it('rejects with stats_unavailable, never naming the key', async () => {
       double.setKills(accountId, 5);

@@ -8,6 +8,7 @@ import { parseRetryAfterMs } from '../../platform/http/retry-after';
  *
  *   GET {baseUrl}/v2/stats/br/v2/{accountId}      Authorization: <apiKey>
  *   200 {status: 200, data: {account: {id, name}, stats: {all: {overall: {kills, ...}}}}}
+ *       (taken only when `account.id` is the id asked about, compared without case)
  *   404 unknown account · 403 stats not public · 429 rate-limited · 401 key missing or wrong
  *
  * It reads one number, the lifetime kill count, and turns every way of not getting it into a
@@ -198,11 +199,11 @@ export class FortniteStatsClient {
     if (!isRecord(parsed) || !isRecord(parsed.data)) throw malformed('no data object');
     if (parsed.status !== undefined && parsed.status !== 200) throw malformed(`status ${String(parsed.status)} in the body`);
     const { account, stats } = parsed.data;
-    // Kills of another account would be paid to the wrong player; ids are compared without case
-    // because Epic ids are hex and upstreams differ in the case they echo back.
-    if (isRecord(account) && typeof account.id === 'string' && account.id.toLowerCase() !== epicAccountId.toLowerCase()) {
-      throw malformed('the stats of another account');
-    }
+    // Kills of another account would be paid to the wrong player, so the answer must name the
+    // account it is for: one that names none cannot be checked and is not taken either. Ids are
+    // compared without case because Epic ids are hex and upstreams differ in the case they echo.
+    if (!isRecord(account) || typeof account.id !== 'string') throw malformed('no data.account.id');
+    if (account.id.toLowerCase() !== epicAccountId.toLowerCase()) throw malformed('the stats of another account');
     const overall = isRecord(stats) && isRecord(stats.all) ? stats.all.overall : undefined;
     // No overall block means no kill count, which is not the same thing as zero kills (§4.1).
     if (!isRecord(overall)) throw malformed('no stats.all.overall block');
