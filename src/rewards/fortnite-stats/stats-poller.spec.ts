@@ -206,6 +206,32 @@ describe('StatsPoller', () => {
       expect(JSON.stringify(logs)).not.toContain(apiKey);
     });
 
+    it('ends the run when the API refuses our key (401), logging once, and serves the same user first at the next run', async () => {
+      const { poller, ports, recorded, logs } = world(linkedUsers(4), { callsPerMinute: 100 });
+      const events: string[] = [];
+      ports.cursor = recordedCursor(null, events).port;
+      const getLifetimeKills = ports.getLifetimeKills.bind(ports);
+      const wrongKey = new FortniteStatsClient({ baseUrl: double.baseUrl, apiKey: 'wrong-key', timeoutMs: 1_000 });
+      let keyFixed = false;
+      ports.getLifetimeKills = (epicAccountId) => (keyFixed ? getLifetimeKills(epicAccountId) : wrongKey.getLifetimeKills(epicAccountId));
+      const requestsBefore = double.requests().length;
+
+      const refused = await poller.runOnce();
+
+      // Every other user would meet the same 401: one call, not one per user.
+      expect(double.requests().length - requestsBefore).toBe(1);
+      expect(refused).toEqual({ polled: 1, recorded: 0, failed: 1 });
+      expect(logs).toHaveLength(1);
+      expect(logs[0]?.fields).toMatchObject({ userId: 'u00', code: 'stats_unavailable' });
+      expect(JSON.stringify(logs)).not.toContain('wrong-key');
+      // u00 keeps its place: the cursor is not saved past it.
+      expect(events).toEqual(['load null']);
+
+      keyFixed = true;
+      expect(await poller.runOnce()).toEqual({ polled: 4, recorded: 4, failed: 0 });
+      expect(recorded.map((row) => row.userId)).toEqual(['u00', 'u01', 'u02', 'u03']);
+    });
+
     it('lets runOnce reject when the linked users cannot be listed', async () => {
       const { poller, ports } = world(linkedUsers(2));
       ports.listLinkedUsers = async () => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { RETRY_AFTER_HONOURED_MS_MAX } from '../../platform/http/retry-after';
 import { type WorkerCursor } from '../../platform/runtime/worker-cursor';
 import { type WorkerTurn } from '../../platform/runtime/worker-turn';
-import { FortniteStatsError, FortniteStatsRateLimitedError } from './fortnite-stats.client';
+import { FortniteStatsError, FortniteStatsRateLimitedError, FortniteStatsUnavailableError } from './fortnite-stats.client';
 
 /**
  * The stats poller reads the lifetime kills of every linked user, a few at a time, and records
@@ -230,8 +230,10 @@ export class StatsPoller {
         servedThisRun.add(user.userId);
         result.polled += 1;
         const outcome = await this.pollUser(user, result);
-        // A rate-limited user keeps its place: it is the first served when the pause ends.
-        if (outcome === 'rate_limited') return result;
+        // A rate-limited user keeps its place: it is the first served when the pause ends. So does
+        // one whose read met a refused key, which every other user would meet too: the run ends,
+        // and the next one, at the next interval, tries that user again.
+        if (outcome === 'rate_limited' || outcome === 'unauthorized') return result;
         this.cursor = user.userId;
         await this.ports.cursor?.save(user.userId);
       }
@@ -247,7 +249,7 @@ export class StatsPoller {
     return result;
   }
 
-  private async pollUser(user: LinkedUser, result: StatsPollerRunResult): Promise<'recorded' | 'failed' | 'rate_limited'> {
+  private async pollUser(user: LinkedUser, result: StatsPollerRunResult): Promise<'recorded' | 'failed' | 'rate_limited' | 'unauthorized'> {
     let lifetimeKills: bigint;
     try {
       lifetimeKills = await this.ports.getLifetimeKills(user.epicAccountId);
@@ -258,6 +260,11 @@ export class StatsPoller {
         this.pausedUntilMs = this.limiterClockMs() + pauseMs;
         this.log('stats API rate limit reached; pausing', { userId: user.userId, pauseMs, retryAfterMs: error.retryAfterMs });
         return 'rate_limited';
+      }
+      // A 401 is about our key, not this player (a 403 is their private stats, and is skipped).
+      if (error instanceof FortniteStatsUnavailableError && error.reason === 'unauthorized') {
+        this.log('stats API refused our API key; run ended', { userId: user.userId, ...errorFields(error) });
+        return 'unauthorized';
       }
       this.log('stats read failed; user skipped', { userId: user.userId, epicAccountId: user.epicAccountId, ...errorFields(error) });
       return 'failed';
