@@ -48,6 +48,40 @@ describe('loadConfig: economics and treasury', () => {
     }
   });
 
+  it('refuses a PAYOUT_BAN_PER_KILL of 0, which an admin may not set either', () => {
+    expect(loadConfig({ PAYOUT_BAN_PER_KILL: '0.00000001' }).payout.banPerKillRaw).toBe(RAW_PER_BAN / 100_000_000n);
+    for (const value of ['0', '0.00000000']) {
+      expect(() => loadConfig({ PAYOUT_BAN_PER_KILL: value })).toThrow(ConfigError);
+    }
+  });
+
+  it('refuses a PAYOUT_MIN_OPERATOR_BALANCE_BAN above the 10^10 BAN an admin may set', () => {
+    expect(loadConfig({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '10000000000' }).payout.minOperatorBalanceRaw).toBe(10_000_000_000n * RAW_PER_BAN);
+    expect(loadConfig({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: '0' }).payout.minOperatorBalanceRaw).toBe(0n);
+    for (const value of ['10000000000.00000001', '999999999999.99999999']) {
+      expect(() => loadConfig({ PAYOUT_MIN_OPERATOR_BALANCE_BAN: value })).toThrow(ConfigError);
+    }
+  });
+
+  it.each([
+    ['PAYOUT_DAILY_KILL_CAP', 1_000_000],
+    ['PAYOUT_WEEKLY_KILL_CAP', 1_000_000],
+    ['SETTLEMENT_INTERVAL_SECONDS', 604_800],
+    ['SETTLEMENT_BATCH_SIZE', 1_000_000],
+  ])('takes %s from 0 to %i, as an admin may set it', (name, max) => {
+    expect(() => loadConfig({ [name]: '0' })).not.toThrow();
+    expect(() => loadConfig({ [name]: String(max) })).not.toThrow();
+    expect(() => loadConfig({ [name]: String(max + 1) })).toThrow(ConfigError);
+  });
+
+  it('refuses a milestone multiplier of 0 and takes one between 0 and 1', () => {
+    // SPEC §4.5: the multiplier scales the per-kill rate; ×0 would pay nothing, a rate no tier means.
+    expect(loadConfig({ ECONOMICS_MILESTONES: '0:0.5:A;1:0.0001:B' }).economics.milestones[1].multiplier).toBe('0.0001');
+    for (const value of ['0:0:A', '0:1:A;1:0.0000:B', '0:000:A']) {
+      expect(() => loadConfig({ ECONOMICS_MILESTONES: value })).toThrow(ConfigError);
+    }
+  });
+
   it('refuses a milestone multiplier above 10', () => {
     // 999.9999 × 2.0 × 1000 BAN per kill × 10^6 kills (one observation, or one payout, at the
     // largest limits) is 2 × 10^41 raw; at ×10 it is 2 × 10^39, within NUMERIC(40,0).

@@ -214,17 +214,17 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     },
     payout: {
       banPerKillRaw: read(() => banPerKill(env, 'PAYOUT_BAN_PER_KILL', '0.05')),
-      dailyKillCap: read(() => envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, 1_000_000)),
-      weeklyKillCap: read(() => envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, 1_000_000)),
-      minOperatorBalanceRaw: read(() => ban(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50')),
+      dailyKillCap: read(() => envInteger(env, 'PAYOUT_DAILY_KILL_CAP', 150, 0, FAUCET_CONFIG_BOUNDS.killCapMax)),
+      weeklyKillCap: read(() => envInteger(env, 'PAYOUT_WEEKLY_KILL_CAP', 750, 0, FAUCET_CONFIG_BOUNDS.killCapMax)),
+      minOperatorBalanceRaw: read(() => minOperatorBalance(env, 'PAYOUT_MIN_OPERATOR_BALANCE_BAN', '50')),
       requireVerifiedWallet: read(() => boolean(env, 'PAYOUT_REQUIRE_VERIFIED_WALLET', false)),
       maxAttempts: read(() => envInteger(env, 'PAYOUT_MAX_ATTEMPTS', 5, 1, 100)),
       retryBackoffMs: read(() => envInteger(env, 'PAYOUT_RETRY_BACKOFF_SECONDS', 30, 0, 86_400) * 1000),
       retryBackoffMaxMs: read(() => envInteger(env, 'PAYOUT_RETRY_BACKOFF_MAX_SECONDS', 3_600, 0, 604_800) * 1000),
     },
     settlement: {
-      intervalMs: read(() => envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, 604_800) * 1000),
-      batchSize: read(() => envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, 1_000_000)),
+      intervalMs: read(() => envInteger(env, 'SETTLEMENT_INTERVAL_SECONDS', 1_200, 0, FAUCET_CONFIG_BOUNDS.settlementIntervalSecondsMax) * 1000),
+      batchSize: read(() => envInteger(env, 'SETTLEMENT_BATCH_SIZE', 0, 0, FAUCET_CONFIG_BOUNDS.settlementBatchSizeMax)),
       onStart: read(() => boolean(env, 'SETTLEMENT_ON_START', false)),
       readModelWaitMs: read(() => envInteger(env, 'SETTLEMENT_READ_MODEL_WAIT_SECONDS', 30, 1, 600) * 1000),
     },
@@ -312,7 +312,8 @@ function bananoAddressList(env: Env, name: string): readonly string[] {
 const MILESTONES_MAX = 50;
 const MILESTONE_NAME_MAX = 60;
 /**
- * A multiplier above this is a typo, not a policy. It keeps every amount within NUMERIC(40,0):
+ * A multiplier scales the per-kill rate (SPEC §4.5); one of 0 would pay no kill at all, so it is
+ * refused, while one below 1 is a policy. A multiplier above this is a typo, not a policy. It keeps every amount within NUMERIC(40,0):
  * ×10 × 2.0 × 1000 BAN per kill (the most banPerKill may be) × 10^6 kills (the most one
  * observation or one payout covers) is 2 × 10^39 raw.
  */
@@ -336,8 +337,8 @@ function milestoneTiers(env: Env, name: string): readonly MilestoneTier[] {
       throw new ConfigError(`${name} entries must be thresholdBan:multiplier:name, e.g. 100:1.05:First Blood (got ${entry})`);
     }
     const multiplier = parseDecimal(match[2]);
-    if (multiplier.numerator > MILESTONE_MULTIPLIER_MAX * multiplier.denominator) {
-      throw new ConfigError(`${name} multipliers must be at most ${MILESTONE_MULTIPLIER_MAX} (got ${entry})`);
+    if (multiplier.numerator === 0n || multiplier.numerator > MILESTONE_MULTIPLIER_MAX * multiplier.denominator) {
+      throw new ConfigError(`${name} multipliers must be above 0 and at most ${MILESTONE_MULTIPLIER_MAX} (got ${entry})`);
     }
     return { thresholdRaw, multiplier: match[2], name: tierName };
   });
@@ -440,10 +441,21 @@ export function envInteger(env: Env, name: string, fallback: number, min: number
   return parsed;
 }
 
-/** The base reward per kill, within the bounds an admin may set it to (PUT /v1/admin/config/payout). */
+/**
+ * The base reward per kill, within the bounds an admin may set it to (PUT /v1/admin/config/payout):
+ * above 0 and at most FAUCET_CONFIG_BOUNDS.banPerKillRawMax.
+ */
 function banPerKill(env: Env, name: string, fallback: string): bigint {
   const raw = ban(env, name, fallback);
   const max = FAUCET_CONFIG_BOUNDS.banPerKillRawMax;
+  if (raw <= 0n || raw > max) throw new ConfigError(`${name} must be above 0 and at most ${max / RAW_PER_BAN} BAN (got ${envText(env, name)})`);
+  return raw;
+}
+
+/** The operator balance floor, within the bounds an admin may set it to (PUT /v1/admin/config/payout). */
+function minOperatorBalance(env: Env, name: string, fallback: string): bigint {
+  const raw = ban(env, name, fallback);
+  const max = FAUCET_CONFIG_BOUNDS.minOperatorBalanceRawMax;
   if (raw > max) throw new ConfigError(`${name} must be at most ${max / RAW_PER_BAN} BAN (got ${envText(env, name)})`);
   return raw;
 }
