@@ -152,6 +152,71 @@ describe('GET /v1/donations and the rate donations set', () => {
     });
   });
 
+  it('answers from one snapshot: a donation landing while the summary is read is in every field or in none', async () => {
+    await withLive({}, async ({ app, node, operator, ingester }) => {
+      const donor = await newBananoAccount();
+      await donateFrom(node, donor, operator.address, 99n * BAN);
+      expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+      await synced(app);
+
+      // Hold payout_totals, which only the rate's statement reads, so the summary is caught in the
+      // middle of its reads while the next donation, crossing 100 BAN (First Blood ×1.05), lands.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = app.pool.transaction(async (transaction) => {
+        await transaction.query(sql.unsafe`LOCK TABLE payout_totals IN ACCESS EXCLUSIVE MODE`);
+        locked();
+        await released;
+      });
+      let answer: Promise<Awaited<ReturnType<typeof call>>> | null = null;
+      try {
+        await lockTaken;
+        answer = call(app, 'GET', '/v1/donations');
+        await waitFor(async () => {
+          const waiting = await app.pool.oneFirst(sql.unsafe`
+            SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%payout_totals%' AND pid <> pg_backend_pid()`);
+          return Number(waiting) > 0;
+        });
+        await donateFrom(node, donor, operator.address, 2n * BAN);
+        expect(await ingester.runOnce()).toMatchObject({ recorded: 1, stoppedBy: null });
+        await synced(app);
+      } finally {
+        release();
+        await holder;
+      }
+      const during = (await answer) as { status: number; body: Record<string, unknown> };
+      expect(during.status).toBe(200);
+      expectOneSnapshot(during.body);
+      // And the next answer shows the donation in every field.
+      expect(await donations(app)).toMatchObject({ totalDonatedBan: '101.00000000', currentMilestone: { name: 'First Blood' }, multiplier: '1.05', effectiveRatePerKillBan: '0.10500000' });
+    });
+  });
+
+  /** Every field of one answer tells of the same total donated, whichever total that is. */
+  function expectOneSnapshot(body: Record<string, unknown>): void {
+    const donated = BigInt(body.totalDonatedRaw as string);
+    const reached = donated >= 100n * BAN;
+    expect(body).toMatchObject({
+      currentMilestone: { name: reached ? 'First Blood' : 'Fresh Spawn', multiplier: reached ? '1.05' : '1.00' },
+      nextMilestone: { name: reached ? 'Loot Drop' : 'First Blood' },
+      multiplier: reached ? '1.05' : '1.00',
+      effectiveRatePerKillBan: reached ? '0.10500000' : '0.10000000',
+      donationCount: reached ? 2 : 1,
+      topDonors: [{ totalRaw: donated.toString(), donationCount: reached ? 2 : 1 }],
+    });
+  }
+
+  async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error('the condition did not hold in time');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   it('funding from a funding address is counted apart: no donation, no milestone, no donor', async () => {
     const funder = await newBananoAccount();
     await withLive({ TREASURY_FUNDING_ADDRESSES: funder.address }, async ({ app, node, operator, ingester }) => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DatabasePool, sql } from 'slonik';
+import { type CommonQueryMethods, type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
@@ -22,6 +22,8 @@ export interface CurrentRate extends RateFactors {
  * faucet-config stream, so an admin's change applies from the next accrual on. Read models follow the events
  * closely but not instantly: an accrual recorded in the moment a donation crosses a tier may still
  * get the tier below; the accrual records the factors it used, so a replay never changes it.
+ * A reader that shows the rate beside other read models (GET /v1/donations) passes the connection
+ * of its snapshot, so the rate and what it shows come from the same totals.
  */
 @Injectable()
 export class RateFactorsSource {
@@ -31,9 +33,9 @@ export class RateFactorsSource {
     private readonly settings: FaucetSettings,
   ) {}
 
-  async current(): Promise<CurrentRate> {
+  async current(connection: CommonQueryMethods = this.pool): Promise<CurrentRate> {
     const [totals, settings] = await Promise.all([
-      this.pool.one(sql.type(totalsRow)`
+      connection.one(sql.type(totalsRow)`
       SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw,
              coalesce((SELECT amount_raw FROM treasury_totals WHERE total_name = 'donated'), 0)::text AS donated_raw`),
       this.settings.current(),

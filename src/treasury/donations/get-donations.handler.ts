@@ -25,6 +25,9 @@ const countRow = z.object({ donors: z.bigint() });
 /**
  * Read models only: a public GET never touches the chain. The milestone ladder is the configured
  * tiers, each marked with its MilestoneReached; the rate is the one the next accrual would get.
+ * The read models are read in one REPEATABLE READ snapshot, the rate's totals too, and the
+ * treasury projection writes a donation's rows in one transaction: a donation landing meanwhile
+ * is in every field of the answer (total, milestone, multiplier, rate, donors) or in none.
  * The operator address is the one GET /v1/admin/operator-seed/status shows, found the same way.
  */
 @QueryHandler(GetDonationsQuery)
@@ -69,18 +72,23 @@ export class GetDonationsHandler implements IQueryHandler<GetDonationsQuery, Don
   }
 
   async execute(): Promise<DonationsView> {
-    const [totals, reached, donors, donorCount, rate, operatorAddress] = await Promise.all([
-      this.pool.any(sql.type(totalsRow)`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
-      this.pool.any(sql.type(reachedRow)`SELECT threshold_raw::text, reached_at FROM milestones`),
+    // One after the other: one connection runs one statement at a time anyway, and statements
+    // sent together on one connection of slonik's leave a rejection unhandled when its backend is
+    // terminated under them, which ends the process.
+    const snapshot = this.pool.transaction(async (transaction) => {
+      await transaction.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
+      const totals = await transaction.any(sql.type(totalsRow)`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`);
+      const reached = await transaction.any(sql.type(reachedRow)`SELECT threshold_raw::text, reached_at FROM milestones`);
       // Qualified: unqualified, `amount_raw` would name the output column, the text the SELECT
       // casts it to, and "9" would rank above "10".
-      this.pool.any(sql.type(donorRow)`
+      const donors = await transaction.any(sql.type(donorRow)`
         SELECT d.sender, d.amount_raw::text, d.donation_count, d.last_donation_at FROM donor_totals d
-         ORDER BY d.amount_raw DESC, d.sender LIMIT ${TOP_DONORS}`),
-      this.pool.one(sql.type(countRow)`SELECT count(*) AS donors FROM donor_totals`),
-      this.rates.current(),
-      this.operatorAddress(),
-    ]);
+         ORDER BY d.amount_raw DESC, d.sender LIMIT ${TOP_DONORS}`);
+      const donorCount = await transaction.one(sql.type(countRow)`SELECT count(*) AS donors FROM donor_totals`);
+      const rate = await this.rates.current(transaction);
+      return [totals, reached, donors, donorCount, rate] as const;
+    });
+    const [[totals, reached, donors, donorCount, rate], operatorAddress] = await Promise.all([snapshot, this.operatorAddress()]);
     const total = (name: string) => totals.find((row) => row.total_name === name);
     const donatedRaw = BigInt(total('donated')?.amount_raw ?? '0');
     const fundingRaw = BigInt(total('funded')?.amount_raw ?? '0');
