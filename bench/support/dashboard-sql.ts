@@ -112,25 +112,41 @@ export const QUERIES: readonly DashboardQuery[] = [
     name: 'donations',
     path: () => '/v1/donations',
     needsKey: false,
-    // GetDonationsHandler.execute: six reads at once — totals, milestones reached, the top 50
-    // donors, the donor count, the rate factors (RateFactorsSource: the paid and donated totals
-    // and the settings in force, together) and the operator address (the secure_config entry).
+    // GetDonationsHandler.execute: five reads in one REPEATABLE READ, READ ONLY transaction on one
+    // connection — totals, milestones reached, the top 50 donors, the donor count and the rate's
+    // paid and donated totals (RateFactorsSource.current) — and beside it the settings in force
+    // (the faucet-config stream) and the operator address (the secure_config entry).
     async baseline(pools) {
-      const [totals, milestones, donors, donorCount, [paid, settings], operatorSeed] = await Promise.all([
-        pools.db.query(`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
-        pools.db.query(`SELECT threshold_raw::text, reached_at FROM milestones`),
-        pools.db.query(
-          `SELECT d.sender, d.amount_raw::text, d.donation_count, d.last_donation_at FROM donor_totals d
-         ORDER BY d.amount_raw DESC, d.sender LIMIT $1`,
-          [50],
-        ),
-        pools.db.query(`SELECT count(*) AS donors FROM donor_totals`),
-        Promise.all([
-          pools.db.query(`
+      const snapshot = async () => {
+        const client = await pools.db.connect();
+        try {
+          await client.query('START TRANSACTION');
+          await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+          const reads = await Promise.all([
+            client.query(`SELECT total_name, amount_raw::text, entry_count FROM treasury_totals`),
+            client.query(`SELECT threshold_raw::text, reached_at FROM milestones`),
+            client.query(
+              `SELECT d.sender, d.amount_raw::text, d.donation_count, d.last_donation_at FROM donor_totals d
+           ORDER BY d.amount_raw DESC, d.sender LIMIT $1`,
+              [50],
+            ),
+            client.query(`SELECT count(*) AS donors FROM donor_totals`),
+            client.query(`
       SELECT coalesce((SELECT amount_raw FROM payout_totals WHERE total_name = 'sent'), 0)::text AS paid_raw,
              coalesce((SELECT amount_raw FROM treasury_totals WHERE total_name = 'donated'), 0)::text AS donated_raw`),
-          readFaucetConfig(pools),
-        ]),
+          ]);
+          await client.query('COMMIT');
+          return reads;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      };
+      const [[totals, milestones, donors, donorCount, paid], settings, operatorSeed] = await Promise.all([
+        snapshot(),
+        readFaucetConfig(pools),
         pools.db.query(`SELECT name, ciphertext, auth_tag, nonce, key_id, address, updated_at FROM secure_config WHERE name = $1`, ['operator_seed']),
       ]);
       // Like the handler, it answers the operator's address and none of the seed's ciphertext.
