@@ -38,14 +38,17 @@ export interface TestApp {
  * balance must be 0 and every entry balanced (SPEC §4.5), whatever the scenario did. A test whose
  * event store or projector is broken on purpose passes `checkBooks: false`.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { eventStore?: EventStore; checkBooks?: boolean; logDestination?: DestinationStream; readinessChecks?: readonly ReadinessCheck[] } = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { eventStore?: EventStore; checkBooks?: boolean; logDestination?: DestinationStream; readinessChecks?: readonly ReadinessCheck[]; statementTimeoutMs?: number } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   // Every app gets its own master key, made now and never written down; `LEDGER_MASTER_KEY: ''`
   // in `env` starts one without a key.
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', LEDGER_MASTER_KEY: randomBytes(32).toString('base64'), ...env });
   const logger = createLogger(config.logLevel, { destination: options.logDestination });
-  const pool = await createDatabasePool(database.url);
-  const store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
+  const pool = await createDatabasePool(database.url, { statementTimeoutMs: options.statementTimeoutMs });
+  const store = new PostgresEventStore(database.url, { pollIntervalMs: 100, statementTimeoutMs: options.statementTimeoutMs });
   const projector = new Projector(pool, store, allProjections, { batchSizeMax: config.projector.batchSizeMax });
   projector.start();
   const processEnv = { DATABASE_URL: database.url, ...env };

@@ -51,7 +51,7 @@ const resultParserInterceptor: Interceptor = {
 };
 
 export async function createDatabasePool(connectionString: string, options: DatabaseOptions = {}): Promise<DatabasePool> {
-  return createPool(connectionString, {
+  const pool = await createPool(connectionString, {
     typeParsers: typeParsers(),
     interceptors: [resultParserInterceptor],
     maximumPoolSize: options.poolSizeMax ?? 10,
@@ -69,4 +69,10 @@ export async function createDatabasePool(connectionString: string, options: Data
     transactionRetryLimit: 0,
     captureStackTrace: false,
   });
+  // slonik emits a failed query's error (a statement timeout, a terminated backend, a constraint)
+  // on the pool before it rethrows it to the caller. With no listener, Node's EventEmitter throws
+  // "Unhandled error." (ERR_UNHANDLED_ERROR) in its place, and the caller never sees which error it
+  // was. The caller gets it and decides; nothing more is done here.
+  pool.on('error', () => undefined);
+  return pool;
 }

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { EventStoreUnavailableError } from '../event-store/event-store.port';
 import { DomainError } from './domain-error';
 
@@ -101,6 +102,9 @@ export function toProblem(error: unknown): Problem {
   }
   if (error instanceof EventStoreUnavailableError) {
     return problem(503, 'event_store_unavailable', 'The event store is unavailable; nothing was recorded. Retry shortly');
+  }
+  if (isDatabaseUnavailable(error)) {
+    return problem(503, 'database_unavailable', 'The database could not be reached or did not answer in time. Retry shortly');
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

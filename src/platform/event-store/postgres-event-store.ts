@@ -117,8 +117,11 @@ const NOTIFY_INTERVAL_MIN_MS = 50;
 const EVENT_COLUMNS =
   'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, created_at';
 
-/** Connection-level failures: the database is down or unreachable, not a bad statement. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+/**
+ * Connection-level failures, the database down or unreachable, and a statement it gave up on
+ * (57014, the statement timeout): not a bad statement. A statement that timed out was rolled back.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57014', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
 /**
  * The embedded default event store. The schema, and the reasoning that makes `$all` gap-safe,
@@ -269,7 +272,9 @@ export class PostgresEventStore implements EventStore {
         [appends],
       ));
     } catch (error) {
-      if (!(error instanceof DatabaseError)) {
+      // A group that ran past the statement timeout may have waited on one stream's lock only:
+      // alone, the other appends go through.
+      if (!(error instanceof DatabaseError) && !isStatementTimeout(error)) {
         for (const queued of group) queued.reject(error);
         return;
       }
@@ -740,6 +745,11 @@ function isUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
+}
+
+function isStatementTimeout(error: unknown): boolean {
+  const cause = error instanceof EventStoreUnavailableError ? error.cause : error;
+  return cause instanceof DatabaseError && cause.code === '57014';
 }
 
 function unavailable(error: unknown): EventStoreUnavailableError {

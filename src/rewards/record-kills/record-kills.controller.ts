@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common'
 import { CommandBus } from '@nestjs/cqrs';
 import { UserIdParams } from '../../identity/get-user/get-user.dto';
 import { type CommandMetadata } from '../../platform/decider';
+import { isDatabaseUnavailable } from '../../platform/database/database-unavailable';
 import { DomainError } from '../../platform/errors/domain-error';
 import { toProblem } from '../../platform/errors/problem';
 import { EventStoreUnavailableError } from '../../platform/event-store/event-store.port';
@@ -66,7 +67,7 @@ export class RecordKillsController {
   @ApiOperation({
     summary: 'Record up to 1,000 kill observations',
     description:
-      'A malformed item refuses the whole batch (422) and records nothing. An item the rules refuse (`user_not_found`, `observed_at_before_previous`, …, even `event_store_unavailable`) ' +
+      'A malformed item refuses the whole batch (422) and records nothing. An item the rules refuse (`user_not_found`, `observed_at_before_previous`, …, even `event_store_unavailable` or `database_unavailable`) ' +
       'is reported in its own result, and the others are recorded. One user\'s observations are applied in batch order.',
   })
   @ApiSuccess(200, 'One result per observation, in order', RecordKillsBatchResponse)
@@ -81,9 +82,10 @@ export class RecordKillsController {
     const results: BatchItemResult[] = new Array(body.observations.length);
     const queues = [...byUser.values()];
     // A batch is recorded at one moment: the rate factors in force are read once for all its items.
-    // When the event store is down, each item finds that out for itself and reports it in its result.
+    // When the event store or the database is down, each item finds that out for itself and
+    // reports it in its result.
     const rate = await this.rates.current().catch((error: unknown) => {
-      if (error instanceof EventStoreUnavailableError) return undefined;
+      if (error instanceof EventStoreUnavailableError || isDatabaseUnavailable(error)) return undefined;
       throw error;
     });
     const worker = async (): Promise<void> => {
@@ -101,7 +103,7 @@ export class RecordKillsController {
       const result: RecordKillsResult = await this.commandBus.execute(new RecordKillsCommand(observation, metadata, rate));
       return { index, userId: observation.userId, status: 'recorded', ...result };
     } catch (error) {
-      if (!(error instanceof DomainError) && !(error instanceof EventStoreUnavailableError)) throw error;
+      if (!(error instanceof DomainError) && !(error instanceof EventStoreUnavailableError) && !isDatabaseUnavailable(error)) throw error;
       const problem = toProblem(error);
       this.logger.debug({ index, code: problem.code }, 'batch observation rejected');
       return { index, userId: observation.userId, status: 'rejected', error: { status: problem.status, code: problem.code, detail: problem.detail } };

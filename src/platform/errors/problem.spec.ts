@@ -1,0 +1,41 @@
+import { DatabaseError } from 'pg';
+import {
+  BackendTerminatedError,
+  ConnectionError,
+  InputSyntaxError,
+  sql,
+  StatementTimeoutError,
+  UniqueIntegrityConstraintViolationError,
+} from 'slonik';
+import { toProblem } from './problem';
+
+/** A driver error as pg makes it from the server's answer. */
+function pgError(code: string, message: string): DatabaseError {
+  const error = new DatabaseError(message, 0, 'error');
+  error.code = code;
+  return error;
+}
+
+describe('toProblem of a database failure', () => {
+  it.each([
+    ['no connection (refused, or none in time)', new ConnectionError('connect ECONNREFUSED 127.0.0.1:5432', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })],
+    ['a terminated backend', new BackendTerminatedError(pgError('57P01', 'terminating connection due to administrator command'))],
+    ['a statement timeout', new StatementTimeoutError(pgError('57014', 'canceling statement due to statement timeout'))],
+    ['the driver\'s own statement timeout', pgError('57014', 'canceling statement due to statement timeout')],
+    ['a server starting up', pgError('57P03', 'the database system is starting up')],
+    ['too many connections', pgError('53300', 'sorry, too many clients already')],
+    ['a dropped socket', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+    ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
+  ])('answers %s 503 database_unavailable', (_name, error) => {
+    expect(toProblem(error)).toMatchObject({ status: 503, code: 'database_unavailable' });
+  });
+
+  it.each([
+    ['a syntax error', new InputSyntaxError(pgError('42601', 'syntax error at or near "SELEC"'), sql.unsafe`SELEC 1`)],
+    ['a broken unique constraint', new UniqueIntegrityConstraintViolationError(pgError('23505', 'duplicate key value violates unique constraint'))],
+    ['an undefined column', pgError('42703', 'column "nope" does not exist')],
+    ['an error of our own', new Error('unexpected state')],
+  ])('leaves %s a 500: a bug, not an outage', (_name, error) => {
+    expect(toProblem(error)).toMatchObject({ status: 500, code: 'internal_error' });
+  });
+});
