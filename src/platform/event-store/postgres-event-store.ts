@@ -20,6 +20,7 @@ import {
   WrongExpectedRevisionError,
 } from './event-store.port';
 import { messageOf } from '../errors/message-of';
+import { isDatabaseUnavailable } from '../database/database-unavailable';
 
 export interface PostgresEventStoreOptions {
   readonly poolSizeMax?: number;
@@ -116,12 +117,6 @@ const NOTIFY_CHANNEL = 'ledger_events';
 const NOTIFY_INTERVAL_MIN_MS = 50;
 const EVENT_COLUMNS =
   'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, created_at';
-
-/**
- * Connection-level failures, the database down or unreachable, and a statement it gave up on
- * (57014, the statement timeout): not a bad statement. A statement that timed out was rolled back.
- */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57014', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
 /**
  * The embedded default event store. The schema, and the reasoning that makes `$all` gap-safe,
@@ -577,7 +572,9 @@ export class PostgresEventStore implements EventStore {
     try {
       return await this.pool.query<Row>(text, values);
     } catch (error) {
-      if (isUnavailable(error)) throw unavailable(error);
+      // The database down or unreachable, or a statement it gave up on (57014, the statement
+      // timeout, which rolled it back): nothing was recorded. A bad statement is not that.
+      if (isDatabaseUnavailable(error)) throw unavailable(error);
       throw error;
     }
   }
@@ -740,12 +737,6 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
-}
 
 function isStatementTimeout(error: unknown): boolean {
   const cause = error instanceof EventStoreUnavailableError ? error.cause : error;
