@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { toStreamName } from '../src/identity/user/user.stream';
+import { journalReport } from '../src/treasury/journal/journal-balances';
 import { call, type Earner, earner } from './support/scenario';
 import { openTransaction, type OpenTransaction } from './support/open-transaction';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -50,9 +51,8 @@ describe('routes while PostgreSQL fails their requests', () => {
     await expectDatabaseUnavailable(await fetch(`${app.baseUrl}/v1/donations`));
   });
 
-  it('answers a read whose backend is terminated under it 503 database_unavailable', async () => {
-    await lockTable('treasury_totals');
-    const answer = fetch(`${app.baseUrl}/v1/donations`);
+  /** Terminates every backend waiting on the test's lock: the statements it serves fail under it. */
+  async function terminateWaiting(): Promise<void> {
     const waiting = z.object({ pid: z.number() });
     let pids: readonly number[] = [];
     for (let tries = 0; pids.length === 0 && tries < 100; tries += 1) {
@@ -64,8 +64,24 @@ describe('routes while PostgreSQL fails their requests', () => {
     }
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) await lock!.client.query('SELECT pg_terminate_backend($1)', [pid]);
+  }
+
+  it('answers a read whose backend is terminated under it 503 database_unavailable', async () => {
+    await lockTable('treasury_totals');
+    const answer = fetch(`${app.baseUrl}/v1/donations`);
+    await terminateWaiting();
 
     await expectDatabaseUnavailable(await answer);
+  });
+
+  it('fails the journal report cleanly when its backend is terminated under its snapshot', async () => {
+    // Statements sent together on one slonik connection left a rejection unhandled here, which
+    // ends the process (jest: "Test suite failed to run: Backend has been terminated").
+    await lockTable('journal_postings');
+    const report = journalReport(app.pool);
+    await terminateWaiting();
+
+    await expect(report).rejects.toThrow(/terminated/i);
   });
 
   it('reports every observation of a batch whose rate cannot be read as rejected 503, and records none', async () => {

@@ -136,12 +136,13 @@ export interface JournalReport {
 export async function journalReport(pool: DatabasePool): Promise<JournalReport> {
   return pool.transaction(async (transaction) => {
     await transaction.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`);
-    const [position, total, unbalanced, balances] = await Promise.all([
-      readCheckpoint(transaction, 'journal'),
-      trialBalance(transaction),
-      unbalancedEntries(transaction),
-      journalBalances(transaction),
-    ]);
+    // One after the other: one connection runs one statement at a time anyway, and statements
+    // sent together on one connection of slonik's leave a rejection unhandled when its backend is
+    // terminated under them, which ends the process.
+    const position = await readCheckpoint(transaction, 'journal');
+    const total = await trialBalance(transaction);
+    const unbalanced = await unbalancedEntries(transaction);
+    const balances = await journalBalances(transaction);
     const pairs = Object.fromEntries(Object.entries(balances).map(([name, amount]) => [name, moneyPair(amount)]));
     return {
       position: position?.toString() ?? null,
