@@ -70,9 +70,10 @@ export async function createDatabasePool(connectionString: string, options: Data
     captureStackTrace: false,
   });
   // slonik emits a failed query's error (a statement timeout, a terminated backend, a constraint)
-  // on the pool before it rethrows it to the caller. With no listener, Node's EventEmitter throws
-  // "Unhandled error." (ERR_UNHANDLED_ERROR) in its place, and the caller never sees which error it
-  // was. The caller gets it and decides; nothing more is done here.
+  // on the pool before it rethrows it to the caller. With no listener, Node's emit throws it in
+  // slonik's place, or "Unhandled error." (ERR_UNHANDLED_ERROR) when it is no Error of Node's own
+  // realm (under jest), and the caller never sees which error it was. The caller gets it and
+  // decides; nothing more is done here.
   pool.on('error', () => undefined);
   return pool;
 }
