@@ -312,10 +312,10 @@ function bananoAddressList(env: Env, name: string): readonly string[] {
 const MILESTONES_MAX = 50;
 const MILESTONE_NAME_MAX = 60;
 /**
- * A multiplier scales the per-kill rate (SPEC §4.5); one of 0 would pay no kill at all, so it is
- * refused, while one below 1 is a policy. A multiplier above this is a typo, not a policy. It keeps every amount within NUMERIC(40,0):
- * ×10 × 2.0 × 1000 BAN per kill (the most banPerKill may be) × 10^6 kills (the most one
- * observation or one payout covers) is 2 × 10^39 raw.
+ * A multiplier scales the per-kill rate (SPEC §4.5): one of 0 would pay no kill at all, so it is
+ * refused, while one below 1 is a policy. One above this is a typo, not a policy, and the bound
+ * keeps every amount within NUMERIC(40,0): ×10 × 2.0 × 1000 BAN per kill (the most banPerKill may
+ * be) × 10^6 kills (the most one observation or one payout covers) is 2 × 10^39 raw.
  */
 const MILESTONE_MULTIPLIER_MAX = 10n;
 
