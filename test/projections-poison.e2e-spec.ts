@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { createDatabasePool } from '../src/platform/database/database';
-import { type EventMetadata } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
+import { registerProbeUser } from './support/probe-event';
 import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -16,16 +16,8 @@ async function cli(database: TestDatabase, args: readonly string[]): Promise<{ c
   return { code, output: run.output() };
 }
 
-const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'poison-test' }, schemaVersion: 1 });
-
-async function register(store: PostgresEventStore, userId: string, data: Record<string, unknown> = {}): Promise<bigint> {
-  const result = await store.appendToStream(
-    toStreamName(userId),
-    [{ id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: `poison-${userId}`, regionCode: null, registeredAt: new Date().toISOString(), ...data }, metadata: metadata() }],
-    { expectedRevision: 'no_stream' },
-  );
-  return result.position;
-}
+const register = (store: PostgresEventStore, userId: string, data: Record<string, unknown> = {}): Promise<bigint> =>
+  registerProbeUser(store, 'poison-test', userId, data);
 
 /**
  * The exit codes the README documents for `projections rebuild|verify`, from the built CLI: 0 done

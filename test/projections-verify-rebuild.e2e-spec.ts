@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
@@ -8,25 +7,15 @@ import { rebuildProjections } from '../projections/runtime/rebuild';
 import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
 import { verifyProjections } from '../projections/runtime/verify';
 import { describe as describeError } from '../src/cli/ledger-command';
-import { toStreamName } from '../src/identity/user/user.stream';
 import { createDatabasePool } from '../src/platform/database/database';
-import { type EventMetadata, type EventStore } from '../src/platform/event-store/event-store.port';
+import { type EventStore } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoint } from '../src/platform/read-models/checkpoints';
+import { registerProbeUser } from './support/probe-event';
 import { eventually } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
-const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'verify-rebuild-test' }, schemaVersion: 1 });
-
-async function register(store: PostgresEventStore): Promise<bigint> {
-  const userId = randomUUID();
-  const result = await store.appendToStream(
-    toStreamName(userId),
-    [{ id: randomUUID(), type: 'UserRegistered', data: { userId, discordUserId: `vr-${userId}`, regionCode: null, registeredAt: new Date().toISOString() }, metadata: metadata() }],
-    { expectedRevision: 'no_stream' },
-  );
-  return result.position;
-}
+const register = (store: PostgresEventStore): Promise<bigint> => registerProbeUser(store, 'verify-rebuild-test');
 
 /**
  * `projections verify` and `projections rebuild` at the same time. A verification holds a
