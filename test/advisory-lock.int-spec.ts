@@ -1,8 +1,9 @@
+import { createServer, type Server, type Socket, connect as connectTcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { type DatabasePool } from 'slonik';
 import { PayoutExecutor, type PayoutSender, type SendOutcome } from '../src/payouts/executor/payout-executor';
-import { LOCK_HEARTBEAT_MS, withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
+import { LOCK_ANSWER_TIMEOUT_MS, LOCK_HEARTBEAT_MS, withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
 import { createDatabasePool } from '../src/platform/database/database';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -91,4 +92,74 @@ describe('a held advisory lock', () => {
     // The holder's own error says what it left done; the session's says only that it ended.
     expect(await outcome).toBe('failed: stopped: the lock was lost');
   });
+
+  it('tells the holder when its session stops answering, and answers itself, with no end or error from the network', async () => {
+    // A TCP relay that, once stalled, passes nothing on and closes nothing: a network path that
+    // went silent (a partition, a stuck proxy), where no error and no end ever arrive.
+    const relay = await stallingRelay(new URL(database.url));
+    const pool = await createDatabasePool(relay.url(database.url));
+    pools.push(pool);
+    let abortedAfterMs: number | null = null;
+    const startedAt = Date.now();
+    const outcome = withTryAdvisoryLock(pool, [7358, 97], async (_connection, held) => {
+      relay.stall();
+      while (!held.aborted && Date.now() - startedAt < (LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS) * 2) await sleep(50);
+      abortedAfterMs = held.aborted ? Date.now() - startedAt : null;
+      return 'done';
+    }).then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message}`,
+    );
+    const bound = (LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS) * 3;
+    const answer = await Promise.race([outcome, sleep(bound, `no answer within ${bound} ms`, { ref: false })]);
+    relay.close();
+
+    expect(abortedAfterMs).not.toBeNull();
+    expect(abortedAfterMs as unknown as number).toBeLessThanOrEqual(LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS + 2_000);
+    // The lock's function answers rather than wait for the silent session: the caller may try again.
+    expect(answer).toBe(`failed: advisory lock 7358,97 lost: its session did not answer within ${LOCK_ANSWER_TIMEOUT_MS} ms`);
+  });
 });
+
+interface StallingRelay {
+  url(databaseUrl: string): string;
+  stall(): void;
+  close(): void;
+}
+
+/** Relays TCP to `target`'s host and port until `stall()`, then drops every byte both ways. */
+async function stallingRelay(target: URL): Promise<StallingRelay> {
+  let stalled = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => {
+        if (!stalled) to.write(chunk);
+      });
+      from.on('error', () => undefined);
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: (databaseUrl) => {
+      const url = new URL(databaseUrl);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    stall: () => {
+      stalled = true;
+    },
+    close: () => {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

@@ -5,6 +5,13 @@ import { type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
 export const LOCK_HEARTBEAT_MS = 5_000;
 
 /**
+ * How long the lock's session has to answer a heartbeat or the unlock: far above what the tiny
+ * question takes on a loaded server, far below the minutes or hours a server's TCP keepalive takes
+ * to give up on a client that went silent and free the lock for another holder.
+ */
+export const LOCK_ANSWER_TIMEOUT_MS = 10_000;
+
+/**
  * Runs `work` while holding a session advisory lock on one pooled connection, or returns null at
  * once when another session holds it. Keys have two integers: one-bigint keys are reserved for
  * the event store's in-flight appends (migrations/0001_create_event_store.sql).
@@ -15,9 +22,11 @@ export const LOCK_HEARTBEAT_MS = 5_000;
  * while the holder goes on, and a second holder would work beside it. So the session's
  * idle_session_timeout is switched off, and every LOCK_HEARTBEAT_MS it is asked whether it still
  * holds the lock, which also keeps it busy for a proxy. Should it not (the session ended after
- * all), `held` is aborted: the work must stop taking on anything new, and may end with an error of
- * its own that says what it left done (thrown rather than the session's). `work` must not open a
- * transaction on `connection`, where a failed statement would fail the heartbeat too.
+ * all), or not answer within LOCK_ANSWER_TIMEOUT_MS (a network path gone silent, where no error
+ * ever arrives and the server may free the lock once it gives up on the client), `held` is
+ * aborted: the work must stop taking on anything new, and may end with an error of its own that
+ * says what it left done (thrown rather than the session's). `work` must not open a transaction on
+ * `connection`, where a failed statement would fail the heartbeat too.
  */
 export async function withTryAdvisoryLock<T>(
   pool: DatabasePool,
@@ -41,7 +50,7 @@ export async function withTryAdvisoryLock<T>(
           // One question at a time: a connection that stopped answering is not asked again and again.
           if (asking) return;
           asking = true;
-          void stillHeld(connection, key)
+          void answeredWithin(stillHeld(connection, key), key)
             .then(
               (held) => {
                 if (!held) lost.abort(new Error(`advisory lock ${key.join(',')} lost: its session no longer holds it`));
@@ -57,8 +66,10 @@ export async function withTryAdvisoryLock<T>(
       } finally {
         clearInterval(heartbeat);
         // The pool does not reset connections (database.ts): the lock must not go back with this one.
-        await connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`).catch(async (error: unknown) => {
-          await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+        // A session that does not answer is not waited for: the error makes slonik destroy the
+        // connection, which ends the session and its lock once the server hears of it.
+        await answeredWithin(connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`), key).catch(async (error: unknown) => {
+          if (!(error instanceof LockSessionSilentError)) await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
           throw error;
         });
       }
@@ -73,6 +84,26 @@ export async function withTryAdvisoryLock<T>(
       if (failure !== null) throw failure.workError;
     }
     throw error;
+  }
+}
+
+class LockSessionSilentError extends Error {}
+
+/** `answer`, or a LockSessionSilentError when the lock's session has not given it within LOCK_ANSWER_TIMEOUT_MS. */
+async function answeredWithin<T>(answer: Promise<T>, key: readonly [number, number]): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const silence = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new LockSessionSilentError(`advisory lock ${key.join(',')} lost: its session did not answer within ${LOCK_ANSWER_TIMEOUT_MS} ms`)),
+      LOCK_ANSWER_TIMEOUT_MS,
+    );
+  });
+  // The answer may still come, or fail, after the silence won: nobody waits for it then.
+  answer.catch(() => undefined);
+  try {
+    return await Promise.race([answer, silence]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
