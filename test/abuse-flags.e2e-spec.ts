@@ -118,6 +118,45 @@ describe('clearing an abuse flag', () => {
     expect((await call(app, 'POST', `/v1/admin/abuse-flags/${flagId}/clear`, { reason: 'checked \ud83d\ude00' })).status).toBe(200);
   });
 
+  it('refuses a reason it would misread: 415 unsupported_charset for a body not in UTF-8, 400 invalid_utf8 for bytes that are no UTF-8, appending nothing', async () => {
+    const { userId, flagId } = await flaggedPlayer();
+    const before = (await eventsOf(userId)).length;
+    const clear = (contentType: string, body: Buffer, chunked = false): Promise<Response> =>
+      fetch(`${app.baseUrl}/v1/admin/abuse-flags/${flagId}/clear`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': contentType },
+        // A stream is sent chunked, with no Content-Length to find the bytes changed by.
+        ...(chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
+      } as RequestInit);
+    const answer = async (response: Response) => ({ status: response.status, code: ((await response.json()) as { code?: string }).code, contentType: response.headers.get('content-type') });
+    // "café" as ISO-8859-1 writes it: the é is the one byte 0xE9, which read as UTF-8 became U+FFFD.
+    const latin1 = Buffer.from('{"reason":"checked at the café"}', 'latin1');
+
+    for (const charset of ['iso-8859-1', 'windows-1252', 'utf-16']) {
+      expect(await answer(await clear(`application/json; charset=${charset}`, latin1))).toEqual({
+        status: 415,
+        code: 'unsupported_charset',
+        contentType: expect.stringContaining('application/problem+json'),
+      });
+    }
+    for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+      for (const chunked of [false, true]) {
+        expect(await answer(await clear(contentType, latin1, chunked))).toEqual({
+          status: 400,
+          code: 'invalid_utf8',
+          contentType: expect.stringContaining('application/problem+json'),
+        });
+      }
+    }
+
+    expect(await eventsOf(userId)).toHaveLength(before);
+    // UTF-8, however its charset is written, is read as it was sent.
+    const utf8 = Buffer.from('{"reason":"checked at the café"}', 'utf8');
+    expect((await clear('application/json; charset="UTF-8"', utf8)).status).toBe(200);
+    const [event] = (await eventsOf(userId)).filter((recorded) => recorded.type === 'AbuseFlagCleared');
+    expect(event.data).toMatchObject({ reason: 'checked at the café' });
+  });
+
   it('refuses 400 json_too_deep, not nul_character, a body that both nests too deep and holds the NUL character', async () => {
     const before = await app.store.headPosition();
     const tooDeep = `${'['.repeat(40)}${']'.repeat(40)}`;

@@ -14,6 +14,7 @@ import { httpMetricsHook } from '../metrics/http-metrics';
 import { METRICS, type Metrics } from '../metrics/metrics';
 import { setUpOpenApi } from './openapi';
 import {
+  charsetRefused,
   clientErrorHandler,
   frameworkErrorHandler,
   JSON_DEPTH_MAX,
@@ -25,6 +26,8 @@ import { refuseUnexpectedQueryParameters } from './query-parameters';
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Refuses bytes that are no UTF-8 rather than reading them as U+FFFD; drops a leading BOM. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Node's defaults: how often the server looks for requests past their time limit, and how long the headers may take. */
 const CONNECTIONS_CHECKING_INTERVAL_MAX_MS = 30_000;
 const HEADERS_TIMEOUT_MAX_MS = 60_000;
@@ -93,8 +96,19 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   // losing which rule broke. JSON is therefore parsed here, failing with our own stable code, and
   // only JSON is accepted: any other media type is a 415 before a handler runs.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  // The body is read as bytes and decoded here: Fastify's `parseAs: 'string'` decodes as UTF-8
+  // whatever the charset says, and puts U+FFFD in place of bytes that are no UTF-8, so a body in
+  // ISO-8859-1 sent chunked (with no Content-Length to give the change away) was appended altered.
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (charsetRefused(request.headers['content-type'])) {
+      return done(new DomainError('unsupported_charset', 'The request body must be JSON in UTF-8: send charset=utf-8, or no charset', 415), undefined);
+    }
+    let text: string;
+    try {
+      text = UTF8.decode(typeof body === 'string' ? Buffer.from(body) : body);
+    } catch {
+      return done(new DomainError('invalid_utf8', 'The request body holds bytes that are no UTF-8, which JSON must be written in', 400), undefined);
+    }
     if (text.trim() === '') return done(null, undefined);
     let parsed: unknown;
     try {

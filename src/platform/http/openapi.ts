@@ -598,9 +598,9 @@ function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; 
   ]);
   for (const { code, field } of [...route.params, ...route.query, ...route.body].flatMap((dto) => validationCodes(dto))) if (!validation.has(code)) validation.set(code, field);
   if (route.body.length > 0) {
-    add(400, ['malformed_json', 'json_too_deep', 'nul_character', 'lone_surrogate']);
+    add(400, ['malformed_json', 'invalid_utf8', 'json_too_deep', 'nul_character', 'lone_surrogate']);
     add(413, ['payload_too_large']);
-    add(415, ['unsupported_media_type']);
+    add(415, ['unsupported_media_type', 'unsupported_charset']);
     add(422, ['invalid_request_body', 'unknown_property']);
   }
   for (const dto of [...route.params, ...route.query, ...route.body]) add(422, validationCodes(dto).map(({ code }) => code));
@@ -655,7 +655,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Body too large',
   414: 'URL or path parameter too long',
-  415: 'Not JSON',
+  415: 'Not JSON, or not in UTF-8',
   422: 'Invalid input or a broken rule; nothing was appended',
   429: 'Rate limit spent',
   503: 'A dependency cannot answer now; nothing was recorded',
@@ -667,6 +667,8 @@ const TITLES: Readonly<Record<number, string>> = {
  */
 export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   malformed_json: 'The request body is not valid JSON',
+  invalid_utf8: 'The request body holds bytes that are no UTF-8, which JSON must be written in',
+  unsupported_charset: 'The request body must be JSON in UTF-8: send charset=utf-8, or no charset',
   json_too_deep: 'The request body nests arrays and objects more than 16 levels deep',
   nul_character: 'The request body holds the NUL character (\\u0000), which no field accepts',
   lone_surrogate: 'The request body holds half a UTF-16 surrogate pair (such as \\ud83d alone), which is no Unicode text',

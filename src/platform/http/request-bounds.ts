@@ -18,6 +18,22 @@ export const JSON_DEPTH_MAX = 16;
 /** Half a surrogate pair: with the u flag a whole pair is one code point, so only a lone half matches. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+/** The `charset` parameter of a Content-Type, quoted or not (RFC 9110 §5.6.6). */
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i;
+
+/**
+ * Whether a JSON body's Content-Type names a charset other than UTF-8. JSON between systems is
+ * UTF-8 (RFC 8259 §8.1), which is all the parser reads; a body that says it is written in
+ * another (ISO-8859-1, UTF-16) would be misread, so it is refused with 415 (RFC 9110 §15.5.16).
+ * No charset means UTF-8, and `utf8` is taken as the common misspelling of it.
+ */
+export function charsetRefused(contentType: string | undefined): boolean {
+  const match = CHARSET_PARAMETER.exec(contentType ?? '');
+  if (match === null) return false;
+  const charset = (match[1] ?? match[2] ?? '').toLowerCase();
+  return charset !== 'utf-8' && charset !== 'utf8';
+}
+
 /**
  * The bound a parsed JSON body breaks, if any, in one walk:
  *
