@@ -58,6 +58,12 @@ const READY_EXAMPLE = {
 const CHECK_TIMEOUT_MS = 2_000;
 
 /**
+ * How long requests keep taking the answer of a check's run under way. A database statement
+ * times out after 30 s, so a run older than that is stuck for a reason of its own.
+ */
+const CHECK_RUN_SHARED_MAX_MS = 30_000;
+
+/**
  * What /ready says of a check that threw or did not answer. The error's own message stays in the
  * log: /ready is public, and a driver's message can name an internal host and port, a database or
  * a user ("connect ECONNREFUSED 10.0.0.5:5432", "password authentication failed for user …").
@@ -69,6 +75,9 @@ const CHECK_TIMED_OUT: CheckResult = { ok: false, detail: { reason: 'check_timed
 @Public()
 @Controller()
 export class HealthController {
+  /** The run each check has under way, whose answer requests arriving meanwhile take. */
+  private readonly running = new Map<ReadinessCheck, { readonly result: Promise<CheckResult>; readonly startedAtMs: number }>();
+
   constructor(
     @Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[],
     @Inject(LOGGER) private readonly logger: Logger,
@@ -104,18 +113,38 @@ export class HealthController {
   })
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, CheckResult> }> {
-    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check, this.logger)] as const));
+    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check, this.run(check), this.logger)] as const));
     const ready = results.every(([, result]) => result.ok);
     void reply.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
   }
+
+  /**
+   * The check's run under way, or a new one. /ready is public: were every request to run the
+   * checks, a burst of requests would put as many queries on the database pool and calls on the
+   * Banano node at once, and against a hung dependency each request would leave one more
+   * waiting after its timeout. A run older than CHECK_RUN_SHARED_MAX_MS is left to itself and a
+   * new one started, so a run stuck for good cannot hold /ready at "not ready" for good.
+   */
+  private run(check: ReadinessCheck): Promise<CheckResult> {
+    const underWay = this.running.get(check);
+    if (underWay !== undefined && Date.now() - underWay.startedAtMs < CHECK_RUN_SHARED_MAX_MS) return underWay.result;
+    // Called from a promise, so a check that throws rather than rejects is a failed check too.
+    const result: Promise<CheckResult> = Promise.resolve()
+      .then(() => check.check())
+      .finally(() => {
+        if (this.running.get(check)?.result === result) this.running.delete(check);
+      });
+    this.running.set(check, { result, startedAtMs: Date.now() });
+    return result;
+  }
 }
 
-async function runCheck(check: ReadinessCheck, logger: Logger): Promise<CheckResult> {
+async function runCheck(check: ReadinessCheck, run: Promise<CheckResult>, logger: Logger): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const result = await Promise.race([
-      check.check(),
+      run,
       new Promise<CheckResult>((resolve) => {
         timer = setTimeout(() => resolve(CHECK_TIMED_OUT), CHECK_TIMEOUT_MS);
       }),

@@ -40,6 +40,13 @@ export const PROJECTION_LAG_EVENTS_COUNTED_MAX = 1_000;
 /** A scrape never waits longer than this for one collector (a hung database must not hang /metrics). */
 export const SCRAPE_COLLECT_TIMEOUT_MS = 2_000;
 
+/**
+ * How long scrapes keep waiting for a collection under way rather than starting their own. A
+ * database statement times out after 30 s, so a collection older than that is stuck for a reason
+ * of its own.
+ */
+const SCRAPE_COLLECTION_SHARED_MAX_MS = 30_000;
+
 /** The statuses of the payouts read model (migrations/0006), each shown even while 0. */
 const PAYOUT_STATUSES = ['pending', 'sent', 'failed', 'cancelled'] as const;
 
@@ -76,6 +83,8 @@ export class Metrics {
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
   private readonly registry = new Registry();
   private readonly collectors: ScrapeCollector[] = [];
+  /** The collection each collector has under way, which scrapes arriving meanwhile wait for. */
+  private readonly collecting = new Map<ScrapeCollector, { readonly done: Promise<void>; readonly startedAtMs: number }>();
   // Made with the first application, so GC and event-loop observations start then, not at the first scrape.
   private readonly processWide = processMetrics();
 
@@ -216,7 +225,7 @@ export class Metrics {
     this.payouts.reset();
   }
 
-  /** Runs before every scrape, bounded by SCRAPE_COLLECT_TIMEOUT_MS. */
+  /** Runs before a scrape (one collection at a time), bounded by SCRAPE_COLLECT_TIMEOUT_MS. */
   collectAtScrape(collector: ScrapeCollector): void {
     this.collectors.push(collector);
   }
@@ -227,11 +236,32 @@ export class Metrics {
     return Registry.merge([this.processWide, this.registry]).metrics();
   }
 
+  /**
+   * The collector's collection under way, or a new one. /metrics is public: were every scrape to
+   * collect, a burst of scrapes would put as many reads on the database pool at once (each
+   * projection's unapplied events, up to PROJECTION_LAG_EVENTS_COUNTED_MAX of them), and against
+   * a hung database, each scrape would leave one more read waiting after its timeout. A
+   * collection older than SCRAPE_COLLECTION_SHARED_MAX_MS is left to itself and a new one
+   * started, so one stuck for good cannot keep the gauges out of every scrape.
+   */
+  private collection(collector: ScrapeCollector): Promise<void> {
+    const underWay = this.collecting.get(collector);
+    if (underWay !== undefined && Date.now() - underWay.startedAtMs < SCRAPE_COLLECTION_SHARED_MAX_MS) return underWay.done;
+    // Called from a promise, so a collector that throws rather than rejects is a failed one too.
+    const done: Promise<void> = Promise.resolve()
+      .then(() => collector.collect())
+      .finally(() => {
+        if (this.collecting.get(collector)?.done === done) this.collecting.delete(collector);
+      });
+    this.collecting.set(collector, { done, startedAtMs: Date.now() });
+    return done;
+  }
+
   private async runCollector(collector: ScrapeCollector): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timedOut = await Promise.race([
-        collector.collect().then(() => false),
+        this.collection(collector).then(() => false),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(true), SCRAPE_COLLECT_TIMEOUT_MS);
         }),
