@@ -592,6 +592,20 @@ export function describeEventStoreContract(
         ]).finally(() => clearTimeout(timer));
         expect(result).toEqual({ done: true, value: undefined });
       });
+
+      it('ends at close() although stored events it has not handed out remain', async () => {
+        const category = newCategory();
+        const start = await startPosition();
+        await store.appendToStream(newStream(category), [1, 2, 3, 4].map((n) => event('Left', { n })), { expectedRevision: 'no_stream' });
+        const subscription = store.subscribeToAll({ fromPosition: start, filter: { kind: 'category', categories: [category] } });
+        const iterator = subscription[Symbol.asyncIterator]();
+        const [taken] = await take(iterator, 1);
+
+        await subscription.close();
+
+        expect(taken.data.n).toBe(1);
+        expect(await iterator.next()).toEqual({ done: true, value: undefined });
+      });
     });
   });
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 
 import {
   EventStoreDBClient,
@@ -9,6 +9,7 @@ import {
   UnknownError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
+  type AllStreamSubscription,
   type ReadStreamOptions as EsdbReadStreamOptions,
   type ReadAllOptions as EsdbReadAllOptions,
   type StreamingRead,
@@ -568,5 +569,73 @@ describe('readAll and headPosition paging over a simulated $all', () => {
   it('reports no head when $all holds only system events', async () => {
     log.splice(0, log.length, ...log.filter((e) => e.stream.startsWith('$')));
     expect(await store.headPosition()).toBeNull();
+  });
+});
+
+describe('subscriptions over a simulated $all subscription', () => {
+  /** The client's subscription as the adapter uses it: an object stream with unsubscribe(). */
+  class FakeSubscription extends PassThrough {
+    unsubscribed = false;
+
+    constructor() {
+      super({ objectMode: true });
+    }
+
+    async unsubscribe(): Promise<void> {
+      this.unsubscribed = true;
+    }
+  }
+
+  const resolvedAt = (position: bigint, stream = 'account-1', type = 'Credited'): AllStreamResolvedEvent => ({
+    commitPosition: position,
+    event: {
+      streamId: stream,
+      id: `id-${position.toString()}`,
+      isJson: true,
+      revision: 0n,
+      type,
+      created: new Date(0),
+      data: { position: position.toString() },
+      metadata: { correlationId: 'c', causationId: null, actor: { kind: 'system', name: 's' }, schemaVersion: 1 },
+      position: { commit: position, prepare: position },
+    },
+  });
+
+  let fakes: FakeSubscription[];
+  let store: EventStoreDbEventStore;
+
+  beforeEach(() => {
+    fakes = [];
+    jest.spyOn(EventStoreDBClient.prototype, 'subscribeToAll').mockImplementation(() => {
+      const fake = new FakeSubscription();
+      fakes.push(fake);
+      return fake as unknown as AllStreamSubscription;
+    });
+    store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+  });
+
+  afterEach(async () => {
+    await store.close();
+    jest.restoreAllMocks();
+  });
+
+  /** Lets the fake stream emit what was written to it. */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('ends at close(): the events it had buffered are not handed out afterwards, and the call is cancelled', async () => {
+    const subscription = store.subscribeToAll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const [fake] = fakes;
+    fake.emit('confirmation');
+    for (const position of [100n, 200n, 300n]) fake.write(resolvedAt(position));
+    expect((await first).value?.position).toBe(100n);
+    await settle();
+
+    await subscription.close();
+
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    expect(fake.unsubscribed).toBe(true);
+    expect(fake.destroyed).toBe(true);
   });
 });

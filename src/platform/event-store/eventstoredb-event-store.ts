@@ -429,6 +429,9 @@ class EventStoreDbSubscription implements EventSubscription {
     if (this.closed) return;
     this.closed = true;
     this.clearStartTimer();
+    // The port's subscription ends when closed, as the PostgreSQL one does: events still buffered
+    // are dropped, not handed to a reader that asked for the end.
+    this.buffer.length = 0;
     const pending = this.pending;
     this.pending = null;
     pending?.resolve({ done: true, value: undefined });
@@ -480,13 +483,13 @@ class EventStoreDbSubscription implements EventSubscription {
   }
 
   private next(): Promise<IteratorResult<RecordedEvent>> {
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
     const event = this.buffer.shift();
     if (event !== undefined) {
       if (this.buffer.length <= SUBSCRIPTION_BUFFER_SIZE_MAX / 2 && this.stream?.isPaused()) this.stream.resume();
       return Promise.resolve({ done: false, value: event });
     }
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.closed) return Promise.resolve({ done: true, value: undefined });
     if (this.pending !== null) return Promise.reject(new Error('next() called before the previous call settled'));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
