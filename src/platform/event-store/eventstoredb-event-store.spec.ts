@@ -638,4 +638,64 @@ describe('subscriptions over a simulated $all subscription', () => {
     expect(fake.unsubscribed).toBe(true);
     expect(fake.destroyed).toBe(true);
   });
+
+  it('starts after its position, asks the leader for it, and drops system events and what the filter leaves out', async () => {
+    const subscription = store.subscribeToAll({ fromPosition: 200n, filter: { kind: 'category', categories: ['account'] } });
+    const iterator = subscription[Symbol.asyncIterator]();
+    const [fake] = fakes;
+    fake.emit('confirmation');
+    // A server that started at the position inclusively, a repeat, system events, another category.
+    const delivered = [
+      resolvedAt(200n),
+      resolvedAt(300n),
+      resolvedAt(350n, '$stats-node', '$statsCollected'),
+      resolvedAt(400n, 'accounts-9'),
+      resolvedAt(500n, 'account-2', '$>'),
+      resolvedAt(300n),
+      resolvedAt(600n, 'account'),
+    ];
+    for (const resolved of delivered) fake.write(resolved);
+    const taken = [await iterator.next(), await iterator.next()];
+    await subscription.close();
+
+    expect(taken.map((result) => result.value?.position)).toEqual([300n, 600n]);
+    const request = (EventStoreDBClient.prototype.subscribeToAll as jest.Mock).mock.calls[0][0];
+    expect(request).toMatchObject({ fromPosition: { commit: 200n, prepare: 200n }, resolveLinkTos: false, requiresLeader: true });
+  });
+
+  it('pauses the call while 1,000 events wait, and hands out every event in order once read', async () => {
+    const subscription = store.subscribeToAll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const [fake] = fakes;
+    fake.emit('confirmation');
+    const total = 2_500;
+    for (let n = 1; n <= total; n += 1) fake.write(resolvedAt(BigInt(n)));
+    await settle();
+    expect(fake.isPaused()).toBe(true);
+
+    const positions: bigint[] = [];
+    for (let n = 1; n <= total; n += 1) {
+      const next = await iterator.next();
+      positions.push(next.value?.position as bigint);
+      if (n % 100 === 0) await settle();
+    }
+    await subscription.close();
+
+    expect(positions).toEqual(Array.from({ length: total }, (_, n) => BigInt(n + 1)));
+  });
+
+  it('fails the iteration with EventStoreUnavailableError when the server ends the call, after what it delivered', async () => {
+    const subscription = store.subscribeToAll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const [fake] = fakes;
+    fake.emit('confirmation');
+    fake.write(resolvedAt(100n));
+    fake.end();
+    await settle();
+
+    expect((await iterator.next()).value?.position).toBe(100n);
+    await expect(iterator.next()).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(iterator.next()).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await subscription.close();
+  });
 });
