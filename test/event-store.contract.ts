@@ -578,6 +578,27 @@ export function describeEventStoreContract(
         }
       });
 
+      it('answers next() calls made before the previous one settled, each with the next event in turn', async () => {
+        const category = newCategory();
+        const start = await startPosition();
+        const subscription = store.subscribeToAll({ fromPosition: start, filter: { kind: 'category', categories: [category] } });
+        const iterator = subscription[Symbol.asyncIterator]();
+        try {
+          const asked = [iterator.next(), iterator.next(), iterator.next()];
+          await store.appendToStream(newStream(category), [1, 2, 3].map((n) => event('Asked', { n })), { expectedRevision: 'no_stream' });
+
+          const answers = await Promise.all(asked);
+
+          expect(answers.map((answer) => [answer.done, answer.value?.data.n])).toEqual([
+            [false, 1],
+            [false, 2],
+            [false, 3],
+          ]);
+        } finally {
+          await subscription.close();
+        }
+      });
+
       it('ends the iteration when closed', async () => {
         const subscription = store.subscribeToAll({ fromPosition: await startPosition(), filter: { kind: 'category', categories: [newCategory()] } });
         const iterator = subscription[Symbol.asyncIterator]();

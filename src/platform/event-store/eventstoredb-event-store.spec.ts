@@ -684,6 +684,27 @@ describe('subscriptions over a simulated $all subscription', () => {
     expect(positions).toEqual(Array.from({ length: total }, (_, n) => BigInt(n + 1)));
   });
 
+  it('answers next() calls made before the previous one settled in order, as an async generator does', async () => {
+    const subscription = store.subscribeToAll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const asked = [iterator.next(), iterator.next(), iterator.next()];
+    const [fake] = fakes;
+    fake.emit('confirmation');
+    fake.write(resolvedAt(100n));
+    fake.write(resolvedAt(200n));
+    await settle();
+    const closing = subscription.close();
+
+    const answers = await Promise.allSettled(asked);
+    await closing;
+
+    expect(answers).toEqual([
+      { status: 'fulfilled', value: { done: false, value: expect.objectContaining({ position: 100n }) } },
+      { status: 'fulfilled', value: { done: false, value: expect.objectContaining({ position: 200n }) } },
+      { status: 'fulfilled', value: { done: true, value: undefined } },
+    ]);
+  });
+
   it('fails the iteration with EventStoreUnavailableError when the server ends the call, after what it delivered', async () => {
     const subscription = store.subscribeToAll();
     const iterator = subscription[Symbol.asyncIterator]();

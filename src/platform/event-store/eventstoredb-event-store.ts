@@ -394,7 +394,11 @@ interface PendingNext {
 class EventStoreDbSubscription implements EventSubscription {
   private stream: AllStreamSubscription | null = null;
   private readonly buffer: RecordedEvent[] = [];
-  private pending: PendingNext | null = null;
+  /**
+   * Readers waiting for an event, oldest first: next() may be called again before the previous
+   * call settled, and each call gets the next event in turn, as from an async generator.
+   */
+  private readonly waiting: PendingNext[] = [];
   private failure: unknown = null;
   private closed = false;
   private started = false;
@@ -432,9 +436,7 @@ class EventStoreDbSubscription implements EventSubscription {
     // The port's subscription ends when closed, as the PostgreSQL one does: events still buffered
     // are dropped, not handed to a reader that asked for the end.
     this.buffer.length = 0;
-    const pending = this.pending;
-    this.pending = null;
-    pending?.resolve({ done: true, value: undefined });
+    for (const reader of this.waiting.splice(0)) reader.resolve({ done: true, value: undefined });
     this.onClosed(this);
     await this.release();
   }
@@ -472,10 +474,9 @@ class EventStoreDbSubscription implements EventSubscription {
     // out-of-order event would corrupt projections, so anything not strictly after is dropped.
     if (!isAfterPosition(event.position, this.lastPosition)) return;
     this.lastPosition = event.position;
-    const pending = this.pending;
-    if (pending !== null) {
-      this.pending = null;
-      pending.resolve({ done: false, value: event });
+    const reader = this.waiting.shift();
+    if (reader !== undefined) {
+      reader.resolve({ done: false, value: event });
       return;
     }
     this.buffer.push(event);
@@ -490,21 +491,18 @@ class EventStoreDbSubscription implements EventSubscription {
       return Promise.resolve({ done: false, value: event });
     }
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.pending !== null) return Promise.reject(new Error('next() called before the previous call settled'));
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.waiting.push({ resolve, reject });
     });
   }
 
-  /** Records the first failure, wakes a waiting reader and drops the gRPC stream. */
+  /** Records the first failure, fails the waiting readers and drops the gRPC stream. */
   private fail(error: unknown): void {
     if (this.closed || this.failure !== null) return;
     this.failure = error;
     this.clearStartTimer();
-    const pending = this.pending;
-    this.pending = null;
     // Events already buffered are still delivered; the failure surfaces once they are consumed.
-    pending?.reject(error);
+    for (const reader of this.waiting.splice(0)) reader.reject(error);
     void this.release();
   }
 
