@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 
 import {
+  CancelledError,
   EventStoreDBClient,
   NotLeaderError,
   TimeoutError,
@@ -313,6 +314,15 @@ describe('mapping helpers', () => {
     expect(toEventStoreError(aborted)).toBeInstanceOf(EventStoreUnavailableError);
     const notReady = new UnknownError(undefined, 'Could not recognize Server Is Not Ready');
     expect(toEventStoreError(notReady)).toBeInstanceOf(EventStoreUnavailableError);
+    // A call the server side cancelled (a node shutting down resets its streams; our own cancels
+    // never surface): an append's outcome is unknown and a subscription is dropped, as above.
+    const rstStream = Object.assign(new Error('1 CANCELLED: Received RST_STREAM with code 8'), { code: 1 });
+    const serverCancelled = new CancelledError(rstStream as unknown as ConstructorParameters<typeof CancelledError>[0]);
+    expect(toEventStoreError(serverCancelled)).toMatchObject({
+      message: 'event store unavailable: 1 CANCELLED: Received RST_STREAM with code 8',
+      cause: serverCancelled,
+    });
+    expect(toEventStoreError(serverCancelled)).toBeInstanceOf(EventStoreUnavailableError);
 
     const alreadyMapped = new EventStoreUnavailableError('event store unavailable: x');
     expect(toEventStoreError(alreadyMapped)).toBe(alreadyMapped);

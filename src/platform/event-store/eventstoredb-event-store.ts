@@ -79,6 +79,12 @@ const CONNECTION_ERROR_CODES = new Set([
   'ETIMEDOUT',
   'EPIPE',
 ]);
+/** The client's error types after which an append may or may not have been written. */
+const OUTCOME_UNKNOWN_ERROR_TYPES = new Set<unknown>([
+  ErrorType.TIMEOUT,
+  ErrorType.UNKNOWN,
+  ErrorType.CANCELLED,
+]);
 /**
  * Servers older than 22.6 report an unknown log position of a stream read as the largest unsigned
  * 64-bit value; such a position must never be handed out as if it were real.
@@ -217,9 +223,11 @@ function isConnectionFailure(error: Record<string, unknown>): boolean {
  * the client reconnects to the leader by itself. So are the client's TimeoutError (its name for
  * gRPC ABORTED, which the server answers for its own timeouts, a slow subscriber dropped among
  * them) and UnknownError (a status it does not recognise, such as a node not ready yet during an
- * election, and an append cancelled by dispose()): for an append both mean "may or may not have
- * been written", which is what the port's unavailable error says. Everything else (wrong
- * expected version, access denied, deleted stream, bugs) is returned unchanged.
+ * election, and an append cancelled by dispose()), and its CancelledError (a call the server side
+ * cancelled, as a node shutting down does; the client never surfaces our own cancels): for an
+ * append all three mean "may or may not have been written", which is what the port's unavailable
+ * error says. Everything else (wrong expected version, access denied, deleted stream, bugs) is
+ * returned unchanged.
  */
 export function toEventStoreError(error: unknown): unknown {
   if (error instanceof EventStoreUnavailableError) return error;
@@ -243,7 +251,7 @@ export function toEventStoreError(error: unknown): unknown {
       cause: error,
     });
   }
-  if (fields.type === ErrorType.TIMEOUT || fields.type === ErrorType.UNKNOWN) {
+  if (OUTCOME_UNKNOWN_ERROR_TYPES.has(fields.type)) {
     return new EventStoreUnavailableError(`event store unavailable: ${describeError(error)}`, { cause: error });
   }
   return error;
