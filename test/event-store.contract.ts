@@ -578,6 +578,30 @@ export function describeEventStoreContract(
         }
       });
 
+      it('hands out no system events ($-streams, $-types) from $all read or followed without a filter', async () => {
+        // EventStoreDB keeps its own events in $all (statistics, stream metadata, the links its
+        // system projections write after each append); no reader of the port may see them.
+        const stream = newStream();
+        const start = await startPosition();
+        await store.appendToStream(stream, [event('Plain1'), event('Plain2')], { expectedRevision: 'no_stream' });
+        const mine = (events: RecordedEvent[]): string[] => events.filter((e) => e.streamName === stream).map((e) => e.type);
+
+        const read = await store.readAll({ fromPosition: start, maxCount: 10_000 });
+        const followed: RecordedEvent[] = [];
+        const subscription = store.subscribeToAll({ fromPosition: start });
+        try {
+          const iterator = subscription[Symbol.asyncIterator]();
+          while (mine(followed).length < 2) followed.push(...(await take(iterator, 1)));
+        } finally {
+          await subscription.close();
+        }
+
+        expect(mine(read)).toEqual(['Plain1', 'Plain2']);
+        expect(mine(followed)).toEqual(['Plain1', 'Plain2']);
+        const system = [...read, ...followed].filter((e) => e.streamName.startsWith('$') || e.type.startsWith('$'));
+        expect(system.map((e) => `${e.streamName} ${e.type}`)).toEqual([]);
+      });
+
       it('answers next() calls made before the previous one settled, each with the next event in turn', async () => {
         const category = newCategory();
         const start = await startPosition();
