@@ -5,6 +5,7 @@ import {
   CancelledError,
   EventStoreDBClient,
   NotLeaderError,
+  StreamNotFoundError,
   TimeoutError,
   UnavailableError,
   UnknownError,
@@ -579,6 +580,78 @@ describe('readAll and headPosition paging over a simulated $all', () => {
   it('reports no head when $all holds only system events', async () => {
     log.splice(0, log.length, ...log.filter((e) => e.stream.startsWith('$')));
     expect(await store.headPosition()).toBeNull();
+  });
+});
+
+describe('readStream paging over a simulated stream', () => {
+  type StreamRead = ReturnType<EventStoreDBClient['readStream']>;
+  const asRead = (readable: Readable): StreamRead =>
+    Object.assign(readable, { cancel: async () => undefined }) as unknown as StreamRead;
+  const streamOf = (count: number) =>
+    Array.from({ length: count }, (_, revision) => ({
+      event: {
+        streamId: 'account-1',
+        id: `e${revision}`,
+        isJson: true,
+        revision: BigInt(revision),
+        type: 'KillsCredited',
+        created: new Date(0),
+        data: { revision },
+        metadata: newEvent().metadata,
+        position: { commit: BigInt(100 * (revision + 1)), prepare: BigInt(100 * (revision + 1)) },
+      },
+    }));
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('reads page after page from the revision after the last read, up to maxCount', async () => {
+    const stored = streamOf(7);
+    const requests: EsdbReadStreamOptions[] = [];
+    const read = jest.spyOn(EventStoreDBClient.prototype, 'readStream');
+    read.mockImplementation((_name, options = {}) => {
+      requests.push(options);
+      const from = typeof options.fromRevision === 'bigint' ? options.fromRevision : 0n;
+      const after = stored.filter((resolved) => resolved.event.revision >= from);
+      return asRead(Readable.from(after.slice(0, Number(options.maxCount))));
+    });
+    const pageSizeTwo = { readPageSizeMax: 2 };
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false', pageSizeTwo);
+    try {
+      const whole = await store.readStream('account-1');
+      const some = await store.readStream('account-1', { fromRevision: 2n, maxCount: 3 });
+
+      const expected = stored.map((r) => [r.event.revision, r.event.position.commit]);
+      expect(whole.map((e) => [e.revision, e.position])).toEqual(expected);
+      expect(some.map((e) => e.revision)).toEqual([2n, 3n, 4n]);
+      expect(requests.map((r) => [r.fromRevision, r.maxCount])).toEqual([
+        [0n, 2], [2n, 2], [4n, 2], [6n, 2],
+        [2n, 2], [4n, 1],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a stream the server does not find as empty, and fails on anything else', async () => {
+    const failWith = (error: Error) =>
+      jest.spyOn(EventStoreDBClient.prototype, 'readStream').mockImplementation(() => {
+        const read = new Readable({ objectMode: true, read: () => undefined });
+        setImmediate(() => read.emit('error', error));
+        return asRead(read);
+      });
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      failWith(new StreamNotFoundError(undefined, 'account-1'));
+      expect(await store.readStream('account-1')).toEqual([]);
+      jest.restoreAllMocks();
+      failWith(new UnavailableError(undefined, 'gone'));
+      const refused = store.readStream('account-1');
+      await expect(refused).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    } finally {
+      await store.close();
+    }
   });
 });
 
