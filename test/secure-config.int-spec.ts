@@ -472,6 +472,25 @@ describe('secure_config on PostgreSQL', () => {
         await rm(directory, { recursive: true, force: true });
       }
     });
+
+    it('given a key where a key file belongs, refuses without quoting it, in any of the forms a shell or env file gives', async () => {
+      const old = newKey();
+      const next = newKey();
+      const config = loadConfig({ DATABASE_URL: database.url, LEDGER_MASTER_KEY: old.base64 });
+      const keyLike = (base64: string): string[] => [base64, base64.replace(/=$/, ''), `${base64}\n`, `"${base64}"`, `'${base64}'`, ` ${base64} `];
+
+      for (const given of keyLike(next.base64)) {
+        const refused = await refusal(rotationKeys({ newKeyFile: given }, config, {}));
+        expect([refused.message.includes(next.base64.slice(0, 40)), refused.message]).toEqual([false, expect.stringContaining('--new-key-file')]);
+      }
+      for (const given of keyLike(old.base64)) {
+        const refused = await refusal(rotationKeys({ oldKeyFile: given }, config, { LEDGER_NEW_MASTER_KEY: next.base64 }));
+        expect([refused.message.includes(old.base64.slice(0, 40)), refused.message]).toEqual([false, expect.stringContaining('--old-key-file')]);
+      }
+      // A path that cannot be read, and is no key, is still named: the operator must see which one.
+      const missing = await refusal(rotationKeys({ newKeyFile: '/nonexistent/new.key' }, config, {}));
+      expect(missing.message).toContain('/nonexistent/new.key');
+    });
   });
 
   describe('crash safety', () => {

@@ -18,6 +18,13 @@ const KEY_ID_HEX_CHARS = 16;
 const BASE64_OF_32_BYTES = /^[A-Za-z0-9+/]{43}=?$/;
 
 export const KEY_ID_SHAPE = /^[0-9a-f]{16}$/;
+/** A key as it may be given by mistake where a path belongs: bare, in quotes, or followed by a comment or line end. */
+const KEY_LIKE = /^\s*["']?[A-Za-z0-9+/]{43}=?(["'\s#]|$)/;
+
+/** Whether `text` may be a master key itself, so that a message must not quote it. */
+export function looksLikeMasterKey(text: string): boolean {
+  return KEY_LIKE.test(text);
+}
 
 /** A value encrypted under a master key, as secure_config stores it. */
 export interface SealedValue {

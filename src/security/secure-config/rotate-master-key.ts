@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Env, envText, type LedgerConfig } from '../../platform/config/config';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { InvalidMasterKeyError, MasterKey } from './master-key';
+import { InvalidMasterKeyError, looksLikeMasterKey, MasterKey } from './master-key';
 import { MASTER_KEY_FILE_NAME, readMasterKeyFile } from './resolve-master-key';
 import { type RotationResult, type SecureConfigStore } from './secure-config.store';
 
@@ -40,7 +41,7 @@ export async function rotationKeys(options: RotationKeyOptions, config: LedgerCo
 }
 
 async function oldKeyOf(options: RotationKeyOptions, config: LedgerConfig): Promise<[MasterKey, string]> {
-  if (options.oldKeyFile !== undefined) return [await readMasterKeyFile(options.oldKeyFile), options.oldKeyFile];
+  if (options.oldKeyFile !== undefined) return [await keyFromFile(options.oldKeyFile, '--old-key-file'), options.oldKeyFile];
   if (config.secureConfig.masterKey !== null) return [config.secureConfig.masterKey, 'LEDGER_MASTER_KEY'];
   if (config.databaseUrl === null && !config.secureConfig.production) {
     const path = join(config.dataDir, MASTER_KEY_FILE_NAME);
@@ -49,8 +50,32 @@ async function oldKeyOf(options: RotationKeyOptions, config: LedgerConfig): Prom
   throw new DomainError('old_master_key_required', 'Give the old master key: --old-key-file <path>, or LEDGER_MASTER_KEY');
 }
 
+/**
+ * The key in the file `path` names. The key itself given in the path's place (`--new-key-file
+ * "$(openssl rand -base64 32)"`) names no file, and the message that says so must not quote it,
+ * as a message about a path would: the key would go on to a terminal, a CI log or a ticket.
+ */
+async function keyFromFile(path: string, option: string): Promise<MasterKey> {
+  if (looksLikeMasterKey(path) && !(await isFile(path))) {
+    throw new DomainError(
+      'invalid_master_key_file',
+      `${option} names no file that can be read, and what it was given looks like a master key itself (not shown). ` +
+        'Give the path of a file that holds the key (openssl rand -base64 32 > new.key && chmod 600 new.key)',
+    );
+  }
+  return readMasterKeyFile(path);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 async function newKeyOf(options: RotationKeyOptions, env: Env): Promise<[MasterKey, string]> {
-  if (options.newKeyFile !== undefined) return [await readMasterKeyFile(options.newKeyFile), options.newKeyFile];
+  if (options.newKeyFile !== undefined) return [await keyFromFile(options.newKeyFile, '--new-key-file'), options.newKeyFile];
   const text = envText(env, 'LEDGER_NEW_MASTER_KEY');
   if (text === null) {
     throw new DomainError('new_master_key_required', 'Give the new master key: --new-key-file <path>, or LEDGER_NEW_MASTER_KEY (make one with: openssl rand -base64 32)');
