@@ -6,7 +6,7 @@ import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { instantMessage, parseInstant } from './platform/http/instant';
-import { API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
+import { API_KEY_NAME, API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
 import { operatorSeedStatus } from './security/secure-config/stored-operator-seed';
@@ -78,7 +78,9 @@ const revokeKeyCommand: LedgerCommand<{ name: string }> = async (context, option
     name = (await keys.revokeKey(options.name)) ?? ((await keys.revoke(options.name)) ? options.name : null);
     if (name === null) throw new DomainError('api_key_not_found', 'No API key is that key or has that name (not shown)', 404);
   } else if (!(await keys.revoke(options.name))) {
-    throw new DomainError('api_key_not_found', `No API key is named ${options.name}`, 404);
+    // Only a key name is quoted: anything else may be a key pasted in another form (`Bearer p2s_…`).
+    const what = API_KEY_NAME.test(options.name) ? `named ${options.name}` : 'named what was given (not shown: it is no key name)';
+    throw new DomainError('api_key_not_found', `No API key is ${what}`, 404);
   }
   await write(process.stdout, `Revoked API key ${name}: it opens nothing from now on.\n`);
   return EXIT_OK;

@@ -2,6 +2,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/platform/database/database';
 import { DomainError } from '../src/platform/errors/domain-error';
 import { ApiKeys, hashApiKey } from '../src/security/api-keys';
+import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 /** The api_keys table (SPEC §4.6): keys shown once, stored as hashes, revocable, expiring. */
@@ -74,6 +75,23 @@ describe('API keys on PostgreSQL', () => {
     expect(await codeOf(keys.create({ name: 'empty', scopes: [] }))).toBe('invalid_api_key_scopes');
     expect(await codeOf(keys.create({ name: 'past', scopes: ['admin'], expiresAt: new Date(Date.now() - 1) }))).toBe('invalid_api_key_expiry');
     expect(await codeOf(keys.create({ name: 'to-revoke', scopes: ['admin'] }))).toBe('api_key_name_taken');
+  });
+
+  it('npm run cli -- api-keys revoke never prints a key given in a form it does not take', async () => {
+    const { key } = await keys.create({ name: 'pasted', scopes: ['queries:read'] });
+    /** The built CLI on this database, as an operator runs it. */
+    const revoke = async (given: string): Promise<{ code: number | null; output: string }> => {
+      const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url }), ['api-keys', 'revoke', given]);
+      const { code } = await waitForExit(run.child, 60_000);
+      return { code, output: run.output() };
+    };
+
+    // Copied with its header, or with a space around it: no key name, and no key either.
+    const answers = await Promise.all([`Bearer ${key}`, ` ${key}`, `Authorization: Bearer ${key}`].map(revoke));
+
+    expect(answers.map((answer) => [answer.code, answer.output.includes('api_key_not_found')])).toEqual(answers.map(() => [1, true]));
+    for (const answer of answers) expect(answer.output).not.toContain(key.slice(4));
+    expect(await keys.authenticate(key)).not.toBeNull();
   });
 
   it('lists every key with its state and never a key or hash', async () => {
