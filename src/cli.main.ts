@@ -156,7 +156,13 @@ export function buildProgram(): Command {
     .option('--old-key-file <path>', 'file holding the old key (default: LEDGER_MASTER_KEY, else <dataDir>/master.key on the embedded defaults)')
     .option('--new-key-file <path>', 'file holding the new key, base64 of 32 bytes (default: LEDGER_NEW_MASTER_KEY); make one with openssl rand -base64 32')
     .addHelpText('after', '\nAfterwards give the services the new key (LEDGER_MASTER_KEY) and restart them.\nExit codes: 0 rotated, 1 refused or error.')
-    .action(withLedger(secureConfigRotateCommand));
+    // Stopped after its commit, it would say only "stopped", and the new key, the only one that
+    // then opens the seed, could be thrown away as if nothing had changed.
+    .action(
+      withLedger(secureConfigRotateCommand, {
+        finishOnSignal: 'a rotation is not stopped half way; it ends shortly and says what it did (keep both keys until then)',
+      }),
+    );
 
   program
     .command('journal')

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatabasePool, sql } from 'slonik';
@@ -17,6 +18,7 @@ import { formatRotation, rotateSecureConfig, rotationKeys } from '../src/securit
 import { decodeSecureConfigEvent, SECURE_CONFIG_STREAM } from '../src/security/secure-config/secure-config.events';
 import { associatedDataOf, SecureConfigStore } from '../src/security/secure-config/secure-config.store';
 import { OPERATOR_SEED_ENTRY, operatorSeedStatus, StoredOperatorSeedSource, storeOperatorSeed } from '../src/security/secure-config/stored-operator-seed';
+import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { UUID_V7 } from './support/uuid-v7';
 
@@ -556,6 +558,67 @@ describe('secure_config on PostgreSQL', () => {
       // The last event names the seed the table holds.
       expect((await operatorSeedStatus(store, null)).address).toBe(recorded.at(-1)?.data.address);
     });
+  });
+});
+
+/**
+ * `secure-config rotate` as an operator runs it (the built CLI), interrupted. Once its transaction
+ * has committed, the new key is the only one that opens the seed: a command that then stopped on
+ * Ctrl-C saying only "stopped" would let the operator think nothing changed, and throw that key away.
+ */
+describe('npm run cli -- secure-config rotate, interrupted', () => {
+  let database: TestDatabase;
+  let silent: Server;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // An event store that takes connections and never answers: the appends after the commit wait
+    // for their timeout, the moment an operator is most likely to press Ctrl-C.
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await database.drop();
+  });
+
+  it('after its commit, finishes on SIGINT and says what it did, with exit 0', async () => {
+    const old = newKey();
+    const next = newKey();
+    const pool = await createDatabasePool(database.url);
+    const events = new PostgresEventStore(database.url);
+    try {
+      await storeOperatorSeed({ store: new SecureConfigStore(pool, events), key: old.key, seed: (await newSeed()).seed, metadata: ADMIN, now: new Date() });
+      const port = (silent.address() as { port: number }).port;
+      const run = startBuiltEntry(
+        'cli.main.js',
+        childEnv({
+          DATABASE_URL: database.url,
+          EVENTSTORE_CONNECTION_STRING: `esdb://127.0.0.1:${port}?tls=false`,
+          LEDGER_MASTER_KEY: old.base64,
+          LEDGER_NEW_MASTER_KEY: next.base64,
+        }),
+        ['secure-config', 'rotate'],
+      );
+      const keyIdStored = (): Promise<unknown> => pool.oneFirst(sql.unsafe`SELECT key_id FROM secure_config WHERE name = ${OPERATOR_SEED_ENTRY}`);
+      await eventually('the rotation to commit', async () => ((await keyIdStored()) === next.key.keyId ? true : undefined), 30_000);
+
+      run.child.kill('SIGINT');
+      const { code } = await waitForExit(run.child, 60_000);
+
+      expect([code, run.output()]).toEqual([0, expect.stringContaining(`from master key ${old.key.keyId} (LEDGER_MASTER_KEY) to ${next.key.keyId}`)]);
+      expect(run.output()).toContain('they wait in the outbox');
+      expect(run.output()).not.toContain(next.base64);
+    } finally {
+      await events.close();
+      await pool.end();
+    }
   });
 });
 

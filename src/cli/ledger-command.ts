@@ -62,13 +62,28 @@ function cliLogger(config: LedgerConfig): Logger {
  * it started is shut down: left running, it would hold the data directory until the next start
  * found it orphaned. A second signal leaves at once. A command that stops on the signal itself,
  * keeping its work (`events tail`, `projections rebuild`), says so with `ownSignals`.
+ *
+ * A command that must not be stopped half way (`secure-config rotate`) names, in `finishOnSignal`,
+ * what it tells the operator instead: once it runs, every signal writes that line and the command
+ * ends as it would have, with its own output and exit code. Its steps are bounded (statement and
+ * event store timeouts). A signal during the start-up, before it has done anything, still stops it.
  */
-export function withLedger<Options>(command: LedgerCommand<Options>, handling: { ownSignals?: boolean } = {}): (options: Options) => Promise<void> {
+export function withLedger<Options>(
+  command: LedgerCommand<Options>,
+  handling: { ownSignals?: boolean; finishOnSignal?: string } = {},
+): (options: Options) => Promise<void> {
   return async (options) => {
     let started: Promise<Infrastructure> | undefined;
     let interrupted: Promise<never> | undefined;
+    let running = false;
     if (handling.ownSignals !== true) {
       const onSignal = (signal: NodeJS.Signals): void => {
+        if (running && handling.finishOnSignal !== undefined) {
+          // Armed again: every later signal is answered the same way, none stops the command.
+          process.once(signal, onSignal);
+          void write(process.stderr, `\n${signal}: ${handling.finishOnSignal}\n`);
+          return;
+        }
         interrupted ??= stopOnSignal(signal, started);
       };
       process.once('SIGINT', onSignal);
@@ -83,6 +98,9 @@ export function withLedger<Options>(command: LedgerCommand<Options>, handling: {
       const infrastructure = await started;
       try {
         const banano = bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, infrastructure.pool));
+        // Stopping already (a signal during the start-up): the command does not begin at all.
+        if (interrupted !== undefined) await interrupted;
+        running = true;
         code = await command({ config, logger, infrastructure, banano }, options);
       } finally {
         await infrastructure.close();
