@@ -326,6 +326,32 @@ describe('secure_config on PostgreSQL', () => {
       expect((await streamEvents()).map((event) => event.data.action)).toEqual(['set', 'rotated']);
     });
 
+    it('when the connection fails as it commits, says the outcome is not known and which key id tells, never plain failure', async () => {
+      const old = newKey();
+      const next = newKey();
+      const { seed } = await newSeed();
+      await storeOperatorSeed({ store, key: old.key, seed, metadata: ADMIN, now: new Date() });
+      // The server commits, and the answer to COMMIT never arrives: the client sees a dropped connection.
+      const droppedAtCommit = new Proxy(pool, {
+        get(target, property, receiver) {
+          if (property !== 'transaction') return Reflect.get(target, property, receiver) as unknown;
+          return async (work: Parameters<DatabasePool['transaction']>[0]) => {
+            await target.transaction(work);
+            throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+          };
+        },
+      });
+
+      const refused = await refusal(rotateSecureConfig(new SecureConfigStore(droppedAtCommit, events), { oldKey: old.key, newKey: next.key }));
+
+      expect(refused).toMatchObject({ code: 'rotation_outcome_unknown' });
+      expect(refused.message).toContain(`keyId ${next.key.keyId}`);
+      expect(refused.message).toContain(`keyId ${old.key.keyId}`);
+      expect(refused.message).toContain('keep both keys');
+      // It had committed: only the new key opens the seed, as the message warns it may.
+      expect(await sourceWith(next.key).operatorSeed()).toBe(seed);
+    });
+
     it('records SecureConfigChanged rotated for each entry, by the admin cli, without the value', async () => {
       const old = newKey();
       const next = newKey();

@@ -170,7 +170,7 @@ export class SecureConfigStore extends SecureConfigEntries {
     if (oldKey.keyId === newKey.keyId) {
       throw new DomainError('master_key_unchanged', `The new master key is the old one (key id ${oldKey.keyId}); nothing was rotated`);
     }
-    const result = await this.pool.transaction(async (transaction) => {
+    const result = await this.inRotation(oldKey, newKey, async (transaction) => {
       await lockForWriting(transaction);
       const rows = await transaction.any(sql.type(entryRow)`
         SELECT name, ciphertext, auth_tag, nonce, key_id, address, updated_at FROM secure_config ORDER BY name`);
@@ -208,6 +208,28 @@ export class SecureConfigStore extends SecureConfigEntries {
       return { previousKeyId: oldKey.keyId, keyId: newKey.keyId, rotated, alreadyRotated };
     });
     return { ...result, eventsPending: await this.appendAfterCommit() };
+  }
+
+  /**
+   * The rotation's transaction. A refusal (a DomainError) changed nothing. Any other failure may
+   * have come as the transaction committed (the connection dropped before the answer to COMMIT
+   * arrived), so the rotation may be done: said as a plain error, exit 1 would read as "nothing
+   * changed", and the new key, then the only one that opens the seed, could be thrown away. The
+   * error says the outcome is not known, and which key id the status then shows for each outcome.
+   */
+  private async inRotation<T>(oldKey: MasterKey, newKey: MasterKey, work: (transaction: DatabaseTransactionConnection) => Promise<T>): Promise<T> {
+    try {
+      return await this.pool.transaction(work);
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      throw new DomainError(
+        'rotation_outcome_unknown',
+        `The rotation from master key ${oldKey.keyId} to ${newKey.keyId} failed (${messageOf(error)}), maybe as it committed: ` +
+          'whether it took effect is not known, so keep both keys. `npm run cli -- secure-config status` tells, once the database answers: ' +
+          `keyId ${newKey.keyId} means it is done, keyId ${oldKey.keyId} that nothing changed (run the rotation again)`,
+        503,
+      );
+    }
   }
 
   /**
