@@ -65,7 +65,7 @@ describe('admin retry and cancel of payouts', () => {
   const userEvents = (app: TestApp, userId: string): Promise<readonly RecordedEvent[]> => app.store.readStream(toStreamName(userId));
   const eventCount = async (app: TestApp): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
 
-  it('retries a failed payout, recording the admin and the client IP, and refuses a second retry with 409', async () => {
+  it('retries a failed payout, recording the admin and the client IP; a second retry appends nothing, a cancel of it is 409', async () => {
     await withApp(async (app) => {
       const { userId, payoutId } = await failedPayout(app, 30);
 
@@ -83,9 +83,32 @@ describe('admin retry and cancel of payouts', () => {
       expect(last.data).toMatchObject({ payoutId, userId });
       expect(last.position.toString()).toBe(retried.body.position);
       expect(last.metadata).toMatchObject({ actor: TEST_ADMIN, correlationId: 'retry-request-1', causationId: null, clientIp: '127.0.0.1' });
-      expect(refusal(again)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      // What the second retry asks for is true already (STYLE habit 4): 200, and nothing appended.
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ payoutId, userId, status: 'pending', position: retried.body.position });
       expect(refusal(cancelPending)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
       expect(await eventCount(app)).toBe(before);
+    });
+  });
+
+  it('retries a failed payout once when two admins retry it at once, and cancels it once when two cancel it at once', async () => {
+    await withApp(async (app) => {
+      const first = await failedPayout(app, 20);
+      const second = await failedPayout(app, 25);
+
+      const retries = await Promise.all([0, 1].map(() => call(app, 'POST', `/v1/admin/payouts/${first.payoutId}/retry`)));
+      const cancels = await Promise.all(['lost wallet', 'player left'].map((reason) => call(app, 'POST', `/v1/admin/payouts/${second.payoutId}/cancel`, { reason })));
+      await synced(app);
+      const retryEvents = (await userEvents(app, first.userId)).filter((event) => event.type === 'PayoutRetryRequested');
+      const cancelEvents = (await userEvents(app, second.userId)).filter((event) => event.type === 'PayoutCancelled');
+      const cancelledView = await call(app, 'GET', `/v1/payouts/${second.payoutId}`);
+
+      expect(retries.map((answer) => [answer.status, answer.body.status])).toEqual([[200, 'pending'], [200, 'pending']]);
+      expect(cancels.map((answer) => [answer.status, answer.body.status])).toEqual([[200, 'cancelled'], [200, 'cancelled']]);
+      expect(retryEvents).toHaveLength(1);
+      expect(cancelEvents).toHaveLength(1);
+      // The reason recorded is the one that cancelled it; the read model shows that one.
+      expect(cancelledView.body).toMatchObject({ status: 'cancelled', cancelReason: cancelEvents[0].data.reason });
     });
   });
 
@@ -126,7 +149,11 @@ describe('admin retry and cancel of payouts', () => {
       expect(requested.map((event) => event.data.idempotencyKey)).toEqual([specKey, specKey]);
       expect(sent.map((event) => [event.data.payoutId, event.data.kills])).toEqual([[again.payoutId, 30]]);
       expect(refusal(retryAfterCancel)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
-      expect(refusal(cancelAgain)).toEqual({ status: 409, problem: true, code: 'payout_not_failed' });
+      // Cancelled already: 200, nothing appended, and the first reason stays.
+      expect(cancelAgain.status).toBe(200);
+      expect(cancelAgain.body).toMatchObject({ payoutId, userId, status: 'cancelled' });
+      const reasons = (await userEvents(app, userId)).filter((event) => event.type === 'PayoutCancelled').map((event) => event.data.reason);
+      expect(reasons).toEqual(['wallet closed by the player']);
     });
   });
 

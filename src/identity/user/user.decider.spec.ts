@@ -836,10 +836,27 @@ describe('user decider', () => {
       const cancelled = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), cancel()]);
       const retriedOnce = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), retry()]);
 
-      for (const events of [requested(), retriedOnce, sentEvents, cancelled]) {
+      for (const events of [requested(), sentEvents]) {
         expect(rejection(retry(), given(events))).toMatchObject({ code: 'payout_not_failed', status: 409 });
         expect(rejection(cancel(), given(events))).toMatchObject({ code: 'payout_not_failed', status: 409 });
       }
+      expect(rejection(retry(), given(cancelled))).toMatchObject({ code: 'payout_not_failed', status: 409 });
+      expect(rejection(cancel(), given(retriedOnce))).toMatchObject({ code: 'payout_not_failed', status: 409 });
+    });
+
+    it('decides nothing for a cancel of a cancelled payout, or a retry of one pending again after a retry (STYLE habit 4)', () => {
+      const cancelled = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), cancel()]);
+      const retriedOnce = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), retry()]);
+      const retriedThenTried = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), retry(), attemptFailed(4, at(400))]);
+      const failedAgain = history([...earnedCommands(), request(earned()), attemptFailed(1), attemptFailed(2), attemptFailed(3), retry(), ...[4, 5, 6].map((n) => attemptFailed(n, at(400 + n)))]);
+
+      // Two admins who cancel, or retry, the same failed payout at once both get what they asked for.
+      expect(decide(cancel(), given(cancelled))).toEqual([]);
+      expect(decide(retry(), given(retriedOnce))).toEqual([]);
+      expect(decide(retry(), given(retriedThenTried))).toEqual([]);
+      // A payout failed again after its retry is failed: a retry is a new one.
+      expect(payoutOf(failedAgain)).toMatchObject({ status: 'failed' });
+      expect(decide(retry(payoutId, at(500)), given(failedAgain)).map((event) => event.type)).toEqual(['PayoutRetryRequested']);
     });
 
     it('cancels a failed payout, giving its kills back: the same accruals under the same key may be requested again', () => {

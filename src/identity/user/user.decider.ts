@@ -101,6 +101,8 @@ export interface PayoutState {
   readonly attempts: number;
   /** Failed attempts since the payout was requested or last retried, against payout.maxAttempts. */
   readonly attemptsSinceRetry: number;
+  /** Requested again by an admin's retry, and not failed since: a second retry asks for nothing new. */
+  readonly retried: boolean;
   /** The executor waits until then before the next attempt (exponential backoff); null: now. */
   readonly nextAttemptAt: string | null;
   readonly kills: bigint;
@@ -369,6 +371,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         idempotencyKey: event.data.idempotencyKey,
         attempts: 0,
         attemptsSinceRetry: 0,
+        retried: false,
         nextAttemptAt: null,
         kills: BigInt(event.data.kills),
         amountRaw: BigInt(event.data.amountRaw),
@@ -386,9 +389,9 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         nextAttemptAt: event.data.nextAttemptAt,
       }));
     case 'PayoutFailed':
-      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'failed', nextAttemptAt: null }));
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'failed', retried: false, nextAttemptAt: null }));
     case 'PayoutRetryRequested':
-      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'requested', attemptsSinceRetry: 0, nextAttemptAt: null }));
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'requested', attemptsSinceRetry: 0, retried: true, nextAttemptAt: null }));
     case 'PayoutCancelled': {
       // Only a cancellation gives kills back (SPEC §4.3): they may be claimed again, under the same
       // key, since a cancelled payout is not live.
@@ -800,6 +803,9 @@ function recordPayoutAttemptFailed(command: RecordPayoutAttemptFailed['data'], s
 
 function retryPayout(command: RetryPayout['data'], state: RegisteredUser): UserEvent[] {
   const payout = findPayout(state, command.payoutId);
+  // Pending again after a retry (two admins at once, or a client that repeats the request): what
+  // the retry asks for is already true, so it decides nothing (STYLE habit 4).
+  if (payout.status === 'requested' && payout.retried) return [];
   if (payout.status !== 'failed') {
     throw new DomainError('payout_not_failed', `Payout ${payout.payoutId} is ${payout.status}; only a failed payout can be retried`, 409);
   }
@@ -808,6 +814,8 @@ function retryPayout(command: RetryPayout['data'], state: RegisteredUser): UserE
 
 function cancelPayout(command: CancelPayout['data'], state: RegisteredUser): UserEvent[] {
   const payout = findPayout(state, command.payoutId);
+  // Cancelled already: the kills are released once, and the first reason stays the record.
+  if (payout.status === 'cancelled') return [];
   // Only a failed payout has no block that may still confirm: every attempt was refused by the
   // node. Cancelling a requested one could release kills that a published block is paying.
   if (payout.status !== 'failed') {

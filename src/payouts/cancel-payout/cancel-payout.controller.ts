@@ -18,7 +18,8 @@ export class CancelPayoutController {
 
   /**
    * Cancels a failed payout and releases its kills to later settlements.
-   * 200 `{payoutId, userId, status: 'cancelled', position}`; 409 payout_not_failed unless it failed;
+   * 200 `{payoutId, userId, status: 'cancelled', position}`, appending nothing when it was cancelled
+   * already; 409 payout_not_failed unless it failed;
    * 409 payout_block_on_chain, or 503 banano_node_unavailable, unless the node shows none of its
    * blocks on the chain.
    */
@@ -26,7 +27,7 @@ export class CancelPayoutController {
     summary: 'Cancel a failed payout',
     description:
       'Appends PayoutCancelled with the reason: the payout\'s kills are released, and a later settlement pays them in a new payout (under the same idempotency key). Only a `failed` payout, ' +
-      'and only once the Banano node shows none of the blocks its attempts signed on the chain.',
+      'and only once the Banano node shows none of the blocks its attempts signed on the chain. A cancelled payout answers 200 and appends nothing.',
   })
   @ApiSuccess(200, 'The payout is cancelled', CancelPayoutResponse)
   @ApiProblems(404, ['payout_not_found'])

@@ -17,11 +17,14 @@ export class RetryPayoutController {
 
   /**
    * Gives a failed payout to the executor again: same payout, same key, a new run of attempts.
-   * 200 `{payoutId, userId, status: 'pending', position}`; 409 payout_not_failed unless it failed.
+   * 200 `{payoutId, userId, status: 'pending', position}`, appending nothing when a retry made it
+   * pending already; 409 payout_not_failed unless it failed.
    */
   @ApiOperation({
     summary: 'Retry a failed payout',
-    description: 'Appends PayoutRetryRequested: the same payout and idempotency key go back to the executor, with a new run of attempts. Only a `failed` payout.',
+    description:
+      'Appends PayoutRetryRequested: the same payout and idempotency key go back to the executor, with a new run of attempts. Only a `failed` payout; ' +
+      'one a retry made pending already answers 200 and appends nothing.',
   })
   @ApiSuccess(200, 'The payout is pending again', RetryPayoutResponse)
   @ApiProblems(404, ['payout_not_found'])
