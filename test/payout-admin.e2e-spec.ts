@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { runUserCommand } from '../src/identity/user/run-user-command';
+import { type BananoGateway } from '../src/payouts/banano/banano-gateway';
+import { CancelPayoutCommand } from '../src/payouts/cancel-payout/cancel-payout.command';
+import { CancelPayoutHandler } from '../src/payouts/cancel-payout/cancel-payout.handler';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { type Answer, call, earner } from './support/scenario';
@@ -154,6 +157,37 @@ describe('admin retry and cancel of payouts', () => {
       expect(cancelAgain.body).toMatchObject({ payoutId, userId, status: 'cancelled' });
       const reasons = (await userEvents(app, userId)).filter((event) => event.type === 'PayoutCancelled').map((event) => event.data.reason);
       expect(reasons).toEqual(['wallet closed by the player']);
+    });
+  });
+
+  it('asks the node about the blocks of the stream it cancels against: a retry and a new block meanwhile refuse the cancel', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await requestedPayout(app, 30);
+      const metadata = { correlationId: randomUUID(), causationId: payoutId, actor: { kind: 'system' as const, name: 'payout-executor' } };
+      const policy = { maxAttempts: 1, backoffBaseMs: 1_000, backoffMaxMs: 60_000 };
+      const [firstBlock, secondBlock] = ['A1'.repeat(32), 'B2'.repeat(32)];
+      const refuse = (attempt: number, blockHash: string) =>
+        runUserCommand(app.store, userId, { type: 'RecordPayoutAttemptFailed', data: { payoutId, attempt, error: 'Fork', blockHash, policy, now: new Date() } }, metadata);
+      await refuse(1, firstBlock);
+      await synced(app);
+      // While the cancel asks the node about the first block, another admin retries the payout
+      // and its second attempt's block is recorded refused, though that block is on the chain.
+      const asked: string[] = [];
+      const blockInfo = async (hash: string): Promise<{ hash: string } | null> => {
+        asked.push(hash);
+        if (hash === firstBlock && asked.length === 1) {
+          await runUserCommand(app.store, userId, { type: 'RetryPayout', data: { payoutId, now: new Date() } }, { ...metadata, actor: { kind: 'admin' as const, name: 'test-all' } });
+          await refuse(2, secondBlock);
+        }
+        return hash === secondBlock ? { hash } : null;
+      };
+      const banano = { rpc: { blockInfo } } as unknown as BananoGateway;
+      const handler = new CancelPayoutHandler(app.store, app.pool, banano);
+      const command = new CancelPayoutCommand(payoutId, 'wallet closed', { ...metadata, actor: { kind: 'admin' as const, name: 'test-all' } });
+
+      await expect(handler.execute(command)).rejects.toMatchObject({ code: 'payout_block_on_chain', status: 409 });
+      expect(asked).toContain(secondBlock);
+      expect((await userEvents(app, userId)).filter((event) => event.type === 'PayoutCancelled')).toEqual([]);
     });
   });
 

@@ -42,6 +42,12 @@ export interface HandleOptions {
   readonly schemaVersion: number;
   /** Attempts when another writer got to the stream first. */
   readonly attemptsMax?: number;
+  /**
+   * A check of outside facts (the Banano node, say) that the decision depends on, made against
+   * the very events it was decided on, once it decided to append; it throws to refuse. A stream
+   * that moves after the check fails the append, and is read, decided and checked again.
+   */
+  readonly beforeAppend?: (history: readonly RecordedEvent[]) => Promise<void>;
 }
 
 /** The state a stream's recorded events add up to; event types the decider does not know are skipped. */
@@ -89,6 +95,7 @@ export async function handleCommand<Command, Event extends { type: string; data:
     let state = fold(decider, history);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, history, position: null };
+    await options.beforeAppend?.(history);
     const expectedRevision: ExpectedRevision = history.length === 0 ? 'no_stream' : history[history.length - 1].revision;
     try {
       const result = await store.appendToStream(

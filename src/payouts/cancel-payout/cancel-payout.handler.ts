@@ -3,12 +3,9 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
 import { positionOf, runUserCommand } from '../../identity/user/run-user-command';
-import { userDecider } from '../../identity/user/user.decider';
-import { toStreamName } from '../../identity/user/user.stream';
 import { DATABASE_POOL } from '../../platform/database/database';
-import { fold } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
-import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
+import { EVENT_STORE, type EventStore, type RecordedEvent } from '../../platform/event-store/event-store.port';
 import { BANANO_GATEWAY, type BananoGateway } from '../banano/banano-gateway';
 import { BananoNodeError } from '../banano/banano-rpc.client';
 import { payoutOwner } from '../payout-owner';
@@ -32,21 +29,21 @@ export class CancelPayoutHandler implements ICommandHandler<CancelPayoutCommand,
 
   async execute(command: CancelPayoutCommand): Promise<CancelPayoutResult> {
     const userId = await payoutOwner(this.pool, command.payoutId);
-    await this.refuseWhileABlockIsOnChain(userId, command.payoutId);
+    // The node is asked about the blocks of the events the cancel is decided on, and appended
+    // against: a retry and a new attempt's block recorded meanwhile fail the append, and the new
+    // block is asked about too before the kills are released.
     const decision = await runUserCommand(
       this.store,
       userId,
       { type: 'CancelPayout', data: { payoutId: command.payoutId, reason: command.reason, now: new Date() } },
       command.metadata,
+      (events) => this.refuseWhileABlockIsOnChain(events, command.payoutId),
     );
     return { payoutId: command.payoutId, userId, status: 'cancelled', position: positionOf(decision) };
   }
 
-  private async refuseWhileABlockIsOnChain(userId: string, payoutId: string): Promise<void> {
-    const events = await this.store.readStream(toStreamName(userId));
-    const user = fold(userDecider, events);
-    // Any other status is refused by the decider (payout_not_failed, payout_not_found), node or not.
-    if (user.status !== 'registered' || user.payouts.get(payoutId)?.status !== 'failed') return;
+  /** Called only when the decider cancels, so only for a payout that is failed in `events`. */
+  private async refuseWhileABlockIsOnChain(events: readonly RecordedEvent[], payoutId: string): Promise<void> {
     const blocks = new Set<string>();
     for (const event of events) {
       if (event.type === 'PayoutAttemptFailed' && event.data.payoutId === payoutId && typeof event.data.blockHash === 'string') {
