@@ -1,5 +1,7 @@
 import { sql } from 'slonik';
+import { FaucetSettings } from '../src/admin/faucet-config/faucet-settings';
 import { toStreamName } from '../src/identity/user/user.stream';
+import { loadConfig } from '../src/platform/config/config';
 import { parseBan } from '../src/platform/money';
 import { type Answer, call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
@@ -148,6 +150,27 @@ describe('administration: settings and stats', () => {
       expect(preview.body).toMatchObject({ payoutsRequested: 1 });
       expect((preview.body.eligible as number) > 1).toBe(true);
       expect(stats.body).toMatchObject({ config: { scheduler: { settlementIntervalSeconds: 600, settlementBatchSize: 1 }, lastChange: { type: 'SchedulerConfigChanged' } } });
+    });
+
+    it('records a value equal to this process\'s default, so a process started with another environment keeps it too', async () => {
+      // A ledger no admin has configured yet. This service runs with SETTLEMENT_INTERVAL_SECONDS=0;
+      // `npm run start:payouts` beside it with 1200 and SETTLEMENT_BATCH_SIZE=7. The admin asks
+      // this service for 0 and all users.
+      const fresh = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
+      try {
+        const payoutsProcess = new FaucetSettings(fresh.store, loadConfig({ DATABASE_URL: fresh.database.url, SETTLEMENT_INTERVAL_SECONDS: '1200', SETTLEMENT_BATCH_SIZE: '7' }));
+        const before = (await payoutsProcess.current()).scheduler;
+
+        const pinned = await call(fresh, 'PUT', '/v1/admin/config/scheduler', { settlementIntervalSeconds: 0, settlementBatchSize: 0 });
+        const again = await call(fresh, 'PUT', '/v1/admin/config/scheduler', { settlementIntervalSeconds: 0, settlementBatchSize: 0 });
+
+        expect(pinned.body).toMatchObject({ scheduler: { settlementIntervalSeconds: 0, settlementBatchSize: 0 } });
+        expect(before).toEqual({ settlementIntervalSeconds: 1200, settlementBatchSize: 7 });
+        expect((await payoutsProcess.current()).scheduler).toEqual({ settlementIntervalSeconds: 0, settlementBatchSize: 0 });
+        expect(again.body).toMatchObject({ changed: [] });
+      } finally {
+        await fresh.close();
+      }
     });
 
     it.each([

@@ -20,12 +20,12 @@ export class ChangePayoutConfigController {
 
   /**
    * Changes the base reward, the kill caps or the operator balance floor (SPEC §5). Fields left out
-   * keep their value; a body that changes nothing in force appends nothing. 200 with the settings now in force.
+   * keep their value; a body that asks for what an admin set already appends nothing. 200 with the settings now in force.
    */
   @ApiOperation({
     summary: 'Change the base reward, the kill caps or the operator balance floor',
     description:
-      'Appends PayoutConfigChanged with only the fields that changed (and their previous values). Fields left out keep their value; a body that asks for what is in force answers `changed: []` and appends nothing. ' +
+      'Appends PayoutConfigChanged with only the fields an admin had not set to these values yet (and their previous values; a value the environment gives is recorded too, so every process keeps it). Fields left out keep their value; a body that asks for what an admin set already answers `changed: []` and appends nothing. ' +
       'The next accrual and settlement use the new values, in every process, without a restart.',
   })
   @ApiSuccess(200, 'The payout settings in force', ChangePayoutConfigResponse)

@@ -21,7 +21,7 @@ export class ChangeSchedulerConfigController {
   @ApiOperation({
     summary: 'Change the settlement interval or batch size',
     description:
-      'Appends SchedulerConfigChanged with only the fields that changed; the schedulers pick it up within 30 s. A body that asks for what is in force answers `changed: []` and appends nothing.',
+      'Appends SchedulerConfigChanged with only the fields an admin had not set to these values yet (a value the environment gives is recorded too, so every process keeps it); the schedulers pick it up within 30 s. A body that asks for what an admin set already answers `changed: []` and appends nothing.',
   })
   @ApiSuccess(200, 'The schedule in force', ChangeSchedulerConfigResponse)
   @ApiProblems(409, ['concurrency_conflict'])

@@ -23,8 +23,9 @@ function rejection(command: FaucetConfigCommand, state: FaucetConfigState = init
 }
 
 describe('the faucet-config decider', () => {
-  it('records only the fields that differ from what is in force, each with its value before', () => {
-    const events = decide(payout({ banPerKillRaw: raw('0.1'), dailyKillCap: 150, weeklyKillCap: 500 }), initialState);
+  it('records only the fields given that differ from what an admin set, each with its value before', () => {
+    const state = given(decide(payout({ dailyKillCap: 150 }), initialState));
+    const events = decide(payout({ banPerKillRaw: raw('0.1'), dailyKillCap: 150, weeklyKillCap: 500 }), state);
 
     expect(events).toEqual([
       {
@@ -35,12 +36,25 @@ describe('the faucet-config decider', () => {
     expect(payoutSettingsInForce(given(events), payoutDefaults)).toEqual({ ...payoutDefaults, banPerKillRaw: raw('0.1'), weeklyKillCap: 500 });
   });
 
-  it('decides nothing when asked for what is already in force', () => {
-    const state = given(decide(payout({ dailyKillCap: 20 }), initialState));
+  it('decides nothing when asked for what an admin set already', () => {
+    const state = given([...decide(payout({ dailyKillCap: 20, banPerKillRaw: raw('0.05') }), initialState), ...decide(scheduler({ settlementIntervalSeconds: 1200 }), initialState)]);
 
     expect(decide(payout({ dailyKillCap: 20 }), state)).toEqual([]);
     expect(decide(payout({ banPerKillRaw: raw('0.05') }), state)).toEqual([]);
     expect(decide(scheduler({ settlementIntervalSeconds: 1200 }), state)).toEqual([]);
+  });
+
+  it('records a value an admin sets that only the environment gave, so it holds in a process or a restart with another environment', () => {
+    // The API runs with SETTLEMENT_INTERVAL_SECONDS=1200, `npm run start:payouts` with 600: the
+    // admin sets 1200 on the API, and both must settle every 1200 s from then on.
+    const events = decide(scheduler({ settlementIntervalSeconds: 1200 }), initialState);
+    const payoutsProcessDefaults = { settlementIntervalSeconds: 600, settlementBatchSize: 0 };
+
+    expect(events).toEqual([
+      { type: 'SchedulerConfigChanged', data: { changes: { settlementIntervalSeconds: 1200 }, previous: { settlementIntervalSeconds: 1200 }, changedAt: now.toISOString() } },
+    ]);
+    expect(schedulerSettingsInForce(given(events), payoutsProcessDefaults)).toEqual({ settlementIntervalSeconds: 1200, settlementBatchSize: 0 });
+    expect(decide(scheduler({ settlementIntervalSeconds: 1200 }), given(events))).toEqual([]);
   });
 
   it('keeps an admin value over the environment, and the environment value for fields no admin changed', () => {

@@ -65,17 +65,23 @@ export function schedulerSettingsInForce(state: FaucetConfigState, defaults: Sch
   return { ...defaults, ...state.scheduler };
 }
 
-/** A change to what is already in force decides nothing (STYLE habit 4); otherwise one event with the fields that differ. */
+/**
+ * A change to what an admin set already decides nothing (STYLE habit 4); otherwise one event with
+ * the fields the stream does not hold yet, each with the value in force before. A value that only
+ * the environment gave is recorded too: the environment of another process (`npm run
+ * start:payouts`), or of this one after a restart, may give another, and the admin's must hold in
+ * every process.
+ */
 export function decide(command: FaucetConfigCommand, state: FaucetConfigState): FaucetConfigEvent[] {
   switch (command.type) {
     case 'ChangePayoutConfig': {
       guardPayout(command.data.changes);
-      const { changes, previous } = differences(command.data.changes, payoutSettingsInForce(state, command.data.defaults));
+      const { changes, previous } = differences(command.data.changes, state.payout, payoutSettingsInForce(state, command.data.defaults));
       return changes === null ? [] : [{ type: 'PayoutConfigChanged', data: { changes, previous, changedAt: command.data.now.toISOString() } }];
     }
     case 'ChangeSchedulerConfig': {
       guardScheduler(command.data.changes);
-      const { changes, previous } = differences(command.data.changes, schedulerSettingsInForce(state, command.data.defaults));
+      const { changes, previous } = differences(command.data.changes, state.scheduler, schedulerSettingsInForce(state, command.data.defaults));
       return changes === null ? [] : [{ type: 'SchedulerConfigChanged', data: { changes, previous, changedAt: command.data.now.toISOString() } }];
     }
     default: {
@@ -85,12 +91,12 @@ export function decide(command: FaucetConfigCommand, state: FaucetConfigState): 
   }
 }
 
-function differences<S extends object>(requested: Partial<S>, inForce: S): { changes: Partial<S> | null; previous: Partial<S> } {
+function differences<S extends object>(requested: Partial<S>, recorded: Partial<S>, inForce: S): { changes: Partial<S> | null; previous: Partial<S> } {
   const changes: Partial<S> = {};
   const previous: Partial<S> = {};
   for (const key of Object.keys(requested) as Array<keyof S>) {
     const value = requested[key];
-    if (value === undefined || value === inForce[key]) continue;
+    if (value === undefined || value === recorded[key]) continue;
     changes[key] = value;
     previous[key] = inForce[key];
   }
