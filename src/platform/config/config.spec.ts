@@ -217,6 +217,27 @@ describe('a misconfigured environment', () => {
     ]);
   });
 
+  it('refuses an outbound URL carrying a user name or password, and never quotes the password', () => {
+    // fetch refuses such a URL on every call, and its error quotes the whole URL, password and all.
+    const problems = problemsOf(() =>
+      loadServiceConfig({
+        BANANO_RPC_URL: 'https://node:hunter2@rpc.example/',
+        FORTNITE_STATS_BASE_URL: 'https://:hunter2@stats.example',
+        FORTNITE_STATS_API_KEY: 'k',
+        YUNITE_BASE_URL: 'https://bot@yunite.example/api',
+        YUNITE_API_KEY: 'k',
+        YUNITE_GUILD_ID: '123456789012345678',
+      }),
+    );
+
+    expect(problems).toEqual([
+      'BANANO_RPC_URL must not carry a user name or password (not shown); send credentials with BANANO_RPC_AUTH',
+      'FORTNITE_STATS_BASE_URL must not carry a user name or password (not shown)',
+      'YUNITE_BASE_URL must not carry a user name or password (not shown)',
+    ]);
+    expect(problems.join(' ')).not.toContain('hunter2');
+  });
+
   it('includes the integrations and the production master key rule in the same list', () => {
     const problems = problemsOf(() =>
       loadServiceConfig({ NODE_ENV: 'production', YUNITE_API_KEY: 'k', YUNITE_GUILD_ID: 'guild', YUNITE_TIMEOUT_MS: '0', YUNITE_REVERIFY_USERS_PER_RUN: '0', PORT: '-1' }),

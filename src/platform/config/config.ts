@@ -229,7 +229,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       readModelWaitMs: read(() => envInteger(env, 'SETTLEMENT_READ_MODEL_WAIT_SECONDS', 30, 1, 600) * 1000),
     },
     banano: {
-      rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '')),
+      rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '', '; send credentials with BANANO_RPC_AUTH')),
       dryRunBalanceRaw: read(() => ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000')),
       executorIntervalMs: read(() => envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000)),
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
@@ -485,12 +485,19 @@ function databaseUrl(env: Env, name: string): string | null {
 /**
  * An absolute http(s) URL. A node's or an API's URL may carry credentials (user:password@, a
  * ?key= or ?token=), so one refused is quoted only when it holds neither an @ nor a query.
+ * A user name or password in it is refused: fetch refuses every request to such a URL, and its
+ * error quotes the URL, password and all. `credentialsHint` says where they belong instead.
  */
-export function envUrl(env: Env, name: string, fallback: string): string {
+export function envUrl(env: Env, name: string, fallback: string, credentialsHint = ''): string {
   const value = envText(env, name) ?? fallback;
   const shown = /[@?]/.test(value) ? 'not shown: it may hold a password or a key' : `got ${value}`;
-  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
-  if (protocol !== 'https:' && protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL (${shown})`);
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigError(`${name} must be an absolute http(s) URL (${shown})`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${name} must not carry a user name or password (not shown)${credentialsHint}`);
+  }
   return value.replace(/\/+$/, '');
 }
 
