@@ -269,6 +269,46 @@ describe('a misconfigured environment', () => {
   });
 });
 
+describe('loadConfig: the EventStoreDB connection string', () => {
+  function refusal(value: string): readonly string[] {
+    try {
+      loadConfig({ EVENTSTORE_CONNECTION_STRING: value });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('the environment was expected to be refused');
+  }
+
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  it('takes one the EventStoreDB client reads without a warning', () => {
+    const value = 'esdb://admin:hunter2@127.0.0.1:2113?tls=false&nodePreference=leader';
+    expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: value }).eventStoreConnectionString).toBe(value);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['another scheme', 'postgres://admin:hunter2@db:5432/ledger', /must be an esdb:\/\/ or esdb\+discover:\/\/ connection string/],
+    ['a port that is not a number', 'esdb://admin:hunter2@host:abc', /port number/],
+    ['a setting that is not true or false', 'esdb://admin:hunter2@host:2113?tls=hunter2', /true or false/],
+    // The client ignores both with a warning on the console that quotes the whole string.
+    ['an option the client does not know', 'esdb://admin:hunter2@host:2113?tsl=false', /an option the EventStoreDB client does not know, "tsl", and would ignore/],
+    ['tlsVerifyCert=false, which the client ignores', 'esdb://admin:hunter2@host:2113?tls=true&tlsVerifyCert=false', /tlsVerifyCert/],
+  ])('refuses %s at start-up, quoting no password', (_case, value, message) => {
+    const problems = refusal(value);
+
+    expect(problems).toEqual([expect.stringMatching(message) as string]);
+    expect(problems[0]).toMatch(/^EVENTSTORE_CONNECTION_STRING /);
+    expect(problems[0]).not.toContain('hunter2');
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('hunter2');
+  });
+});
+
 describe('loadConfig: logs', () => {
   it('formats logs as the terminal suits unless told, and refuses a format it does not know', () => {
     expect(loadConfig({}).logFormat).toBe('auto');

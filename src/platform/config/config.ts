@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { FAUCET_CONFIG_BOUNDS } from '../../admin/faucet-config/faucet-config.decider';
 import { isValidBananoAddress } from '../banano/banano-address';
+import { eventStoreConnectionStringProblem } from '../event-store/eventstoredb-connection-string';
 import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier, parseDecimal } from '../../rewards/economics/rate';
 import { parseBan, RAW_PER_BAN } from '../money';
 import { InvalidMasterKeyError, MasterKey } from '../../security/secure-config/master-key';
@@ -200,7 +201,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     port: read(() => envInteger(env, 'PORT', 3000, 0, 65_535)),
     host: envText(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: read(() => databaseUrl(env, 'DATABASE_URL')),
-    eventStoreConnectionString: envText(env, 'EVENTSTORE_CONNECTION_STRING'),
+    eventStoreConnectionString: read(() => eventStoreConnectionString(env, 'EVENTSTORE_CONNECTION_STRING')),
     dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
     projector: {
       inProcess: read(() => boolean(env, 'PROJECTOR_IN_PROCESS', true)),
@@ -479,6 +480,14 @@ function databaseUrl(env: Env, name: string): string | null {
   if (protocol !== 'postgres:' && protocol !== 'postgresql:' && protocol !== 'socket:') {
     throw new ConfigError(`${name} must be a postgres://user:password@host:port/database URL (not shown: it may hold a password)`);
   }
+  return value;
+}
+
+/** An EventStoreDB connection string the client reads as written; it may hold a password. */
+function eventStoreConnectionString(env: Env, name: string): string | null {
+  const value = envText(env, name);
+  const problem = value === null ? null : eventStoreConnectionStringProblem(value);
+  if (problem !== null) throw new ConfigError(`${name} ${problem}`);
   return value;
 }
 
