@@ -239,7 +239,7 @@ export function yuniteConfigFromEnv(env: Env): YuniteConfig | null {
   const problems = configProblems();
   if (!discordSnowflake.test(guildId)) problems.list.push(`YUNITE_GUILD_ID must be a Discord guild id: 17 to 20 digits (got ${guildId})`);
   const config = {
-    baseUrl: problems.read(() => envUrl(env, 'YUNITE_BASE_URL', 'https://yunite.xyz/api')),
+    baseUrl: problems.read(() => envUrl(env, 'YUNITE_BASE_URL', 'https://yunite.xyz/api', { pathsAppended: true })),
     apiKey,
     guildId,
     timeoutMs: problems.read(() => envInteger(env, 'YUNITE_TIMEOUT_MS', 5_000, 1, 120_000)),

@@ -238,6 +238,26 @@ describe('a misconfigured environment', () => {
     expect(problems.join(' ')).not.toContain('hunter2');
   });
 
+  it('refuses a query or fragment in a base URL that a path is appended to, without quoting it', () => {
+    // `${base}/v2/stats/...` after `?key=...` would put the path into the query of every request.
+    const problems = problemsOf(() =>
+      loadServiceConfig({
+        FORTNITE_STATS_BASE_URL: 'https://stats.example/api?key=hunter2',
+        FORTNITE_STATS_API_KEY: 'k',
+        YUNITE_BASE_URL: 'https://yunite.example/api#hunter2',
+        YUNITE_API_KEY: 'k',
+        YUNITE_GUILD_ID: '123456789012345678',
+      }),
+    );
+
+    expect(problems).toEqual([
+      'FORTNITE_STATS_BASE_URL must not end in a query or a fragment, since paths are appended to it (not shown)',
+      'YUNITE_BASE_URL must not end in a query or a fragment, since paths are appended to it (not shown)',
+    ]);
+    // The node's URL is posted to as written, so a query there is kept.
+    expect(loadServiceConfig({ BANANO_RPC_URL: 'https://rpc.example/?token=abc' }).banano.rpcUrl).toBe('https://rpc.example/?token=abc');
+  });
+
   it('includes the integrations and the production master key rule in the same list', () => {
     const problems = problemsOf(() =>
       loadServiceConfig({ NODE_ENV: 'production', YUNITE_API_KEY: 'k', YUNITE_GUILD_ID: 'guild', YUNITE_TIMEOUT_MS: '0', YUNITE_REVERIFY_USERS_PER_RUN: '0', PORT: '-1' }),

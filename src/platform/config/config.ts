@@ -230,7 +230,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       readModelWaitMs: read(() => envInteger(env, 'SETTLEMENT_READ_MODEL_WAIT_SECONDS', 30, 1, 600) * 1000),
     },
     banano: {
-      rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '', '; send credentials with BANANO_RPC_AUTH')),
+      rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '', { credentialsHint: '; send credentials with BANANO_RPC_AUTH' })),
       dryRunBalanceRaw: read(() => ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000')),
       executorIntervalMs: read(() => envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000)),
       rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
@@ -418,7 +418,7 @@ function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
   if (apiKey === null) return null;
   const { read, done } = configProblems();
   const stats = {
-    baseUrl: read(() => envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com')),
+    baseUrl: read(() => envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com', { pathsAppended: true })),
     apiKey,
     timeoutMs: read(() => envInteger(env, 'FORTNITE_STATS_TIMEOUT_MS', 5_000, 100, 120_000)),
     pollCallsPerMinute: read(() => envInteger(env, 'STATS_POLL_CALLS_PER_MINUTE', 30, 0, 10_000)),
@@ -468,7 +468,6 @@ function ban(env: Env, name: string, fallback: string): bigint {
   return raw;
 }
 
-/** An absolute http(s) URL, without a trailing slash. */
 /**
  * A PostgreSQL connection URL (postgres://, postgresql://, or socket: for a Unix socket). It may
  * hold a password, so a message about it never quotes it.
@@ -491,13 +490,23 @@ function eventStoreConnectionString(env: Env, name: string): string | null {
   return value;
 }
 
+export interface UrlOptions {
+  /** Where a user name or password belongs instead, appended to the refusal. */
+  readonly credentialsHint?: string;
+  /**
+   * The URL is a base that request paths are appended to as text, so a query or fragment in it
+   * would swallow every path: refused.
+   */
+  readonly pathsAppended?: boolean;
+}
+
 /**
  * An absolute http(s) URL. A node's or an API's URL may carry credentials (user:password@, a
  * ?key= or ?token=), so one refused is quoted only when it holds neither an @ nor a query.
  * A user name or password in it is refused: fetch refuses every request to such a URL, and its
- * error quotes the URL, password and all. `credentialsHint` says where they belong instead.
+ * error quotes the URL, password and all.
  */
-export function envUrl(env: Env, name: string, fallback: string, credentialsHint = ''): string {
+export function envUrl(env: Env, name: string, fallback: string, options: UrlOptions = {}): string {
   const value = envText(env, name) ?? fallback;
   const shown = /[@?]/.test(value) ? 'not shown: it may hold a password or a key' : `got ${value}`;
   const url = URL.canParse(value) ? new URL(value) : null;
@@ -505,7 +514,10 @@ export function envUrl(env: Env, name: string, fallback: string, credentialsHint
     throw new ConfigError(`${name} must be an absolute http(s) URL (${shown})`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must not carry a user name or password (not shown)${credentialsHint}`);
+    throw new ConfigError(`${name} must not carry a user name or password (not shown)${options.credentialsHint ?? ''}`);
+  }
+  if (options.pathsAppended === true && (url.search !== '' || url.hash !== '' || /[?#]/.test(value))) {
+    throw new ConfigError(`${name} must not end in a query or a fragment, since paths are appended to it (not shown)`);
   }
   return value.replace(/\/+$/, '');
 }
