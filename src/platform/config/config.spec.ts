@@ -329,6 +329,19 @@ describe('loadConfig: the EventStoreDB connection string', () => {
   });
 });
 
+describe('loadConfig: the HTTP interface', () => {
+  it('takes an IP address or a host name', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'api-1.internal.example']) {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    }
+  });
+
+  // Each of these was found only by listen(), after the migrations and the projector had started.
+  it.each(['localhost:3000', 'http://0.0.0.0', '10.0.0.1/8', 'my host', '-bad.example', 'a..b'])('refuses HOST=%s', (value) => {
+    expect(() => loadConfig({ HOST: value })).toThrow(/^HOST must be an IP address or a host name/);
+  });
+});
+
 describe('loadConfig: logs', () => {
   it('formats logs as the terminal suits unless told, and refuses a format it does not know', () => {
     expect(loadConfig({}).logFormat).toBe('auto');

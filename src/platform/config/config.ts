@@ -199,7 +199,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
   if (!['json', 'pretty', 'auto'].includes(logFormat)) problems.list.push(`LOG_FORMAT must be json, pretty or auto (got ${logFormat})`);
   const config: LedgerConfig = {
     port: read(() => envInteger(env, 'PORT', 3000, 0, 65_535)),
-    host: envText(env, 'HOST') ?? '127.0.0.1',
+    host: read(() => listenHost(env, 'HOST')),
     databaseUrl: read(() => databaseUrl(env, 'DATABASE_URL')),
     eventStoreConnectionString: read(() => eventStoreConnectionString(env, 'EVENTSTORE_CONNECTION_STRING')),
     dataDir: isAbsolute(dataDir) ? dataDir : join(projectRoot(), dataDir),
@@ -293,6 +293,21 @@ export function secureConfigSettings(env: Env): SecureConfigSettings {
     throw error;
   }
   return { masterKey, production: envText(env, 'NODE_ENV') === 'production' };
+}
+
+/** A host name's labels: letters, digits and inner hyphens, at most 63 characters each (RFC 1123). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * The interface to listen on. Anything else (a port or a scheme in it, a typo) would be found only
+ * by listen(), after the migrations, the projector and the integrations had started.
+ */
+function listenHost(env: Env, name: string): string {
+  const value = envText(env, name) ?? '127.0.0.1';
+  if (isIP(value) === 0 && !HOST_NAME.test(value)) {
+    throw new ConfigError(`${name} must be an IP address or a host name, without a port or a scheme (got ${value})`);
+  }
+  return value;
 }
 
 /** Funding addresses are few; a long list is a mistake in the environment, not a use. */
