@@ -421,6 +421,27 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  it('does not take a block_info answer about another block for its block on the chain', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // The copy is lost behind a 502, and the first block_info is answered (a proxy's cache gone
+      // wrong, say) with what the node says of another block: the operator's opening receive.
+      const other = node.accountChain(operator.address)[0].hash;
+      const aboutOther: unknown = await (await fetch(node.url, { method: 'POST', body: JSON.stringify({ action: 'block_info', hash: other, json_block: true }) })).json();
+      node.failNext('process', 'answer', { status: 502, body: {} });
+      node.failNext('block_info', 'answer', { body: aboutOther });
+
+      await app.workers.payoutExecutor.runOnce().catch(() => undefined);
+      await app.workers.payoutExecutor.runOnce();
+
+      // Every PayoutSent names a block on the chain: the payout's own send.
+      const sent = await eventsOf(app, toStreamName(player.userId), 'PayoutSent');
+      expect(sent.map((event) => event.data.blockHash)).toEqual(sendsFrom(node, operator.address).map((block) => block.hash));
+      expect(sent).toHaveLength(1);
+    });
+  });
+
   it('fails the run with a fault of its own node client, not calling it the node unavailable, and publishes the same block next run', async () => {
     await withLive({}, async ({ app, node, operator }) => {
       await earner(app, 10);

@@ -418,5 +418,23 @@ describe('BananoRpcClient against the Banano node double', () => {
       node.failNext('block_info', 'answer', { body: { block_account: node.genesisAddress, balance: '1', height: '2', confirmed: 'yes', contents: {} } });
       await expect(client({ retriesMax: 0 }).blockInfo(hash)).rejects.toMatchObject({ reason: 'malformed' });
     });
+
+    it('refuses a block_info answer whose contents are another block, or contradict it', async () => {
+      const asked = await node.fund(player.address, 5n);
+      const other = await node.fund(operator.address, 7n);
+      const answerAbout = async (hash: string): Promise<Record<string, unknown>> =>
+        (await (await fetch(node.url, { method: 'POST', body: JSON.stringify({ action: 'block_info', hash, json_block: true }) })).json()) as Record<string, unknown>;
+      const good = await answerAbout(asked);
+      const contradictions = [
+        await answerAbout(other),
+        { ...good, block_account: operator.address },
+        { ...good, balance: '1' },
+      ];
+      for (const body of contradictions) {
+        node.failNext('block_info', 'answer', { body });
+        await expect(client({ retriesMax: 0 }).blockInfo(asked)).rejects.toMatchObject({ code: 'node_unavailable', reason: 'malformed' });
+      }
+      expect((await client().blockInfo(asked))?.amountRaw).toBe(5n);
+    });
   });
 });

@@ -304,16 +304,29 @@ export class BananoRpcClient {
         if (answer.text === 'Block not found') return null;
         throw new BananoNodeRejectedError('block_info', answer.text);
       }
-      return this.decode('block_info', () => ({
-        hash: normalized,
-        account: addressField(answer, 'block_account'),
-        amountRaw: rawField(answer, 'amount'),
-        balanceRaw: rawField(answer, 'balance'),
-        height: countField(answer, 'height'),
-        confirmed: booleanField(answer, 'confirmed'),
-        subtype: typeof answer.subtype === 'string' ? answer.subtype : null,
-        contents: stateBlockOf(answer.contents),
-      }));
+      return this.decode('block_info', () => {
+        const info: BlockInfo = {
+          hash: normalized,
+          account: addressField(answer, 'block_account'),
+          amountRaw: rawField(answer, 'amount'),
+          balanceRaw: rawField(answer, 'balance'),
+          height: countField(answer, 'height'),
+          confirmed: booleanField(answer, 'confirmed'),
+          subtype: typeof answer.subtype === 'string' ? answer.subtype : null,
+          contents: stateBlockOf(answer.contents),
+        };
+        // The answer names no hash, so a state block's contents are the only proof that it is about
+        // the block asked for. An answer about another block (a proxy's cache gone wrong) would
+        // otherwise put a block the node does not hold on the chain: a payout recorded sent, unpaid.
+        const { contents } = info;
+        if (contents !== null) {
+          const contentsHash = hashOf(contents);
+          if (contentsHash !== normalized) throw new MalformedAnswerError(`contents of block ${contentsHash}, not of ${normalized}`);
+          if (contents.account !== info.account) throw new MalformedAnswerError('a block_account that is not the account of its contents');
+          if (BigInt(contents.balance) !== info.balanceRaw) throw new MalformedAnswerError('a balance that is not the balance of its contents');
+        }
+        return info;
+      });
     });
   }
 
