@@ -430,6 +430,8 @@ describe('live payouts on the Banano node double', () => {
       const other = node.accountChain(operator.address)[0].hash;
       const aboutOther: unknown = await (await fetch(node.url, { method: 'POST', body: JSON.stringify({ action: 'block_info', hash: other, json_block: true }) })).json();
       node.failNext('process', 'answer', { status: 502, body: {} });
+      // The frontier's block_info, asked before signing, is answered as it should be.
+      node.failNext('block_info', 'slow', { delayMs: 0 });
       node.failNext('block_info', 'answer', { body: aboutOther });
 
       await app.workers.payoutExecutor.runOnce().catch(() => undefined);
@@ -525,6 +527,27 @@ describe('live payouts on the Banano node double', () => {
       expect(failure.data).toMatchObject({ attempt: 1, blockHash: null });
       expect(String(failure.data.error)).toMatch(/^insufficient_operator_balance/);
       expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(0);
+    });
+  });
+
+  it('signs no send on an account_info whose balance is not its frontier\'s: the node would read another amount', async () => {
+    await withLive({}, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      const [payout] = await settle(app);
+      // The frontier, with a balance 5 BAN short of the one it holds: the confirmed balance beside
+      // an unconfirmed receive, say, or an answer a proxy pieced together.
+      const frontier = node.accountChain(operator.address).at(-1)?.hash;
+      const shortRaw = node.balanceOf(operator.address) - 5n * BAN;
+      node.failNext('account_info', 'answer', {
+        body: { frontier, balance: shortRaw.toString(), representative: operator.address, block_count: '1' },
+      });
+
+      await app.workers.payoutExecutor.runOnce().catch(() => undefined);
+      await app.workers.payoutExecutor.runOnce();
+
+      expect(node.receivableOf(player.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
+      expect(sendsFrom(node, operator.address)).toHaveLength(1);
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutSent')).toHaveLength(1);
     });
   });
 
@@ -633,6 +656,8 @@ describe('live payouts on the Banano node double', () => {
         const [payout] = await settle(app);
         // The node takes the block and drops the answer, then is gone before block_info can say so.
         node.failNext('process', 'accept_then_drop');
+        // The frontier's block_info, asked before signing, is answered as it should be.
+        node.failNext('block_info', 'slow', { delayMs: 0 });
         node.failNext('block_info', 'down');
         await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow();
         expect(sendsFrom(node, operator.address)).toHaveLength(1);

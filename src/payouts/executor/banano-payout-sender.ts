@@ -4,7 +4,7 @@ import { loadUser, runUserCommand } from '../../identity/user/run-user-command';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
-import { type BananoRpcClient } from '../banano/banano-rpc.client';
+import { BananoNodeUnavailableError, type BananoRpcClient } from '../banano/banano-rpc.client';
 import { publishBlock } from '../banano/publish-block';
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { UnclearCopies } from '../banano/unclear-copies';
@@ -178,6 +178,18 @@ export class BananoPayoutSender implements PayoutSender {
         attempt,
         `insufficient_operator_balance: ${balance} raw, payout ${payout.amountRaw} raw, floor ${this.floorRaw} raw`,
         null,
+      );
+    }
+    // The node reads a send's amount as its previous block's balance less the block's own, so a
+    // balance that is not the frontier's (a confirmed balance beside an unconfirmed frontier, an
+    // answer a proxy pieced together) would send another amount than the payout's. The frontier
+    // block's own balance is immutable, so asking for it cannot race a frontier that moves on.
+    const head = await this.rpc.blockInfo(info.frontier);
+    if (head === null || head.account !== account.address || head.balanceRaw !== info.balanceRaw) {
+      throw new BananoNodeUnavailableError(
+        'account_info',
+        'malformed',
+        `The Banano node answered account_info with a balance of ${info.balanceRaw} raw at frontier ${info.frontier}, whose block says ${head === null ? 'nothing (not found)' : `${head.balanceRaw} raw of ${head.account}`}.`,
       );
     }
     const { block: unworked, hash } = await buildSendBlock({
