@@ -10,7 +10,13 @@ import { startBananoNodeDouble, type BananoNodeDouble } from './doubles/banano-n
 type Keys = { privateKey: string; publicKey: string; address: string };
 type Json = Record<string, unknown>;
 
-const dummyWork = '0123456789abcdef';
+/**
+ * The work the double's work_generate answers for a block's root: its previous, or the account's
+ * public key for the block that opens it. The double takes no other.
+ */
+function workFor(previous: string, account: Keys): string {
+  return (previous === OPEN_PREVIOUS ? account.publicKey : previous).slice(0, 16).toLowerCase();
+}
 
 describe('Banano node double', () => {
   let node: BananoNodeDouble;
@@ -61,7 +67,7 @@ describe('Banano node double', () => {
       amountRaw,
       destination: to.address,
     });
-    return { block: withWork(block, dummyWork), hash };
+    return { block: withWork(block, workFor(previous, from)), hash };
   }
 
   async function receive(
@@ -79,7 +85,7 @@ describe('Banano node double', () => {
       amountRaw,
       sendBlockHash,
     });
-    return { block: withWork(block, dummyWork), hash };
+    return { block: withWork(block, workFor(previous, to)), hash };
   }
 
   describe('funding and reading accounts', () => {
@@ -219,6 +225,16 @@ describe('Banano node double', () => {
       const forged = await send(stranger, frontier, 1000n, 10n, player);
       expect(await publish({ ...block, signature: forged.block.signature }, 'send')).toEqual({ error: 'Bad signature' });
       expectUnchanged();
+    });
+
+    it('refuses work that is not the work of the block\'s root', async () => {
+      const { block } = await send(operator, frontier, 1000n, 10n, player);
+      expect(await publish({ ...block, work: '0123456789abcdef' }, 'send')).toEqual({ error: 'Block work is insufficient' });
+      // An opening block's root is the account's public key, not its previous of zeros.
+      const sendHash = await node.fund(stranger.address, 5n);
+      const opening = await receive(stranger, OPEN_PREVIOUS, 0n, 5n, sendHash);
+      expect(await publish({ ...opening.block, work: OPEN_PREVIOUS.slice(0, 16) }, 'open')).toEqual({ error: 'Block work is insufficient' });
+      expect(await publish(opening.block, 'open')).toEqual({ hash: opening.hash });
     });
 
     it('refuses a fork: a second block on an older previous', async () => {

@@ -18,7 +18,7 @@ import bananojsModule = require('@bananocoin/bananojs');
  *   receivable       {account, count?, threshold?, source?, include_only_confirmed?}
  *                                                          blocks: {hash: amount} or {hash: {amount, source}}; "" when none
  *   account_history  {account, count?, head?, raw?}        newest first; `previous` when more remain; history "" when none
- *   work_generate    {hash}                                a dummy work value at once (proof of work is never computed)
+ *   work_generate    {hash}                                at once, a work value of the root (proof of work is never computed)
  *   process          {block, json_block?, subtype?}        {hash} or the node's error text (below)
  *   anything else → {"error": "Unknown command"}
  *
@@ -36,12 +36,15 @@ import bananojsModule = require('@bananocoin/bananojs');
  *      block for given subtype". This is also what a real node answers when a send is published
  *      twice with subtype "send" (nano-node issue #3162): the account's balance is no longer above
  *      the block's, so the pre-check refuses it before the ledger says "Old block".
- *   2. The ledger: a block already in the ledger → "Old block"; a signature that is not the
+ *   2. The work: the work `work_generate` answers for the block's root (its previous, or the
+ *      account's public key for the block that opens it), in either case; anything else → "Block
+ *      work is insufficient", as the node answers work below the threshold. Proof of work is never
+ *      computed, so a block whose work was asked for another root is what this catches.
+ *   3. The ledger: a block already in the ledger → "Old block"; a signature that is not the
  *      account's → "Bad signature"; a previous that is not the frontier → "Fork" (an account opened
  *      twice is a fork too); an unknown previous → "Gap previous block"; a receive whose send is
  *      unknown → "Gap source block", not receivable by this account (someone else's, or received
  *      already) → "Unreceivable", or of another amount → "Balance and amount delta do not match".
- *   Work is not checked.
  *
  * Money enters through `fund`: a "genesis" account (its own key, a huge opening balance) signs a
  * real send to the address, which leaves a receivable send like any donation would. The address is
@@ -482,9 +485,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
 
   function workGenerate(body: Record<string, unknown>): Answer {
     if (typeof body.hash !== 'string' || !hex64.test(body.hash)) return { error: 'Bad block hash' };
-    // A value derived from the root, so different roots get different work; it is not valid proof of work.
-    const work = body.hash.slice(0, 16).toLowerCase();
-    return { work, difficulty: 'fffffff800000000', multiplier: '1.0', hash: body.hash.toUpperCase() };
+    return { work: workOf(body.hash), difficulty: 'fffffff800000000', multiplier: '1.0', hash: body.hash.toUpperCase() };
   }
 
   function processBlock(body: Record<string, unknown>): Answer {
@@ -501,6 +502,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
       const refusal = subtypePreCheck(block, String(subtype));
       if (refusal !== null) return { error: refusal };
     }
+    if (block.work !== workOf(rootOf(block))) return { error: 'Block work is insufficient' };
     try {
       apply(hash, block);
     } catch (error) {
@@ -614,7 +616,7 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
   async function signAndApply(privateKey: string, unsigned: HashableBlock): Promise<string> {
     const hash = bananojs.getBlockHash(unsigned).toUpperCase();
     const signature = (await bananojs.getSignature(privateKey, unsigned)).toUpperCase();
-    apply(hash, { ...unsigned, signature, work: hash.slice(0, 16).toLowerCase() });
+    apply(hash, { ...unsigned, signature, work: workOf(rootOf(unsigned)) });
     return hash;
   }
 
@@ -748,6 +750,19 @@ export async function startBananoNodeDouble(options: { readonly port?: number } 
 function hashable(block: DoubleStateBlock): HashableBlock {
   const { type, account, previous, representative, balance, link } = block;
   return { type, account, previous, representative, balance, link };
+}
+
+/** The hash a block's work is computed on: its previous, or for the block that opens an account, the account's public key. */
+function rootOf(block: HashableBlock): string {
+  return block.previous === zeroHash ? bananojs.getAccountPublicKey(block.account).toUpperCase() : block.previous.toUpperCase();
+}
+
+/**
+ * The double's work for a root: derived from it, so work asked for another root is told apart. It
+ * is not valid proof of work, which the double never computes.
+ */
+function workOf(root: string): string {
+  return root.slice(0, 16).toLowerCase();
 }
 
 function signatureValid(hash: string, block: DoubleStateBlock): boolean {
