@@ -331,6 +331,29 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  it('counts the landing window from the end of a copy\'s unanswered exchange, not its start', async () => {
+    // A window (5 s) shorter than the client's timeout (6 s): the copy may reach the node at the
+    // very end of its exchange, and land from then on.
+    await withLive({ PAYOUT_MAX_ATTEMPTS: '1', BANANO_LANDING_WINDOW_SECONDS: '5', BANANO_RPC_TIMEOUT_MS: '6000' }, async ({ app, node, operator }) => {
+      const player = await earner(app, 10);
+      await settle(app);
+      // The node takes the first copy 6.5 s on, after the client's timeout; the next gets an error.
+      node.failNext('process', 'slow', { delayMs: 6_500 });
+      node.failNext('process', 'reject', { error: 'Internal server error in RPC' });
+
+      const published = await app.workers.payoutExecutor.runOnce();
+      await waitFor(() => sendsFrom(node, operator.address).length === 1);
+      const landed = await app.workers.payoutExecutor.runOnce();
+      await synced(app);
+
+      expect([published, landed]).toEqual([
+        { sent: 0, failed: 0 },
+        { sent: 1, failed: 0 },
+      ]);
+      expect(await eventsOf(app, toStreamName(player.userId), 'PayoutAttemptFailed')).toEqual([]);
+    });
+  });
+
   it('counts the five minutes from the latest copy in doubt, not the first', async () => {
     await withLive({ PAYOUT_MAX_ATTEMPTS: '1' }, async ({ app, node, operator }) => {
       const player = await earner(app, 10);

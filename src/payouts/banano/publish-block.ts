@@ -68,6 +68,7 @@ export async function publishBlock(rpc: BananoRpcClient, recorded: RecordedBlock
       await rpc.process(block, subtype);
     } catch (error) {
       if (isAmbiguous(error)) {
+        await unclear.unanswered(hash);
         log(`${subject} publish ambiguous: asking block_info`, { ...fields, error: messageOf(error) });
         if (await onChain()) return landed('landed');
         continue;

@@ -45,6 +45,16 @@ export class UnclearCopies {
       RETURNING (SELECT doubt_at FROM prior) AS prior`);
   }
 
+  /**
+   * The exchange of the copy just published ended without an answer (a timeout, a dropped
+   * connection): the copy may have reached the node as late as now, so its landing window starts
+   * now, not when it was published. Otherwise a window shorter than the client's timeout would be
+   * over before the exchange ends, and a refusal of the next copy would fail a block still landing.
+   */
+  async unanswered(blockHash: string): Promise<void> {
+    await this.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = clock_timestamp() WHERE block_hash = ${blockHash.toUpperCase()}`);
+  }
+
   /** The copy just published was answered clearly (refused, or never reached the node): the copies before it stay in doubt. */
   async answeredClearly(blockHash: string, prior: Date | null): Promise<void> {
     if (prior === null) {
