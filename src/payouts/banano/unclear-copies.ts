@@ -28,7 +28,11 @@ export const LANDING_WINDOW_MS = 5 * 60_000;
 export class UnclearCopies {
   constructor(
     private readonly pool: DatabasePool,
-    /** Every process writing the operator's blocks should use the same (banano.landingWindowMs). */
+    /**
+     * This process's window (banano.landingWindowMs). Each copy keeps the window it was published
+     * under, and a copy stays in doubt while that or this one lasts: another process, with another
+     * environment, may have published it.
+     */
     private readonly landingWindowMs: number = LANDING_WINDOW_MS,
   ) {}
 
@@ -40,8 +44,9 @@ export class UnclearCopies {
     // One statement: the CTE reads the row as it was before the upsert (one snapshot for both).
     return this.pool.oneFirst(sql.type(z.object({ prior: z.date().nullable() }))`
       WITH prior AS (SELECT doubt_at FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()})
-      INSERT INTO operator_block_doubts (block_hash, doubt_at) VALUES (${blockHash.toUpperCase()}, clock_timestamp())
-      ON CONFLICT (block_hash) DO UPDATE SET doubt_at = EXCLUDED.doubt_at
+      INSERT INTO operator_block_doubts (block_hash, doubt_at, landing_window_ms) VALUES (${blockHash.toUpperCase()}, clock_timestamp(), ${this.landingWindowMs})
+      ON CONFLICT (block_hash) DO UPDATE
+        SET doubt_at = EXCLUDED.doubt_at, landing_window_ms = GREATEST(operator_block_doubts.landing_window_ms, EXCLUDED.landing_window_ms)
       RETURNING (SELECT doubt_at FROM prior) AS prior`);
   }
 
@@ -52,7 +57,9 @@ export class UnclearCopies {
    * over before the exchange ends, and a refusal of the next copy would fail a block still landing.
    */
   async unanswered(blockHash: string): Promise<void> {
-    await this.pool.query(sql.unsafe`UPDATE operator_block_doubts SET doubt_at = clock_timestamp() WHERE block_hash = ${blockHash.toUpperCase()}`);
+    await this.pool.query(sql.unsafe`
+      UPDATE operator_block_doubts SET doubt_at = clock_timestamp(), landing_window_ms = GREATEST(landing_window_ms, ${this.landingWindowMs})
+       WHERE block_hash = ${blockHash.toUpperCase()}`);
   }
 
   /** The copy just published was answered clearly (refused, or never reached the node): the copies before it stay in doubt. */
@@ -71,15 +78,16 @@ export class UnclearCopies {
 
   /**
    * Whether a block the node has just refused (and `block_info` did not find) may still land from a
-   * copy in doubt: there is one, from less than `landingWindowMs` ago, and the block's previous is
-   * still its account's frontier. Once the frontier has moved past its previous the block can never
+   * copy in doubt: there is one, from less than its own or this process's landing window ago
+   * (whichever is longer; GREATEST skips the null of a row from before migration 0029), and the
+   * block's previous is still its account's frontier. Once the frontier has moved past its previous the block can never
    * apply, unless the frontier is the block itself, landed between the two questions: then it is
    * in flight still, and the next run finds it on the chain. Once the window is over, a node that
    * still does not hold it has dropped every copy.
    */
   async mayStillLand(rpc: BananoRpcClient, blockHash: string, block: StateBlock): Promise<boolean> {
     const inWindow = await this.pool.maybeOneFirst(sql.type(z.object({ in_window: z.boolean() }))`
-      SELECT doubt_at > clock_timestamp() - ${this.landingWindowMs} * interval '1 millisecond' AS in_window
+      SELECT doubt_at > clock_timestamp() - GREATEST(landing_window_ms, ${this.landingWindowMs}) * interval '1 millisecond' AS in_window
         FROM operator_block_doubts WHERE block_hash = ${blockHash.toUpperCase()}`);
     if (inWindow !== true) return false;
     const info = await rpc.accountInfo(block.account);
