@@ -5,6 +5,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiSuccessExample, EXAMPLE, type OpenApiSchema } from '../http/openapi';
 import { messageOf } from '../errors/message-of';
 import { LOGGER, type Logger } from '../logging/logger';
+import { SharedRuns } from '../runtime/shared-runs';
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -75,8 +76,13 @@ const CHECK_TIMED_OUT: CheckResult = { ok: false, detail: { reason: 'check_timed
 @Public()
 @Controller()
 export class HealthController {
-  /** The run each check has under way, whose answer requests arriving meanwhile take. */
-  private readonly running = new Map<ReadinessCheck, { readonly result: Promise<CheckResult>; readonly startedAtMs: number }>();
+  /**
+   * The run each check has under way, whose answer requests arriving meanwhile take. /ready is
+   * public: were every request to run the checks, a burst of requests would put as many queries
+   * on the database pool and calls on the Banano node at once, and against a hung dependency each
+   * request would leave one more waiting after its timeout.
+   */
+  private readonly runs = new SharedRuns<ReadinessCheck, CheckResult>(CHECK_RUN_SHARED_MAX_MS);
 
   constructor(
     @Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[],
@@ -113,30 +119,10 @@ export class HealthController {
   })
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, CheckResult> }> {
-    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check, this.run(check), this.logger)] as const));
+    const results = await Promise.all(this.checks.map(async (check) => [check.name, await runCheck(check, this.runs.run(check, () => check.check()), this.logger)] as const));
     const ready = results.every(([, result]) => result.ok);
     void reply.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
-  }
-
-  /**
-   * The check's run under way, or a new one. /ready is public: were every request to run the
-   * checks, a burst of requests would put as many queries on the database pool and calls on the
-   * Banano node at once, and against a hung dependency each request would leave one more
-   * waiting after its timeout. A run older than CHECK_RUN_SHARED_MAX_MS is left to itself and a
-   * new one started, so a run stuck for good cannot hold /ready at "not ready" for good.
-   */
-  private run(check: ReadinessCheck): Promise<CheckResult> {
-    const underWay = this.running.get(check);
-    if (underWay !== undefined && Date.now() - underWay.startedAtMs < CHECK_RUN_SHARED_MAX_MS) return underWay.result;
-    // Called from a promise, so a check that throws rather than rejects is a failed check too.
-    const result: Promise<CheckResult> = Promise.resolve()
-      .then(() => check.check())
-      .finally(() => {
-        if (this.running.get(check)?.result === result) this.running.delete(check);
-      });
-    this.running.set(check, { result, startedAtMs: Date.now() });
-    return result;
   }
 }
 

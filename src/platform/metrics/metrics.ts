@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SharedRuns } from '../runtime/shared-runs';
 
 export const METRICS = Symbol('METRICS');
 
@@ -83,8 +84,14 @@ export class Metrics {
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
   private readonly registry = new Registry();
   private readonly collectors: ScrapeCollector[] = [];
-  /** The collection each collector has under way, which scrapes arriving meanwhile wait for. */
-  private readonly collecting = new Map<ScrapeCollector, { readonly done: Promise<void>; readonly startedAtMs: number }>();
+  /**
+   * The collection each collector has under way, which scrapes arriving meanwhile wait for.
+   * /metrics is public: were every scrape to collect, a burst of scrapes would put as many reads on
+   * the database pool at once (each projection's unapplied events, up to
+   * PROJECTION_LAG_EVENTS_COUNTED_MAX of them), and against a hung database each scrape would
+   * leave one more read waiting after its timeout.
+   */
+  private readonly collections = new SharedRuns<ScrapeCollector, void>(SCRAPE_COLLECTION_SHARED_MAX_MS);
   // Made with the first application, so GC and event-loop observations start then, not at the first scrape.
   private readonly processWide = processMetrics();
 
@@ -236,32 +243,11 @@ export class Metrics {
     return Registry.merge([this.processWide, this.registry]).metrics();
   }
 
-  /**
-   * The collector's collection under way, or a new one. /metrics is public: were every scrape to
-   * collect, a burst of scrapes would put as many reads on the database pool at once (each
-   * projection's unapplied events, up to PROJECTION_LAG_EVENTS_COUNTED_MAX of them), and against
-   * a hung database, each scrape would leave one more read waiting after its timeout. A
-   * collection older than SCRAPE_COLLECTION_SHARED_MAX_MS is left to itself and a new one
-   * started, so one stuck for good cannot keep the gauges out of every scrape.
-   */
-  private collection(collector: ScrapeCollector): Promise<void> {
-    const underWay = this.collecting.get(collector);
-    if (underWay !== undefined && Date.now() - underWay.startedAtMs < SCRAPE_COLLECTION_SHARED_MAX_MS) return underWay.done;
-    // Called from a promise, so a collector that throws rather than rejects is a failed one too.
-    const done: Promise<void> = Promise.resolve()
-      .then(() => collector.collect())
-      .finally(() => {
-        if (this.collecting.get(collector)?.done === done) this.collecting.delete(collector);
-      });
-    this.collecting.set(collector, { done, startedAtMs: Date.now() });
-    return done;
-  }
-
   private async runCollector(collector: ScrapeCollector): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timedOut = await Promise.race([
-        this.collection(collector).then(() => false),
+        this.collections.run(collector, () => collector.collect()).then(() => false),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(true), SCRAPE_COLLECT_TIMEOUT_MS);
         }),
