@@ -14,6 +14,7 @@ import { payoutReadinessCheck } from '../src/workers';
 import { call, earner as newEarner } from './support/scenario';
 import { openTransaction } from './support/open-transaction';
 import { startTestApp, synced, type TestApp } from './support/test-app';
+import { clearOfUtcMidnight, nextUtcMidnightMs, withProcessClockOffset } from './support/utc-clock';
 
 const WALLET = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
 
@@ -195,6 +196,30 @@ describe('settlement and dry-run payouts', () => {
         { kills: 40, settled: false },
         { kills: 20, settled: true },
       ]);
+    });
+  });
+
+  it('counts the daily cap on the database clock: an instance whose clock has passed 00:00 UTC early pays no more that day', async () => {
+    await clearOfUtcMidnight(30_000);
+    await withApp({ PAYOUT_DAILY_KILL_CAP: '25' }, async (app) => {
+      // Given a player whose first 25 of 60 kills were paid today, under a 25-kill daily cap.
+      const userId = await earner(app, 60);
+      await synced(app);
+      const first = await call(app, 'POST', '/v1/admin/settlements', {});
+      await synced(app);
+      expect(await app.workers.payoutExecutor?.runOnce()).toEqual({ sent: 1, failed: 0 });
+      await synced(app);
+
+      // When another instance, whose clock already reads 3 s past the next 00:00 UTC while the
+      // database's (which records every event's time, for every instance) does not, runs one.
+      const offsetMs = nextUtcMidnightMs(Date.now()) + 3_000 - Date.now();
+      const second = await withProcessClockOffset(offsetMs, () => call(app, 'POST', '/v1/admin/settlements', {}));
+      const payouts = await app.pool.anyFirst(sql.unsafe`SELECT kills FROM payouts WHERE user_id = ${userId} AND status <> 'cancelled'`);
+
+      // Then it claims nothing more that day: 25 kills in all, not 25 more labelled tomorrow.
+      expect(first.body).toMatchObject({ payoutsRequested: 1, killsRequested: 25 });
+      expect(second.body).toMatchObject({ eligible: 1, payoutsRequested: 0, deferredByCaps: 1 });
+      expect(payouts.map(Number)).toEqual([25]);
     });
   });
 

@@ -7,6 +7,7 @@ import { FaucetSettings, type FaucetSettingsInForce } from '../../admin/faucet-c
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { databaseNow } from '../../platform/database/database-clock';
 import { toNewEvents } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore, EventStoreUnavailableError } from '../../platform/event-store/event-store.port';
@@ -95,7 +96,9 @@ export class RunSettlementHandler implements ICommandHandler<RunSettlementComman
   }
 
   private async run(connection: DatabasePoolConnection, command: RunSettlementCommand, held: AbortSignal): Promise<SettlementRunSummary> {
-    const now = new Date();
+    // The database's clock, not this instance's: it labels the claims of the run by their UTC day
+    // and ISO week, and counts those of earlier runs, perhaps made by other instances, by it.
+    const now = await databaseNow(connection);
     const runId = randomUUID();
     const seed = randomBytes(16).toString('hex');
     const dryRun = this.banano === null;
