@@ -211,15 +211,21 @@ describe('settlement and dry-run payouts', () => {
       await synced(app);
 
       // When another instance, whose clock already reads 3 s past the next 00:00 UTC while the
-      // database's (which records every event's time, for every instance) does not, runs one.
+      // database's (which records every event's time, for every instance) does not, runs one and
+      // answers the user's status.
       const offsetMs = nextUtcMidnightMs(Date.now()) + 3_000 - Date.now();
-      const second = await withProcessClockOffset(offsetMs, () => call(app, 'POST', '/v1/admin/settlements', {}));
+      const { second, status } = await withProcessClockOffset(offsetMs, async () => ({
+        second: await call(app, 'POST', '/v1/admin/settlements', {}),
+        status: await call(app, 'GET', `/v1/users/${userId}`),
+      }));
       const payouts = await app.pool.anyFirst(sql.unsafe`SELECT kills FROM payouts WHERE user_id = ${userId} AND status <> 'cancelled'`);
 
       // Then it claims nothing more that day: 25 kills in all, not 25 more labelled tomorrow.
       expect(first.body).toMatchObject({ payoutsRequested: 1, killsRequested: 25 });
       expect(second.body).toMatchObject({ eligible: 1, payoutsRequested: 0, deferredByCaps: 1 });
       expect(payouts.map(Number)).toEqual([25]);
+      // And that instance's answer for the user's status counts the day on the same clock.
+      expect(status.body).toMatchObject({ capsRemaining: { today: 0, thisWeek: 725 } });
     });
   });
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defaultPayoutSettings, FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
+import { databaseNow } from '../../platform/database/database-clock';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { moneyPair } from '../../platform/money';
@@ -79,7 +80,8 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView | Us
     const paidRaw = BigInt(row.settled_raw);
     const unsettled = moneyPair(BigInt(row.accrued_raw) - paidRaw);
     const paid = moneyPair(paidRaw);
-    const { dayStart, weekStart } = capWindows(new Date());
+    // The day and week of the database's clock, as settlement counts them (databaseNow).
+    const { dayStart, weekStart } = capWindows(await databaseNow(this.pool));
     const claims = await this.pool.one(sql.type(claimsRow)`
       SELECT coalesce(sum(kills) FILTER (WHERE requested_at >= ${dayStart.toISOString()}::timestamptz), 0)::bigint AS today,
              coalesce(sum(kills), 0)::bigint AS week
