@@ -13,6 +13,7 @@ import { DomainError } from '../src/platform/errors/domain-error';
 import { call, earner, type Earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
+import { clearOfUtcMidnight } from './support/utc-clock';
 
 /** Only the caps matter to an as-of answer; these are the environment's defaults. */
 const PAYOUT_DEFAULTS: PayoutSettings = { banPerKillRaw: '5000000000000000000000000000', dailyKillCap: 150, weeklyKillCap: 750, minOperatorBalanceRaw: '0' };
@@ -47,6 +48,9 @@ describe('user audit trail, as-of status and events tail', () => {
   let after: { at: string; position: bigint };
 
   beforeAll(async () => {
+    // From the payout to `after`, one UTC day: the caps it used up are counted on the day of each
+    // answer, so a midnight between them would show them given back.
+    await clearOfUtcMidnight(20_000);
     app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
     player = await earner(app, 30);
     await synced(app);
@@ -131,6 +135,8 @@ describe('user audit trail, as-of status and events tail', () => {
 
     it('as of now equals the live answer of the read models, field for field', async () => {
       await synced(app);
+      // Both answers count the caps on the day they are made: the same day.
+      await clearOfUtcMidnight(5_000);
       const live = await call(app, 'GET', `/v1/users/${player.userId}`);
       const now = await getAsOf(player.userId, new Date().toISOString());
 
@@ -144,6 +150,7 @@ describe('user audit trail, as-of status and events tail', () => {
       const flagged = await earner(app, 10);
       await call(app, 'POST', `/v1/users/${flagged.userId}/kills`, { lifetimeKills: 4, observedAt: new Date().toISOString() });
       await synced(app);
+      await clearOfUtcMidnight(5_000);
       const live = await call(app, 'GET', `/v1/users/${flagged.userId}`);
       const now = await getAsOf(flagged.userId, new Date().toISOString());
 
@@ -308,6 +315,8 @@ describe('user audit trail, as-of status and events tail', () => {
 
 describe('as-of a position after a cap change on a later day', () => {
   it('answers what the live status said right after the change: its caps on its own day, not on the day of the user\'s last event', async () => {
+    // The change and the live answer compared with it fall on one UTC day.
+    await clearOfUtcMidnight(20_000);
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
     try {
       // Given a player who claimed 40 kills yesterday, their events recorded yesterday.
@@ -354,6 +363,8 @@ describe('as-of a position after a cap change on a later day', () => {
 
 describe('as-of uses the caps an admin had set by the cut, not the environment defaults', () => {
   it('answers each moment with the daily cap in force then: the default, the first change, the second (HTTP time and CLI position)', async () => {
+    // The claim, the three moments and the live answer fall on one UTC day.
+    await clearOfUtcMidnight(20_000);
     const app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0' });
     try {
       // Given a player whose 30 kills a settlement claimed today, under the default daily cap 150.
