@@ -38,6 +38,8 @@ describe('settlement and dry-run payouts', () => {
   const eventCount = async (app: TestApp): Promise<number> => Number(await app.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM events`));
 
   it('pays eligible users once, moves the settled cursor only when sent, and leaves nothing to pay twice', async () => {
+    // The caps left after the run are counted on the day of the run.
+    await clearOfUtcMidnight(20_000);
     await withApp({}, async (app) => {
       const paid = await earner(app, 30);
       const other = await earner(app, 12);
@@ -174,6 +176,8 @@ describe('settlement and dry-run payouts', () => {
   });
 
   it('pays exactly 25 of 60 owed kills under a 25-kill daily cap, at their own rates, and 0 more that day', async () => {
+    // Both runs fall on one UTC day.
+    await clearOfUtcMidnight(20_000);
     await withApp({ PAYOUT_DAILY_KILL_CAP: '25' }, async (app) => {
       const userId = await earner(app, 20);
       await call(app, 'POST', `/v1/users/${userId}/kills`, { lifetimeKills: 60 });
