@@ -60,3 +60,39 @@ describe('pooled connections carry no state from one use to the next', () => {
     expect(await pool.one(sql.unsafe`SELECT current_setting('jit') AS jit, current_setting('search_path') AS search_path`)).toEqual(before);
   });
 });
+
+describe('a pool reads timestamps as the instants they are', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  const withSessionOptions = (options: string): string => {
+    const url = new URL(database.url);
+    url.searchParams.set('options', options);
+    return url.toString();
+  };
+
+  it('refuses to start on a session whose DateStyle is not ISO, which timestamps would be misread in', async () => {
+    // Given a database set (or a role, or PGOPTIONS) to print dates as day/month/year: Date
+    // would read 07/12/2026 as July 12.
+    const pool = createDatabasePool(withSessionOptions('-c DateStyle=SQL,DMY'), { poolSizeMax: 1 });
+
+    await expect(pool).rejects.toThrow("the database session's DateStyle is SQL, DMY, not ISO");
+  });
+
+  it('starts on ISO whatever the date order, and in any session TimeZone', async () => {
+    const pool = await createDatabasePool(withSessionOptions('-c DateStyle=ISO,DMY -c TimeZone=Pacific/Kiritimati'), { poolSizeMax: 1 });
+    try {
+      const at = await pool.oneFirst(sql.unsafe`SELECT '2026-12-07T00:00:00.000Z'::timestamptz AS at`);
+      expect((at as Date).toISOString()).toBe('2026-12-07T00:00:00.000Z');
+    } finally {
+      await pool.end();
+    }
+  });
+});

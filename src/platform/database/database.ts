@@ -5,7 +5,9 @@ import {
   type DriverTypeParser,
   type Interceptor,
   SchemaValidationError,
+  sql,
 } from 'slonik';
+import { z } from 'zod';
 
 export const DATABASE_POOL = Symbol('DATABASE_POOL');
 
@@ -75,5 +77,23 @@ export async function createDatabasePool(connectionString: string, options: Data
   // realm (under jest), and the caller never sees which error it was. The caller gets it and
   // decides; nothing more is done here.
   pool.on('error', () => undefined);
+  await assertIsoDateStyle(pool);
   return pool;
+}
+
+/**
+ * Timestamps are read from their text (timestamptzAsDate), which only the ISO DateStyle prints
+ * unambiguously: under `SQL, DMY` 2026-12-07 prints as 07/12/2026, which Date reads as July 12,
+ * silently moving every time read (each event's, the cap windows' clock) by months. A database,
+ * role or PGOPTIONS that sets another style is refused at start. Any TimeZone is fine: ISO
+ * output carries the offset.
+ */
+async function assertIsoDateStyle(pool: DatabasePool): Promise<void> {
+  const dateStyle = await pool.oneFirst(sql.type(z.object({ date_style: z.string() }))`SELECT current_setting('DateStyle') AS date_style`);
+  if (dateStyle.startsWith('ISO')) return;
+  await pool.end();
+  throw new Error(
+    `Cannot use this PostgreSQL database: the database session's DateStyle is ${dateStyle}, not ISO, and timestamps would be misread. ` +
+      'Set it back to ISO (ALTER DATABASE … SET DateStyle = ISO, or remove it from the role or PGOPTIONS)',
+  );
 }
