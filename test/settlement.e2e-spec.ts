@@ -222,7 +222,9 @@ describe('settlement and dry-run payouts', () => {
         second: await call(app, 'POST', '/v1/admin/settlements', {}),
         status: await call(app, 'GET', `/v1/users/${userId}`),
       }));
-      const payouts = await app.pool.anyFirst(sql.unsafe`SELECT kills FROM payouts WHERE user_id = ${userId} AND status <> 'cancelled'`);
+      const payouts = await app.pool.anyFirst(
+        sql.unsafe`SELECT kills FROM payouts WHERE user_id = ${userId} AND status <> 'cancelled'`,
+      );
 
       // Then it claims nothing more that day: 25 kills in all, not 25 more labelled tomorrow.
       expect(first.body).toMatchObject({ payoutsRequested: 1, killsRequested: 25 });

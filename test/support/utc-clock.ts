@@ -11,27 +11,31 @@ export function nextUtcMidnightMs(atMs: number): number {
  * starts at 00:00 UTC) calls it first, so that it passes whatever the time of day it runs at.
  */
 export async function clearOfUtcMidnight(marginMs: number): Promise<void> {
-  if (!(marginMs > 0 && marginMs < DAY_MS / 2)) throw new Error(`marginMs must be between 0 and half a day, not ${marginMs}`);
+  if (!(marginMs > 0 && marginMs < DAY_MS / 2)) {
+    throw new Error(`marginMs must be between 0 and half a day, not ${marginMs}`);
+  }
   const now = Date.now();
   const midnight = nextUtcMidnightMs(now);
-  if (midnight - now < marginMs) await new Promise((resolve) => setTimeout(resolve, midnight - now + 50));
+  const waitMs = midnight - now < marginMs ? midnight - now + 50 : 0;
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 /**
- * Runs `body` with this process's clock `offsetMs` off the real one (`new Date()` and
- * `Date.now()`): a service instance whose clock is off, sharing the database with the others.
- * A `Date` made from a given value is unchanged.
+ * Runs `body` with `new Date()` in this process `offsetMs` off the real clock: a service instance
+ * whose clock is off, sharing the database with the others. `Date.now()` stays real, because
+ * timers compute waits and deadlines from it (the event store's poll, the read-model waits): one
+ * taken inside the offset and used after it would wait for as long as the offset. A `Date` made
+ * from a given value is unchanged.
  */
-export async function withProcessClockOffset<T>(offsetMs: number, body: () => Promise<T>): Promise<T> {
+export async function withProcessClockOffset<T>(
+  offsetMs: number,
+  body: () => Promise<T>,
+): Promise<T> {
   const RealDate = Date;
   class OffsetDate extends RealDate {
     constructor(...args: ConstructorParameters<DateConstructor> | []) {
       if (args.length === 0) super(RealDate.now() + offsetMs);
       else super(...(args as [string]));
-    }
-
-    static override now(): number {
-      return RealDate.now() + offsetMs;
     }
   }
   globalThis.Date = OffsetDate as DateConstructor;

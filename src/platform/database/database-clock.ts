@@ -1,6 +1,8 @@
 import { type CommonQueryMethods, sql } from 'slonik';
 import { z } from 'zod';
 
+const NOW_ROW = z.object({ now: z.date() });
+
 /**
  * The time on the database server's clock. Every service instance shares that one clock, which
  * also records each event's time, so facts counted by time (a claim's UTC day and ISO week, SPEC
@@ -9,5 +11,5 @@ import { z } from 'zod';
  * clock_timestamp(), not now(): inside a transaction now() is when the transaction began.
  */
 export async function databaseNow(connection: CommonQueryMethods): Promise<Date> {
-  return connection.oneFirst(sql.type(z.object({ now: z.date() }))`SELECT clock_timestamp() AS now`);
+  return connection.oneFirst(sql.type(NOW_ROW)`SELECT clock_timestamp() AS now`);
 }

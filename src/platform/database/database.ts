@@ -89,11 +89,14 @@ export async function createDatabasePool(connectionString: string, options: Data
  * output carries the offset.
  */
 async function assertIsoDateStyle(pool: DatabasePool): Promise<void> {
-  const dateStyle = await pool.oneFirst(sql.type(z.object({ date_style: z.string() }))`SELECT current_setting('DateStyle') AS date_style`);
+  const dateStyle = await pool.oneFirst(
+    sql.type(z.object({ date_style: z.string() }))`SELECT current_setting('DateStyle') AS date_style`,
+  );
   if (dateStyle.startsWith('ISO')) return;
   await pool.end();
   throw new Error(
-    `Cannot use this PostgreSQL database: the database session's DateStyle is ${dateStyle}, not ISO, and timestamps would be misread. ` +
-      'Set it back to ISO (ALTER DATABASE … SET DateStyle = ISO, or remove it from the role or PGOPTIONS)',
+    `Cannot use this PostgreSQL database: the database session's DateStyle is ${dateStyle}, ` +
+      'not ISO, and timestamps would be misread. Set it back to ISO ' +
+      '(ALTER DATABASE … SET DateStyle = ISO, or remove it from the role or PGOPTIONS)',
   );
 }
