@@ -1,5 +1,4 @@
 import { type Pool } from 'pg';
-import { capWindows } from '../../src/payouts/run-settlement/settlement-facts';
 
 /*
  * The SQL of P4's four dashboard queries, as their handlers run it: the baseline P4 sends straight
@@ -60,14 +59,14 @@ export const QUERIES: readonly DashboardQuery[] = [
         [userId],
       );
       const flags = await pools.db.query(`SELECT flag_id, flag_type, severity FROM abuse_flags WHERE user_id = $1 AND status = 'open' ORDER BY raised_at`, [userId]);
-      // The handler's own cap windows.
-      const { dayStart, weekStart } = capWindows(new Date());
+      // The cap windows of the database's clock, in the same statement (capWindowsSql).
       const claims = await pools.db.query(
-        `SELECT coalesce(sum(kills) FILTER (WHERE requested_at >= $1::timestamptz), 0)::bigint AS today,
-             coalesce(sum(kills), 0)::bigint AS week
-        FROM payouts
-       WHERE user_id = $2 AND status <> 'cancelled' AND requested_at >= $3::timestamptz`,
-        [dayStart.toISOString(), userId, weekStart.toISOString()],
+        `WITH windows AS (SELECT date_trunc('day', clock_timestamp(), 'UTC') AS day_start, date_trunc('week', clock_timestamp(), 'UTC') AS week_start)
+      SELECT coalesce(sum(p.kills) FILTER (WHERE p.requested_at >= w.day_start), 0)::bigint AS today,
+             coalesce(sum(p.kills), 0)::bigint AS week
+        FROM windows w, payouts p
+       WHERE p.user_id = $1 AND p.status <> 'cancelled' AND p.requested_at >= w.week_start`,
+        [userId],
       );
       const settings = await readFaucetConfig(pools);
       return { user: user.rows, flags: flags.rows, claims: claims.rows, settings: settings.rows };

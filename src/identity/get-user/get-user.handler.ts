@@ -5,12 +5,11 @@ import { z } from 'zod';
 import { defaultPayoutSettings, FaucetSettings } from '../../admin/faucet-config/faucet-settings';
 import { LEDGER_CONFIG, type LedgerConfig } from '../../platform/config/config';
 import { DATABASE_POOL } from '../../platform/database/database';
-import { databaseNow } from '../../platform/database/database-clock';
 import { DomainError, NotFoundError } from '../../platform/errors/domain-error';
 import { EVENT_STORE, type EventStore } from '../../platform/event-store/event-store.port';
 import { moneyPair } from '../../platform/money';
 import { awaitReadModels } from '../../platform/read-models/checkpoints';
-import { capWindows } from '../../payouts/run-settlement/settlement-facts';
+import { capWindowsSql } from '../../payouts/run-settlement/settlement-facts';
 import { type UserAsOfView, userStatusAsOf } from '../user-audit/user-status-as-of';
 import { GetUserQuery, type UserView } from './get-user.query';
 
@@ -80,13 +79,14 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery, UserView | Us
     const paidRaw = BigInt(row.settled_raw);
     const unsettled = moneyPair(BigInt(row.accrued_raw) - paidRaw);
     const paid = moneyPair(paidRaw);
-    // The day and week of the database's clock, as settlement counts them (databaseNow).
-    const { dayStart, weekStart } = capWindows(await databaseNow(this.pool));
+    // The day and week of the database's clock, as settlement counts them (databaseNow), read in
+    // the same statement.
     const claims = await this.pool.one(sql.type(claimsRow)`
-      SELECT coalesce(sum(kills) FILTER (WHERE requested_at >= ${dayStart.toISOString()}::timestamptz), 0)::bigint AS today,
-             coalesce(sum(kills), 0)::bigint AS week
-        FROM payouts
-       WHERE user_id = ${query.userId} AND status <> 'cancelled' AND requested_at >= ${weekStart.toISOString()}::timestamptz`);
+      WITH windows AS (${capWindowsSql()})
+      SELECT coalesce(sum(p.kills) FILTER (WHERE p.requested_at >= w.day_start), 0)::bigint AS today,
+             coalesce(sum(p.kills), 0)::bigint AS week
+        FROM windows w, payouts p
+       WHERE p.user_id = ${query.userId} AND p.status <> 'cancelled' AND p.requested_at >= w.week_start`);
     const { dailyKillCap, weeklyKillCap } = (await this.settings.current()).payout;
     const left = (cap: number, claimed: bigint): number => Math.max(0, cap - Number(claimed));
     return {

@@ -1,4 +1,4 @@
-import { type CommonQueryMethods, sql } from 'slonik';
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from 'slonik';
 import { z } from 'zod';
 import { type EligibleUser, type UnsettledAccrual } from '../settlement/settlement-plan';
 
@@ -19,6 +19,17 @@ export function capWindows(now: Date): { dayStart: Date; weekStart: Date } {
   const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const daysSinceMonday = (dayStart.getUTCDay() + 6) % 7;
   return { dayStart, weekStart: new Date(dayStart.getTime() - daysSinceMonday * 86_400_000) };
+}
+
+/**
+ * capWindows in SQL, of the instant `at` (a timestamptz expression; the database's clock_timestamp()
+ * for a count made now): `day_start` and `week_start` (date_trunc's week begins on Monday, as the
+ * ISO week does). A query that counts claims from the database's clock reads both in the same
+ * statement, without a round trip for the time. test/cap-windows-sql.int-spec.ts holds the two
+ * to the same answers.
+ */
+export function capWindowsSql(at: FragmentSqlToken = sql.fragment`clock_timestamp()`): FragmentSqlToken {
+  return sql.fragment`SELECT date_trunc('day', ${at}, 'UTC') AS day_start, date_trunc('week', ${at}, 'UTC') AS week_start`;
 }
 
 /**
