@@ -883,6 +883,14 @@ describe('user decider', () => {
       expect(ofType(again, 'PayoutRequested')[0].data).toMatchObject({ payoutId: '5d2c1f3e-1111-4aaa-8bbb-000000000009', idempotencyKey: 'key-1', kills: 25 });
     });
 
+    it('decides nothing for a cancelled payout’s request sent again: it stays cancelled', () => {
+      const after = [...failed(), ...decide(cancel(), given(failed()))];
+
+      expect(decide(request(earned(), { now: at(500) }), given(after))).toEqual([]);
+      expect(payoutOf(after)?.status).toBe('cancelled');
+      expect(claimedKills(after)).toEqual([0n, 0n]);
+    });
+
     it('keeps a failed payout’s claim: another payout is refused with payout_in_flight, the same key decides nothing', () => {
       expect(rejection(request(earned(), { payoutId: 'p2', idempotencyKey: 'key-2' }), given(failed()))).toMatchObject({
         code: 'payout_in_flight',

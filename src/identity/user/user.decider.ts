@@ -689,6 +689,17 @@ function clearAbuseFlag(command: ClearAbuseFlag['data'], state: RegisteredUser):
 }
 
 function requestPayout(command: RequestPayout['data'], state: RegisteredUser): UserEvent[] {
+  // This very payout was requested already, and the request is delivered again: it asks for what
+  // was true, whatever became of the payout since. A cancelled one stays cancelled: requested a
+  // second time, it would claim its kills again under the id the cancel closed, while the payouts
+  // read model keeps its first row and says cancelled. Another request under a known id is a bug.
+  const known = state.payouts.get(command.payoutId);
+  if (known !== undefined) {
+    if (known.idempotencyKey !== command.idempotencyKey) {
+      throw new Error(`Payout ${command.payoutId} was requested already, with another key`);
+    }
+    return [];
+  }
   // A payout with this key is live already: the request repeats it and decides nothing (§4.3).
   // A cancelled payout is not live: its kills may be claimed again, under the same key.
   if (state.payouts.some((payout) => payout.status !== 'cancelled' && payout.idempotencyKey === command.idempotencyKey)) return [];
