@@ -140,6 +140,8 @@ interface Model {
   highWater: bigint;
   /** The highest count observed of the current link, and its baseline. */
   maxSeen: bigint;
+  /** The last count known of the current link (its baseline, then each count not lower) and when. */
+  point: { count: bigint; atMs: number };
   verification: string | null;
   wallet: { address: string; verified: boolean } | null;
   lastObservedAtMs: number | null;
@@ -191,6 +193,7 @@ function emptyModel(): Model {
     baseline: 0n,
     highWater: 0n,
     maxSeen: 0n,
+    point: { count: 0n, atMs: 0 },
     verification: null,
     wallet: null,
     lastObservedAtMs: null,
@@ -266,6 +269,7 @@ function applyToModel(world: World, user: UserSim, event: UserEvent, command: Us
       model.baseline = BigInt(data.baselineKills);
       model.highWater = model.baseline;
       model.maxSeen = model.baseline;
+      model.point = { count: model.baseline, atMs: Date.parse(data.linkedAt) };
       break;
     }
     case 'VerificationRecorded':
@@ -293,6 +297,9 @@ function applyToModel(world: World, user: UserSim, event: UserEvent, command: Us
       model.lastObservedAtMs = atMs;
       const lifetime = BigInt(event.data.lifetimeKills);
       if (lifetime > model.maxSeen) model.maxSeen = lifetime;
+      if (lifetime >= model.point.count) {
+        model.point = { count: lifetime, atMs: Math.max(model.point.atMs, atMs) };
+      }
       if (event.data.skippedUpToKillCount !== null) {
         const skipped = BigInt(event.data.skippedUpToKillCount);
         check(
@@ -868,6 +875,7 @@ function observe(world: World, user: UserSim): void {
   }
   const highWater = model.highWater;
   const lastMinute = model.lastAccrualMinute;
+  const point = model.point;
   const events = step(
     world,
     user,
@@ -896,7 +904,7 @@ function observe(world: World, user: UserSim): void {
   const flagged = (type: string): boolean =>
     events.some((event) => event.type === 'AbuseFlagRaised' && event.data.flagType === type);
   const open = (type: string): boolean =>
-    model.flags.some((flag) => flag.open && flag.type === type && !flagged(type));
+    model.flags.some((flag) => flag.open && flag.type === type);
   if (delta < 0n)
     check(flagged('kills_decreased') || open('kills_decreased'), 'kills decreased without a flag');
   if (delta > world.abuse.maxKillsPerObservation) {
@@ -905,6 +913,21 @@ function observe(world: World, user: UserSim): void {
       'impossible delta without a flag',
     );
     check(observed.data.skippedUpToKillCount === Number(lifetime), 'impossible delta not skipped');
+  }
+  // kill_rate_spike: kills counted since a count known within the last 15 minutes were all made
+  // in them, whatever else the window holds.
+  const atMs = Date.parse(observed.data.observedAt);
+  const spikeLimit = world.abuse.killRatePerMinute * 15n;
+  if (
+    delta > 0n &&
+    delta <= world.abuse.maxKillsPerObservation &&
+    point.atMs >= atMs - 15 * 60_000 &&
+    lifetime - point.count > spikeLimit
+  ) {
+    check(
+      flagged('kill_rate_spike') || open('kill_rate_spike'),
+      `${lifetime - point.count} kills since ${new Date(point.atMs).toISOString()}, no spike flag`,
+    );
   }
 }
 
@@ -1015,13 +1038,17 @@ function requestPayout(world: World, user: UserSim): void {
     address !== model.wallet.address ||
     (requireVerifiedWallet && !model.wallet.verified) ||
     model.flags.some((flag) => flag.open && flag.severity === 'high');
-  const expected: Expectation = live.some((payout) => payout.key === planned.idempotencyKey)
-    ? { kind: 'none' }
-    : inFlight
-      ? { kind: 'refused', code: 'payout_in_flight' }
-      : ineligible || variant === 1
-        ? { kind: 'refused', code: 'stale_settlement_plan' }
-        : { kind: 'events' };
+  // A plan of unclaimed kills never repeats a live payout's key: the stream would decide [] for
+  // it, run after run, and those kills would never be paid.
+  check(
+    !live.some((payout) => payout.key === planned.idempotencyKey),
+    `the plan repeats the key of a live payout`,
+  );
+  const expected: Expectation = inFlight
+    ? { kind: 'refused', code: 'payout_in_flight' }
+    : ineligible || variant === 1
+      ? { kind: 'refused', code: 'stale_settlement_plan' }
+      : { kind: 'events' };
   if (amountRaw === 0n) return; // a plan never asks for 0 raw; the decider asserts it
   runAndRepeat(
     world,
