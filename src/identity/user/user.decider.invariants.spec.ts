@@ -14,6 +14,12 @@ import {
   type UserState,
 } from './user.decider';
 import { type UserEvent } from './user.events';
+import {
+  balancesOf,
+  evolveTimeline,
+  initialTimelineState,
+  type TimelineState,
+} from './user-timeline';
 
 /**
  * Randomized invariant tests of the user decider. A seeded generator drives two users and three
@@ -140,7 +146,7 @@ interface Model {
   highWater: bigint;
   /** The highest count observed of the current link, and its baseline. */
   maxSeen: bigint;
-  /** The last count known of the current link (its baseline, then each count not lower) and when. */
+  /** The last count known of the link (its baseline, then each count not lower) and when. */
   point: { count: bigint; atMs: number };
   verification: string | null;
   wallet: { address: string; verified: boolean } | null;
@@ -157,6 +163,8 @@ interface UserSim {
   readonly discordUserId: string;
   readonly events: UserEvent[];
   state: UserState;
+  /** The audit fold (user-timeline.ts) of the same events, whose balances are kept as they come. */
+  timeline: TimelineState;
   readonly model: Model;
   payoutCounter: number;
   /** Every payout request accepted, to be delivered again later (at-least-once delivery). */
@@ -549,6 +557,32 @@ function checkStateAgrees(user: UserSim): void {
   }
 }
 
+/** The audit trail's balances are the sums of what the events say. */
+function checkBalances(user: UserSim): void {
+  const balances = balancesOf(user.timeline);
+  const accruals = [...user.model.accruals.values()];
+  const payouts = [...user.model.payouts.values()];
+  const sum = (values: bigint[]): bigint => values.reduce((total, value) => total + value, 0n);
+  const sent = payouts.filter((payout) => payout.status === 'sent');
+  const inFlight = payouts.filter(
+    (payout) => payout.status === 'requested' || payout.status === 'failed',
+  );
+  const expected = {
+    accruedKills: sum(accruals.map((accrual) => accrual.kills)),
+    accruedRaw: sum(accruals.map((accrual) => accrual.kills * accrual.rate)),
+    settledKills: sum(sent.map((payout) => payout.kills)),
+    paidRaw: sum(sent.map((payout) => payout.amount)),
+    inFlightKills: sum(inFlight.map((payout) => payout.kills)),
+    inFlightRaw: sum(inFlight.map((payout) => payout.amount)),
+    claimedKills: sum(accruals.map((accrual) => accrual.claimed)),
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    const actual = balances[name as keyof typeof balances];
+    check(actual === value, `timeline ${name} is ${actual}, the events add up to ${value}`);
+  }
+  check(balances.unsettledKills >= 0n && balances.unsettledRaw >= 0n, 'a negative balance');
+}
+
 /** Kills claimed by live payouts requested in each UTC day and ISO week stay within the caps. */
 function checkCaps(world: World, user: UserSim): void {
   const byDay = new Map<number, bigint>();
@@ -612,6 +646,7 @@ function step(
     applyToModel(world, user, event, command);
     user.events.push(event);
     user.state = evolve(user.state, event);
+    user.timeline = evolveTimeline(user.timeline, event);
   }
   check(
     ![...user.model.payouts.values()].some((payout) => payout.failureDue),
@@ -620,6 +655,7 @@ function step(
   // Folding the whole stream again gives the same state as folding it event by event.
   if (events.length > 0) afterLinks(world, user, events);
   checkStateAgrees(user);
+  checkBalances(user);
   checkCaps(world, user);
   return events;
 }
@@ -1224,6 +1260,7 @@ function runSequence(seed: number): World {
       discordUserId,
       events: [],
       state: initialState,
+      timeline: initialTimelineState,
       model: emptyModel(),
       payoutCounter: 0,
       requests: [],
