@@ -22,7 +22,7 @@ import {
 } from './user-timeline';
 
 /**
- * Randomized invariant tests of the user decider. A seeded generator drives two users and three
+ * Randomized invariant tests of the user decider. A seeded generator drives three users and three
  * Epic accounts through realistic histories (links, relinks, wallets, rising, stale and impossible
  * kill counts, payouts planned by the settlement plan, failed attempts, retries, cancels, repeated
  * commands, commands that must be refused), and after every step an independent fold of the events
@@ -109,6 +109,7 @@ const EPICS = ['epic-a', 'epic-b', 'epic-c'];
 const USERS = [
   { userId: '11111111-1111-5111-8111-111111111111', discordUserId: '100000000000000001' },
   { userId: '22222222-2222-5222-8222-222222222222', discordUserId: '100000000000000002' },
+  { userId: '33333333-3333-5333-8333-333333333333', discordUserId: '100000000000000003' },
 ];
 
 type PayoutStatus = 'requested' | 'sent' | 'failed' | 'cancelled';
@@ -804,12 +805,12 @@ function verifyWithYunite(world: World, user: UserSim): void {
 
 function linkWallet(world: World, user: UserSim): void {
   const address = world.random.pick(ADDRESSES);
-  const other = world.users.find((candidate) => candidate !== user)!;
+  const others = world.users.filter((candidate) => candidate !== user);
   const command: UserCommand = {
     type: 'LinkWallet',
     data: {
       address,
-      primaryForAnotherUser: other.model.wallet?.address === address,
+      primaryForAnotherUser: others.some((other) => other.model.wallet?.address === address),
       now: new Date(world.nowMs),
     },
   };
