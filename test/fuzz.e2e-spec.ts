@@ -8,6 +8,7 @@ import { ApiKeys } from '../src/security/api-keys';
 import { type Metatype, pathParameters, type Route, routeTable } from './support/route-table';
 import { call, earner } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
+import { mulberry32 } from './support/mulberry32';
 
 /*
  * Hostile input, generated over every route of the route table (so a route added later is fuzzed
@@ -30,19 +31,7 @@ const BODY_LIMIT_BYTES = 1_048_576;
 /** Positions are PostgreSQL bigints. */
 const POSITION_MAX = 9_223_372_036_854_775_807n;
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const random = prng(SEED);
+const random = mulberry32(SEED);
 const int = (below: number): number => Math.floor(random() * below);
 const chance = (p: number): boolean => random() < p;
 const pick = <T>(items: readonly T[]): T => items[int(items.length)];

@@ -20,6 +20,7 @@ import {
   initialTimelineState,
   type TimelineState,
 } from './user-timeline';
+import { mulberry32 } from '../../../test/support/mulberry32';
 
 /**
  * Randomized invariant tests of the user decider. A seeded generator drives three users and three
@@ -37,18 +38,6 @@ const STEPS = Number(process.env.USER_DECIDER_STEPS ?? 80);
 const SEED = process.env.USER_DECIDER_SEED;
 /** Steps of a failing sequence shown (USER_DECIDER_TRACE raises it to show them all). */
 const TRACE_LINES = Number(process.env.USER_DECIDER_TRACE ?? 40);
-
-/** mulberry32: a small, fast, seeded PRNG, so a failing sequence can be replayed exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Random {
   private readonly next: () => number;
@@ -1340,8 +1329,10 @@ describe('user decider, randomized invariants', () => {
         payouts += user.model.payouts.size;
       }
     }
-    // The histories reach what they are meant to test.
-    expect(accruals).toBeGreaterThan(0);
-    expect(payouts).toBeGreaterThan(0);
+    // The histories reach what they are meant to test (one replayed history need not).
+    if (SEED === undefined) {
+      expect(accruals).toBeGreaterThan(0);
+      expect(payouts).toBeGreaterThan(0);
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   type RecordedEvent,
 } from '../../platform/event-store/event-store.port';
 import { emptyOperatorState, foldOperator, type OperatorState } from './operator.events';
+import { mulberry32 } from '../../../test/support/mulberry32';
 
 /**
  * Randomized invariants of the operator stream's fold: the executor and the ingester fold it on
@@ -13,17 +14,6 @@ import { emptyOperatorState, foldOperator, type OperatorState } from './operator
 
 const RUNS = Number(process.env.OPERATOR_FOLD_RUNS ?? 150);
 const SEED = process.env.OPERATOR_FOLD_SEED;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const block = (hash: string, balance: bigint): Record<string, unknown> => ({
   type: 'state',

@@ -6,6 +6,7 @@ import {
   type SettlementPlan,
   type UnsettledAccrual,
 } from './settlement-plan';
+import { mulberry32 } from '../../../test/support/mulberry32';
 
 /**
  * Randomized invariants of the settlement plan (SPEC §4.3): random users, accruals (split ones,
@@ -17,18 +18,6 @@ const RUNS = Number(process.env.SETTLEMENT_PLAN_RUNS ?? 1500);
 const SEED = process.env.SETTLEMENT_PLAN_SEED;
 const RAW_PER_BAN = 10n ** 29n;
 const UNIT = 10n ** 21n;
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function generate(seed: number): {
   users: EligibleUser[];
@@ -213,7 +202,8 @@ describe('settlement plan, randomized invariants', () => {
         });
       }
     }
-    expect(payouts).toBeGreaterThan(0);
+    // The cases reach what they are meant to test (one replayed case need not).
+    if (SEED === undefined) expect(payouts).toBeGreaterThan(0);
   });
 });
 
