@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket, connect as connectTcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { type DatabasePool } from 'slonik';
+import { type DatabasePool, sql } from 'slonik';
 import { PayoutExecutor, type PayoutSender, type SendOutcome } from '../src/payouts/executor/payout-executor';
-import { LOCK_ANSWER_TIMEOUT_MS, LOCK_HEARTBEAT_MS, withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
+import { LOCK_HEARTBEAT_MS, withTryAdvisoryLock } from '../src/platform/database/advisory-lock';
 import { createDatabasePool } from '../src/platform/database/database';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -99,26 +99,45 @@ describe('a held advisory lock', () => {
     const relay = await stallingRelay(new URL(database.url));
     const pool = await createDatabasePool(relay.url(database.url));
     pools.push(pool);
+    const answerTimeoutMs = 3_000;
     let abortedAfterMs: number | null = null;
     const startedAt = Date.now();
-    const outcome = withTryAdvisoryLock(pool, [7358, 97], async (_connection, held) => {
-      relay.stall();
-      while (!held.aborted && Date.now() - startedAt < (LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS) * 2) await sleep(50);
-      abortedAfterMs = held.aborted ? Date.now() - startedAt : null;
-      return 'done';
-    }).then(
+    const outcome = withTryAdvisoryLock(
+      pool,
+      [7358, 97],
+      async (_connection, held) => {
+        relay.stall();
+        while (!held.aborted && Date.now() - startedAt < (LOCK_HEARTBEAT_MS + answerTimeoutMs) * 2) await sleep(50);
+        abortedAfterMs = held.aborted ? Date.now() - startedAt : null;
+        return 'done';
+      },
+      { answerTimeoutMs },
+    ).then(
       () => 'answered',
       (error: Error) => `failed: ${error.message}`,
     );
-    const bound = (LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS) * 3;
+    const bound = (LOCK_HEARTBEAT_MS + answerTimeoutMs) * 3;
     const answer = await Promise.race([outcome, sleep(bound, `no answer within ${bound} ms`, { ref: false })]);
     relay.close();
 
     expect(abortedAfterMs).not.toBeNull();
-    expect(abortedAfterMs as unknown as number).toBeLessThanOrEqual(LOCK_HEARTBEAT_MS + LOCK_ANSWER_TIMEOUT_MS + 2_000);
+    expect(abortedAfterMs as unknown as number).toBeLessThanOrEqual(LOCK_HEARTBEAT_MS + answerTimeoutMs + 2_000);
     // The lock's function answers rather than wait for the silent session: the caller may try again.
-    expect(answer).toBe(`failed: advisory lock 7358,97 lost: its session did not answer within ${LOCK_ANSWER_TIMEOUT_MS} ms`);
+    expect(answer).toBe(`failed: advisory lock 7358,97 lost: its session did not answer within ${answerTimeoutMs} ms`);
   });
+
+  it('keeps the lock while a heartbeat waits behind a long statement of the work on its connection', async () => {
+    // Settlement reads its eligible users on the lock's connection; with many users that takes
+    // seconds, bounded by the statement timeout, and the heartbeat queues behind it.
+    let aborted: boolean | null = null;
+    const outcome = await withTryAdvisoryLock(pools[0], [7358, 96], async (connection, held) => {
+      await connection.query(sql.unsafe`SELECT pg_sleep(17)`);
+      aborted = held.aborted;
+      return 'done';
+    });
+
+    expect({ outcome, aborted }).toEqual({ outcome: 'done', aborted: false });
+  }, 60_000);
 });
 
 interface StallingRelay {

@@ -5,11 +5,13 @@ import { type DatabasePool, type DatabasePoolConnection, sql } from 'slonik';
 export const LOCK_HEARTBEAT_MS = 5_000;
 
 /**
- * How long the lock's session has to answer a heartbeat or the unlock: far above what the tiny
- * question takes on a loaded server, far below the minutes or hours a server's TCP keepalive takes
- * to give up on a client that went silent and free the lock for another holder.
+ * How long the lock's session has by default to answer a heartbeat or the unlock. The work may run
+ * its own statements on the lock's connection (settlement reads its eligible users there), and a
+ * heartbeat waits behind such a statement, which the pool's statement timeout (30 s) bounds; so
+ * this is that and a margin, far below the minutes or hours a server's TCP keepalive takes to give
+ * up on a client that went silent and free the lock for another holder.
  */
-export const LOCK_ANSWER_TIMEOUT_MS = 10_000;
+export const LOCK_ANSWER_TIMEOUT_MS = 45_000;
 
 /**
  * Runs `work` while holding a session advisory lock on one pooled connection, or returns null at
@@ -22,8 +24,9 @@ export const LOCK_ANSWER_TIMEOUT_MS = 10_000;
  * while the holder goes on, and a second holder would work beside it. So the session's
  * idle_session_timeout is switched off, and every LOCK_HEARTBEAT_MS it is asked whether it still
  * holds the lock, which also keeps it busy for a proxy. Should it not (the session ended after
- * all), or not answer within LOCK_ANSWER_TIMEOUT_MS (a network path gone silent, where no error
- * ever arrives and the server may free the lock once it gives up on the client), `held` is
+ * all), or not answer within `answerTimeoutMs` (LOCK_ANSWER_TIMEOUT_MS unless given: a network
+ * path gone silent, where no error ever arrives and the server may free the lock once it gives up
+ * on the client), `held` is
  * aborted: the work must stop taking on anything new, and may end with an error of its own that
  * says what it left done (thrown rather than the session's). `work` must not open a transaction on
  * `connection`, where a failed statement would fail the heartbeat too.
@@ -32,7 +35,9 @@ export async function withTryAdvisoryLock<T>(
   pool: DatabasePool,
   key: readonly [number, number],
   work: (connection: DatabasePoolConnection, held: AbortSignal) => Promise<T>,
+  options: { readonly answerTimeoutMs?: number } = {},
 ): Promise<T | null> {
+  const answerTimeoutMs = options.answerTimeoutMs ?? LOCK_ANSWER_TIMEOUT_MS;
   const lost = new AbortController();
   let running: Promise<T> | null = null;
   try {
@@ -50,7 +55,7 @@ export async function withTryAdvisoryLock<T>(
           // One question at a time: a connection that stopped answering is not asked again and again.
           if (asking) return;
           asking = true;
-          void answeredWithin(stillHeld(connection, key), key)
+          void answeredWithin(stillHeld(connection, key), key, answerTimeoutMs)
             .then(
               (held) => {
                 if (!held) lost.abort(new Error(`advisory lock ${key.join(',')} lost: its session no longer holds it`));
@@ -68,7 +73,7 @@ export async function withTryAdvisoryLock<T>(
         // The pool does not reset connections (database.ts): the lock must not go back with this one.
         // A session that does not answer is not waited for: the error makes slonik destroy the
         // connection, which ends the session and its lock once the server hears of it.
-        await answeredWithin(connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`), key).catch(async (error: unknown) => {
+        await answeredWithin(connection.query(sql.unsafe`SELECT pg_advisory_unlock(${key[0]}, ${key[1]})`), key, answerTimeoutMs).catch(async (error: unknown) => {
           if (!(error instanceof LockSessionSilentError)) await connection.query(sql.unsafe`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
           throw error;
         });
@@ -89,13 +94,13 @@ export async function withTryAdvisoryLock<T>(
 
 class LockSessionSilentError extends Error {}
 
-/** `answer`, or a LockSessionSilentError when the lock's session has not given it within LOCK_ANSWER_TIMEOUT_MS. */
-async function answeredWithin<T>(answer: Promise<T>, key: readonly [number, number]): Promise<T> {
+/** `answer`, or a LockSessionSilentError when the lock's session has not given it within `timeoutMs`. */
+async function answeredWithin<T>(answer: Promise<T>, key: readonly [number, number], timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const silence = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new LockSessionSilentError(`advisory lock ${key.join(',')} lost: its session did not answer within ${LOCK_ANSWER_TIMEOUT_MS} ms`)),
-      LOCK_ANSWER_TIMEOUT_MS,
+      () => reject(new LockSessionSilentError(`advisory lock ${key.join(',')} lost: its session did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
     );
   });
   // The answer may still come, or fail, after the silence won: nobody waits for it then.
