@@ -6,6 +6,7 @@ import { type BananoNodeDouble } from '../doubles/banano-node.double';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './processes';
 import { call, earner, liveOperator, replaceOperatorSeed } from './scenario';
 import { synced, type TestApp } from './test-app';
+import { mulberry32 } from './mulberry32';
 
 const BAN = 10n ** 29n;
 
@@ -278,7 +279,7 @@ export async function randomizedCrashScenario(
 ): Promise<{ summary: RandomCrashSummary; report: ExactlyOnceReport }> {
   const env: Record<string, string> = faults === 'wide' ? { PAYOUT_MAX_ATTEMPTS: '1', BANANO_LANDING_WINDOW_SECONDS: '5' } : {};
   const rig = await setUpCrashRig(app, node, directory, 12, env);
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const summary = await crashRandomly(rig, runs, random, faults);
   await runToCompletion(rig, { resolveFailed: faults === 'wide' ? random : undefined });
   const report = await checkExactlyOnce(rig);
@@ -412,16 +413,4 @@ async function readAllOf(app: TestApp, eventTypes: string[]): Promise<RecordedEv
     events.push(...page);
     if (page.length < 1_000) return events;
   }
-}
-
-/** A small seeded generator (mulberry32), so a failing randomized run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
