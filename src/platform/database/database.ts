@@ -8,6 +8,7 @@ import {
   sql,
 } from 'slonik';
 import { z } from 'zod';
+import { StartupRefusal } from '../runtime/startup-refusal';
 
 export const DATABASE_POOL = Symbol('DATABASE_POOL');
 
@@ -94,7 +95,8 @@ async function assertIsoDateStyle(pool: DatabasePool): Promise<void> {
   );
   if (dateStyle.startsWith('ISO')) return;
   await pool.end();
-  throw new Error(
+  // A refusal, told in one line at start-up (no stack): the message says what to do.
+  throw new StartupRefusal(
     `Cannot use this PostgreSQL database: the database session's DateStyle is ${dateStyle}, ` +
       'not ISO, and timestamps would be misread. Set it back to ISO ' +
       '(ALTER DATABASE … SET DateStyle = ISO, or remove it from the role or PGOPTIONS)',
