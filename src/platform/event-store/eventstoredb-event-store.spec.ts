@@ -52,6 +52,27 @@ function newEvent(): NewEvent {
   };
 }
 
+type StreamRead = ReturnType<EventStoreDBClient['readStream']>;
+
+/** A readStream answer the client can iterate and cancel. */
+const asRead = (readable: Readable): StreamRead => Object.assign(readable, { cancel: async () => undefined }) as unknown as StreamRead;
+
+/** Stream `account-1` as the server would read it: revisions 0 to count − 1, at positions 100, 200, … */
+const streamOf = (count: number) =>
+  Array.from({ length: count }, (_, revision) => ({
+    event: {
+      streamId: 'account-1',
+      id: `e${revision}`,
+      isJson: true,
+      revision: BigInt(revision),
+      type: 'KillsCredited',
+      created: new Date(0),
+      data: { revision },
+      metadata: newEvent().metadata,
+      position: { commit: BigInt(100 * (revision + 1)), prepare: BigInt(100 * (revision + 1)) },
+    },
+  }));
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -365,7 +386,7 @@ describe('mapping helpers', () => {
     const requests: EsdbReadStreamOptions[] = [];
     const read = jest.spyOn(EventStoreDBClient.prototype, 'readStream').mockImplementation((_stream, options) => {
       requests.push(options ?? {});
-      return Object.assign(Readable.from([]), { cancel: async () => undefined }) as unknown as ReturnType<EventStoreDBClient['readStream']>;
+      return asRead(Readable.from([]));
     });
     const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
     try {
@@ -414,23 +435,11 @@ describe('mapping helpers', () => {
     // The server answers a repeated append with the original batch's last event number (here 1,
     // while the stream has moved on to 2); older servers send no position with it.
     const append = jest.spyOn(EventStoreDBClient.prototype, 'appendToStream').mockResolvedValue({ success: true, nextExpectedRevision: 1n });
-    const stream = [100n, 200n, 300n].map((position, revision) => ({
-      event: {
-        streamId: 'account-1',
-        id: `e${revision}`,
-        isJson: true,
-        revision: BigInt(revision),
-        type: 'KillsCredited',
-        created: new Date('2024-01-02T03:04:05.000Z'),
-        data: {},
-        metadata: newEvent().metadata,
-        position: { commit: position, prepare: position },
-      },
-    }));
+    const stream = streamOf(3);
     const read = jest.spyOn(EventStoreDBClient.prototype, 'readStream').mockImplementation((_name, options) => {
       const from = options?.fromRevision;
       const events = stream.filter((resolved) => typeof from !== 'bigint' || resolved.event.revision >= from).slice(0, Number(options?.maxCount ?? 3));
-      return Object.assign(Readable.from(events), { cancel: async () => undefined }) as unknown as ReturnType<EventStoreDBClient['readStream']>;
+      return asRead(Readable.from(events));
     });
     const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
     try {
@@ -584,24 +593,6 @@ describe('readAll and headPosition paging over a simulated $all', () => {
 });
 
 describe('readStream paging over a simulated stream', () => {
-  type StreamRead = ReturnType<EventStoreDBClient['readStream']>;
-  const asRead = (readable: Readable): StreamRead =>
-    Object.assign(readable, { cancel: async () => undefined }) as unknown as StreamRead;
-  const streamOf = (count: number) =>
-    Array.from({ length: count }, (_, revision) => ({
-      event: {
-        streamId: 'account-1',
-        id: `e${revision}`,
-        isJson: true,
-        revision: BigInt(revision),
-        type: 'KillsCredited',
-        created: new Date(0),
-        data: { revision },
-        metadata: newEvent().metadata,
-        position: { commit: BigInt(100 * (revision + 1)), prepare: BigInt(100 * (revision + 1)) },
-      },
-    }));
-
   afterEach(() => {
     jest.restoreAllMocks();
   });
