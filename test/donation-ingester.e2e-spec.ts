@@ -439,6 +439,54 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it('signs no receive on a frontier the node is behind on, and pockets the donation once it answers the true one', async () => {
+    await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
+      await earner(app, 10);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+      const [opening] = node.accountChain(operator.address);
+      const openingBalanceRaw = node.balanceOf(operator.address);
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      const donated = await donate(node, operator.address, 1);
+
+      // A lagging node that has not seen the payout's send: a receive signed on its frontier would
+      // fork the chain, and, refused by every node that holds the send, never pocket the donation.
+      node.failNext('account_info', 'answer', {
+        body: { frontier: opening.hash, balance: openingBalanceRaw.toString(), representative: operator.address, block_count: '1' },
+      });
+      await expect(ingester.runOnce()).rejects.toThrow(/behind the operator account's chain: its frontier [0-9A-F]{64} is at height 1/);
+      expect(await eventsOf(app, operatorStream(operator.address), 'DonationReceived')).toEqual([]);
+
+      expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+      expect(node.receivableOf(operator.address)).toEqual([]);
+      expect(node.balanceOf(operator.address)).toBe(openingBalanceRaw - BAN + donated);
+    });
+  });
+
+  it('keeps the payout executor from signing on a frontier the node is behind on: before the receive pocketed last', async () => {
+    await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
+      const [opening] = node.accountChain(operator.address);
+      const openingBalanceRaw = node.balanceOf(operator.address);
+      await donate(node, operator.address, 1);
+      expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+      const player = await earner(app, 10);
+      await synced(app);
+      expect((await call(app, 'POST', '/v1/admin/settlements', {})).status).toBe(200);
+      await synced(app);
+
+      node.failNext('account_info', 'answer', {
+        body: { frontier: opening.hash, balance: openingBalanceRaw.toString(), representative: operator.address, block_count: '1' },
+      });
+      await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow(/its frontier [0-9A-F]{64} is at height 1, not after block [0-9A-F]{64} at height 2/);
+      expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toEqual([]);
+
+      expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(node.receivableOf(player.address)).toHaveLength(1);
+      expect(node.accountChain(operator.address).map((block) => block.subtype)).toEqual(['open', 'receive', 'send']);
+    });
+  });
+
   it('interleaves payouts and donations on one valid chain', async () => {
     await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
       const players = [await earner(app, 30), await earner(app, 12), await earner(app, 5)];

@@ -574,6 +574,88 @@ describe('live payouts on the Banano node double', () => {
     });
   });
 
+  describe('a node behind the operator account\'s chain (a lagging node behind the same URL)', () => {
+    // The node has not seen the first payout's send yet: what it answers about the account is what
+    // it held after the opening block. A block signed on that frontier forks the account's chain.
+    const behindCases: Array<[string, (node: BananoNodeDouble, opening: { hash: string; balanceRaw: bigint; address: string }) => void, RegExp]> = [
+      [
+        'answers the frontier the first send was signed on',
+        (node, opening) =>
+          node.failNext('account_info', 'answer', {
+            body: { frontier: opening.hash, balance: opening.balanceRaw.toString(), representative: opening.address, block_count: '1' },
+          }),
+        /its frontier [0-9A-F]{64} is at height 1, not after block [0-9A-F]{64} at height 2/,
+      ],
+      [
+        'does not know the account yet',
+        (node) => node.failNext('account_info', 'answer', { body: { error: 'Account not found' } }),
+        /it does not know the account, whose block [0-9A-F]{64} is on the chain at height 2/,
+      ],
+      [
+        'does not hold the block the first payout was recorded sent with',
+        (node, opening) => {
+          node.failNext('account_info', 'answer', {
+            body: { frontier: opening.hash, balance: opening.balanceRaw.toString(), representative: opening.address, block_count: '1' },
+          });
+          // block_info of the frontier it answered is true; of the first send, "not found".
+          node.failNext('block_info', 'slow', { delayMs: 0 });
+          node.failNext('block_info', 'answer', { body: { error: 'Block not found' } });
+        },
+        /it does not hold block [0-9A-F]{64}, which the ledger recorded on the chain/,
+      ],
+    ];
+
+    it.each(behindCases)('signs nothing while the node %s, and pays on the true frontier once it answers it', async (_case, lag, message) => {
+      await withLive({}, async ({ app, node, operator }) => {
+        await earner(app, 10);
+        await settle(app);
+        const [opening] = node.accountChain(operator.address);
+        const openingBalanceRaw = node.balanceOf(operator.address);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        const second = await earner(app, 20);
+        const [payout] = await settle(app);
+
+        lag(node, { hash: opening.hash, balanceRaw: openingBalanceRaw, address: operator.address });
+        await expect(app.workers.payoutExecutor.runOnce()).rejects.toThrow(message);
+
+        expect(await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned')).toHaveLength(1);
+        expect(await eventsOf(app, toStreamName(second.userId), 'PayoutAttemptFailed')).toEqual([]);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+        expect(signed.map((event) => event.data.previous)).toEqual([opening.hash, signed[0].data.blockHash]);
+        expect(node.receivableOf(second.address).map((send) => send.amountRaw)).toEqual([BigInt(payout.amountRaw)]);
+        await synced(app);
+        expect((await call(app, 'GET', `/v1/payouts/${payout.payoutId}`)).body).toMatchObject({ status: 'sent', attemptCount: 1 });
+      });
+    });
+
+    it('signs on a frontier the node is not behind on: an older block after a refused one, or a block made outside the ledger', async () => {
+      await withLive({ PAYOUT_MAX_ATTEMPTS: '2' }, async ({ app, node, operator }) => {
+        const first = await earner(app, 10);
+        await settle(app);
+        // The first payout's block is refused: it never lands, so its frontier is still the chain's.
+        node.failNext('process', 'reject', { error: 'Fork' });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 0, failed: 1 });
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+        // The operator spends from the account outside the ledger: the frontier moves past the
+        // ledger's last block.
+        await sendSignedBy(node, operator, (await newBananoAccount()).address, BAN);
+        const second = await earner(app, 20);
+        await settle(app);
+        expect(await app.workers.payoutExecutor.runOnce()).toEqual({ sent: 1, failed: 0 });
+
+        const signed = await eventsOf(app, operatorStream(operator.address), 'PayoutBlockSigned');
+        expect(signed.map((event) => event.data.previous)).toEqual([
+          signed[0].data.previous,
+          signed[0].data.previous,
+          node.accountChain(operator.address).at(-2)?.hash,
+        ]);
+        expect(node.receivableOf(first.address)).toHaveLength(1);
+        expect(node.receivableOf(second.address)).toHaveLength(1);
+      });
+    });
+  });
+
   describe('the minimum operator balance (PAYOUT_MIN_OPERATOR_BALANCE_BAN 50), held when a payout is sent', () => {
     // One player of 10 kills: a payout of 1 BAN, planned while the operator held 1,000 BAN.
     const floorEnv = { PAYOUT_MIN_OPERATOR_BALANCE_BAN: '50', PAYOUT_MAX_ATTEMPTS: '1' };

@@ -6,6 +6,7 @@ import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask } from '../platform/runtime/periodic-task';
 import { type BananoRpcClient, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
+import { assertFrontierNotBehind } from '../payouts/banano/frontier-behind';
 import { publishBlock } from '../payouts/banano/publish-block';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { UnclearCopies } from '../payouts/banano/unclear-copies';
@@ -284,6 +285,8 @@ export class DonationIngester {
     elsewhere: DonationsElsewhere,
   ): Promise<SignedReceiveBlock | null> {
     const info = await this.rpc.accountInfo(account.address);
+    // A receive on a frontier the node is behind on forks the chain: see frontier-behind.
+    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refused, info === null ? null : { hash: info.frontier });
     const previous = info?.frontier ?? OPEN_PREVIOUS;
     const { block: unworked, hash: receiveHash } = await buildReceiveBlock({
       privateKey: account.privateKey,

@@ -105,6 +105,8 @@ export interface PayoutState {
   readonly retried: boolean;
   /** The executor waits until then before the next attempt (exponential backoff); null: now. */
   readonly nextAttemptAt: string | null;
+  /** The block PayoutSent recorded; null until then. */
+  readonly sentBlockHash: string | null;
   readonly kills: bigint;
   readonly amountRaw: bigint;
   readonly accruals: ReadonlyArray<{ readonly accrualId: string; readonly kills: number }>;
@@ -373,6 +375,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
         attemptsSinceRetry: 0,
         retried: false,
         nextAttemptAt: null,
+        sentBlockHash: null,
         kills: BigInt(event.data.kills),
         amountRaw: BigInt(event.data.amountRaw),
         accruals: event.data.accruals,
@@ -380,7 +383,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       return { ...state, accruals, payouts: state.payouts.set(payout.payoutId, payout) };
     }
     case 'PayoutSent':
-      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'sent', nextAttemptAt: null }));
+      return updatePayout(state, event.data.payoutId, (payout) => ({ ...payout, status: 'sent', nextAttemptAt: null, sentBlockHash: event.data.blockHash }));
     case 'PayoutAttemptFailed':
       return updatePayout(state, event.data.payoutId, (payout) => ({
         ...payout,

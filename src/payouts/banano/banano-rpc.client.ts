@@ -53,7 +53,9 @@ export type BananoNodeUnavailableReason =
   | 'network'
   | 'server_error'
   | 'unexpected_status'
-  | 'malformed';
+  | 'malformed'
+  /** The node's answers are behind blocks the ledger knows are on the chain (a lagging node): see frontier-behind. */
+  | 'behind';
 
 /**
  * The base of every error this client throws. `ambiguous` is true when the call was `process` and

@@ -5,6 +5,7 @@ import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
 import { BananoNodeUnavailableError, type BananoRpcClient } from '../banano/banano-rpc.client';
+import { assertFrontierNotBehind } from '../banano/frontier-behind';
 import { publishBlock } from '../banano/publish-block';
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { UnclearCopies } from '../banano/unclear-copies';
@@ -168,6 +169,10 @@ export class BananoPayoutSender implements PayoutSender {
     attempt: number,
   ): Promise<SendOutcome> {
     const info = await this.rpc.accountInfo(account.address);
+    const head = info === null ? null : await this.rpc.blockInfo(info.frontier);
+    // Before anything is judged by the node's view of the account: a lagging node's view would
+    // fail the attempt for a balance it has not caught up with, or fork the chain (frontier-behind).
+    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refusedReceives, info === null ? null : { hash: info.frontier, block: head });
     const balance = info?.balanceRaw ?? 0n;
     // The floor holds when the payout is sent too, not only when a run planned it (SPEC §4.3): the
     // balance may have fallen since (spent outside the ledger), or the account be another one (a
@@ -184,7 +189,6 @@ export class BananoPayoutSender implements PayoutSender {
     // balance that is not the frontier's (a confirmed balance beside an unconfirmed frontier, an
     // answer a proxy pieced together) would send another amount than the payout's. The frontier
     // block's own balance is immutable, so asking for it cannot race a frontier that moves on.
-    const head = await this.rpc.blockInfo(info.frontier);
     if (head === null || head.account !== account.address || head.balanceRaw !== info.balanceRaw) {
       throw new BananoNodeUnavailableError(
         'account_info',

@@ -2,7 +2,7 @@ import {
   type EventMetadata,
   type RecordedEvent,
 } from '../../platform/event-store/event-store.port';
-import { emptyOperatorState, foldOperator, type OperatorState } from './operator.events';
+import { emptyOperatorState, foldOperator, type OperatorState, RECENT_BLOCKS_KEPT } from './operator.events';
 import { mulberry32 } from '../../../test/support/mulberry32';
 
 /**
@@ -140,6 +140,18 @@ describe('operator fold, randomized invariants', () => {
           (whole.lastSigned?.blockHash ?? null) ===
             ((signed.at(-1)?.data.blockHash as string | undefined) ?? null),
           'lastSigned is not the last block signed',
+        );
+        const blockHashes = events.flatMap((event) =>
+          event.type === 'PayoutBlockSigned'
+            ? [event.data.blockHash as string]
+            : event.type === 'DonationReceived' || event.type === 'FundingReceived'
+              ? [event.data.receiveHash as string]
+              : [],
+        );
+        const recent = whole.recentBlocks.map((block) => (block.kind === 'payout' ? block.blockHash : block.receiveHash));
+        check(
+          JSON.stringify(recent) === JSON.stringify(blockHashes.slice(-RECENT_BLOCKS_KEPT)),
+          'recentBlocks are not the blocks signed last, in order',
         );
         for (const event of signed) {
           const lastSigner = signed

@@ -113,6 +113,12 @@ export interface OperatorState {
    * as much as a payout block: it is resolved before anything else is signed on the frontier.
    */
   readonly lastSignedBlock: SignedOperatorBlock | null;
+  /**
+   * The blocks signed last, of either kind, oldest first: at most RECENT_BLOCKS_KEPT. Among them
+   * newestLandedBlock looks for the newest one on the chain, which the node's frontier must not be
+   * behind (frontier-behind).
+   */
+  readonly recentBlocks: readonly SignedOperatorBlock[];
   /** Every block signed for each payout, oldest first. */
   readonly signedByPayout: ReadonlyMap<string, readonly SignedPayoutBlock[]>;
   /**
@@ -130,10 +136,14 @@ export interface OperatorState {
   readonly milestonesReachedRaw: ReadonlySet<bigint>;
 }
 
+/** How many of the blocks signed last OperatorState keeps in order. */
+export const RECENT_BLOCKS_KEPT = 8;
+
 export const emptyOperatorState: OperatorState = {
   revision: null,
   lastSigned: null,
   lastSignedBlock: null,
+  recentBlocks: [],
   signedByPayout: new Map(),
   payoutOfBlock: new Map(),
   receivedSends: new Map(),
@@ -151,6 +161,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
   const payoutOfBlock = new Map(state.payoutOfBlock);
   const receivedSends = new Map(state.receivedSends);
   const milestonesReachedRaw = new Set(state.milestonesReachedRaw);
+  const recentBlocks = [...state.recentBlocks];
   for (const recorded of events) {
     const event = decodeOperatorEvent(recorded.type, recorded.data);
     if (event === null) continue;
@@ -165,6 +176,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
         };
         lastSigned = signed;
         lastSignedBlock = { kind: 'payout', ...signed };
+        recentBlocks.push(lastSignedBlock);
         signedByPayout.set(signed.payoutId, [...(signedByPayout.get(signed.payoutId) ?? []), signed]);
         payoutOfBlock.set(signed.blockHash, signed.payoutId);
         break;
@@ -175,6 +187,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
         // append states the revision it read).
         const signed: SignedReceiveBlock = { sendHash: event.data.sendHash, receiveHash: event.data.receiveHash, block: event.data.block };
         lastSignedBlock = { kind: 'receive', ...signed };
+        recentBlocks.push(lastSignedBlock);
         receivedSends.set(signed.sendHash, signed);
         if (event.type === 'DonationReceived') donatedRaw += BigInt(event.data.amountRaw);
         break;
@@ -192,6 +205,7 @@ export function foldOperator(events: readonly RecordedEvent[], state: OperatorSt
     revision: events.at(-1)?.revision ?? state.revision,
     lastSigned,
     lastSignedBlock,
+    recentBlocks: recentBlocks.slice(-RECENT_BLOCKS_KEPT),
     signedByPayout,
     payoutOfBlock,
     receivedSends,

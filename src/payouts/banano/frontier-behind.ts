@@ -1,0 +1,77 @@
+import { loadUser } from '../../identity/user/run-user-command';
+import { type EventStore } from '../../platform/event-store/event-store.port';
+import { type OperatorState, type SignedOperatorBlock } from '../operator/operator.events';
+import { BananoNodeUnavailableError, type BananoRpcClient, type BlockInfo } from './banano-rpc.client';
+
+/**
+ * The newest block of the operator account that the ledger knows is on the chain, among the blocks
+ * it signed last (OperatorState.recentBlocks), or null when that is not known.
+ *
+ * A payout block is on the chain when its payout recorded it sent, and dead when the payout went on
+ * without it (a refused attempt, or sent with another block). A receive is known only when it is the
+ * block signed last: its writer resolved it before anything else is signed (the node took it,
+ * unless it is in `refusedReceives`, the ones the caller saw refused). The search stops at the first
+ * block it cannot judge: an older receive, or an attempt still live.
+ */
+export async function newestLandedBlock(
+  store: EventStore,
+  operator: OperatorState,
+  refusedReceives: ReadonlySet<string>,
+): Promise<string | null> {
+  const blocks = operator.recentBlocks;
+  for (let index = blocks.length - 1; index >= 0; index -= 1) {
+    const block = blocks[index];
+    if (block.kind === 'receive') {
+      if (refusedReceives.has(block.receiveHash)) continue;
+      return index === blocks.length - 1 ? block.receiveHash : null;
+    }
+    const user = await loadUser(store, block.userId);
+    const payout = user.status === 'registered' ? user.payouts.get(block.payoutId) : undefined;
+    if (payout === undefined) return null;
+    if (payout.sentBlockHash === block.blockHash) return block.blockHash;
+    const attemptLive = payout.status === 'requested' && payout.attempts + 1 === block.attempt;
+    if (attemptLive) return null;
+  }
+  return null;
+}
+
+function hashOfSigned(block: SignedOperatorBlock): string {
+  return block.kind === 'payout' ? block.blockHash : block.receiveHash;
+}
+
+/**
+ * Throws when the node's frontier of the operator account is behind a block the ledger knows is on
+ * the chain: a lagging node, or one of several nodes behind one URL that has not seen the account's
+ * last blocks yet. A block signed on such a frontier forks the account's own chain. A node that
+ * holds the newer block refuses it; a lagging one takes it, the ledger records it, and the network,
+ * which confirmed the newer block long ago, drops it: a payout recorded sent that never pays, or a
+ * donation recorded with a receive that never lands.
+ *
+ * `frontier` is what `account_info` answered (null: the node does not know the account), with the
+ * node's `block_info` of it when the caller has asked already. Costs nothing while the node's
+ * frontier is the block signed last; otherwise one `block_info` of the newest landed block (and of
+ * the frontier, when not given), compared by height. Nothing is thrown when the answer cannot be
+ * judged: the caller's own checks of the frontier come after.
+ */
+export async function assertFrontierNotBehind(
+  rpc: BananoRpcClient,
+  store: EventStore,
+  operator: OperatorState,
+  refusedReceives: ReadonlySet<string>,
+  frontier: { readonly hash: string; readonly block?: BlockInfo | null } | null,
+): Promise<void> {
+  const newest = operator.recentBlocks.at(-1);
+  if (newest === undefined || frontier?.hash === hashOfSigned(newest)) return;
+  const landed = await newestLandedBlock(store, operator, refusedReceives);
+  if (landed === null || frontier?.hash === landed) return;
+  const behind = (what: string) =>
+    new BananoNodeUnavailableError('account_info', 'behind', `The Banano node is behind the operator account's chain: ${what}. Nothing was signed; the next run asks again.`);
+  const known = await rpc.blockInfo(landed);
+  if (known === null) throw behind(`it does not hold block ${landed}, which the ledger recorded on the chain`);
+  if (frontier === null) throw behind(`it does not know the account, whose block ${landed} is on the chain at height ${known.height}`);
+  const head = frontier.block === undefined ? await rpc.blockInfo(frontier.hash) : frontier.block;
+  if (head === null || head.account !== known.account) return;
+  if (head.height <= known.height) {
+    throw behind(`its frontier ${frontier.hash} is at height ${head.height}, not after block ${landed} at height ${known.height}, which the ledger recorded on the chain`);
+  }
+}
