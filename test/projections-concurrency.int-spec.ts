@@ -162,17 +162,21 @@ describe('projections with several runners at once', () => {
     await appendProbes(300);
     const runners = await Promise.all([1, 2, 3].map(() => startRunner([counter()], 20)));
     let kills = 0;
-    const appending = appendProbes(1_200, 5);
-    let appendsDone = false;
-    void appending.finally(() => {
-      appendsDone = true;
-    });
-    while (!appendsDone || kills < 5) {
-      await sleep(5 + Math.floor(Math.random() * 30));
-      kills += await terminateBatchTransactions();
-      if (kills >= 5 && appendsDone) break;
+    // Appends go on, 1,200 events at first and more in rounds of 100, until five batch transactions
+    // were killed: a kill needs a batch open at that instant.
+    const deadline = Date.now() + 90_000;
+    for (let events = 1_200; kills < 5 && Date.now() < deadline; events = 100) {
+      const appending = appendProbes(events, 5);
+      let appendsDone = false;
+      void appending.finally(() => {
+        appendsDone = true;
+      });
+      while (!appendsDone) {
+        await sleep(5 + Math.floor(Math.random() * 30));
+        kills += await terminateBatchTransactions();
+      }
+      await appending;
     }
-    await appending;
     await eventually('every runner to catch up', reached('probe', () => appended.last), 30_000);
     await Promise.all(runners.map(shutdown));
 
