@@ -4,7 +4,7 @@ import { loadUser } from '../identity/user/run-user-command';
 import { withAdvisoryLockWithin } from '../platform/database/advisory-lock';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
-import { PeriodicTask } from '../platform/runtime/periodic-task';
+import { PeriodicTask, repeatedFields } from '../platform/runtime/periodic-task';
 import { type BananoRpcClient, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
 import { assertFrontierNotBehind } from '../payouts/banano/frontier-behind';
 import { publishBlock } from '../payouts/banano/publish-block';
@@ -165,8 +165,8 @@ export class DonationIngester {
     this.unclear = new UnclearCopies(pool, options.landingWindowMs);
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
-    this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error) =>
-      this.log('donation ingester run failed', { error: messageOf(error) }),
+    this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error, repeats) =>
+      this.log('donation ingester run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
     );
   }
 

@@ -5,7 +5,7 @@ import { runCachedUserCommand, UserStateCache } from '../../identity/user/user-s
 import { type PayoutGateway } from '../../identity/user/user.events';
 import { withTryAdvisoryLock } from '../../platform/database/advisory-lock';
 import { forEachInFlight } from '../../platform/runtime/in-flight';
-import { PeriodicTask } from '../../platform/runtime/periodic-task';
+import { PeriodicTask, repeatedFields } from '../../platform/runtime/periodic-task';
 import { type CommandMetadata } from '../../platform/decider';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore } from '../../platform/event-store/event-store.port';
@@ -72,8 +72,8 @@ export class PayoutExecutor {
     intervalMs: number,
     log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
-    this.schedule = new PeriodicTask(() => this.sendDue(), intervalMs, (error) =>
-      log('payout executor run failed', { error: messageOf(error) }),
+    this.schedule = new PeriodicTask(() => this.sendDue(), intervalMs, (error, repeats) =>
+      log('payout executor run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
     );
   }
 
