@@ -464,6 +464,25 @@ describe('donation ingester on the Banano node double', () => {
     });
   });
 
+  it("signs no receive on an account_info whose balance is not its frontier's, and pockets the donation on the next pass", async () => {
+    await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
+      const balanceRaw = node.balanceOf(operator.address);
+      const donated = await donate(node, operator.address, 1);
+      // The frontier, with a balance 5 BAN short of the one it holds (a confirmed balance beside an
+      // unconfirmed block, an answer a proxy pieced together). The node reads a receive's amount as
+      // its balance less the previous block's, so the block would claim another amount than the send.
+      node.failNext('account_info', 'answer', {
+        body: { frontier: node.accountChain(operator.address).at(-1)?.hash, balance: (balanceRaw - 5n * BAN).toString(), representative: operator.address, block_count: '1' },
+      });
+      await expect(ingester.runOnce()).rejects.toThrow(/answered account_info with a balance of \d+ raw at frontier [0-9A-F]{64}, whose block says \d+ raw/);
+      expect(await eventsOf(app, operatorStream(operator.address), 'DonationReceived')).toEqual([]);
+
+      expect(await ingester.runOnce()).toEqual({ recorded: 1, pocketed: 1, stoppedBy: null });
+      expect(node.receivableOf(operator.address)).toEqual([]);
+      expect(node.balanceOf(operator.address)).toBe(balanceRaw + donated);
+    });
+  });
+
   it('keeps the payout executor from signing on a frontier the node is behind on: before the receive pocketed last', async () => {
     await withLive({ openWithBan: 1_000n }, async ({ app, node, operator, ingester }) => {
       const [opening] = node.accountChain(operator.address);

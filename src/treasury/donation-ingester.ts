@@ -6,7 +6,7 @@ import { type EventStore } from '../platform/event-store/event-store.port';
 import { failpoint } from '../platform/runtime/failpoint';
 import { PeriodicTask, repeatedFields } from '../platform/runtime/periodic-task';
 import { type BananoRpcClient, type ReceivableBlock } from '../payouts/banano/banano-rpc.client';
-import { assertFrontierNotBehind } from '../payouts/banano/frontier-behind';
+import { assertBalanceIsFrontiers, assertFrontierNotBehind } from '../payouts/banano/frontier-checks';
 import { publishBlock } from '../payouts/banano/publish-block';
 import { buildReceiveBlock, OPEN_PREVIOUS, publicKeyOfAccount, withWork } from '../payouts/banano/state-block';
 import { UnclearCopies } from '../payouts/banano/unclear-copies';
@@ -285,8 +285,12 @@ export class DonationIngester {
     elsewhere: DonationsElsewhere,
   ): Promise<SignedReceiveBlock | null> {
     const info = await this.rpc.accountInfo(account.address);
-    // A receive on a frontier the node is behind on forks the chain: see frontier-behind.
-    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refused, info === null ? null : { hash: info.frontier });
+    const head = info === null ? null : await this.rpc.blockInfo(info.frontier);
+    // A receive on a frontier the node is behind on forks the chain, and one on a balance that is
+    // not the frontier's claims another amount: refused, the send would stay recorded and
+    // receivable, never pocketed (see the class comment). See frontier-checks.
+    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refused, info === null ? null : { hash: info.frontier, block: head });
+    if (info !== null) assertBalanceIsFrontiers(account.address, info, head);
     const previous = info?.frontier ?? OPEN_PREVIOUS;
     const { block: unworked, hash: receiveHash } = await buildReceiveBlock({
       privateKey: account.privateKey,

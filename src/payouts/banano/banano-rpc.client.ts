@@ -54,7 +54,7 @@ export type BananoNodeUnavailableReason =
   | 'server_error'
   | 'unexpected_status'
   | 'malformed'
-  /** The node's answers are behind blocks the ledger knows are on the chain (a lagging node): see frontier-behind. */
+  /** The node's answers are behind blocks the ledger knows are on the chain (a lagging node): see frontier-checks. */
   | 'behind';
 
 /**

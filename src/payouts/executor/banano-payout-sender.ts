@@ -4,8 +4,8 @@ import { loadUser, runUserCommand } from '../../identity/user/run-user-command';
 import { DomainError } from '../../platform/errors/domain-error';
 import { type EventStore, WrongExpectedRevisionError } from '../../platform/event-store/event-store.port';
 import { failpoint } from '../../platform/runtime/failpoint';
-import { BananoNodeUnavailableError, type BananoRpcClient } from '../banano/banano-rpc.client';
-import { assertFrontierNotBehind } from '../banano/frontier-behind';
+import { type BananoRpcClient } from '../banano/banano-rpc.client';
+import { assertBalanceIsFrontiers, assertFrontierNotBehind } from '../banano/frontier-checks';
 import { publishBlock } from '../banano/publish-block';
 import { buildSendBlock, withWork } from '../banano/state-block';
 import { UnclearCopies } from '../banano/unclear-copies';
@@ -171,7 +171,7 @@ export class BananoPayoutSender implements PayoutSender {
     const info = await this.rpc.accountInfo(account.address);
     const head = info === null ? null : await this.rpc.blockInfo(info.frontier);
     // Before anything is judged by the node's view of the account: a lagging node's view would
-    // fail the attempt for a balance it has not caught up with, or fork the chain (frontier-behind).
+    // fail the attempt for a balance it has not caught up with, or fork the chain (frontier-checks).
     await assertFrontierNotBehind(this.rpc, this.store, operator, this.refusedReceives, info === null ? null : { hash: info.frontier, block: head });
     const balance = info?.balanceRaw ?? 0n;
     // The floor holds when the payout is sent too, not only when a run planned it (SPEC §4.3): the
@@ -185,17 +185,8 @@ export class BananoPayoutSender implements PayoutSender {
         null,
       );
     }
-    // The node reads a send's amount as its previous block's balance less the block's own, so a
-    // balance that is not the frontier's (a confirmed balance beside an unconfirmed frontier, an
-    // answer a proxy pieced together) would send another amount than the payout's. The frontier
-    // block's own balance is immutable, so asking for it cannot race a frontier that moves on.
-    if (head === null || head.account !== account.address || head.balanceRaw !== info.balanceRaw) {
-      throw new BananoNodeUnavailableError(
-        'account_info',
-        'malformed',
-        `The Banano node answered account_info with a balance of ${info.balanceRaw} raw at frontier ${info.frontier}, whose block says ${head === null ? 'nothing (not found)' : `${head.balanceRaw} raw of ${head.account}`}.`,
-      );
-    }
+    // The amount the node reads off the block is the frontier's balance less the block's.
+    assertBalanceIsFrontiers(account.address, info, head);
     const { block: unworked, hash } = await buildSendBlock({
       privateKey: account.privateKey,
       previous: info.frontier,

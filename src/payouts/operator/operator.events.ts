@@ -116,7 +116,7 @@ export interface OperatorState {
   /**
    * The blocks signed last, of either kind, oldest first: at most RECENT_BLOCKS_KEPT. Among them
    * newestLandedBlock looks for the newest one on the chain, which the node's frontier must not be
-   * behind (frontier-behind).
+   * behind (frontier-checks).
    */
   readonly recentBlocks: readonly SignedOperatorBlock[];
   /** Every block signed for each payout, oldest first. */

@@ -1,7 +1,7 @@
 import { loadUser } from '../../identity/user/run-user-command';
 import { type EventStore } from '../../platform/event-store/event-store.port';
 import { type OperatorState, type SignedOperatorBlock } from '../operator/operator.events';
-import { BananoNodeUnavailableError, type BananoRpcClient, type BlockInfo } from './banano-rpc.client';
+import { type AccountInfo, BananoNodeUnavailableError, type BananoRpcClient, type BlockInfo } from './banano-rpc.client';
 
 /**
  * The newest block of the operator account that the ledger knows is on the chain, among the blocks
@@ -74,4 +74,21 @@ export async function assertFrontierNotBehind(
   if (head.height <= known.height) {
     throw behind(`its frontier ${frontier.hash} is at height ${head.height}, not after block ${landed} at height ${known.height}, which the ledger recorded on the chain`);
   }
+}
+
+/**
+ * Throws unless `account_info`'s balance is the balance of the frontier it names, by the node's
+ * `block_info` of that frontier (`head`). The node reads the amount of a block signed on it as the
+ * difference between the block's balance and the frontier's, so a balance that is not the frontier's
+ * (a confirmed balance beside an unconfirmed block, an answer a proxy pieced together) would send,
+ * or claim to receive, another amount than the one meant. The frontier block's own balance is
+ * immutable, so asking for it cannot race a frontier that moves on.
+ */
+export function assertBalanceIsFrontiers(address: string, info: AccountInfo, head: BlockInfo | null): void {
+  if (head !== null && head.account === address && head.balanceRaw === info.balanceRaw) return;
+  throw new BananoNodeUnavailableError(
+    'account_info',
+    'malformed',
+    `The Banano node answered account_info with a balance of ${info.balanceRaw} raw at frontier ${info.frontier}, whose block says ${head === null ? 'nothing (not found)' : `${head.balanceRaw} raw of ${head.account}`}.`,
+  );
 }
