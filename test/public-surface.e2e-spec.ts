@@ -182,7 +182,8 @@ describe('the public surface', () => {
           code,
         ]);
       });
-      expect(refusals.at(-2)?.status).toBe(404);
+      // POST on a public GET route: 405, with its methods in Allow.
+      expect([refusals.at(-2)?.status, refusals.at(-2)?.headers]).toEqual([405, expect.stringContaining('allow: GET, HEAD, OPTIONS')]);
       // A wrong key on a public route is no reason to refuse it.
       expect(refusals.at(-1)?.status).toBe(200);
       for (const answer of [...answers, ...refusals]) {

@@ -7,7 +7,9 @@ import {
   StatementTimeoutError,
   UniqueIntegrityConstraintViolationError,
 } from 'slonik';
-import { toProblem } from './problem';
+import { NotFoundException } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { toProblem, withoutSecretShapes } from './problem';
 
 /** A driver error as pg makes it from the server's answer. */
 function pgError(code: string, message: string): DatabaseError {
@@ -37,5 +39,20 @@ describe('toProblem of a database failure', () => {
     ['an error of our own', new Error('unexpected state')],
   ])('leaves %s a 500: a bug, not an outage', (_name, error) => {
     expect(toProblem(error)).toMatchObject({ status: 500, code: 'internal_error' });
+  });
+});
+
+describe('withoutSecretShapes', () => {
+  it('leaves out a master key, a seed in hex or base64, and an API key, and keeps ordinary names', () => {
+    const bytes = randomBytes(32);
+    const shown = withoutSecretShapes(
+      `property ${bytes.toString('base64')} and ${bytes.toString('base64url')} and ${bytes.toString('hex')} and p2s_${bytes.toString('base64url')} should not exist`,
+    );
+    for (const form of ['base64', 'base64url', 'hex'] as const) expect(shown).not.toContain(bytes.toString(form).slice(0, 12));
+    expect(withoutSecretShapes('observations.0.lifetimeKills must not be negative')).toBe('observations.0.lifetimeKills must not be negative');
+  });
+
+  it('has nothing to do for Nest\'s 404: its path and query string are left out altogether', () => {
+    expect(toProblem(new NotFoundException('Cannot GET /v1/secret-here?token=1'))).toMatchObject({ status: 404, code: 'route_not_found', detail: 'No route matches the path' });
   });
 });

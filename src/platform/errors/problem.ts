@@ -82,15 +82,18 @@ export function problem(status: number, code: string, detail: string, extensions
 }
 
 /**
- * What a problem echoes of the request (its path, a property name it did not expect) with the
- * shapes of secrets left out: every run of 64 or more hexadecimal characters (the operator seed
- * and a private key are 64 of them) and every API key (`p2s_` and 43 base64url characters). One
- * sent in the wrong place (a path segment, a property name) must not come back.
+ * What a problem echoes of the request (a property name it did not expect, a query parameter's
+ * name) with the shapes of secrets left out: every run of 64 or more hexadecimal characters (the
+ * operator seed and a private key are 64 of them), every API key (`p2s_` and 43 base64url
+ * characters), and every run of 43 or more base64 or base64url characters, with or without its
+ * `=` (32 bytes or more: the master key, and a seed or key written in base64). One sent in the
+ * wrong place must not come back. The request's path is never echoed at all (see sendProblem).
  */
 export function withoutSecretShapes(text: string): string {
   return text
     .replace(/[0-9A-Fa-f]{64,}/g, '(64 or more hexadecimal characters, not shown)')
-    .replace(/p2s_[A-Za-z0-9_-]{43}/g, '(an API key, not shown)');
+    .replace(/p2s_[A-Za-z0-9_-]{43}/g, '(an API key, not shown)')
+    .replace(/[A-Za-z0-9+/_-]{43,}=*/g, '(43 or more base64 characters, not shown)');
 }
 
 /** Maps anything thrown while serving a request to a problem. Unknown errors are 500s. */
@@ -108,9 +111,9 @@ export function toProblem(error: unknown): Problem {
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    // Nest's own messages quote the request ("Cannot PUT /v1/…?…" for a route it does not know):
-    // its query string is left out, as from `instance`, where a key or a token may have been put.
-    const message = withoutSecretShapes(error.message.replace(/^(Cannot [A-Z]+ [^?\s]*)\?\S*/, '$1'));
+    // Nest's own 404 quotes the request ("Cannot PUT /v1/…?…" for a route it does not know): it
+    // is told without the path, as `instance` is, since a secret may have been put in it.
+    const message = /^Cannot [A-Z]+ /.test(error.message) ? 'No route matches the path' : withoutSecretShapes(error.message);
     return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), message);
   }
   const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;

@@ -16,12 +16,14 @@ import { setUpOpenApi } from './openapi';
 import {
   charsetRefused,
   clientErrorHandler,
+  contentEncodingRefused,
   frameworkErrorHandler,
   JSON_DEPTH_MAX,
   jsonBoundBroken,
   PATH_PARAMETER_LENGTH_MAX,
   URL_LENGTH_MAX,
 } from './request-bounds';
+import { methodNotAllowedHook } from './method-not-allowed';
 import { refuseUnexpectedQueryParameters } from './query-parameters';
 import { RequestValidationPipe } from './validation.pipe';
 
@@ -86,11 +88,13 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     // Every answer says its type (see sendProblem for those refused before routing); a problem
-    // quotes the request's path, so no browser may read an answer as anything else.
+    // quotes names from the request, so no browser may read an answer as anything else.
     void reply.header('x-content-type-options', 'nosniff');
     if (request.url.length > URL_LENGTH_MAX) throw new DomainError('url_too_long', `The URL is longer than ${URL_LENGTH_MAX} characters`, 414);
   });
   fastify.addHook('onRequest', rateLimitHook(app.get<RateLimits>(RATE_LIMITS), app.get<ApiKeys>(API_KEYS)));
+  // A path a route takes, asked with a method none takes: 405 with Allow (see the hook on keys).
+  fastify.addHook('onRequest', methodNotAllowedHook(fastify));
   fastify.addHook('onResponse', httpMetricsHook(app.get<Metrics>(METRICS)));
   // Nest replaces Fastify's error handler and turns Fastify's own errors into bare HTTP errors,
   // losing which rule broke. JSON is therefore parsed here, failing with our own stable code, and
@@ -100,6 +104,9 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
   // whatever the charset says, and puts U+FFFD in place of bytes that are no UTF-8, so a body in
   // ISO-8859-1 sent chunked (with no Content-Length to give the change away) was appended altered.
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (contentEncodingRefused(request.headers['content-encoding'])) {
+      return done(new DomainError('unsupported_content_encoding', 'The request body must not be compressed or otherwise encoded: send it with no Content-Encoding, or identity', 415), undefined);
+    }
     if (charsetRefused(request.headers['content-type'])) {
       return done(new DomainError('unsupported_charset', 'The request body must be JSON in UTF-8: send charset=utf-8, or no charset', 415), undefined);
     }

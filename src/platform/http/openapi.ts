@@ -113,8 +113,12 @@ export class ProblemSchema {
   @ApiProperty({ description: 'What went wrong, for a human.', example: 'lifetimeKills must not be negative' })
   readonly detail!: string;
 
-  @ApiProperty({ description: 'The path of the request.', example: '/v1/users/6f1c2a3e-8b4d-5e9f-a0b1-c2d3e4f5a6b7/kills' })
-  readonly instance!: string;
+  @ApiProperty({
+    required: false,
+    description: 'The route the request matched, as this document writes its path; absent when none did (404, 405). The request\'s own path is never echoed.',
+    example: '/v1/users/{userId}/kills',
+  })
+  readonly instance?: string;
 
   @ApiProperty({
     required: false,
@@ -344,7 +348,7 @@ const API_DESCRIPTION = [
   '- **Keys.** Every route but the public ones needs `Authorization: Bearer <key>` with the scope the operation names (`x-required-scope`). No key: 401 `api_key_required`; a wrong, expired or revoked one: 401 `api_key_invalid`; a key without the scope: 403 `insufficient_scope`.',
   '- **Money.** Amounts are decimal strings in pairs: `…Raw` (integer raw, 1 BAN = 10^29 raw) and `…Ban` (8 decimals). Kill counts are JSON integers; times are ISO-8601 UTC.',
   '- **Eventual consistency.** A command answers with the `position` of its event; a query given `?minPosition=<position>` waits (at most 5 s) until its read model has applied it, else 503 `read_model_behind`.',
-  '- **Errors** are `application/problem+json` with a stable `code`; each operation lists its codes by status. Besides those: 400 `invalid_url` (a percent-encoding that does not decode), 414 `url_too_long` (over 4,096 characters), 431 `request_headers_too_large`, 408 `request_timeout` (a request still arriving after `HTTP_REQUEST_TIMEOUT_SECONDS`), 404 `route_not_found`, 503 `database_unavailable` (PostgreSQL cannot be reached, dropped the connection, or a statement ran past its timeout). A 503 carries `Retry-After: 1`, a 429 `Retry-After` in seconds.',
+  '- **Errors** are `application/problem+json` with a stable `code`; each operation lists its codes by status. Besides those: 400 `invalid_url` (a percent-encoding that does not decode), 414 `url_too_long` (over 4,096 characters), 431 `request_headers_too_large`, 408 `request_timeout` (a request still arriving after `HTTP_REQUEST_TIMEOUT_SECONDS`), 404 `route_not_found` (no route matches the path), 405 `method_not_allowed` (a route matches the path, not the method; `Allow` lists the methods it takes, and OPTIONS on such a path is 204 with `Allow`), 503 `database_unavailable` (PostgreSQL cannot be reached, dropped the connection, or a statement ran past its timeout). A 503 carries `Retry-After: 1`, a 429 `Retry-After` in seconds.',
   '- **Correlation.** A command\'s `X-Request-Id` (1–128 of `A-Za-z0-9._:-`) becomes the correlation id of the events it appends, and is echoed back; otherwise one is generated.',
 ].join('\n');
 
@@ -600,7 +604,7 @@ function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; 
   if (route.body.length > 0) {
     add(400, ['malformed_json', 'invalid_utf8', 'json_too_deep', 'nul_character', 'lone_surrogate']);
     add(413, ['payload_too_large']);
-    add(415, ['unsupported_media_type', 'unsupported_charset']);
+    add(415, ['unsupported_media_type', 'unsupported_charset', 'unsupported_content_encoding']);
     add(422, ['invalid_request_body', 'unknown_property']);
   }
   for (const dto of [...route.params, ...route.query, ...route.body]) add(422, validationCodes(dto).map(({ code }) => code));
@@ -655,7 +659,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Body too large',
   414: 'URL or path parameter too long',
-  415: 'Not JSON, or not in UTF-8',
+  415: 'Not JSON, not in UTF-8, or encoded',
   422: 'Invalid input or a broken rule; nothing was appended',
   429: 'Rate limit spent',
   503: 'A dependency cannot answer now; nothing was recorded',
@@ -669,6 +673,7 @@ export const PROBLEM_DETAILS: Readonly<Record<string, string>> = {
   malformed_json: 'The request body is not valid JSON',
   invalid_utf8: 'The request body holds bytes that are no UTF-8, which JSON must be written in',
   unsupported_charset: 'The request body must be JSON in UTF-8: send charset=utf-8, or no charset',
+  unsupported_content_encoding: 'The request body must not be compressed or otherwise encoded: send it with no Content-Encoding, or identity',
   json_too_deep: 'The request body nests arrays and objects more than 16 levels deep',
   nul_character: 'The request body holds the NUL character (\\u0000), which no field accepts',
   lone_surrogate: 'The request body holds half a UTF-16 surrogate pair (such as \\ud83d alone), which is no Unicode text',

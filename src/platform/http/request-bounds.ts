@@ -35,6 +35,19 @@ export function charsetRefused(contentType: string | undefined): boolean {
 }
 
 /**
+ * Whether a body's Content-Encoding names any coding but `identity` (RFC 9110 §8.4): gzip,
+ * deflate, br or one unknown. The parser reads the bytes as they come, so a compressed body was
+ * read as JSON (and failed as invalid_utf8), and a plain body labelled gzip was taken as it stood;
+ * either is refused with 415 (§15.5.16) before it is read. No header, or an empty one, is identity.
+ */
+export function contentEncodingRefused(contentEncoding: string | undefined): boolean {
+  return (contentEncoding ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .some((coding) => coding !== '' && coding !== 'identity');
+}
+
+/**
  * The bound a parsed JSON body breaks, if any, in one walk:
  *
  * - `json_too_deep` when it nests deeper than `depthMax` arrays and objects. The transformer and
