@@ -212,6 +212,29 @@ describe('a service started with a misconfigured environment', () => {
     }
   });
 
+  it.each([
+    // It was read as its module loaded, before main() could catch it: a stack trace.
+    ['a LEDGER_FAILPOINTS it cannot read', { LEDGER_FAILPOINTS: 'payout@0' }, 'LEDGER_FAILPOINTS'],
+    // The EventStoreDB client's parser threw a URIError: a stack trace.
+    ['an EVENTSTORE_CONNECTION_STRING with a malformed escape', { EVENTSTORE_CONNECTION_STRING: 'esdb://admin:hunter2@127.0.0.1:1?connectionName=%zz' }, 'EVENTSTORE_CONNECTION_STRING'],
+  ])('refuses %s before starting anything, in a line naming it, without a stack trace', async (_what, env, name) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-misconfigured-'));
+    try {
+      const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, ...env }));
+      const { code } = await waitForExit(service.child, 30_000);
+      const lines = service.output().trim().split('\n');
+
+      expect({ code, lines: lines.map((line) => line.replace(/ \(.*$/, ' …')) }).toEqual({
+        code: 1,
+        lines: ['Pay2Slay Ledger cannot start: the environment is misconfigured.', expect.stringMatching(new RegExp(`^  - ${name} `)) as string, 'See .env.example for every variable.'],
+      });
+      expect(service.output()).not.toContain('hunter2');
+      expect(await readdir(dataDir)).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   /** The service's first lines when it cannot start, leaving out Nest's and the master key's. */
   async function refusalOf(env: Record<string, string>): Promise<{ code: number | null; output: string[] }> {
     const service = startBuiltEntry('main.js', childEnv({ LOG_LEVEL: 'silent', ...env }));

@@ -109,6 +109,29 @@ describe('loadConfig: the landing window of a copy in doubt', () => {
   });
 });
 
+describe('loadConfig: LEDGER_FAILPOINTS, the crash tests\' hook', () => {
+  it.each(['x@0', 'x@', '@2', 'x@1.5', 'x@2x', 'x@1@2', 'x@-1'])('refuses LEDGER_FAILPOINTS=%s at start-up', (value) => {
+    expect(() => loadConfig({ LEDGER_FAILPOINTS: value })).toThrow(new ConfigError(`LEDGER_FAILPOINTS must be a comma list of name or name@n, n from 1 (got ${value})`));
+  });
+
+  it('takes a comma list of name and name@n', () => {
+    expect(() => loadConfig({ LEDGER_FAILPOINTS: ' a, b@3 ,' })).not.toThrow();
+  });
+
+  it('is not read when its module is loaded, where a bad value would end the process with a stack trace', () => {
+    const before = process.env.LEDGER_FAILPOINTS;
+    process.env.LEDGER_FAILPOINTS = 'x@0';
+    try {
+      jest.isolateModules(() => {
+        expect(() => require('../runtime/failpoint') as unknown).not.toThrow();
+      });
+    } finally {
+      if (before === undefined) delete process.env.LEDGER_FAILPOINTS;
+      else process.env.LEDGER_FAILPOINTS = before;
+    }
+  });
+});
+
 describe('loadConfig: the time a request may take to arrive', () => {
   it('defaults to a minute and reads HTTP_REQUEST_TIMEOUT_SECONDS', () => {
     expect(loadConfig({}).http.requestTimeoutMs).toBe(60_000);
@@ -319,6 +342,8 @@ describe('loadConfig: the EventStoreDB connection string', () => {
     // The client ignores both with a warning on the console that quotes the whole string.
     ['an option the client does not know', 'esdb://admin:hunter2@host:2113?tsl=false', /an option the EventStoreDB client does not know, "tsl", and would ignore/],
     ['tlsVerifyCert=false, which the client ignores', 'esdb://admin:hunter2@host:2113?tls=true&tlsVerifyCert=false', /tlsVerifyCert/],
+    // The client's parser throws a URIError for it, which ended the start-up with a stack trace.
+    ['a malformed percent-escape', 'esdb://admin:hunter2@host:2113?connectionName=%zz', /malformed percent-escape/],
   ])('refuses %s at start-up, quoting no password', (_case, value, message) => {
     const problems = refusal(value);
 

@@ -7,6 +7,7 @@ import { DEFAULT_DONATION_GOAL_RAW, DEFAULT_MILESTONES, type MilestoneTier, pars
 import { parseBan, RAW_PER_BAN } from '../money';
 import { InvalidMasterKeyError, MasterKey } from '../../security/secure-config/master-key';
 import { LANDING_WINDOW_MS } from '../../payouts/banano/unclear-copies';
+import { parseFailpoints } from '../runtime/failpoint';
 import { projectRoot } from './project-root';
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
@@ -271,6 +272,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     logFormat: logFormat as LedgerConfig['logFormat'],
     secureConfig: read(() => secureConfigSettings(env)),
   };
+  read(() => failpoints(env, 'LEDGER_FAILPOINTS'));
   problems.done();
   return config;
 }
@@ -441,6 +443,15 @@ function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
   };
   done();
   return stats;
+}
+
+/**
+ * The crash tests' hook (src/platform/runtime/failpoint.ts), checked here so that a value it
+ * cannot read stops the start-up like any bad variable: its module reads it on first use only.
+ */
+function failpoints(env: Env, name: string): void {
+  const value = envText(env, name);
+  if (value !== null && parseFailpoints(value) === null) throw new ConfigError(`${name} must be a comma list of name or name@n, n from 1 (got ${value})`);
 }
 
 export function envText(env: Env, name: string): string | null {

@@ -20,6 +20,8 @@ export function eventStoreConnectionStringProblem(value: string): string | null 
   try {
     parseConnectionString(value);
   } catch (error) {
+    // The client decodes each option's value with decodeURIComponent, which throws on `%zz`.
+    if (error instanceof URIError) return 'is not a connection string the EventStoreDB client reads: it holds a malformed percent-escape (not shown: it may hold a password)';
     const { expected, location } = error as { expected?: unknown; location?: unknown };
     if (typeof expected !== 'string' || !Array.isArray(location)) throw error;
     return `is not a connection string the EventStoreDB client reads: at character ${String(location[0])} it expected ${expected} (not shown: it may hold a password)`;
