@@ -6,13 +6,14 @@ import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
 import { StartupRefusal } from './platform/runtime/startup-refusal';
 import { createProjector, projectionLagCheck } from './read-side';
-import { loadServiceConfig } from './service-config';
+import { loadServiceConfig, warnOfUnusedLiveVariables } from './service-config';
 import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
 
 /** `npm start`: the API and (unless PROJECTOR_IN_PROCESS=false) the projector, in one process. */
 async function main(): Promise<() => Promise<void>> {
   const config = loadServiceConfig();
   const logger = serviceLogger(config);
+  warnOfUnusedLiveVariables(process.env, logger);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();

@@ -6,7 +6,7 @@ import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
 import { createProjector } from './read-side';
-import { loadServiceConfig } from './service-config';
+import { loadServiceConfig, warnOfUnusedLiveVariables } from './service-config';
 import { createIntegrations, startWorkers } from './workers';
 
 /**
@@ -19,6 +19,7 @@ import { createIntegrations, startWorkers } from './workers';
 async function main(): Promise<() => Promise<void>> {
   const config = loadServiceConfig();
   const logger = serviceLogger(config);
+  warnOfUnusedLiveVariables(process.env, logger);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();

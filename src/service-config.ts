@@ -1,6 +1,7 @@
 import { reverificationFromEnv } from './identity/yunite/reverification.scheduler';
 import { yuniteConfigFromEnv } from './identity/yunite/yunite.client';
-import { configProblems, type Env, type LedgerConfig, loadConfig, secureConfigSettings } from './platform/config/config';
+import { configProblems, type Env, type LedgerConfig, liveOnlyVariablesSet, loadConfig, secureConfigSettings } from './platform/config/config';
+import { type Logger } from './platform/logging/logger';
 import { refuseProductionWithoutMasterKey } from './security/secure-config/resolve-master-key';
 
 /**
@@ -18,4 +19,13 @@ export function loadServiceConfig(env: Env = process.env): LedgerConfig {
   if (secureConfig !== undefined) problems.read(() => refuseProductionWithoutMasterKey({ secureConfig }));
   problems.done();
   return config;
+}
+
+/**
+ * A dry run with variables set that only a live gateway reads: each has a default, so it is not
+ * refused (BANANO_RPC_AUTH is), but the log says they are unused, in case BANANO_RPC_URL is misspelt.
+ */
+export function warnOfUnusedLiveVariables(env: Env, logger: Logger): void {
+  const variables = liveOnlyVariablesSet(env);
+  if (variables.length > 0) logger.warn({ variables }, 'BANANO_RPC_URL is not set: payouts run dry, and these variables of a live run are unused');
 }

@@ -213,6 +213,8 @@ describe('a service started with a misconfigured environment', () => {
   });
 
   it.each([
+    // A misspelt BANANO_RPC_URL used to start a dry run, the node's credentials quietly unused.
+    ['BANANO_RPC_AUTH without BANANO_RPC_URL', { BANANO_RPC_AUTH: 'Bearer hunter2', BANANO_RCP_URL: 'http://127.0.0.1:1' }, 'BANANO_RPC_AUTH'],
     // It was read as its module loaded, before main() could catch it: a stack trace.
     ['a LEDGER_FAILPOINTS it cannot read', { LEDGER_FAILPOINTS: 'payout@0' }, 'LEDGER_FAILPOINTS'],
     // The EventStoreDB client's parser threw a URIError: a stack trace.

@@ -4,7 +4,7 @@ import { RAW_PER_BAN } from '../money';
 import { loadServiceConfig } from '../../service-config';
 import { startupFailureMessage } from '../runtime/startup-failure';
 import { StartupRefusal } from '../runtime/startup-refusal';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, liveOnlyVariablesSet, loadConfig } from './config';
 
 describe('loadConfig: economics and treasury', () => {
   it('defaults to the SPEC §4.5 tiers and the 10,000 BAN goal', () => {
@@ -107,6 +107,39 @@ describe('loadConfig: the landing window of a copy in doubt', () => {
   it.each(['4', '0', '86401', 'soon'])('refuses BANANO_LANDING_WINDOW_SECONDS=%s', (value) => {
     expect(() => loadConfig({ BANANO_LANDING_WINDOW_SECONDS: value })).toThrow(ConfigError);
   });
+});
+
+describe('loadConfig: the Banano node', () => {
+  function problemsOf(env: Readonly<Record<string, string | undefined>>): readonly string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  }
+
+  it('refuses BANANO_RPC_AUTH without BANANO_RPC_URL, naming both and never quoting the header', () => {
+    // A misspelt BANANO_RPC_URL used to leave the service in dry-run, the header quietly unused.
+    for (const env of [{ BANANO_RPC_AUTH: 'Bearer hunter2' }, { BANANO_RPC_AUTH: 'Bearer hunter2', BANANO_RPC_URL: '  ', BANANO_RCP_URL: 'http://node' }]) {
+      const problems = problemsOf(env);
+      expect(problems).toEqual(['BANANO_RPC_AUTH is set but BANANO_RPC_URL is not, so payouts would run dry and the header go unused: set BANANO_RPC_URL, or unset BANANO_RPC_AUTH (not shown)']);
+      expect(problems.join(' ')).not.toContain('hunter2');
+    }
+    expect(loadConfig({ BANANO_RPC_AUTH: 'Bearer hunter2', BANANO_RPC_URL: 'http://node:7072' }).banano).toMatchObject({ rpcUrl: 'http://node:7072', rpcAuthHeader: 'Bearer hunter2' });
+  });
+
+  it('names the live-only variables a dry run leaves unused, for a warning', () => {
+    const funding = 'ban_1sjkhzzeuhup4u9fbd9f77k9puwfbaadymfjnjgbtmiuchqqnmodbwrsnhn9';
+    const set = { BANANO_RPC_TIMEOUT_MS: '5000', BANANO_LANDING_WINDOW_SECONDS: '60', TREASURY_INGEST_INTERVAL_MS: '1000', TREASURY_FUNDING_ADDRESSES: funding };
+    expect(liveOnlyVariablesSet(set)).toEqual(['BANANO_RPC_TIMEOUT_MS', 'BANANO_LANDING_WINDOW_SECONDS', 'TREASURY_INGEST_INTERVAL_MS', 'TREASURY_FUNDING_ADDRESSES']);
+    // Read in a dry run too: the seed file for the operator seed's status, the dry run's balance.
+    expect(liveOnlyVariablesSet({ BANANO_OPERATOR_SEED_FILE: '/run/seed', BANANO_DRY_RUN_BALANCE_BAN: '5' })).toEqual([]);
+    expect(liveOnlyVariablesSet({ ...set, BANANO_RPC_URL: 'http://node:7072' })).toEqual([]);
+    expect(liveOnlyVariablesSet({})).toEqual([]);
+  });
+
 });
 
 describe('loadConfig: LEDGER_FAILPOINTS, the crash tests\' hook', () => {

@@ -234,7 +234,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       rpcUrl: read(() => envText(env, 'BANANO_RPC_URL') === null ? null : envUrl(env, 'BANANO_RPC_URL', '', { credentialsHint: '; send credentials with BANANO_RPC_AUTH' })),
       dryRunBalanceRaw: read(() => ban(env, 'BANANO_DRY_RUN_BALANCE_BAN', '10000')),
       executorIntervalMs: read(() => envInteger(env, 'PAYOUT_EXECUTOR_INTERVAL_MS', 1_000, 50, 3_600_000)),
-      rpcAuthHeader: envText(env, 'BANANO_RPC_AUTH'),
+      rpcAuthHeader: read(() => rpcAuthHeader(env, 'BANANO_RPC_AUTH')),
       rpcTimeoutMs: read(() => envInteger(env, 'BANANO_RPC_TIMEOUT_MS', 10_000, 100, 300_000)),
       landingWindowMs: read(() => envInteger(env, 'BANANO_LANDING_WINDOW_SECONDS', LANDING_WINDOW_MS / 1000, 5, 86_400) * 1000),
       operatorSeedFile: read(() => seedFilePath(env, 'BANANO_OPERATOR_SEED_FILE')),
@@ -443,6 +443,31 @@ function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
   };
   done();
   return stats;
+}
+
+/**
+ * The node's Authorization header. Without BANANO_RPC_URL it would go unused while payouts run
+ * dry, most likely because the URL's variable is misspelt: refused, the header never quoted.
+ */
+function rpcAuthHeader(env: Env, name: string): string | null {
+  const value = envText(env, name);
+  if (value !== null && envText(env, 'BANANO_RPC_URL') === null) {
+    throw new ConfigError(`${name} is set but BANANO_RPC_URL is not, so payouts would run dry and the header go unused: set BANANO_RPC_URL, or unset ${name} (not shown)`);
+  }
+  return value;
+}
+
+/**
+ * Variables that only a live gateway reads, besides BANANO_RPC_AUTH. One set in a dry run is only
+ * warned of: the first three are shown with their defaults in .env.example, which may be copied
+ * whole, and funding addresses may well be set ahead of going live.
+ */
+const LIVE_ONLY_VARIABLES = ['BANANO_RPC_TIMEOUT_MS', 'BANANO_LANDING_WINDOW_SECONDS', 'TREASURY_INGEST_INTERVAL_MS', 'TREASURY_FUNDING_ADDRESSES'];
+
+/** The live-only variables set while BANANO_RPC_URL is not, for a start-up warning. */
+export function liveOnlyVariablesSet(env: Env): string[] {
+  if (envText(env, 'BANANO_RPC_URL') !== null) return [];
+  return LIVE_ONLY_VARIABLES.filter((name) => envText(env, name) !== null);
 }
 
 /**
