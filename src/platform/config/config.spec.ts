@@ -140,6 +140,14 @@ describe('loadConfig: the Banano node', () => {
     expect(liveOnlyVariablesSet({})).toEqual([]);
   });
 
+  it('strips the trailing slashes of a URL that ends in its path, and keeps a query or fragment as written', () => {
+    const url = (value: string): string | null => loadConfig({ BANANO_RPC_URL: value }).banano.rpcUrl;
+    expect(url('http://node:7072/rpc//')).toBe('http://node:7072/rpc');
+    // The slashes of a query value are the key's, not the path's.
+    expect(url('http://node/?key=a//')).toBe('http://node/?key=a//');
+    expect(url('http://node/rpc/?key=a/')).toBe('http://node/rpc/?key=a/');
+    expect(url('http://node/#/')).toBe('http://node/#/');
+  });
 });
 
 describe('loadConfig: LEDGER_FAILPOINTS, the crash tests\' hook', () => {

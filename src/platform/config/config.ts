@@ -555,7 +555,8 @@ export interface UrlOptions {
  * An absolute http(s) URL. A node's or an API's URL may carry credentials (user:password@, a
  * ?key= or ?token=), so one refused is quoted only when it holds neither an @ nor a query.
  * A user name or password in it is refused: fetch refuses every request to such a URL, and its
- * error quotes the URL, password and all.
+ * error quotes the URL, password and all. Trailing slashes are stripped where the path ends it;
+ * after a query or fragment they are part of that (`?key=a//`), and the URL is kept as written.
  */
 export function envUrl(env: Env, name: string, fallback: string, options: UrlOptions = {}): string {
   const value = envText(env, name) ?? fallback;
@@ -570,7 +571,7 @@ export function envUrl(env: Env, name: string, fallback: string, options: UrlOpt
   if (options.pathsAppended === true && (url.search !== '' || url.hash !== '' || /[?#]/.test(value))) {
     throw new ConfigError(`${name} must not end in a query or a fragment, since paths are appended to it (not shown)`);
   }
-  return value.replace(/\/+$/, '');
+  return /[?#]/.test(value) ? value : value.replace(/\/+$/, '');
 }
 
 /** A block explorer's URL is short; a long one is a mistake in the environment. */
