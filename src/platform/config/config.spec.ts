@@ -173,6 +173,19 @@ describe('loadConfig: LEDGER_FAILPOINTS, the crash tests\' hook', () => {
   });
 });
 
+describe('loadConfig: the Fortnite stats API', () => {
+  it.each([
+    ['FORTNITE_STATS_BASE_URL', 'stats.example'],
+    ['FORTNITE_STATS_TIMEOUT_MS', '1'],
+    ['STATS_POLL_CALLS_PER_MINUTE', 'many'],
+    ['STATS_POLL_INTERVAL_SECONDS', '0'],
+  ])('refuses a bad %s even without FORTNITE_STATS_API_KEY', (name, value) => {
+    // It used to be ignored until the key was set, and refused only then.
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(loadConfig({}).fortniteStats).toBeNull();
+  });
+});
+
 describe('loadConfig: the time a request may take to arrive', () => {
   it('defaults to a minute and reads HTTP_REQUEST_TIMEOUT_SECONDS', () => {
     expect(loadConfig({}).http.requestTimeoutMs).toBe(60_000);

@@ -430,19 +430,18 @@ function trustProxy(env: Env, name: string): LedgerConfig['rateLimit']['trustPro
   return entries;
 }
 
+/** Its variables are checked with the key unset too: a bad one is named now, not once the key is set. */
 function fortniteStats(env: Env): LedgerConfig['fortniteStats'] {
   const apiKey = envText(env, 'FORTNITE_STATS_API_KEY');
-  if (apiKey === null) return null;
   const { read, done } = configProblems();
   const stats = {
     baseUrl: read(() => envUrl(env, 'FORTNITE_STATS_BASE_URL', 'https://fortnite-api.com', { pathsAppended: true })),
-    apiKey,
     timeoutMs: read(() => envInteger(env, 'FORTNITE_STATS_TIMEOUT_MS', 5_000, 100, 120_000)),
     pollCallsPerMinute: read(() => envInteger(env, 'STATS_POLL_CALLS_PER_MINUTE', 30, 0, 10_000)),
     pollIntervalMs: read(() => envInteger(env, 'STATS_POLL_INTERVAL_SECONDS', 60, 1, 86_400)) * 1000,
   };
   done();
-  return stats;
+  return apiKey === null ? null : { ...stats, apiKey };
 }
 
 /**
