@@ -109,10 +109,12 @@ export interface Page<T> {
 }
 
 /**
- * Cursors are base64url JSON, opaque to callers; a tampered one is a 422, never a 500. Each names
+ * Cursors are base64url JSON, opaque to callers; a malformed one is a 422, never a 500. Each names
  * the list it pages (`scope`: the route, and the user or filters it lists, as a digest), so a
  * cursor of one list is refused on another, where it would silently page from a wrong place (a
- * page that leaves items out and says it is the last).
+ * page that leaves items out and says it is the last). They are not signed: a place edited inside
+ * a cursor of the list's own pages that list from there, which shows the caller nothing the list's
+ * first page and its cursors would not.
  */
 export function encodeCursor(scope: string, value: Record<string, string | number>): string {
   return Buffer.from(JSON.stringify({ ...value, s: scopeDigest(scope) }), 'utf8').toString('base64url');
