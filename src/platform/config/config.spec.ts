@@ -150,6 +150,17 @@ describe('loadConfig: the Banano node', () => {
   });
 });
 
+describe('loadConfig: NODE_ENV', () => {
+  it.each(['Production', 'PRODUCTION', 'prod', 'Prod', 'Test', 'dev'])('refuses NODE_ENV=%j, which reads as production but is not the word that turns its rules on', (value) => {
+    // Taken as "not production", it let a service start with a master key generated beside its data.
+    expect(() => loadConfig({ NODE_ENV: value })).toThrow(new ConfigError(`NODE_ENV must be written production, development or test, in lower case, when it means one of them (got ${JSON.stringify(value)})`));
+  });
+
+  it.each(['production', ' production', 'development', 'test', 'staging', 'ci'])('takes NODE_ENV=%j', (value) => {
+    expect(loadConfig({ NODE_ENV: value }).secureConfig.production).toBe(value.trim() === 'production');
+  });
+});
+
 describe('loadConfig: LEDGER_FAILPOINTS, the crash tests\' hook', () => {
   it.each(['x@0', 'x@', '@2', 'x@1.5', 'x@2x', 'x@1@2', 'x@-1'])('refuses LEDGER_FAILPOINTS=%s at start-up', (value) => {
     expect(() => loadConfig({ LEDGER_FAILPOINTS: value })).toThrow(new ConfigError(`LEDGER_FAILPOINTS must be a comma list of name or name@n, n from 1 (got ${value})`));

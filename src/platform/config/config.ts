@@ -294,7 +294,24 @@ export function secureConfigSettings(env: Env): SecureConfigSettings {
     if (error instanceof InvalidMasterKeyError) throw new ConfigError(error.message);
     throw error;
   }
-  return { masterKey, production: envText(env, 'NODE_ENV') === 'production' };
+  return { masterKey, production: nodeEnv(env) === 'production' };
+}
+
+const NODE_ENVS = ['production', 'development', 'test'];
+
+/**
+ * NODE_ENV, refused when it reads as one of the usual three without being written as it: only
+ * `production` turns the production rules on, so `Production` or `prod` would have started a
+ * service with those rules off (a master key generated beside its data) without a word.
+ */
+function nodeEnv(env: Env): string | null {
+  const value = envText(env, 'NODE_ENV');
+  if (value === null || NODE_ENVS.includes(value)) return value;
+  const lower = value.toLowerCase();
+  if (NODE_ENVS.includes(lower) || lower === 'prod' || lower === 'dev') {
+    throw new ConfigError(`NODE_ENV must be written production, development or test, in lower case, when it means one of them (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 /** A host name's labels: letters, digits and inner hyphens, at most 63 characters each (RFC 1123). */
