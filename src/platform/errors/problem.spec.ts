@@ -56,3 +56,13 @@ describe('withoutSecretShapes', () => {
     expect(toProblem(new NotFoundException('Cannot GET /v1/secret-here?token=1'))).toMatchObject({ status: 404, code: 'route_not_found', detail: 'No route matches the path' });
   });
 });
+
+describe('toProblem of a Fastify refusal', () => {
+  it('quotes no secret-shaped value of the header Fastify repeats', () => {
+    const key = randomBytes(32).toString('base64');
+    const refused = Object.assign(new Error(`Unsupported Media Type: text/${key}`), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });
+    const shown = toProblem(refused);
+    expect(shown).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(JSON.stringify(shown)).not.toContain(key.slice(0, 12));
+  });
+});

@@ -119,7 +119,8 @@ export function toProblem(error: unknown): Problem {
   const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
   if (fastify !== null && typeof fastify === 'object' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
     const code = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
-    const message = typeof fastify.message === 'string' ? fastify.message : 'The request was refused';
+    // Fastify's messages may repeat a header as it came (the Content-Type of an unsupported body).
+    const message = typeof fastify.message === 'string' ? withoutSecretShapes(fastify.message) : 'The request was refused';
     if (error instanceof SyntaxError || code === 'malformed_json') {
       return problem(400, 'malformed_json', 'The request body is not valid JSON');
     }
