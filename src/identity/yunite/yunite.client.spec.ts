@@ -1,4 +1,5 @@
 import { startYuniteDouble, type YuniteDouble } from '../../../test/doubles/yunite.double';
+import { ConfigError } from '../../platform/config/config';
 import {
   YuniteAuthError,
   YuniteClient,
@@ -210,11 +211,20 @@ describe('YuniteClient against a server that breaks the contract', () => {
 });
 
 describe('yuniteConfigFromEnv', () => {
-  it('is off unless both the key and the guild are set', () => {
+  it('is off when neither the key nor the guild is set', () => {
     expect(yuniteConfigFromEnv({})).toBeNull();
-    expect(yuniteConfigFromEnv({ YUNITE_API_KEY: apiKey })).toBeNull();
-    expect(yuniteConfigFromEnv({ YUNITE_GUILD_ID: guildId })).toBeNull();
-    expect(yuniteConfigFromEnv({ YUNITE_API_KEY: ' ', YUNITE_GUILD_ID: guildId })).toBeNull();
+    expect(yuniteConfigFromEnv({ YUNITE_API_KEY: ' ', YUNITE_GUILD_ID: '' })).toBeNull();
+  });
+
+  it('refuses one of the key and the guild without the other, never quoting the key', () => {
+    // Set alone (the other misspelt), it used to leave Yunite off without a word.
+    expect(() => yuniteConfigFromEnv({ YUNITE_API_KEY: apiKey })).toThrow(
+      new ConfigError('YUNITE_API_KEY is set but YUNITE_GUILD_ID is not: Yunite needs both (set YUNITE_GUILD_ID, or unset YUNITE_API_KEY)'),
+    );
+    expect(() => yuniteConfigFromEnv({ YUNITE_GUILD_ID: guildId, YUNITE_GUIDL_ID: guildId })).toThrow(
+      new ConfigError('YUNITE_GUILD_ID is set but YUNITE_API_KEY is not: Yunite needs both (set YUNITE_API_KEY, or unset YUNITE_GUILD_ID)'),
+    );
+    expect(() => yuniteConfigFromEnv({ YUNITE_API_KEY: ' ', YUNITE_GUILD_ID: guildId })).toThrow(/YUNITE_API_KEY is not/);
   });
 
   it('fills in the public base URL and a 5 s timeout by default', () => {

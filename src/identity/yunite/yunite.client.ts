@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { BodyTooLargeError, readBodyBounded } from '../../platform/http/read-body-bounded';
 import { parseRetryAfterMs } from '../../platform/http/retry-after';
 import { z } from 'zod';
-import { configProblems, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
+import { ConfigError, configProblems, type Env, envInteger, envText, envUrl } from '../../platform/config/config';
 import { DomainError } from '../../platform/errors/domain-error';
 
 /*
@@ -231,11 +231,18 @@ export class YuniteClient {
   }
 }
 
-/** Yunite is optional: without both a key and a guild, verification is left to trusted integrations. */
+/**
+ * Yunite is optional: without a key and a guild, verification is left to trusted integrations. One
+ * set without the other is refused (the other misspelt, say), not taken as Yunite off.
+ */
 export function yuniteConfigFromEnv(env: Env): YuniteConfig | null {
   const apiKey = envText(env, 'YUNITE_API_KEY');
   const guildId = envText(env, 'YUNITE_GUILD_ID');
-  if (apiKey === null || guildId === null) return null;
+  if (apiKey === null && guildId === null) return null;
+  if (apiKey === null || guildId === null) {
+    const [set, unset] = apiKey === null ? ['YUNITE_GUILD_ID', 'YUNITE_API_KEY'] : ['YUNITE_API_KEY', 'YUNITE_GUILD_ID'];
+    throw new ConfigError(`${set} is set but ${unset} is not: Yunite needs both (set ${unset}, or unset ${set})`);
+  }
   const problems = configProblems();
   if (!discordSnowflake.test(guildId)) problems.list.push(`YUNITE_GUILD_ID must be a Discord guild id: 17 to 20 digits (got ${guildId})`);
   const config = {
