@@ -140,13 +140,18 @@ describe('loadConfig: the Banano node', () => {
     expect(liveOnlyVariablesSet({})).toEqual([]);
   });
 
-  it('strips the trailing slashes of a URL that ends in its path, and keeps a query or fragment as written', () => {
+  it('keeps BANANO_RPC_URL as written: it is posted to as it is, and a proxy may tell /rpc/ from /rpc', () => {
     const url = (value: string): string | null => loadConfig({ BANANO_RPC_URL: value }).banano.rpcUrl;
-    expect(url('http://node:7072/rpc//')).toBe('http://node:7072/rpc');
+    expect(url('http://node:7072/rpc/')).toBe('http://node:7072/rpc/');
+    expect(url('http://node:7072')).toBe('http://node:7072');
     // The slashes of a query value are the key's, not the path's.
     expect(url('http://node/?key=a//')).toBe('http://node/?key=a//');
     expect(url('http://node/rpc/?key=a/')).toBe('http://node/rpc/?key=a/');
     expect(url('http://node/#/')).toBe('http://node/#/');
+  });
+
+  it('strips the trailing slashes of a base URL that paths are appended to', () => {
+    expect(loadConfig({ FORTNITE_STATS_API_KEY: 'k', FORTNITE_STATS_BASE_URL: 'https://stats.example/api//' }).fortniteStats?.baseUrl).toBe('https://stats.example/api');
   });
 });
 

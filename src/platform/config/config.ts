@@ -562,7 +562,8 @@ export interface UrlOptions {
   readonly credentialsHint?: string;
   /**
    * The URL is a base that request paths are appended to as text, so a query or fragment in it
-   * would swallow every path: refused.
+   * would swallow every path: refused. Its trailing slashes are left out, since each path brings
+   * its own. Without this the URL is used as written.
    */
   readonly pathsAppended?: boolean;
 }
@@ -571,8 +572,8 @@ export interface UrlOptions {
  * An absolute http(s) URL. A node's or an API's URL may carry credentials (user:password@, a
  * ?key= or ?token=), so one refused is quoted only when it holds neither an @ nor a query.
  * A user name or password in it is refused: fetch refuses every request to such a URL, and its
- * error quotes the URL, password and all. Trailing slashes are stripped where the path ends it;
- * after a query or fragment they are part of that (`?key=a//`), and the URL is kept as written.
+ * error quotes the URL, password and all. A base URL (`pathsAppended`) loses its trailing
+ * slashes; any other is kept as written, since it is requested as it is.
  */
 export function envUrl(env: Env, name: string, fallback: string, options: UrlOptions = {}): string {
   const value = envText(env, name) ?? fallback;
@@ -587,17 +588,12 @@ export function envUrl(env: Env, name: string, fallback: string, options: UrlOpt
   if (options.pathsAppended === true && (url.search !== '' || url.hash !== '' || /[?#]/.test(value))) {
     throw new ConfigError(`${name} must not end in a query or a fragment, since paths are appended to it (not shown)`);
   }
-  return /[?#]/.test(value) ? value : value.replace(/\/+$/, '');
+  return options.pathsAppended === true ? value.replace(/\/+$/, '') : value;
 }
 
 /** A block explorer's URL is short; a long one is a mistake in the environment. */
 const URL_PREFIX_LENGTH_MAX = 512;
 
-/**
- * An absolute http(s) URL that something is appended to (a block hash), kept as written: unlike
- * envUrl, a trailing slash stays, since it separates the prefix from what follows. A query
- * (`?hash=`) or fragment (`#/block/`) may end it. It is published in every link (see publicUrl).
- */
 /**
  * The path of a file holding the operator seed. The seed itself put there by mistake (64
  * hexadecimal characters, bare, with 0x, in quotes as an env file may keep them, or followed by a
@@ -614,6 +610,12 @@ function seedFilePath(env: Env, name: string): string | null {
   return value;
 }
 
+/**
+ * An absolute http(s) URL that something is appended to (a block hash), kept as written: unlike
+ * a base URL of envUrl, a trailing slash stays, since it separates the prefix from what follows. A
+ * query (`?hash=`) or fragment (`#/block/`) may end it. It is published in every link (see
+ * publicUrl).
+ */
 function envUrlPrefix(env: Env, name: string, fallback: string): string {
   return publicUrl(name, envText(env, name) ?? fallback, URL_PREFIX_LENGTH_MAX);
 }
