@@ -4,7 +4,7 @@ import { type DatabasePool, type DatabaseTransactionConnection, sql } from 'slon
 import { allProjections, type Projection, Projector, type ProjectionStatus } from '../projections';
 import { rebuildProjections } from '../projections/runtime/rebuild';
 import { formatVerifyReport, verifyProjections } from '../projections/runtime/verify';
-import { decide, evolve, initialState, type UserCommand } from '../src/identity/user/user.decider';
+import { type UserCommand } from '../src/identity/user/user.decider';
 import { type UserEvent } from '../src/identity/user/user.events';
 import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
@@ -14,6 +14,7 @@ import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/pr
 import { recordReceive } from './support/receive-record';
 import { newBananoAccount } from './support/scenario';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
 
 /*
  * Several projectors on one database, as `npm start` (in-process) plus one or two
@@ -363,8 +364,8 @@ describe('projector processes and the in-process projector on one database', () 
   });
 
   const t0 = Date.UTC(2026, 10, 1);
-  const rate = { baseRaw: 5n * 10n ** 27n, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
-  const abuse = { killRatePerMinute: 10n, maxKillsPerObservation: 500n };
+  const rate = HISTORY_RATE;
+  const abuse = HISTORY_ABUSE;
   const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'concurrency-test' }, schemaVersion: 1 });
 
   /** One user's history, as the deciders make it: registered, linked, kills observed, half of them paid. */
@@ -378,32 +379,8 @@ describe('projector processes and the in-process projector on one database', () 
       { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 7), observedAt: at(2), now: at(2), rate, abuse } },
       { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 30), observedAt: at(6), now: at(6), rate, abuse } },
     ];
-    const events: UserEvent[] = [];
-    for (const command of commands) events.push(...decide(command, events.reduce(evolve, initialState)));
-    const firstAccrual = events.find((event) => event.type === 'AccrualRecorded');
-    if (n % 2 === 0 && firstAccrual?.type === 'AccrualRecorded') {
-      const payoutId = randomUUID();
-      const kills = BigInt(firstAccrual.data.kills);
-      const payout: UserCommand[] = [
-        {
-          type: 'RequestPayout',
-          data: {
-            payoutId,
-            runId: randomUUID(),
-            gateway: 'dry-run',
-            address: `ban_1wallet${n}`,
-            kills,
-            amountRaw: kills * BigInt(firstAccrual.data.ratePerKillRaw),
-            idempotencyKey: `key-${n}`,
-            accruals: [{ accrualId: firstAccrual.data.accrualId, kills }],
-            requireVerifiedWallet: false,
-            now: at(10),
-          },
-        },
-        { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: at(11) } },
-      ];
-      for (const command of payout) events.push(...decide(command, events.reduce(evolve, initialState)));
-    }
+    const events = decideInTurn(commands);
+    if (n % 2 === 0) payFirstAccrual(events, n, at);
     // Appended in two parts, so a user's events land in different batches of the projectors.
     const half = Math.ceil(events.length / 2);
     const toNew = (event: UserEvent): NewEvent => ({ id: randomUUID(), type: event.type, data: event.data, metadata: metadata() });

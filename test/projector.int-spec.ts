@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { allProjections, measureLag, type Projection, Projector, resetProjection } from '../projections';
-import { decide, evolve, initialState, type UserCommand } from '../src/identity/user/user.decider';
-import { type UserEvent } from '../src/identity/user/user.events';
+import { type UserCommand } from '../src/identity/user/user.decider';
 import { usersProjection } from '../projections/users/users.projection';
 import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
@@ -13,6 +12,7 @@ import { type Infrastructure } from '../src/platform/runtime/infrastructure';
 import { projectionLagCheck } from '../src/read-side';
 import { eventually } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
 
 describe('projection runtime', () => {
   let database: TestDatabase;
@@ -365,8 +365,8 @@ describe('projection runtime', () => {
 
   it('rebuilds every read model from position zero to the same rows after a realistic rewards history', async () => {
     const t0 = Date.UTC(2026, 10, 1);
-    const rate = { baseRaw: 5n * 10n ** 27n, milestoneMultiplier: '1.00', sustainabilityFactor: '2.0000' };
-    const abuse = { killRatePerMinute: 10n, maxKillsPerObservation: 500n };
+    const rate = HISTORY_RATE;
+    const abuse = HISTORY_ABUSE;
     let last = 0n;
     for (let n = 0; n < 12; n += 1) {
       const userId = randomUUID();
@@ -379,33 +379,9 @@ describe('projection runtime', () => {
         { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + 9), observedAt: at(2), now: at(2), rate, abuse } },
         { type: 'ObserveKills', data: { lifetimeKills: BigInt(n * 10 + (n % 3 === 0 ? 2 : 30)), observedAt: at(5), now: at(5), rate, abuse } },
       ];
-      const events: UserEvent[] = [];
-      for (const command of commands) events.push(...decide(command, events.reduce(evolve, initialState)));
-      const firstAccrual = events.find((event) => event.type === 'AccrualRecorded');
-      if (n % 2 === 0 && firstAccrual?.type === 'AccrualRecorded') {
-        // Half the users are paid for their first accrual: requested, then sent.
-        const payoutId = randomUUID();
-        const kills = BigInt(firstAccrual.data.kills);
-        const payout: UserCommand[] = [
-          {
-            type: 'RequestPayout',
-            data: {
-              payoutId,
-              runId: randomUUID(),
-              gateway: 'dry-run',
-              address: `ban_1wallet${n}`,
-              kills,
-              amountRaw: kills * BigInt(firstAccrual.data.ratePerKillRaw),
-              idempotencyKey: `key-${n}`,
-              accruals: [{ accrualId: firstAccrual.data.accrualId, kills }],
-              requireVerifiedWallet: false,
-              now: at(10),
-            },
-          },
-          { type: 'RecordPayoutSent', data: { payoutId, gateway: 'dry-run', blockHash: `dryrun-${payoutId}`, now: at(11) } },
-        ];
-        for (const command of payout) events.push(...decide(command, events.reduce(evolve, initialState)));
-      }
+      const events = decideInTurn(commands);
+      // Half the users are paid for their first accrual: requested, then sent.
+      if (n % 2 === 0) payFirstAccrual(events, n, at);
       ({ position: last } = await store.appendToStream(`user-${userId}`, events.map((event) => ({ ...newEvent(0), type: event.type, data: event.data })), {
         expectedRevision: 'no_stream',
       }));
