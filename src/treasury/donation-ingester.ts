@@ -289,7 +289,7 @@ export class DonationIngester {
     // A receive on a frontier the node is behind on forks the chain, and one on a balance that is
     // not the frontier's claims another amount: refused, the send would stay recorded and
     // receivable, never pocketed (see the class comment). See frontier-checks.
-    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refused, info === null ? null : { hash: info.frontier, block: head });
+    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refused, info, head);
     if (info !== null) assertBalanceIsFrontiers(account.address, info, head);
     const previous = info?.frontier ?? OPEN_PREVIOUS;
     const { block: unworked, hash: receiveHash } = await buildReceiveBlock({

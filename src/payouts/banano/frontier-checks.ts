@@ -1,6 +1,6 @@
 import { loadUser } from '../../identity/user/run-user-command';
 import { type EventStore } from '../../platform/event-store/event-store.port';
-import { type OperatorState, type SignedOperatorBlock } from '../operator/operator.events';
+import { type OperatorState, signedBlockHash } from '../operator/operator.events';
 import { type AccountInfo, BananoNodeUnavailableError, type BananoRpcClient, type BlockInfo } from './banano-rpc.client';
 
 /**
@@ -35,10 +35,6 @@ export async function newestLandedBlock(
   return null;
 }
 
-function hashOfSigned(block: SignedOperatorBlock): string {
-  return block.kind === 'payout' ? block.blockHash : block.receiveHash;
-}
-
 /**
  * Throws when the node's frontier of the operator account is behind a block the ledger knows is on
  * the chain: a lagging node, or one of several nodes behind one URL that has not seen the account's
@@ -47,10 +43,10 @@ function hashOfSigned(block: SignedOperatorBlock): string {
  * which confirmed the newer block long ago, drops it: a payout recorded sent that never pays, or a
  * donation recorded with a receive that never lands.
  *
- * `frontier` is what `account_info` answered (null: the node does not know the account), with the
- * node's `block_info` of it when the caller has asked already. Costs nothing while the node's
- * frontier is the block signed last; otherwise one `block_info` of the newest landed block (and of
- * the frontier, when not given), compared by height. Nothing is thrown when the answer cannot be
+ * `info` is what `account_info` answered (null: the node does not know the account), and `head`
+ * the node's `block_info` of its frontier, which the caller asks for its balance check as well.
+ * Costs nothing more while the node's frontier is the block signed last; otherwise one `block_info`
+ * of the newest landed block, compared by height. Nothing is thrown when the answer cannot be
  * judged: the caller's own checks of the frontier come after.
  */
 export async function assertFrontierNotBehind(
@@ -58,21 +54,21 @@ export async function assertFrontierNotBehind(
   store: EventStore,
   operator: OperatorState,
   refusedReceives: ReadonlySet<string>,
-  frontier: { readonly hash: string; readonly block?: BlockInfo | null } | null,
+  info: AccountInfo | null,
+  head: BlockInfo | null,
 ): Promise<void> {
   const newest = operator.recentBlocks.at(-1);
-  if (newest === undefined || frontier?.hash === hashOfSigned(newest)) return;
+  if (newest === undefined || info?.frontier === signedBlockHash(newest)) return;
   const landed = await newestLandedBlock(store, operator, refusedReceives);
-  if (landed === null || frontier?.hash === landed) return;
+  if (landed === null || info?.frontier === landed) return;
   const behind = (what: string) =>
     new BananoNodeUnavailableError('account_info', 'behind', `The Banano node is behind the operator account's chain: ${what}. Nothing was signed; the next run asks again.`);
   const known = await rpc.blockInfo(landed);
   if (known === null) throw behind(`it does not hold block ${landed}, which the ledger recorded on the chain`);
-  if (frontier === null) throw behind(`it does not know the account, whose block ${landed} is on the chain at height ${known.height}`);
-  const head = frontier.block === undefined ? await rpc.blockInfo(frontier.hash) : frontier.block;
+  if (info === null) throw behind(`it does not know the account, whose block ${landed} is on the chain at height ${known.height}`);
   if (head === null || head.account !== known.account) return;
   if (head.height <= known.height) {
-    throw behind(`its frontier ${frontier.hash} is at height ${head.height}, not after block ${landed} at height ${known.height}, which the ledger recorded on the chain`);
+    throw behind(`its frontier ${info.frontier} is at height ${head.height}, not after block ${landed} at height ${known.height}, which the ledger recorded on the chain`);
   }
 }
 

@@ -172,7 +172,7 @@ export class BananoPayoutSender implements PayoutSender {
     const head = info === null ? null : await this.rpc.blockInfo(info.frontier);
     // Before anything is judged by the node's view of the account: a lagging node's view would
     // fail the attempt for a balance it has not caught up with, or fork the chain (frontier-checks).
-    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refusedReceives, info === null ? null : { hash: info.frontier, block: head });
+    await assertFrontierNotBehind(this.rpc, this.store, operator, this.refusedReceives, info, head);
     const balance = info?.balanceRaw ?? 0n;
     // The floor holds when the payout is sent too, not only when a run planned it (SPEC §4.3): the
     // balance may have fallen since (spent outside the ledger), or the account be another one (a

@@ -2,7 +2,7 @@ import {
   type EventMetadata,
   type RecordedEvent,
 } from '../../platform/event-store/event-store.port';
-import { emptyOperatorState, foldOperator, type OperatorState, RECENT_BLOCKS_KEPT } from './operator.events';
+import { emptyOperatorState, foldOperator, type OperatorState, RECENT_BLOCKS_KEPT, signedBlockHash } from './operator.events';
 import { mulberry32 } from '../../../test/support/mulberry32';
 
 /**
@@ -148,7 +148,7 @@ describe('operator fold, randomized invariants', () => {
               ? [event.data.receiveHash as string]
               : [],
         );
-        const recent = whole.recentBlocks.map((block) => (block.kind === 'payout' ? block.blockHash : block.receiveHash));
+        const recent = whole.recentBlocks.map(signedBlockHash);
         check(
           JSON.stringify(recent) === JSON.stringify(blockHashes.slice(-RECENT_BLOCKS_KEPT)),
           'recentBlocks are not the blocks signed last, in order',

@@ -103,6 +103,11 @@ export interface SignedReceiveBlock {
 /** Any block the operator signed: both kinds move its frontier, so only one may be in flight. */
 export type SignedOperatorBlock = ({ readonly kind: 'payout' } & SignedPayoutBlock) | ({ readonly kind: 'receive' } & SignedReceiveBlock);
 
+/** The hash of a block the operator signed, of either kind. */
+export function signedBlockHash(block: SignedOperatorBlock): string {
+  return block.kind === 'payout' ? block.blockHash : block.receiveHash;
+}
+
 export interface OperatorState {
   /** The stream's revision, for the expected revision of the next append; null: no stream yet. */
   readonly revision: bigint | null;

@@ -9,7 +9,7 @@ import { ChainTooLongError, InconsistentHistoryError, readAccountChain, stateBlo
 import { hashOf, OPEN_PREVIOUS } from '../../payouts/banano/state-block';
 import { OPERATOR_ACCOUNT_LOCK } from '../../payouts/executor/payout-executor';
 import { type OperatorAccount, requireOperatorAccount, type OperatorSeedSource } from '../../payouts/operator/operator-seed';
-import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData } from '../../payouts/operator/operator.events';
+import { OperatorStreamReader, type OperatorState, type ReceiveRecordedData, signedBlockHash } from '../../payouts/operator/operator.events';
 import { type DonationsElsewhere, OperatorAccounts } from '../../payouts/operator/operator-accounts';
 import { type MilestoneTier } from '../../rewards/economics/rate';
 import { payoutAttemptLive } from '../donation-ingester';
@@ -157,7 +157,7 @@ export class DonationRebuilder {
   private async refuseWhileBlockInFlight(address: string, operator: OperatorState): Promise<void> {
     const last = operator.lastSignedBlock;
     if (last === null) return;
-    const hash = last.kind === 'receive' ? last.receiveHash : last.blockHash;
+    const hash = signedBlockHash(last);
     if ((await this.rpc.blockInfo(hash)) !== null) return;
     const frontier = (await this.rpc.accountInfo(address))?.frontier ?? OPEN_PREVIOUS;
     if (frontier.toUpperCase() !== last.block.previous.toUpperCase()) return;
