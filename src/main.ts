@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createHttpApp } from './platform/http/create-http-app';
 import { serviceLogger } from './platform/logging/logger';
+import { closeInTurn } from './platform/runtime/close-in-turn';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -45,10 +46,12 @@ async function main(): Promise<() => Promise<void>> {
   process.stdout.write(`Pay2Slay Ledger listening on ${url}\n`);
   return async () => {
     logger.info('shutting down');
-    await workers.stop();
-    await app.close();
-    await projector?.stop();
-    await infrastructure.close();
+    await closeInTurn(
+      () => workers.stop(),
+      () => app.close(),
+      () => projector?.stop(),
+      () => infrastructure.close(),
+    );
   };
 }
 

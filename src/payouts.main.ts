@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { serviceLogger } from './platform/logging/logger';
+import { closeInTurn } from './platform/runtime/close-in-turn';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -42,10 +43,12 @@ async function main(): Promise<() => Promise<void>> {
   process.stdout.write(`Pay2Slay Ledger payout workers running: ${workers.names.join(', ')}\n`);
   return async () => {
     // The executor finishes the payout step it is in before it stops.
-    await workers.stop();
-    await app.close();
-    await projector?.stop();
-    await infrastructure.close();
+    await closeInTurn(
+      () => workers.stop(),
+      () => app.close(),
+      () => projector?.stop(),
+      () => infrastructure.close(),
+    );
   };
 }
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from './platform/config/config';
 import { serviceLogger } from './platform/logging/logger';
+import { closeInTurn } from './platform/runtime/close-in-turn';
 import { startInfrastructure } from './platform/runtime/infrastructure';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
@@ -20,8 +21,10 @@ async function main(): Promise<() => Promise<void>> {
   logger.info({ projections: projector.status().map((status) => status.name) }, 'projector running');
   process.stdout.write('Pay2Slay Ledger projector running\n');
   return async () => {
-    await projector.stop();
-    await infrastructure.close();
+    await closeInTurn(
+      () => projector.stop(),
+      () => infrastructure.close(),
+    );
   };
 }
 

@@ -10,6 +10,7 @@ import { type ReadinessCheck } from '../health/health.controller';
 import { type Logger } from '../logging/logger';
 import { messageOf } from '../errors/message-of';
 import { StartupRefusal } from './startup-refusal';
+import { closeInTurn } from './close-in-turn';
 
 /** The service's outside world: its database, its event store, and how to let go of them. */
 export interface Infrastructure {
@@ -101,11 +102,12 @@ export async function startInfrastructure(
           check: async () => ({ ok: true, detail: { headPosition: (await eventStore.headPosition())?.toString() ?? null } }),
         },
       ],
-      async close() {
-        await eventStore.close();
-        await pool.end();
-        await embedded?.stop();
-      },
+      close: () =>
+        closeInTurn(
+          () => eventStore.close(),
+          () => pool.end(),
+          () => embedded?.stop(),
+        ),
     };
   } catch (error) {
     await embedded?.stop();
