@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/platform/config/project-root';
 import { isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, startCapturing, stopLeftPostmaster, waitForExit } from './support/processes';
+import { Client } from 'pg';
+import { sql } from 'slonik';
+import { loadConfig } from '../src/platform/config/config';
+import { createLogger } from '../src/platform/logging/logger';
+import { startInfrastructure } from '../src/platform/runtime/infrastructure';
+import { childEnv, eventually, startCapturing, stopLeftPostmaster, waitForExit } from './support/processes';
+import { createTestDatabase } from './support/test-database';
 
 /**
  * Closing the infrastructure stops the embedded PostgreSQL even when a step before it fails: the
@@ -59,4 +65,37 @@ describe('closing the infrastructure', () => {
       pidFile: false,
     });
   }, 120_000);
+
+  it('ends when the server terminates a connection whose query is still running as the pool ends', async () => {
+    // A failover, a restart or an administrator ends a backend while the process stops (as the
+    // server does to a projector batch left idle too long): that connection is gone, which is what
+    // ending the pool wanted, and the shutdown goes on to exit 0.
+    const database = await createTestDatabase();
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const infrastructure = await startInfrastructure(loadConfig({ DATABASE_URL: database.url }), createLogger('silent'));
+      const running = infrastructure.pool.query(sql.unsafe`SELECT pg_sleep(20) AS running_as_the_pool_ends`).then(
+        () => 'finished',
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      const backend = await eventually(
+        'the query running',
+        async () => (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query LIKE '%running_as_the_pool_ends%' AND pid <> pg_backend_pid()`)).rows[0]?.pid,
+        10_000,
+        20,
+      );
+      const closing = infrastructure.close().then(
+        () => 'closed',
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      await admin.query('SELECT pg_terminate_backend($1)', [backend]);
+
+      expect({ closed: await closing, query: await running }).toEqual({ closed: 'closed', query: expect.stringMatching(/terminat/i) });
+    } finally {
+      await admin.end();
+      await database.drop();
+    }
+  });
 });
+

@@ -8,7 +8,9 @@ import {
   sql,
 } from 'slonik';
 import { z } from 'zod';
+import { messageOf } from '../errors/message-of';
 import { StartupRefusal } from '../runtime/startup-refusal';
+import { isDatabaseUnavailable } from './database-unavailable';
 
 export const DATABASE_POOL = Symbol('DATABASE_POOL');
 
@@ -80,6 +82,23 @@ export async function createDatabasePool(connectionString: string, options: Data
   pool.on('error', () => undefined);
   await assertIsoDateStyle(pool);
   return pool;
+}
+
+/**
+ * Ends the pool, as a process stops. slonik's end waits for each connection's running query and
+ * fails with that query's error: a connection the server terminated meanwhile (a failover, a
+ * restart, an administrator, or a projection batch left idle past its bound while the process was
+ * stopped) fails it with "Backend has been terminated". That connection is gone, which is what
+ * ending the pool asked for, so the shutdown goes on; the query's own caller still gets its error.
+ * Any other failure is the caller's.
+ */
+export async function endDatabasePool(pool: DatabasePool, log: (message: string, fields: Record<string, unknown>) => void): Promise<void> {
+  try {
+    await pool.end();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    log('a database connection was already lost as the pool ended', { error: messageOf(error) });
+  }
 }
 
 /**

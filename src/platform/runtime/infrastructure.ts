@@ -1,6 +1,6 @@
 import { type DatabasePool, sql } from 'slonik';
 import { type LedgerConfig } from '../config/config';
-import { createDatabasePool } from '../database/database';
+import { createDatabasePool, endDatabasePool } from '../database/database';
 import { ensureDatabase, type RunningEmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
 import { migrate } from '../database/migrations';
 import { type EventStore } from '../event-store/event-store.port';
@@ -105,7 +105,7 @@ export async function startInfrastructure(
       close: () =>
         closeInTurn(
           () => eventStore.close(),
-          () => pool.end(),
+          () => endDatabasePool(pool, (message, fields) => logger.warn(fields, message)),
           () => embedded?.stop(),
         ),
     };
