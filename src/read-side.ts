@@ -10,6 +10,7 @@ import { type Infrastructure } from './platform/runtime/infrastructure';
 export function createProjector(infrastructure: Infrastructure, config: LedgerConfig, logger: Logger): Projector {
   return new Projector(infrastructure.pool, infrastructure.eventStore, allProjections, {
     batchSizeMax: config.projector.batchSizeMax,
+    batchIdleTimeoutMs: config.projector.batchIdleTimeoutMs,
     log: (message, fields) => logger.warn(fields ?? {}, message),
   });
 }

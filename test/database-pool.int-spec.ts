@@ -45,11 +45,14 @@ describe('pooled connections carry no state from one use to the next', () => {
     expect(await withTryAdvisoryLock(other, KEY, async () => 'taken elsewhere')).toBe('taken elsewhere');
   });
 
-  it("leaves no batch setting behind: jit and search_path are back to the session's own", async () => {
-    const before = await pool.one(sql.unsafe`SELECT current_setting('jit') AS jit, current_setting('search_path') AS search_path`);
+  it("leaves no batch setting behind: jit, search_path and the idle timeout are back to the session's own", async () => {
+    const settings = sql.unsafe`SELECT current_setting('jit') AS jit, current_setting('search_path') AS search_path,
+      current_setting('idle_in_transaction_session_timeout') AS idle_timeout`;
+    const before = await pool.one(settings);
     await pool.transaction(async (transaction) => {
-      await setBatchSettings(transaction, { searchPath: 'pg_catalog' });
+      await setBatchSettings(transaction, { searchPath: 'pg_catalog', idleTimeoutMs: 1_500 });
       expect(await transaction.oneFirst(sql.unsafe`SELECT current_setting('jit')`)).toBe('off');
+      expect(await transaction.oneFirst(sql.unsafe`SELECT current_setting('idle_in_transaction_session_timeout')`)).toBe('1500ms');
     });
     await expect(
       pool.transaction(async (transaction) => {
@@ -57,7 +60,7 @@ describe('pooled connections carry no state from one use to the next', () => {
         throw new Error('batch failed');
       }),
     ).rejects.toThrow('batch failed');
-    expect(await pool.one(sql.unsafe`SELECT current_setting('jit') AS jit, current_setting('search_path') AS search_path`)).toEqual(before);
+    expect(await pool.one(settings)).toEqual(before);
   });
 });
 

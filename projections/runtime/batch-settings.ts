@@ -12,9 +12,21 @@ import { type DatabaseTransactionConnection, sql } from 'slonik';
  * rebuild went from 43 s to 13 s, the journal's from 89 s to 52 s.
  *
  * `searchPath`: a shadow build's schema alone (shadow-schema.ts, useShadowSearchPath).
+ *
+ * `idleTimeoutMs`: idle_in_transaction_session_timeout, for the projector's batches, which hold
+ * their projection's checkpoint row. A process that stalls inside one (stopped, a frozen VM, a
+ * network path gone silent with its TCP connection still open) holds the row, and keeps every other
+ * runner of the projection waiting, until the server ends its session: once the transaction has
+ * sat that long between two statements. The pool's sessions have slonik's default of 60 s; this
+ * makes the bound the projector's own (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS), whatever the pool's
+ * configuration says. Set first thing in the transaction, before the row is locked.
  */
-export async function setBatchSettings(transaction: DatabaseTransactionConnection, options: { readonly searchPath?: string } = {}): Promise<void> {
+export async function setBatchSettings(
+  transaction: DatabaseTransactionConnection,
+  options: { readonly searchPath?: string; readonly idleTimeoutMs?: number } = {},
+): Promise<void> {
   await transaction.query(sql.unsafe`
     SELECT set_config('jit', 'off', true)
-           ${options.searchPath === undefined ? sql.fragment`` : sql.fragment`, set_config('search_path', quote_ident(${options.searchPath}), true)`}`);
+           ${options.searchPath === undefined ? sql.fragment`` : sql.fragment`, set_config('search_path', quote_ident(${options.searchPath}), true)`}
+           ${options.idleTimeoutMs === undefined ? sql.fragment`` : sql.fragment`, set_config('idle_in_transaction_session_timeout', ${`${options.idleTimeoutMs}ms`}, true)`}`);
 }

@@ -213,6 +213,17 @@ describe('loadConfig: the time a request may take to arrive', () => {
   });
 });
 
+describe('loadConfig: how long a projector batch may sit idle', () => {
+  it('defaults to 30 seconds and reads PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS', () => {
+    expect(loadConfig({}).projector.batchIdleTimeoutMs).toBe(30_000);
+    expect(loadConfig({ PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS: '2' }).projector.batchIdleTimeoutMs).toBe(2_000);
+  });
+
+  it.each(['0', '3601', '1.5', 'never'])('refuses PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS=%s', (value) => {
+    expect(() => loadConfig({ PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS: value })).toThrow(ConfigError);
+  });
+});
+
 describe('loadConfig: the operator seed file', () => {
   it('refuses the seed itself in BANANO_OPERATOR_SEED_FILE, and never quotes it', () => {
     const seed = randomBytes(32).toString('hex');

@@ -25,6 +25,12 @@ export interface LedgerConfig {
     /** Run the projector inside the API process (the default), or leave it to `start:projector`. */
     readonly inProcess: boolean;
     readonly batchSizeMax: number;
+    /**
+     * How long a batch's transaction may sit idle before the database ends it
+     * (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS): how long a projector stalled inside a batch holds its
+     * projection's checkpoint row, and the other projectors, back.
+     */
+    readonly batchIdleTimeoutMs: number;
     /** /ready answers 503 while a projection is further behind than this. */
     readonly readyLagSecondsMax: number;
   };
@@ -207,6 +213,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     projector: {
       inProcess: read(() => boolean(env, 'PROJECTOR_IN_PROCESS', true)),
       batchSizeMax: read(() => envInteger(env, 'PROJECTOR_BATCH_SIZE', 500, 1, 10_000)),
+      batchIdleTimeoutMs: read(() => envInteger(env, 'PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS', 30, 1, 3_600) * 1000),
       readyLagSecondsMax: read(() => envInteger(env, 'READY_PROJECTION_LAG_SECONDS_MAX', 30, 0, 86_400)),
     },
     http: {

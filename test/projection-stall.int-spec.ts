@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { allProjections, type Projection, Projector } from '../projections';
+import { verifyProjections } from '../projections/runtime/verify';
+import { type UserCommand } from '../src/identity/user/user.decider';
+import { type UserEvent } from '../src/identity/user/user.events';
+import { createDatabasePool } from '../src/platform/database/database';
+import { type NewEvent } from '../src/platform/event-store/event-store.port';
+import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
+import { readCheckpoints } from '../src/platform/read-models/checkpoints';
+import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
+
+/*
+ * A projector process that stalls inside a batch (SIGSTOP here; a frozen VM or a network path gone
+ * silent does the same) holds its projection's checkpoint row in an open transaction. Its TCP
+ * connection stays open (a stopped process's kernel still answers keepalives), so nothing on the
+ * client's side ends it, and every other runner of that projection waits behind the row until the
+ * server ends the session. The projector bounds how long its batch transaction may sit idle
+ * (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS, short here; slonik's session default of 60 s before): the
+ * server ends the stalled session, another runner takes the row over, and the stalled process,
+ * resumed, fails that batch, goes on from the checkpoint, and applies nothing twice.
+ */
+describe('a projector process stalled inside a batch', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
+  });
+
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+    await database.drop();
+  });
+
+  const t0 = Date.UTC(2026, 10, 1);
+  let users = 0;
+  const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'stall-test' }, schemaVersion: 1 });
+
+  /** One user's history, as the deciders make it: registered, linked, kills observed, every other one paid. */
+  async function playUser(): Promise<void> {
+    const n = users;
+    users += 1;
+    const userId = randomUUID();
+    const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
+    const commands: UserCommand[] = [
+      { type: 'RegisterUser', data: { userId, discordUserId: `${720000000000000000n + BigInt(n)}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
+      { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n), linkedToAnotherUser: false, formerHolderMark: null, rate: HISTORY_RATE, now: at(0) } },
+      { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: false, now: at(1) } },
+      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 7), observedAt: at(2), now: at(2), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
+      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 30), observedAt: at(6), now: at(6), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
+    ];
+    const events = decideInTurn(commands);
+    if (n % 2 === 0) payFirstAccrual(events, n, at);
+    const toNew = (event: UserEvent): NewEvent => ({ id: randomUUID(), type: event.type, data: event.data, metadata: metadata() });
+    await store.appendToStream(`user-${userId}`, events.map(toNew), { expectedRevision: 'no_stream' });
+  }
+
+  async function playUsers(count: number): Promise<void> {
+    for (let i = 0; i < count; i += 1) await playUser();
+  }
+
+  /** A transaction of the projector process that has written (or locked a row) and not yet ended. */
+  const batchInFlight = async (): Promise<true | undefined> => {
+    const writers = await pool.oneFirst(sql.unsafe`
+      SELECT count(*)::int FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
+         AND application_name <> 'ledger-event-store'`);
+    return Number(writers) > 0 ? true : undefined;
+  };
+
+  /** The projections whose checkpoint row another session holds locked, with their committed positions. */
+  const heldCheckpoints = (): Promise<ReadonlyMap<string, bigint | null>> =>
+    pool.transaction(async (transaction) => {
+      const free = new Set(await transaction.anyFirst(sql.type(z.object({ projection_name: z.string() }))`
+        SELECT projection_name FROM projection_checkpoints FOR UPDATE SKIP LOCKED`));
+      const rows = await readCheckpoints(transaction);
+      return new Map(rows.filter((row) => !free.has(row.projection_name)).map((row) => [row.projection_name, row.position]));
+    });
+
+  /** Every projection's committed checkpoint at `head` or past it. */
+  const allAt = (head: bigint) => async (): Promise<true | undefined> => {
+    const rows = await readCheckpoints(pool);
+    const behind = allProjections.filter((projection) => {
+      const position = rows.find((row) => row.projection_name === projection.name)?.position;
+      return position === undefined || position === null || position < head;
+    });
+    return behind.length === 0 ? true : undefined;
+  };
+
+  /** Events of `projection` up to `position`, read from the store. */
+  async function eventsOf(projection: Projection, position: bigint | null): Promise<bigint> {
+    let count = 0n;
+    let from: bigint | null = null;
+    for (;;) {
+      const page = await store.readAll({ fromPosition: from, maxCount: 5_000, filter: projection.filter });
+      for (const event of page) if (position !== null && event.position <= position) count += 1n;
+      if (page.length < 5_000) return count;
+      from = page[page.length - 1].position;
+    }
+  }
+
+  it('holds the checkpoint row only until the server ends its idle transaction; resumed, it retries from the checkpoint and applies every event once', async () => {
+    await playUsers(300);
+    const env = childEnv({ DATABASE_URL: database.url, PROJECTOR_BATCH_SIZE: '50', PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS: '2' });
+    const stalled = startBuiltEntry('projector.main.js', env);
+    const other = new Projector(pool, store, allProjections, { batchSizeMax: 50, retryDelayMinMs: 10, retryDelayMaxMs: 200 });
+    let otherStarted = false;
+    try {
+      // Once every checkpoint row is there (a first batch inserts its row, which no other session
+      // sees until it commits), SIGSTOP while a batch is open; should its COMMIT slip in first,
+      // try again.
+      await eventually('a checkpoint row of every projection', async () => ((await readCheckpoints(pool)).length >= allProjections.length ? true : undefined), 30_000, 1);
+      let held: ReadonlyMap<string, bigint | null> = new Map();
+      for (let attempt = 1; held.size === 0; attempt += 1) {
+        if (attempt > 20) throw new Error('never caught the projector process inside a batch');
+        await eventually('a batch of the projector process in flight', batchInFlight, 30_000, 1);
+        stalled.child.kill('SIGSTOP');
+        held = await heldCheckpoints();
+        if (held.size === 0) stalled.child.kill('SIGCONT');
+      }
+      const head = await store.headPosition();
+      if (head === null) throw new Error('no events');
+      for (const position of held.values()) expect(position === null || position < head).toBe(true);
+
+      // A second runner (the API's in-process projector) takes the row over once the server has
+      // ended the stalled transaction, and brings every projection to the head.
+      other.start();
+      otherStarted = true;
+      await eventually(`the other runner to apply past the stalled batch of ${[...held.keys()].join(', ')}`, allAt(head), 60_000);
+      expect(await heldCheckpoints()).toEqual(new Map());
+
+      // Resumed, the stalled process finds its connection ended: it fails the batch and carries on.
+      stalled.child.kill('SIGCONT');
+      await playUsers(20);
+      await other.stop();
+      otherStarted = false;
+      await playUsers(20);
+      const last = await store.headPosition();
+      await eventually('the resumed process alone to apply the last events', allAt(last as bigint), 60_000);
+      expect(stalled.output()).toMatch(/"error":"[^"]*idle-in-transaction timeout[^"]*","msg":"projection batch failed/);
+      stalled.child.kill('SIGTERM');
+      expect(await waitForExit(stalled.child)).toEqual({ code: 0, signal: null });
+    } catch (error) {
+      stalled.child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n${stalled.output()}`);
+    } finally {
+      if (otherStarted) await other.stop();
+    }
+
+    // Each checkpoint counts every event of its projection once, and the read models equal a rebuild.
+    for (const row of await readCheckpoints(pool)) {
+      const projection = allProjections.find((candidate) => candidate.name === row.projection_name);
+      if (projection === undefined) continue;
+      expect({ name: row.projection_name, applied: row.events_applied }).toEqual({ name: row.projection_name, applied: await eventsOf(projection, row.position) });
+    }
+    const report = await verifyProjections(pool, store, allProjections);
+    expect(report.differences).toBe(0);
+  }, 240_000);
+});
