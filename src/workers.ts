@@ -15,6 +15,7 @@ import { WorkerLease } from './platform/database/worker-lease';
 import { EVENT_STORE, type EventStore } from './platform/event-store/event-store.port';
 import { type ReadinessCheck } from './platform/health/health.controller';
 import { type Logger, withCorrelationId } from './platform/logging/logger';
+import { METRICS, type Metrics, type WorkerName } from './platform/metrics/metrics';
 import { BananoPayoutSender } from './payouts/executor/banano-payout-sender';
 import { OPERATOR_ACCOUNTS, type OperatorAccounts } from './payouts/operator/operator-accounts';
 import { DryRunPayoutSender, PayoutExecutor, type PayoutSender } from './payouts/executor/payout-executor';
@@ -136,6 +137,10 @@ export function startWorkers(
   // The application's store, so what the workers append is counted like everything else.
   const eventStore = app.get<EventStore>(EVENT_STORE);
   const autoStart = options.autoStart ?? true;
+  // Each worker is told of its failed runs through a callback (runFailed), not the metrics, so the
+  // workers stay free of prom-client; the donation ingester's is given where it is made (treasury.module.ts).
+  const metrics = app.get<Metrics>(METRICS);
+  const runFailed = (worker: WorkerName) => () => metrics.workerRunFailed(worker);
   let statsPoller: StatsPoller | null = null;
   const stats = config.fortniteStats;
   if (integrations.statsClient !== null && stats !== null && stats.pollCallsPerMinute > 0) {
@@ -151,6 +156,7 @@ export function startWorkers(
         log: (message, fields) => logger.warn({ worker: 'stats-poller', ...fields }, message),
         turn: new WorkerLease(pool, 'stats-poller', (message, fields) => logger.info(fields, message)),
         cursor: new StoredWorkerCursor(pool, 'stats-poller', (message, fields) => logger.warn(fields, message)),
+        runFailed: runFailed('stats-poller'),
       },
       { callsPerMinute: stats.pollCallsPerMinute, intervalMs: stats.pollIntervalMs },
     );
@@ -167,6 +173,7 @@ export function startWorkers(
         log: (message, fields) => logger.warn({ worker: 'yunite-reverification', ...fields }, message),
         turn: new WorkerLease(pool, 'yunite-reverification', (message, fields) => logger.info(fields, message)),
         cursor: new StoredWorkerCursor(pool, 'yunite-reverification', (message, fields) => logger.warn(fields, message)),
+        runFailed: runFailed('yunite-reverification'),
       },
       reverificationOptions,
     );
@@ -193,7 +200,7 @@ export function startWorkers(
           },
           executorLog,
         );
-  const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog);
+  const payoutExecutor = new PayoutExecutor(pool, sender, config.banano.executorIntervalMs, executorLog, runFailed('payout-executor'));
   const donationIngester = app.get<DonationIngester | null>(DONATION_INGESTER);
   // Always there, even with a zero interval, because an admin can start scheduled runs at any time.
   const settings = app.get(FaucetSettings);
@@ -205,9 +212,18 @@ export function startWorkers(
           await asSystem('settlement-scheduler', (metadata) => commandBus.execute(new RunSettlementCommand(false, 'schedule', metadata)));
         }),
       log: (message, fields) => logger.warn({ worker: 'settlement-scheduler', ...fields }, message),
+      runFailed: runFailed('settlement-scheduler'),
     },
     { onStart: config.settlement.onStart, checkIntervalMsMax: SCHEDULE_CHECK_INTERVAL_MS_MAX },
   );
+  // Their failed runs read 0 from the start, so rate() sees the first failure (metrics.ts).
+  metrics.workersRunning([
+    ...(statsPoller === null ? [] : ['stats-poller' as const]),
+    ...(reverification === null ? [] : ['yunite-reverification' as const]),
+    'payout-executor',
+    ...(donationIngester === null ? [] : ['donation-ingester' as const]),
+    'settlement-scheduler',
+  ]);
   if (autoStart) {
     statsPoller?.start();
     reverification?.start();

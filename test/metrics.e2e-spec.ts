@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { allProjections } from '../projections';
+import { METRICS, type Metrics } from '../src/platform/metrics/metrics';
 import { call, earner, withLiveApp } from './support/scenario';
 import { startTestApp, synced, type TestApp } from './support/test-app';
 
@@ -70,6 +71,7 @@ const LEDGER_FAMILIES = [
   'ledger_banano_rpc_errors_total',
   'ledger_http_request_duration_seconds',
   'ledger_metrics_collect_errors_total',
+  'ledger_worker_run_failures_total',
 ];
 
 /**
@@ -98,6 +100,12 @@ describe('Prometheus metrics', () => {
       expect(valueOf(fresh, 'process_resident_memory_bytes')).toBeGreaterThan(0);
       expect(valueOf(fresh, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
       expect(valueOf(fresh, 'ledger_payouts', { status: 'sent' })).toBe(0);
+      // The workers this process runs show 0 failed runs from the start; the others show nothing.
+      const failures = fresh.samples.filter((sample) => sample.name === 'ledger_worker_run_failures_total');
+      expect(failures.map((sample) => [sample.labels.worker, sample.value]).sort()).toEqual([
+        ['payout-executor', 0],
+        ['settlement-scheduler', 0],
+      ]);
     });
 
     it('shows commands, events, lag, payouts, settlement and HTTP latency after traffic, and never an id or a key', async () => {
@@ -160,6 +168,36 @@ describe('Prometheus metrics', () => {
       }
       expect(scraped.text).not.toContain(app.apiKey);
       expect(scraped.text).not.toContain('p2s_');
+    });
+  });
+
+  it('counts every failed run of a worker by worker, the runs whose log line was left out too', async () => {
+    await withLiveApp({ env: () => ({ PAYOUT_EXECUTOR_INTERVAL_MS: '50' }) }, async ({ app, seedFile, ingester }) => {
+      // Given a live app whose operator seed file no longer holds a seed, so every run fails alike,
+      await writeFile(seedFile, 'not a seed\n');
+      const fresh = await scrape(app);
+      // when the payout executor and the donation ingester run on their schedules for a while,
+      app.workers.payoutExecutor.start();
+      ingester.start();
+      // (watched through the registry itself: GET /metrics every 50 ms would meet the rate limit)
+      const registry = app.app.get<Metrics>(METRICS);
+      const failedSoFar = async (worker: string) => new RegExp(`ledger_worker_run_failures_total\\{worker="${worker}"\\} (\\d+)`).exec(await registry.scrape())?.[1];
+      // Bounded, so a count that never comes fails below rather than running past the test's end.
+      for (let waits = 0; waits < 400 && (Number((await failedSoFar('payout-executor')) ?? 0) < 3 || Number((await failedSoFar('donation-ingester')) ?? 0) < 1); waits += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await Promise.all([app.workers.payoutExecutor.stop(), ingester.stop()]);
+      const scraped = await scrape(app);
+
+      // then each worker's failed runs show under its own label, from 0 before the first one.
+      const failures = (of: Scrape, worker: string) => valueOf(of, 'ledger_worker_run_failures_total', { worker });
+      expect([failures(fresh, 'payout-executor'), failures(fresh, 'donation-ingester'), failures(fresh, 'settlement-scheduler')]).toEqual([0, 0, 0]);
+      expect(failures(scraped, 'payout-executor')).toBeGreaterThanOrEqual(3);
+      expect(failures(scraped, 'donation-ingester')).toBeGreaterThanOrEqual(1);
+      expect(failures(scraped, 'settlement-scheduler')).toBe(0);
+      expect(failures(scraped, 'stats-poller')).toBeUndefined();
+      expect(failures(scraped, 'yunite-reverification')).toBeUndefined();
+      expect(scraped.text).toContain('# TYPE ledger_worker_run_failures_total counter');
     });
   });
 

@@ -103,6 +103,12 @@ export interface DonationIngesterOptions {
   /** How long a receive's copy in doubt may still land (banano.landingWindowMs; UnclearCopies). */
   readonly landingWindowMs: number;
   readonly now?: () => Date;
+  /**
+   * Told of every scheduled run that failed: one that threw, whether or not its log line was left
+   * out as a repeat. A run that stopped early (IngestResult.stoppedBy) or whose receive the node
+   * refused has not failed; runOnce()'s callers (a settlement run) have their own failures.
+   */
+  readonly runFailed?: () => void;
 }
 
 export interface IngestResult {
@@ -165,8 +171,11 @@ export class DonationIngester {
     this.unclear = new UnclearCopies(pool, options.landingWindowMs);
     this.fundingAddresses = new Set(options.fundingAddresses);
     this.operatorReader = new OperatorStreamReader(store);
-    this.schedule = new PeriodicTask(() => this.ingestUnderLock(), options.intervalMs, (error, repeats) =>
-      this.log('donation ingester run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
+    this.schedule = new PeriodicTask(
+      () => this.ingestUnderLock(),
+      options.intervalMs,
+      (error, repeats) => this.log('donation ingester run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
+      { runFailed: options.runFailed },
     );
   }
 

@@ -4,6 +4,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../platform/config/config';
 import { DATABASE_POOL } from '../platform/database/database';
 import { EVENT_STORE, type EventStore } from '../platform/event-store/event-store.port';
 import { LOGGER, type Logger } from '../platform/logging/logger';
+import { METRICS, type Metrics } from '../platform/metrics/metrics';
 import { BANANO_GATEWAY, type BananoGateway } from '../payouts/banano/banano-gateway';
 import { OPERATOR_ACCOUNTS, OperatorAccounts } from '../payouts/operator/operator-accounts';
 import { RewardsModule } from '../rewards/rewards.module';
@@ -39,8 +40,8 @@ const RECEIVABLE_PER_RUN_MAX = 100;
     },
     {
       provide: DONATION_INGESTER,
-      inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER, OPERATOR_ACCOUNTS],
-      useFactory: (pool: DatabasePool, store: EventStore, banano: BananoGateway | null, config: LedgerConfig, logger: Logger, accounts: OperatorAccounts) =>
+      inject: [DATABASE_POOL, EVENT_STORE, BANANO_GATEWAY, LEDGER_CONFIG, LOGGER, OPERATOR_ACCOUNTS, METRICS],
+      useFactory: (pool: DatabasePool, store: EventStore, banano: BananoGateway | null, config: LedgerConfig, logger: Logger, accounts: OperatorAccounts, metrics: Metrics) =>
         banano === null
           ? null
           : new DonationIngester(
@@ -55,6 +56,7 @@ const RECEIVABLE_PER_RUN_MAX = 100;
                 publishTriesMax: PUBLISH_TRIES_PER_RUN,
                 milestones: config.economics.milestones,
                 landingWindowMs: config.banano.landingWindowMs,
+                runFailed: () => metrics.workerRunFailed('donation-ingester'),
               },
               (message, fields) => logger.warn({ worker: 'donation-ingester', ...fields }, message),
               accounts,

@@ -313,6 +313,44 @@ describe('ReverificationScheduler with the real client against the Yunite double
     }
   });
 
+  it('given it was started, when one run throws and the next skips a user, then only the run that threw is a failed run', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let lists = 0;
+      let failedRuns = 0;
+      const list = linkedUsers(2);
+      const scheduler = new ReverificationScheduler(
+        {
+          listLinkedUsers: async (afterUserId, limit) => {
+            lists += 1;
+            if (lists === 1) throw new Error('connection terminated');
+            return list(afterUserId, limit);
+          },
+          verifyUser: async (userId) => {
+            if (userId === userIdOf(1)) throw Object.assign(new Error('Yunite is unavailable'), { code: 'yunite_unavailable' });
+          },
+          log: (message, fields) => logs.push({ message, fields }),
+          runFailed: () => {
+            failedRuns += 1;
+          },
+        },
+        { intervalMs: 1_000, usersPerRunMax: 2 },
+      );
+      scheduler.start();
+      await jest.advanceTimersByTimeAsync(2_000);
+      await scheduler.stop();
+
+      expect(logs.map((log) => log.message)).toEqual([
+        'reverification run failed',
+        'reverification of a user failed; skipped until the next round',
+        'reverification run finished',
+      ]);
+      expect(failedRuns).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('given a wrong API key, when it runs, then it stops after the first refusal instead of asking about everyone', async () => {
     const wrongKey = new YuniteClient({ baseUrl: yunite.baseUrl, apiKey: 'wrong-token', guildId, timeoutMs: 2_000 });
     const scheduler = new ReverificationScheduler(

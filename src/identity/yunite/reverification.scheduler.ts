@@ -31,6 +31,13 @@ export interface ReverificationPorts {
    * the cursor lives in this process only.
    */
   cursor?: WorkerCursor;
+  /**
+   * Told of every scheduled run that failed as a whole: one that threw (listing the users or the
+   * stored cursor failed, the database is down). A user whose verification failed was skipped and
+   * the run went on; a run ended early by Yunite's rate limit or a refused key returns what it did:
+   * none of those is a failed run (each is logged whenever it happens).
+   */
+  runFailed?(): void;
 }
 
 export interface ReverificationOptions {
@@ -163,6 +170,7 @@ export class ReverificationScheduler {
       const result = await this.runOnce();
       this.ports.log?.('reverification run finished', { ...result, cursor: this.cursor });
     } catch (error) {
+      this.ports.runFailed?.();
       this.ports.log?.('reverification run failed', errorFields(error));
     }
     if (!this.started) return;

@@ -71,9 +71,17 @@ export class PayoutExecutor {
     readonly sender: PayoutSender,
     intervalMs: number,
     log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
+    /**
+     * Told of every scheduled run that failed: one that threw, whether or not its log line was left
+     * out as a repeat. A payout refused or left unresolved inside a run is not a failed run.
+     */
+    runFailed: () => void = () => undefined,
   ) {
-    this.schedule = new PeriodicTask(() => this.sendDue(), intervalMs, (error, repeats) =>
-      log('payout executor run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
+    this.schedule = new PeriodicTask(
+      () => this.sendDue(),
+      intervalMs,
+      (error, repeats) => log('payout executor run failed', { error: messageOf(error), ...repeatedFields(repeats) }),
+      { runFailed },
     );
   }
 

@@ -12,6 +12,7 @@ function scheduler(options: { intervalSeconds: number; onStart?: boolean; failRe
     runs: 0,
     asked: [] as Array<number | null>,
     logs: [] as string[],
+    failedRuns: 0,
     failReads: options.failReads ?? false,
     elsewhereEndedAt: null as number | null,
   };
@@ -31,6 +32,9 @@ function scheduler(options: { intervalSeconds: number; onStart?: boolean; failRe
         return { ran: true };
       },
       log: (message) => state.logs.push(message),
+      runFailed: () => {
+        state.failedRuns += 1;
+      },
     },
     { onStart: options.onStart ?? false, checkIntervalMsMax: 20 },
   );
@@ -57,8 +61,9 @@ describe('the settlement scheduler', () => {
     expect(whileOn).toBeGreaterThanOrEqual(2);
     expect(whileOn).toBeLessThanOrEqual(3);
     expect(state.runs).toBe(atStop);
-    // The first run failed; the scheduler logged it and went on.
+    // The first run failed; the scheduler counted it, logged it and went on.
     expect(state.logs).toEqual(['scheduled settlement did not run']);
+    expect(state.failedRuns).toBe(1);
   });
 
   it('runs once at start when told to, whatever the interval, and not again before the interval', async () => {
@@ -80,6 +85,8 @@ describe('the settlement scheduler', () => {
     await sleep(1_100);
 
     expect(logged).toBeGreaterThanOrEqual(2);
+    // Each check that could not read the schedule is a failed run: nothing due could be run.
+    expect(state.failedRuns).toBe(state.logs.length);
     expect(state.logs.every((message) => message === 'the settlement schedule could not be read; checking again later')).toBe(true);
     expect(state.runs).toBe(0);
   });
@@ -127,6 +134,8 @@ describe('the settlement scheduler', () => {
       expect(state.asked.length).toBeGreaterThan(2);
       expect(whileElsewhere).toBe(1);
       expect(atTwoIntervals).toBe(2);
+      // Only the run that threw failed: checks that found the run made elsewhere did not.
+      expect(state.failedRuns).toBe(1);
     } finally {
       jest.useRealTimers();
     }

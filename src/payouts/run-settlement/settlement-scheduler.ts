@@ -18,6 +18,8 @@ export interface SettlementSchedulerPorts {
    */
   runSettlement(everyMs: number | null): Promise<ScheduledRunOutcome>;
   log(message: string, fields?: Record<string, unknown>): void;
+  /** Told of every check that failed (see check()), for ledger_worker_run_failures_total. */
+  runFailed?(): void;
 }
 
 export interface SettlementSchedulerOptions {
@@ -82,11 +84,18 @@ export class SettlementScheduler {
     }, delayMs);
   }
 
+  /**
+   * One scheduled pass. It failed (runFailed) when it threw: when the schedule could not be read,
+   * so no run that was due could be made, or when the settlement run threw, whatever the reason,
+   * settlement_in_progress (another run, an admin's, held the lock) included. A check that finds no
+   * run due, or a run made by another instance, has not failed.
+   */
   private async check(runNow: boolean): Promise<void> {
     let intervalMs: number;
     try {
       intervalMs = (await this.ports.intervalSeconds()) * 1000;
     } catch (error) {
+      this.ports.runFailed?.();
       this.ports.log('the settlement schedule could not be read; checking again later', { error: messageOf(error) });
       this.schedule(this.options.checkIntervalMsMax, runNow);
       return;
@@ -97,6 +106,7 @@ export class SettlementScheduler {
       try {
         outcome = await this.ports.runSettlement(runNow ? null : intervalMs);
       } catch (error) {
+        this.ports.runFailed?.();
         this.ports.log('scheduled settlement did not run', { error: messageOf(error) });
       }
       // A run made elsewhere counts as this instance's: the next is due an interval after it.

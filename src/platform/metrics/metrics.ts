@@ -48,6 +48,14 @@ export const SCRAPE_COLLECT_TIMEOUT_MS = 2_000;
  */
 const SCRAPE_COLLECTION_SHARED_MAX_MS = 30_000;
 
+/**
+ * The workers a process may run (src/workers.ts), the label values of failed worker runs. What a
+ * failed run is, worker by worker, is said where each one is counted; in short, a scheduled run
+ * that failed as a whole (it threw), never one user's call skipped inside a run that went on.
+ */
+export const WORKER_NAMES = ['payout-executor', 'donation-ingester', 'settlement-scheduler', 'stats-poller', 'yunite-reverification'] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
+
 /** The statuses of the payouts read model (migrations/0006), each shown even while 0. */
 const PAYOUT_STATUSES = ['pending', 'sent', 'failed', 'cancelled'] as const;
 
@@ -78,7 +86,7 @@ function processMetrics(): Registry {
  * The Prometheus metrics of one application instance, in a registry of its own (never prom-client's
  * global one). Names follow the Prometheus conventions: a `ledger_` prefix, the unit last, `_total`
  * on counters. Every label value comes from a bounded set (command classes, stream categories,
- * route patterns, statuses, RPC actions); none is a user id, an address, a key or a seed.
+ * route patterns, statuses, RPC actions, workers); none is a user id, an address, a key or a seed.
  */
 export class Metrics {
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -184,6 +192,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly workerRunFailures = new Counter({
+    name: 'ledger_worker_run_failures_total',
+    help: `Scheduled worker runs that failed as a whole, by worker (${WORKER_NAMES.join(', ')}); each is counted, also when its log line is left out as a repeat.`,
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+  });
+
   commandExecuted(command: string, outcome: CommandOutcome): void {
     this.commands.inc({ command, outcome });
   }
@@ -205,6 +220,23 @@ export class Metrics {
   bananoRpcCalled(call: BananoRpcMeasurement): void {
     this.bananoRpcDuration.observe({ action: call.action, outcome: call.outcome }, call.durationSeconds);
     if (call.errorKind !== null) this.bananoRpcErrors.inc({ action: call.action, kind: call.errorKind });
+  }
+
+  /**
+   * A scheduled run of `worker` failed. Workers know nothing of prom-client: src/workers.ts (and
+   * the treasury module, for the donation ingester) hand each one a callback that calls this.
+   */
+  workerRunFailed(worker: WorkerName): void {
+    this.workerRunFailures.inc({ worker });
+  }
+
+  /**
+   * Shows 0 failed runs for each of the workers this process runs, before any fails: a series
+   * that first appears with its first failure has no earlier sample, so rate() and increase()
+   * would miss that failure. Workers the process does not run show no series at all.
+   */
+  workersRunning(workers: readonly WorkerName[]): void {
+    for (const worker of workers) this.workerRunFailures.inc({ worker }, 0);
   }
 
   /** Replaces every projection's lag with this measurement (projections not in it disappear). */

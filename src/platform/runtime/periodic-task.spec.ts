@@ -70,6 +70,47 @@ describe('PeriodicTask, a failure that repeats on every run', () => {
     expect(handed).toEqual(['a', 'b', 'b']);
   });
 
+  it('tells runFailed of every failed run, the ones it does not hand on too', async () => {
+    // Given a task that fails the same way on each of its first five runs, within the window,
+    const handed: string[] = [];
+    let failedRuns = 0;
+    let runs = 0;
+    let stopped: Promise<void> = Promise.resolve();
+    const task = new PeriodicTask(
+      async () => {
+        runs += 1;
+        // The fifth run ends the schedule; it still fails, and that failure is still a failed run.
+        if (runs === 5) stopped = task.stop();
+        throw new Error('node down');
+      },
+      1,
+      (error) => handed.push((error as Error).message),
+      { repeatWindowMs: 60_000, runFailed: () => (failedRuns += 1) },
+    );
+    // when it runs on its schedule,
+    task.start(0);
+    while (runs < 5) await runFor(5);
+    await stopped;
+    await runFor(20);
+
+    // then each failed run is counted, and only the first is handed on.
+    expect({ runs, failedRuns, handed }).toEqual({ runs: 5, failedRuns: 5, handed: ['node down'] });
+  });
+
+  it('does not count a runOnce failure as a failed scheduled run: its caller has it', async () => {
+    let failedRuns = 0;
+    const task = new PeriodicTask(
+      async () => {
+        throw new Error('same');
+      },
+      60_000,
+      () => undefined,
+      { runFailed: () => (failedRuns += 1) },
+    );
+    await expect(task.runOnce()).rejects.toThrow('same');
+    expect(failedRuns).toBe(0);
+  });
+
   it('leaves runOnce to its caller: every failure rejects it', async () => {
     const handed: unknown[] = [];
     const task = new PeriodicTask(

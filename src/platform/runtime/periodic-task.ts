@@ -18,7 +18,9 @@ export interface FailureRepeats {
  * handed on last, less than `repeatWindowMs` ago, with no run gone through since: a payout
  * executor that runs every second against a node that is down, or with a seed it cannot read,
  * would otherwise log the same line every second. Such runs are counted and the count goes with
- * the next failure handed on. runOnce()'s callers get every failure themselves.
+ * the next failure handed on. `runFailed`, by contrast, hears of every scheduled run that failed,
+ * handed on or not, so a metric counts each one (ledger_worker_run_failures_total). runOnce()'s
+ * callers get every failure themselves: neither callback hears of those.
  */
 export class PeriodicTask<T> {
   private timer: NodeJS.Timeout | null = null;
@@ -26,14 +28,16 @@ export class PeriodicTask<T> {
   private stopped = false;
   private lastFailure: { message: string; handedAt: number; unreported: number } | null = null;
   private readonly repeatWindowMs: number;
+  private readonly runFailed: () => void;
 
   constructor(
     private readonly task: () => Promise<T>,
     private readonly intervalMs: number,
     private readonly onError: (error: unknown, repeats: FailureRepeats) => void,
-    options: { readonly repeatWindowMs?: number } = {},
+    options: { readonly repeatWindowMs?: number; readonly runFailed?: () => void } = {},
   ) {
     this.repeatWindowMs = options.repeatWindowMs ?? REPEAT_WINDOW_MS;
+    this.runFailed = options.runFailed ?? (() => undefined);
   }
 
   get stopping(): boolean {
@@ -66,6 +70,7 @@ export class PeriodicTask<T> {
   }
 
   private failed(error: unknown): void {
+    this.runFailed();
     const message = messageOf(error);
     const now = Date.now();
     const last = this.lastFailure;

@@ -354,6 +354,10 @@ describe('StatsPoller', () => {
         if (runs === 1) throw new Error('database unavailable');
         return listLinkedUsers(afterUserId, limit);
       };
+      let failedRuns = 0;
+      ports.runFailed = () => {
+        failedRuns += 1;
+      };
 
       poller.start();
       await waitFor(() => recorded.length >= 6);
@@ -363,6 +367,8 @@ describe('StatsPoller', () => {
 
       expect(logs.some((log) => log.message === 'stats poll run failed' && log.fields?.error === 'database unavailable')).toBe(true);
       expect(runs).toBe(runsAtStop);
+      // The run that threw is a failed run; the runs after it, which recorded, are not.
+      expect(failedRuns).toBe(1);
     });
 
     it('never overlaps runs, and stop waits for the run in flight', async () => {

@@ -37,6 +37,13 @@ export interface StatsPollerPorts {
    * the cursor lives in this process only.
    */
   cursor?: WorkerCursor;
+  /**
+   * Told of every scheduled run that failed as a whole: one that threw (listing the users or the
+   * stored cursor failed, the database is down). A user whose reading or recording failed was
+   * skipped and the run went on; a run ended by the rate limit or by a refused API key returns what
+   * it did: none of those is a failed run (they are logged on every run, never left out).
+   */
+  runFailed?(): void;
 }
 
 export interface StatsPollerOptions {
@@ -182,6 +189,7 @@ export class StatsPoller {
       void this.runOnce()
         .catch((error: unknown) => {
           // A failed run (the database is down, say) must not end the poller: it tries again later.
+          this.ports.runFailed?.();
           this.log('stats poll run failed', errorFields(error));
         })
         .finally(() => {
