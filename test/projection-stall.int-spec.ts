@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
-import { allProjections, type Projection, Projector } from '../projections';
+import { allProjections, Projector } from '../projections';
 import { verifyProjections } from '../projections/runtime/verify';
-import { type UserCommand } from '../src/identity/user/user.decider';
-import { type UserEvent } from '../src/identity/user/user.events';
 import { createDatabasePool } from '../src/platform/database/database';
-import { type NewEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoints } from '../src/platform/read-models/checkpoints';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
-import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
+import { projectionBatchInFlight, projectionEventsUpTo } from './support/projection-progress';
+import { appendUserHistory } from './support/user-history';
 
 /*
  * A projector process that stalls inside a batch (SIGSTOP here; a frozen VM or a network path gone
@@ -40,41 +37,16 @@ describe('a projector process stalled inside a batch', () => {
     await database.drop();
   });
 
-  const t0 = Date.UTC(2026, 10, 1);
   let users = 0;
-  const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'stall-test' }, schemaVersion: 1 });
-
-  /** One user's history, as the deciders make it: registered, linked, kills observed, every other one paid. */
-  async function playUser(): Promise<void> {
-    const n = users;
-    users += 1;
-    const userId = randomUUID();
-    const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
-    const commands: UserCommand[] = [
-      { type: 'RegisterUser', data: { userId, discordUserId: `${720000000000000000n + BigInt(n)}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
-      { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n), linkedToAnotherUser: false, formerHolderMark: null, rate: HISTORY_RATE, now: at(0) } },
-      { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: false, now: at(1) } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 7), observedAt: at(2), now: at(2), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 30), observedAt: at(6), now: at(6), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
-    ];
-    const events = decideInTurn(commands);
-    if (n % 2 === 0) payFirstAccrual(events, n, at);
-    const toNew = (event: UserEvent): NewEvent => ({ id: randomUUID(), type: event.type, data: event.data, metadata: metadata() });
-    await store.appendToStream(`user-${userId}`, events.map(toNew), { expectedRevision: 'no_stream' });
-  }
-
+  /** The next users' histories, as the deciders make them (appendUserHistory). */
   async function playUsers(count: number): Promise<void> {
-    for (let i = 0; i < count; i += 1) await playUser();
+    for (let i = 0; i < count; i += 1) {
+      await appendUserHistory(store, users, { t0: Date.UTC(2026, 10, 1), discordBase: 720000000000000000n, actor: 'stall-test' });
+      users += 1;
+    }
   }
 
-  /** A transaction of the projector process that has written (or locked a row) and not yet ended. */
-  const batchInFlight = async (): Promise<true | undefined> => {
-    const writers = await pool.oneFirst(sql.unsafe`
-      SELECT count(*)::int FROM pg_stat_activity
-       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
-         AND application_name <> 'ledger-event-store'`);
-    return Number(writers) > 0 ? true : undefined;
-  };
+  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(pool);
 
   /** The projections whose checkpoint row another session holds locked, with their committed positions. */
   const heldCheckpoints = (): Promise<ReadonlyMap<string, bigint | null>> =>
@@ -94,18 +66,6 @@ describe('a projector process stalled inside a batch', () => {
     });
     return behind.length === 0 ? true : undefined;
   };
-
-  /** Events of `projection` up to `position`, read from the store. */
-  async function eventsOf(projection: Projection, position: bigint | null): Promise<bigint> {
-    let count = 0n;
-    let from: bigint | null = null;
-    for (;;) {
-      const page = await store.readAll({ fromPosition: from, maxCount: 5_000, filter: projection.filter });
-      for (const event of page) if (position !== null && event.position <= position) count += 1n;
-      if (page.length < 5_000) return count;
-      from = page[page.length - 1].position;
-    }
-  }
 
   it('holds the checkpoint row only until the server ends its idle transaction; resumed, it retries from the checkpoint and applies every event once', async () => {
     await playUsers(300);
@@ -159,7 +119,7 @@ describe('a projector process stalled inside a batch', () => {
     for (const row of await readCheckpoints(pool)) {
       const projection = allProjections.find((candidate) => candidate.name === row.projection_name);
       if (projection === undefined) continue;
-      expect({ name: row.projection_name, applied: row.events_applied }).toEqual({ name: row.projection_name, applied: await eventsOf(projection, row.position) });
+      expect({ name: row.projection_name, applied: row.events_applied }).toEqual({ name: row.projection_name, applied: await projectionEventsUpTo(store, projection, row.position) });
     }
     const report = await verifyProjections(pool, store, allProjections);
     expect(report.differences).toBe(0);

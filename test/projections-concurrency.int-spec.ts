@@ -4,8 +4,6 @@ import { type DatabasePool, type DatabaseTransactionConnection, sql } from 'slon
 import { allProjections, type Projection, Projector, type ProjectionStatus } from '../projections';
 import { rebuildProjections } from '../projections/runtime/rebuild';
 import { formatVerifyReport, verifyProjections } from '../projections/runtime/verify';
-import { type UserCommand } from '../src/identity/user/user.decider';
-import { type UserEvent } from '../src/identity/user/user.events';
 import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent, type RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
@@ -14,7 +12,8 @@ import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/pr
 import { recordReceive } from './support/receive-record';
 import { newBananoAccount } from './support/scenario';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
-import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
+import { projectionBatchInFlight, projectionEventsUpTo } from './support/projection-progress';
+import { appendUserHistory } from './support/user-history';
 
 /*
  * Several projectors on one database, as `npm start` (in-process) plus one or two
@@ -363,51 +362,11 @@ describe('projector processes and the in-process projector on one database', () 
     await database.drop();
   });
 
-  const t0 = Date.UTC(2026, 10, 1);
-  const rate = HISTORY_RATE;
-  const abuse = HISTORY_ABUSE;
-  const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'concurrency-test' }, schemaVersion: 1 });
-
-  /** One user's history, as the deciders make it: registered, linked, kills observed, half of them paid. */
-  async function playUser(n: number): Promise<void> {
-    const userId = randomUUID();
-    const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
-    const commands: UserCommand[] = [
-      { type: 'RegisterUser', data: { userId, discordUserId: `${710000000000000000n + BigInt(n)}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
-      { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n), linkedToAnotherUser: false, formerHolderMark: null, rate, now: at(0) } },
-      { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: false, now: at(1) } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 7), observedAt: at(2), now: at(2), rate, abuse } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 30), observedAt: at(6), now: at(6), rate, abuse } },
-    ];
-    const events = decideInTurn(commands);
-    if (n % 2 === 0) payFirstAccrual(events, n, at);
-    // Appended in two parts, so a user's events land in different batches of the projectors.
-    const half = Math.ceil(events.length / 2);
-    const toNew = (event: UserEvent): NewEvent => ({ id: randomUUID(), type: event.type, data: event.data, metadata: metadata() });
-    await store.appendToStream(`user-${userId}`, events.slice(0, half).map(toNew), { expectedRevision: 'no_stream' });
-    await store.appendToStream(`user-${userId}`, events.slice(half).map(toNew), { expectedRevision: BigInt(half - 1) });
-  }
-
-  /** A transaction of a projector process that has written and not yet committed. */
-  const batchInFlight = async (): Promise<true | undefined> => {
-    const writers = await pool.oneFirst(sql.unsafe`
-      SELECT count(*)::int FROM pg_stat_activity
-       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
-         AND application_name <> 'ledger-event-store'`);
-    return Number(writers) > 0 ? true : undefined;
-  };
-
-  /** Events of `projection` up to `position`, read from the store. */
-  async function eventsOf(projection: Projection, position: bigint | null): Promise<bigint> {
-    let count = 0n;
-    let from: bigint | null = null;
-    for (;;) {
-      const page = await store.readAll({ fromPosition: from, maxCount: 5_000, filter: projection.filter });
-      for (const event of page) if (position !== null && event.position <= position) count += 1n;
-      if (page.length < 5_000) return count;
-      from = page[page.length - 1].position;
-    }
-  }
+  /** One user's history, as the deciders make it, appended in two parts (appendUserHistory). */
+  const playUser = (n: number): Promise<void> =>
+    appendUserHistory(store, n, { t0: Date.UTC(2026, 10, 1), discordBase: 710000000000000000n, actor: 'concurrency-test', parts: 2 });
+  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(pool);
+  const eventsOf = (projection: Projection, position: bigint | null): Promise<bigint> => projectionEventsUpTo(store, projection, position);
 
   it('apply every event once across SIGKILLs and a CLI rebuild and verify, and end equal to a rebuild from the events', async () => {
     const [operator, ...donors] = await Promise.all([0, 1, 2, 3].map(() => newBananoAccount()));
