@@ -1,12 +1,10 @@
-import { type DatabasePool, sql } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import { allProjections, Projector } from '../projections';
 import { verifyProjections } from '../projections/runtime/verify';
-import { createDatabasePool } from '../src/platform/database/database';
-import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoints } from '../src/platform/read-models/checkpoints';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 import { projectionBatchInFlight, projectionEventsUpTo } from './support/projection-progress';
 import { appendUserHistory } from './support/user-history';
 
@@ -21,36 +19,22 @@ import { appendUserHistory } from './support/user-history';
  * resumed, fails that batch, goes on from the checkpoint, and applies nothing twice.
  */
 describe('a projector process stalled inside a batch', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
-  });
-
-  afterAll(async () => {
-    await store.close();
-    await pool.end();
-    await database.drop();
-  });
+  const suite = useDatabaseWithStore();
 
   let users = 0;
   /** The next users' histories, as the deciders make them (appendUserHistory). */
   async function playUsers(count: number): Promise<void> {
     for (let i = 0; i < count; i += 1) {
-      await appendUserHistory(store, users, { t0: Date.UTC(2026, 10, 1), discordBase: 720000000000000000n, actor: 'stall-test' });
+      await appendUserHistory(suite.store, users, { t0: Date.UTC(2026, 10, 1), discordBase: 720000000000000000n, actor: 'stall-test' });
       users += 1;
     }
   }
 
-  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(pool);
+  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(suite.pool);
 
   /** The projections whose checkpoint row another session holds locked, with their committed positions. */
   const heldCheckpoints = (): Promise<ReadonlyMap<string, bigint | null>> =>
-    pool.transaction(async (transaction) => {
+    suite.pool.transaction(async (transaction) => {
       const free = new Set(await transaction.anyFirst(sql.type(z.object({ projection_name: z.string() }))`
         SELECT projection_name FROM projection_checkpoints FOR UPDATE SKIP LOCKED`));
       const rows = await readCheckpoints(transaction);
@@ -59,7 +43,7 @@ describe('a projector process stalled inside a batch', () => {
 
   /** Every projection's committed checkpoint at `head` or past it. */
   const allAt = (head: bigint) => async (): Promise<true | undefined> => {
-    const rows = await readCheckpoints(pool);
+    const rows = await readCheckpoints(suite.pool);
     const behind = allProjections.filter((projection) => {
       const position = rows.find((row) => row.projection_name === projection.name)?.position;
       return position === undefined || position === null || position < head;
@@ -69,15 +53,15 @@ describe('a projector process stalled inside a batch', () => {
 
   it('holds the checkpoint row only until the server ends its idle transaction; resumed, it retries from the checkpoint and applies every event once', async () => {
     await playUsers(300);
-    const env = childEnv({ DATABASE_URL: database.url, PROJECTOR_BATCH_SIZE: '50', PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS: '2' });
+    const env = childEnv({ DATABASE_URL: suite.database.url, PROJECTOR_BATCH_SIZE: '50', PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS: '2' });
     const stalled = startBuiltEntry('projector.main.js', env);
-    const other = new Projector(pool, store, allProjections, { batchSizeMax: 50, retryDelayMinMs: 10, retryDelayMaxMs: 200 });
+    const other = new Projector(suite.pool, suite.store, allProjections, { batchSizeMax: 50, retryDelayMinMs: 10, retryDelayMaxMs: 200 });
     let otherStarted = false;
     try {
       // Once every checkpoint row is there (a first batch inserts its row, which no other session
       // sees until it commits), SIGSTOP while a batch is open; should its COMMIT slip in first,
       // try again.
-      await eventually('a checkpoint row of every projection', async () => ((await readCheckpoints(pool)).length >= allProjections.length ? true : undefined), 30_000, 1);
+      await eventually('a checkpoint row of every projection', async () => ((await readCheckpoints(suite.pool)).length >= allProjections.length ? true : undefined), 30_000, 1);
       let held: ReadonlyMap<string, bigint | null> = new Map();
       for (let attempt = 1; held.size === 0; attempt += 1) {
         if (attempt > 20) throw new Error('never caught the projector process inside a batch');
@@ -86,7 +70,7 @@ describe('a projector process stalled inside a batch', () => {
         held = await heldCheckpoints();
         if (held.size === 0) stalled.child.kill('SIGCONT');
       }
-      const head = await store.headPosition();
+      const head = await suite.store.headPosition();
       if (head === null) throw new Error('no events');
       for (const position of held.values()) expect(position === null || position < head).toBe(true);
 
@@ -103,7 +87,7 @@ describe('a projector process stalled inside a batch', () => {
       await other.stop();
       otherStarted = false;
       await playUsers(20);
-      const last = await store.headPosition();
+      const last = await suite.store.headPosition();
       await eventually('the resumed process alone to apply the last events', allAt(last as bigint), 60_000);
       expect(stalled.output()).toMatch(/"error":"[^"]*idle-in-transaction timeout[^"]*","msg":"projection batch failed/);
       stalled.child.kill('SIGTERM');
@@ -116,12 +100,12 @@ describe('a projector process stalled inside a batch', () => {
     }
 
     // Each checkpoint counts every event of its projection once, and the read models equal a rebuild.
-    for (const row of await readCheckpoints(pool)) {
+    for (const row of await readCheckpoints(suite.pool)) {
       const projection = allProjections.find((candidate) => candidate.name === row.projection_name);
       if (projection === undefined) continue;
-      expect({ name: row.projection_name, applied: row.events_applied }).toEqual({ name: row.projection_name, applied: await projectionEventsUpTo(store, projection, row.position) });
+      expect({ name: row.projection_name, applied: row.events_applied }).toEqual({ name: row.projection_name, applied: await projectionEventsUpTo(suite.store, projection, row.position) });
     }
-    const report = await verifyProjections(pool, store, allProjections);
+    const report = await verifyProjections(suite.pool, suite.store, allProjections);
     expect(report.differences).toBe(0);
   }, 240_000);
 });

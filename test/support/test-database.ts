@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { type DatabasePool } from 'slonik';
+import { createDatabasePool } from '../../src/platform/database/database';
 import { migrate } from '../../src/platform/database/migrations';
+import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
 
 export interface TestDatabase {
   readonly url: string;
@@ -41,4 +44,30 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   };
   if (options.migrate !== false) await migrate(database.url);
   return database;
+}
+
+/** A suite's own database, with a pool and a PostgreSQL event store on it (useDatabaseWithStore). */
+export interface DatabaseWithStore {
+  readonly database: TestDatabase;
+  readonly pool: DatabasePool;
+  readonly store: PostgresEventStore;
+}
+
+/**
+ * Registers the suite's beforeAll and afterAll for a fresh migrated database, a pool and an event
+ * store polling every 50 ms, and gives them through the object it returns, filled in beforeAll.
+ */
+export function useDatabaseWithStore(): DatabaseWithStore {
+  const context = {} as { database: TestDatabase; pool: DatabasePool; store: PostgresEventStore };
+  beforeAll(async () => {
+    context.database = await createTestDatabase();
+    context.pool = await createDatabasePool(context.database.url);
+    context.store = new PostgresEventStore(context.database.url, { pollIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await context.store?.close();
+    await context.pool?.end();
+    await context.database?.drop();
+  });
+  return context;
 }
