@@ -98,6 +98,29 @@ describe('loadConfig: economics and treasury', () => {
   });
 });
 
+describe('loadConfig: the wait after a refused payout attempt', () => {
+  it('takes a first wait up to the longest, which may equal it', () => {
+    expect(loadConfig({}).payout).toMatchObject({ retryBackoffMs: 30_000, retryBackoffMaxMs: 3_600_000 });
+    expect(loadConfig({ PAYOUT_RETRY_BACKOFF_SECONDS: '60', PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '60' }).payout).toMatchObject({ retryBackoffMs: 60_000, retryBackoffMaxMs: 60_000 });
+    expect(loadConfig({ PAYOUT_RETRY_BACKOFF_SECONDS: '0', PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '0' }).payout.retryBackoffMs).toBe(0);
+  });
+
+  it.each([
+    [{ PAYOUT_RETRY_BACKOFF_SECONDS: '120', PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '60' }, 'PAYOUT_RETRY_BACKOFF_SECONDS (120) is above PAYOUT_RETRY_BACKOFF_MAX_SECONDS (60)', 60],
+    // A default is above the other just as much.
+    [{ PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '10' }, 'PAYOUT_RETRY_BACKOFF_SECONDS (30, its default) is above PAYOUT_RETRY_BACKOFF_MAX_SECONDS (10)', 10],
+    [{ PAYOUT_RETRY_BACKOFF_SECONDS: '7200' }, 'PAYOUT_RETRY_BACKOFF_SECONDS (7200) is above PAYOUT_RETRY_BACKOFF_MAX_SECONDS (3600, its default)', 3600],
+  ])('refuses a first wait above the longest, which used to cap it without a word (%j)', (env, pair, max) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(`${pair}: every wait would be ${max} s. Lower the first, or raise the longest`));
+  });
+
+  it('names only the bad variable when one of the two cannot be read', () => {
+    expect(() => loadConfig({ PAYOUT_RETRY_BACKOFF_SECONDS: '90000', PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '10' })).toThrow(
+      new ConfigError('PAYOUT_RETRY_BACKOFF_SECONDS must be between 0 and 86400 (got 90000)'),
+    );
+  });
+});
+
 describe('loadConfig: the landing window of a copy in doubt', () => {
   it('defaults to five minutes and reads BANANO_LANDING_WINDOW_SECONDS', () => {
     expect(loadConfig({}).banano.landingWindowMs).toBe(300_000);

@@ -279,6 +279,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     logFormat: logFormat as LedgerConfig['logFormat'],
     secureConfig: read(() => secureConfigSettings(env)),
   };
+  read(() => retryBackoffWithinMax(env, config.payout));
   read(() => failpoints(env, 'LEDGER_FAILPOINTS'));
   problems.done();
   return config;
@@ -491,6 +492,21 @@ const LIVE_ONLY_VARIABLES = ['BANANO_RPC_TIMEOUT_MS', 'BANANO_LANDING_WINDOW_SEC
 export function liveOnlyVariablesSet(env: Env): string[] {
   if (envText(env, 'BANANO_RPC_URL') !== null) return [];
   return LIVE_ONLY_VARIABLES.filter((name) => envText(env, name) !== null);
+}
+
+/**
+ * The first wait after a refused payout attempt may not exceed the longest: the longest would cap
+ * every wait, the first among them, and the first set would go unused without a word. Checked only
+ * when both were read (a bad one is named by itself), naming the first's default when it is unset.
+ */
+function retryBackoffWithinMax(env: Env, payout: Pick<LedgerConfig['payout'], 'retryBackoffMs' | 'retryBackoffMaxMs'>): void {
+  const { retryBackoffMs, retryBackoffMaxMs } = payout;
+  if (typeof retryBackoffMs !== 'number' || typeof retryBackoffMaxMs !== 'number' || retryBackoffMs <= retryBackoffMaxMs) return;
+  const shown = (name: string, ms: number): string => `${name} (${ms / 1000}${envText(env, name) === null ? ', its default' : ''})`;
+  throw new ConfigError(
+    `${shown('PAYOUT_RETRY_BACKOFF_SECONDS', retryBackoffMs)} is above ${shown('PAYOUT_RETRY_BACKOFF_MAX_SECONDS', retryBackoffMaxMs)}: ` +
+      `every wait would be ${retryBackoffMaxMs / 1000} s. Lower the first, or raise the longest`,
+  );
 }
 
 /**
