@@ -440,6 +440,34 @@ describe('loadConfig: the EventStoreDB connection string', () => {
   });
 
   it.each([
+    'esdb://127.0.0.1',
+    'esdb://127.0.0.1:1/',
+    'esdb://admin:hunter2@127.0.0.1:65535/?tls=false',
+    'esdb://admin:hunter2@node1:2113,node2:2114,node3?nodePreference=follower',
+    'esdb+discover://admin:hunter2@cluster.example:2113',
+  ])('takes %s: every host\'s port from 1 to 65535, or none (2113)', (value) => {
+    expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: value }).eventStoreConnectionString).toBe(value);
+  });
+
+  it.each([
+    ['99999', 'esdb://admin:hunter2@host:99999', 1],
+    ['0', 'esdb://admin:hunter2@host:0?tls=false', 1],
+    ['65536, in the last of three hosts', 'esdb://admin:hunter2@node1:2113,node2:2113,node3:65536', 3],
+    ['0, in the second of three hosts', 'esdb://node1,node2:0,node3', 2],
+    ['0, for DNS discovery', 'esdb+discover://admin:hunter2@cluster.example:0', 1],
+    // The client reads a port with parseInt, which takes what comes before the first non-digit.
+    ['21x3', 'esdb://admin:hunter2@host:21x3', 1],
+    ['-1', 'esdb://admin:hunter2@host:-1', 1],
+  ])('refuses a port of %s, which the client reads without a word, quoting no password', (_case, value, host) => {
+    const problems = refusal(value);
+
+    expect(problems).toEqual([
+      `EVENTSTORE_CONNECTION_STRING must give each host a port from 1 to 65535, or none for 2113, and its host ${host} has another (not shown: it may hold a password)`,
+    ]);
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('hunter2');
+  });
+
+  it.each([
     ['another scheme', 'postgres://admin:hunter2@db:5432/ledger', /must be an esdb:\/\/ or esdb\+discover:\/\/ connection string/],
     ['a port that is not a number', 'esdb://admin:hunter2@host:abc', /port number/],
     ['a setting that is not true or false', 'esdb://admin:hunter2@host:2113?tls=hunter2', /true or false/],
