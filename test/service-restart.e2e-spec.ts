@@ -221,6 +221,8 @@ describe('a service started with a misconfigured environment', () => {
     ['an EVENTSTORE_CONNECTION_STRING with a malformed escape', { EVENTSTORE_CONNECTION_STRING: 'esdb://admin:hunter2@127.0.0.1:1?connectionName=%zz' }, 'EVENTSTORE_CONNECTION_STRING'],
     // The client's parser reads any number as a port: the start-up went on to a connection that cannot be.
     ['an EVENTSTORE_CONNECTION_STRING with a port past 65535', { EVENTSTORE_CONNECTION_STRING: 'esdb://admin:hunter2@127.0.0.1:2113,127.0.0.1:99999?tls=false' }, 'EVENTSTORE_CONNECTION_STRING'],
+    // URL takes port 0, to which no call could ever be made.
+    ['a BANANO_RPC_URL on port 0', { BANANO_RPC_URL: 'http://127.0.0.1:0' }, 'BANANO_RPC_URL'],
     // The longest wait capped the first without a word: every retry waited the longest.
     ['a first payout retry wait above the longest', { PAYOUT_RETRY_BACKOFF_SECONDS: '600', PAYOUT_RETRY_BACKOFF_MAX_SECONDS: '60' }, 'PAYOUT_RETRY_BACKOFF_SECONDS'],
   ])('refuses %s before starting anything, in a line naming it, without a stack trace', async (_what, env, name) => {

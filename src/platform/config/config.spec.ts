@@ -365,6 +365,46 @@ describe('a misconfigured environment', () => {
     expect(problems.join(' ')).not.toContain('hunter2');
   });
 
+  it('refuses port 0 in every URL, which WHATWG URL takes and nothing listens on', () => {
+    const problems = problemsOf(() =>
+      loadServiceConfig({
+        DATABASE_URL: 'postgres://ledger:hunter2@db:0/ledger',
+        BANANO_RPC_URL: 'http://node:0',
+        BANANO_EXPLORER_BLOCK_URL: 'https://explorer.example:0/hash/',
+        PRODUCT_BANNER_URL: 'https://cdn.example:00/banner.png',
+        FORTNITE_STATS_BASE_URL: 'https://stats.example:0/api?key=hunter2',
+        YUNITE_BASE_URL: 'https://yunite.example:0',
+        YUNITE_API_KEY: 'k',
+        YUNITE_GUILD_ID: '123456789012345678',
+      }),
+    );
+
+    expect(problems).toEqual([
+      'DATABASE_URL must name a port from 1 to 65535, or none (not shown: it may hold a password)',
+      'BANANO_RPC_URL must name a port from 1 to 65535, or none (got http://node:0)',
+      'BANANO_EXPLORER_BLOCK_URL must name a port from 1 to 65535, or none (got https://explorer.example:0/hash/)',
+      'PRODUCT_BANNER_URL must name a port from 1 to 65535, or none (got https://cdn.example:00/banner.png)',
+      'FORTNITE_STATS_BASE_URL must name a port from 1 to 65535, or none (not shown: it may hold a password or a key)',
+      'YUNITE_BASE_URL must name a port from 1 to 65535, or none (got https://yunite.example:0)',
+    ]);
+  });
+
+  it('refuses a port past 65535 or not a number in every URL, as WHATWG URL does, and takes 1 to 65535', () => {
+    const names = ['BANANO_RPC_URL', 'BANANO_EXPLORER_BLOCK_URL', 'PRODUCT_BANNER_URL', 'FORTNITE_STATS_BASE_URL'];
+    for (const port of ['65536', '99999', 'abc', '-1']) {
+      const problems = problemsOf(() => loadServiceConfig({ ...Object.fromEntries(names.map((name) => [name, `https://host.example:${port}/`])), DATABASE_URL: `postgres://db:${port}/ledger` }));
+      expect(problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0])).toEqual(['DATABASE_URL', ...names]);
+    }
+    for (const port of ['1', '65535']) {
+      const config = loadServiceConfig({ ...Object.fromEntries(names.map((name) => [name, `https://host.example:${port}/`])), DATABASE_URL: `postgres://db:${port}/ledger`, FORTNITE_STATS_API_KEY: 'k' });
+      expect([config.databaseUrl, config.banano.rpcUrl, config.banano.explorerBlockUrl, config.product.bannerUrl, config.fortniteStats?.baseUrl]).toEqual([
+        `postgres://db:${port}/ledger`,
+        ...names.slice(0, 3).map(() => `https://host.example:${port}/`),
+        `https://host.example:${port}`,
+      ]);
+    }
+  });
+
   it('refuses a query or fragment in a base URL that a path is appended to, without quoting it', () => {
     // `${base}/v2/stats/...` after `?key=...` would put the path into the query of every request.
     const problems = problemsOf(() =>

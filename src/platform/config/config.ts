@@ -569,6 +569,7 @@ function databaseUrl(env: Env, name: string): string | null {
   if (protocol !== 'postgres:' && protocol !== 'postgresql:' && protocol !== 'socket:') {
     throw new ConfigError(`${name} must be a postgres://user:password@host:port/database URL (not shown: it may hold a password)`);
   }
+  if (namesPortZero(new URL(value))) throw new ConfigError(`${name} ${PORT_RULE} (not shown: it may hold a password)`);
   return value;
 }
 
@@ -608,6 +609,7 @@ export function envUrl(env: Env, name: string, fallback: string, options: UrlOpt
   if (url.username !== '' || url.password !== '') {
     throw new ConfigError(`${name} must not carry a user name or password (not shown)${options.credentialsHint ?? ''}`);
   }
+  if (namesPortZero(url)) throw new ConfigError(`${name} ${PORT_RULE} (${shown})`);
   if (options.pathsAppended === true && (url.search !== '' || url.hash !== '' || /[?#]/.test(value))) {
     throw new ConfigError(`${name} must not end in a query or a fragment, since paths are appended to it (not shown)`);
   }
@@ -655,7 +657,18 @@ function publicUrl(name: string, value: string, lengthMax: number): string {
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || value.length > lengthMax || /[\s"'<>\\`]/.test(value)) {
     throw new ConfigError(`${name} must be an absolute http(s) URL of at most ${lengthMax} characters, without spaces, quotes or angle brackets (got ${value})`);
   }
+  if (namesPortZero(url)) throw new ConfigError(`${name} ${PORT_RULE} (got ${value})`);
   return value;
+}
+
+const PORT_RULE = 'must name a port from 1 to 65535, or none';
+
+/**
+ * WHATWG URL refuses a port past 65535 or not a number, but takes port 0 (`:0`, `:00`), which no
+ * server listens on: each request would fail, and only once it is made, not at start-up.
+ */
+function namesPortZero(url: URL): boolean {
+  return url.port === '0';
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
