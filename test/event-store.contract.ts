@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   type EventMetadata,
   type EventStore,
+  type EventSubscription,
   type NewEvent,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -265,6 +266,69 @@ export function describeEventStoreContract(
 
         expect(results.map((r) => r.nextRevision).sort((a, b) => (a < b ? -1 : 1))).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
         expect((await store.readStream(stream)).map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+      });
+    });
+
+    describe('revisions and positions no store holds', () => {
+      // Both stores hold revisions and positions as signed 64-bit numbers (a PostgreSQL bigint;
+      // EventStoreDB's revisions and log positions). One outside 0 to 2^63 − 1 is a caller's
+      // mistake, refused before the store sees it: PostgreSQL failed it with an SQL error, or
+      // read a negative position as the start, and EventStoreDB's client writes revisions and
+      // positions into unsigned 64-bit fields unchecked (2^64 went out as 0).
+      const outside = [-1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n];
+
+      it('refuses an exact expected revision outside 0 to 2^63 − 1 with a RangeError naming it, and appends nothing', async () => {
+        const category = newCategory();
+        const start = await startPosition();
+        const stream = newStream(category);
+        await store.appendToStream(stream, [event('Opened')], { expectedRevision: 'no_stream' });
+        const others = outside.map(() => newStream(category));
+
+        const outcomes = await Promise.allSettled([
+          ...outside.map((expectedRevision) => store.appendToStream(stream, [event('Refused')], { expectedRevision })),
+          ...outside.map((expectedRevision) => store.appendToStream(newStream(category), [event('Refused')], { expectedRevision })),
+          ...others.map((other) => store.appendToStream(other, [event('Landed')], { expectedRevision: 'no_stream' })),
+        ]);
+
+        const refusals = outcomes.slice(0, 2 * outside.length);
+        expect(refusals.map((outcome) => outcome.status)).toEqual(refusals.map(() => 'rejected'));
+        for (const refusal of refusals as PromiseRejectedResult[]) {
+          expect(refusal.reason).toBeInstanceOf(RangeError);
+          expect((refusal.reason as Error).message).toMatch(/^expectedRevision must be .* from 0 to 9223372036854775807, got -?\d+$/);
+        }
+        expect(outcomes.slice(2 * outside.length).map((outcome) => outcome.status)).toEqual(others.map(() => 'fulfilled'));
+        expect((await readCategory(category, start)).map((e) => e.type)).toEqual(['Opened', 'Landed', 'Landed', 'Landed', 'Landed']);
+      });
+
+      it('takes the largest revision, 2^63 − 1, as any other that the stream is not at', async () => {
+        const stream = newStream();
+        await store.appendToStream(stream, [event('A')], { expectedRevision: 'no_stream' });
+
+        await expectWrongRevision(store.appendToStream(stream, [event('X')], { expectedRevision: 2n ** 63n - 1n }), 0n);
+        await expectWrongRevision(store.appendToStream(newStream(), [event('X')], { expectedRevision: 2n ** 63n - 1n }), null);
+      });
+
+      it('refuses a fromPosition outside 0 to 2^63 − 1 of readAll and subscribeToAll with a RangeError naming it', async () => {
+        for (const fromPosition of outside) {
+          await expect(store.readAll({ fromPosition, maxCount: 10 })).rejects.toThrow(RangeError);
+          await expect(store.readAll({ fromPosition, maxCount: 10 })).rejects.toThrow(/^fromPosition must be null or a position from 0 to 9223372036854775807, got -?\d+$/);
+          let subscription: EventSubscription | undefined;
+          try {
+            expect(() => {
+              subscription = store.subscribeToAll({ fromPosition });
+            }).toThrow(/^fromPosition must be null or a position from 0 to 9223372036854775807, got -?\d+$/);
+            expect(() => store.subscribeToAll({ fromPosition })).toThrow(RangeError);
+          } finally {
+            await subscription?.close();
+          }
+        }
+      });
+
+      it('reads from position 0 as from the start', async () => {
+        const category = newCategory();
+        await store.appendToStream(newStream(category), [event('First')], { expectedRevision: 'no_stream' });
+
+        expect((await readCategory(category, 0n)).map((e) => e.type)).toEqual(['First']);
       });
     });
 

@@ -72,9 +72,39 @@ export interface RecordedEvent {
 
 /**
  * `no_stream`: the stream must not exist. `stream_exists`: it must exist. `any`: no check.
- * A bigint: the revision of the stream's last event must be exactly that.
+ * A bigint: the revision of the stream's last event must be exactly that, 0 to REVISION_MAX.
  */
 export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | bigint;
+
+/**
+ * The largest revision and the largest position either store holds: both keep them as signed
+ * 64-bit numbers (a PostgreSQL bigint; EventStoreDB's stream revisions and log positions).
+ */
+export const REVISION_MAX = 2n ** 63n - 1n;
+export const POSITION_MAX = 2n ** 63n - 1n;
+
+/**
+ * Refuses an exact expected revision outside 0 to REVISION_MAX, a caller's mistake, with a
+ * RangeError before the store sees it. Handed on, PostgreSQL failed it with an SQL error (or took
+ * -1 for a revision the stream is not at), and EventStoreDB's client writes it into an unsigned
+ * 64-bit field unchecked: 2^64 would go out as 0, an append at a revision the stream may be at.
+ */
+export function assertExpectedRevision(expected: ExpectedRevision): void {
+  if (typeof expected === 'bigint' && (expected < 0n || expected > REVISION_MAX)) {
+    throw new RangeError(`expectedRevision must be no_stream, stream_exists, any or a revision from 0 to ${REVISION_MAX.toString()}, got ${expected.toString()}`);
+  }
+}
+
+/**
+ * Refuses a `fromPosition` outside 0 to POSITION_MAX with a RangeError before the store sees it:
+ * no event is at one, so none came from a store. PostgreSQL read a negative one as the start and
+ * failed a larger one with an SQL error; EventStoreDB's client would send 2^64 as 0.
+ */
+export function assertFromPosition(fromPosition: bigint | null | undefined): void {
+  if (fromPosition !== null && fromPosition !== undefined && (fromPosition < 0n || fromPosition > POSITION_MAX)) {
+    throw new RangeError(`fromPosition must be null or a position from 0 to ${POSITION_MAX.toString()}, got ${fromPosition.toString()}`);
+  }
+}
 
 /**
  * What an append wrote: the revision and position of its own last event. An append repeated with
@@ -106,21 +136,21 @@ export interface EventTypeFilter {
 export type EventFilter = CategoryFilter | EventTypeFilter;
 
 export interface ReadStreamOptions {
-  /** Inclusive; default 0. */
+  /** Inclusive; default 0. Negative: a RangeError; above REVISION_MAX: nothing, as past a stream's end. */
   readonly fromRevision?: bigint;
   /** Default: the whole stream. */
   readonly maxCount?: number;
 }
 
 export interface ReadAllOptions {
-  /** Exclusive; `null` or absent reads from the start. */
+  /** Exclusive; `null` or absent reads from the start. 0 to POSITION_MAX, else a RangeError. */
   readonly fromPosition?: bigint | null;
   readonly maxCount: number;
   readonly filter?: EventFilter;
 }
 
 export interface SubscribeOptions {
-  /** Exclusive; `null` or absent subscribes from the start. */
+  /** Exclusive; `null` or absent subscribes from the start. 0 to POSITION_MAX, else subscribeToAll throws a RangeError. */
   readonly fromPosition?: bigint | null;
   readonly filter?: EventFilter;
 }

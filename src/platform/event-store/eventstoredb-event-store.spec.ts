@@ -194,7 +194,9 @@ describe('mapping helpers', () => {
     expect(toEsdbExpectedRevision('any')).toBe('any');
     expect(toEsdbExpectedRevision(0n)).toBe(0n);
     expect(toEsdbExpectedRevision(41n)).toBe(41n);
+    expect(toEsdbExpectedRevision(2n ** 63n - 1n)).toBe(2n ** 63n - 1n);
     expect(() => toEsdbExpectedRevision(-1n)).toThrow(RangeError);
+    expect(() => toEsdbExpectedRevision(2n ** 63n)).toThrow(RangeError);
   });
 
   it('maps the actual revision of a wrong-expected-version error', () => {
@@ -237,6 +239,9 @@ describe('mapping helpers', () => {
     expect(toReadPosition(null)).toBe('start');
     expect(toReadPosition(undefined)).toBe('start');
     expect(toReadPosition(1234n)).toEqual({ commit: 1234n, prepare: 1234n });
+    expect(toReadPosition(2n ** 63n - 1n)).toEqual({ commit: 2n ** 63n - 1n, prepare: 2n ** 63n - 1n });
+    expect(() => toReadPosition(-1n)).toThrow(RangeError);
+    expect(() => toReadPosition(2n ** 64n)).toThrow(RangeError);
     expect(isAfterPosition(1234n, 1234n)).toBe(false);
     expect(isAfterPosition(1233n, 1234n)).toBe(false);
     expect(isAfterPosition(1235n, 1234n)).toBe(true);
@@ -456,6 +461,40 @@ describe('mapping helpers', () => {
     try {
       await expect(store.appendToStream('account-1', [], { expectedRevision: 'any' })).rejects.toThrow(RangeError);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a revision or position the server does not hold without asking it, and hands it the largest it does', async () => {
+    // The client writes both into unsigned 64-bit fields unchecked: 2^64 went out as 0, and -1 threw
+    // a TypeError inside its serializer; the server's revisions and positions are signed 64-bit.
+    const append = jest.spyOn(EventStoreDBClient.prototype, 'appendToStream').mockResolvedValue({
+      success: true,
+      nextExpectedRevision: 0n,
+      position: { commit: 100n, prepare: 100n },
+    });
+    const readAll = jest.spyOn(EventStoreDBClient.prototype, 'readAll').mockImplementation(() => asRead(Readable.from([])) as unknown as StreamingRead<AllStreamResolvedEvent>);
+    const subscribe = jest.spyOn(EventStoreDBClient.prototype, 'subscribeToAll');
+    const store = new EventStoreDbEventStore('esdb://127.0.0.1:1?tls=false');
+    try {
+      for (const outside of [-1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n]) {
+        await expect(store.appendToStream('account-1', [newEvent()], { expectedRevision: outside })).rejects.toThrow(
+          new RangeError(`expectedRevision must be no_stream, stream_exists, any or a revision from 0 to 9223372036854775807, got ${outside.toString()}`),
+        );
+        const positionRefusal = new RangeError(`fromPosition must be null or a position from 0 to 9223372036854775807, got ${outside.toString()}`);
+        await expect(store.readAll({ fromPosition: outside, maxCount: 10 })).rejects.toThrow(positionRefusal);
+        expect(() => store.subscribeToAll({ fromPosition: outside })).toThrow(positionRefusal);
+      }
+      expect([append, readAll, subscribe].map((call) => call.mock.calls.length)).toEqual([0, 0, 0]);
+
+      await store.appendToStream('account-1', [newEvent()], { expectedRevision: 2n ** 63n - 1n });
+      await store.readAll({ fromPosition: 2n ** 63n - 1n, maxCount: 10 });
+      expect(append.mock.calls[0][2]).toMatchObject({ expectedRevision: 2n ** 63n - 1n });
+      expect(readAll.mock.calls[0][0]).toMatchObject({ fromPosition: { commit: 2n ** 63n - 1n, prepare: 2n ** 63n - 1n } });
+    } finally {
+      append.mockRestore();
+      readAll.mockRestore();
+      subscribe.mockRestore();
       await store.close();
     }
   });

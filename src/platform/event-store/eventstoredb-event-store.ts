@@ -28,7 +28,10 @@ import {
 
 import {
   EventStoreUnavailableError,
+  REVISION_MAX,
   WrongExpectedRevisionError,
+  assertExpectedRevision,
+  assertFromPosition,
   encodeEvent,
   matchesFilter,
   type AppendResult,
@@ -90,8 +93,6 @@ const OUTCOME_UNKNOWN_ERROR_TYPES = new Set<unknown>([
  * 64-bit value; such a position must never be handed out as if it were real.
  */
 const ESDB_UNKNOWN_POSITION = 2n ** 64n - 1n;
-/** The largest stream revision the server takes (a signed 64-bit one). */
-const ESDB_REVISION_MAX = 2n ** 63n - 1n;
 /**
  * Position reported for an event read from a stream when the server did not say where the event is
  * in `$all` (servers older than 22.6). It is negative so it can never be mistaken for a checkpoint.
@@ -109,8 +110,14 @@ export interface EventStoreDbEventStoreOptions {
 // Pure mapping helpers, exported so they can be tested without a server.
 // ---------------------------------------------------------------------------------------------
 
-/** Maps the port's expected revision onto the client's; the client uses the same literal names. */
+/**
+ * Maps the port's expected revision onto the client's; the client uses the same literal names. It
+ * writes an exact one into an unsigned 64-bit field without a check (2^64 goes out as 0, -1 throws
+ * inside its serializer) and the server's revisions are signed 64-bit, so one outside 0 to
+ * REVISION_MAX is refused here (assertExpectedRevision).
+ */
 export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {
+  assertExpectedRevision(expected);
   switch (expected) {
     case 'no_stream':
       return 'no_stream';
@@ -119,9 +126,6 @@ export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpect
     case 'any':
       return 'any';
     default:
-      if (expected < 0n) {
-        throw new RangeError(`Expected revision must not be negative, got ${expected.toString()}`);
-      }
       return expected;
   }
 }
@@ -169,8 +173,13 @@ export function toEsdbFilter(filter?: EventFilter): Filter {
   }
 }
 
-/** The port's exclusive single-bigint position as the client's `$all` read position. */
+/**
+ * The port's exclusive single-bigint position as the client's `$all` read position. The client
+ * writes its commit and prepare parts into unsigned 64-bit fields unchecked and the server's log
+ * positions are signed 64-bit, so one outside 0 to POSITION_MAX is refused (assertFromPosition).
+ */
 export function toReadPosition(position: bigint | null | undefined): ReadPosition {
+  assertFromPosition(position);
   if (position === null || position === undefined) return START;
   return { commit: position, prepare: position };
 }
@@ -572,6 +581,7 @@ export class EventStoreDbEventStore implements EventStore {
     // EventStoreDB answers an empty append with "no position", and with revision 0 for a missing
     // stream, so there is no truthful AppendResult to return.
     if (events.length === 0) throw new RangeError(`appendToStream(${streamName}) needs at least one event`);
+    assertExpectedRevision(options.expectedRevision);
     // The client (6.2) encodes each event with JSON.stringify inside an async Promise executor, so
     // what JSON cannot hold (a bigint) throws where nothing catches it: the append never settles
     // (our timer would answer "unavailable" after timeoutMs), the rejection is unhandled and ends
@@ -625,7 +635,7 @@ export class EventStoreDbEventStore implements EventStore {
     }
     // The server refuses a revision past a signed 64-bit one (its StreamRevision), and no stream
     // reaches one: reading on from there finds nothing, as on PostgreSQL.
-    if (fromRevision > ESDB_REVISION_MAX) return events;
+    if (fromRevision > REVISION_MAX) return events;
     while (events.length < countMax) {
       const wanted = Math.min(this.pageSizeMax, countMax - events.length);
       let page: ResolvedEvent[];
@@ -667,6 +677,7 @@ export class EventStoreDbEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     // As on PostgreSQL; a fraction would otherwise reach the server as the count.
     if (!Number.isSafeInteger(countMax) || countMax <= 0) throw new RangeError(`maxCount must be a positive integer, got ${countMax}`);
+    assertFromPosition(options.fromPosition);
     const fromPosition = options.fromPosition ?? null;
     // Reads of $all include the event at the start position (the server reads forward "from"
     // a position inclusively), so every page starts at the last seen event and drops it again.
@@ -696,6 +707,8 @@ export class EventStoreDbEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
     this.assertOpen();
+    // Here, not when the subscription first calls the server: a bad position is the caller's mistake.
+    assertFromPosition(options.fromPosition);
     const fromPosition = options.fromPosition ?? null;
     const filter = options.filter;
     const subscription = new EventStoreDbSubscription(

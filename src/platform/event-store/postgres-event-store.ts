@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig, DatabaseError, Pool } from 'pg';
 import {
   type AppendResult,
+  assertExpectedRevision,
+  assertFromPosition,
   type EncodedEvent,
   encodeEvent,
   type EventFilter,
@@ -16,6 +18,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  REVISION_MAX,
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './event-store.port';
@@ -71,8 +74,6 @@ interface QueuedRead {
 
 /** One statement of gathered stream reads reads at most this many streams. */
 const READ_GROUP_MAX = 200;
-/** The largest stream revision the events table holds (its column is a bigint). */
-const REVISION_MAX = 2n ** 63n - 1n;
 
 /** Events near the head kept for this process's subscriptions, at most. */
 const TAIL_EVENTS_MAX = 1_000;
@@ -197,6 +198,14 @@ export class PostgresEventStore implements EventStore {
     if (events.length > this.appendSizeMax) return Promise.reject(new Error(`appendToStream takes at most ${this.appendSizeMax} events`));
     if (streamName.length === 0) return Promise.reject(new Error('streamName must not be empty'));
     if (this.closed) return Promise.reject(new Error('The event store is closed'));
+    // Refused before it is queued: in SQL a revision past a bigint failed with an out-of-range
+    // error (sending the group it went out with back to be appended one by one), and -1 was
+    // taken for a revision the stream is not at.
+    try {
+      assertExpectedRevision(options.expectedRevision);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Encoded here, before the append is queued: an event that cannot be encoded fails its own
     // caller at once and never joins a group, so the appends it would have gone out with are
     // written (or refused) exactly as without it. Encoded in the statement, it would throw where
@@ -357,6 +366,7 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     if (!Number.isInteger(options.maxCount) || options.maxCount <= 0) throw new Error('maxCount must be a positive integer');
+    assertFromPosition(options.fromPosition);
     const from = options.fromPosition ?? 0n;
     const [categories, types] = filterValues(options.filter);
     // The function fixes the read horizon, then reads below it: rule 3 of the migrations' header.
@@ -369,6 +379,7 @@ export class PostgresEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
     if (this.closed) throw new Error('The event store is closed');
+    assertFromPosition(options.fromPosition);
     const subscription = new PostgresSubscription(this, options, this.subscriptionBatchSizeMax, this.pollIntervalMs, this.readIntervalMinMs);
     this.subscriptions.add(subscription);
     subscription.onClose(() => this.subscriptions.delete(subscription));
