@@ -320,8 +320,14 @@ class ProjectionRunner {
  * Empties a projection's tables and resets its checkpoint in one transaction, so the projector
  * (which must not be running this projection meanwhile) rebuilds it from position zero.
  */
-export async function resetProjection(pool: DatabasePool, projection: Projection): Promise<void> {
+export async function resetProjection(
+  pool: DatabasePool,
+  projection: Projection,
+  options: { readonly idleTimeoutMs?: number } = {},
+): Promise<void> {
   await pool.transaction(async (transaction) => {
+    // It holds the checkpoint row too, so it is bounded like a batch (commitBatch).
+    await setBatchSettings(transaction, { idleTimeoutMs: options.idleTimeoutMs ?? BATCH_IDLE_TIMEOUT_MS });
     await lockCheckpoint(transaction, projection.name);
     for (const table of projection.tables) {
       await transaction.query(sql.unsafe`TRUNCATE ${sql.identifier([table])}`);

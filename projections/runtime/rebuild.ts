@@ -6,11 +6,13 @@ import { DomainError } from '../../src/platform/errors/domain-error';
 import { type EventStore } from '../../src/platform/event-store/event-store.port';
 import { lockCheckpoint } from '../../src/platform/read-models/checkpoints';
 import { type Projection } from './projection';
+import { BATCH_IDLE_TIMEOUT_MS } from './projector';
 import {
   buildShadow,
   countRows,
   createDeferredIndexes,
   deleteShadowCheckpoint,
+  endedIdle,
   liveSchemaOf,
   ownedTables,
   prepareShadow,
@@ -90,6 +92,12 @@ export interface RebuildOptions {
    * started); default 5. 0 builds everything in the swap's transaction, under its lock.
    */
   readonly passesMax?: number;
+  /**
+   * How long the swap's transaction, which holds the projection's checkpoint row, may sit idle
+   * between two statements before the server ends it (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS, as for
+   * the projector's batches; BATCH_IDLE_TIMEOUT_MS unless given).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface RebuildResult {
@@ -214,12 +222,21 @@ async function swapIn(
 ): Promise<Swapped> {
   const attemptsMax = options.swapAttemptsMax ?? 5;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? BATCH_IDLE_TIMEOUT_MS;
   const startedAt = Date.now();
   // What the attempt was waiting for when it gave up, for the operator.
   let waitingFor = `the checkpoint row of ${projection.name}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await pool.transaction(async (transaction) => {
+        // Before the checkpoint row is locked, as in the projector's batches (batch-settings.ts): a
+        // rebuild stopped in its swap (Ctrl-Z, a frozen machine) would otherwise hold the row (and,
+        // once dropped, the live tables) until slonik's session-wide idle_in_transaction_session_timeout
+        // (60 s) ended it. Between two statements the client only waits for the store's head or the
+        // catch-up's next read of the event store, or works on a batch's rows: at most 104 ms in
+        // batches of 1,000 and 152 ms in batches of 10,000, measured with whole projections caught
+        // up under this lock (verify.ts, compareProjection, says how).
+        await setLocal(transaction, 'idle_in_transaction_session_timeout', `${idleTimeoutMs}ms`);
         await setLocal(transaction, 'lock_timeout', `${lockTimeoutMs}ms`);
         waitingFor = `the checkpoint row of ${projection.name}`;
         // First, as in the projector's batches: the same lock order, so neither waits on the other in a cycle.
@@ -252,6 +269,7 @@ async function swapIn(
         return { position: shadow.position, eventsApplied: shadow.eventsApplied, eventsUnderLock: caughtUp.events };
       });
     } catch (error) {
+      if (endedIdle(error)) throw swapStalled(projection, idleTimeoutMs);
       if (sqlStateOf(error) !== '55P03') throw error;
       if (attempt >= attemptsMax) throw swapGaveUp(projection, waitingFor, attempt, lockTimeoutMs, Date.now() - startedAt);
       // lock_not_available: a long query or batch held a table; let it finish, then try again.
@@ -272,6 +290,21 @@ function swapGaveUp(projection: Projection, waitingFor: string, attempts: number
       `(${(elapsedMs / 1000).toFixed(1)} s in all): it could not lock ${waitingFor}, which a \`projections verify\` ` +
       `holds while it compares ${projection.name} (a long query or batch can too). ` +
       'The rebuilt copies are kept: run the same command again once that has ended, and it resumes where it stopped.',
+    409,
+  );
+}
+
+/**
+ * The swap sat idle past its bound, holding the checkpoint row: the process was stopped or stalled,
+ * and the database ended the transaction. It rolled back: nothing is lost, as in swapGaveUp.
+ */
+function swapStalled(projection: Projection, idleTimeoutMs: number): DomainError {
+  return new DomainError(
+    'rebuild_swap_stalled',
+    `The swap of ${projection.name} sat idle for over ${(idleTimeoutMs / 1000).toFixed(0)} s ` +
+      `(PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS) while it held the checkpoint row of ${projection.name}, and the database ended it ` +
+      'so that the live projector could go on (was this command stopped, or its machine or network stalled?). ' +
+      'Nothing was swapped: the live tables are unchanged and the rebuilt copies are kept. Run the same command again to resume.',
     409,
   );
 }

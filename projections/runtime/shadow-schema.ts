@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type CommonQueryMethods, type DatabasePool, type DatabaseTransactionConnection, sql } from 'slonik';
+import { type CommonQueryMethods, type DatabasePool, type DatabaseTransactionConnection, IdleTransactionTimeoutError, sql } from 'slonik';
 import { z } from 'zod';
 import { type EventStore, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { messageOf } from '../../src/platform/errors/message-of';
@@ -596,4 +596,12 @@ export function sqlStateOf(error: unknown): string | null {
     current = (current as { cause?: unknown }).cause;
   }
   return null;
+}
+
+/**
+ * Whether the server ended the transaction's session because it sat idle past its
+ * idle_in_transaction_session_timeout (25P03): its process was stopped or stalled meanwhile.
+ */
+export function endedIdle(error: unknown): boolean {
+  return error instanceof IdleTransactionTimeoutError || sqlStateOf(error) === '25P03';
 }

@@ -142,6 +142,7 @@ const rebuildCommand: LedgerCommand<{ names: string[]; restart?: boolean; batchS
       batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000),
       signal,
       progress: new ProgressBars(),
+      idleTimeoutMs: context.config.projector.batchIdleTimeoutMs,
     });
     for (const result of results) await write(process.stdout, formatRebuildResult(result));
     const rebuilt = results.filter((result) => result.outcome === 'rebuilt').length;
@@ -164,6 +165,7 @@ const verifyCommand: LedgerCommand<{ json?: boolean; batchSize?: string; show?: 
       differencesShownMax: positiveInteger(options.show, '--show', 20),
       signal,
       progress: new ProgressBars(),
+      idleTimeoutMs: context.config.projector.batchIdleTimeoutMs,
     });
     await write(process.stdout, options.json === true ? jsonText(report) : formatVerifyReport(report));
     return report.differences === 0 ? EXIT_OK : EXIT_FINDINGS;
