@@ -1,18 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { createPool, type DatabasePool, type Interceptor, sql } from 'slonik';
 import { z } from 'zod';
 import { allProjections, Projector, resetProjection } from '../projections';
 import { usersProjection } from '../projections/users/users.projection';
-import { type UserCommand } from '../src/identity/user/user.decider';
-import { type UserEvent } from '../src/identity/user/user.events';
 import { createDatabasePool } from '../src/platform/database/database';
-import { type NewEvent } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoints } from '../src/platform/read-models/checkpoints';
 import { openTransaction } from './support/open-transaction';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
-import { decideInTurn, HISTORY_ABUSE, HISTORY_RATE, payFirstAccrual } from './support/user-history';
+import { appendUserHistory } from './support/user-history';
 
 /*
  * `projections verify` holds a projection's checkpoint row while it compares it, and `projections
@@ -48,30 +44,12 @@ describe('a projections command stopped while it holds a checkpoint row', () => 
     await database.drop();
   });
 
-  const t0 = Date.UTC(2026, 10, 1);
-  const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: { kind: 'system' as const, name: 'cli-stall-test' }, schemaVersion: 1 });
-
-  /** One user's history, as the deciders make it: registered, linked, kills observed, every other one paid. */
-  async function playUser(): Promise<void> {
-    const n = users;
-    users += 1;
-    const userId = randomUUID();
-    const at = (minutes: number): Date => new Date(t0 + n * 3_600_000 + minutes * 60_000);
-    const commands: UserCommand[] = [
-      { type: 'RegisterUser', data: { userId, discordUserId: `${730000000000000000n + BigInt(n)}`, regionCode: n % 2 === 0 ? 'EU' : null, now: at(0) } },
-      { type: 'LinkEpicAccount', data: { epicAccountId: n.toString(16).padStart(32, '0'), baselineKills: BigInt(n), linkedToAnotherUser: false, formerHolderMark: null, rate: HISTORY_RATE, now: at(0) } },
-      { type: 'LinkWallet', data: { address: `ban_1wallet${n}`, primaryForAnotherUser: false, now: at(1) } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 7), observedAt: at(2), now: at(2), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
-      { type: 'ObserveKills', data: { lifetimeKills: BigInt(n + 30), observedAt: at(6), now: at(6), rate: HISTORY_RATE, abuse: HISTORY_ABUSE } },
-    ];
-    const events = decideInTurn(commands);
-    if (n % 2 === 0) payFirstAccrual(events, n, at);
-    const toNew = (event: UserEvent): NewEvent => ({ id: randomUUID(), type: event.type, data: event.data, metadata: metadata() });
-    await store.appendToStream(`user-${userId}`, events.map(toNew), { expectedRevision: 'no_stream' });
-  }
-
+  /** The next users' histories, as the deciders make them (appendUserHistory). */
   async function playUsers(count: number): Promise<void> {
-    for (let i = 0; i < count; i += 1) await playUser();
+    for (let i = 0; i < count; i += 1) {
+      await appendUserHistory(store, users, { t0: Date.UTC(2026, 10, 1), discordBase: 730000000000000000n, actor: 'cli-stall-test' });
+      users += 1;
+    }
   }
 
   const projector = (): Projector => new Projector(pool, store, allProjections, { batchSizeMax: 50, retryDelayMinMs: 10, retryDelayMaxMs: 200 });

@@ -20,6 +20,7 @@ import {
   REBUILD_SCHEMA,
   setLocal,
   sqlStateOf,
+  stalledHoldingCheckpoint,
 } from './shadow-schema';
 
 /*
@@ -269,7 +270,10 @@ async function swapIn(
         return { position: shadow.position, eventsApplied: shadow.eventsApplied, eventsUnderLock: caughtUp.events };
       });
     } catch (error) {
-      if (endedIdle(error)) throw swapStalled(projection, idleTimeoutMs);
+      if (endedIdle(error)) {
+        throw stalledHoldingCheckpoint('rebuild_swap_stalled', 'swap', projection, idleTimeoutMs,
+          'Nothing was swapped: the live tables are unchanged and the rebuilt copies are kept. Run the same command again to resume.');
+      }
       if (sqlStateOf(error) !== '55P03') throw error;
       if (attempt >= attemptsMax) throw swapGaveUp(projection, waitingFor, attempt, lockTimeoutMs, Date.now() - startedAt);
       // lock_not_available: a long query or batch held a table; let it finish, then try again.
@@ -290,21 +294,6 @@ function swapGaveUp(projection: Projection, waitingFor: string, attempts: number
       `(${(elapsedMs / 1000).toFixed(1)} s in all): it could not lock ${waitingFor}, which a \`projections verify\` ` +
       `holds while it compares ${projection.name} (a long query or batch can too). ` +
       'The rebuilt copies are kept: run the same command again once that has ended, and it resumes where it stopped.',
-    409,
-  );
-}
-
-/**
- * The swap sat idle past its bound, holding the checkpoint row: the process was stopped or stalled,
- * and the database ended the transaction. It rolled back: nothing is lost, as in swapGaveUp.
- */
-function swapStalled(projection: Projection, idleTimeoutMs: number): DomainError {
-  return new DomainError(
-    'rebuild_swap_stalled',
-    `The swap of ${projection.name} sat idle for over ${(idleTimeoutMs / 1000).toFixed(0)} s ` +
-      `(PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS) while it held the checkpoint row of ${projection.name}, and the database ended it ` +
-      'so that the live projector could go on (was this command stopped, or its machine or network stalled?). ' +
-      'Nothing was swapped: the live tables are unchanged and the rebuilt copies are kept. Run the same command again to resume.',
     409,
   );
 }

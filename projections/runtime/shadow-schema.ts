@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type CommonQueryMethods, type DatabasePool, type DatabaseTransactionConnection, IdleTransactionTimeoutError, sql } from 'slonik';
 import { z } from 'zod';
 import { type EventStore, type RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { DomainError } from '../../src/platform/errors/domain-error';
 import { messageOf } from '../../src/platform/errors/message-of';
 import { setBatchSettings } from './batch-settings';
 import { type Projection } from './projection';
@@ -604,4 +605,19 @@ export function sqlStateOf(error: unknown): string | null {
  */
 export function endedIdle(error: unknown): boolean {
   return error instanceof IdleTransactionTimeoutError || sqlStateOf(error) === '25P03';
+}
+
+/**
+ * A command's transaction that held `projection`'s checkpoint row sat idle past its bound (the
+ * process was stopped, or its machine or network stalled) and the database ended it, so that the
+ * live projector could go on. It rolled back; `outcome` says what that leaves, for the operator.
+ */
+export function stalledHoldingCheckpoint(code: string, what: string, projection: Projection, idleTimeoutMs: number, outcome: string): DomainError {
+  return new DomainError(
+    code,
+    `The ${what} of ${projection.name} sat idle for over ${(idleTimeoutMs / 1000).toFixed(0)} s ` +
+      `(PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS) while it held the checkpoint row of ${projection.name}, and the database ended it ` +
+      `so that the live projector could go on (was this command stopped, or its machine or network stalled?). ${outcome}`,
+    409,
+  );
 }

@@ -8,7 +8,7 @@ import { lockCheckpoint, readCheckpoint } from '../../src/platform/read-models/c
 import { type Projection } from './projection';
 import { BATCH_IDLE_TIMEOUT_MS } from './projector';
 import { type BuildProgress } from './rebuild';
-import { buildShadow, dropShadowSchema, endedIdle, liveSchemaOf, ownedTables, prepareShadow, setLocal, VERIFY_SCHEMA } from './shadow-schema';
+import { buildShadow, dropShadowSchema, endedIdle, liveSchemaOf, ownedTables, prepareShadow, setLocal, stalledHoldingCheckpoint, VERIFY_SCHEMA } from './shadow-schema';
 
 /*
  * `projections verify`: proves that the live read models equal a rebuild from the events.
@@ -127,7 +127,9 @@ export async function verifyProjections(
           await pool
             .transaction((transaction) => compareProjection(transaction, pool, store, projection, liveSchema, batchSizeMax, options))
             .catch((error: unknown) => {
-              throw endedIdle(error) ? comparisonStalled(projection, options.idleTimeoutMs ?? BATCH_IDLE_TIMEOUT_MS) : error;
+              if (!endedIdle(error)) throw error;
+              throw stalledHoldingCheckpoint('verify_stalled', 'comparison', projection, options.idleTimeoutMs ?? BATCH_IDLE_TIMEOUT_MS,
+                'The verification is incomplete and proves nothing; the read models are untouched. Run it again.');
             }),
         );
       }
@@ -191,18 +193,6 @@ async function compareProjection(
   const tables: TableVerification[] = [];
   for (const table of projection.tables) tables.push(await compareTable(transaction, liveSchema, table, options.differencesShownMax ?? 20));
   return { name: projection.name, position, tables };
-}
-
-/** The comparison of `projection` sat idle past its bound: the verify process was stopped or stalled. */
-function comparisonStalled(projection: Projection, idleTimeoutMs: number): DomainError {
-  return new DomainError(
-    'verify_stalled',
-    `The comparison of ${projection.name} sat idle for over ${(idleTimeoutMs / 1000).toFixed(0)} s ` +
-      `(PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS) while it held the checkpoint row of ${projection.name}, and the database ended it ` +
-      'so that the live projector could go on (was this command stopped, or its machine or network stalled?). ' +
-      'The verification is incomplete and proves nothing; the read models are untouched. Run it again.',
-    409,
-  );
 }
 
 const columnNames = z.object({ name: z.string() });
