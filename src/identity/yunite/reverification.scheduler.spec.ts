@@ -351,6 +351,38 @@ describe('ReverificationScheduler with the real client against the Yunite double
     }
   });
 
+  it('given a refused key and then a rate limit, when it runs on its schedule, then only the run the refused key ended is a failed run', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let runs = 0;
+      let failedRuns = 0;
+      const scheduler = new ReverificationScheduler(
+        {
+          listLinkedUsers: linkedUsers(2),
+          verifyUser: async () => {
+            runs += 1;
+            if (runs === 1) throw Object.assign(new Error('Yunite refused the API key'), { code: 'yunite_unauthorized' });
+            throw Object.assign(new Error('Yunite rate limit'), { code: 'yunite_rate_limited' });
+          },
+          log: (message, fields) => logs.push({ message, fields }),
+          runFailed: () => {
+            failedRuns += 1;
+          },
+        },
+        { intervalMs: 1_000, usersPerRunMax: 2 },
+      );
+      scheduler.start();
+      await jest.advanceTimersByTimeAsync(2_000);
+      await scheduler.stop();
+
+      expect(logs.filter((log) => log.message === 'reverification run ended early').map((log) => log.fields?.code)).toEqual(['yunite_unauthorized', 'yunite_rate_limited']);
+      // A refused key makes every run do nothing until an operator acts; a rate limit is Yunite's pacing.
+      expect(failedRuns).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('given a wrong API key, when it runs, then it stops after the first refusal instead of asking about everyone', async () => {
     const wrongKey = new YuniteClient({ baseUrl: yunite.baseUrl, apiKey: 'wrong-token', guildId, timeoutMs: 2_000 });
     const scheduler = new ReverificationScheduler(

@@ -33,9 +33,9 @@ export interface ReverificationPorts {
   cursor?: WorkerCursor;
   /**
    * Told of every scheduled run that failed as a whole: one that threw (listing the users or the
-   * stored cursor failed, the database is down). A user whose verification failed was skipped and
-   * the run went on; a run ended early by Yunite's rate limit or a refused key returns what it did:
-   * none of those is a failed run (each is logged whenever it happens).
+   * stored cursor failed, the database is down), or one a refused API key ended, which every run
+   * meets until an operator acts. A user whose verification failed was skipped and the run went
+   * on, and a run ended by Yunite's rate limit is its pacing: neither is a failed run.
    */
   runFailed?(): void;
 }
@@ -70,6 +70,8 @@ export class ReverificationScheduler {
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private inFlight: Promise<ReverificationRunResult> | null = null;
+  /** The code of the error that ended the last run early, if one did (runEndingCodes). */
+  private lastRunEndedBy: string | null = null;
   /** Set by stop() so that a long run ends after the user in hand rather than after all of them. */
   private stopRequested = false;
   /** Yunite's Retry-After from the last run that was rate-limited, honoured (up to 15 minutes) by the next timer. */
@@ -168,6 +170,7 @@ export class ReverificationScheduler {
   private async tick(): Promise<void> {
     try {
       const result = await this.runOnce();
+      if (this.lastRunEndedBy === 'yunite_unauthorized') this.ports.runFailed?.();
       this.ports.log?.('reverification run finished', { ...result, cursor: this.cursor });
     } catch (error) {
       this.ports.runFailed?.();
@@ -180,6 +183,7 @@ export class ReverificationScheduler {
   }
 
   private async run(): Promise<ReverificationRunResult> {
+    this.lastRunEndedBy = null;
     let verified = 0;
     let failed = 0;
     let budget = this.options.usersPerRunMax;
@@ -221,6 +225,7 @@ export class ReverificationScheduler {
           if (runEndingCodes.has(String(fields.code))) {
             // The cursor stays before this user, so the next run asks about them first.
             this.retryAfterMs = retryAfterMsOf(error);
+            this.lastRunEndedBy = String(fields.code);
             this.ports.log?.('reverification run ended early', { userId, ...fields });
             return { verified, failed };
           }

@@ -51,7 +51,8 @@ const SCRAPE_COLLECTION_SHARED_MAX_MS = 30_000;
 /**
  * The workers a process may run (src/workers.ts), the label values of failed worker runs. What a
  * failed run is, worker by worker, is said where each one is counted; in short, a scheduled run
- * that failed as a whole (it threw), never one user's call skipped inside a run that went on.
+ * that could not do its work (it threw, or an API refused our key), never one user's call skipped
+ * inside a run that went on.
  */
 export const WORKER_NAMES = ['payout-executor', 'donation-ingester', 'settlement-scheduler', 'stats-poller', 'yunite-reverification'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
@@ -194,7 +195,7 @@ export class Metrics {
 
   private readonly workerRunFailures = new Counter({
     name: 'ledger_worker_run_failures_total',
-    help: `Scheduled worker runs that failed as a whole, by worker (${WORKER_NAMES.join(', ')}); each is counted, also when its log line is left out as a repeat.`,
+    help: `Scheduled worker runs that could not do their work (an error, or an API that refused our key), by worker (${WORKER_NAMES.join(', ')}); each is counted, also when its log line is left out as a repeat.`,
     labelNames: ['worker'] as const,
     registers: [this.registry],
   });

@@ -371,6 +371,25 @@ describe('StatsPoller', () => {
       expect(failedRuns).toBe(1);
     });
 
+    it('counts each scheduled run that a refused key (401) ended as a failed run', async () => {
+      const { poller, ports, logs } = world(linkedUsers(2), { callsPerMinute: 1_000, intervalMs: 20, limiterClockMs: undefined });
+      const wrongKey = new FortniteStatsClient({ baseUrl: double.baseUrl, apiKey: 'wrong-key', timeoutMs: 1_000 });
+      ports.getLifetimeKills = (epicAccountId) => wrongKey.getLifetimeKills(epicAccountId);
+      let failedRuns = 0;
+      ports.runFailed = () => {
+        failedRuns += 1;
+      };
+      const refusals = (): number => logs.filter((log) => log.message === 'stats API refused our API key; run ended').length;
+
+      poller.start();
+      await waitFor(() => refusals() >= 2);
+      await poller.stop();
+
+      // Every such run did nothing an operator asked for: each is a failed run, as one that threw.
+      expect({ failedRuns, refusals: refusals() }).toEqual({ failedRuns: refusals(), refusals: refusals() });
+      expect(failedRuns).toBeGreaterThanOrEqual(2);
+    });
+
     it('never overlaps runs, and stop waits for the run in flight', async () => {
       const { poller, ports, recorded } = world(linkedUsers(2), { callsPerMinute: 1_000, intervalMs: 1, limiterClockMs: undefined });
       const getLifetimeKills = ports.getLifetimeKills.bind(ports);

@@ -39,9 +39,9 @@ export interface StatsPollerPorts {
   cursor?: WorkerCursor;
   /**
    * Told of every scheduled run that failed as a whole: one that threw (listing the users or the
-   * stored cursor failed, the database is down). A user whose reading or recording failed was
-   * skipped and the run went on; a run ended by the rate limit or by a refused API key returns what
-   * it did: none of those is a failed run (they are logged on every run, never left out).
+   * stored cursor failed, the database is down), or one a refused API key ended, which every run
+   * meets until an operator acts. A user whose reading or recording failed was skipped and the run
+   * went on, and a run ended by the rate limit is the API's pacing: neither is a failed run.
    */
   runFailed?(): void;
 }
@@ -123,6 +123,8 @@ export class StatsPoller {
   /** Set after a 429: no call is made before this time on the limiter's clock. */
   private pausedUntilMs: number | null = null;
   private inFlight: Promise<StatsPollerRunResult> | null = null;
+  /** Whether the API refused our key in the last run: that run failed (runFailed). */
+  private lastRunRefusedKey = false;
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private stopping = false;
@@ -187,6 +189,9 @@ export class StatsPoller {
       this.timer = null;
       const startedAtMs = performance.now();
       void this.runOnce()
+        .then(() => {
+          if (this.lastRunRefusedKey) this.ports.runFailed?.();
+        })
         .catch((error: unknown) => {
           // A failed run (the database is down, say) must not end the poller: it tries again later.
           this.ports.runFailed?.();
@@ -201,6 +206,7 @@ export class StatsPoller {
 
   private async poll(): Promise<StatsPollerRunResult> {
     const result: StatsPollerRunResult = { polled: 0, recorded: 0, failed: 0 };
+    this.lastRunRefusedKey = false;
     if (this.pausedUntilMs !== null) {
       const remainingMs = this.pausedUntilMs - this.limiterClockMs();
       if (remainingMs > 0) {
@@ -241,6 +247,7 @@ export class StatsPoller {
         // A rate-limited user keeps its place: it is the first served when the pause ends. So does
         // one whose read met a refused key, which every other user would meet too: the run ends,
         // and the next one, at the next interval, tries that user again.
+        if (outcome === 'unauthorized') this.lastRunRefusedKey = true;
         if (outcome === 'rate_limited' || outcome === 'unauthorized') return result;
         this.cursor = user.userId;
         await this.ports.cursor?.save(user.userId);
