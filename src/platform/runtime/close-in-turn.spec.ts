@@ -37,6 +37,6 @@ describe('closeInTurn', () => {
         throw second;
       },
     );
-    await expect(outcome).rejects.toMatchObject({ message: '2 shutdown steps failed', errors: [first, second] });
+    await expect(outcome).rejects.toMatchObject({ message: '2 shutdown steps failed: first; second', errors: [first, second] });
   });
 });
