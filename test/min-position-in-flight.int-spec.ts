@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type DatabasePool } from 'slonik';
-import { createDatabasePool } from '../src/platform/database/database';
 import { type NewEvent } from '../src/platform/event-store/event-store.port';
-import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { awaitReadModels, lockCheckpoint, writeCheckpoint } from '../src/platform/read-models/checkpoints';
 import { appendInTransaction, openTransaction } from './support/open-transaction';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 
 const probe = (type: string): NewEvent => ({
   id: randomUUID(),
@@ -20,23 +17,10 @@ const probe = (type: string): NewEvent => ({
  * it is 503 read_model_behind (retry), never 422 invalid_min_position (do not).
  */
 describe('minPosition behind an append in flight', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
-  });
-
-  afterAll(async () => {
-    await store.close();
-    await pool.end();
-    await database.drop();
-  });
+  const suite = useDatabaseWithStore();
 
   it('is a read model behind (503), and a position past every event stored is still bad input (422)', async () => {
+    const { database, pool, store } = suite;
     await pool.transaction(async (transaction) => {
       await lockCheckpoint(transaction, 'users');
       await writeCheckpoint(transaction, 'users', null, 0);

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { type DatabasePool, sql } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import { Projector, resetProjection } from '../projections';
 import { journalProjection } from '../projections/journal/journal.projection';
 import { treasuryProjection } from '../projections/treasury/treasury.projection';
-import { createDatabasePool } from '../src/platform/database/database';
-import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { RAW_PER_BAN } from '../src/platform/money';
 import { waitForCheckpoint } from '../src/platform/read-models/checkpoints';
 import { journalBalances, trialBalance } from '../src/treasury/journal/journal-balances';
 import { recordReceive } from './support/receive-record';
 import { newBananoAccount } from './support/scenario';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 
 const SYNC_TIMEOUT_MS = 15_000;
 const BAN = RAW_PER_BAN;
@@ -24,9 +22,7 @@ const BAN = RAW_PER_BAN;
  * receive, the same in one batch as across many.
  */
 describe('projections: sends between the operator accounts', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
+  const suite = useDatabaseWithStore();
   const sendHashes: Record<string, string> = {};
 
   async function receive(
@@ -37,26 +33,26 @@ describe('projections: sends between the operator accounts', () => {
     name: string,
     returnedPayoutId?: string,
   ): Promise<void> {
-    sendHashes[name] = await recordReceive(store, { address, kind, sender, amountRaw, returnedPayoutId, actorName: 'operator-transfers-test' });
+    sendHashes[name] = await recordReceive(suite.store, { address, kind, sender, amountRaw, returnedPayoutId, actorName: 'operator-transfers-test' });
   }
 
   /** Projects the whole history with the journal and treasury projections, `batchSizeMax` events a batch. */
   async function project(batchSizeMax: number): Promise<void> {
     const projections = [journalProjection, treasuryProjection];
-    for (const projection of projections) await resetProjection(pool, projection);
-    const projector = new Projector(pool, store, projections, { batchSizeMax });
+    for (const projection of projections) await resetProjection(suite.pool, projection);
+    const projector = new Projector(suite.pool, suite.store, projections, { batchSizeMax });
     projector.start();
     try {
-      const head = (await store.headPosition()) as bigint;
-      for (const projection of projections) expect(await waitForCheckpoint(pool, projection.name, head, SYNC_TIMEOUT_MS)).toBe(true);
+      const head = (await suite.store.headPosition()) as bigint;
+      for (const projection of projections) expect(await waitForCheckpoint(suite.pool, projection.name, head, SYNC_TIMEOUT_MS)).toBe(true);
     } finally {
       await projector.stop();
     }
   }
 
   async function treasuryRows(): Promise<{ kinds: Record<string, string>; totals: Record<string, string> }> {
-    const kinds = await pool.any(sql.type(z.object({ send_block_hash: z.string(), kind: z.string() }))`SELECT send_block_hash, kind FROM donation_ledger`);
-    const totals = await pool.any(sql.type(z.object({ total_name: z.string(), amount_raw: z.string() }))`SELECT total_name, amount_raw::text FROM treasury_totals`);
+    const kinds = await suite.pool.any(sql.type(z.object({ send_block_hash: z.string(), kind: z.string() }))`SELECT send_block_hash, kind FROM donation_ledger`);
+    const totals = await suite.pool.any(sql.type(z.object({ total_name: z.string(), amount_raw: z.string() }))`SELECT total_name, amount_raw::text FROM treasury_totals`);
     const names = new Map(Object.entries(sendHashes).map(([name, hash]) => [hash, name]));
     return {
       kinds: Object.fromEntries(kinds.map((row) => [names.get(row.send_block_hash) as string, row.kind])),
@@ -65,9 +61,6 @@ describe('projections: sends between the operator accounts', () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
     const [a, b, c, donor, funder] = await Promise.all([1, 2, 3, 4, 5].map(() => newBananoAccount()));
     // Given account A receives a donation,
     await receive(a.address, 'DonationReceived', donor.address, 150n * BAN, 'donation to A');
@@ -82,12 +75,6 @@ describe('projections: sends between the operator accounts', () => {
     // C then receives a donation, and sends to B again.
     await receive(c.address, 'DonationReceived', donor.address, 7n * BAN, 'donation to C');
     await receive(b.address, 'FundingReceived', c.address, 5n * BAN, 'C to B, C known');
-  });
-
-  afterAll(async () => {
-    await store.close();
-    await pool.end();
-    await database.drop();
   });
 
   const expectedKinds = {
@@ -105,6 +92,7 @@ describe('projections: sends between the operator accounts', () => {
     ['in one batch', 500],
     ['one event a batch', 1],
   ])('counts the BAN moved between operator accounts once, %s', async (_case, batchSizeMax) => {
+    const { pool } = suite;
     await project(batchSizeMax);
 
     // The books hold what came in from outside the operator's accounts: 157 BAN of donations and
@@ -125,6 +113,7 @@ describe('projections: sends between the operator accounts', () => {
   });
 
   it('decides the same when a batch is applied again', async () => {
+    const { pool, store } = suite;
     await project(500);
     // The checkpoint goes back, as after a crash between the commit and its acknowledgement.
     await pool.query(sql.unsafe`UPDATE projection_checkpoints SET position = NULL WHERE projection_name IN ('journal', 'treasury')`);

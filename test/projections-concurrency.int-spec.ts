@@ -11,7 +11,7 @@ import { readCheckpoints } from '../src/platform/read-models/checkpoints';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
 import { recordReceive } from './support/receive-record';
 import { newBananoAccount } from './support/scenario';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { createTestDatabase, type TestDatabase, useDatabaseWithStore } from './support/test-database';
 import { projectionBatchInFlight, projectionEventsUpTo } from './support/projection-progress';
 import { appendUserHistory } from './support/user-history';
 
@@ -346,29 +346,16 @@ describe('projections with several runners at once', () => {
  * treasury_totals, the journal), and each checkpoint counts every event of its projection once.
  */
 describe('projector processes and the in-process projector on one database', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 50 });
-  });
-
-  afterAll(async () => {
-    await store.close();
-    await pool.end();
-    await database.drop();
-  });
+  const suite = useDatabaseWithStore();
 
   /** One user's history, as the deciders make it, appended in two parts (appendUserHistory). */
   const playUser = (n: number): Promise<void> =>
-    appendUserHistory(store, n, { t0: Date.UTC(2026, 10, 1), discordBase: 710000000000000000n, actor: 'concurrency-test', parts: 2 });
-  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(pool);
-  const eventsOf = (projection: Projection, position: bigint | null): Promise<bigint> => projectionEventsUpTo(store, projection, position);
+    appendUserHistory(suite.store, n, { t0: Date.UTC(2026, 10, 1), discordBase: 710000000000000000n, actor: 'concurrency-test', parts: 2 });
+  const batchInFlight = (): Promise<true | undefined> => projectionBatchInFlight(suite.pool);
+  const eventsOf = (projection: Projection, position: bigint | null): Promise<bigint> => projectionEventsUpTo(suite.store, projection, position);
 
   it('apply every event once across SIGKILLs and a CLI rebuild and verify, and end equal to a rebuild from the events', async () => {
+    const { database, pool, store } = suite;
     const [operator, ...donors] = await Promise.all([0, 1, 2, 3].map(() => newBananoAccount()));
     const env = childEnv({ DATABASE_URL: database.url, PROJECTOR_BATCH_SIZE: '13' });
     const children = [startBuiltEntry('projector.main.js', env), startBuiltEntry('projector.main.js', env)];

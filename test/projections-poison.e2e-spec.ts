@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type DatabasePool } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
-import { createDatabasePool } from '../src/platform/database/database';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { toStreamName } from '../src/identity/user/user.stream';
 import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
 import { registerProbeUser } from './support/probe-event';
 import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { type TestDatabase, useDatabaseWithStore } from './support/test-database';
 
 /** The built CLI (`npm test` builds first) on `database`; its exit code and its stdout and stderr together. */
 async function cli(database: TestDatabase, args: readonly string[]): Promise<{ code: number | null; output: string }> {
@@ -24,24 +23,14 @@ const register = (store: PostgresEventStore, userId: string, data: Record<string
  * or in agreement, 2 differences found, 1 a bad argument (with its message, no stack trace).
  */
 describe('projections rebuild and verify exit codes', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
+  const suite = useDatabaseWithStore({ storeOptions: { pollIntervalMs: 100 } });
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
-    for (let index = 0; index < 2; index += 1) await register(store, randomUUID());
+    for (let index = 0; index < 2; index += 1) await register(suite.store, randomUUID());
   }, 60_000);
 
-  afterAll(async () => {
-    await store?.close();
-    await pool?.end();
-    await database?.drop();
-  });
-
   it('rebuild exits 0, verify 0 in agreement and 2 on a tampered row (text and --json), and an unknown projection 1', async () => {
+    const { database, pool } = suite;
     const rebuilt = await cli(database, ['projections', 'rebuild', 'users']);
     expect(rebuilt).toEqual({ code: 0, output: expect.stringContaining('Rebuilt 1 projection.') });
     const clean = await cli(database, ['projections', 'verify']);
@@ -68,17 +57,13 @@ describe('projections rebuild and verify exit codes', () => {
  * the live read models are left as the test sets them.
  */
 describe('projections rebuild and verify on a poison event', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
+  const suite = useDatabaseWithStore({ storeOptions: { pollIntervalMs: 100 } });
   let poison: { position: bigint; stream: string };
   /** The last event before the poison one. */
   let lastGood: bigint;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
+    const { store } = suite;
     for (let index = 0; index < 3; index += 1) lastGood = await register(store, randomUUID());
     // A UserRegistered whose userId is no UUID: the users table's uuid column refuses it.
     const userId = randomUUID();
@@ -86,13 +71,8 @@ describe('projections rebuild and verify on a poison event', () => {
     for (let index = 0; index < 2; index += 1) await register(store, randomUUID());
   }, 60_000);
 
-  afterAll(async () => {
-    await store?.close();
-    await pool?.end();
-    await database?.drop();
-  });
-
   it('rebuild exits 1 naming the projection and the event it cannot apply, and keeps the live tables', async () => {
+    const { database, pool } = suite;
     const { code, output } = await cli(database, ['projections', 'rebuild', 'users']);
 
     expect(code).toBe(1);
@@ -106,6 +86,7 @@ describe('projections rebuild and verify on a poison event', () => {
   }, 90_000);
 
   it('verify exits 1 naming the event when a live checkpoint lies past one the projection cannot apply', async () => {
+    const { database, pool } = suite;
     // As if an older version of the projection had applied it.
     await pool.query(sql.unsafe`INSERT INTO projection_checkpoints (projection_name, position) VALUES ('users', ${poison.position.toString()}::bigint)
       ON CONFLICT (projection_name) DO UPDATE SET position = EXCLUDED.position`);

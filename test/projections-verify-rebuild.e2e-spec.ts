@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { sql, type DatabasePool } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import { allProjections, type Projection } from '../projections';
 import { Projector } from '../projections/runtime/projector';
@@ -7,13 +7,12 @@ import { rebuildProjections } from '../projections/runtime/rebuild';
 import { REBUILD_SCHEMA } from '../projections/runtime/shadow-schema';
 import { verifyProjections } from '../projections/runtime/verify';
 import { describe as describeError } from '../src/cli/ledger-command';
-import { createDatabasePool } from '../src/platform/database/database';
 import { type EventStore } from '../src/platform/event-store/event-store.port';
 import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoint } from '../src/platform/read-models/checkpoints';
 import { registerProbeUser } from './support/probe-event';
 import { eventually } from './support/processes';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 
 const register = (store: PostgresEventStore): Promise<bigint> => registerProbeUser(store, 'verify-rebuild-test');
 
@@ -25,13 +24,11 @@ const register = (store: PostgresEventStore): Promise<bigint> => registerProbeUs
  * projector runs here: the live checkpoints move only by the swaps.
  */
 describe('projections verify and rebuild at the same time', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
+  const suite = useDatabaseWithStore({ storeOptions: { pollIntervalMs: 100 } });
   let last: bigint;
   const users = allProjections.find((projection) => projection.name === 'users') as Projection;
   const other = allProjections.find((projection) => projection.name !== 'users') as Projection;
-  const userRows = (): Promise<number> => pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM users`);
+  const userRows = (): Promise<number> => suite.pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM users`);
 
   /**
    * A verification of users held in the middle of its comparison: its copy is locked away by another
@@ -39,6 +36,7 @@ describe('projections verify and rebuild at the same time', () => {
    * read. `release` lets it finish (and may be called again); `verifying` is its report.
    */
   async function verificationHeldInComparison(): Promise<{ verifying: ReturnType<typeof verifyProjections>; release(): Promise<void> }> {
+    const { database, pool, store } = suite;
     const blocker = new Client({ connectionString: database.url });
     await blocker.connect();
     let held: Promise<unknown> | null = null;
@@ -74,19 +72,11 @@ describe('projections verify and rebuild at the same time', () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url, { pollIntervalMs: 100 });
-    for (let index = 0; index < 20; index += 1) last = await register(store);
+    for (let index = 0; index < 20; index += 1) last = await register(suite.store);
   }, 60_000);
 
-  afterAll(async () => {
-    await store?.close();
-    await pool?.end();
-    await database?.drop();
-  });
-
   it('a swap between the build and the comparison of a verification moves the checkpoint it compares at, with no false difference', async () => {
+    const { pool, store } = suite;
     await rebuildProjections(pool, store, [users]);
     last = await register(store);
     // The verification reads the live checkpoint of users (20) and, before it builds its copy to
@@ -111,6 +101,7 @@ describe('projections verify and rebuild at the same time', () => {
   });
 
   it('a swap waits for a verification comparing its projection, gives up after its attempts saying so, and resumes when run again', async () => {
+    const { pool, store } = suite;
     last = await register(store);
     const { verifying, release } = await verificationHeldInComparison();
     try {
@@ -146,6 +137,7 @@ describe('projections verify and rebuild at the same time', () => {
   });
 
   it('a swap that cannot lock the live tables (a long query reads them) names them when it gives up', async () => {
+    const { database, pool, store } = suite;
     last = await register(store);
     const reader = new Client({ connectionString: database.url });
     await reader.connect();
@@ -169,6 +161,7 @@ describe('projections verify and rebuild at the same time', () => {
   });
 
   it('the live projector of a projection waits while a verification compares it, and carries on when it ends', async () => {
+    const { pool, store } = suite;
     const projector = new Projector(pool, store, [users], { idleCheckMs: 50 });
     projector.start();
     const { verifying, release } = await verificationHeldInComparison();

@@ -1,27 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { type DatabasePool, sql } from 'slonik';
+import { sql } from 'slonik';
 import { allProjections, Projector, resetProjection } from '../projections';
 import { usersProjection } from '../projections/users/users.projection';
 import { userIdFromDiscordId } from '../src/identity/user/user.stream';
-import { createDatabasePool } from '../src/platform/database/database';
-import { PostgresEventStore } from '../src/platform/event-store/postgres-event-store';
 import { readCheckpoint } from '../src/platform/read-models/checkpoints';
 import { childEnv, eventually, startBuiltEntry, waitForExit } from './support/processes';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 
 // The projector is killed with SIGKILL while a batch transaction is open, three times, then
 // allowed to finish. Rows and checkpoint commit together, so after every kill the table holds
 // exactly the events the checkpoint says, and the end result equals a rebuild from zero.
 describe('projector killed mid-batch', () => {
   const users = 4_000;
-  let database: TestDatabase;
-  let pool: DatabasePool;
-  let store: PostgresEventStore;
+  const suite = useDatabaseWithStore({ storeOptions: {} });
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-    store = new PostgresEventStore(database.url);
+    const { store } = suite;
     const discordIds = Array.from({ length: users }, (_, n) => (500_000_000_000_000_000n + BigInt(n)).toString());
     for (let start = 0; start < discordIds.length; start += 50) {
       await Promise.all(
@@ -44,30 +38,25 @@ describe('projector killed mid-batch', () => {
     }
   });
 
-  afterAll(async () => {
-    await store.close();
-    await pool.end();
-    await database.drop();
-  });
-
   const usersRows = (): Promise<readonly unknown[]> =>
-    pool.any(sql.unsafe`SELECT user_id, discord_user_id, region_code, registered_at, stream_revision FROM users ORDER BY user_id`);
+    suite.pool.any(sql.unsafe`SELECT user_id, discord_user_id, region_code, registered_at, stream_revision FROM users ORDER BY user_id`);
 
   const consistent = async (): Promise<{ rows: number; applied: number }> => {
-    const rows = Number(await pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM users`));
-    const applied = await pool.maybeOneFirst(sql.unsafe`SELECT events_applied FROM projection_checkpoints WHERE projection_name = 'users'`);
+    const rows = Number(await suite.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM users`));
+    const applied = await suite.pool.maybeOneFirst(sql.unsafe`SELECT events_applied FROM projection_checkpoints WHERE projection_name = 'users'`);
     return { rows, applied: applied === null ? 0 : Number(applied) };
   };
 
   /** A projector transaction that has written something holds a transaction id until it ends. */
   const batchInFlight = async (): Promise<true | undefined> => {
-    const writers = await pool.oneFirst(sql.unsafe`
+    const writers = await suite.pool.oneFirst(sql.unsafe`
       SELECT count(*)::int FROM pg_stat_activity
        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL`);
     return Number(writers) > 0 ? true : undefined;
   };
 
   it('loses nothing, applies nothing twice, and ends equal to a rebuild from zero', async () => {
+    const { database, pool, store } = suite;
     const head = await store.headPosition();
     const env = childEnv({ DATABASE_URL: database.url, PROJECTOR_BATCH_SIZE: '200' });
     const progress: number[] = [];

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { type DatabasePool } from 'slonik';
 import { createDatabasePool } from '../../src/platform/database/database';
 import { migrate } from '../../src/platform/database/migrations';
-import { PostgresEventStore } from '../../src/platform/event-store/postgres-event-store';
+import { PostgresEventStore, type PostgresEventStoreOptions } from '../../src/platform/event-store/postgres-event-store';
 
 export interface TestDatabase {
   readonly url: string;
@@ -56,13 +56,16 @@ export interface DatabaseWithStore {
 /**
  * Registers the suite's beforeAll and afterAll for a fresh migrated database, a pool and an event
  * store polling every 50 ms, and gives them through the object it returns, filled in beforeAll.
+ * `storeOptions` replace that `{ pollIntervalMs: 50 }` whole (they are not merged into it), so
+ * `{}` gives a store with its own defaults.
  */
-export function useDatabaseWithStore(): DatabaseWithStore {
+export function useDatabaseWithStore(options: { storeOptions?: PostgresEventStoreOptions } = {}): DatabaseWithStore {
+  const storeOptions = options.storeOptions ?? { pollIntervalMs: 50 };
   const context = {} as { database: TestDatabase; pool: DatabasePool; store: PostgresEventStore };
   beforeAll(async () => {
     context.database = await createTestDatabase();
     context.pool = await createDatabasePool(context.database.url);
-    context.store = new PostgresEventStore(context.database.url, { pollIntervalMs: 50 });
+    context.store = new PostgresEventStore(context.database.url, storeOptions);
   });
   afterAll(async () => {
     await context.store?.close();
