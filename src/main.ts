@@ -3,9 +3,9 @@ import { createHttpApp } from './platform/http/create-http-app';
 import { serviceLogger } from './platform/logging/logger';
 import { closeInTurn } from './platform/runtime/close-in-turn';
 import { startInfrastructure } from './platform/runtime/infrastructure';
+import { assertPortFree, portRefusal } from './platform/runtime/port-check';
 import { onShutdownSignal } from './platform/runtime/shutdown';
 import { startupFailureMessage } from './platform/runtime/startup-failure';
-import { StartupRefusal } from './platform/runtime/startup-refusal';
 import { createProjector, projectionLagCheck } from './read-side';
 import { loadServiceConfig, warnOfUnusedLiveVariables } from './service-config';
 import { createIntegrations, payoutReadinessCheck, startWorkers } from './workers';
@@ -15,6 +15,7 @@ async function main(): Promise<() => Promise<void>> {
   const config = loadServiceConfig();
   const logger = serviceLogger(config);
   warnOfUnusedLiveVariables(process.env, logger);
+  await assertPortFree(config.port, config.host);
   const infrastructure = await startInfrastructure(config, logger);
   const projector = config.projector.inProcess ? createProjector(infrastructure, config, logger) : null;
   projector?.start();
@@ -30,10 +31,7 @@ async function main(): Promise<() => Promise<void>> {
     banano: integrations.banano,
   });
   await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'EADDRINUSE') throw new StartupRefusal(`PORT ${config.port} on ${config.host} is in use by another process. Stop it, or set PORT to a free one.`);
-    if (code === 'EACCES') throw new StartupRefusal(`PORT ${config.port} on ${config.host} needs privileges this process does not have. Set PORT to one above 1023.`);
-    throw error;
+    throw portRefusal(error, config.port, config.host) ?? error;
   });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
+import { Client } from 'pg';
+import { createTestDatabase } from './support/test-database';
 import { childEnv, eventually, startBuiltEntry, type StartedService, startService, stopLeftPostmaster, waitForExit } from './support/processes';
 
 /** The service on the embedded defaults in `dataDir`, once it answers /health. */
@@ -279,4 +281,29 @@ describe('a service started with a misconfigured environment', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('refuses a PORT another process listens on before it migrates the database', async () => {
+    // An upgrade started while the old release still serves on the port would otherwise migrate
+    // the database under the old release, then fail on the port and leave the old one running on
+    // a schema it was not written for.
+    const database = await createTestDatabase({ migrate: false });
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const { code, output } = await refusalOf({ DATABASE_URL: database.url, PORT: String(port) });
+      const migrations = await admin.query<{ found: string | null }>(`SELECT to_regclass('schema_migrations')::text AS found`);
+      expect({ code, output, migrations: migrations.rows[0]?.found }).toEqual({
+        code: 1,
+        output: [`Pay2Slay Ledger cannot start: PORT ${port} on 127.0.0.1 is in use by another process. Stop it, or set PORT to a free one.`],
+        migrations: null,
+      });
+    } finally {
+      taken.close();
+      await admin.end();
+      await database.drop();
+    }
+  });
 });
