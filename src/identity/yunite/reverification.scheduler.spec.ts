@@ -313,22 +313,14 @@ describe('ReverificationScheduler with the real client against the Yunite double
     }
   });
 
-  it('given it was started, when one run throws and the next skips a user, then only the run that threw is a failed run', async () => {
+  /** The failed runs (runFailed) of two scheduled runs, 1 s apart, of a scheduler on `ports`. */
+  async function failedRunsOfTwo(ports: Pick<ReverificationPorts, 'listLinkedUsers' | 'verifyUser'>): Promise<number> {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
     try {
-      let lists = 0;
       let failedRuns = 0;
-      const list = linkedUsers(2);
       const scheduler = new ReverificationScheduler(
         {
-          listLinkedUsers: async (afterUserId, limit) => {
-            lists += 1;
-            if (lists === 1) throw new Error('connection terminated');
-            return list(afterUserId, limit);
-          },
-          verifyUser: async (userId) => {
-            if (userId === userIdOf(1)) throw Object.assign(new Error('Yunite is unavailable'), { code: 'yunite_unavailable' });
-          },
+          ...ports,
           log: (message, fields) => logs.push({ message, fields }),
           runFailed: () => {
             failedRuns += 1;
@@ -339,48 +331,48 @@ describe('ReverificationScheduler with the real client against the Yunite double
       scheduler.start();
       await jest.advanceTimersByTimeAsync(2_000);
       await scheduler.stop();
-
-      expect(logs.map((log) => log.message)).toEqual([
-        'reverification run failed',
-        'reverification of a user failed; skipped until the next round',
-        'reverification run finished',
-      ]);
-      expect(failedRuns).toBe(1);
+      return failedRuns;
     } finally {
       jest.useRealTimers();
     }
+  }
+
+  it('given it was started, when one run throws and the next skips a user, then only the run that threw is a failed run', async () => {
+    let lists = 0;
+    const list = linkedUsers(2);
+    const failedRuns = await failedRunsOfTwo({
+      listLinkedUsers: async (afterUserId, limit) => {
+        lists += 1;
+        if (lists === 1) throw new Error('connection terminated');
+        return list(afterUserId, limit);
+      },
+      verifyUser: async (userId) => {
+        if (userId === userIdOf(1)) throw Object.assign(new Error('Yunite is unavailable'), { code: 'yunite_unavailable' });
+      },
+    });
+
+    expect(logs.map((log) => log.message)).toEqual([
+      'reverification run failed',
+      'reverification of a user failed; skipped until the next round',
+      'reverification run finished',
+    ]);
+    expect(failedRuns).toBe(1);
   });
 
   it('given a refused key and then a rate limit, when it runs on its schedule, then only the run the refused key ended is a failed run', async () => {
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
-    try {
-      let runs = 0;
-      let failedRuns = 0;
-      const scheduler = new ReverificationScheduler(
-        {
-          listLinkedUsers: linkedUsers(2),
-          verifyUser: async () => {
-            runs += 1;
-            if (runs === 1) throw Object.assign(new Error('Yunite refused the API key'), { code: 'yunite_unauthorized' });
-            throw Object.assign(new Error('Yunite rate limit'), { code: 'yunite_rate_limited' });
-          },
-          log: (message, fields) => logs.push({ message, fields }),
-          runFailed: () => {
-            failedRuns += 1;
-          },
-        },
-        { intervalMs: 1_000, usersPerRunMax: 2 },
-      );
-      scheduler.start();
-      await jest.advanceTimersByTimeAsync(2_000);
-      await scheduler.stop();
+    let runs = 0;
+    const failedRuns = await failedRunsOfTwo({
+      listLinkedUsers: linkedUsers(2),
+      verifyUser: async () => {
+        runs += 1;
+        if (runs === 1) throw Object.assign(new Error('Yunite refused the API key'), { code: 'yunite_unauthorized' });
+        throw Object.assign(new Error('Yunite rate limit'), { code: 'yunite_rate_limited' });
+      },
+    });
 
-      expect(logs.filter((log) => log.message === 'reverification run ended early').map((log) => log.fields?.code)).toEqual(['yunite_unauthorized', 'yunite_rate_limited']);
-      // A refused key makes every run do nothing until an operator acts; a rate limit is Yunite's pacing.
-      expect(failedRuns).toBe(1);
-    } finally {
-      jest.useRealTimers();
-    }
+    expect(logs.filter((log) => log.message === 'reverification run ended early').map((log) => log.fields?.code)).toEqual(['yunite_unauthorized', 'yunite_rate_limited']);
+    // A refused key makes every run do nothing until an operator acts; a rate limit is Yunite's pacing.
+    expect(failedRuns).toBe(1);
   });
 
   it('given a wrong API key, when it runs, then it stops after the first refusal instead of asking about everyone', async () => {
