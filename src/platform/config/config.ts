@@ -26,9 +26,10 @@ export interface LedgerConfig {
     readonly inProcess: boolean;
     readonly batchSizeMax: number;
     /**
-     * How long a batch's transaction may sit idle before the database ends it
-     * (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS): how long a projector stalled inside a batch holds its
-     * projection's checkpoint row, and the other projectors, back.
+     * How long a transaction that holds a projection's checkpoint row (a projector's batch, a
+     * verify's comparison, a rebuild's swap) may sit idle before the database ends it
+     * (PROJECTOR_BATCH_IDLE_TIMEOUT_SECONDS): how long a process stalled inside one holds the
+     * projectors of that projection back.
      */
     readonly batchIdleTimeoutMs: number;
     /** /ready answers 503 while a projection is further behind than this. */
