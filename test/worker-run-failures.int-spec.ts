@@ -1,27 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DatabasePool } from 'slonik';
 import { PayoutExecutor, type PayoutSender } from '../src/payouts/executor/payout-executor';
-import { createDatabasePool } from '../src/platform/database/database';
 import { Metrics } from '../src/platform/metrics/metrics';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithPool } from './support/test-database';
 
 /**
  * A worker whose run fails the same way every time logs it once a minute (PeriodicTask), so an
  * operator's alert counts failed runs in ledger_worker_run_failures_total instead: every one of them.
  */
 describe('failed worker runs', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-  });
-
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  const suite = useDatabaseWithPool();
 
   it('counts each failed run of the payout executor, though only the first is logged within the window', async () => {
     // Given a payout executor on a 1 ms interval whose every run fails the same way (its seed
@@ -42,7 +29,7 @@ describe('failed worker runs', () => {
       send: async () => 'skipped',
     };
     const executor = new PayoutExecutor(
-      pool,
+      suite.pool,
       sender,
       1,
       (message) => logged.push(message),

@@ -46,26 +46,41 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   return database;
 }
 
-/** A suite's own database, with a pool and a PostgreSQL event store on it (useDatabaseWithStore). */
-export interface DatabaseWithStore {
+/** A suite's own database with a pool on it (useDatabaseWithPool). */
+export interface DatabaseWithPool {
   readonly database: TestDatabase;
   readonly pool: DatabasePool;
+}
+
+/** A suite's own database, with a pool and a PostgreSQL event store on it (useDatabaseWithStore). */
+export interface DatabaseWithStore extends DatabaseWithPool {
   readonly store: PostgresEventStore;
 }
 
 /**
- * Registers the suite's beforeAll and afterAll for a fresh migrated database, a pool and an event
- * store polling every 50 ms, and gives them through the object it returns, filled in beforeAll.
- * `storeOptions` replace that `{ pollIntervalMs: 50 }` whole (they are not merged into it), so
- * `{}` gives a store with its own defaults.
+ * Registers the suite's beforeAll and afterAll for a fresh migrated database and a pool, and gives
+ * them through the object it returns, filled in beforeAll.
+ */
+export function useDatabaseWithPool(): DatabaseWithPool {
+  return useSuiteDatabase(null);
+}
+
+/**
+ * As useDatabaseWithPool, with an event store polling every 50 ms as well. `storeOptions` replace
+ * that `{ pollIntervalMs: 50 }` whole (they are not merged into it), so `{}` gives a store with its
+ * own defaults.
  */
 export function useDatabaseWithStore(options: { storeOptions?: PostgresEventStoreOptions } = {}): DatabaseWithStore {
-  const storeOptions = options.storeOptions ?? { pollIntervalMs: 50 };
+  return useSuiteDatabase(options.storeOptions ?? { pollIntervalMs: 50 });
+}
+
+/** The hooks of both: the store (when `storeOptions` is given) is closed first, then the pool, then the database dropped. */
+function useSuiteDatabase(storeOptions: PostgresEventStoreOptions | null): DatabaseWithStore {
   const context = {} as { database: TestDatabase; pool: DatabasePool; store: PostgresEventStore };
   beforeAll(async () => {
     context.database = await createTestDatabase();
     context.pool = await createDatabasePool(context.database.url);
-    context.store = new PostgresEventStore(context.database.url, storeOptions);
+    if (storeOptions !== null) context.store = new PostgresEventStore(context.database.url, storeOptions);
   });
   afterAll(async () => {
     await context.store?.close();
