@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { ApiKeys } from '../src/security/api-keys';
+import { captured } from './support/captured-log';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const REQUEST_TIMEOUT_SECONDS = 2;
@@ -11,9 +12,10 @@ const REQUEST_TIMEOUT_SECONDS = 2;
  */
 describe('a request that takes too long to arrive', () => {
   let app: TestApp;
+  const log = captured();
 
   beforeAll(async () => {
-    app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', HTTP_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS) });
+    app = await startTestApp({ SETTLEMENT_INTERVAL_SECONDS: '0', HTTP_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS), LOG_LEVEL: 'warn' }, { logDestination: log.stream });
   });
 
   afterAll(async () => {
@@ -82,6 +84,48 @@ describe('a request that takes too long to arrive', () => {
     expect(closedAfterMs).not.toBeNull();
     expect(response).toMatch(/^HTTP\/1\.1 408 /);
     expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408, code: 'request_timeout' });
+  });
+
+  /** Sends `raw` and answers what came back once the server closed the connection (or 5 s passed). */
+  async function rawRequest(raw: string, hangUpAfterMs?: number): Promise<string> {
+    const url = new URL(app.baseUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(raw);
+    const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, hangUpAfterMs ?? 5_000));
+    await Promise.race([closed, gaveUp]);
+    socket.destroy();
+    await closed;
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  it('logs no error for a client that hangs up before its body is in, nor for a body of broken chunks', async () => {
+    // The body is the client's: a hang-up mid-body (a phone losing its network) or chunks that do
+    // not parse are no failure of the service, and never of the database. Node ends such a
+    // request's body with an "aborted" error of code ECONNRESET, the code a dropped PostgreSQL
+    // socket has too. Nothing is appended, and nothing is logged as an error.
+    const { key } = await new ApiKeys(app.pool).create({ name: 'hang-up-client', scopes: ['commands:write', 'admin'] });
+    const host = new URL(app.baseUrl).host;
+    const headBefore = await app.store.headPosition();
+    const linesBefore = log.lines().length;
+
+    for (const path of ['/v1/users', '/v1/admin/config/payout']) {
+      const method = path === '/v1/users' ? 'POST' : 'PUT';
+      const partial = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"discordUserId":`;
+      expect(await rawRequest(partial, 500)).toBe('');
+      const brokenChunks = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`;
+      expect(await rawRequest(brokenChunks)).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    // The aborted bodies are seen (and would be logged) a moment after the socket closes.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const errors = log.lines().slice(linesBefore).filter((line) => (line.level as number) >= 50);
+    expect(errors).toEqual([]);
+    expect(await app.store.headPosition()).toBe(headBefore);
   });
 
   it('serves a request that arrives in time', async () => {

@@ -58,6 +58,13 @@ describe('withoutSecretShapes', () => {
 });
 
 describe('toProblem of a Fastify refusal', () => {
+  it('leaves a client that hung up mid-body the client\'s 400, though its code is ECONNRESET', () => {
+    // Node ends the body of a request whose client went away with "aborted", code ECONNRESET, and
+    // Fastify marks it 400: the client's doing, not a database that dropped its socket.
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+    expect(toProblem(aborted)).toMatchObject({ status: 400, code: 'bad_request' });
+  });
+
   it('quotes no secret-shaped value of the header Fastify repeats', () => {
     const key = randomBytes(32).toString('base64');
     const refused = Object.assign(new Error(`Unsupported Media Type: text/${key}`), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });

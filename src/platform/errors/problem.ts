@@ -106,6 +106,11 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof EventStoreUnavailableError) {
     return problem(503, 'event_store_unavailable', 'The event store is unavailable; nothing was recorded. Retry shortly');
   }
+  // A refusal Fastify made of the request itself is the client's, whatever its code: before the
+  // database's test, since a client that hangs up mid-body ends it with Node's "aborted", of code
+  // ECONNRESET (a dropped PostgreSQL socket's code too), which Fastify marks 400.
+  const fastifyRefusal = fastifyRefusalOf(error);
+  if (fastifyRefusal !== undefined) return fastifyRefusal;
   if (isDatabaseUnavailable(error)) {
     return problem(503, 'database_unavailable', 'The database could not be reached or did not answer in time. Retry shortly');
   }
@@ -116,15 +121,19 @@ export function toProblem(error: unknown): Problem {
     const message = /^Cannot [A-Z]+ /.test(error.message) ? 'No route matches the path' : withoutSecretShapes(error.message);
     return problem(status, CODES_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), message);
   }
-  const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
-  if (fastify !== null && typeof fastify === 'object' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
-    const code = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
-    // Fastify's messages may repeat a header as it came (the Content-Type of an unsupported body).
-    const message = typeof fastify.message === 'string' ? withoutSecretShapes(fastify.message) : 'The request was refused';
-    if (error instanceof SyntaxError || code === 'malformed_json') {
-      return problem(400, 'malformed_json', 'The request body is not valid JSON');
-    }
-    return problem(fastify.statusCode, code ?? CODES_BY_STATUS[fastify.statusCode] ?? 'bad_request', message);
-  }
   return problem(500, 'internal_error', 'The server failed to handle the request; it has been logged');
+}
+
+/** The problem of an error Fastify raised refusing the request (a status below 500); else undefined. */
+function fastifyRefusalOf(error: unknown): Problem | undefined {
+  if (error instanceof HttpException) return undefined;
+  const fastify = error as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
+  if (fastify === null || typeof fastify !== 'object' || typeof fastify.statusCode !== 'number' || fastify.statusCode >= 500) return undefined;
+  const code = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
+  // Fastify's messages may repeat a header as it came (the Content-Type of an unsupported body).
+  const message = typeof fastify.message === 'string' ? withoutSecretShapes(fastify.message) : 'The request was refused';
+  if (error instanceof SyntaxError || code === 'malformed_json') {
+    return problem(400, 'malformed_json', 'The request body is not valid JSON');
+  }
+  return problem(fastify.statusCode, code ?? CODES_BY_STATUS[fastify.statusCode] ?? 'bad_request', message);
 }
