@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_MILESTONES } from '../../rewards/economics/rate';
+import { FAUCET_CONFIG_BOUNDS } from '../../admin/faucet-config/faucet-config.decider';
+import { DEFAULT_MILESTONES, ratePerKillRaw } from '../../rewards/economics/rate';
 import { RAW_PER_BAN } from '../money';
 import { loadServiceConfig } from '../../service-config';
 import { startupFailureMessage } from '../runtime/startup-failure';
@@ -82,13 +83,19 @@ describe('loadConfig: economics and treasury', () => {
     }
   });
 
-  it('refuses a milestone multiplier above 10', () => {
-    // 999.9999 × 2.0 × 1000 BAN per kill × 10^6 kills (one observation, or one payout, at the
-    // largest limits) is 2 × 10^41 raw; at ×10 it is 2 × 10^39, within NUMERIC(40,0).
-    expect(loadConfig({ ECONOMICS_MILESTONES: '0:1:A;1:10.0000:B' }).economics.milestones[1].multiplier).toBe('10.0000');
-    for (const value of ['0:1:A;1:10.0001:B', '0:999.9999:A']) {
+  it('refuses a milestone multiplier above 4, so the largest accrual or payout fits NUMERIC(18,8) BAN', () => {
+    // SPEC §2 keeps BAN in NUMERIC(18,8): below 10^10 BAN. At ×10 (the former bound), 1000 BAN per
+    // kill × 2.0 × 10^6 kills (one observation, or one payout, at the largest limits) is 2 × 10^10
+    // BAN: the AccrualRecorded is appended, and the accruals projection stops on it for good
+    // ("numeric field overflow"). At ×4 the largest is 8 × 10^9 BAN (and 10^7 lifetime kills of one
+    // account 8 × 10^39 raw, within NUMERIC(40,0)).
+    expect(loadConfig({ ECONOMICS_MILESTONES: '0:1:A;1:4.0000:B' }).economics.milestones[1].multiplier).toBe('4.0000');
+    for (const value of ['0:1:A;1:4.0001:B', '0:5:A', '0:10:A', '0:999.9999:A']) {
       expect(() => loadConfig({ ECONOMICS_MILESTONES: value })).toThrow(ConfigError);
     }
+    const largestRate = ratePerKillRaw({ baseRaw: FAUCET_CONFIG_BOUNDS.banPerKillRawMax, milestoneMultiplier: '4.0000', sustainabilityFactor: '2.0000' });
+    const largestKills = BigInt(Math.max(FAUCET_CONFIG_BOUNDS.killCapMax, 1_000_000));
+    expect(largestKills * largestRate < 10n ** 10n * RAW_PER_BAN).toBe(true);
   });
 
   it('reads funding addresses and refuses one that is not a Banano address', () => {

@@ -358,10 +358,13 @@ const MILESTONE_NAME_MAX = 60;
 /**
  * A multiplier scales the per-kill rate (SPEC §4.5): one of 0 would pay no kill at all, so it is
  * refused, while one below 1 is a policy. One above this is a typo, not a policy, and the bound
- * keeps every amount within NUMERIC(40,0): ×10 × 2.0 × 1000 BAN per kill (the most banPerKill may
- * be) × 10^6 kills (the most one observation or one payout covers) is 2 × 10^39 raw.
+ * keeps every amount within its columns (SPEC §2): ×4 × 2.0 × 1000 BAN per kill (the most
+ * banPerKill may be) × 10^6 kills (the most one observation or one payout covers) is 8 × 10^9 BAN,
+ * below the 10^10 BAN of NUMERIC(18,8); at ×5 it would reach it, and the accruals projection would
+ * stop for good on the AccrualRecorded ("numeric field overflow"). 10^7 lifetime kills of one
+ * account at that rate are 8 × 10^39 raw, within NUMERIC(40,0).
  */
-const MILESTONE_MULTIPLIER_MAX = 10n;
+const MILESTONE_MULTIPLIER_MAX = 4n;
 
 /**
  * Milestone tiers as `thresholdBan:multiplier:name` entries separated by `;`, e.g.
