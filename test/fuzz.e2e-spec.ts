@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { getMetadataStorage } from 'class-validator';
 import secureJson from 'secure-json-parse';
+import { NoBodyPipe } from '../src/platform/http/no-body.pipe';
 import { JSON_DEPTH_MAX, jsonBoundBroken, PATH_PARAMETER_LENGTH_MAX, URL_LENGTH_MAX } from '../src/platform/http/request-bounds';
 import { RequestValidationPipe } from '../src/platform/http/validation.pipe';
 import { ApiKeys } from '../src/security/api-keys';
@@ -158,6 +159,8 @@ interface FuzzRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Body | null;
+  /** The codes the answer must have, when only one rule can refuse the request. */
+  readonly codes?: readonly string[];
 }
 
 interface Outcome {
@@ -188,6 +191,11 @@ async function refusedBy(dto: Metatype | null, type: 'body' | 'query' | 'param',
   }
 }
 
+/** A route that reads no body on a method that carries one: it takes none, or `{}` (README "HTTP API"). */
+const takesNoBody = (route: Route): boolean => route.method !== 'GET' && route.body.length === 0;
+
+const noBody = new NoBodyPipe();
+
 /** Whether the service refuses a JSON body before any handler runs: unparseable, too deep, or invalid. */
 async function bodyRefused(route: Route, text: string): Promise<boolean> {
   let parsed: unknown;
@@ -197,6 +205,14 @@ async function bodyRefused(route: Route, text: string): Promise<boolean> {
     return true;
   }
   if (jsonBoundBroken(parsed, JSON_DEPTH_MAX) === 'json_too_deep') return true;
+  if (takesNoBody(route)) {
+    try {
+      noBody.transform(parsed);
+      return false;
+    } catch {
+      return true;
+    }
+  }
   return refusedBy(route.body[0]?.metatype ?? null, 'body', parsed);
 }
 
@@ -273,8 +289,8 @@ class Generator {
     return { kind: 'text', text };
   }
 
-  private request(route: Route, category: string, parts: { path?: string; headers?: Record<string, string>; body?: Body | null }): FuzzRequest {
-    return { route, category, method: route.method, path: parts.path ?? this.path(route), headers: parts.headers ?? this.auth(), body: parts.body ?? null };
+  private request(route: Route, category: string, parts: { path?: string; headers?: Record<string, string>; body?: Body | null; codes?: readonly string[] }): FuzzRequest {
+    return { route, category, method: route.method, path: parts.path ?? this.path(route), headers: parts.headers ?? this.auth(), body: parts.body ?? null, codes: parts.codes };
   }
 
   /** The kinds of invalid request this route can be sent, with how often to pick each. */
@@ -300,6 +316,9 @@ class Generator {
       if (requiredFieldsOf(bodyDto).length > 0) list.push(['body:missing-field', 1]);
       if (fieldsOf(bodyDto).some((field) => designTypeOf(bodyDto, field) === Array)) list.push(['body:nested-structure', 1], ['body:oversized-array', 0.3]);
     }
+    // A route that takes no body refuses one that is not an object, or has any property: once it
+    // ran as if no body were sent, so `{"force": true}` looked taken.
+    if (takesNoBody(route)) list.push(['body:not-an-object', 1], ['body:unknown-property', 1], ['body:pollution', 1]);
     return list;
   }
 
@@ -486,7 +505,7 @@ class Generator {
       case 'body:missing-field':
         return this.checkedBody(route, category, this.noiseBody(route, { [pick(requiredFieldsOf(bodyDto))]: undefined }));
       case 'body:unknown-property':
-        return this.checkedBody(route, category, this.noiseBody(route, { [hostileKey()]: hostileJson() }));
+        return this.checkedBody(route, category, this.noiseBody(route, { [hostileKey()]: takesNoBody(route) ? pick([hostileJson(), 'true', 'null', '"x"']) : hostileJson() }));
       case 'body:pollution': {
         const key = pick(POLLUTING_KEYS);
         const value = pick([pollutingJson(), hostileJson(), '1']);
@@ -517,10 +536,21 @@ class Generator {
     }
   }
 
-  /** A JSON body request, if the service's own parser and pipe refuse `text`. */
+  /**
+   * A JSON body request, if the service's own parser and pipe refuse `text`. On a route that takes
+   * no body, a parsable body can be refused for one reason only: it is not `{}`.
+   */
   private async checkedBody(route: Route, category: string, text: string): Promise<FuzzRequest | null> {
     if (!(await bodyRefused(route, text))) return null;
-    return this.request(route, category, { body: this.json(text), headers: { ...this.auth(), 'content-type': 'application/json' } });
+    const parsable = ((): boolean => {
+      try {
+        return jsonBoundBroken(secureJson.parse(text), JSON_DEPTH_MAX) === null;
+      } catch {
+        return false;
+      }
+    })();
+    const codes = takesNoBody(route) && parsable ? ['invalid_request_body', 'unknown_property'] : undefined;
+    return this.request(route, category, { body: this.json(text), headers: { ...this.auth(), 'content-type': 'application/json' }, codes });
   }
 }
 
@@ -555,8 +585,8 @@ function send(agent: Agent, port: number, fuzz: FuzzRequest): Promise<Outcome> {
   });
 }
 
-/** What is wrong with an answer to an invalid request; null when it is a 4xx problem with a stable code. */
-function wrongAnswer(outcome: Outcome): string | null {
+/** What is wrong with an answer to an invalid request; null when it is a 4xx problem with a stable code (one of `codes`, if given). */
+function wrongAnswer(outcome: Outcome, codes?: readonly string[]): string | null {
   if (outcome.status < 400 || outcome.status > 499) return `status ${outcome.status}`;
   if (!outcome.contentType.startsWith('application/problem+json')) return `content-type ${outcome.contentType}`;
   let body: { code?: unknown; status?: unknown };
@@ -567,6 +597,7 @@ function wrongAnswer(outcome: Outcome): string | null {
   }
   if (typeof body.code !== 'string' || !/^[a-z][a-z0-9_]*$/.test(body.code)) return `code ${JSON.stringify(body.code)}`;
   if (body.status !== outcome.status) return `body status ${String(body.status)}`;
+  if (codes !== undefined && !codes.includes(body.code)) return `code ${body.code}, not ${codes.join(' or ')}`;
   return null;
 }
 
@@ -662,7 +693,7 @@ describe(`hostile input over every route (FUZZ_SEED=${SEED})`, () => {
       bump(byCategory, fuzz.category);
       bump(byCode, codeOf(outcome));
       pairs.add(`${fuzz.route.method} ${fuzz.route.path} ${fuzz.category}`);
-      const problem = wrongAnswer(outcome);
+      const problem = wrongAnswer(outcome, fuzz.codes);
       if (problem !== null && wrong.length < 20) {
         const body = fuzz.body === null ? '' : fuzz.body.kind === 'text' ? fuzz.body.text.slice(0, 200) : `<${fuzz.body.bytes} bytes>`;
         wrong.push(`#${index} ${fuzz.category} ${fuzz.method} ${fuzz.path.slice(0, 200)} ${JSON.stringify(fuzz.headers).slice(0, 200)} ${body} → ${problem}: ${outcome.text.slice(0, 300)}`);

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { concrete, routeTable } from './support/route-table';
+import { ApiKeys } from '../src/security/api-keys';
+import { concrete, type Route, routeTable } from './support/route-table';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /** One answer with its headers, as a client sees it. */
@@ -128,6 +129,82 @@ describe('the HTTP surface', () => {
     it('takes identity as no encoding at all', async () => {
       const answer = await send(app, 'POST', '/v1/users', { headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: json(snowflake()) });
       expect(answer.status).toBe(201);
+    });
+  });
+
+  describe('a body on a route that takes none', () => {
+    /** The routes whose handler reads no body, on a method that carries one: Fastify reads no GET body. */
+    const bodyless = (): Route[] => routeTable(app).filter((route) => route.method !== 'GET' && route.body.length === 0);
+    const json = { 'content-type': 'application/json' };
+
+    it('is refused 422 on every such route: a property unknown_property naming it, a value not an object invalid_request_body; nothing is appended', async () => {
+      expect(bodyless().map((route) => `${route.method} ${route.path}`)).toEqual(
+        expect.arrayContaining([
+          'POST /v1/users/:userId/verify',
+          'POST /v1/admin/users/:userId/reverify',
+          'POST /v1/admin/payouts/:payoutId/retry',
+          'POST /v1/admin/donations/rebuild',
+        ]),
+      );
+      const cases: Array<[body: string, code: string, field: string]> = [
+        ['[1]', 'invalid_request_body', ''],
+        ['[]', 'invalid_request_body', ''],
+        ['123', 'invalid_request_body', ''],
+        ['"x"', 'invalid_request_body', ''],
+        ['true', 'invalid_request_body', ''],
+        ['null', 'invalid_request_body', ''],
+        ['{"a":1}', 'unknown_property', 'a'],
+        ['{"reason":"relinked"}', 'unknown_property', 'reason'],
+        ['{"force":true}', 'unknown_property', 'force'],
+        ['{"force":null}', 'unknown_property', 'force'],
+        ['{"constructor":1}', 'unknown_property', 'constructor'],
+      ];
+      const before = await eventCount(app);
+      const wrong: string[] = [];
+      for (const route of bodyless()) {
+        for (const [body, code, field] of cases) {
+          const answer = await send(app, route.method, concrete(route.path), { headers: json, body });
+          const errors = answer.body.errors as Array<{ field: string; code: string }> | undefined;
+          if (answer.status !== 422 || answer.body.code !== code || errors?.[0]?.field !== field) {
+            wrong.push(`${route.method} ${route.path} ${body}: ${answer.status} ${String(answer.body.code)} ${JSON.stringify(errors ?? null)}`);
+          }
+        }
+      }
+      expect(wrong).toEqual([]);
+      expect(await eventCount(app)).toBe(before);
+    });
+
+    it('is taken when absent, blank or {}: the route answers as it does with no body', async () => {
+      const wrong: string[] = [];
+      for (const route of bodyless()) {
+        const path = concrete(route.path);
+        const none = await send(app, route.method, path);
+        for (const [label, init] of [
+          ['{}', { headers: json, body: '{}' }],
+          ['{ } with spaces', { headers: json, body: ' { }\n' }],
+          ['an empty body', { headers: json, body: '' }],
+        ] as const) {
+          const answer = await send(app, route.method, path, init);
+          if (answer.status !== none.status || answer.body.code !== none.body.code || answer.status === 422) {
+            wrong.push(`${route.method} ${route.path} ${label}: ${answer.status} ${String(answer.body.code)}, with no body ${none.status} ${String(none.body.code)}`);
+          }
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it('is the guard\'s to answer first: 401 without a live key, 403 without the scope', async () => {
+      const readOnly = (await new ApiKeys(app.pool).create({ name: 'bodyless-reader', scopes: ['queries:read'] })).key;
+      const wrong: string[] = [];
+      for (const route of bodyless().filter((candidate) => candidate.access?.kind !== 'public')) {
+        const answers = [];
+        for (const authorization of [undefined, 'Bearer p2s_not-a-key', `Bearer ${readOnly}`]) {
+          const answer = await send(app, route.method, concrete(route.path), { key: false, headers: { ...json, ...(authorization === undefined ? {} : { authorization }) }, body: '{"force":true}' });
+          answers.push(`${answer.status} ${String(answer.body.code)}`);
+        }
+        if (answers.join() !== '401 api_key_required,401 api_key_invalid,403 insufficient_scope') wrong.push(`${route.method} ${route.path}: ${answers.join(', ')}`);
+      }
+      expect(wrong).toEqual([]);
     });
   });
 

@@ -274,6 +274,37 @@ describe('the Fortnite stats API and Yunite, through their test doubles', () => 
       expect({ status: second.status, code: second.body.code }).toEqual({ status: 409, code: 'epic_account_already_linked' });
     });
 
+    it('refuses a body other than none or {} on verify and the admin reverify, without asking Yunite or appending; {} verifies', async () => {
+      const { userId, discordUserId } = await newUser();
+      const epicAccountId = newEpicId();
+      stats.setKills(epicAccountId, 7);
+      yunite.link(discordUserId, epicAccountId);
+      const asked = yunite.requests().length;
+      const before = await eventCount();
+      const refusals: string[] = [];
+      for (const path of [`/v1/users/${userId}/verify`, `/v1/admin/users/${userId}/reverify`]) {
+        for (const body of [{ force: true }, { reason: 'relinked' }, [1], 123]) {
+          const refused = await call('POST', path, body);
+          refusals.push(`${path} ${JSON.stringify(body)}: ${refused.status} ${String(refused.body.code)}`);
+        }
+      }
+
+      expect(refusals).toEqual([
+        `/v1/users/${userId}/verify {"force":true}: 422 unknown_property`,
+        `/v1/users/${userId}/verify {"reason":"relinked"}: 422 unknown_property`,
+        `/v1/users/${userId}/verify [1]: 422 invalid_request_body`,
+        `/v1/users/${userId}/verify 123: 422 invalid_request_body`,
+        `/v1/admin/users/${userId}/reverify {"force":true}: 422 unknown_property`,
+        `/v1/admin/users/${userId}/reverify {"reason":"relinked"}: 422 unknown_property`,
+        `/v1/admin/users/${userId}/reverify [1]: 422 invalid_request_body`,
+        `/v1/admin/users/${userId}/reverify 123: 422 invalid_request_body`,
+      ]);
+      expect(await eventCount()).toBe(before);
+      expect(yunite.requests()).toHaveLength(asked);
+      expect(await call('POST', `/v1/users/${userId}/verify`, {})).toMatchObject({ status: 200, body: { userId, status: 'ok', epicAccountId } });
+      expect(await call('POST', `/v1/admin/users/${userId}/reverify`, {})).toMatchObject({ status: 200, body: { userId, status: 'ok', epicAccountId } });
+    });
+
     it('answers 404 user_not_found for an unregistered user, without asking Yunite', async () => {
       const asked = yunite.requests().length;
       const refused = await call('POST', `/v1/users/${userIdFromDiscordId('899999999999999999')}/verify`);

@@ -228,6 +228,35 @@ describe('admin retry and cancel of payouts', () => {
     });
   });
 
+  it('refuses a retry with a body other than none or {}, appending nothing, so a client that sends {"force":true} is not told it was taken', async () => {
+    await withApp(async (app) => {
+      const { userId, payoutId } = await failedPayout(app, 25);
+      const path = `/v1/admin/payouts/${payoutId}/retry`;
+      const before = await eventCount(app);
+
+      const answers = {
+        force: refusal(await call(app, 'POST', path, { force: true })),
+        reason: refusal(await call(app, 'POST', path, { reason: 'node was down' })),
+        array: refusal(await call(app, 'POST', path, [1])),
+        number: refusal(await call(app, 'POST', path, 123)),
+      };
+      const countAfterRefusals = await eventCount(app);
+      const statusAfterRefusals = (await call(app, 'GET', `/v1/payouts/${payoutId}`)).body.status;
+      const retried = await call(app, 'POST', path, {});
+
+      expect(answers).toEqual({
+        force: { status: 422, problem: true, code: 'unknown_property' },
+        reason: { status: 422, problem: true, code: 'unknown_property' },
+        array: { status: 422, problem: true, code: 'invalid_request_body' },
+        number: { status: 422, problem: true, code: 'invalid_request_body' },
+      });
+      expect(countAfterRefusals).toBe(before);
+      expect(statusAfterRefusals).toBe('failed');
+      expect(retried.body).toMatchObject({ payoutId, userId, status: 'pending' });
+      expect((await userEvents(app, userId)).at(-1)?.type).toBe('PayoutRetryRequested');
+    });
+  });
+
   it('answers 404 payout_not_found for an unknown payout and 422 invalid_payout_id for a malformed id', async () => {
     await withApp(async (app) => {
       const unknown = randomUUID();

@@ -7,7 +7,7 @@ import { Public } from '../security/access';
 import { type DonationsView } from '../treasury/donations/donations.view';
 import { GetDonationsQuery } from '../treasury/donations/get-donations.query';
 import { DASHBOARD_FILES, type DashboardFiles, notModified, type StaticFile } from './dashboard-files';
-import { AcceptsAnyQuery } from '../platform/http/query-parameters';
+import { AcceptsAnyQuery } from '../platform/http/undeclared-input';
 import { OperatorQrCodes } from './operator-qr';
 
 /**

@@ -24,7 +24,7 @@ import {
   URL_LENGTH_MAX,
 } from './request-bounds';
 import { methodNotAllowedHook } from './method-not-allowed';
-import { refuseUnexpectedQueryParameters } from './query-parameters';
+import { refuseUndeclaredInput } from './undeclared-input';
 import { RequestValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -137,7 +137,7 @@ export async function createHttpApp(dependencies: AppDependencies): Promise<Nest
     done(null, parsed);
   });
   // After the body is parsed, so a malformed body is still its own problem; before the handler.
-  fastify.addHook('preHandler', refuseUnexpectedQueryParameters(app, app.get<ApiKeys>(API_KEYS)));
+  fastify.addHook('preHandler', refuseUndeclaredInput(app, app.get<ApiKeys>(API_KEYS)));
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setUpOpenApi(app);

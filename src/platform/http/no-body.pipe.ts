@@ -1,0 +1,25 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { RequestValidationError } from '../errors/problem';
+
+/**
+ * The body of a route that takes none (README "HTTP API"): none, a blank one, or the empty object
+ * `{}` is taken (clients, and the README's own examples, send `-d '{}'`); an object with any
+ * property, whatever its value, is 422 `unknown_property` naming the first; any other JSON value
+ * (an array, a number, a string, true, null) is 422 `invalid_request_body`. The codes and fields
+ * are those of the routes whose body a DTO validates. Ignored, `{"force": true}` or `{"reason":
+ * "…"}` sent to `POST /v1/admin/payouts/:payoutId/retry` looked taken, and the retry was appended.
+ */
+@Injectable()
+export class NoBodyPipe implements PipeTransform {
+  transform(value: unknown): unknown {
+    if (value === undefined) return value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new RequestValidationError([{ field: '', code: 'invalid_request_body', message: 'The request body must be a JSON object: this route takes none, so send none or {}' }]);
+    }
+    const [first] = Object.keys(value);
+    if (first !== undefined) {
+      throw new RequestValidationError([{ field: first, code: 'unknown_property', message: `property ${first} should not exist: this route takes no body` }]);
+    }
+    return value;
+  }
+}
