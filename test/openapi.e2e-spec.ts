@@ -225,6 +225,33 @@ describe('OpenAPI at /docs and /docs-json', () => {
     expect(codes('POST /v1/admin/payouts/{payoutId}/cancel', 409)).toEqual(expect.arrayContaining(['payout_not_failed']));
   });
 
+  it('says of each route that takes no body how one is refused: 400, 413, 415, and 422 unknown_property or invalid_request_body', () => {
+    const bodyless = routes.filter((route) => route.method !== 'GET' && route.body.length === 0).map(keyOf);
+    expect(bodyless).toEqual(expect.arrayContaining(['POST /v1/users/{userId}/verify', 'POST /v1/admin/payouts/{payoutId}/retry', 'POST /v1/admin/donations/rebuild']));
+    const described = operationsOf(document)
+      .filter(({ key }) => bodyless.includes(key))
+      .map(({ key, operation }) => ({
+        key,
+        requestBody: operation.requestBody ?? null,
+        says: /takes no body/i.test(String(operation.description)),
+        codes: [400, 413, 415, 422].map((status) => (operation.responses[String(status)]?.['x-problem-codes'] ?? []) as string[]),
+      }));
+    expect(described).toHaveLength(bodyless.length);
+    for (const entry of described) {
+      expect(entry).toEqual({
+        key: entry.key,
+        requestBody: null,
+        says: true,
+        codes: [
+          expect.arrayContaining(['malformed_json', 'json_too_deep']),
+          ['payload_too_large'],
+          expect.arrayContaining(['unsupported_media_type']),
+          expect.arrayContaining(['invalid_request_body', 'unknown_property']),
+        ],
+      });
+    }
+  });
+
   it('states every bound of every request field and parameter, read from the class-validator rules', () => {
     const problems: string[] = [];
     for (const { key, operation } of operationsOf(document)) {

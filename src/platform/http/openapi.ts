@@ -553,7 +553,9 @@ function completeOperations(document: OpenAPIObject, routes: readonly Controller
       if (route === undefined) throw new Error(`OpenAPI: operation ${operation.operationId ?? '?'} matches no controller route`);
       describeAccess(operation, route.access);
       if (method !== 'get') operation.parameters = [...(operation.parameters ?? []), REQUEST_ID_PARAMETER];
-      const { problems, validation } = problemsOf(route);
+      const takesNoBody = method !== 'get' && method !== 'head' && route.body.length === 0;
+      if (takesNoBody) operation.description = [operation.description, NO_BODY_DESCRIPTION].filter(Boolean).join('\n\n');
+      const { problems, validation } = problemsOf(route, takesNoBody);
       for (const [status, codes] of problems) operation.responses[String(status)] = problemResponse(status, codes, { path, route, validation });
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!/^2/.test(status) || response === undefined || isReference(response)) continue;
@@ -564,6 +566,9 @@ function completeOperations(document: OpenAPIObject, routes: readonly Controller
     }
   }
 }
+
+/** README "HTTP API": a route that takes no body refuses one that is not `{}` (undeclared-input.ts). */
+const NO_BODY_DESCRIPTION = 'Takes no body: send none, or `{}`. A property is 422 `unknown_property`, a JSON value that is not an object 422 `invalid_request_body`; nothing is appended.';
 
 const REQUEST_ID_PARAMETER: ParameterObject = {
   name: 'X-Request-Id',
@@ -589,7 +594,7 @@ function describeAccess(operation: OperationObject, access: Access): void {
  * Every problem a route can answer, by status: derived from its kind, plus its `@ApiProblems`;
  * and which codes are request validation's (their problems list the fields in `errors`).
  */
-function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; validation: ReadonlyMap<string, string> } {
+function problemsOf(route: ControllerRoute, takesNoBody: boolean): { problems: Map<number, string[]>; validation: ReadonlyMap<string, string> } {
   const problems = new Map<number, Set<string>>();
   const add = (status: number, codes: Iterable<string>): void => {
     const known = problems.get(status) ?? new Set<string>();
@@ -601,7 +606,8 @@ function problemsOf(route: ControllerRoute): { problems: Map<number, string[]>; 
     ['unknown_property', 'colour'],
   ]);
   for (const { code, field } of [...route.params, ...route.query, ...route.body].flatMap((dto) => validationCodes(dto))) if (!validation.has(code)) validation.set(code, field);
-  if (route.body.length > 0) {
+  // A route that takes no body still reads one sent, to refuse it unless it is `{}`.
+  if (route.body.length > 0 || takesNoBody) {
     add(400, ['malformed_json', 'invalid_utf8', 'json_too_deep', 'nul_character', 'lone_surrogate']);
     add(413, ['payload_too_large']);
     add(415, ['unsupported_media_type', 'unsupported_charset', 'unsupported_content_encoding']);
