@@ -156,7 +156,7 @@ describe('the HTTP surface', () => {
         ['{"a":1}', 'unknown_property', 'a'],
         ['{"reason":"relinked"}', 'unknown_property', 'reason'],
         ['{"force":true}', 'unknown_property', 'force'],
-        ['{"force":null}', 'unknown_property', 'force'],
+        ['{"force":null,"reason":"x"}', 'unknown_property', 'reason'],
         ['{"constructor":1}', 'unknown_property', 'constructor'],
       ];
       const before = await eventCount(app);
@@ -183,6 +183,7 @@ describe('the HTTP surface', () => {
           ['{}', { headers: json, body: '{}' }],
           ['{ } with spaces', { headers: json, body: ' { }\n' }],
           ['an empty body', { headers: json, body: '' }],
+          ['a property set to null, which counts as not given', { headers: json, body: '{"force":null}' }],
         ] as const) {
           const answer = await send(app, route.method, path, init);
           if (answer.status !== none.status || answer.body.code !== none.body.code || answer.status === 422) {

@@ -4,7 +4,8 @@ import { RequestValidationError } from '../errors/problem';
 /**
  * The body of a route that takes none (README "HTTP API"): none, a blank one, or the empty object
  * `{}` is taken (clients, and the README's own examples, send `-d '{}'`); an object with any
- * property, whatever its value, is 422 `unknown_property` naming the first; any other JSON value
+ * property is 422 `unknown_property` naming the first, except one set to null, which counts as not
+ * given, as on the routes whose body a DTO validates (RequestValidationPipe); any other JSON value
  * (an array, a number, a string, true, null) is 422 `invalid_request_body`. The codes and fields
  * are those of the routes whose body a DTO validates. Ignored, `{"force": true}` or `{"reason":
  * "…"}` sent to `POST /v1/admin/payouts/:payoutId/retry` looked taken, and the retry was appended.
@@ -16,7 +17,10 @@ export class NoBodyPipe implements PipeTransform {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new RequestValidationError([{ field: '', code: 'invalid_request_body', message: 'The request body must be a JSON object: this route takes none, so send none or {}' }]);
     }
-    const [first] = Object.keys(value);
+    // A key every object inherits (`constructor`, …) is refused even when null, as RequestValidationPipe does.
+    const [first] = Object.entries(value)
+      .filter(([key, child]) => child !== null || Object.prototype.hasOwnProperty.call(Object.prototype, key))
+      .map(([key]) => key);
     if (first !== undefined) {
       throw new RequestValidationError([{ field: first, code: 'unknown_property', message: `property ${first} should not exist: this route takes no body` }]);
     }
