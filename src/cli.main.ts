@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { describe, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, withLedger, write } from './cli/ledger-command';
+import { describe, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, once, withLedger, write } from './cli/ledger-command';
 import { registerEventCommands } from './cli/events.commands';
 import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
@@ -130,9 +130,9 @@ export function buildProgram(): Command {
   apiKeys
     .command('create')
     .description('Create a key and print it, alone, on the last line of output.')
-    .requiredOption('--name <name>', 'a unique name, a-z 0-9 . _ - (never reused, even after a revoke)')
-    .requiredOption('--scopes <list>', `comma list of ${API_KEY_SCOPES.join(', ')}`)
-    .option('--expires-at <time>', 'ISO-8601 time with a zone after which the key opens nothing')
+    .requiredOption('--name <name>', 'a unique name, a-z 0-9 . _ - (never reused, even after a revoke)', once('--name'))
+    .requiredOption('--scopes <list>', `comma list of ${API_KEY_SCOPES.join(', ')}`, once('--scopes'))
+    .option('--expires-at <time>', 'ISO-8601 time with a zone after which the key opens nothing', once('--expires-at'))
     .action(withLedger(createKeyCommand));
   apiKeys.command('list').description('Every key: name, state, scopes, times (never the key).').option('--json', 'as JSON').action(withLedger(listKeysCommand));
   apiKeys
@@ -153,8 +153,8 @@ export function buildProgram(): Command {
         'does not decrypt an entry. Records SecureConfigChanged "rotated" (actor admin cli). Keys are read from files or the ' +
         'environment, never from arguments (which ps shows).',
     )
-    .option('--old-key-file <path>', 'file holding the old key (default: LEDGER_MASTER_KEY, else <dataDir>/master.key on the embedded defaults)')
-    .option('--new-key-file <path>', 'file holding the new key, base64 of 32 bytes (default: LEDGER_NEW_MASTER_KEY); make one with openssl rand -base64 32')
+    .option('--old-key-file <path>', 'file holding the old key (default: LEDGER_MASTER_KEY, else <dataDir>/master.key on the embedded defaults)', once('--old-key-file'))
+    .option('--new-key-file <path>', 'file holding the new key, base64 of 32 bytes (default: LEDGER_NEW_MASTER_KEY); make one with openssl rand -base64 32', once('--new-key-file'))
     .addHelpText('after', '\nAfterwards give the services the new key (LEDGER_MASTER_KEY) and restart them.\nExit codes: 0 rotated, 1 refused or error.')
     // Stopped after its commit, it would say only "stopped", and the new key, the only one that
     // then opens the seed, could be thrown away as if nothing had changed.

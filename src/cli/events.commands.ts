@@ -2,7 +2,7 @@ import { type Command } from 'commander';
 import { DomainError } from '../platform/errors/domain-error';
 import { type EventFilter, type EventStore, type RecordedEvent } from '../platform/event-store/event-store.port';
 import { isPosition } from '../platform/http/paging';
-import { EXIT_OK, type LedgerCommand, withLedger, write } from './ledger-command';
+import { EXIT_OK, type LedgerCommand, once, withLedger, write } from './ledger-command';
 
 /*
  * `events tail`: the event store as it grows, one line per event, for debugging. Events hold no
@@ -162,8 +162,8 @@ export function registerEventCommands(program: Command): void {
         'Starts after the last event stored, or after --from; Ctrl-C ends it (exit 0).',
     )
     .option('--category <names>', 'only these stream categories (user, operator, settlement, faucet, secure); comma list or repeated', (value: string, previous: string[] = []) => [...previous, value])
-    .option('--from <position>', 'start after this position (exclusive); 0 reads from the first event')
-    .option('--limit <n>', 'stop after n events')
+    .option('--from <position>', 'start after this position (exclusive); 0 reads from the first event', once('--from'))
+    .option('--limit <n>', 'stop after n events', once('--limit'))
     .option('--no-follow', 'stop at the last event stored instead of waiting for new ones')
     .option('--json', 'one JSON object per line (NDJSON), data whole')
     .addHelpText('after', '\nExit codes: 0 ended (Ctrl-C, --limit reached, or the head with --no-follow), 1 error.')

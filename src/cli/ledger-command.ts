@@ -125,6 +125,18 @@ async function stopOnSignal(signal: NodeJS.Signals, started: Promise<Infrastruct
   process.exit(128 + constants.signals[signal]);
 }
 
+/**
+ * The parser of an option that takes one value: given twice, it is refused, where commander would
+ * keep the last one silently (`--scopes admin --scopes queries:read` made a key of queries:read
+ * alone). The values are not quoted: either may be a key pasted in the wrong place.
+ */
+export function once(flag: string): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (previous !== undefined) throw new DomainError('option_repeated', `${flag} is given twice; give it once`, 400);
+    return value;
+  };
+}
+
 export function describe(error: unknown): string {
   if (error instanceof DomainError) return `${error.code}: ${error.message}`;
   if (error instanceof ConfigError) return ['misconfiguration:', ...error.problems.map((problem) => `  - ${problem}`)].join('\n');

@@ -5,7 +5,7 @@ import { type BuildProgress, rebuildProjections, type RebuildResult } from '../.
 import { formatStatus, projectionsStatus } from '../../projections/runtime/status';
 import { formatVerifyReport, verifyProjections } from '../../projections/runtime/verify';
 import { DomainError } from '../platform/errors/domain-error';
-import { EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, withLedger, write } from './ledger-command';
+import { EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, type LedgerCommand, once, withLedger, write } from './ledger-command';
 
 /*
  * `npm run cli -- projections rebuild|verify|status`. Like src/read-side.ts, this file belongs to a
@@ -194,7 +194,7 @@ export function registerProjectionCommands(program: Command): void {
     )
     .argument('[names...]', `projections: ${allProjections.map((projection) => projection.name).join(', ')}`)
     .option('--restart', 'drop an interrupted rebuild instead of resuming it')
-    .option('--batch-size <n>', 'events applied per transaction (default 1000)')
+    .option('--batch-size <n>', 'events applied per transaction (default 1000)', once('--batch-size'))
     .addHelpText('after', '\nExit codes: 0 rebuilt, 1 interrupted or error (the live tables are then unchanged).')
     .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand, { ownSignals: true })({ names, ...options }));
   projections
@@ -204,8 +204,8 @@ export function registerProjectionCommands(program: Command): void {
         'print each difference (table, primary key, columns), or a summary of tables, rows and a checksum. Prints how long it took.',
     )
     .option('--json', 'print the report as JSON')
-    .option('--batch-size <n>', 'events applied per transaction (default 1000)')
-    .option('--show <n>', 'differences listed per table, at most (default 20; all are counted)')
+    .option('--batch-size <n>', 'events applied per transaction (default 1000)', once('--batch-size'))
+    .option('--show <n>', 'differences listed per table, at most (default 20; all are counted)', once('--show'))
     .addHelpText('after', '\nExit codes: 0 the live read models equal a rebuild, 2 differences found, 1 error.')
     .action(withLedger(verifyCommand));
   projections

@@ -1,0 +1,59 @@
+import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
+import { createDatabasePool } from '../src/platform/database/database';
+import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+/**
+ * `npm run cli -- …` given what an operator mistypes: the built CLI, as it is run, on a database of
+ * its own. A mistake is one line on stderr, exit 1, no stack trace, and nothing written.
+ */
+describe('the operator CLI given bad input', () => {
+  let database: TestDatabase;
+  let pool: DatabasePool;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  const cli = async (args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> => {
+    const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url, ...env }), args);
+    const { code } = await waitForExit(run.child, 60_000);
+    return { code, output: run.output() };
+  };
+
+  /** What a refused command must leave as it was: the events, the keys, any rebuild in progress. */
+  const state = (): Promise<unknown> =>
+    pool.one(sql.type(z.object({ head: z.string().nullable(), keys: z.string().nullable(), shadows: z.number() }))`
+      SELECT (SELECT max(global_position)::text FROM events) AS head,
+             (SELECT string_agg(name || ':' || array_to_string(scopes, ','), ' ' ORDER BY name) FROM api_keys) AS keys,
+             (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'projection_rebuild') AS shadows`);
+
+  const refusal = (output: string): string[] => output.trim().split('\n');
+
+  it('refuses an option given twice rather than keep the last one silently', async () => {
+    const before = await state();
+    const cases: Array<[string[], string]> = [
+      [['api-keys', 'create', '--name', 'twice', '--scopes', 'admin', '--scopes', 'queries:read'], '--scopes'],
+      [['api-keys', 'create', '--name', 'one', '--name', 'two', '--scopes', 'admin'], '--name'],
+      [['events', 'tail', '--from', '0', '--from', '5', '--no-follow'], '--from'],
+      [['events', 'tail', '--limit', '1', '--limit', '3', '--no-follow'], '--limit'],
+      [['projections', 'rebuild', 'users', '--batch-size', '10', '--batch-size', '20'], '--batch-size'],
+    ];
+    for (const [args, option] of cases) {
+      const answer = await cli(args);
+      expect([args.join(' '), answer.code, refusal(answer.output)]).toEqual([
+        args.join(' '),
+        1,
+        [`error: option_repeated: ${option} is given twice; give it once`],
+      ]);
+    }
+    expect(await state()).toEqual(before);
+  });
+});
