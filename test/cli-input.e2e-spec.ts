@@ -1,36 +1,37 @@
-import { type DatabasePool, sql } from 'slonik';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
 import { z } from 'zod';
-import { createDatabasePool } from '../src/platform/database/database';
+import { runUserCommand } from '../src/identity/user/run-user-command';
 import { childEnv, startBuiltEntry, waitForExit } from './support/processes';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useDatabaseWithStore } from './support/test-database';
 
 /**
  * `npm run cli -- …` given what an operator mistypes: the built CLI, as it is run, on a database of
- * its own. A mistake is one line on stderr, exit 1, no stack trace, and nothing written.
+ * its own holding one user's events. A mistake is one line on stderr, exit 1, no stack trace, and
+ * nothing written.
  */
 describe('the operator CLI given bad input', () => {
-  let database: TestDatabase;
-  let pool: DatabasePool;
+  const suite = useDatabaseWithStore();
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = await createDatabasePool(database.url);
-  });
-
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
+    const userId = randomUUID();
+    await runUserCommand(
+      suite.store,
+      userId,
+      { type: 'RegisterUser', data: { userId, discordUserId: '123456789012345678', regionCode: null, now: new Date() } },
+      { correlationId: randomUUID(), causationId: null, actor: { kind: 'system', name: 'cli-input-test' } },
+    );
   });
 
   const cli = async (args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> => {
-    const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: database.url, ...env }), args);
+    const run = startBuiltEntry('cli.main.js', childEnv({ DATABASE_URL: suite.database.url, ...env }), args);
     const { code } = await waitForExit(run.child, 60_000);
     return { code, output: run.output() };
   };
 
   /** What a refused command must leave as it was: the events, the keys, any rebuild in progress. */
   const state = (): Promise<unknown> =>
-    pool.one(sql.type(z.object({ head: z.string().nullable(), keys: z.string().nullable(), shadows: z.number() }))`
+    suite.pool.one(sql.type(z.object({ head: z.string().nullable(), keys: z.string().nullable(), shadows: z.number() }))`
       SELECT (SELECT max(global_position)::text FROM events) AS head,
              (SELECT string_agg(name || ':' || array_to_string(scopes, ','), ' ' ORDER BY name) FROM api_keys) AS keys,
              (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'projection_rebuild') AS shadows`);
@@ -54,6 +55,25 @@ describe('the operator CLI given bad input', () => {
         [`error: option_repeated: ${option} is given twice; give it once`],
       ]);
     }
+    expect(await state()).toEqual(before);
+  });
+
+  it('refuses a --batch-size above 10000, or not in digits, before it starts a rebuild, not with a database error after', async () => {
+    const before = await state();
+    for (const args of [
+      ['projections', 'rebuild', 'users', '--batch-size', '2147483648'],
+      ['projections', 'rebuild', '--batch-size', '9007199254740991'],
+      ['projections', 'verify', '--batch-size', '10001'],
+      ['projections', 'rebuild', 'users', '--batch-size', '0x10'],
+    ]) {
+      const answer = await cli(args);
+      expect([args.join(' '), answer.code, refusal(answer.output)]).toEqual([
+        args.join(' '),
+        1,
+        [`error: invalid_option: --batch-size must be a whole number from 1 to 10000 (got ${args[args.length - 1]})`],
+      ]);
+    }
+    // No interrupted rebuild is left behind for `projections status` to offer to resume.
     expect(await state()).toEqual(before);
   });
 });

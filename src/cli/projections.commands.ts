@@ -106,10 +106,21 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
   };
 }
 
-function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+/** Events a --batch-size may ask for in one transaction, at most: PROJECTOR_BATCH_SIZE's bound. */
+const BATCH_SIZE_MAX = 10_000;
+
+/**
+ * Digits alone (not `1e3`, `0x10` or ` 5`, which Number() reads), from 1 to `max` when given: a
+ * batch size past PostgreSQL's integer failed only once the rebuild had begun, with the database's
+ * own error, and left an interrupted rebuild behind.
+ */
+function positiveInteger(value: string | undefined, name: string, fallback: number, max?: number): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new DomainError('invalid_option', `${name} must be a positive integer (got ${value})`, 400);
+  const parsed = /^[0-9]{1,16}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < 1 || (max !== undefined && parsed > max)) {
+    const range = max === undefined ? 'a positive integer' : `a whole number from 1 to ${max}`;
+    throw new DomainError('invalid_option', `${name} must be ${range} (got ${value})`, 400);
+  }
   return parsed;
 }
 
@@ -139,7 +150,7 @@ const rebuildCommand: LedgerCommand<{ names: string[]; restart?: boolean; batchS
   try {
     const results = await rebuildProjections(context.infrastructure.pool, context.infrastructure.eventStore, projections, {
       restart: options.restart === true,
-      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000),
+      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
       signal,
       progress: new ProgressBars(),
       idleTimeoutMs: context.config.projector.batchIdleTimeoutMs,
@@ -161,7 +172,7 @@ const verifyCommand: LedgerCommand<{ json?: boolean; batchSize?: string; show?: 
   const { signal, release } = interruptible();
   try {
     const report = await verifyProjections(context.infrastructure.pool, context.infrastructure.eventStore, allProjections, {
-      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000),
+      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
       differencesShownMax: positiveInteger(options.show, '--show', 20),
       signal,
       progress: new ProgressBars(),
@@ -194,7 +205,7 @@ export function registerProjectionCommands(program: Command): void {
     )
     .argument('[names...]', `projections: ${allProjections.map((projection) => projection.name).join(', ')}`)
     .option('--restart', 'drop an interrupted rebuild instead of resuming it')
-    .option('--batch-size <n>', 'events applied per transaction (default 1000)', once('--batch-size'))
+    .option('--batch-size <n>', 'events applied per transaction, 1 to 10000 (default 1000)', once('--batch-size'))
     .addHelpText('after', '\nExit codes: 0 rebuilt, 1 interrupted or error (the live tables are then unchanged).')
     .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand, { ownSignals: true })({ names, ...options }));
   projections
@@ -204,7 +215,7 @@ export function registerProjectionCommands(program: Command): void {
         'print each difference (table, primary key, columns), or a summary of tables, rows and a checksum. Prints how long it took.',
     )
     .option('--json', 'print the report as JSON')
-    .option('--batch-size <n>', 'events applied per transaction (default 1000)', once('--batch-size'))
+    .option('--batch-size <n>', 'events applied per transaction, 1 to 10000 (default 1000)', once('--batch-size'))
     .option('--show <n>', 'differences listed per table, at most (default 20; all are counted)', once('--show'))
     .addHelpText('after', '\nExit codes: 0 the live read models equal a rebuild, 2 differences found, 1 error.')
     .action(withLedger(verifyCommand));
