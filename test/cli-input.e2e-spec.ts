@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { runUserCommand } from '../src/identity/user/run-user-command';
@@ -76,4 +77,31 @@ describe('the operator CLI given bad input', () => {
     // No interrupted rebuild is left behind for `projections status` to offer to resume.
     expect(await state()).toEqual(before);
   });
+
+  /** A TCP server that is no PostgreSQL: it hangs up on every connection, or holds it and says nothing. */
+  async function notPostgres(answer: 'hang up' | 'silence', work: (port: number) => Promise<void>): Promise<void> {
+    const sockets: Socket[] = [];
+    const server: Server = createServer((socket) => (answer === 'hang up' ? socket.destroy() : sockets.push(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await work((server.address() as { port: number }).port);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it.each([['hang up' as const, 'Connection terminated unexpectedly'], ['silence' as const, 'timeout expired']])(
+    'names DATABASE_URL, never its password, when the server there will not talk PostgreSQL (%s)',
+    async (answer, why) => {
+      await notPostgres(answer, async (port) => {
+        const run = await cli(['journal'], { DATABASE_URL: `postgres://ledger:hunter2secret@127.0.0.1:${port}/ledger` });
+        expect([run.code, refusal(run.output)]).toEqual([
+          1,
+          [`error: the PostgreSQL of DATABASE_URL (127.0.0.1:${port}/ledger) cannot be used: ${why}. Check DATABASE_URL, or leave it unset for the embedded PostgreSQL.`],
+        ]);
+        expect(run.output).not.toContain('hunter2secret');
+      });
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { projectRoot } from '../config/project-root';
+import { messageOf } from '../errors/message-of';
 import { StartupRefusal } from '../runtime/startup-refusal';
 
 export interface Migration {
@@ -48,6 +49,22 @@ export async function loadMigrations(dir = migrationsDir()): Promise<Migration[]
   return migrations;
 }
 
+/**
+ * The first connection failed, whatever pg said: its own errors for a server that hangs up
+ * (`Connection terminated unexpectedly`) or says nothing until the connect timeout (`timeout
+ * expired`) carry no code, so only this says they came from the connect. The message and any
+ * code are pg's.
+ */
+export class DatabaseConnectFailure extends Error {
+  readonly code: unknown;
+
+  constructor(cause: unknown) {
+    super(messageOf(cause), { cause });
+    this.name = 'DatabaseConnectFailure';
+    this.code = (cause as { code?: unknown } | null)?.code;
+  }
+}
+
 export interface MigrateResult {
   readonly applied: string[];
   readonly alreadyApplied: number;
@@ -61,7 +78,9 @@ export interface MigrateResult {
 export async function migrate(connectionString: string, dir = migrationsDir()): Promise<MigrateResult> {
   const migrations = await loadMigrations(dir);
   const client = new Client({ connectionString, connectionTimeoutMillis: 10_000 });
-  await client.connect();
+  await client.connect().catch((error: unknown) => {
+    throw new DatabaseConnectFailure(error);
+  });
   try {
     await client.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     await client.query(`

@@ -2,7 +2,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { type LedgerConfig } from '../config/config';
 import { createDatabasePool, endDatabasePool } from '../database/database';
 import { ensureDatabase, type RunningEmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
-import { migrate } from '../database/migrations';
+import { DatabaseConnectFailure, migrate } from '../database/migrations';
 import { type EventStore } from '../event-store/event-store.port';
 import { EventStoreDbEventStore } from '../event-store/eventstoredb-event-store';
 import { PostgresEventStore } from '../event-store/postgres-event-store';
@@ -47,7 +47,9 @@ const UNUSABLE_DATABASE_CODES = new Set([
  */
 function unusableDatabase(url: string, error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !UNUSABLE_DATABASE_CODES.has(code)) return error;
+  // A server that took the connection and then hung up or said nothing (not PostgreSQL, or not
+  // answering) fails the connect without a code: that is the URL's to put right too.
+  if (!(error instanceof DatabaseConnectFailure) && (typeof code !== 'string' || !UNUSABLE_DATABASE_CODES.has(code))) return error;
   const parsed = new URL(url);
   const where = parsed.protocol === 'socket:' ? parsed.pathname : `${parsed.hostname}:${parsed.port === '' ? '5432' : parsed.port}${parsed.pathname}`;
   return new StartupRefusal(`the PostgreSQL of DATABASE_URL (${where}) cannot be used: ${messageOf(error)}. Check DATABASE_URL, or leave it unset for the embedded PostgreSQL.`);
