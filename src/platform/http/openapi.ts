@@ -568,7 +568,7 @@ function completeOperations(document: OpenAPIObject, routes: readonly Controller
 }
 
 /** README "HTTP API": a route that takes no body refuses one that is not `{}` (undeclared-input.ts). */
-const NO_BODY_DESCRIPTION = 'Takes no body: send none, or `{}`. A property is 422 `unknown_property`, a JSON value that is not an object 422 `invalid_request_body`; nothing is appended.';
+const NO_BODY_DESCRIPTION = 'Takes no body: send none, or `{}`. A property is 422 `unknown_property` (one set to null counts as not given, as in every body), a JSON value that is not an object 422 `invalid_request_body`; nothing is appended.';
 
 const REQUEST_ID_PARAMETER: ParameterObject = {
   name: 'X-Request-Id',
