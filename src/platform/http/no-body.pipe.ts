@@ -1,5 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { RequestValidationError } from '../errors/problem';
+import { inheritedKeyIn, withoutNullProperties } from './validation.pipe';
 
 /**
  * The body of a route that takes none (README "HTTP API"): none, a blank one, or the empty object
@@ -17,10 +18,10 @@ export class NoBodyPipe implements PipeTransform {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new RequestValidationError([{ field: '', code: 'invalid_request_body', message: 'The request body must be a JSON object: this route takes none, so send none or {}' }]);
     }
-    // A key every object inherits (`constructor`, …) is refused even when null, as RequestValidationPipe does.
-    const [first] = Object.entries(value)
-      .filter(([key, child]) => child !== null || Object.prototype.hasOwnProperty.call(Object.prototype, key))
-      .map(([key]) => key);
+    // Judged as RequestValidationPipe judges a body: a key every object inherits (`constructor`, …)
+    // is refused even when null, and a property set to null counts as not given.
+    const inherited = inheritedKeyIn(value);
+    const [first] = inherited !== null ? [inherited] : Object.keys(withoutNullProperties(value) as object);
     if (first !== undefined) {
       throw new RequestValidationError([{ field: first, code: 'unknown_property', message: `property ${first} should not exist: this route takes no body` }]);
     }

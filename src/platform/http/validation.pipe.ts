@@ -44,7 +44,7 @@ export class RequestValidationPipe implements PipeTransform {
  * like any other property the DTO does not declare. The walk is iterative: bodies are at most
  * JSON_DEPTH_MAX deep, but the walk does not rely on it.
  */
-function inheritedKeyIn(input: unknown): string | null {
+export function inheritedKeyIn(input: unknown): string | null {
   const pending: Array<{ value: unknown; path: string }> = [{ value: input, path: '' }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     if (typeof next.value !== 'object' || next.value === null) continue;
@@ -66,7 +66,7 @@ function inheritedKeyIn(input: unknown): string | null {
  * kept, so a null item is refused in its place. Bodies are at most JSON_DEPTH_MAX deep (checked
  * when they are parsed), which bounds the recursion.
  */
-function withoutNullProperties(input: unknown): unknown {
+export function withoutNullProperties(input: unknown): unknown {
   if (Array.isArray(input)) return input.map(withoutNullProperties);
   if (typeof input !== 'object' || input === null) return input;
   return Object.fromEntries(
