@@ -23,8 +23,8 @@ describe('a request that takes too long to arrive', () => {
   });
 
   /**
-   * Sends `head`, then one byte of `trickle` every 200 ms, until the server closes the connection
-   * or `giveUpMs` passes; answers what came back, when the connection closed, and how much of
+   * Sends `head`, then one byte of `trickle` (if any) every 200 ms, until the server closes the
+   * connection or `giveUpMs` passes, then hangs up; answers what came back, when the connection closed, and how much of
    * `trickle` was sent.
    */
   async function slowRequest(head: string, trickle: string, giveUpMs: number): Promise<{ response: string; closedAfterMs: number | null; bytesSent: number }> {
@@ -46,6 +46,7 @@ describe('a request that takes too long to arrive', () => {
     if ((await Promise.race([closed.then(() => 'closed' as const), gaveUp])) === 'closed') closedAfterMs = Date.now() - started;
     clearInterval(timer);
     socket.destroy();
+    await closed;
     return { response: Buffer.concat(chunks).toString('utf8'), closedAfterMs, bytesSent };
   }
 
@@ -86,23 +87,6 @@ describe('a request that takes too long to arrive', () => {
     expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408, code: 'request_timeout' });
   });
 
-  /** Sends `raw` and answers what came back once the server closed the connection (or 5 s passed). */
-  async function rawRequest(raw: string, hangUpAfterMs?: number): Promise<string> {
-    const url = new URL(app.baseUrl);
-    const socket = connect(Number(url.port), url.hostname);
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(raw);
-    const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, hangUpAfterMs ?? 5_000));
-    await Promise.race([closed, gaveUp]);
-    socket.destroy();
-    await closed;
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
   it('logs no error for a client that hangs up before its body is in, nor for a body of broken chunks', async () => {
     // The body is the client's: a hang-up mid-body (a phone losing its network) or chunks that do
     // not parse are no failure of the service, and never of the database. Node ends such a
@@ -116,9 +100,9 @@ describe('a request that takes too long to arrive', () => {
     for (const path of ['/v1/users', '/v1/admin/config/payout']) {
       const method = path === '/v1/users' ? 'POST' : 'PUT';
       const partial = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"discordUserId":`;
-      expect(await rawRequest(partial, 500)).toBe('');
+      expect((await slowRequest(partial, '', 500)).response).toBe('');
       const brokenChunks = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`;
-      expect(await rawRequest(brokenChunks)).toMatch(/^HTTP\/1\.1 400 /);
+      expect((await slowRequest(brokenChunks, '', 5_000)).response).toMatch(/^HTTP\/1\.1 400 /);
     }
     // The aborted bodies are seen (and would be logged) a moment after the socket closes.
     await new Promise((resolve) => setTimeout(resolve, 300));
