@@ -7,6 +7,7 @@ COPY nest-cli.json tsconfig.json tsconfig.build.json tsconfig.dashboard.json ./
 COPY src ./src
 COPY projections ./projections
 COPY migrations ./migrations
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
