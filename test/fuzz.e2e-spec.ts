@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { getMetadataStorage } from 'class-validator';
 import secureJson from 'secure-json-parse';
-import { NoBodyPipe } from '../src/platform/http/no-body.pipe';
+import { NoBodyPipe, takesNoBody } from '../src/platform/http/no-body.pipe';
 import { JSON_DEPTH_MAX, jsonBoundBroken, PATH_PARAMETER_LENGTH_MAX, URL_LENGTH_MAX } from '../src/platform/http/request-bounds';
 import { RequestValidationPipe } from '../src/platform/http/validation.pipe';
 import { ApiKeys } from '../src/security/api-keys';
@@ -192,7 +192,7 @@ async function refusedBy(dto: Metatype | null, type: 'body' | 'query' | 'param',
 }
 
 /** A route that reads no body on a method that carries one: it takes none, or `{}` (README "HTTP API"). */
-const takesNoBody = (route: Route): boolean => route.method !== 'GET' && route.body.length === 0;
+const routeTakesNoBody = (route: Route): boolean => takesNoBody(route.method, route.body.length > 0);
 
 const noBody = new NoBodyPipe();
 
@@ -205,7 +205,7 @@ async function bodyRefused(route: Route, text: string): Promise<boolean> {
     return true;
   }
   if (jsonBoundBroken(parsed, JSON_DEPTH_MAX) === 'json_too_deep') return true;
-  if (takesNoBody(route)) {
+  if (routeTakesNoBody(route)) {
     try {
       noBody.transform(parsed);
       return false;
@@ -318,7 +318,7 @@ class Generator {
     }
     // A route that takes no body refuses one that is not an object, or has any property: once it
     // ran as if no body were sent, so `{"force": true}` looked taken.
-    if (takesNoBody(route)) list.push(['body:not-an-object', 1], ['body:unknown-property', 1], ['body:pollution', 1]);
+    if (routeTakesNoBody(route)) list.push(['body:not-an-object', 1], ['body:unknown-property', 1], ['body:pollution', 1]);
     return list;
   }
 
@@ -505,7 +505,7 @@ class Generator {
       case 'body:missing-field':
         return this.checkedBody(route, category, this.noiseBody(route, { [pick(requiredFieldsOf(bodyDto))]: undefined }));
       case 'body:unknown-property':
-        return this.checkedBody(route, category, this.noiseBody(route, { [hostileKey()]: takesNoBody(route) ? pick([hostileJson(), 'true', 'null', '"x"']) : hostileJson() }));
+        return this.checkedBody(route, category, this.noiseBody(route, { [hostileKey()]: routeTakesNoBody(route) ? pick([hostileJson(), 'true', 'null', '"x"']) : hostileJson() }));
       case 'body:pollution': {
         const key = pick(POLLUTING_KEYS);
         const value = pick([pollutingJson(), hostileJson(), '1']);
@@ -549,7 +549,7 @@ class Generator {
         return false;
       }
     })();
-    const codes = takesNoBody(route) && parsable ? ['invalid_request_body', 'unknown_property'] : undefined;
+    const codes = routeTakesNoBody(route) && parsable ? ['invalid_request_body', 'unknown_property'] : undefined;
     return this.request(route, category, { body: this.json(text), headers: { ...this.auth(), 'content-type': 'application/json' }, codes });
   }
 }

@@ -11,6 +11,18 @@ import { inheritedKeyIn, withoutNullProperties } from './validation.pipe';
  * are those of the routes whose body a DTO validates. Ignored, `{"force": true}` or `{"reason":
  * "…"}` sent to `POST /v1/admin/payouts/:payoutId/retry` looked taken, and the retry was appended.
  */
+/**
+ * Whether a route takes no body: it reads none (no `@Body()`) on a method that carries one. Such a
+ * route takes none, or `{}` (NoBodyPipe). Fastify never reads the body of a GET, HEAD or TRACE, so
+ * a handler of one sees none, whatever was sent. The hook that refuses a body, the OpenAPI
+ * description and the fuzz test all judge a route by this one rule.
+ */
+export function takesNoBody(method: string, readsBody: boolean): boolean {
+  return !BODYLESS_METHODS.has(method.toUpperCase()) && !readsBody;
+}
+
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
+
 @Injectable()
 export class NoBodyPipe implements PipeTransform {
   transform(value: unknown): unknown {

@@ -21,6 +21,7 @@ import { type ValidationMetadata } from 'class-validator/types/metadata/Validati
 import { type Access, accessOf } from '../../security/access';
 import { problem } from '../errors/problem';
 import { instantMessage } from './instant';
+import { takesNoBody } from './no-body.pipe';
 
 /**
  * The OpenAPI document of the HTTP API (SPEC §5), served at `/docs` (Swagger UI, its assets from
@@ -553,9 +554,9 @@ function completeOperations(document: OpenAPIObject, routes: readonly Controller
       if (route === undefined) throw new Error(`OpenAPI: operation ${operation.operationId ?? '?'} matches no controller route`);
       describeAccess(operation, route.access);
       if (method !== 'get') operation.parameters = [...(operation.parameters ?? []), REQUEST_ID_PARAMETER];
-      const takesNoBody = method !== 'get' && method !== 'head' && route.body.length === 0;
-      if (takesNoBody) operation.description = [operation.description, NO_BODY_DESCRIPTION].filter(Boolean).join('\n\n');
-      const { problems, validation } = problemsOf(route, takesNoBody);
+      const noBody = takesNoBody(method, route.body.length > 0);
+      if (noBody) operation.description = [operation.description, NO_BODY_DESCRIPTION].filter(Boolean).join('\n\n');
+      const { problems, validation } = problemsOf(route, noBody);
       for (const [status, codes] of problems) operation.responses[String(status)] = problemResponse(status, codes, { path, route, validation });
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!/^2/.test(status) || response === undefined || isReference(response)) continue;
@@ -594,7 +595,7 @@ function describeAccess(operation: OperationObject, access: Access): void {
  * Every problem a route can answer, by status: derived from its kind, plus its `@ApiProblems`;
  * and which codes are request validation's (their problems list the fields in `errors`).
  */
-function problemsOf(route: ControllerRoute, takesNoBody: boolean): { problems: Map<number, string[]>; validation: ReadonlyMap<string, string> } {
+function problemsOf(route: ControllerRoute, noBody: boolean): { problems: Map<number, string[]>; validation: ReadonlyMap<string, string> } {
   const problems = new Map<number, Set<string>>();
   const add = (status: number, codes: Iterable<string>): void => {
     const known = problems.get(status) ?? new Set<string>();
@@ -607,7 +608,7 @@ function problemsOf(route: ControllerRoute, takesNoBody: boolean): { problems: M
   ]);
   for (const { code, field } of [...route.params, ...route.query, ...route.body].flatMap((dto) => validationCodes(dto))) if (!validation.has(code)) validation.set(code, field);
   // A route that takes no body still reads one sent, to refuse it unless it is `{}`.
-  if (route.body.length > 0 || takesNoBody) {
+  if (route.body.length > 0 || noBody) {
     add(400, ['malformed_json', 'invalid_utf8', 'json_too_deep', 'nul_character', 'lone_surrogate']);
     add(413, ['payload_too_large']);
     add(415, ['unsupported_media_type', 'unsupported_charset', 'unsupported_content_encoding']);

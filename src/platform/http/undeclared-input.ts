@@ -7,7 +7,7 @@ import { refusalOf } from '../../security/api-key.guard';
 import { type ApiKeys } from '../../security/api-keys';
 import { authenticateRequest } from '../../security/request-authentication';
 import { controllersOf, declaredRoutes } from './declared-routes';
-import { NoBodyPipe } from './no-body.pipe';
+import { NoBodyPipe, takesNoBody } from './no-body.pipe';
 import { NoQueryParametersPipe } from './no-query-parameters.pipe';
 
 const ANY_QUERY = 'ledger:any-query';
@@ -39,7 +39,7 @@ export function refuseUndeclaredInput(app: INestApplication, keys: ApiKeys): (re
       .map(({ method, path, controller, handler }) => {
         const checks = {
           query: Reflect.getMetadata(ANY_QUERY, controller) !== true && !takes(RouteParamtypes.QUERY, controller, handler),
-          body: !BODYLESS_METHODS.has(method) && !takes(RouteParamtypes.BODY, controller, handler),
+          body: takesNoBody(method, takes(RouteParamtypes.BODY, controller, handler)),
         };
         return [`${method} ${path}`, { ...checks, access: accessOf((controller.prototype as Record<string, object>)[handler], controller) }] as const;
       })
@@ -62,9 +62,6 @@ export function refuseUndeclaredInput(app: INestApplication, keys: ApiKeys): (re
     }
   };
 }
-
-/** The methods whose body Fastify never reads: a handler of one sees none, whatever was sent. */
-const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
 
 /** Whether the handler reads that part of the request (`@Query()`, `@Body()`). */
 function takes(kind: RouteParamtypes, controller: object, handler: string): boolean {
