@@ -6,7 +6,7 @@ import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { instantMessage, parseInstant } from './platform/http/instant';
-import { API_KEY_NAME, API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
+import { API_KEY_NAME, API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, type ApiKeyScope, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
 import { operatorSeedStatus } from './security/secure-config/stored-operator-seed';
@@ -35,13 +35,25 @@ const journalCommand: LedgerCommand<{ json?: boolean }> = async (context, option
   return report.trialBalanceRaw === '0' && report.unbalancedEntries.length === 0 ? EXIT_OK : EXIT_FINDINGS;
 };
 
-const createKeyCommand: LedgerCommand<{ name: string; scopes: string; expiresAt?: string }> = async (context, options) => {
+interface CreateKeyOptions {
+  readonly name: string;
+  readonly scopes: string;
+  readonly expiresAt?: string;
+}
+
+/** The scopes and expiry of `api-keys create`, as typed; an unknown scope or a bad time is refused. */
+function keyOptionsOf(options: CreateKeyOptions): { scopes: ApiKeyScope[]; expiresAt: Date | null } {
   const scopes = options.scopes.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
   const unknown = scopes.filter((scope) => !isApiKeyScope(scope));
   if (unknown.length > 0) throw new DomainError('invalid_api_key_scopes', `Unknown scope ${unknown.join(', ')}; the scopes are ${API_KEY_SCOPES.join(', ')}`);
   const expiresAt = options.expiresAt === undefined ? null : parseInstant(options.expiresAt);
   if (options.expiresAt !== undefined && expiresAt === null) throw new DomainError('invalid_api_key_expiry', `${instantMessage('--expires-at')} (got ${options.expiresAt})`);
-  const { key, record } = await new ApiKeys(context.infrastructure.pool).create({ name: options.name, scopes: scopes.filter(isApiKeyScope), expiresAt });
+  return { scopes: scopes.filter(isApiKeyScope), expiresAt };
+}
+
+const createKeyCommand: LedgerCommand<CreateKeyOptions> = async (context, options) => {
+  const { scopes, expiresAt } = keyOptionsOf(options);
+  const { key, record } = await new ApiKeys(context.infrastructure.pool).create({ name: options.name, scopes, expiresAt });
   // The key is shown this once and stored only as its hash: the last line is the key alone.
   await write(
     process.stdout,
@@ -133,7 +145,7 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'a unique name, a-z 0-9 . _ - (never reused, even after a revoke)', once('--name'))
     .requiredOption('--scopes <list>', `comma list of ${API_KEY_SCOPES.join(', ')}`, once('--scopes'))
     .option('--expires-at <time>', 'ISO-8601 time with a zone after which the key opens nothing', once('--expires-at'))
-    .action(withLedger(createKeyCommand));
+    .action(withLedger(createKeyCommand, { check: keyOptionsOf }));
   apiKeys.command('list').description('Every key: name, state, scopes, times (never the key).').option('--json', 'as JSON').action(withLedger(listKeysCommand));
   apiKeys
     .command('revoke')

@@ -84,7 +84,7 @@ describe('the operator CLI given bad input', () => {
    * hung up on connect answered that message, when it came after the close, with a reset, and pg
    * then said `read ECONNRESET` instead of `Connection terminated unexpectedly` (seen once in CI).
    */
-  async function notPostgres(answer: 'hang up' | 'silence', work: (port: number) => Promise<void>): Promise<void> {
+  async function notPostgres(answer: 'hang up' | 'silence', work: (port: number, connections: () => number) => Promise<void>): Promise<void> {
     const sockets: Socket[] = [];
     const server: Server = createServer((socket) => {
       sockets.push(socket);
@@ -92,12 +92,41 @@ describe('the operator CLI given bad input', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      await work((server.address() as { port: number }).port);
+      await work((server.address() as { port: number }).port, () => sockets.length);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
   }
+
+  it('refuses a bad argument before it connects to any database', async () => {
+    const userId = randomUUID();
+    const cases: Array<[string[], string]> = [
+      [['api-keys', 'create', '--name', 'ops', '--scopes', 'admin,root'], 'invalid_api_key_scopes'],
+      [['api-keys', 'create', '--name', 'ops', '--scopes', 'admin', '--expires-at', 'tomorrow'], 'invalid_api_key_expiry'],
+      [['events', 'tail', '--category', 'user!', '--no-follow'], 'invalid_category'],
+      [['events', 'tail', '--from', 'head', '--no-follow'], 'invalid_from'],
+      [['events', 'tail', '--limit', '0', '--no-follow'], 'invalid_limit'],
+      [['audit', 'user', 'nobody'], 'invalid_user_id'],
+      [['as-of', 'yesterday', 'user', userId], 'invalid_as_of'],
+      [['as-of', '9999-01-01T00:00:00Z', 'user', userId], 'as_of_in_future'],
+      [['as-of', '5', 'payout', userId], 'invalid_as_of_subject'],
+      [['as-of', '5', 'user', 'nobody'], 'invalid_user_id'],
+      [['projections', 'rebuild', 'userz'], 'unknown_projection'],
+      [['projections', 'rebuild', '--batch-size', '0'], 'invalid_option'],
+      [['projections', 'verify', '--batch-size', '10001'], 'invalid_option'],
+      [['projections', 'verify', '--show', 'all'], 'invalid_option'],
+    ];
+    // A server that hangs up on every connection: a command that connected first would fail with
+    // the database's error, not its argument's, and the server would count the connection.
+    await notPostgres('hang up', async (port, connections) => {
+      for (const [args, code] of cases) {
+        const run = await cli(args, { DATABASE_URL: `postgres://ledger@127.0.0.1:${port}/ledger` });
+        expect([args.join(' '), run.code, refusal(run.output).length, refusal(run.output)[0].startsWith(`error: ${code}: `)]).toEqual([args.join(' '), 1, 1, true]);
+      }
+      expect(connections()).toBe(0);
+    });
+  });
 
   it.each([['hang up' as const, 'Connection terminated unexpectedly'], ['silence' as const, 'timeout expired']])(
     'names DATABASE_URL, never its password, when the server there will not talk PostgreSQL (%s)',

@@ -167,5 +167,5 @@ export function registerEventCommands(program: Command): void {
     .option('--no-follow', 'stop at the last event stored instead of waiting for new ones')
     .option('--json', 'one JSON object per line (NDJSON), data whole')
     .addHelpText('after', '\nExit codes: 0 ended (Ctrl-C, --limit reached, or the head with --no-follow), 1 error.')
-    .action(withLedger(tailCommand, { ownSignals: true }));
+    .action(withLedger(tailCommand, { ownSignals: true, check: tailOptionsOf }));
 }

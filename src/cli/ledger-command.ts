@@ -67,10 +67,14 @@ function cliLogger(config: LedgerConfig): Logger {
  * what it tells the operator instead: once it runs, every signal writes that line and the command
  * ends as it would have, with its own output and exit code. Its steps are bounded (statement and
  * event store timeouts). A signal during the start-up, before it has done anything, still stops it.
+ *
+ * `check` judges the arguments before anything starts: a mistyped one is refused at once, not
+ * after the embedded PostgreSQL has started and the migrations have run, and not hidden behind the
+ * error of a database that cannot be reached. The command judges them again as it reads them.
  */
 export function withLedger<Options>(
   command: LedgerCommand<Options>,
-  handling: { ownSignals?: boolean; finishOnSignal?: string } = {},
+  handling: { ownSignals?: boolean; finishOnSignal?: string; check?: (options: Options) => unknown } = {},
 ): (options: Options) => Promise<void> {
   return async (options) => {
     let started: Promise<Infrastructure> | undefined;
@@ -91,6 +95,7 @@ export function withLedger<Options>(
     }
     let code: number;
     try {
+      handling.check?.(options);
       const config = loadConfig();
       const logger = cliLogger(config);
       // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.

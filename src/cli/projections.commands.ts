@@ -144,13 +144,35 @@ export function formatRebuildResult(result: RebuildResult): string {
 
 const jsonText = (value: unknown): string => `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`;
 
-const rebuildCommand: LedgerCommand<{ names: string[]; restart?: boolean; batchSize?: string }> = async (context, options) => {
-  const projections = selectProjections(options.names);
+interface RebuildOptions {
+  readonly names: string[];
+  readonly restart?: boolean;
+  readonly batchSize?: string;
+}
+
+interface VerifyOptions {
+  readonly json?: boolean;
+  readonly batchSize?: string;
+  readonly show?: string;
+}
+
+const rebuildOptionsOf = (options: RebuildOptions): { projections: Projection[]; batchSizeMax: number } => ({
+  projections: selectProjections(options.names),
+  batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
+});
+
+const verifyOptionsOf = (options: VerifyOptions): { batchSizeMax: number; differencesShownMax: number } => ({
+  batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
+  differencesShownMax: positiveInteger(options.show, '--show', 20),
+});
+
+const rebuildCommand: LedgerCommand<RebuildOptions> = async (context, options) => {
+  const { projections, batchSizeMax } = rebuildOptionsOf(options);
   const { signal, release } = interruptible();
   try {
     const results = await rebuildProjections(context.infrastructure.pool, context.infrastructure.eventStore, projections, {
       restart: options.restart === true,
-      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
+      batchSizeMax,
       signal,
       progress: new ProgressBars(),
       idleTimeoutMs: context.config.projector.batchIdleTimeoutMs,
@@ -168,12 +190,13 @@ const rebuildCommand: LedgerCommand<{ names: string[]; restart?: boolean; batchS
   }
 };
 
-const verifyCommand: LedgerCommand<{ json?: boolean; batchSize?: string; show?: string }> = async (context, options) => {
+const verifyCommand: LedgerCommand<VerifyOptions> = async (context, options) => {
+  const { batchSizeMax, differencesShownMax } = verifyOptionsOf(options);
   const { signal, release } = interruptible();
   try {
     const report = await verifyProjections(context.infrastructure.pool, context.infrastructure.eventStore, allProjections, {
-      batchSizeMax: positiveInteger(options.batchSize, '--batch-size', 1_000, BATCH_SIZE_MAX),
-      differencesShownMax: positiveInteger(options.show, '--show', 20),
+      batchSizeMax,
+      differencesShownMax,
       signal,
       progress: new ProgressBars(),
       idleTimeoutMs: context.config.projector.batchIdleTimeoutMs,
@@ -207,7 +230,7 @@ export function registerProjectionCommands(program: Command): void {
     .option('--restart', 'drop an interrupted rebuild instead of resuming it')
     .option('--batch-size <n>', 'events applied per transaction, 1 to 10000 (default 1000)', once('--batch-size'))
     .addHelpText('after', '\nExit codes: 0 rebuilt, 1 interrupted or error (the live tables are then unchanged).')
-    .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand, { ownSignals: true })({ names, ...options }));
+    .action((names: string[], options: { restart?: boolean; batchSize?: string }) => withLedger(rebuildCommand, { ownSignals: true, check: rebuildOptionsOf })({ names, ...options }));
   projections
     .command('verify')
     .description(
@@ -218,7 +241,7 @@ export function registerProjectionCommands(program: Command): void {
     .option('--batch-size <n>', 'events applied per transaction, 1 to 10000 (default 1000)', once('--batch-size'))
     .option('--show <n>', 'differences listed per table, at most (default 20; all are counted)', once('--show'))
     .addHelpText('after', '\nExit codes: 0 the live read models equal a rebuild, 2 differences found, 1 error.')
-    .action(withLedger(verifyCommand));
+    .action(withLedger(verifyCommand, { check: verifyOptionsOf }));
   projections
     .command('status')
     .description("Each projection's checkpoint, events and seconds behind the event store, state (caught up, behind, never run), and any interrupted rebuild.")

@@ -2,7 +2,7 @@ import { type Command } from 'commander';
 import { defaultPayoutSettings } from '../admin/faucet-config/faucet-settings';
 import { DomainError } from '../platform/errors/domain-error';
 import { type EventStore } from '../platform/event-store/event-store.port';
-import { parseCut } from '../identity/user-audit/as-of-cut';
+import { type HistoryCut, parseCut } from '../identity/user-audit/as-of-cut';
 import { auditEntryJson, readUserAuditTrail, resolveUserRef } from '../identity/user-audit/user-audit-trail';
 import { formatAuditTrail, formatUserAsOf } from '../identity/user-audit/user-audit.format';
 import { type UserAsOfView, userStatusAsOf } from '../identity/user-audit/user-status-as-of';
@@ -33,12 +33,30 @@ export async function userAuditOutput(store: EventStore, reference: string, opti
  * an ISO-8601 date and time with a zone (events recorded at or before it; not in the future).
  */
 export async function userAsOf(store: EventStore, when: string, reference: string, payoutDefaults: PayoutSettings, now = new Date()): Promise<UserAsOfView> {
+  return userStatusAsOf(store, userIdOf(reference), cutOf(when, now), payoutDefaults);
+}
+
+function cutOf(when: string, now: Date): HistoryCut {
   const cut = parseCut(when);
   if (cut === null) {
     throw new DomainError('invalid_as_of', `${when} is neither a position (digits) nor an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z`);
   }
   if (cut.kind === 'time' && cut.at.getTime() > now.getTime()) throw new DomainError('as_of_in_future', `${when} is in the future`);
-  return userStatusAsOf(store, userIdOf(reference), cut, payoutDefaults);
+  return cut;
+}
+
+interface AsOfOptions {
+  readonly when: string;
+  readonly subject: string;
+  readonly user: string;
+  readonly json?: boolean;
+}
+
+/** The arguments of `as-of`: the subject, then the cut, then the user. */
+function checkAsOf(options: AsOfOptions): void {
+  if (options.subject !== 'user') throw new DomainError('invalid_as_of_subject', `as-of answers for a user: as-of <when> user <userId> (got ${options.subject})`);
+  cutOf(options.when, new Date());
+  userIdOf(options.user);
 }
 
 const auditUserCommand: LedgerCommand<{ user: string; json?: boolean }> = async (context, options) => {
@@ -46,8 +64,8 @@ const auditUserCommand: LedgerCommand<{ user: string; json?: boolean }> = async 
   return EXIT_OK;
 };
 
-const asOfCommand: LedgerCommand<{ when: string; subject: string; user: string; json?: boolean }> = async (context, options) => {
-  if (options.subject !== 'user') throw new DomainError('invalid_as_of_subject', `as-of answers for a user: as-of <when> user <userId> (got ${options.subject})`);
+const asOfCommand: LedgerCommand<AsOfOptions> = async (context, options) => {
+  checkAsOf(options);
   const view = await userAsOf(context.infrastructure.eventStore, options.when, options.user, defaultPayoutSettings(context.config));
   await write(process.stdout, options.json === true ? `${JSON.stringify(view, null, 2)}\n` : formatUserAsOf(view));
   return EXIT_OK;
@@ -61,7 +79,7 @@ export function registerUserAuditCommands(program: Command): void {
     .argument('<user>', 'user id (UUID) or Discord id')
     .option('--json', 'an array of {position, revision, type, recordedAt, actor, data, balances}; amounts as …Raw / …Ban strings')
     .addHelpText('after', '\nExit codes: 0 printed, 1 error (no such user: user_not_found).')
-    .action((user: string, options: { json?: boolean }) => withLedger(auditUserCommand)({ user, ...options }));
+    .action((user: string, options: { json?: boolean }) => withLedger(auditUserCommand, { check: () => userIdOf(user) })({ user, ...options }));
 
   program
     .command('as-of')
@@ -74,5 +92,5 @@ export function registerUserAuditCommands(program: Command): void {
     .argument('<user>', 'user id (UUID) or Discord id')
     .option('--json', 'as JSON, with asOf and the position of the last event included')
     .addHelpText('after', '\nExit codes: 0 printed, 1 error (no events of the user by then: user_not_found).')
-    .action((when: string, subject: string, user: string, options: { json?: boolean }) => withLedger(asOfCommand)({ when, subject, user, ...options }));
+    .action((when: string, subject: string, user: string, options: { json?: boolean }) => withLedger(asOfCommand, { check: checkAsOf })({ when, subject, user, ...options }));
 }
