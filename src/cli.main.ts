@@ -6,6 +6,7 @@ import { registerProjectionCommands } from './cli/projections.commands';
 import { registerUserAuditCommands } from './cli/user-audit.commands';
 import { DomainError } from './platform/errors/domain-error';
 import { instantMessage, parseInstant } from './platform/http/instant';
+import { escapeEachLine } from './platform/text/control-characters';
 import { API_KEY_NAME, API_KEY_SCOPES, type ApiKeyRecord, ApiKeys, type ApiKeyScope, isApiKeyScope, looksLikeApiKey } from './security/api-keys';
 import { formatRotation, rotateSecureConfig, type RotationKeyOptions, rotationKeys } from './security/secure-config/rotate-master-key';
 import { SecureConfigEntries, SecureConfigStore } from './security/secure-config/secure-config.store';
@@ -116,6 +117,8 @@ export function buildProgram(): Command {
   const program = new Command('npm run cli --')
     .description('Pay2Slay Ledger operator commands. They use the same environment as the service.')
     .showHelpAfterError()
+    // commander's own refusals quote what was typed (`unknown command '…'`): escaped as ours are.
+    .configureOutput({ outputError: (text, write) => write(escapeEachLine(text)) })
     .addHelpText(
       'after',
       [

@@ -128,6 +128,35 @@ describe('the operator CLI given bad input', () => {
     });
   });
 
+  it('refuses an argument to npm run migrate, which takes none, before it migrates anything', async () => {
+    await notPostgres('hang up', async (port, connections) => {
+      const run = startBuiltEntry('migrate.main.js', childEnv({ DATABASE_URL: `postgres://ledger@127.0.0.1:${port}/ledger` }), ['--dry-run']);
+      const { code } = await waitForExit(run.child, 60_000);
+      expect([code, refusal(run.output())]).toEqual([1, ['error: npm run migrate takes no arguments (got --dry-run); it applies every pending migration']]);
+      expect(connections()).toBe(0);
+    });
+  });
+
+  it('echoes a bad argument with its control characters escaped, never raw to the terminal', async () => {
+    // An id pasted from a log can carry a terminal's escape sequences (here: clear the screen, set
+    // the window title); printed raw, they would act on the operator's terminal.
+    const hostile = 'user\u001b[2J\u001b]0;owned\u0007\u009b31m\r\n';
+    const escaped = 'user\\u001b[2J\\u001b]0;owned\\u0007\\u009b31m\\r\\n';
+    const cases: Array<[string[], string]> = [
+      [['audit', 'user', hostile], `error: invalid_user_id: ${escaped} is neither`],
+      [['as-of', hostile, 'user', randomUUID()], `error: invalid_as_of: ${escaped} is neither`],
+      [['events', 'tail', '--from', hostile, '--no-follow'], `error: invalid_from: --from ${escaped} is not`],
+      // commander's own refusal, followed by the command's usage: escaped line by line, so a line
+      // break typed stays one (harmless); the rest is escaped.
+      [['audit', hostile], `error: unknown command '${escaped.replace(/\\n$/, '')}`],
+    ];
+    for (const [args, first] of cases) {
+      const run = await cli(args);
+      expect([run.code, refusal(run.output)[0].slice(0, first.length)]).toEqual([1, first]);
+      expect(run.output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    }
+  });
+
   it.each([['hang up' as const, 'Connection terminated unexpectedly'], ['silence' as const, 'timeout expired']])(
     'names DATABASE_URL, never its password, when the server there will not talk PostgreSQL (%s)',
     async (answer, why) => {

@@ -5,6 +5,7 @@ import { ConfigError, envText, type LedgerConfig, loadConfig } from '../platform
 import { DomainError } from '../platform/errors/domain-error';
 import { type Logger } from '../platform/logging/logger';
 import { type Infrastructure, startInfrastructure } from '../platform/runtime/infrastructure';
+import { escapeControlCharacters, escapeEachLine } from '../platform/text/control-characters';
 import { operatorSeedSourceFromConfig } from '../security/secure-config/stored-operator-seed';
 
 /*
@@ -142,11 +143,16 @@ export function once(flag: string): (value: string, previous: string | undefined
   };
 }
 
+/**
+ * The error as the operator reads it. Its message may quote what was typed, and a value pasted
+ * from a log can carry a terminal's control sequences (clear the screen, set the title, recolour):
+ * each control character is printed escaped (`\u001b`, `\n`), and a refusal stays one line.
+ */
 export function describe(error: unknown): string {
-  if (error instanceof DomainError) return `${error.code}: ${error.message}`;
-  if (error instanceof ConfigError) return ['misconfiguration:', ...error.problems.map((problem) => `  - ${problem}`)].join('\n');
-  if (error instanceof Error) return envText(process.env, 'LOG_LEVEL') === 'debug' ? error.stack ?? error.message : error.message;
-  return String(error);
+  if (error instanceof DomainError) return `${error.code}: ${escapeControlCharacters(error.message)}`;
+  if (error instanceof ConfigError) return ['misconfiguration:', ...error.problems.map((problem) => `  - ${escapeControlCharacters(problem)}`)].join('\n');
+  if (error instanceof Error) return envText(process.env, 'LOG_LEVEL') === 'debug' ? escapeEachLine(error.stack ?? error.message) : escapeControlCharacters(error.message);
+  return escapeControlCharacters(String(error));
 }
 
 export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
