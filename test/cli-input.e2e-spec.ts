@@ -128,6 +128,18 @@ describe('the operator CLI given bad input', () => {
     });
   });
 
+  it('states the bound a number went past', async () => {
+    const cases: Array<[string[], string]> = [
+      [['events', 'tail', '--limit', '9999999999', '--no-follow'], 'error: invalid_limit: --limit 9999999999 is not a whole number from 1 to 999999999'],
+      [['events', 'tail', '--from', '9223372036854775808', '--no-follow'], 'error: invalid_from: --from 9223372036854775808 is not a position (digits, at most 9223372036854775807)'],
+      [['as-of', '9223372036854775808', 'user', randomUUID()], 'error: invalid_as_of: 9223372036854775808 is neither a position (digits, at most 9223372036854775807) nor'],
+    ];
+    for (const [args, first] of cases) {
+      const run = await cli(args);
+      expect([run.code, refusal(run.output).length, refusal(run.output)[0].slice(0, first.length)]).toEqual([1, 1, first]);
+    }
+  });
+
   it('refuses an argument to npm run migrate, which takes none, before it migrates anything', async () => {
     await notPostgres('hang up', async (port, connections) => {
       const run = startBuiltEntry('migrate.main.js', childEnv({ DATABASE_URL: `postgres://ledger@127.0.0.1:${port}/ledger` }), ['--dry-run']);

@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
 import { DomainError } from '../platform/errors/domain-error';
 import { type EventFilter, type EventStore, type RecordedEvent } from '../platform/event-store/event-store.port';
-import { isPosition } from '../platform/http/paging';
+import { isPosition, POSITION_MAX } from '../platform/http/paging';
 import { EXIT_OK, type LedgerCommand, once, withLedger, write } from './ledger-command';
 
 /*
@@ -17,6 +17,8 @@ const DATA_LENGTH_MAX = 400;
 /** Categories (the part of a stream name before its first `-`): user, operator, settlement, faucet, secure. */
 const CATEGORY = /^[a-z][a-z0-9]{0,39}$/;
 const CATEGORIES_MAX = 16;
+/** `--limit` in digits: nine of them, so the count stays a safe integer. */
+const LIMIT_MAX = 999_999_999;
 
 export interface TailOptions {
   /** Exclusive; null: from the start. */
@@ -115,9 +117,13 @@ export function tailOptionsOf(options: TailCommandOptions): Omit<TailOptions, 'f
   const bad = categories.find((name) => !CATEGORY.test(name));
   if (bad !== undefined) throw new DomainError('invalid_category', `--category ${bad} is not a stream category such as user or operator`);
   if (categories.length > CATEGORIES_MAX) throw new DomainError('invalid_category', `at most ${CATEGORIES_MAX} categories`);
-  if (options.from !== undefined && !isPosition(options.from)) throw new DomainError('invalid_from', `--from ${options.from} is not a position (digits)`);
+  if (options.from !== undefined && !isPosition(options.from)) {
+    throw new DomainError('invalid_from', `--from ${options.from} is not a position (digits, at most ${POSITION_MAX.toString()})`);
+  }
   const limit = options.limit === undefined ? null : Number(options.limit);
-  if (limit !== null && (!/^[0-9]{1,9}$/.test(options.limit ?? '') || limit < 1)) throw new DomainError('invalid_limit', `--limit ${options.limit} is not a whole number from 1`);
+  if (limit !== null && (!/^[0-9]{1,9}$/.test(options.limit ?? '') || limit < 1)) {
+    throw new DomainError('invalid_limit', `--limit ${options.limit} is not a whole number from 1 to ${LIMIT_MAX}`);
+  }
   return {
     fromPosition: options.from === undefined ? 'head' : BigInt(options.from),
     categories: categories.length === 0 ? null : categories,

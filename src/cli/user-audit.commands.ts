@@ -3,6 +3,7 @@ import { defaultPayoutSettings } from '../admin/faucet-config/faucet-settings';
 import { DomainError } from '../platform/errors/domain-error';
 import { type EventStore } from '../platform/event-store/event-store.port';
 import { type HistoryCut, parseCut } from '../identity/user-audit/as-of-cut';
+import { POSITION_MAX } from '../platform/http/paging';
 import { auditEntryJson, readUserAuditTrail, resolveUserRef } from '../identity/user-audit/user-audit-trail';
 import { formatAuditTrail, formatUserAsOf } from '../identity/user-audit/user-audit.format';
 import { type UserAsOfView, userStatusAsOf } from '../identity/user-audit/user-status-as-of';
@@ -39,7 +40,10 @@ export async function userAsOf(store: EventStore, when: string, reference: strin
 function cutOf(when: string, now: Date): HistoryCut {
   const cut = parseCut(when);
   if (cut === null) {
-    throw new DomainError('invalid_as_of', `${when} is neither a position (digits) nor an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z`);
+    throw new DomainError(
+      'invalid_as_of',
+      `${when} is neither a position (digits, at most ${POSITION_MAX.toString()}) nor an ISO-8601 date and time with a zone, from 1970 to 9999, such as 2026-05-01T12:00:00Z`,
+    );
   }
   if (cut.kind === 'time' && cut.at.getTime() > now.getTime()) throw new DomainError('as_of_in_future', `${when} is in the future`);
   return cut;

@@ -31,7 +31,7 @@ export const LimitRules = (): PropertyDecorator =>
 export const CURSOR_LENGTH_MAX = 512;
 
 /** Positions are PostgreSQL bigints (checkpoints, read models): none is larger. */
-const POSITION_MAX = 9_223_372_036_854_775_807n;
+export const POSITION_MAX = 9_223_372_036_854_775_807n;
 
 /** A position written in decimal, as commands return them: 1 to 19 digits, at most POSITION_MAX. */
 export function isPosition(value: unknown): value is string {
