@@ -88,6 +88,56 @@ describe('the embedded data directory', () => {
     }
   }, 300_000);
 
+  /** `npm start` and `npm run cli` in a second terminal at once, as the README's Quick start has them. */
+  it('lets a CLI command started while the service brings up its PostgreSQL wait for it, and use it', async () => {
+    const port = await freePort();
+    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+    try {
+      // The service owns the directory, and initdb has only begun: its cluster takes seconds more.
+      await eventually('the service to own the data directory', async () => ((await readPid(join(dataDir, 'owner.pid'))) === service.child.pid ? true : undefined), 60_000, 5);
+      expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+      const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['api-keys', 'list']);
+      const cliExit = await waitForExit(cli.child, 120_000);
+      await eventually('the service to answer /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true ? true : undefined), 90_000, 200);
+
+      expect({ cliExit: cliExit.code, cli: cli.output().trim().split('\n').slice(-1)[0], owner: await readPid(join(dataDir, 'owner.pid')), service: service.child.exitCode }).toEqual({
+        cliExit: 0,
+        cli: 'No API keys.',
+        owner: service.child.pid,
+        service: null,
+      });
+      expect(cli.output()).toContain(`waiting for the service (pid ${String(service.child.pid)}) to start the embedded PostgreSQL`);
+    } finally {
+      service.child.kill('SIGTERM');
+      expect((await waitForExit(service.child, 60_000)).code).toBe(0);
+    }
+  }, 300_000);
+
+  it('starts a service once a CLI command that owned the data directory has ended, rather than refuse it', async () => {
+    const tail = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['events', 'tail']);
+    const port = await freePort();
+    let service: ReturnType<typeof startBuiltEntry> | undefined;
+    try {
+      await eventually('the tail to follow', async () => (tail.output().includes('Following the event store') ? true : undefined), 90_000, 50);
+      expect(await readPid(join(dataDir, 'owner.pid'))).toBe(tail.child.pid);
+      service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+      const started = service;
+      await eventually('the service to wait', async () => (started.output().includes(`waiting for the npm run cli command (pid ${String(tail.child.pid)})`) ? true : undefined), 60_000, 50);
+      expect(started.child.exitCode).toBeNull();
+
+      tail.child.kill('SIGINT');
+      expect((await waitForExit(tail.child, 60_000)).code).toBe(0);
+      await eventually('the service to answer /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true ? true : undefined), 90_000, 200);
+      expect(await readPid(join(dataDir, 'owner.pid'))).toBe(started.child.pid);
+    } finally {
+      if (tail.child.exitCode === null) tail.child.kill('SIGKILL');
+      if (service !== undefined) {
+        service.child.kill('SIGTERM');
+        expect((await waitForExit(service.child, 60_000)).code).toBe(0);
+      }
+    }
+  }, 300_000);
+
   it('starts after a first start was killed while initdb ran', async () => {
     const first = spawn(process.execPath, [join(projectRoot(), 'dist', 'src', 'main.js')], {
       env: childEnv({ LEDGER_DATA_DIR: dataDir, PORT: '0' }),

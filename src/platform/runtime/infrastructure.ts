@@ -74,6 +74,8 @@ export async function startInfrastructure(
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
       log: (line) => logger.debug({ postgres: line }),
+      // Seen by whoever waits: a CLI logs only warnings unless asked.
+      onWait: (message) => logger.warn(message),
       attachToRunning: options.shareEmbedded === true,
     });
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
