@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/platform/config/project-root';
-import { eventually, startCapturing, waitForExit } from './support/processes';
+import { eventually, killGroups, startCapturing, waitForExit } from './support/processes';
 
 // scripts/build.mjs, which every npm script that runs from dist/ calls first, run in a scratch
 // project whose `nest` and `tsc` are stand-ins: each logs when it starts and ends, and the nest one
@@ -15,13 +15,7 @@ describe('scripts/build.mjs', () => {
   const groups: number[] = [];
 
   afterAll(async () => {
-    for (const group of groups) {
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      }
-    }
+    killGroups(groups);
     await Promise.all(projects.map((project) => rm(project, { recursive: true, force: true })));
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/platform/config/project-root';
 import { freePort, isAlive, readPid } from '../src/platform/database/embedded-postgres';
-import { childEnv, eventually, startCapturing, waitForExit } from './support/processes';
+import { childEnv, eventually, killGroups, startCapturing, waitForExit } from './support/processes';
 
 // A process manager that runs `npm start` (systemd, pm2, a container whose command is npm) stops
 // it with SIGTERM sent to npm alone. npm passes the signal on to its script's process only: when
@@ -21,13 +21,7 @@ describe('an npm script, stopped with SIGTERM sent to npm', () => {
 
   afterAll(async () => {
     // npm leads a process group of its own (detached below); whatever outlived a failed test goes with it.
-    for (const group of groups) {
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      }
-    }
+    killGroups(groups);
     await Promise.all(dataDirs.map((dataDir) => rm(dataDir, { recursive: true, force: true })));
   });
 

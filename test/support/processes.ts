@@ -98,3 +98,14 @@ export async function startService(overrides: Record<string, string>, readyTimeo
     },
   };
 }
+
+/** SIGKILLs each process group (a child started with `detached: true` leads one), gone ones aside. */
+export function killGroups(groups: readonly number[]): void {
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
