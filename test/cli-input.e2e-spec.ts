@@ -105,6 +105,7 @@ describe('the operator CLI given bad input', () => {
       [['api-keys', 'create', '--name', 'ops', '--scopes', 'admin,root'], 'invalid_api_key_scopes'],
       [['api-keys', 'create', '--name', 'ops', '--scopes', 'admin', '--expires-at', 'tomorrow'], 'invalid_api_key_expiry'],
       [['events', 'tail', '--category', 'user!', '--no-follow'], 'invalid_category'],
+      [['events', 'tail', '--category', 'user,users', '--no-follow'], 'invalid_category'],
       [['events', 'tail', '--from', 'head', '--no-follow'], 'invalid_from'],
       [['events', 'tail', '--limit', '0', '--no-follow'], 'invalid_limit'],
       [['audit', 'user', 'nobody'], 'invalid_user_id'],
@@ -126,6 +127,17 @@ describe('the operator CLI given bad input', () => {
       }
       expect(connections()).toBe(0);
     });
+  });
+
+  it('tails the categories the ledger writes, and refuses one it does not, naming them', async () => {
+    const known = await cli(['events', 'tail', '--category', 'user,operator', '--category', 'settlement,faucet,secure', '--from', '0', '--no-follow']);
+    expect([known.code, refusal(known.output).filter((line) => line.includes('UserRegistered')).length]).toEqual([0, 1]);
+
+    const unknown = await cli(['events', 'tail', '--category', 'users', '--from', '0', '--no-follow']);
+    expect([unknown.code, refusal(unknown.output)]).toEqual([
+      1,
+      ['error: invalid_category: --category users is not a stream category; they are user, operator, settlement, faucet, secure'],
+    ]);
   });
 
   it('states the bound a number went past', async () => {
