@@ -113,6 +113,21 @@ describe('the embedded data directory', () => {
     }
   }, 300_000);
 
+  it('stops a CLI command waiting for a service’s PostgreSQL at once on Ctrl-C', async () => {
+    // owner.pid names a live service (this test's process, without a start time) whose cluster never comes up.
+    await writeFile(join(dataDir, 'owner.pid'), `${process.pid}\n\nservice\n`);
+    const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['api-keys', 'list']);
+    await eventually('the command to wait', async () => (cli.output().includes(`waiting for the service (pid ${process.pid})`) ? true : undefined), 60_000, 50);
+    const signalledAt = Date.now();
+    cli.child.kill('SIGINT');
+    const exit = await waitForExit(cli.child, 60_000);
+    expect({ exit, withinMs: Date.now() - signalledAt < 10_000, owner: await readFile(join(dataDir, 'owner.pid'), 'utf8') }).toEqual({
+      exit: { code: 130, signal: null },
+      withinMs: true,
+      owner: `${process.pid}\n\nservice\n`,
+    });
+  }, 120_000);
+
   it('starts a service once a CLI command that owned the data directory has ended, rather than refuse it', async () => {
     const tail = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['events', 'tail']);
     const port = await freePort();

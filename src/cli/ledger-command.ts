@@ -81,6 +81,8 @@ export function withLedger<Options>(
     let started: Promise<Infrastructure> | undefined;
     let interrupted: Promise<never> | undefined;
     let running = false;
+    // A signal during the start-up ends a wait for a service's embedded PostgreSQL at once.
+    const startUp = new AbortController();
     if (handling.ownSignals !== true) {
       const onSignal = (signal: NodeJS.Signals): void => {
         if (running && handling.finishOnSignal !== undefined) {
@@ -89,6 +91,7 @@ export function withLedger<Options>(
           void write(process.stderr, `\n${signal}: ${handling.finishOnSignal}\n`);
           return;
         }
+        startUp.abort(new Error(`${signal} during the start-up`));
         interrupted ??= stopOnSignal(signal, started);
       };
       process.once('SIGINT', onSignal);
@@ -100,7 +103,7 @@ export function withLedger<Options>(
       const config = loadConfig();
       const logger = cliLogger(config);
       // Beside a running service on the embedded defaults, its PostgreSQL is used, not a second one.
-      started = startInfrastructure(config, logger, { shareEmbedded: true });
+      started = startInfrastructure(config, logger, { shareEmbedded: true, signal: startUp.signal });
       const infrastructure = await started;
       try {
         const banano = bananoGatewayFromConfig(config, operatorSeedSourceFromConfig(config, infrastructure.pool));

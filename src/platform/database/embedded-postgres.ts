@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile 
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { StartupRefusal } from '../runtime/startup-refusal';
 import { messageOf } from '../errors/message-of';
@@ -22,6 +23,8 @@ export interface EmbeddedPostgresOptions {
   readonly attachToRunning?: boolean;
   /** Told once when the start waits for another process (see startEmbeddedPostgres); the log when absent. */
   readonly onWait?: (message: string) => void;
+  /** Ends such a wait at once, with this signal's reason (a command stopped by Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunningEmbeddedPostgres {
@@ -75,6 +78,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const deadline = Date.now() + OWNER_WAIT_MS;
   let waitingFor: number | null = null;
   for (;;) {
+    options.signal?.throwIfAborted();
     if (options.attachToRunning === true) {
       const running = await runningClusterOf(ownerFile, clusterDir);
       if (running !== null) {
@@ -95,7 +99,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
           : `waiting for the service (pid ${holder.pid}) to start the embedded PostgreSQL in ${options.dataDir}, to use it`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+    await sleep(OWNER_POLL_MS, undefined, { signal: options.signal });
   }
   await stopOrphanedPostmaster(clusterDir, log);
 

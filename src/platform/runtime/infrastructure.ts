@@ -65,6 +65,8 @@ export async function startInfrastructure(
   options: {
     /** Use the embedded PostgreSQL a running service started, rather than refuse (the CLI). */
     readonly shareEmbedded?: boolean;
+    /** Ends a wait for another process's embedded PostgreSQL at once (startEmbeddedPostgres). */
+    readonly signal?: AbortSignal;
   } = {},
 ): Promise<Infrastructure> {
   let embedded: RunningEmbeddedPostgres | null = null;
@@ -77,6 +79,7 @@ export async function startInfrastructure(
       // Seen by whoever waits: a CLI logs only warnings unless asked.
       onWait: (message) => logger.warn(message),
       attachToRunning: options.shareEmbedded === true,
+      signal: options.signal,
     });
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
   }
