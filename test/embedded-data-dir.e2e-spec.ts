@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,19 +113,32 @@ describe('the embedded data directory', () => {
     }
   }, 300_000);
 
-  it('stops a CLI command waiting for a service’s PostgreSQL at once on Ctrl-C', async () => {
-    // owner.pid names a live service (this test's process, without a start time) whose cluster never comes up.
-    await writeFile(join(dataDir, 'owner.pid'), `${process.pid}\n\nservice\n`);
-    const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['api-keys', 'list']);
-    await eventually('the command to wait', async () => (cli.output().includes(`waiting for the service (pid ${process.pid})`) ? true : undefined), 60_000, 50);
-    const signalledAt = Date.now();
-    cli.child.kill('SIGINT');
-    const exit = await waitForExit(cli.child, 60_000);
-    expect({ exit, withinMs: Date.now() - signalledAt < 10_000, owner: await readFile(join(dataDir, 'owner.pid'), 'utf8') }).toEqual({
-      exit: { code: 130, signal: null },
-      withinMs: true,
-      owner: `${process.pid}\n\nservice\n`,
-    });
+  it('keeps a CLI command waiting until the service’s PostgreSQL is ready, and stops it at once on Ctrl-C', async () => {
+    // owner.pid names a live service (a stand-in process, without a start time) whose cluster never
+    // comes up: its postmaster.pid, written as a postmaster starts, says `starting`, not `ready`, and
+    // nothing takes connections on its port. Taken at its word, the command was refused a connection.
+    const standIn = spawn('sleep', ['300'], { stdio: 'ignore' });
+    try {
+      const pid = standIn.pid as number;
+      await writeFile(join(dataDir, 'owner.pid'), `${pid}\n\nservice\n`);
+      await mkdir(join(dataDir, 'pg'));
+      await writeFile(join(dataDir, 'pg', 'postmaster.pid'), [pid, join(dataDir, 'pg'), '1796686341', await freePort(), '/tmp', '127.0.0.1', '0 0', 'starting', ''].join('\n'));
+      const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['api-keys', 'list']);
+      await eventually('the command to wait', async () => (cli.output().includes(`waiting for the service (pid ${pid})`) ? true : undefined), 60_000, 50);
+      await sleep(1_000);
+      expect(cli.child.exitCode).toBeNull();
+      const signalledAt = Date.now();
+      cli.child.kill('SIGINT');
+      const exit = await waitForExit(cli.child, 60_000);
+      expect({ exit, withinMs: Date.now() - signalledAt < 10_000, owner: await readFile(join(dataDir, 'owner.pid'), 'utf8') }).toEqual({
+        exit: { code: 130, signal: null },
+        withinMs: true,
+        owner: `${pid}\n\nservice\n`,
+      });
+    } finally {
+      standIn.kill('SIGKILL');
+      await waitForExit(standIn);
+    }
   }, 120_000);
 
   it('starts a service once a CLI command that owned the data directory has ended, rather than refuse it', async () => {

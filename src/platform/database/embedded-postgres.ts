@@ -216,9 +216,13 @@ async function runningClusterOf(ownerFile: string, clusterDir: string): Promise<
   const postmaster = await readPid(join(clusterDir, 'postmaster.pid'));
   if (postmaster === null || !isAlive(postmaster)) return null;
   try {
-    // postmaster.pid: pid, data directory, start time, port, ... one per line.
-    const port = Number.parseInt((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[3], 10);
-    return Number.isInteger(port) && port > 0 ? { owner, port } : null;
+    // postmaster.pid: pid, data directory, start time, port, socket directory, listen address,
+    // shared memory key, status, one per line. The file is written as the postmaster starts, long
+    // before it takes connections: until its status says `ready` (as pg_ctl waits for), a command
+    // that connected would be refused.
+    const lines = (await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n');
+    const port = Number.parseInt(lines[3], 10);
+    return Number.isInteger(port) && port > 0 && lines[7]?.trim() === 'ready' ? { owner, port } : null;
   } catch {
     return null;
   }
