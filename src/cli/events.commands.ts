@@ -24,7 +24,7 @@ const DATA_LENGTH_MAX = 400;
  * other would print nothing, and with follow wait for ever: `--category users` looked like a quiet
  * ledger. A new kind of stream is added here.
  */
-export const STREAM_CATEGORIES: readonly string[] = [
+const STREAM_CATEGORIES: readonly string[] = [
   USER_CATEGORY,
   categoryOf(operatorStream('')),
   SETTLEMENT_CATEGORY,
