@@ -76,8 +76,10 @@ describe('scripts/build.mjs', () => {
 
   it('runs one build for two scripts started together, and both find dist/src/main.js', async () => {
     const project = await scratchProject();
-    const first = startBuild(project, [], { FAKE_BUILD_SECONDS: '2' });
-    const second = startBuild(project, [], { FAKE_BUILD_SECONDS: '2' });
+    // A build long enough that the second script asks for the lock while the first holds it, on a
+    // machine as loaded as CI's.
+    const first = startBuild(project, [], { FAKE_BUILD_SECONDS: '4' });
+    const second = startBuild(project, [], { FAKE_BUILD_SECONDS: '4' });
     const exits = await Promise.all(
       [first, second].map(async ({ child }) => {
         const { code } = await waitForExit(child, 60_000);
