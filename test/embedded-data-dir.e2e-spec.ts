@@ -91,9 +91,17 @@ describe('the embedded data directory', () => {
   /** `npm start` and `npm run cli` in a second terminal at once, as the README's Quick start has them. */
   it('lets a CLI command started while the service brings up its PostgreSQL wait for it, and use it', async () => {
     const port = await freePort();
-    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port) }));
+    // The service looks for a cluster left running (postmaster.pid) once it owns the directory:
+    // each such read answers 3 s late, so the command always comes while the cluster is not up yet.
+    const preload = join(dataDir, '..', `slow-postmaster-read-${process.pid}.js`);
+    await writeFile(
+      preload,
+      "const fsp = require('node:fs/promises'); const readFile = fsp.readFile;\n" +
+        "fsp.readFile = async (...args) => { try { return await readFile(...args); } finally { if (String(args[0]).endsWith('postmaster.pid')) await new Promise((r) => setTimeout(r, 3000)); } };\n",
+    );
+    const service = startBuiltEntry('main.js', childEnv({ LEDGER_DATA_DIR: dataDir, PORT: String(port), NODE_OPTIONS: `--require ${preload}` }));
     try {
-      // The service owns the directory, and initdb has only begun: its cluster takes seconds more.
+      // The service owns the directory, and its cluster is seconds away.
       await eventually('the service to own the data directory', async () => ((await readPid(join(dataDir, 'owner.pid'))) === service.child.pid ? true : undefined), 60_000, 5);
       expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
       const cli = startBuiltEntry('cli.main.js', childEnv({ LEDGER_DATA_DIR: dataDir }), ['api-keys', 'list']);
@@ -110,6 +118,7 @@ describe('the embedded data directory', () => {
     } finally {
       service.child.kill('SIGTERM');
       expect((await waitForExit(service.child, 60_000)).code).toBe(0);
+      await rm(preload, { force: true });
     }
   }, 300_000);
 
